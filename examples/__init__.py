@@ -1,0 +1,1 @@
+"""The same small "tasks" API, built on FastAPI, Flask and Django."""

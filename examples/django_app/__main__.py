@@ -1,0 +1,10 @@
+"""``python -m examples.django_app --port 8000``: the example under uvicorn (ASGI)."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from examples._serve import parse_args
+
+args = parse_args(__doc__ or "")
+uvicorn.run("examples.django_app.asgi:application", host=args.host, port=args.port)

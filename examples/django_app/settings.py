@@ -1,0 +1,13 @@
+"""Settings of the Django example: no database, no templates, JSON only."""
+
+from __future__ import annotations
+
+SECRET_KEY = "example-only-not-secret"  # noqa: S105  (an example, never deployed)
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+ROOT_URLCONF = "examples.django_app.urls"
+INSTALLED_APPS = ["backendkit.django"]
+MIDDLEWARE = ["backendkit.django.ErrorMiddleware"]
+DATABASES: dict[str, object] = {}
+USE_TZ = True
+BACKENDKIT = {"ERROR_FORMAT": "envelope"}

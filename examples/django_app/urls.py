@@ -1,0 +1,16 @@
+"""URLs of the Django example, with backendkit's JSON error views."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from backendkit.django.views import handler400, handler403, handler404, handler500
+from examples.django_app import views
+
+urlpatterns = [
+    path("healthz", views.healthz),
+    path("tasks", views.TaskCollection.as_view()),
+    path("tasks/<int:task_id>", views.TaskItem.as_view()),
+]
+
+__all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]

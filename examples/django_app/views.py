@@ -1,0 +1,47 @@
+"""Views of the Django example: sync and async, function and class based."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import View
+from django.views.decorators.http import require_safe
+
+from backendkit.django import parse_json
+from backendkit.errors import NotFound
+from examples._tasks import TaskIn, TaskStore
+
+store = TaskStore()
+
+
+@require_safe
+async def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+class TaskCollection(View):
+    """``POST /tasks`` (a sync view)."""
+
+    # No OPTIONS: FastAPI does not answer it by itself, and the Allow header must match.
+    http_method_names = ("post",)  # type: ignore[assignment]
+
+    def post(self, request: HttpRequest) -> JsonResponse:
+        task = store.create(parse_json(request, TaskIn))
+        return JsonResponse(task.model_dump(mode="json"), status=201)
+
+
+class TaskItem(View):
+    """``GET`` / ``HEAD`` / ``DELETE /tasks/<id>`` (async views)."""
+
+    http_method_names = ("get", "head", "delete")  # type: ignore[assignment]
+
+    async def get(self, request: HttpRequest, task_id: int) -> JsonResponse:
+        task = store.get(task_id)
+        if task is None:
+            raise NotFound("No task with this id.")
+        return JsonResponse(task.model_dump(mode="json"))
+
+    async def delete(self, request: HttpRequest, task_id: int) -> HttpResponse:
+        store.delete(task_id)
+        response = HttpResponse(status=204)
+        del response["Content-Type"]  # no body, so no type (as on FastAPI)
+        return response

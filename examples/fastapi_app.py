@@ -1,0 +1,51 @@
+"""The tasks API on FastAPI: ``python -m examples.fastapi_app --port 8000``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Response
+
+from backendkit.errors import NotFound
+from backendkit.fastapi import error_responses, install
+from examples._tasks import Task, TaskIn, TaskStore
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="tasks (FastAPI)")
+    install(app)
+    store = TaskStore()
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/tasks", status_code=201, responses=error_responses(409))
+    def create_task(data: TaskIn) -> Task:
+        return store.create(data)
+
+    @app.get("/tasks/{task_id:int}", responses=error_responses(404))
+    def get_task(task_id: int) -> Task:
+        task = store.get(task_id)
+        if task is None:
+            raise NotFound("No task with this id.")
+        return task
+
+    # Flask and Django answer HEAD wherever they answer GET; FastAPI needs asking.
+    app.add_api_route("/tasks/{task_id:int}", get_task, methods=["HEAD"], include_in_schema=False)
+
+    @app.delete("/tasks/{task_id:int}", status_code=204)
+    def delete_task(task_id: int) -> Response:
+        store.delete(task_id)
+        return Response(status_code=204)
+
+    return app
+
+
+app = create_app()
+
+if __name__ == "__main__":
+    import uvicorn
+
+    from examples._serve import parse_args
+
+    args = parse_args(__doc__ or "")
+    uvicorn.run(app, host=args.host, port=args.port)

@@ -1,0 +1,53 @@
+"""The tasks API on Flask: ``python -m examples.flask_app --port 8000`` (served by waitress)."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify
+
+from backendkit.errors import NotFound
+from backendkit.flask import BackendKit, parse_json
+from examples._tasks import TaskIn, TaskStore
+
+
+def create_app() -> Flask:
+    app = Flask(__name__)
+    # FastAPI does not answer OPTIONS by itself; keep every framework's Allow header the same.
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
+    BackendKit(app)
+    store = TaskStore()
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return jsonify(status="ok")
+
+    @app.post("/tasks")
+    def create_task() -> tuple[Response, int]:
+        task = store.create(parse_json(TaskIn))
+        return jsonify(task.model_dump(mode="json")), 201
+
+    @app.get("/tasks/<int:task_id>")
+    def get_task(task_id: int) -> Response:
+        task = store.get(task_id)
+        if task is None:
+            raise NotFound("No task with this id.")
+        return jsonify(task.model_dump(mode="json"))
+
+    @app.delete("/tasks/<int:task_id>")
+    def delete_task(task_id: int) -> Response:
+        store.delete(task_id)
+        response = Response(status=204)
+        del response.headers["Content-Type"]  # no body, so no type (as on FastAPI)
+        return response
+
+    return app
+
+
+app = create_app()
+
+if __name__ == "__main__":
+    import waitress
+
+    from examples._serve import parse_args
+
+    args = parse_args(__doc__ or "")
+    waitress.serve(app, host=args.host, port=args.port)

@@ -1,0 +1,76 @@
+"""Settings shared by every adapter, read from a plain mapping.
+
+Flask reads them from ``app.config`` with the ``BACKENDKIT_`` prefix, Django
+from the ``BACKENDKIT`` settings dict, Starlette/FastAPI from keyword arguments.
+Unknown keys are an error, so a typo cannot silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from backendkit.context import REQUEST_ID_HEADER, is_valid_request_id
+from backendkit.errors import ErrorHandler, ExceptionRegistry, Renderer
+
+
+class ConfigurationError(ValueError):
+    """A backendkit setting is missing, unknown or has a wrong value."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings common to all adapters.
+
+    Attributes:
+        error_format: ``"envelope"``, ``"problem"`` or a renderer callable.
+        debug_errors: Show exception details in 500 bodies (development only).
+        request_id_header: The header that carries the request id.
+        trust_request_id: Keep a valid incoming request id instead of making a new one.
+        registry: The exception registry; the process-wide one when ``None``.
+    """
+
+    error_format: str | Renderer = "envelope"
+    debug_errors: bool = False
+    request_id_header: str = REQUEST_ID_HEADER
+    trust_request_id: bool = True
+    registry: ExceptionRegistry | None = None
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any], *, prefix: str = "", **overrides: Any) -> Settings:
+        """Read the upper-case keys (``ERROR_FORMAT``...) behind ``prefix``; ``overrides`` win."""
+        known = {f.name.upper(): f.name for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for key, value in mapping.items():
+            if not key.startswith(prefix):
+                continue
+            name = key[len(prefix) :]
+            if name not in known:
+                raise ConfigurationError(f"unknown backendkit setting {key!r}; known: {sorted(known)}")
+            values[known[name]] = value
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return replace(cls(), **values).validated()
+        except TypeError as exc:
+            raise ConfigurationError(str(exc)) from exc
+
+    def validated(self) -> Settings:
+        """Check every value; raise :class:`ConfigurationError` on the first bad one."""
+        for name in ("debug_errors", "trust_request_id"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigurationError(f"{name.upper()} must be True or False")
+        header = self.request_id_header
+        if not isinstance(header, str) or not header or not is_valid_request_id(header):
+            raise ConfigurationError("REQUEST_ID_HEADER must be a header name")
+        if not isinstance(self.error_format, str) and not callable(self.error_format):
+            raise ConfigurationError("ERROR_FORMAT must be 'envelope', 'problem' or a callable")
+        self.error_handler()
+        return self
+
+    def error_handler(self) -> ErrorHandler:
+        """The :class:`ErrorHandler` these settings describe."""
+        try:
+            return ErrorHandler(renderer=self.error_format, registry=self.registry, debug=self.debug_errors)
+        except ValueError as exc:
+            raise ConfigurationError(f"ERROR_FORMAT: {exc}") from exc

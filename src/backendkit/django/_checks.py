@@ -1,0 +1,40 @@
+"""System checks that catch an incomplete set-up at start-up, not at the first error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Warning
+from django.urls import get_resolver
+
+_MIDDLEWARE = "backendkit.django.ErrorMiddleware"
+_ALIASES = {_MIDDLEWARE, "backendkit.django.middleware.ErrorMiddleware"}
+
+
+def check_setup(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """backendkit.E001 (middleware missing), W001 (not first), W002 (error views missing)."""
+    messages: list[CheckMessage] = []
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    present = [i for i, path in enumerate(middleware) if path in _ALIASES]
+    if not present:
+        messages.append(Error(f"{_MIDDLEWARE!r} is not in MIDDLEWARE.", id="backendkit.E001"))
+    elif present[0] != 0:
+        messages.append(
+            Warning(
+                f"{_MIDDLEWARE!r} is not first in MIDDLEWARE.",
+                hint="Middleware before it answers without a request id and may render HTML errors.",
+                id="backendkit.W001",
+            )
+        )
+    urlconf = get_resolver().urlconf_module
+    missing = [name for name in ("handler400", "handler403", "handler404", "handler500") if not hasattr(urlconf, name)]
+    if missing:
+        messages.append(
+            Warning(
+                f"The root URLconf does not set {', '.join(missing)}.",
+                hint="from backendkit.django.views import handler400, handler403, handler404, handler500",
+                id="backendkit.W002",
+            )
+        )
+    return messages

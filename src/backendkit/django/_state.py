@@ -1,0 +1,55 @@
+"""Settings read once from ``settings.BACKENDKIT``, re-read when a test overrides them."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+from backendkit._settings import ConfigurationError, Settings
+from backendkit.django._translations import translations
+from backendkit.errors import RENDERERS, ErrorHandler, ExceptionRegistry
+
+
+class State:
+    """What the middleware and the error views share."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.handler: ErrorHandler = settings.error_handler()
+        self.fallbacks: tuple[ExceptionRegistry, ...] = (translations(),)
+
+
+def _resolve_dotted(config: dict[str, Any]) -> dict[str, Any]:
+    # Django settings name callables by dotted path; the core takes objects.
+    out = dict(config)
+    fmt = out.get("ERROR_FORMAT")
+    if isinstance(fmt, str) and fmt not in RENDERERS and "." in fmt:
+        out["ERROR_FORMAT"] = import_string(fmt)
+    if isinstance(out.get("REGISTRY"), str):
+        out["REGISTRY"] = import_string(out["REGISTRY"])
+    return out
+
+
+@cache
+def get_state() -> State:
+    """The adapter's state, built from ``settings.BACKENDKIT`` on first use."""
+    config = getattr(django_settings, "BACKENDKIT", {})
+    if not isinstance(config, dict):
+        raise ImproperlyConfigured("settings.BACKENDKIT must be a dict")
+    try:
+        return State(Settings.from_mapping(_resolve_dotted(config)))
+    except (ConfigurationError, ImportError) as exc:
+        raise ImproperlyConfigured(f"settings.BACKENDKIT: {exc}") from exc
+
+
+def _reset(*, setting: str, **kwargs: Any) -> None:
+    if setting == "BACKENDKIT":
+        get_state.cache_clear()
+
+
+setting_changed.connect(_reset)

@@ -1,0 +1,69 @@
+"""FastAPI on top of the Starlette installation: validation errors and OpenAPI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from backendkit._settings import Settings
+from backendkit.errors import ExceptionRegistry, MalformedJSON, validation_error
+from backendkit.fastapi._openapi import error_responses, rewrite
+from backendkit.starlette._install import _STATE_KEY, _Installed
+from backendkit.starlette._install import install as install_starlette
+
+
+def _from_http_exception(exc: HTTPException) -> MalformedJSON | None:
+    # FastAPI answers a JSON body it cannot parse for reasons other than a
+    # decode error (nesting too deep, say) with a bare HTTPException(400).
+    if exc.status_code == 400 and isinstance(exc.__cause__, (ValueError, RecursionError)):
+        return MalformedJSON()
+    return None
+
+
+def translations() -> ExceptionRegistry:
+    """FastAPI's own exceptions as API errors."""
+    registry = ExceptionRegistry()
+    registry.register(RequestValidationError, lambda exc: validation_error(exc.errors(), located=True))
+    registry.register(HTTPException, _from_http_exception)
+    return registry
+
+
+def install(app: FastAPI, *, settings: Settings | None = None, **options: Any) -> None:
+    """Install request ids, the error envelope and its OpenAPI documentation on a FastAPI app.
+
+    Everything ``backendkit.starlette.install`` does, plus: request validation
+    errors become 422 ``VALIDATION_ERROR`` with field errors (never echoing the
+    input), and the OpenAPI document describes error responses with the
+    envelope (or RFC 9457) schema instead of FastAPI's default 422 schema.
+
+    Args:
+        app: The application.
+        settings: Shared settings; built from ``options`` when omitted.
+        **options: Lower-case setting names: ``error_format``, ``debug_errors``,
+            ``request_id_header``, ``trust_request_id``, ``registry``.
+    """
+    install_starlette(app, settings=settings, extra_translations=translations(), **options)
+    state: _Installed = getattr(app.state, _STATE_KEY)
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        return state.respond(request, exc)
+
+    app.add_exception_handler(RequestValidationError, handle)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            rewrite(schema, state.handler.renderer)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    setattr(app, "openapi", openapi)  # noqa: B010  (FastAPI's documented way to extend OpenAPI)
+
+
+__all__ = ["error_responses", "install"]

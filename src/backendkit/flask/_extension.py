@@ -1,0 +1,128 @@
+"""The Flask extension: hooks, the error handler and the JSON body helper."""
+
+from __future__ import annotations
+
+from contextvars import Token
+from typing import Any, TypeVar
+
+from flask import Flask, Response, current_app, g, request
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
+
+from backendkit._runtime import log_unhandled, new_request_id
+from backendkit._settings import Settings
+from backendkit.context import choose_request_id, request_id_var
+from backendkit.errors import APIError, ErrorHandler, ExceptionRegistry, MalformedJSON, error_for_status
+from backendkit.validation import parse_model
+
+M = TypeVar("M")
+_KEY = "backendkit"
+
+
+def _from_werkzeug(exc: HTTPException) -> APIError | None:
+    if exc.code is None:
+        return None
+    if isinstance(exc, BadRequest) and isinstance(exc.__cause__ or exc.__context__, (ValueError, RecursionError)):
+        return MalformedJSON()  # what Flask raises when request.get_json() cannot decode the body
+    # Werkzeug's class descriptions are generic HTML-page prose: only a description
+    # the app chose itself is shown to the client.
+    message = exc.description if exc.description != type(exc).description else None
+    headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+    return error_for_status(exc.code, message, headers=headers)
+
+
+def translations() -> ExceptionRegistry:
+    """Werkzeug's HTTP exceptions as API errors (used after the app's registry)."""
+    registry = ExceptionRegistry()
+    registry.register(HTTPException, _from_werkzeug)
+    return registry
+
+
+class _State:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.handler: ErrorHandler = settings.error_handler()
+        self.fallbacks = (translations(),)
+
+
+class BackendKit:
+    """The Flask extension.
+
+    Configuration comes from ``app.config`` keys with the ``BACKENDKIT_`` prefix
+    (``BACKENDKIT_ERROR_FORMAT``, ``BACKENDKIT_DEBUG_ERRORS``,
+    ``BACKENDKIT_REQUEST_ID_HEADER``, ``BACKENDKIT_TRUST_REQUEST_ID``); keyword
+    arguments (lower-case names, plus ``registry``) take precedence. The
+    extension keeps no reference to the app: its state lives in
+    ``app.extensions["backendkit"]``.
+    """
+
+    def __init__(self, app: Flask | None = None, **options: Any) -> None:
+        self._options = options
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Install the request-id hooks and the error handler on ``app``."""
+        if _KEY in app.extensions:
+            raise RuntimeError("backendkit is already installed on this application")
+        app.extensions[_KEY] = _State(Settings.from_mapping(app.config, prefix="BACKENDKIT_", **self._options))
+        # First before-request hook, last after-request hook: the id covers all others.
+        app.before_request_funcs.setdefault(None, []).insert(0, _begin_request)
+        app.after_request_funcs.setdefault(None, []).insert(0, _send_request_id)
+        app.teardown_request_funcs.setdefault(None, []).insert(0, _end_request)
+        # Registered for Exception, so routing 404/405 and every HTTPException
+        # come here too; Flask itself keeps redirects out of error handlers.
+        app.register_error_handler(Exception, _handle_exception)
+
+
+def _state() -> _State:
+    state: _State = current_app.extensions[_KEY]
+    return state
+
+
+def _begin_request() -> None:
+    settings = _state().settings
+    request_id = choose_request_id(
+        request.headers.get(settings.request_id_header),
+        trust_incoming=settings.trust_request_id,
+        generate=new_request_id,
+    )
+    g.request_id = request_id
+    g._backendkit_token = request_id_var.set(request_id)
+
+
+def _send_request_id(response: Response) -> Response:
+    request_id = g.get("request_id")
+    if request_id is not None:
+        response.headers[_state().settings.request_id_header] = request_id
+    return response
+
+
+def _end_request(_exc: BaseException | None) -> None:
+    token: Token[str | None] | None = g.pop("_backendkit_token", None)
+    if token is not None:
+        request_id_var.reset(token)
+
+
+def _handle_exception(raised: Exception) -> Response:
+    state = _state()
+    exc: BaseException = raised
+    if isinstance(raised, InternalServerError) and raised.original_exception is not None:
+        exc = raised.original_exception  # an error raised after the view, re-wrapped by Flask
+    request_id = g.get("request_id")
+    handled = state.handler.handle(exc, request_id=request_id, instance=request.path, fallbacks=state.fallbacks)
+    log_unhandled(exc, handled, request_id=request_id, method=request.method, path=request.path)
+    rendered = handled.response
+    return current_app.response_class(rendered.body, status=rendered.status, headers=list(rendered.headers))
+
+
+def parse_json(model: type[M]) -> M:
+    """Parse and validate the current request's JSON body with a pydantic model.
+
+    Raises ``MalformedJSON`` (400) or ``ValidationFailed`` (422), which the
+    extension renders; the content type is not checked, as with FastAPI.
+    """
+    result: M = parse_model(model, request.get_data(cache=True))  # type: ignore[type-var]
+    return result
+
+
+__all__ = ["BackendKit", "parse_json", "translations"]
