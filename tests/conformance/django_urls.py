@@ -1,0 +1,24 @@
+"""The Django example's URLs plus the routes only the tests add."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+from django.urls import path
+
+from backendkit.context import get_request_id
+from backendkit.django.views import handler400, handler403, handler404, handler500
+from examples.django_app.urls import urlpatterns as example_urlpatterns
+from tests.conformance.targets import BUG_MESSAGE
+
+
+def boom(request: HttpRequest) -> JsonResponse:
+    raise RuntimeError(BUG_MESSAGE)
+
+
+async def whoami(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"request_id": get_request_id()})
+
+
+urlpatterns = [*example_urlpatterns, path("boom", boom), path("whoami", whoami)]
+
+__all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]

@@ -1,0 +1,124 @@
+"""The applications under test, each reachable through a test client or a real socket."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tests.support.net import Reply
+from tests.support.net import request as socket_request
+
+BUG_MESSAGE = "secret-token-7f3a9c"
+TRANSPORT_HEADERS = frozenset({"date", "server", "connection", "keep-alive", "transfer-encoding"})
+
+
+def fastapi_app() -> Any:
+    from backendkit.context import get_request_id
+    from examples.fastapi_app import create_app
+
+    app = create_app()
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError(BUG_MESSAGE)
+
+    @app.get("/whoami")
+    def whoami() -> dict[str, str | None]:
+        return {"request_id": get_request_id()}
+
+    return app
+
+
+def flask_app() -> Any:
+    from flask import jsonify
+
+    from backendkit.context import get_request_id
+    from examples.flask_app import create_app
+
+    app = create_app()
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError(BUG_MESSAGE)
+
+    @app.get("/whoami")
+    def whoami() -> Any:
+        return jsonify(request_id=get_request_id())
+
+    return app
+
+
+Send = Callable[[str, str, dict[str, str], bytes | None], Reply]
+
+
+@dataclass
+class Target:
+    """One way of reaching one framework's app."""
+
+    name: str
+    framework: str
+    send: Send
+
+    def request(
+        self, method: str, path: str, *, headers: dict[str, str] | None = None, body: bytes | None = None
+    ) -> Reply:
+        hdrs = dict(headers or {})
+        if body is not None:
+            hdrs.setdefault("Content-Type", "application/json")
+        return self.send(method, path, hdrs, body)
+
+
+def _join(items: Any) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for name, value in items:
+        key = name.lower()
+        merged[key] = f"{merged[key]}, {value}" if key in merged else value
+    return merged
+
+
+def fastapi_client(app: Any) -> Send:
+    from fastapi.testclient import TestClient
+
+    client = TestClient(app)
+
+    def send(method: str, path: str, headers: dict[str, str], body: bytes | None) -> Reply:
+        r = client.request(method, path, headers=headers, content=body)
+        return Reply(r.status_code, _join(r.headers.multi_items()), r.content)
+
+    return send
+
+
+def flask_client(app: Any) -> Send:
+    client = app.test_client()
+
+    def send(method: str, path: str, headers: dict[str, str], body: bytes | None) -> Reply:
+        r = client.open(path, method=method, headers=headers, data=body)
+        return Reply(r.status_code, _join(r.headers.items()), r.get_data())
+
+    return send
+
+
+def django_client() -> Send:
+    from django.test import Client
+
+    client = Client()
+
+    def send(method: str, path: str, headers: dict[str, str], body: bytes | None) -> Reply:
+        content_type = headers.pop("Content-Type", "application/octet-stream")
+        r = client.generic(method, path, data=body or b"", content_type=content_type, headers=headers)
+        return Reply(r.status_code, _join(r.headers.items()), r.content)
+
+    return send
+
+
+def over_socket(port: int) -> Send:
+    def send(method: str, path: str, headers: dict[str, str], body: bytes | None) -> Reply:
+        return socket_request(port, method, path, headers=headers, body=body)
+
+    return send
+
+
+def comparable(reply: Reply) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers (transport headers dropped) and body, for comparing frameworks."""
+    return reply.status, {k: v for k, v in reply.headers.items() if k not in TRANSPORT_HEADERS}, reply.body

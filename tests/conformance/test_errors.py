@@ -1,0 +1,246 @@
+"""The error envelope on the wire: the same status, headers and body on every framework.
+
+Each test runs against all seven targets (three test clients, four real servers);
+``test_identical_across_frameworks`` then compares the targets with each other.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.conformance.targets import BUG_MESSAGE, Target, comparable
+from tests.support.net import Reply
+
+FRESH_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def body_of(reply: Reply) -> Any:
+    assert reply.headers["content-type"] == "application/json", reply.headers
+    return json.loads(reply.body)
+
+
+def error_of(reply: Reply) -> dict[str, Any]:
+    body = body_of(reply)
+    assert list(body) == ["error"]
+    error: dict[str, Any] = body["error"]
+    assert error["request_id"] == reply.headers["x-request-id"]
+    return error
+
+
+def new_title() -> str:
+    return f"task {uuid.uuid4().hex}"
+
+
+def create(target: Target, payload: dict[str, Any]) -> Reply:
+    return target.request("POST", "/tasks", body=json.dumps(payload).encode())
+
+
+def test_healthz(target: Target) -> None:
+    reply = target.request("GET", "/healthz")
+    assert reply.status == 200
+    assert body_of(reply) == {"status": "ok"}
+    assert FRESH_ID.fullmatch(reply.headers["x-request-id"])
+
+
+def test_task_lifecycle(target: Target) -> None:
+    title = new_title()
+    created = create(target, {"title": title})
+    assert created.status == 201
+    task = body_of(created)
+    assert task["title"] == title
+    assert task["priority"] == 3
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", task["created_at"])
+
+    fetched = target.request("GET", f"/tasks/{task['id']}")
+    assert fetched.status == 200
+    assert body_of(fetched) == task
+
+    for _ in range(2):  # deleting is idempotent: 204 also when the task is gone
+        deleted = target.request("DELETE", f"/tasks/{task['id']}")
+        assert deleted.status == 204
+        assert deleted.body == b""
+    gone = target.request("GET", f"/tasks/{task['id']}")
+    assert gone.status == 404
+    assert error_of(gone)["message"] == "No task with this id."
+
+
+def test_unknown_route_is_json_404(target: Target) -> None:
+    reply = target.request("GET", "/no/such/route")
+    assert reply.status == 404
+    assert error_of(reply) == {
+        "code": "NOT_FOUND",
+        "message": "The requested resource was not found.",
+        "request_id": reply.headers["x-request-id"],
+    }
+
+
+def test_non_numeric_id_is_404_not_422(target: Target) -> None:
+    reply = target.request("GET", "/tasks/abc")
+    assert reply.status == 404
+    assert error_of(reply)["code"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"), [("PUT", "/tasks/1", "DELETE, GET, HEAD"), ("GET", "/tasks", "POST")]
+)
+def test_wrong_method_is_405_with_allow(target: Target, method: str, path: str, allow: str) -> None:
+    reply = target.request(method, path)
+    assert reply.status == 405
+    assert reply.headers["allow"] == allow
+    assert error_of(reply)["code"] == "METHOD_NOT_ALLOWED"
+
+
+def test_validation_error_lists_fields_without_echoing_input(target: Target) -> None:
+    reply = create(target, {"title": "", "priority": 987654})
+    assert reply.status == 422
+    error = error_of(reply)
+    assert error["code"] == "VALIDATION_ERROR"
+    assert error["details"] == [
+        {
+            "field": "title",
+            "pointer": "/title",
+            "code": "string_too_short",
+            "message": "String should have at least 1 character",
+        },
+        {
+            "field": "priority",
+            "pointer": "/priority",
+            "code": "less_than_equal",
+            "message": "Input should be less than or equal to 5",
+        },
+    ]
+    assert b"987654" not in reply.body
+
+
+def test_missing_and_unexpected_fields(target: Target) -> None:
+    reply = create(target, {"priority": 2, "password": "hunter2-secret"})
+    assert reply.status == 422
+    details = error_of(reply)["details"]
+    assert [(d["field"], d["code"]) for d in details] == [("title", "missing"), ("password", "extra_forbidden")]
+    assert b"hunter2-secret" not in reply.body
+
+
+def test_empty_body_is_a_missing_body(target: Target) -> None:
+    reply = target.request("POST", "/tasks", body=b"")
+    assert reply.status == 422
+    assert error_of(reply)["details"] == [{"field": "", "pointer": "", "code": "missing", "message": "Field required"}]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b'{"title": ', b"{'title': 'x'}", b"[1, 2,]", b"\xff\xfe{", b"[" * 100_000, b"NaN-ish"],
+    ids=["truncated", "single-quotes", "trailing-comma", "bad-utf8", "nested-100k", "garbage"],
+)
+def test_malformed_json_is_400(target: Target, payload: bytes) -> None:
+    reply = target.request("POST", "/tasks", body=payload)
+    assert reply.status == 400
+    assert error_of(reply) == {
+        "code": "MALFORMED_JSON",
+        "message": "The request body is not valid JSON.",
+        "request_id": reply.headers["x-request-id"],
+    }
+
+
+def test_duplicate_title_is_409_via_the_registry(target: Target) -> None:
+    title = new_title()
+    assert create(target, {"title": title}).status == 201
+    reply = create(target, {"title": title, "priority": 1})
+    assert reply.status == 409
+    error = error_of(reply)
+    assert error["code"] == "CONFLICT"
+    assert error["details"] == {"field": "title"}
+
+
+def test_bug_is_a_500_that_leaks_nothing(target: Target, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR)
+    reply = target.request("GET", "/boom", headers={"X-Request-ID": "bug-hunt-1"})
+    assert reply.status == 500
+    assert error_of(reply) == {
+        "code": "INTERNAL_ERROR",
+        "message": "An unexpected error occurred.",
+        "request_id": "bug-hunt-1",
+    }
+    everything = reply.body + repr(reply.headers).encode()
+    for leak in (BUG_MESSAGE, "RuntimeError", "Traceback", "boom"):
+        assert leak.encode() not in everything
+    # ...but the log has it all, with the request id.
+    records = [r for r in caplog.records if r.name == "backendkit.errors"]
+    assert len(records) == 1
+    record = records[0]
+    assert record.request_id == "bug-hunt-1"  # type: ignore[attr-defined]
+    assert record.exc_info is not None
+    assert record.exc_info[0] is RuntimeError
+    assert str(record.exc_info[1]) == BUG_MESSAGE
+
+
+@pytest.mark.parametrize("incoming", ["abc-123", "A.b_C-9", "x" * 128])
+def test_valid_request_id_is_echoed_and_visible_to_the_app(target: Target, incoming: str) -> None:
+    reply = target.request("GET", "/whoami", headers={"X-Request-ID": incoming})
+    assert reply.status == 200
+    assert reply.headers["x-request-id"] == incoming
+    assert body_of(reply) == {"request_id": incoming}
+
+
+@pytest.mark.parametrize(
+    "incoming",
+    ["", "has space", "x" * 129, "semi;colon", "slash/", 'quote"', "tab\tid"],
+    ids=["empty", "space", "too-long", "semicolon", "slash", "quote", "tab"],
+)
+def test_invalid_request_id_is_replaced(target: Target, incoming: str) -> None:
+    headers = {"X-Request-ID": incoming}
+    first = target.request("GET", "/whoami", headers=headers)
+    second = target.request("GET", "/whoami", headers=headers)
+    for reply in (first, second):
+        assert FRESH_ID.fullmatch(reply.headers["x-request-id"])
+        assert body_of(reply) == {"request_id": reply.headers["x-request-id"]}
+    assert first.headers["x-request-id"] != second.headers["x-request-id"]
+
+
+@pytest.mark.socket
+@pytest.mark.parametrize(
+    ("raw", "status"), [(b"caf\xe9", 200), (b"\xff\xfe", 200), (b"id\x00nul", 400)], ids=["latin1", "high-bytes", "nul"]
+)
+def test_non_ascii_request_id_over_the_wire(all_targets: dict[str, Target], raw: bytes, status: int) -> None:
+    # Test clients refuse to send such bytes; real clients can. Non-ASCII ids are
+    # replaced; a NUL byte is refused by the server before the app sees it.
+    for name, target in all_targets.items():
+        if target.name.endswith("testclient"):
+            continue
+        reply = target.request("GET", "/whoami", headers={"X-Request-ID": raw})  # type: ignore[dict-item]
+        assert reply.status == status, name
+        if status == 200:
+            assert FRESH_ID.fullmatch(reply.headers["x-request-id"]), name
+            assert body_of(reply) == {"request_id": reply.headers["x-request-id"]}, name
+
+
+def test_request_id_is_on_error_responses_too(target: Target) -> None:
+    reply = target.request("PUT", "/tasks/1", headers={"X-Request-ID": "on-a-405"})
+    assert reply.headers["x-request-id"] == "on-a-405"
+    assert error_of(reply)["request_id"] == "on-a-405"
+
+
+ERROR_CASES: dict[str, tuple[str, str, bytes | None]] = {
+    "404": ("GET", "/no/such/route", None),
+    "404-resource": ("GET", "/tasks/999999", None),
+    "405": ("PUT", "/tasks/1", None),
+    "422": ("POST", "/tasks", b'{"title": "", "priority": 0}'),
+    "422-empty": ("POST", "/tasks", b""),
+    "400": ("POST", "/tasks", b'{"title": '),
+    "500": ("GET", "/boom", None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ERROR_CASES))
+def test_identical_across_frameworks(all_targets: dict[str, Target], case: str) -> None:
+    method, path, body = ERROR_CASES[case]
+    headers = {"X-Request-ID": f"same-{case}"}
+    replies = {name: comparable(t.request(method, path, headers=headers, body=body)) for name, t in all_targets.items()}
+    reference = replies["fastapi-testclient"]
+    for name, reply in replies.items():
+        assert reply == reference, f"{name} differs from fastapi-testclient"

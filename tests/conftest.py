@@ -1,0 +1,45 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+# One Django configuration for the whole process: the example's settings with a
+# URLconf that adds the test-only routes. Set before anything imports Django.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.conformance.django_settings")
+
+from tests.support.redis import RedisServer, find_redis_server, start_redis
+
+
+def _redis_required() -> bool:
+    return os.environ.get("BACKENDKIT_REQUIRE_REDIS", "") not in ("", "0")
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A redis-server of this test session's own on a free loopback port.
+
+    Skips when no redis-server binary is on PATH, unless BACKENDKIT_REQUIRE_REDIS=1
+    (as in CI), which turns the skip into a failure.
+    """
+    binary = find_redis_server()
+    if binary is None:
+        message = "redis-server is not on PATH (install it, e.g. apt-get install redis-server)"
+        if _redis_required():
+            pytest.fail(f"BACKENDKIT_REQUIRE_REDIS is set but {message}")
+        pytest.skip(message)
+    server = start_redis(binary)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _django_setup() -> None:
+    import django
+
+    django.setup()

@@ -1,0 +1,49 @@
+"""Real servers on loopback, in a background thread of the test process.
+
+Running them in-process lets a test add a route (the deliberate bug) to the very
+app object the server serves, while every byte still crosses a real socket.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tests.support.net import free_port, wait_for_port
+
+
+@contextmanager
+def uvicorn_server(app: Any) -> Iterator[int]:
+    """Serve an ASGI app with uvicorn; yields the port."""
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    try:
+        wait_for_port(port)
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextmanager
+def waitress_server(app: Any) -> Iterator[int]:
+    """Serve a WSGI app with waitress; yields the port."""
+    from waitress.server import create_server
+
+    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    port: int = server.effective_port  # type: ignore[union-attr]
+    thread = threading.Thread(target=server.run, name=f"waitress-{port}", daemon=True)
+    thread.start()
+    try:
+        wait_for_port(port)
+        yield port
+    finally:
+        server.close()
+        thread.join(timeout=10)
