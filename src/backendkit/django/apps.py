@@ -17,3 +17,6 @@ class BackendKitConfig(AppConfig):
         from backendkit.django._checks import check_setup
 
         checks.register(check_setup)
+
+
+__all__ = ["BackendKitConfig"]

@@ -77,3 +77,6 @@ class ErrorMiddleware:
                 response = error_response(request, NotFound())  # no URL pattern matched
         response[self.header] = request.request_id  # type: ignore[attr-defined]
         return response
+
+
+__all__ = ["ErrorMiddleware", "GetResponse"]

@@ -302,6 +302,6 @@ def error_for_status(
         return TooManyRequests(None, message, headers=hdrs)
     cls = _CLASSES.get(status)
     if cls is not None:
-        return cls(message, headers=hdrs)
+        return cls(message=message, headers=hdrs)
     code = _STATUS_TABLE.get(status, ("HTTP_ERROR", ""))[0]
     return APIError(message or status_title(status), code=code, status=status, headers=hdrs)

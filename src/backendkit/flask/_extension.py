@@ -5,7 +5,6 @@ from __future__ import annotations
 from contextvars import Token
 from typing import Any, TypeVar
 
-from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 
 from backendkit._runtime import log_unhandled, new_request_id
@@ -13,6 +12,7 @@ from backendkit._settings import Settings
 from backendkit.context import choose_request_id, request_id_var
 from backendkit.errors import APIError, ErrorHandler, ExceptionRegistry, MalformedJSON, error_for_status
 from backendkit.validation import parse_model
+from flask import Flask, Response, current_app, g, request
 
 M = TypeVar("M")
 _KEY = "backendkit"

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from backendkit.errors import (
+    ErrorHandler,
+    ExceptionRegistry,
+    NotFound,
+    RenderContext,
+    RenderedBody,
+)
+
+
+def test_unmapped_exception_is_a_fixed_500() -> None:
+    handled = ErrorHandler().handle(RuntimeError("db password=hunter2"), request_id="r", instance="/x")
+    assert handled.unhandled
+    assert handled.response.status == 500
+    assert json.loads(handled.response.body) == {
+        "error": {"code": "INTERNAL_ERROR", "message": "An unexpected error occurred.", "request_id": "r"}
+    }
+    assert b"hunter2" not in handled.response.body
+    assert b"RuntimeError" not in handled.response.body
+
+
+def test_debug_shows_the_exception() -> None:
+    try:
+        raise RuntimeError("look here")
+    except RuntimeError as exc:
+        handled = ErrorHandler(debug=True).handle(exc)
+    details = json.loads(handled.response.body)["error"]["details"]
+    assert details["exception"] == "builtins.RuntimeError"
+    assert details["message"] == "look here"
+    assert any("raise RuntimeError" in line for line in details["traceback"])
+
+
+def test_mapped_error_is_not_unhandled() -> None:
+    handled = ErrorHandler().handle(NotFound())
+    assert not handled.unhandled
+    assert handled.response.status == 404
+
+
+def test_a_broken_mapper_gives_a_500_not_a_crash() -> None:
+    registry = ExceptionRegistry()
+
+    def broken(exc: KeyError) -> NotFound:
+        raise ZeroDivisionError
+
+    registry.register(KeyError, broken)
+    handled = ErrorHandler(registry=registry).handle(KeyError("k"))
+    assert handled.unhandled
+    assert handled.response.status == 500
+
+
+def test_problem_renderer_by_name() -> None:
+    handled = ErrorHandler(renderer="problem").handle(NotFound(), instance="/a")
+    assert handled.response.media_type == "application/problem+json"
+    assert json.loads(handled.response.body)["instance"] == "/a"
+
+
+def test_unknown_renderer_name() -> None:
+    with pytest.raises(ValueError, match="envelope, problem"):
+        ErrorHandler(renderer="xml")
+
+
+def test_custom_renderer() -> None:
+    def render(error: object, context: RenderContext) -> RenderedBody:
+        return RenderedBody("text/plain", "nope")
+
+    assert ErrorHandler(renderer=render).handle(NotFound()).response.body == b'"nope"'

@@ -1,0 +1,155 @@
+"""Starlette: one install() call, boundaries between middleware, CORS kept on errors."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from backendkit.errors import Unauthorized
+from backendkit.starlette import install
+from tests.support.net import request as socket_request
+from tests.support.servers import uvicorn_server
+
+ORIGIN = "https://app.example"
+
+
+async def boom(request: Request) -> Response:
+    raise RuntimeError("secret")
+
+
+async def ok(request: Request) -> Response:
+    return JSONResponse({"request_id": request.state.request_id})
+
+
+async def http_error(request: Request) -> Response:
+    kind = request.path_params["kind"]
+    if kind == "text":
+        raise HTTPException(401, "Token expired.", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    if kind == "dict":
+        raise HTTPException(400, {"hint": "use ISO dates"})
+    raise HTTPException(404)
+
+
+class RejectMiddleware:
+    """A pure ASGI middleware that refuses requests to /private."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/private":
+            raise Unauthorized()
+        await self.app(scope, receive, send)
+
+
+class CrashMiddleware(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        if request.url.path == "/crash-in-middleware":
+            raise RuntimeError("middleware bug")
+        return await call_next(request)
+
+
+def make_app(*, install_first: bool) -> Starlette:
+    """CORS outermost, two failing middleware inside it; install() before or after them all."""
+    app = Starlette(
+        routes=[
+            Route("/boom", boom),
+            Route("/ok", ok),
+            Route("/http/{kind}", http_error),
+            Route("/items", ok, methods=["POST"]),
+        ]
+    )
+    if install_first:
+        install(app)  # middleware added later is covered as well
+    app.add_middleware(RejectMiddleware)
+    app.add_middleware(CrashMiddleware)
+    app.add_middleware(CORSMiddleware, allow_origins=[ORIGIN])
+    if not install_first:
+        install(app)
+    return app
+
+
+@pytest.fixture(params=[True, False], ids=["install-first", "install-last"])
+def client(request: pytest.FixtureRequest) -> TestClient:
+    return TestClient(make_app(install_first=request.param))
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [
+        ("/boom", 500, "INTERNAL_ERROR"),
+        ("/private", 401, "UNAUTHORIZED"),
+        ("/crash-in-middleware", 500, "INTERNAL_ERROR"),
+    ],
+)
+def test_errors_anywhere_are_json_with_cors_and_request_id(
+    client: TestClient, path: str, status: int, code: str
+) -> None:
+    r = client.get(path, headers={"Origin": ORIGIN, "X-Request-ID": "rid-1"})
+    assert r.status_code == status
+    assert r.headers["access-control-allow-origin"] == ORIGIN
+    assert r.headers["x-request-id"] == "rid-1"
+    assert r.json()["error"]["code"] == code
+    assert b"secret" not in r.content
+    assert b"middleware bug" not in r.content
+
+
+def test_http_exception_text_headers_and_dict_detail(client: TestClient) -> None:
+    r = client.get("/http/text")
+    assert r.status_code == 401
+    assert r.json()["error"]["message"] == "Token expired."
+    assert r.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    r = client.get("/http/dict")
+    assert r.status_code == 400
+    assert r.json()["error"]["details"] == {"hint": "use ISO dates"}
+    r = client.get("/http/plain")
+    assert r.json()["error"]["message"] == "The requested resource was not found."
+
+
+def test_request_state_carries_the_id(client: TestClient) -> None:
+    r = client.get("/ok", headers={"X-Request-ID": "state-1"})
+    assert r.json() == {"request_id": "state-1"}
+
+
+def test_405_allow(client: TestClient) -> None:
+    r = client.delete("/items")
+    assert r.status_code == 405
+    assert r.headers["allow"] == "POST"
+
+
+def test_install_twice_or_late_is_refused() -> None:
+    app = Starlette()
+    install(app)
+    with pytest.raises(RuntimeError, match="already installed"):
+        install(app)
+    started = Starlette()
+    TestClient(started).get("/")
+    with pytest.raises(RuntimeError, match="before the application starts"):
+        install(started)
+
+
+def test_debug_errors_show_the_exception() -> None:
+    app = Starlette(routes=[Route("/boom", boom)])
+    install(app, debug_errors=True, error_format="problem")
+    r = TestClient(app).get("/boom")
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["details"]["message"] == "secret"
+
+
+@pytest.mark.socket
+def test_cors_survives_a_500_over_a_real_socket() -> None:
+    with uvicorn_server(make_app(install_first=False)) as port:
+        reply = socket_request(port, "GET", "/crash-in-middleware", headers={"Origin": ORIGIN})
+    assert reply.status == 500
+    assert reply.headers["access-control-allow-origin"] == ORIGIN
+    assert json.loads(reply.body)["error"]["code"] == "INTERNAL_ERROR"

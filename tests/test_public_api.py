@@ -1,0 +1,56 @@
+"""Every public module declares a curated ``__all__``, and it is complete and real."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import types
+
+import pytest
+
+import backendkit
+
+
+def public_modules() -> list[str]:
+    names = ["backendkit"]
+    for info in pkgutil.walk_packages(backendkit.__path__, "backendkit."):
+        if not any(part.startswith("_") for part in info.name.split(".")):
+            names.append(info.name)
+    return sorted(names)
+
+
+def test_the_public_modules_are_the_expected_ones() -> None:
+    assert public_modules() == [
+        "backendkit",
+        "backendkit.asgi",
+        "backendkit.context",
+        "backendkit.django",
+        "backendkit.django.apps",
+        "backendkit.django.middleware",
+        "backendkit.django.views",
+        "backendkit.errors",
+        "backendkit.fastapi",
+        "backendkit.flask",
+        "backendkit.starlette",
+        "backendkit.validation",
+    ]
+
+
+@pytest.mark.parametrize("name", public_modules())
+def test_all_is_declared_complete_and_resolvable(name: str) -> None:
+    module = importlib.import_module(name)
+    exported = module.__all__
+    assert len(exported) == len(set(exported)), "duplicates in __all__"
+    for symbol in exported:
+        assert hasattr(module, symbol), f"{name}.__all__ names {symbol!r}, which does not exist"
+    for attr, value in vars(module).items():
+        if attr.startswith("_") or isinstance(value, types.ModuleType):
+            continue
+        defined_here = getattr(value, "__module__", name).startswith(name)
+        if (inspect.isclass(value) or inspect.isfunction(value)) and defined_here:
+            assert attr in exported, f"{name}.{attr} is public but missing from __all__"
+
+
+def test_version() -> None:
+    assert backendkit.__version__.count(".") == 2
