@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from fastapi import FastAPI, Response
+
 from backendkit.errors import NotFound
 from backendkit.fastapi import error_responses, install
 from examples._tasks import Task, TaskIn, TaskStore
-from fastapi import FastAPI, Response
 
 
 def create_app() -> FastAPI:

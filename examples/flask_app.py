@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from flask import Flask, Response, jsonify
+
 from backendkit.errors import NotFound
 from backendkit.flask import BackendKit, parse_json
 from examples._tasks import TaskIn, TaskStore
-from flask import Flask, Response, jsonify
 
 
 def create_app() -> Flask:

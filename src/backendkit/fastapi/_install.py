@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -14,7 +15,6 @@ from backendkit.errors import ExceptionRegistry, MalformedJSON, validation_error
 from backendkit.fastapi._openapi import error_responses, rewrite
 from backendkit.starlette._install import _STATE_KEY, _Installed
 from backendkit.starlette._install import install as install_starlette
-from fastapi import FastAPI
 
 
 def _from_http_exception(exc: HTTPException) -> MalformedJSON | None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from contextvars import Token
 from typing import Any, TypeVar
 
-from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
+from flask import Flask, Request, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from backendkit._runtime import log_unhandled, new_request_id
 from backendkit._settings import Settings
 from backendkit.context import choose_request_id, request_id_var
 from backendkit.errors import APIError, ErrorHandler, ExceptionRegistry, MalformedJSON, error_for_status
 from backendkit.validation import parse_model
-from flask import Flask, Response, current_app, g, request
 
 M = TypeVar("M")
 _KEY = "backendkit"
@@ -21,8 +21,6 @@ _KEY = "backendkit"
 def _from_werkzeug(exc: HTTPException) -> APIError | None:
     if exc.code is None:
         return None
-    if isinstance(exc, BadRequest) and isinstance(exc.__cause__ or exc.__context__, (ValueError, RecursionError)):
-        return MalformedJSON()  # what Flask raises when request.get_json() cannot decode the body
     # Werkzeug's class descriptions are generic HTML-page prose: only a description
     # the app chose itself is shown to the client.
     message = exc.description if exc.description != type(exc).description else None
@@ -35,6 +33,22 @@ def translations() -> ExceptionRegistry:
     registry = ExceptionRegistry()
     registry.register(HTTPException, _from_werkzeug)
     return registry
+
+
+def _with_json_errors(request_class: type[Request]) -> type[Request]:
+    """A subclass of the app's request class whose ``get_json()`` raises ``MalformedJSON``.
+
+    Flask reports an undecodable body as a generic BadRequest, which cannot be
+    told apart from any other 400 afterwards; this hook is the one place that knows.
+    """
+
+    def on_json_loading_failed(self: Request, e: ValueError | None) -> Any:
+        if e is not None:
+            raise MalformedJSON() from e
+        return request_class.on_json_loading_failed(self, e)
+
+    namespace = {"on_json_loading_failed": on_json_loading_failed, "__module__": request_class.__module__}
+    return type(request_class.__name__, (request_class,), namespace)
 
 
 class _State:
@@ -65,6 +79,7 @@ class BackendKit:
         if _KEY in app.extensions:
             raise RuntimeError("backendkit is already installed on this application")
         app.extensions[_KEY] = _State(Settings.from_mapping(app.config, prefix="BACKENDKIT_", **self._options))
+        app.request_class = _with_json_errors(app.request_class)
         # First before-request hook, last after-request hook: the id covers all others.
         app.before_request_funcs.setdefault(None, []).insert(0, _begin_request)
         app.after_request_funcs.setdefault(None, []).insert(0, _send_request_id)

@@ -1,0 +1,158 @@
+"""Flask: configuration keys, the app-factory pattern, hooks that fail, and werkzeug's errors."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import pytest
+from flask import Flask, abort, jsonify, request
+
+from backendkit import ConfigurationError
+from backendkit.context import get_request_id
+from backendkit.flask import BackendKit
+from tests.support.net import request as socket_request
+from tests.support.servers import waitress_server
+
+
+def make_app(config: dict[str, Any] | None = None, **options: Any) -> Flask:
+    app = Flask(__name__)
+    app.config.update(config or {})
+    BackendKit(app, **options)
+
+    @app.get("/abort/<int:code>")
+    def do_abort(code: int) -> None:
+        abort(code)
+
+    @app.get("/abort-custom")
+    def abort_custom() -> None:
+        abort(403, description="Only owners may do that.")
+
+    @app.post("/echo")
+    def echo() -> Any:
+        return jsonify(request.get_json())
+
+    @app.get("/whoami")
+    def whoami() -> Any:
+        return jsonify(request_id=get_request_id())
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("secret")
+
+    return app
+
+
+def test_problem_format_from_config() -> None:
+    client = make_app({"BACKENDKIT_ERROR_FORMAT": "problem"}).test_client()
+    r = client.get("/missing")
+    assert r.status_code == 404
+    assert r.content_type == "application/problem+json"
+    assert r.get_json()["instance"] == "/missing"
+
+
+def test_keyword_options_win_over_config() -> None:
+    client = make_app({"BACKENDKIT_ERROR_FORMAT": "problem"}, error_format="envelope").test_client()
+    assert client.get("/missing").content_type == "application/json"
+
+
+def test_unknown_config_key_fails_at_init() -> None:
+    app = Flask(__name__)
+    app.config["BACKENDKIT_EROR_FORMAT"] = "problem"
+    with pytest.raises(ConfigurationError, match="BACKENDKIT_EROR_FORMAT"):
+        BackendKit(app)
+
+
+def test_app_factory_pattern_keeps_apps_apart() -> None:
+    ext = BackendKit()
+    first, second = Flask("first"), Flask("second")
+    second.config["BACKENDKIT_REQUEST_ID_HEADER"] = "X-Trace"
+    ext.init_app(first)
+    ext.init_app(second)
+    assert "X-Request-ID" in first.test_client().get("/").headers
+    second_headers = second.test_client().get("/").headers
+    assert "X-Trace" in second_headers
+    assert "X-Request-ID" not in second_headers
+    with pytest.raises(RuntimeError, match="already installed"):
+        ext.init_app(first)
+
+
+def test_abort_default_and_custom_messages() -> None:
+    client = make_app().test_client()
+    assert client.get("/abort/403", headers={"X-Request-ID": "a1"}).get_json()["error"] == {
+        "code": "FORBIDDEN",
+        "message": "You do not have permission to perform this action.",
+        "request_id": "a1",
+    }
+    assert client.get("/abort-custom").get_json()["error"]["message"] == "Only owners may do that."
+    gone = client.get("/abort/410").get_json()["error"]
+    assert (gone["code"], gone["message"]) == ("GONE", "Gone")
+
+
+def test_get_json_failures() -> None:
+    client = make_app().test_client()
+    r = client.post("/echo", data=b"{nope", content_type="application/json")
+    assert (r.status_code, r.get_json()["error"]["code"]) == (400, "MALFORMED_JSON")
+    r = client.post("/echo", data=b"{}", content_type="text/plain")
+    assert (r.status_code, r.get_json()["error"]["code"]) == (415, "UNSUPPORTED_MEDIA_TYPE")
+
+
+def test_body_too_large_is_413_json() -> None:
+    client = make_app({"MAX_CONTENT_LENGTH": 10}).test_client()
+    r = client.post("/echo", data=b'{"a": "' + b"x" * 100 + b'"}', content_type="application/json")
+    assert r.status_code == 413
+    assert r.get_json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_failing_hooks_are_rendered_too() -> None:
+    app = make_app()
+
+    @app.before_request
+    def guard() -> None:
+        if request.path == "/whoami" and request.args.get("deny"):
+            raise PermissionError("hook bug")
+
+    @app.after_request
+    def breaks(response: Any) -> Any:
+        if request.args.get("break"):
+            raise RuntimeError("after hook bug")
+        return response
+
+    client = app.test_client()
+    r = client.get("/whoami?deny=1", headers={"X-Request-ID": "hook-1"})
+    assert (r.status_code, r.headers["X-Request-ID"]) == (500, "hook-1")
+    assert r.get_json()["error"]["request_id"] == "hook-1"
+    r = client.get("/whoami?break=1")
+    assert r.status_code == 500
+    assert r.get_json()["error"]["code"] == "INTERNAL_ERROR"
+    assert b"after hook bug" not in r.data
+
+
+def test_context_is_cleared_after_each_request() -> None:
+    client = make_app().test_client()
+    client.get("/whoami", headers={"X-Request-ID": "one"})
+    assert get_request_id() is None
+
+
+def test_debug_errors() -> None:
+    r = make_app({"BACKENDKIT_DEBUG_ERRORS": True}).test_client().get("/boom")
+    assert r.get_json()["error"]["details"]["message"] == "secret"
+
+
+@pytest.mark.socket
+def test_concurrent_requests_keep_their_own_ids() -> None:
+    results: dict[str, tuple[str, str]] = {}
+
+    def call(port: int, n: int) -> None:
+        rid = f"thread-{n}"
+        reply = socket_request(port, "GET", "/whoami", headers={"X-Request-ID": rid})
+        results[rid] = (reply.headers["x-request-id"], json.loads(reply.body)["request_id"])
+
+    with waitress_server(make_app()) as port:
+        threads = [threading.Thread(target=call, args=(port, n)) for n in range(40)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert results == {f"thread-{n}": (f"thread-{n}", f"thread-{n}") for n in range(40)}
