@@ -1,0 +1,159 @@
+"""Django: settings, system checks, error views for middleware failures, Django's own exceptions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse
+from django.test import AsyncClient, Client, override_settings
+
+from backendkit.django._checks import check_setup
+from backendkit.errors import APIError, RenderContext, RenderedBody, Unauthorized
+
+MW = "backendkit.django.ErrorMiddleware"
+urls = override_settings(ROOT_URLCONF="tests.django.urls")
+
+
+class DenyMiddleware:
+    """A middleware after ours that rejects requests carrying ?deny."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "deny" in request.GET:
+            raise Unauthorized("Bad token.")
+        if "crash" in request.GET:
+            raise RuntimeError("middleware secret")
+        return self.get_response(request)
+
+
+def teapot_renderer(error: APIError, context: RenderContext) -> RenderedBody:
+    return RenderedBody("application/vnd.teapot+json", {"teapot": error.code})
+
+
+def error_of(response: Any) -> dict[str, Any]:
+    assert response["Content-Type"] == "application/json"
+    body: dict[str, Any] = json.loads(response.content)["error"]
+    return body
+
+
+@urls
+@pytest.mark.parametrize(
+    ("path", "status", "code", "message"),
+    [
+        ("/not-found", 404, "NOT_FOUND", "The requested resource was not found."),
+        ("/denied", 403, "FORBIDDEN", "You do not have permission to perform this action."),
+        ("/suspicious", 400, "BAD_REQUEST", "The request could not be understood."),
+    ],
+)
+def test_django_exceptions_never_show_their_text(path: str, status: int, code: str, message: str) -> None:
+    response = Client().get(path)
+    assert response.status_code == status
+    error = error_of(response)
+    assert (error["code"], error["message"]) == (code, message)
+    assert b"secret" not in response.content
+    assert b"reason" not in response.content
+    assert b"attack" not in response.content
+
+
+@urls
+def test_async_view_error_under_asgi() -> None:
+    async def go() -> Any:
+        return await AsyncClient().get("/async-boom", headers={"X-Request-ID": "async-1"})
+
+    response = asyncio.run(go())
+    assert response.status_code == 500
+    assert error_of(response) == {
+        "code": "INTERNAL_ERROR",
+        "message": "An unexpected error occurred.",
+        "request_id": "async-1",
+    }
+
+
+@override_settings(ROOT_URLCONF="tests.django.urls", MIDDLEWARE=[MW, "tests.django.test_adapter.DenyMiddleware"])
+def test_errors_raised_by_other_middleware_use_the_error_views() -> None:
+    # Django itself signals these as request exceptions; the test client would re-raise them.
+    client = Client(raise_request_exception=False)
+    denied = client.get("/ok?deny=1", headers={"X-Request-ID": "mw-1"})
+    assert denied.status_code == 401
+    assert error_of(denied) == {"code": "UNAUTHORIZED", "message": "Bad token.", "request_id": "mw-1"}
+    assert denied["X-Request-ID"] == "mw-1"
+    crashed = client.get("/ok?crash=1")
+    assert crashed.status_code == 500
+    assert error_of(crashed)["message"] == "An unexpected error occurred."
+    assert b"middleware secret" not in crashed.content
+
+
+@override_settings(ROOT_URLCONF="tests.django.urls", BACKENDKIT={"ERROR_FORMAT": "problem"})
+def test_problem_format_from_settings() -> None:
+    response = Client().get("/nowhere")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+    assert json.loads(response.content)["instance"] == "/nowhere"
+
+
+@override_settings(
+    ROOT_URLCONF="tests.django.urls", BACKENDKIT={"ERROR_FORMAT": "tests.django.test_adapter.teapot_renderer"}
+)
+def test_renderer_by_dotted_path() -> None:
+    response = Client().get("/nowhere")
+    assert response["Content-Type"] == "application/vnd.teapot+json"
+    assert json.loads(response.content) == {"teapot": "NOT_FOUND"}
+
+
+@urls
+@override_settings(DEBUG=True)
+def test_routing_404_is_json_in_debug_too() -> None:
+    assert error_of(Client().get("/nowhere"))["code"] == "NOT_FOUND"
+
+
+@override_settings(ROOT_URLCONF="tests.django.urls", BACKENDKIT={"DEBUG_ERRORS": True})
+def test_debug_errors() -> None:
+    async def go() -> Any:
+        return await AsyncClient().get("/async-boom")
+
+    assert error_of(asyncio.run(go()))["details"]["message"] == "async secret"
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"ERROR_FORMT": "problem"}, "unknown backendkit setting 'ERROR_FORMT'"),
+        ({"ERROR_FORMAT": "no.such.module.render"}, "No module named 'no'"),
+        ("problem", "must be a dict"),
+    ],
+)
+def test_bad_settings_are_improperly_configured(config: object, message: str) -> None:
+    with (
+        override_settings(ROOT_URLCONF="tests.django.urls", BACKENDKIT=config),
+        pytest.raises(ImproperlyConfigured, match=message),
+    ):
+        Client().get("/ok")
+
+
+@pytest.mark.parametrize(
+    ("middleware", "urlconf", "ids"),
+    [
+        ([MW, "django.middleware.common.CommonMiddleware"], "tests.django.urls", []),
+        (["backendkit.django.middleware.ErrorMiddleware"], "tests.django.urls", []),
+        ([], "tests.django.urls", ["backendkit.E001"]),
+        (["django.middleware.common.CommonMiddleware", MW], "tests.django.urls", ["backendkit.W001"]),
+        ([MW], "tests.django.urls_without_handlers", ["backendkit.W002"]),
+    ],
+)
+def test_system_checks(middleware: list[str], urlconf: str, ids: list[str]) -> None:
+    with override_settings(MIDDLEWARE=middleware, ROOT_URLCONF=urlconf):
+        assert [m.id for m in check_setup()] == ids
+
+
+def test_checks_are_registered_by_the_app() -> None:
+    from django.core import checks
+
+    with override_settings(MIDDLEWARE=[]):
+        assert "backendkit.E001" in [m.id for m in checks.run_checks()]
