@@ -7,7 +7,7 @@ OS random source and the logging system); the core stays pure.
 from __future__ import annotations
 
 import logging
-import uuid
+import os
 
 from backendkit.errors import HandledError
 
@@ -15,8 +15,8 @@ error_logger = logging.getLogger("backendkit.errors")
 
 
 def new_request_id() -> str:
-    """A fresh request id: 32 hex characters from a random UUID."""
-    return uuid.uuid4().hex
+    """A fresh request id: 32 hex characters (128 random bits)."""
+    return os.urandom(16).hex()
 
 
 def log_unhandled(exc: BaseException, handled: HandledError, *, request_id: str | None, method: str, path: str) -> None:

@@ -32,6 +32,8 @@ class ErrorMiddleware:
         self.get_response = get_response
         self.settings = get_state().settings
         self.header = self.settings.request_id_header
+        # request.headers builds a dict of every header on first use; META is already there.
+        self.meta_key = "HTTP_" + self.header.upper().replace("-", "_")
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)
@@ -62,7 +64,7 @@ class ErrorMiddleware:
 
     def _begin(self, request: HttpRequest) -> Token[str | None]:
         request_id = choose_request_id(
-            request.headers.get(self.header),
+            request.META.get(self.meta_key),
             trust_incoming=self.settings.trust_request_id,
             generate=new_request_id,
         )

@@ -78,11 +78,28 @@ class BackendKit:
         """Install the request-id hooks and the error handler on ``app``."""
         if _KEY in app.extensions:
             raise RuntimeError("backendkit is already installed on this application")
-        app.extensions[_KEY] = _State(Settings.from_mapping(app.config, prefix="BACKENDKIT_", **self._options))
+        state = _State(Settings.from_mapping(app.config, prefix="BACKENDKIT_", **self._options))
+        app.extensions[_KEY] = state
         app.request_class = _with_json_errors(app.request_class)
+        header = state.settings.request_id_header
+        environ_key = "HTTP_" + header.upper().replace("-", "_")
+        trust = state.settings.trust_request_id
+
+        def begin_request() -> None:
+            incoming = request.environ.get(environ_key)
+            request_id = choose_request_id(incoming, trust_incoming=trust, generate=new_request_id)
+            g.request_id = request_id
+            g._backendkit_token = request_id_var.set(request_id)
+
+        def send_request_id(response: Response) -> Response:
+            request_id = g.get("request_id")
+            if request_id is not None:
+                response.headers[header] = request_id
+            return response
+
         # First before-request hook, last after-request hook: the id covers all others.
-        app.before_request_funcs.setdefault(None, []).insert(0, _begin_request)
-        app.after_request_funcs.setdefault(None, []).insert(0, _send_request_id)
+        app.before_request_funcs.setdefault(None, []).insert(0, begin_request)
+        app.after_request_funcs.setdefault(None, []).insert(0, send_request_id)
         app.teardown_request_funcs.setdefault(None, []).insert(0, _end_request)
         # Registered for Exception, so routing 404/405 and every HTTPException
         # come here too; Flask itself keeps redirects out of error handlers.
@@ -92,24 +109,6 @@ class BackendKit:
 def _state() -> _State:
     state: _State = current_app.extensions[_KEY]
     return state
-
-
-def _begin_request() -> None:
-    settings = _state().settings
-    request_id = choose_request_id(
-        request.headers.get(settings.request_id_header),
-        trust_incoming=settings.trust_request_id,
-        generate=new_request_id,
-    )
-    g.request_id = request_id
-    g._backendkit_token = request_id_var.set(request_id)
-
-
-def _send_request_id(response: Response) -> Response:
-    request_id = g.get("request_id")
-    if request_id is not None:
-        response.headers[_state().settings.request_id_header] = request_id
-    return response
 
 
 def _end_request(_exc: BaseException | None) -> None:
