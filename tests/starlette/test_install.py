@@ -153,3 +153,14 @@ def test_cors_survives_a_500_over_a_real_socket() -> None:
     assert reply.status == 500
     assert reply.headers["access-control-allow-origin"] == ORIGIN
     assert json.loads(reply.body)["error"]["code"] == "INTERNAL_ERROR"
+
+
+def test_405_inside_a_mounted_app_keeps_its_allow() -> None:
+    from starlette.routing import Mount
+
+    app = Starlette(routes=[Mount("/api", routes=[Route("/thing", ok, methods=["GET"])])])
+    install(app)
+    r = TestClient(app).post("/api/thing")
+    assert r.status_code == 405
+    assert r.headers["allow"] == "GET, HEAD"
+    assert r.json()["error"]["code"] == "METHOD_NOT_ALLOWED"

@@ -48,7 +48,9 @@ class _Installed:
 
     def respond(self, request: Request, exc: Exception) -> Response:
         if isinstance(exc, HTTPException) and exc.status_code == 405:
-            exc = HTTPException(405, exc.detail, headers={**(exc.headers or {}), "Allow": _allowed(request)})
+            allowed = _allowed(request)
+            if allowed:  # else (a mounted sub-app's route, say) keep what Starlette said
+                exc = HTTPException(405, exc.detail, headers={**(exc.headers or {}), "Allow": allowed})
         request_id = get_request_id()
         handled = self.handler.handle(exc, request_id=request_id, instance=request.url.path, fallbacks=self.fallbacks)
         log_unhandled(exc, handled, request_id=request_id, method=request.method, path=request.url.path)
