@@ -21,6 +21,14 @@ def new_request_id() -> str:
 
 def log_unhandled(exc: BaseException, handled: HandledError, *, request_id: str | None, method: str, path: str) -> None:
     """Log an exception that nothing mapped, with its traceback and the request id."""
+    if handled.mapper_error is not None:
+        error_logger.error(
+            "An exception mapper failed on %s (request_id=%s)",
+            type(exc).__name__,
+            request_id,
+            exc_info=handled.mapper_error,
+            extra={"request_id": request_id, "http_method": method, "http_path": path},
+        )
     if not handled.unhandled:
         return
     error_logger.error(

@@ -134,8 +134,8 @@ def test_empty_body_is_a_missing_body(target: Target) -> None:
 
 @pytest.mark.parametrize(
     "payload",
-    [b'{"title": ', b"{'title': 'x'}", b"[1, 2,]", b"\xff\xfe{", b"[" * 100_000, b"NaN-ish"],
-    ids=["truncated", "single-quotes", "trailing-comma", "bad-utf8", "nested-100k", "garbage"],
+    [b'{"title": ', b"{'title': 'x'}", b"[1, 2,]", b"\xff\xfe{", b"[" * 100_000, b"NaN-ish", b"  \n "],
+    ids=["truncated", "single-quotes", "trailing-comma", "bad-utf8", "nested-100k", "garbage", "whitespace"],
 )
 def test_malformed_json_is_400(target: Target, payload: bytes) -> None:
     reply = target.request("POST", "/tasks", body=payload)
@@ -145,6 +145,25 @@ def test_malformed_json_is_400(target: Target, payload: bytes) -> None:
         "message": "The request body is not valid JSON.",
         "request_id": reply.headers["x-request-id"],
     }
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_body_not_declared_as_json_is_415(target: Target, content_type: str | None) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    reply = target.request("POST", "/tasks", body=b'{"title": "typed wrong"}', headers=headers, json_type=False)
+    assert reply.status == 415
+    assert error_of(reply) == {
+        "code": "UNSUPPORTED_MEDIA_TYPE",
+        "message": "The request body must be JSON (Content-Type: application/json).",
+        "request_id": reply.headers["x-request-id"],
+    }
+
+
+@pytest.mark.parametrize("payload", [b"null", b"[]", b"42"])
+def test_non_object_body_is_422_at_the_root(target: Target, payload: bytes) -> None:
+    reply = target.request("POST", "/tasks", body=payload)
+    assert reply.status == 422
+    assert [(d["field"], d["code"]) for d in error_of(reply)["details"]] == [("", "model_attributes_type")]
 
 
 def test_duplicate_title_is_409_via_the_registry(target: Target) -> None:
@@ -232,6 +251,7 @@ ERROR_CASES: dict[str, tuple[str, str, bytes | None]] = {
     "422": ("POST", "/tasks", b'{"title": "", "priority": 0}'),
     "422-empty": ("POST", "/tasks", b""),
     "400": ("POST", "/tasks", b'{"title": '),
+    "415": ("POST", "/tasks", b"title=x"),
     "500": ("GET", "/boom", None),
 }
 
@@ -240,6 +260,8 @@ ERROR_CASES: dict[str, tuple[str, str, bytes | None]] = {
 def test_identical_across_frameworks(all_targets: dict[str, Target], case: str) -> None:
     method, path, body = ERROR_CASES[case]
     headers = {"X-Request-ID": f"same-{case}"}
+    if case == "415":
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
     replies = {name: comparable(t.request(method, path, headers=headers, body=body)) for name, t in all_targets.items()}
     reference = replies["fastapi-testclient"]
     for name, reply in replies.items():

@@ -152,6 +152,13 @@ def test_system_checks(middleware: list[str], urlconf: str, ids: list[str]) -> N
         assert [m.id for m in check_setup()] == ids
 
 
+def test_bad_settings_are_reported_by_manage_py_check() -> None:
+    with override_settings(BACKENDKIT={"ERROR_FORMT": "problem"}):
+        messages = check_setup()
+    assert [m.id for m in messages] == ["backendkit.E002"]
+    assert "ERROR_FORMT" in messages[0].msg
+
+
 def test_checks_are_registered_by_the_app() -> None:
     from django.core import checks
 

@@ -51,6 +51,7 @@ def test_a_broken_mapper_gives_a_500_not_a_crash() -> None:
     handled = ErrorHandler(registry=registry).handle(KeyError("k"))
     assert handled.unhandled
     assert handled.response.status == 500
+    assert isinstance(handled.mapper_error, ZeroDivisionError)
 
 
 def test_problem_renderer_by_name() -> None:
@@ -69,3 +70,29 @@ def test_custom_renderer() -> None:
         return RenderedBody("text/plain", "nope")
 
     assert ErrorHandler(renderer=render).handle(NotFound()).response.body == b'"nope"'
+
+
+def test_an_app_registry_adds_to_the_default_one() -> None:
+    class Gone(Exception):
+        pass
+
+    registry = ExceptionRegistry()
+    registry.register(Gone, lambda exc: NotFound("Gone for good."))
+    handler = ErrorHandler(registry=registry)
+    assert handler.handle(Gone()).response.status == 404
+    # APIErrors still answer for themselves through the process-wide registry.
+    assert handler.handle(NotFound("x")).response.status == 404
+    assert not handler.handle(NotFound("x")).unhandled
+
+
+def test_a_broken_mapper_is_logged_with_the_original(caplog: pytest.LogCaptureFixture) -> None:
+    from backendkit._runtime import log_unhandled
+
+    registry = ExceptionRegistry()
+    registry.register(KeyError, lambda exc: 1 / 0)
+    original = KeyError("k")
+    handled = ErrorHandler(registry=registry).handle(original)
+    log_unhandled(original, handled, request_id="r9", method="GET", path="/p")
+    errors = [r for r in caplog.records if r.name == "backendkit.errors"]
+    assert [r.exc_info[0] for r in errors if r.exc_info] == [ZeroDivisionError, KeyError]
+    assert {r.request_id for r in errors} == {"r9"}  # type: ignore[attr-defined]

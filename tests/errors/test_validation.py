@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, ValidationError
 from backendkit.errors import (
     ErrorHandler,
     MalformedJSON,
+    UnsupportedMediaType,
     ValidationFailed,
     field_errors_from_pydantic,
     validation_error,
@@ -56,9 +57,24 @@ def test_fastapi_locations() -> None:
     ]
 
 
-def test_json_invalid_means_malformed_json() -> None:
+def test_json_invalid_at_the_body_root_means_malformed_json() -> None:
     err = validation_error([{"loc": ("body", 3), "type": "json_invalid", "msg": "JSON decode error"}], located=True)
     assert isinstance(err, MalformedJSON)
+
+
+def test_json_invalid_in_a_field_is_a_field_error() -> None:
+    errs = [{"loc": ("body", "payload"), "type": "json_invalid", "msg": "Invalid JSON"}]
+    err = validation_error(errs, located=True)
+    assert isinstance(err, ValidationFailed)
+    assert err.details == [
+        {"field": "payload", "pointer": "/payload", "code": "json_invalid", "message": "Invalid JSON"}
+    ]
+
+
+def test_undecoded_body_means_unsupported_media_type() -> None:
+    errs = [{"loc": ("body",), "type": "model_attributes_type", "msg": "Input should be a valid dictionary"}]
+    assert isinstance(validation_error(errs, located=True, body_decoded=False), UnsupportedMediaType)
+    assert isinstance(validation_error(errs, located=True), ValidationFailed)
 
 
 @given(st.text(min_size=1), st.text())

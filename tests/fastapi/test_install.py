@@ -100,3 +100,25 @@ def test_openapi_with_a_custom_renderer_stays_valid() -> None:
 @pytest.mark.parametrize("path", ["/docs", "/openapi.json"])
 def test_docs_routes_still_work(path: str) -> None:
     assert TestClient(make_app()).get(path).status_code == 200
+
+
+class ValidationError(BaseModel):
+    """An app's own model that happens to share the name of FastAPI's 422 schema."""
+
+    rule: str
+
+
+def test_an_app_model_named_validation_error_survives() -> None:
+    app = FastAPI()
+    install(app)
+
+    @app.get("/rules")
+    def rules() -> list[ValidationError]:
+        return []
+
+    schema = app.openapi()
+    validate_openapi(schema)
+    assert schema["components"]["schemas"]["ValidationError"]["properties"] == {
+        "rule": {"title": "Rule", "type": "string"}
+    }
+    assert "HTTPValidationError" not in schema["components"]["schemas"]

@@ -95,7 +95,9 @@ def test_get_json_failures() -> None:
     r = client.post("/echo", data=b"{nope", content_type="application/json")
     assert (r.status_code, r.get_json()["error"]["code"]) == (400, "MALFORMED_JSON")
     r = client.post("/echo", data=b"{}", content_type="text/plain")
-    assert (r.status_code, r.get_json()["error"]["code"]) == (415, "UNSUPPORTED_MEDIA_TYPE")
+    assert r.status_code == 415
+    assert r.get_json()["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    assert r.get_json()["error"]["message"] == "The request body must be JSON (Content-Type: application/json)."
 
 
 def test_body_too_large_is_413_json() -> None:

@@ -10,7 +10,8 @@ from backendkit.validation import M, parse_model
 def parse_json(request: HttpRequest, model: type[M]) -> M:
     """Parse and validate ``request.body`` with a pydantic model.
 
-    Raises ``MalformedJSON`` (400) or ``ValidationFailed`` (422), which the
-    middleware renders; the content type is not checked, as with FastAPI.
+    Answers as FastAPI does for a JSON body: ``UnsupportedMediaType`` (415) for a
+    body not declared as JSON, ``MalformedJSON`` (400), ``ValidationFailed`` (422);
+    the middleware renders them.
     """
-    return parse_model(model, request.body)
+    return parse_model(model, request.body, request.content_type)

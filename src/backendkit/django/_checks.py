@@ -6,15 +6,22 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import get_resolver
+
+from backendkit.django._state import get_state
 
 _MIDDLEWARE = "backendkit.django.ErrorMiddleware"
 _ALIASES = {_MIDDLEWARE, "backendkit.django.middleware.ErrorMiddleware"}
 
 
 def check_setup(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """backendkit.E001 (middleware missing), W001 (not first), W002 (error views missing)."""
+    """E001 (middleware missing), E002 (bad BACKENDKIT settings), W001 (not first), W002 (no error views)."""
     messages: list[CheckMessage] = []
+    try:
+        get_state()
+    except ImproperlyConfigured as exc:
+        messages.append(Error(str(exc), id="backendkit.E002"))
     middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
     present = [i for i, path in enumerate(middleware) if path in _ALIASES]
     if not present:

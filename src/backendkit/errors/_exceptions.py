@@ -11,6 +11,7 @@
           ├── NotFound                  404 NOT_FOUND
           ├── MethodNotAllowed          405 METHOD_NOT_ALLOWED   (sets Allow)
           ├── Conflict                  409 CONFLICT
+          ├── UnsupportedMediaType      415 UNSUPPORTED_MEDIA_TYPE
           ├── ValidationFailed          422 VALIDATION_ERROR     (carries field errors)
           ├── TooManyRequests           429 RATE_LIMITED         (sets Retry-After)
           ├── InternalServerError       500 INTERNAL_ERROR
@@ -180,6 +181,14 @@ class Conflict(APIError):
     message = "The request conflicts with the current state of the resource."
 
 
+class UnsupportedMediaType(APIError):
+    """415: the body is not in a format the endpoint reads (JSON, for the helpers here)."""
+
+    status = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    message = "The request body must be JSON (Content-Type: application/json)."
+
+
 class ValidationFailed(APIError):
     """422: one or more fields are invalid; ``details`` lists them."""
 
@@ -259,6 +268,7 @@ _CLASSES: dict[int, type[APIError]] = {
         Forbidden,
         NotFound,
         Conflict,
+        UnsupportedMediaType,
         ValidationFailed,
         InternalServerError,
         ServiceUnavailable,

@@ -33,11 +33,14 @@ class HandledError:
         error: The API error that was rendered.
         unhandled: ``True`` when nothing mapped the exception (a bug): the adapter
             logs it with its traceback.
+        mapper_error: What a registered mapper raised instead of answering, if it
+            did (also logged).
     """
 
     response: ErrorResponse
     error: APIError
     unhandled: bool
+    mapper_error: Exception | None = None
 
 
 class ErrorHandler:
@@ -46,8 +49,8 @@ class ErrorHandler:
     Args:
         renderer: ``"envelope"`` (default), ``"problem"`` (RFC 9457) or a callable
             ``(error, context) -> RenderedBody``.
-        registry: Where exception mappers are looked up; the process-wide
-            ``default_registry`` by default.
+        registry: Where exception mappers are looked up first; the process-wide
+            ``default_registry`` is always consulted after it.
         debug: Put the exception's type, text and traceback into 500 bodies.
             Never turn this on in production.
 
@@ -73,19 +76,25 @@ class ErrorHandler:
                 raise ValueError(f"unknown error format {renderer!r}; choose one of {choices}") from None
         self.renderer: Renderer = renderer
         self.registry = registry if registry is not None else default_registry
+        # An app's own registry adds to the process-wide one rather than replacing it,
+        # so APIError subclasses and pydantic errors keep their answers.
+        self._defaults = () if self.registry is default_registry else (default_registry,)
         self.debug = debug
 
-    def to_api_error(self, exc: BaseException, *fallbacks: ExceptionRegistry) -> tuple[APIError, bool]:
-        """The API error for ``exc`` and whether it was unhandled."""
+    def to_api_error(
+        self, exc: BaseException, *fallbacks: ExceptionRegistry
+    ) -> tuple[APIError, bool, Exception | None]:
+        """The API error for ``exc``, whether it was unhandled, and the failure of a broken mapper."""
         try:
-            mapped = self.registry.resolve(exc, *fallbacks)
-        except Exception:  # a broken mapper must not turn one error into two
-            mapped = None
+            mapped = self.registry.resolve(exc, *self._defaults, *fallbacks)
+        except Exception as mapper_error:  # a broken mapper must not turn one error into two
+            return self._internal(exc), True, mapper_error
         if mapped is not None:
-            return mapped, False
-        if self.debug:
-            return InternalServerError(details=_debug_details(exc)), True
-        return InternalServerError(), True
+            return mapped, False, None
+        return self._internal(exc), True, None
+
+    def _internal(self, exc: BaseException) -> InternalServerError:
+        return InternalServerError(details=_debug_details(exc)) if self.debug else InternalServerError()
 
     def handle(
         self,
@@ -103,8 +112,9 @@ class ErrorHandler:
             instance: The request path.
             fallbacks: Framework translations consulted after :attr:`registry`.
         """
-        error, unhandled = self.to_api_error(exc, *fallbacks)
-        return HandledError(self.render(error, request_id=request_id, instance=instance), error, unhandled)
+        error, unhandled, mapper_error = self.to_api_error(exc, *fallbacks)
+        response = self.render(error, request_id=request_id, instance=instance)
+        return HandledError(response, error, unhandled, mapper_error)
 
     def render(self, error: APIError, *, request_id: str | None = None, instance: str | None = None) -> ErrorResponse:
         """Render an API error that is already known."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from backendkit.errors._exceptions import APIError, FieldError, MalformedJSON, ValidationFailed
+from backendkit.errors._exceptions import APIError, FieldError, MalformedJSON, UnsupportedMediaType, ValidationFailed
 
 LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
 
@@ -48,15 +48,30 @@ def field_errors_from_pydantic(
     return out
 
 
-def validation_error(errors: Iterable[Mapping[str, Any]], *, located: bool = False) -> APIError:
+def _at_body_root(err: Mapping[str, Any]) -> bool:
+    # FastAPI reports an undecodable body at ("body",) or ("body", <offset>).
+    loc = tuple(err.get("loc") or ())
+    return bool(loc) and loc[0] == "body" and all(isinstance(p, int) for p in loc[1:])
+
+
+def validation_error(
+    errors: Iterable[Mapping[str, Any]], *, located: bool = False, body_decoded: bool = True
+) -> APIError:
     """The API error for a failed validation.
 
-    A ``json_invalid`` error anywhere means the body was not JSON at all, which is
-    a malformed request (400 ``MALFORMED_JSON``), not an invalid field.
+    With ``located`` errors (FastAPI's), two cases are not field errors: a
+    ``json_invalid`` error at the body's root means the body was not JSON at all
+    (400 ``MALFORMED_JSON``), and an error at the root of a body that was not
+    decoded because its content type is not JSON (``body_decoded=False``) is a
+    415 ``UNSUPPORTED_MEDIA_TYPE``. A ``json_invalid`` error deeper down (a
+    ``Json[...]`` field) stays a field error.
     """
     items = list(errors)
-    if any(err.get("type") == "json_invalid" for err in items):
-        return MalformedJSON()
+    if located and any(_at_body_root(err) for err in items):
+        if not body_decoded:
+            return UnsupportedMediaType()
+        if any(err.get("type") == "json_invalid" for err in items if _at_body_root(err)):
+            return MalformedJSON()
     return ValidationFailed(field_errors_from_pydantic(items, located=located))
 
 

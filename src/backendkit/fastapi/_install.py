@@ -11,24 +11,31 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from backendkit._settings import Settings
-from backendkit.errors import ExceptionRegistry, MalformedJSON, validation_error
+from backendkit.errors import APIError, ExceptionRegistry, MalformedJSON, validation_error
 from backendkit.fastapi._openapi import error_responses, rewrite
 from backendkit.starlette._install import _STATE_KEY, _Installed
 from backendkit.starlette._install import install as install_starlette
+
+_BODY_PARSE_FAILED = "There was an error parsing the body"  # FastAPI's own text for this case
 
 
 def _from_http_exception(exc: HTTPException) -> MalformedJSON | None:
     # FastAPI answers a JSON body it cannot parse for reasons other than a
     # decode error (nesting too deep, say) with a bare HTTPException(400).
-    if exc.status_code == 400 and isinstance(exc.__cause__, (ValueError, RecursionError)):
+    if exc.status_code == 400 and exc.detail == _BODY_PARSE_FAILED and exc.__cause__ is not None:
         return MalformedJSON()
     return None
+
+
+def _from_request_validation_error(exc: RequestValidationError) -> APIError:
+    # FastAPI passes the raw bytes on when the content type kept it from decoding the body.
+    return validation_error(exc.errors(), located=True, body_decoded=not isinstance(exc.body, bytes))
 
 
 def translations() -> ExceptionRegistry:
     """FastAPI's own exceptions as API errors."""
     registry = ExceptionRegistry()
-    registry.register(RequestValidationError, lambda exc: validation_error(exc.errors(), located=True))
+    registry.register(RequestValidationError, _from_request_validation_error)
     registry.register(HTTPException, _from_http_exception)
     return registry
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -91,10 +92,13 @@ def rewrite(schema: dict[str, Any], renderer: Callable[..., Any]) -> None:
                     response["content"] = {media_type: body}
                     used = True
     schemas = schema.setdefault("components", {}).setdefault("schemas", {})
-    for name in ("HTTPValidationError", "ValidationError"):
-        schemas.pop(name, None)
     if used:
         schemas.update(components)
+    # FastAPI's own 422 schemas go once nothing points at them any more; an app
+    # model that happens to share the name and is still referenced stays.
+    for name in ("HTTPValidationError", "ValidationError"):
+        if name in schemas and f'"{_REF}{name}"' not in json.dumps(schema):
+            del schemas[name]
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

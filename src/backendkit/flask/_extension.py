@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextvars import Token
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import Flask, Request, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -11,10 +11,16 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from backendkit._runtime import log_unhandled, new_request_id
 from backendkit._settings import Settings
 from backendkit.context import choose_request_id, request_id_var
-from backendkit.errors import APIError, ErrorHandler, ExceptionRegistry, MalformedJSON, error_for_status
-from backendkit.validation import parse_model
+from backendkit.errors import (
+    APIError,
+    ErrorHandler,
+    ExceptionRegistry,
+    MalformedJSON,
+    UnsupportedMediaType,
+    error_for_status,
+)
+from backendkit.validation import M, parse_model
 
-M = TypeVar("M")
 _KEY = "backendkit"
 
 
@@ -36,7 +42,10 @@ def translations() -> ExceptionRegistry:
 
 
 def _with_json_errors(request_class: type[Request]) -> type[Request]:
-    """A subclass of the app's request class whose ``get_json()`` raises ``MalformedJSON``.
+    """A subclass of the app's request class whose ``get_json()`` raises our errors.
+
+    ``MalformedJSON`` for an undecodable body, ``UnsupportedMediaType`` for a body
+    not declared as JSON.
 
     Flask reports an undecodable body as a generic BadRequest, which cannot be
     told apart from any other 400 afterwards; this hook is the one place that knows.
@@ -45,7 +54,7 @@ def _with_json_errors(request_class: type[Request]) -> type[Request]:
     def on_json_loading_failed(self: Request, e: ValueError | None) -> Any:
         if e is not None:
             raise MalformedJSON() from e
-        return request_class.on_json_loading_failed(self, e)
+        raise UnsupportedMediaType()
 
     namespace = {"on_json_loading_failed": on_json_loading_failed, "__module__": request_class.__module__}
     return type(request_class.__name__, (request_class,), namespace)
@@ -132,11 +141,11 @@ def _handle_exception(raised: Exception) -> Response:
 def parse_json(model: type[M]) -> M:
     """Parse and validate the current request's JSON body with a pydantic model.
 
-    Raises ``MalformedJSON`` (400) or ``ValidationFailed`` (422), which the
-    extension renders; the content type is not checked, as with FastAPI.
+    Answers as FastAPI does for a JSON body: ``UnsupportedMediaType`` (415) for a
+    body not declared as JSON, ``MalformedJSON`` (400), ``ValidationFailed`` (422);
+    the extension renders them.
     """
-    result: M = parse_model(model, request.get_data(cache=True))  # type: ignore[type-var]
-    return result
+    return parse_model(model, request.get_data(cache=True), request.content_type)
 
 
 __all__ = ["BackendKit", "parse_json", "translations"]
