@@ -119,9 +119,12 @@ def _safe_header(name: str, value: str) -> bool:
     return bool(name) and all(c == "\t" or " " <= c <= "~" for c in name + value)
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def encode(payload: Any) -> bytes:
     """Encode a payload the same way on every framework (compact, UTF-8)."""
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+    return _ENCODER.encode(payload).encode("utf-8")
 
 
 def build_response(error: APIError, renderer: Renderer, context: RenderContext) -> ErrorResponse:

@@ -52,8 +52,9 @@ class _Installed:
             if allowed:  # else (a mounted sub-app's route, say) keep what Starlette said
                 exc = HTTPException(405, exc.detail, headers={**(exc.headers or {}), "Allow": allowed})
         request_id = get_request_id()
-        handled = self.handler.handle(exc, request_id=request_id, instance=request.url.path, fallbacks=self.fallbacks)
-        log_unhandled(exc, handled, request_id=request_id, method=request.method, path=request.url.path)
+        path = request.scope["path"]  # request.url would build a whole URL object
+        handled = self.handler.handle(exc, request_id=request_id, instance=path, fallbacks=self.fallbacks)
+        log_unhandled(exc, handled, request_id=request_id, method=request.method, path=path)
         return to_response(handled.response)
 
 
