@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 import pytest
 
+from backendkit._runtime import AdapterState
+from backendkit._settings import Settings
 from backendkit.asgi import ErrorBoundary, ErrorMiddleware, Message, RequestContextMiddleware, Scope
 from backendkit.context import get_request_id
 from backendkit.errors import Conflict
@@ -76,10 +79,13 @@ def test_request_id_is_set_for_the_app_and_reset_after() -> None:
         await send({"type": "http.response.start", "status": 204, "headers": [(b"x-request-id", b"app-set")]})
         await send({"type": "http.response.body", "body": b""})
 
-    messages = run(RequestContextMiddleware(app, generate=lambda: "fresh-1"), http_scope())
-    assert seen == ["fresh-1", "fresh-1"]
+    messages = run(RequestContextMiddleware(app), http_scope())
+    fresh = seen[0]
+    assert fresh is not None
+    assert re.fullmatch(r"[0-9a-f]{32}", fresh)
+    assert seen == [fresh, fresh]
     # The app's own header is replaced, never duplicated.
-    assert [v for k, v in messages[0]["headers"] if k == b"x-request-id"] == [b"fresh-1"]
+    assert [v for k, v in messages[0]["headers"] if k == b"x-request-id"] == [fresh.encode()]
     assert get_request_id() is None
 
 
@@ -88,9 +94,22 @@ def test_custom_header_and_untrusted_ids() -> None:
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    mw = RequestContextMiddleware(app, header="X-Correlation-ID", trust_incoming=False, generate=lambda: "mine")
-    messages = run(mw, http_scope(headers=[(b"x-correlation-id", b"theirs")]))
-    assert headers_of(messages)[b"x-correlation-id"] == b"mine"
+    state = AdapterState(Settings(request_id_header="X-Correlation-ID", trust_request_id=False))
+    messages = run(RequestContextMiddleware(app, state=state), http_scope(headers=[(b"x-correlation-id", b"theirs")]))
+    assigned = headers_of(messages)[b"x-correlation-id"]
+    assert assigned != b"theirs"
+    assert re.fullmatch(rb"[0-9a-f]{32}", assigned)
+
+
+def test_two_ids_are_one_too_many() -> None:
+    async def app(scope: Scope, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    messages = run(
+        RequestContextMiddleware(app), http_scope(headers=[(b"x-request-id", b"a"), (b"X-Request-ID", b"b")])
+    )
+    assert re.fullmatch(rb"[0-9a-f]{32}", headers_of(messages)[b"x-request-id"])
 
 
 def test_lifespan_passes_through() -> None:

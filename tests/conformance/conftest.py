@@ -35,10 +35,10 @@ def all_targets() -> Iterator[dict[str, t.Target]]:
             "fastapi-testclient": t.Target("fastapi-testclient", "fastapi", t.fastapi_client(t.fastapi_app())),
             "flask-testclient": t.Target("flask-testclient", "flask", t.flask_client(t.flask_app())),
             "django-testclient": t.Target("django-testclient", "django", t.django_client()),
-            "fastapi-uvicorn": t.Target("fastapi-uvicorn", "fastapi", t.over_socket(fastapi_port)),
-            "flask-waitress": t.Target("flask-waitress", "flask", t.over_socket(flask_port)),
-            "django-uvicorn-asgi": t.Target("django-uvicorn-asgi", "django", t.over_socket(django_asgi_port)),
-            "django-waitress-wsgi": t.Target("django-waitress-wsgi", "django", t.over_socket(django_wsgi_port)),
+            "fastapi-uvicorn": t.served("fastapi-uvicorn", "fastapi", fastapi_port),
+            "flask-waitress": t.served("flask-waitress", "flask", flask_port),
+            "django-uvicorn-asgi": t.served("django-uvicorn-asgi", "django", django_asgi_port),
+            "django-waitress-wsgi": t.served("django-waitress-wsgi", "django", django_wsgi_port),
         }
 
 

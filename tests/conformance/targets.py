@@ -59,6 +59,7 @@ class Target:
     name: str
     framework: str
     send: Send
+    port: int | None = None  # set when a real server listens
 
     def request(
         self,
@@ -109,7 +110,8 @@ def flask_client(app: Any) -> Send:
 def django_client() -> Send:
     from django.test import Client
 
-    client = Client()
+    # Like a real server, answer a bug with the 500 rather than re-raise it in the test.
+    client = Client(raise_request_exception=False)
 
     def send(method: str, path: str, headers: dict[str, str], body: bytes | None) -> Reply:
         content_type = headers.pop("Content-Type", "")  # the test client always sends one
@@ -117,6 +119,10 @@ def django_client() -> Send:
         return Reply(r.status_code, _join(r.headers.items()), r.content)
 
     return send
+
+
+def served(name: str, framework: str, port: int) -> Target:
+    return Target(name, framework, over_socket(port), port)
 
 
 def over_socket(port: int) -> Send:

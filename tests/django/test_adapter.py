@@ -65,7 +65,7 @@ def test_django_exceptions_never_show_their_text(path: str, status: int, code: s
 @urls
 def test_async_view_error_under_asgi() -> None:
     async def go() -> Any:
-        return await AsyncClient().get("/async-boom", headers={"X-Request-ID": "async-1"})
+        return await AsyncClient(raise_request_exception=False).get("/async-boom", headers={"X-Request-ID": "async-1"})
 
     response = asyncio.run(go())
     assert response.status_code == 500
@@ -74,6 +74,31 @@ def test_async_view_error_under_asgi() -> None:
         "message": "An unexpected error occurred.",
         "request_id": "async-1",
     }
+
+
+@urls
+def test_bugs_still_reach_error_reporters() -> None:
+    from django.core.signals import got_request_exception
+
+    received: list[object] = []
+
+    def receiver(sender: object, request: HttpRequest, **kwargs: object) -> None:
+        received.append(request.path)
+
+    got_request_exception.connect(receiver)
+    try:
+
+        async def go() -> Any:
+            return await AsyncClient(raise_request_exception=False).get("/async-boom")
+
+        assert asyncio.run(go()).status_code == 500
+        assert Client().get("/denied").status_code == 403  # a mapped error is not a bug: no signal
+    finally:
+        got_request_exception.disconnect(receiver)
+    assert received == ["/async-boom"]
+    # Django's test client re-raises what the signal reported, as it does without backendkit.
+    with pytest.raises(RuntimeError, match="async secret"):
+        asyncio.run(AsyncClient().get("/async-boom"))
 
 
 @override_settings(ROOT_URLCONF="tests.django.urls", MIDDLEWARE=[MW, "tests.django.test_adapter.DenyMiddleware"])
@@ -116,7 +141,7 @@ def test_routing_404_is_json_in_debug_too() -> None:
 @override_settings(ROOT_URLCONF="tests.django.urls", BACKENDKIT={"DEBUG_ERRORS": True})
 def test_debug_errors() -> None:
     async def go() -> Any:
-        return await AsyncClient().get("/async-boom")
+        return await AsyncClient(raise_request_exception=False).get("/async-boom")
 
     assert error_of(asyncio.run(go()))["details"]["message"] == "async secret"
 

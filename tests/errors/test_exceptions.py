@@ -146,3 +146,9 @@ def test_titles_do_not_depend_on_the_python_version() -> None:
     assert status_title(422) == "Unprocessable Content"
     assert status_title(499) == "Client Error"
     assert status_title(599) == "Server Error"
+
+
+def test_framework_filler_text_is_not_shown() -> None:
+    assert error_for_status(404, "Not Found", framework_default="Not Found").message == NotFound.message
+    assert error_for_status(404, "No such user.", framework_default="Not Found").message == "No such user."
+    assert error_for_status(400, None, details={"hint": "x"}).details == {"hint": "x"}

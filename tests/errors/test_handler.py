@@ -96,3 +96,14 @@ def test_a_broken_mapper_is_logged_with_the_original(caplog: pytest.LogCaptureFi
     errors = [r for r in caplog.records if r.name == "backendkit.errors"]
     assert [r.exc_info[0] for r in errors if r.exc_info] == [ZeroDivisionError, KeyError]
     assert {r.request_id for r in errors} == {"r9"}  # type: ignore[attr-defined]
+
+
+def test_a_broken_renderer_still_answers() -> None:
+    def broken(error: object, context: RenderContext) -> RenderedBody:
+        raise RuntimeError("renderer bug")
+
+    handled = ErrorHandler(renderer=broken).handle(NotFound(), request_id="r")
+    assert handled.unhandled
+    assert isinstance(handled.mapper_error, RuntimeError)
+    assert handled.response.status == 500
+    assert json.loads(handled.response.body)["error"]["code"] == "INTERNAL_ERROR"

@@ -116,3 +116,9 @@ def test_custom_renderer_is_a_plain_callable() -> None:
     response = build_response(NotFound(), render, CTX)
     assert response.media_type == "application/vnd.acme+json"
     assert json.loads(response.body) == {"oops": "NOT_FOUND", "trace": "req-1"}
+
+
+def test_lone_surrogates_are_escaped_not_fatal() -> None:
+    response = build_response(APIError(details={"text": "bad \ud800 half"}), render_envelope, CTX)
+    assert response.body.isascii()
+    assert json.loads(response.body)["error"]["details"] == {"text": "bad \ud800 half"}

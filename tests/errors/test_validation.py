@@ -98,3 +98,23 @@ def test_raw_pydantic_error_maps_to_422_through_the_default_registry() -> None:
     assert handled.error.details == [
         {"field": "email", "pointer": "/email", "code": "string_type", "message": "Input should be a valid string"}
     ]
+
+
+def test_messages_that_quote_the_input_are_replaced() -> None:
+    errors = field_errors_from_pydantic(
+        [
+            {"loc": ("kind",), "type": "union_tag_invalid", "msg": "Input tag 'card-4111' found using 'kind'"},
+            {
+                "loc": ("email",),
+                "type": "value_error",
+                "msg": "Value error, hunter22 is not allowed",
+                "input": "hunter22",
+            },
+            {"loc": ("n",), "type": "less_than_equal", "msg": "Input should be less than or equal to 5", "input": 5},
+        ]
+    )
+    assert [e.message for e in errors] == [
+        "Invalid value.",
+        "Invalid value.",
+        "Input should be less than or equal to 5",  # a short value found by chance stays
+    ]

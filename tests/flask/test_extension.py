@@ -125,10 +125,62 @@ def test_failing_hooks_are_rendered_too() -> None:
     r = client.get("/whoami?deny=1", headers={"X-Request-ID": "hook-1"})
     assert (r.status_code, r.headers["X-Request-ID"]) == (500, "hook-1")
     assert r.get_json()["error"]["request_id"] == "hook-1"
-    r = client.get("/whoami?break=1")
+    r = client.get("/whoami?break=1", headers={"X-Request-ID": "hook-2"})
     assert r.status_code == 500
     assert r.get_json()["error"]["code"] == "INTERNAL_ERROR"
+    assert r.headers["X-Request-ID"] == "hook-2"
     assert b"after hook bug" not in r.data
+
+
+def test_bugs_still_reach_error_reporters() -> None:
+    from flask.signals import got_request_exception
+
+    app = make_app()
+    received: list[BaseException] = []
+
+    def receiver(sender: Flask, exception: BaseException, **kwargs: object) -> None:
+        received.append(exception)
+
+    got_request_exception.connect(receiver, app)
+    client = app.test_client()
+    assert client.get("/boom").status_code == 500
+    assert client.get("/abort/404").status_code == 404  # a mapped error is not a bug: no signal
+    assert [str(e) for e in received] == ["secret"]
+
+
+def test_redirects_and_app_responses_pass_through() -> None:
+    from flask import Response
+    from werkzeug.exceptions import Unauthorized
+    from werkzeug.routing import RequestRedirect
+
+    app = make_app()
+
+    @app.get("/moved")
+    def moved() -> None:
+        raise RequestRedirect("/elsewhere")
+
+    @app.get("/challenge")
+    def challenge() -> None:
+        raise Unauthorized(response=Response("no", status=401, headers={"WWW-Authenticate": "Basic"}))
+
+    client = app.test_client()
+    r = client.get("/moved", headers={"X-Request-ID": "redir-1"})
+    assert (r.status_code, r.headers["Location"], r.headers["X-Request-ID"]) == (308, "/elsewhere", "redir-1")
+    r = client.get("/challenge")
+    assert (r.status_code, r.headers["WWW-Authenticate"], r.data) == (401, "Basic", b"no")
+
+
+def test_missing_form_key_shows_no_werkzeug_text() -> None:
+    app = make_app({"DEBUG": True})
+
+    @app.post("/form")
+    def form() -> str:
+        return request.form["name"]
+
+    r = app.test_client().post("/form", data={"other": "x"})
+    assert r.status_code == 400
+    assert r.get_json()["error"]["message"] == "The request could not be understood."
+    assert b"name" not in r.data
 
 
 def test_context_is_cleared_after_each_request() -> None:

@@ -164,3 +164,46 @@ def test_405_inside_a_mounted_app_keeps_its_allow() -> None:
     assert r.status_code == 405
     assert r.headers["allow"] == "GET, HEAD"
     assert r.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+
+
+def test_redirect_raised_as_http_exception_passes_through() -> None:
+    async def login_first(request: Request) -> Response:
+        raise HTTPException(303, headers={"Location": "/login"})
+
+    app = Starlette(routes=[Route("/private-page", login_first)])
+    install(app)
+    r = TestClient(app, follow_redirects=False).get("/private-page", headers={"X-Request-ID": "r-303"})
+    assert (r.status_code, r.headers["location"], r.headers["x-request-id"]) == (303, "/login", "r-303")
+
+
+def test_http_exception_on_a_websocket_is_a_json_denial() -> None:
+    from starlette.routing import WebSocketRoute
+    from starlette.testclient import WebSocketDenialResponse
+    from starlette.websockets import WebSocket
+
+    async def socket(websocket: WebSocket) -> None:
+        raise HTTPException(403)
+
+    app = Starlette(routes=[WebSocketRoute("/ws", socket)])
+    install(app)
+    with pytest.raises(WebSocketDenialResponse) as info, TestClient(app).websocket_connect("/ws"):
+        pass
+    assert info.value.status_code == 403
+    assert info.value.json()["error"]["code"] == "FORBIDDEN"
+
+
+def test_405_allow_with_mounts_beside_top_level_routes() -> None:
+    from starlette.routing import Mount
+
+    app = Starlette(
+        routes=[
+            Route("/items", ok, methods=["DELETE"]),
+            Mount("/api", routes=[Route("/items", ok, methods=["POST"])]),
+        ]
+    )
+    install(app)
+    client = TestClient(app)
+    r = client.get("/api/items")
+    assert (r.status_code, r.headers["allow"]) == (405, "POST")
+    r = client.get("/items")
+    assert (r.status_code, r.headers["allow"]) == (405, "DELETE")

@@ -35,12 +35,20 @@ class Reply:
     body: bytes
 
 
-def request(
-    port: int, method: str, path: str, *, headers: dict[str, str] | None = None, body: bytes | None = None
-) -> Reply:
+Headers = dict[str, str] | list[tuple[str, str | bytes]]
+
+
+def request(port: int, method: str, path: str, *, headers: Headers | None = None, body: bytes | None = None) -> Reply:
+    """Send one request; ``headers`` may repeat a name or carry raw bytes, as real clients can."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        conn.request(method, path, body=body, headers=headers or {})
+        pairs = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        for name, value in pairs:
+            conn.putheader(name, value)
+        if body is not None:
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
         resp = conn.getresponse()
         merged: dict[str, str] = {}
         for name, value in resp.getheaders():

@@ -5,48 +5,35 @@ No framework is imported here: these classes wrap any ASGI application.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from backendkit._runtime import log_unhandled, new_request_id
+from backendkit._runtime import AdapterState
 from backendkit._settings import Settings
 from backendkit.asgi._types import ASGIApp, Message, Receive, Scope, Send
-from backendkit.context import REQUEST_ID_HEADER, choose_request_id, request_id_var
-from backendkit.errors import ErrorHandler, ErrorResponse, ExceptionRegistry
+from backendkit.context import request_id_var
+from backendkit.errors import ErrorResponse, ExceptionRegistry
 
 
 class RequestContextMiddleware:
     """Give every request an id, expose it on a contextvar and echo it in a response header.
 
-    A valid incoming id (1-128 characters of ``[A-Za-z0-9._-]``) is kept when
-    ``trust_incoming`` is on; anything else is replaced by a fresh id. The id is
-    also stored as ``scope["state"]["request_id"]`` (``request.state.request_id``
-    in Starlette).
+    A valid incoming id (1-128 characters of ``[A-Za-z0-9._-]``) is kept when the
+    settings trust it; anything else, two ids included, is replaced by a fresh
+    one. The id is also stored as ``scope["state"]["request_id"]``
+    (``request.state.request_id`` in Starlette).
     """
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        header: str = REQUEST_ID_HEADER,
-        trust_incoming: bool = True,
-        generate: Callable[[], str] = new_request_id,
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, state: AdapterState | None = None) -> None:
         self.app = app
-        self.header = header.lower().encode("latin-1")
-        self.trust_incoming = trust_incoming
-        self.generate = generate
+        self.state = state if state is not None else AdapterState(Settings())
+        self.header = self.state.header.lower().encode("latin-1")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        incoming = next((v for k, v in scope.get("headers", ()) if k.lower() == self.header), None)
-        request_id = choose_request_id(
-            incoming.decode("latin-1") if incoming is not None else None,
-            trust_incoming=self.trust_incoming,
-            generate=self.generate,
-        )
+        values = [v.decode("latin-1") for k, v in scope.get("headers", ()) if k.lower() == self.header]
+        request_id, token = self.state.start_request(",".join(values) if values else None)
         scope.setdefault("state", {})["request_id"] = request_id
         header = (self.header, request_id.encode("latin-1"))
 
@@ -57,7 +44,6 @@ class RequestContextMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        token = request_id_var.set(request_id)
         try:
             await self.app(scope, receive, send_with_id)
         finally:
@@ -71,16 +57,9 @@ class ErrorBoundary:
     is re-raised for the server to close the connection.
     """
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        handler: ErrorHandler | None = None,
-        fallbacks: tuple[ExceptionRegistry, ...] = (),
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, state: AdapterState | None = None) -> None:
         self.app = app
-        self.handler = handler if handler is not None else ErrorHandler()
-        self.fallbacks = fallbacks
+        self.state = state if state is not None else AdapterState(Settings())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -99,13 +78,7 @@ class ErrorBoundary:
         except Exception as exc:
             if started:
                 raise
-            request_id = request_id_var.get()
-            handled = self.handler.handle(
-                exc, request_id=request_id, instance=scope.get("path"), fallbacks=self.fallbacks
-            )
-            log_unhandled(
-                exc, handled, request_id=request_id, method=scope.get("method", ""), path=scope.get("path", "")
-            )
+            handled = self.state.handle(exc, method=scope.get("method", ""), path=scope.get("path", ""))
             await send_error_response(send, handled.response)
 
 
@@ -127,7 +100,7 @@ class ErrorMiddleware:
     Args:
         app: The ASGI application to wrap.
         settings: The shared settings; built from ``options`` when omitted.
-        fallbacks: Extra exception registries (framework translations).
+        translations: Extra exception registries (framework translations).
         **options: Lower-case setting names, such as ``error_format="problem"``.
     """
 
@@ -136,14 +109,12 @@ class ErrorMiddleware:
         app: ASGIApp,
         *,
         settings: Settings | None = None,
-        fallbacks: tuple[ExceptionRegistry, ...] = (),
+        translations: tuple[ExceptionRegistry, ...] = (),
         **options: Any,
     ) -> None:
         settings = settings if settings is not None else Settings.from_mapping({}, **options)
-        boundary = ErrorBoundary(app, handler=settings.error_handler(), fallbacks=fallbacks)
-        self.app = RequestContextMiddleware(
-            boundary, header=settings.request_id_header, trust_incoming=settings.trust_request_id
-        )
+        state = AdapterState(settings, translations)
+        self.app = RequestContextMiddleware(ErrorBoundary(app, state=state), state=state)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from django.core.signals import got_request_exception
 from django.http import HttpRequest, HttpResponse
 
-from backendkit._runtime import log_unhandled
-from backendkit.context import get_request_id
 from backendkit.django._state import get_state
 from backendkit.errors import APIError, ErrorResponse
 
@@ -22,17 +21,15 @@ def to_response(rendered: ErrorResponse) -> HttpResponse:
     return response
 
 
-def exception_response(request: HttpRequest, exc: BaseException, *, log: bool = True) -> HttpResponse:
-    """Map, render and (when nothing mapped it) log an exception."""
-    state = get_state()
-    request_id = get_request_id()
-    handled = state.handler.handle(exc, request_id=request_id, instance=request.path, fallbacks=state.fallbacks)
-    if log:
-        log_unhandled(exc, handled, request_id=request_id, method=request.method or "", path=request.path)
+def exception_response(request: HttpRequest, exc: BaseException, *, signal: bool = True) -> HttpResponse:
+    """Map, render and (when nothing mapped it) log and signal an exception."""
+    handled = get_state().handle(exc, method=request.method or "", path=request.path)
+    if handled.unhandled and signal:
+        # What Django sends for an uncaught exception: error reporters listen for it.
+        got_request_exception.send(sender=None, request=request)
     return to_response(handled.response)
 
 
 def error_response(request: HttpRequest, error: APIError) -> HttpResponse:
     """Render an API error that is already known."""
-    rendered = get_state().handler.render(error, request_id=get_request_id(), instance=request.path)
-    return to_response(rendered)
+    return to_response(get_state().render(error, path=request.path))

@@ -10,18 +10,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
+from backendkit._runtime import AdapterState
 from backendkit._settings import ConfigurationError, Settings
 from backendkit.django._translations import translations
-from backendkit.errors import RENDERERS, ErrorHandler, ExceptionRegistry
-
-
-class State:
-    """What the middleware and the error views share."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.handler: ErrorHandler = settings.error_handler()
-        self.fallbacks: tuple[ExceptionRegistry, ...] = (translations(),)
+from backendkit.errors import RENDERERS
 
 
 def _resolve_dotted(config: dict[str, Any]) -> dict[str, Any]:
@@ -36,13 +28,13 @@ def _resolve_dotted(config: dict[str, Any]) -> dict[str, Any]:
 
 
 @cache
-def get_state() -> State:
+def get_state() -> AdapterState:
     """The adapter's state, built from ``settings.BACKENDKIT`` on first use."""
     config = getattr(django_settings, "BACKENDKIT", {})
     if not isinstance(config, dict):
         raise ImproperlyConfigured("settings.BACKENDKIT must be a dict")
     try:
-        return State(Settings.from_mapping(_resolve_dotted(config)))
+        return AdapterState(Settings.from_mapping(_resolve_dotted(config)), (translations(),))
     except (ConfigurationError, ImportError) as exc:
         raise ImproperlyConfigured(f"settings.BACKENDKIT: {exc}") from exc
 

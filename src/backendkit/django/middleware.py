@@ -8,8 +8,7 @@ from contextvars import Token
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase, HttpResponseNotAllowed
 
-from backendkit._runtime import new_request_id
-from backendkit.context import choose_request_id, request_id_var
+from backendkit.context import request_id_var
 from backendkit.django._respond import MARK, error_response, exception_response
 from backendkit.django._state import get_state
 from backendkit.errors import MethodNotAllowed, NotFound
@@ -30,10 +29,7 @@ class ErrorMiddleware:
 
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
-        self.settings = get_state().settings
-        self.header = self.settings.request_id_header
-        # request.headers builds a dict of every header on first use; META is already there.
-        self.meta_key = "HTTP_" + self.header.upper().replace("-", "_")
+        self.state = get_state()
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)
@@ -63,13 +59,10 @@ class ErrorMiddleware:
         return exception_response(request, exception)
 
     def _begin(self, request: HttpRequest) -> Token[str | None]:
-        request_id = choose_request_id(
-            request.META.get(self.meta_key),
-            trust_incoming=self.settings.trust_request_id,
-            generate=new_request_id,
-        )
+        # META, not request.headers: the latter builds a dict of every header first.
+        request_id, token = self.state.start_request(request.META.get(self.state.environ_key))
         request.request_id = request_id  # type: ignore[attr-defined]
-        return request_id_var.set(request_id)
+        return token
 
     def _finish(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         if not getattr(response, MARK, False):
@@ -77,7 +70,7 @@ class ErrorMiddleware:
                 response = error_response(request, MethodNotAllowed(response["Allow"].split(",")))
             elif response.status_code == 404 and getattr(request, "resolver_match", None) is None:
                 response = error_response(request, NotFound())  # no URL pattern matched
-        response[self.header] = request.request_id  # type: ignore[attr-defined]
+        response[self.state.header] = request.request_id  # type: ignore[attr-defined]
         return response
 
 

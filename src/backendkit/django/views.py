@@ -35,10 +35,11 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 def server_error(request: HttpRequest) -> HttpResponse:
     """``handler500``: maps the exception being handled (an APIError keeps its status).
 
-    Django has logged it already, so it is not logged a second time.
+    Django has already sent ``got_request_exception`` for it, so only the log
+    line (with the request id) is added.
     """
     exc = sys.exc_info()[1] or InternalServerError()
-    return exception_response(request, exc, log=False)
+    return exception_response(request, exc, signal=False)
 
 
 handler400 = "backendkit.django.views.bad_request"

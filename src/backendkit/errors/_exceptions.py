@@ -289,21 +289,36 @@ def error_for_status(
     message: str | None = None,
     *,
     headers: Mapping[str, str] | None = None,
+    details: Any = None,
+    framework_default: str | None = None,
 ) -> APIError:
     """The API error for a bare HTTP status, as raised by a framework.
 
     Args:
         status: A 4xx or 5xx status; anything else is treated as 500.
-        message: Text meant for the client; ``None`` keeps the default.
+        message: Text the framework carried; shown to the client unless it is
+            ``None`` or equal to ``framework_default``.
         headers: Headers the framework attached (``Allow``, ``WWW-Authenticate``...).
+        details: Structured details (a non-text ``detail``, say).
+        framework_default: The framework's own filler text for the status (a
+            reason phrase, an HTML-page sentence): not the app's words, so the
+            default message is used instead and every framework says the same.
 
     Returns:
         An instance of the matching class (``NotFound`` for 404...), or a plain
         ``APIError`` with a code from the status table.
     """
+    if message is not None and message == framework_default:
+        message = None
+    error = _error_for_status(status, message, dict(headers or {}))
+    if details is not None:
+        error.details = details
+    return error
+
+
+def _error_for_status(status: int, message: str | None, hdrs: dict[str, str]) -> APIError:
     if not 400 <= status <= 599:
         status = 500
-    hdrs = dict(headers or {})
     if status == 405:
         allow = next((v for k, v in hdrs.items() if k.lower() == "allow"), "")
         rest = {k: v for k, v in hdrs.items() if k.lower() != "allow"}

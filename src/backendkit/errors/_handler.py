@@ -13,6 +13,7 @@ from backendkit.errors._render import (
     RenderContext,
     Renderer,
     build_response,
+    render_envelope,
 )
 from backendkit.errors._validation import from_pydantic
 
@@ -33,8 +34,8 @@ class HandledError:
         error: The API error that was rendered.
         unhandled: ``True`` when nothing mapped the exception (a bug): the adapter
             logs it with its traceback.
-        mapper_error: What a registered mapper raised instead of answering, if it
-            did (also logged).
+        mapper_error: What a registered mapper or the renderer raised instead of
+            answering, if one did (also logged).
     """
 
     response: ErrorResponse
@@ -113,7 +114,12 @@ class ErrorHandler:
             fallbacks: Framework translations consulted after :attr:`registry`.
         """
         error, unhandled, mapper_error = self.to_api_error(exc, *fallbacks)
-        response = self.render(error, request_id=request_id, instance=instance)
+        context = RenderContext(request_id=request_id, instance=instance)
+        try:
+            response = build_response(error, self.renderer, context)
+        except Exception as render_error:  # a broken custom renderer: answer anyway, and report it
+            error, unhandled, mapper_error = self._internal(exc), True, render_error
+            response = build_response(error, render_envelope, context)
         return HandledError(response, error, unhandled, mapper_error)
 
     def render(self, error: APIError, *, request_id: str | None = None, instance: str | None = None) -> ErrorResponse:

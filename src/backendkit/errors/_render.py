@@ -120,11 +120,20 @@ def _safe_header(name: str, value: str) -> bool:
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+_ASCII_ENCODER = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), default=str)
 
 
 def encode(payload: Any) -> bytes:
-    """Encode a payload the same way on every framework (compact, UTF-8)."""
-    return _ENCODER.encode(payload).encode("utf-8")
+    """Encode a payload the same way on every framework (compact, UTF-8).
+
+    Text that UTF-8 cannot carry (a lone surrogate) is written as ``\\u`` escapes
+    instead, so encoding never fails.
+    """
+    text = _ENCODER.encode(payload)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _ASCII_ENCODER.encode(payload).encode("ascii")
 
 
 def build_response(error: APIError, renderer: Renderer, context: RenderContext) -> ErrorResponse:

@@ -1,8 +1,10 @@
 """Validation errors from pydantic (and FastAPI) as field errors.
 
 Works on the list of dicts that ``ValidationError.errors()`` returns, so it needs
-no import of pydantic. Only ``loc``, ``type`` and ``msg`` are read: the submitted
-``input`` and the ``ctx`` are never copied, so no value is echoed back.
+no import of pydantic. Only ``loc``, ``type`` and ``msg`` are copied: the submitted
+``input`` and the ``ctx`` never are, and a message that would quote the input
+(pydantic's ``union_tag_invalid``, or a custom validator's text containing a
+submitted value of four characters or more) is replaced by ``"Invalid value."``.
 """
 
 from __future__ import annotations
@@ -36,16 +38,33 @@ def field_errors_from_pydantic(
         if located and loc and loc[0] in LOCATIONS:
             where, loc = str(loc[0]), loc[1:]
         path = tuple(p if isinstance(p, int) else str(p) for p in loc)
+        code = str(err.get("type") or "invalid")
         out.append(
             FieldError(
                 field=".".join(str(p) for p in path),
-                code=str(err.get("type") or "invalid"),
-                message=str(err.get("msg") or "Invalid value."),
+                code=code,
+                message=_safe_message(code, str(err.get("msg") or ""), err.get("input")),
                 location=where,
                 path=path,
             )
         )
     return out
+
+
+# pydantic error types whose message quotes the submitted value.
+_ECHOING_TYPES = frozenset({"union_tag_invalid"})
+_MIN_ECHO = 4  # shorter inputs ("a", "12") appear in ordinary messages by chance
+
+
+def _safe_message(code: str, message: str, value: Any) -> str:
+    """pydantic's message, unless it would repeat what the client sent."""
+    if not message or code in _ECHOING_TYPES:
+        return "Invalid value."
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        text = str(value)
+        if len(text) >= _MIN_ECHO and text in message:
+            return "Invalid value."
+    return message
 
 
 def _at_body_root(err: Mapping[str, Any]) -> bool:

@@ -7,13 +7,14 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
+from backendkit._runtime import AdapterState
 from backendkit._settings import Settings
 from backendkit.errors import APIError, ExceptionRegistry, MalformedJSON, validation_error
 from backendkit.fastapi._openapi import error_responses, rewrite
-from backendkit.starlette._install import _STATE_KEY, _Installed
+from backendkit.starlette._install import STATE_KEY, to_response
 from backendkit.starlette._install import install as install_starlette
 
 _BODY_PARSE_FAILED = "There was an error parsing the body"  # FastAPI's own text for this case
@@ -40,6 +41,12 @@ def translations() -> ExceptionRegistry:
     return registry
 
 
+async def _handle_validation_error(conn: HTTPConnection, exc: Exception) -> Response:
+    state: AdapterState = getattr(conn.app.state, STATE_KEY)
+    method = conn.scope.get("method", "WEBSOCKET")
+    return to_response(state.handle(exc, method=method, path=conn.scope["path"]).response)
+
+
 def install(app: FastAPI, *, settings: Settings | None = None, **options: Any) -> None:
     """Install request ids, the error envelope and its OpenAPI documentation on a FastAPI app.
 
@@ -55,12 +62,8 @@ def install(app: FastAPI, *, settings: Settings | None = None, **options: Any) -
             ``request_id_header``, ``trust_request_id``, ``registry``.
     """
     install_starlette(app, settings=settings, extra_translations=translations(), **options)
-    state: _Installed = getattr(app.state, _STATE_KEY)
-
-    async def handle(request: Request, exc: Exception) -> Response:
-        return state.respond(request, exc)
-
-    app.add_exception_handler(RequestValidationError, handle)
+    state: AdapterState = getattr(app.state, STATE_KEY)
+    app.add_exception_handler(RequestValidationError, _handle_validation_error)
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:

@@ -6,36 +6,38 @@ from contextvars import Token
 from typing import Any
 
 from flask import Flask, Request, Response, current_app, g, request
+from flask.signals import got_request_exception
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from backendkit._runtime import log_unhandled, new_request_id
+from backendkit._runtime import AdapterState
 from backendkit._settings import Settings
-from backendkit.context import choose_request_id, request_id_var
-from backendkit.errors import (
-    APIError,
-    ErrorHandler,
-    ExceptionRegistry,
-    MalformedJSON,
-    UnsupportedMediaType,
-    error_for_status,
-)
+from backendkit.context import request_id_var
+from backendkit.errors import APIError, ExceptionRegistry, MalformedJSON, UnsupportedMediaType, error_for_status
 from backendkit.validation import M, parse_model
 
 _KEY = "backendkit"
 
 
+def _class_description(exc: HTTPException) -> str | None:
+    for klass in type(exc).__mro__:
+        text = klass.__dict__.get("description")
+        if isinstance(text, str):
+            return text
+    return None
+
+
 def _from_werkzeug(exc: HTTPException) -> APIError | None:
     if exc.code is None:
         return None
-    # Werkzeug's class descriptions are generic HTML-page prose: only a description
-    # the app chose itself is shown to the client.
-    message = exc.description if exc.description != type(exc).description else None
+    # Werkzeug's class descriptions are generic HTML-page prose, not the app's
+    # words; a BadRequestKeyError's text names the missing form key.
+    message = None if isinstance(exc, KeyError) else exc.description
     headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
-    return error_for_status(exc.code, message, headers=headers)
+    return error_for_status(exc.code, message, headers=headers, framework_default=_class_description(exc))
 
 
 def translations() -> ExceptionRegistry:
-    """Werkzeug's HTTP exceptions as API errors (used after the app's registry)."""
+    """Werkzeug's HTTP exceptions as API errors (used after the app's registries)."""
     registry = ExceptionRegistry()
     registry.register(HTTPException, _from_werkzeug)
     return registry
@@ -44,11 +46,10 @@ def translations() -> ExceptionRegistry:
 def _with_json_errors(request_class: type[Request]) -> type[Request]:
     """A subclass of the app's request class whose ``get_json()`` raises our errors.
 
-    ``MalformedJSON`` for an undecodable body, ``UnsupportedMediaType`` for a body
-    not declared as JSON.
-
     Flask reports an undecodable body as a generic BadRequest, which cannot be
-    told apart from any other 400 afterwards; this hook is the one place that knows.
+    told apart from any other 400 afterwards; this hook is the one place that
+    knows. ``MalformedJSON`` for an undecodable body, ``UnsupportedMediaType``
+    for a body not declared as JSON.
     """
 
     def on_json_loading_failed(self: Request, e: ValueError | None) -> Any:
@@ -58,13 +59,6 @@ def _with_json_errors(request_class: type[Request]) -> type[Request]:
 
     namespace = {"on_json_loading_failed": on_json_loading_failed, "__module__": request_class.__module__}
     return type(request_class.__name__, (request_class,), namespace)
-
-
-class _State:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.handler: ErrorHandler = settings.error_handler()
-        self.fallbacks = (translations(),)
 
 
 class BackendKit:
@@ -87,23 +81,18 @@ class BackendKit:
         """Install the request-id hooks and the error handler on ``app``."""
         if _KEY in app.extensions:
             raise RuntimeError("backendkit is already installed on this application")
-        state = _State(Settings.from_mapping(app.config, prefix="BACKENDKIT_", **self._options))
+        settings = Settings.from_mapping(app.config, prefix="BACKENDKIT_", **self._options)
+        state = AdapterState(settings, (translations(),))
         app.extensions[_KEY] = state
         app.request_class = _with_json_errors(app.request_class)
-        header = state.settings.request_id_header
-        environ_key = "HTTP_" + header.upper().replace("-", "_")
-        trust = state.settings.trust_request_id
 
         def begin_request() -> None:
-            incoming = request.environ.get(environ_key)
-            request_id = choose_request_id(incoming, trust_incoming=trust, generate=new_request_id)
-            g.request_id = request_id
-            g._backendkit_token = request_id_var.set(request_id)
+            g.request_id, g._backendkit_token = state.start_request(request.environ.get(state.environ_key))
 
         def send_request_id(response: Response) -> Response:
             request_id = g.get("request_id")
             if request_id is not None:
-                response.headers[header] = request_id
+                response.headers[state.header] = request_id
             return response
 
         # First before-request hook, last after-request hook: the id covers all others.
@@ -111,13 +100,8 @@ class BackendKit:
         app.after_request_funcs.setdefault(None, []).insert(0, send_request_id)
         app.teardown_request_funcs.setdefault(None, []).insert(0, _end_request)
         # Registered for Exception, so routing 404/405 and every HTTPException
-        # come here too; Flask itself keeps redirects out of error handlers.
+        # come here too; Flask itself keeps routing redirects out of error handlers.
         app.register_error_handler(Exception, _handle_exception)
-
-
-def _state() -> _State:
-    state: _State = current_app.extensions[_KEY]
-    return state
 
 
 def _end_request(_exc: BaseException | None) -> None:
@@ -127,15 +111,26 @@ def _end_request(_exc: BaseException | None) -> None:
 
 
 def _handle_exception(raised: Exception) -> Response:
-    state = _state()
+    state: AdapterState = current_app.extensions[_KEY]
+    if isinstance(raised, HTTPException) and (raised.response is not None or (raised.code or 0) < 400):
+        # abort(401, response=...) carries the app's own answer; a 3xx is no error.
+        response: Response = raised.get_response()  # type: ignore[assignment]
+        return response
     exc: BaseException = raised
     if isinstance(raised, InternalServerError) and raised.original_exception is not None:
         exc = raised.original_exception  # an error raised after the view, re-wrapped by Flask
-    request_id = g.get("request_id")
-    handled = state.handler.handle(exc, request_id=request_id, instance=request.path, fallbacks=state.fallbacks)
-    log_unhandled(exc, handled, request_id=request_id, method=request.method, path=request.path)
+    handled = state.handle(exc, method=request.method, path=request.path)
+    if handled.unhandled:  # error reporters (Sentry's Flask integration...) listen for this
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        got_request_exception.send(app, _async_wrapper=app.ensure_sync, exception=exc)
     rendered = handled.response
-    return current_app.response_class(rendered.body, status=rendered.status, headers=list(rendered.headers))
+    response = current_app.response_class(rendered.body, status=rendered.status, headers=list(rendered.headers))
+    request_id = g.get("request_id")
+    if request_id is not None:
+        # Set here as well: when an after-request hook is what failed, Flask
+        # re-runs the hooks on this response and stops at the failing one again.
+        response.headers[state.header] = request_id
+    return response
 
 
 def parse_json(model: type[M]) -> M:

@@ -8,66 +8,38 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.routing import Match
 
-from backendkit._runtime import log_unhandled
+from backendkit._runtime import AdapterState
 from backendkit._settings import Settings
-from backendkit.asgi import ErrorBoundary, RequestContextMiddleware
-from backendkit.context import get_request_id
-from backendkit.errors import APIError, ErrorHandler, ErrorResponse, ExceptionRegistry, error_for_status
+from backendkit.asgi import ErrorBoundary, RequestContextMiddleware, Scope
+from backendkit.asgi._types import Receive, Send
+from backendkit.errors import APIError, ErrorResponse, ExceptionRegistry, error_for_status
 
-_STATE_KEY = "backendkit"
+STATE_KEY = "backendkit"
+_ROOT_PATH_KEY = "backendkit.root_path"
 
 
 def _from_http_exception(exc: HTTPException) -> APIError:
-    # Starlette fills an omitted detail with the status phrase: that is not a
-    # message of the app's, so ours is used and every framework says the same.
+    phrases = HTTPStatus._value2member_map_
+    phrase = HTTPStatus(exc.status_code).phrase if exc.status_code in phrases else None
     detail: Any = exc.detail
-    phrase = HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ else None
-    message = detail if isinstance(detail, str) and detail != phrase else None
-    error = error_for_status(exc.status_code, message, headers=exc.headers)
-    if not isinstance(detail, str) and detail is not None:
-        error.details = detail
-    return error
+    return error_for_status(
+        exc.status_code,
+        detail if isinstance(detail, str) else None,
+        headers=exc.headers,
+        details=None if isinstance(detail, str) else detail,
+        framework_default=phrase,  # what Starlette fills in when the app gave no detail
+    )
 
 
 def translations() -> ExceptionRegistry:
-    """Starlette's own exceptions as API errors (used after the app's registry)."""
+    """Starlette's own exceptions as API errors (used after the app's registries)."""
     registry = ExceptionRegistry()
     registry.register(HTTPException, _from_http_exception)
     return registry
-
-
-class _Installed:
-    def __init__(self, settings: Settings, fallbacks: tuple[ExceptionRegistry, ...]) -> None:
-        self.settings = settings
-        self.handler: ErrorHandler = settings.error_handler()
-        self.fallbacks = fallbacks
-
-    def respond(self, request: Request, exc: Exception) -> Response:
-        if isinstance(exc, HTTPException) and exc.status_code == 405:
-            allowed = _allowed(request)
-            if allowed:  # else (a mounted sub-app's route, say) keep what Starlette said
-                exc = HTTPException(405, exc.detail, headers={**(exc.headers or {}), "Allow": allowed})
-        request_id = get_request_id()
-        path = request.scope["path"]  # request.url would build a whole URL object
-        handled = self.handler.handle(exc, request_id=request_id, instance=path, fallbacks=self.fallbacks)
-        log_unhandled(exc, handled, request_id=request_id, method=request.method, path=path)
-        return to_response(handled.response)
-
-
-def _allowed(request: Request) -> str:
-    # Starlette's 405 lists the methods of the first route that matched the path
-    # only; a path served by several routes (GET in one, DELETE in another)
-    # allows the union.
-    methods: set[str] = set()
-    for route in getattr(request.scope.get("router"), "routes", ()):
-        match, _ = route.matches(request.scope)
-        if match is Match.PARTIAL:
-            methods.update(getattr(route, "methods", None) or ())
-    return ", ".join(methods)
 
 
 def to_response(response: ErrorResponse) -> Response:
@@ -78,6 +50,40 @@ def to_response(response: ErrorResponse) -> Response:
         headers=dict(response.headers[1:]),
         media_type=response.media_type,
     )
+
+
+async def handle_http_exception(conn: HTTPConnection, exc: Exception) -> Response:
+    """The app's ``HTTPException`` handler (routing 404/405, ``raise HTTPException``)."""
+    state: AdapterState = getattr(conn.app.state, STATE_KEY)
+    assert isinstance(exc, HTTPException)
+    if exc.status_code < 400:  # a redirect or a 304 raised as an exception is no error
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    if exc.status_code == 405:
+        allowed = _allowed(conn.scope)
+        if allowed:  # else keep what Starlette said
+            exc = HTTPException(405, exc.detail, headers={**(exc.headers or {}), "Allow": allowed})
+    method = conn.scope.get("method", "WEBSOCKET")
+    return to_response(state.handle(exc, method=method, path=conn.scope["path"]).response)
+
+
+def _allowed(scope: Scope) -> str:
+    # Starlette's 405 lists the methods of the first route that matched the path
+    # only; a path served by several routes (GET in one, DELETE in another)
+    # allows the union. Routes are matched as the app's router first saw the
+    # request, before a Mount rewrote root_path.
+    original = {**scope, "root_path": scope.get(_ROOT_PATH_KEY, scope.get("root_path", ""))}
+    methods: set[str] = set()
+    for route in getattr(scope.get("router"), "routes", ()):
+        match, _ = route.matches(original)
+        if match is Match.PARTIAL:
+            methods.update(getattr(route, "methods", None) or ())
+    return ", ".join(methods)
+
+
+class _StarletteContext(RequestContextMiddleware):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[_ROOT_PATH_KEY] = scope.get("root_path", "")
+        await super().__call__(scope, receive, send)
 
 
 def install(
@@ -104,31 +110,23 @@ def install(
     Raises:
         RuntimeError: The app has already started, or was installed twice.
     """
-    if getattr(app.state, _STATE_KEY, None) is not None:
+    if getattr(app.state, STATE_KEY, None) is not None:
         raise RuntimeError("backendkit is already installed on this application")
     if app.middleware_stack is not None:
         raise RuntimeError("install backendkit before the application starts")
     settings = settings if settings is not None else Settings.from_mapping({}, **options)
-    fallbacks = (*((extra_translations,) if extra_translations else ()), translations())
-    state = _Installed(settings, fallbacks)
-    setattr(app.state, _STATE_KEY, state)
-
-    async def handle(request: Request, exc: Exception) -> Response:
-        return state.respond(request, exc)
-
+    found = (*((extra_translations,) if extra_translations else ()), translations())
+    state = AdapterState(settings, found)
+    setattr(app.state, STATE_KEY, state)
     # Exceptions the router and endpoints raise are caught by Starlette's
     # ExceptionMiddleware; only its HTTPException handler needs replacing.
-    app.add_exception_handler(HTTPException, handle)
+    app.add_exception_handler(HTTPException, handle_http_exception)
     _interleave_boundaries(app, state)
 
 
-def _interleave_boundaries(app: Starlette, state: _Installed) -> None:
-    context = Middleware(
-        RequestContextMiddleware,
-        header=state.settings.request_id_header,
-        trust_incoming=state.settings.trust_request_id,
-    )
-    boundary = Middleware(ErrorBoundary, handler=state.handler, fallbacks=state.fallbacks)
+def _interleave_boundaries(app: Starlette, state: AdapterState) -> None:
+    context = Middleware(_StarletteContext, state=state)
+    boundary = Middleware(ErrorBoundary, state=state)
     build = app.build_middleware_stack
 
     def build_with_boundaries() -> Any:
