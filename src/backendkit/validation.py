@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any, Protocol, TypeVar
 
 from backendkit._extras import require
@@ -59,12 +60,18 @@ def parse_json(body: bytes | str) -> Any:
 
 def validate(model: type[M], data: Any, *, from_attributes: bool = False) -> M:
     """Validate ``data`` with a pydantic model; failures become ``ValidationFailed`` (422)."""
-    pydantic = require("pydantic", extra="pydantic", module="backendkit.validation")
     try:
         result: M = model.model_validate(data, from_attributes=from_attributes)
-    except pydantic.ValidationError as exc:
-        raise validation_error(exc.errors()) from None
+    except _pydantic_validation_error() as exc:
+        raise validation_error(exc.errors()) from None  # type: ignore[attr-defined]
     return result
+
+
+@cache
+def _pydantic_validation_error() -> type[Exception]:
+    pydantic = require("pydantic", extra="pydantic", module="backendkit.validation")
+    error: type[Exception] = pydantic.ValidationError
+    return error
 
 
 def parse_model(model: type[M], body: bytes | str, content_type: str | None = "application/json") -> M:
