@@ -9,8 +9,8 @@ in its own adapter (``backendkit.fastapi``, ``backendkit.flask``,
 from __future__ import annotations
 
 from backendkit._extras import MissingExtraError
-from backendkit._settings import ConfigurationError
+from backendkit._settings import ConfigurationError, Settings
 
 __version__ = "0.1.0"
 
-__all__ = ["ConfigurationError", "MissingExtraError", "__version__"]
+__all__ = ["ConfigurationError", "MissingExtraError", "Settings", "__version__"]
