@@ -46,7 +46,10 @@ app = create_app()
 if __name__ == "__main__":
     import uvicorn
 
+    from backendkit.logging import configure_logging
     from examples._serve import parse_args
 
     args = parse_args(__doc__ or "")
-    uvicorn.run(app, host=args.host, port=args.port)
+    configure_logging("INFO")
+    # backendkit writes the access log; uvicorn's own logging config would replace ours.
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)

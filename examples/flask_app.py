@@ -47,7 +47,9 @@ app = create_app()
 if __name__ == "__main__":
     import waitress
 
+    from backendkit.logging import configure_logging
     from examples._serve import parse_args
 
     args = parse_args(__doc__ or "")
+    configure_logging("INFO")
     waitress.serve(app, host=args.host, port=args.port)

@@ -41,6 +41,7 @@ def test_the_public_modules_are_the_expected_ones() -> None:
         "backendkit.errors",
         "backendkit.fastapi",
         "backendkit.flask",
+        "backendkit.logging",
         "backendkit.starlette",
         "backendkit.validation",
     ]

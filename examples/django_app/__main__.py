@@ -7,4 +7,5 @@ import uvicorn
 from examples._serve import parse_args
 
 args = parse_args(__doc__ or "")
-uvicorn.run("examples.django_app.asgi:application", host=args.host, port=args.port)
+# Logging is set up by Django from settings.LOGGING; uvicorn's config would replace it.
+uvicorn.run("examples.django_app.asgi:application", host=args.host, port=args.port, log_config=None, access_log=False)

@@ -11,3 +11,13 @@ MIDDLEWARE = ["backendkit.django.ErrorMiddleware"]
 DATABASES: dict[str, object] = {}
 USE_TZ = True
 BACKENDKIT = {"ERROR_FORMAT": "envelope"}
+
+# JSON lines on standard error, through dictConfig as Django applies LOGGING.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "backendkit.logging.JSONFormatter", "profile": "default"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
+}

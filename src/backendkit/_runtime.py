@@ -1,21 +1,33 @@
-"""What the adapters share beyond the pure core: per-app state, fresh ids, the log of bugs.
+"""What the adapters share beyond the pure core: per-app state, request scopes, the logs.
 
-This is the only place in the error path that touches the outside world (the OS
-random source and the logging system); the core stays pure, and each adapter
-keeps to translating between its framework and this module.
+This is the only place in the error and logging path that touches the outside
+world (the OS random source, the clock and the logging system); the core stays
+pure, and each adapter keeps to translating between its framework and this module.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
+from collections.abc import Callable
 from contextvars import Token
+from dataclasses import dataclass
 
 from backendkit._settings import Settings
-from backendkit.context import choose_request_id, request_id_var
+from backendkit.context import (
+    RequestFacts,
+    bind_request_facts,
+    choose_request_id,
+    parse_traceparent,
+    request_facts_var,
+    request_id_var,
+)
 from backendkit.errors import APIError, ErrorHandler, ErrorResponse, ExceptionRegistry, HandledError
+from backendkit.logging._access import ACCESS_LOGGER, access_entry
 
 error_logger = logging.getLogger("backendkit.errors")
+access_logger = logging.getLogger(ACCESS_LOGGER)
 
 
 def new_request_id() -> str:
@@ -28,8 +40,19 @@ def environ_key(header: str) -> str:
     return "HTTP_" + header.upper().replace("-", "_")
 
 
+@dataclass
+class RequestScope:
+    """One request in flight: its id, its log facts, when it started, what to reset."""
+
+    request_id: str
+    facts: RequestFacts
+    started: float
+    id_token: Token[str | None]
+    facts_token: Token[RequestFacts | None]
+
+
 class AdapterState:
-    """One application's error handling, as every adapter keeps it.
+    """One application's error handling and request logging, as every adapter keeps it.
 
     Args:
         settings: The validated settings.
@@ -42,16 +65,61 @@ class AdapterState:
         self.translations = translations
         self.header = settings.request_id_header
         self.environ_key = environ_key(self.header)
+        self.access_log = settings.access_log
+        self.access_log_exclude = frozenset(settings.access_log_exclude)
 
-    def start_request(self, incoming: str | None) -> tuple[str, Token[str | None]]:
-        """Choose the request's id and bind it; reset the token when the request ends.
+    def start_request(
+        self,
+        incoming: str | None,
+        *,
+        traceparent: str | None = None,
+        method: str | None = None,
+        client_ip: str | None = None,
+        route: str | Callable[[], str | None] | None = None,
+        user_id: str | Callable[[], str | None] | None = None,
+    ) -> RequestScope:
+        """Choose the request's id, bind it and the request's log facts.
 
-        ``incoming`` is the header's value, several values joined with ``","`` (as
-        WSGI servers pass them); such a joined value is never valid, so a request
-        with two ids gets a fresh one on every framework.
+        ``incoming`` is the request-id header's value, several values joined with
+        ``","`` (as WSGI servers pass them); such a joined value is never valid,
+        so a request with two ids gets a fresh one on every framework. Call
+        :meth:`end_request` when the request is done.
         """
         request_id = choose_request_id(incoming, trust_incoming=self.settings.trust_request_id, generate=new_request_id)
-        return request_id, request_id_var.set(request_id)
+        facts = RequestFacts(
+            method=method, client_ip=client_ip, trace=parse_traceparent(traceparent), route=route, user_id=user_id
+        )
+        return RequestScope(
+            request_id, facts, time.perf_counter(), request_id_var.set(request_id), bind_request_facts(facts)
+        )
+
+    def end_request(
+        self,
+        scope: RequestScope,
+        *,
+        path: str,
+        query: str,
+        status: int,
+        response_size: int | None,
+        user_agent: str | None,
+        log_access: bool = True,
+    ) -> None:
+        """Write the access-log line (unless excluded) and unbind the request."""
+        try:
+            if log_access and self.access_log and path not in self.access_log_exclude:
+                entry = access_entry(
+                    method=scope.facts.method or "",
+                    path=path,
+                    query=query,
+                    status=status,
+                    duration_ms=(time.perf_counter() - scope.started) * 1000,
+                    response_size=response_size,
+                    user_agent=user_agent,
+                )
+                access_logger.log(entry.level, entry.message, extra=entry.fields)
+        finally:
+            request_facts_var.reset(scope.facts_token)
+            request_id_var.reset(scope.id_token)
 
     def handle(self, exc: BaseException, *, method: str, path: str) -> HandledError:
         """Map and render ``exc`` for the current request, logging it if it is a bug."""

@@ -29,6 +29,8 @@ class Settings:
         request_id_header: The header that carries the request id.
         trust_request_id: Keep a valid incoming request id instead of making a new one.
         registry: The exception registry; the process-wide one when ``None``.
+        access_log: Log one line per request on the ``backendkit.access`` logger.
+        access_log_exclude: Paths never access-logged (exact match).
     """
 
     error_format: str | Renderer = "envelope"
@@ -36,6 +38,8 @@ class Settings:
     request_id_header: str = REQUEST_ID_HEADER
     trust_request_id: bool = True
     registry: ExceptionRegistry | None = None
+    access_log: bool = True
+    access_log_exclude: tuple[str, ...] = ("/healthz",)
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any], *, prefix: str = "", **overrides: Any) -> Settings:
@@ -50,6 +54,8 @@ class Settings:
                 raise ConfigurationError(f"unknown backendkit setting {key!r}; known: {sorted(known)}")
             values[known[name]] = value
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if isinstance(values.get("access_log_exclude"), (list, set, frozenset)):
+            values["access_log_exclude"] = tuple(values["access_log_exclude"])
         try:
             return replace(cls(), **values).validated()
         except TypeError as exc:
@@ -57,7 +63,10 @@ class Settings:
 
     def validated(self) -> Settings:
         """Check every value; raise :class:`ConfigurationError` on the first bad one."""
-        for name in ("debug_errors", "trust_request_id"):
+        exclude: object = self.access_log_exclude
+        if not isinstance(exclude, tuple) or not all(isinstance(p, str) for p in exclude):
+            raise ConfigurationError("ACCESS_LOG_EXCLUDE must be a list of paths")
+        for name in ("debug_errors", "trust_request_id", "access_log"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigurationError(f"{name.upper()} must be True or False")
         header = self.request_id_header

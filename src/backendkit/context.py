@@ -1,7 +1,7 @@
-"""Request context on contextvars: the current request's id, for application code and logs.
+"""Request context on contextvars: the request id, trace ids and request facts for logs.
 
-The adapters set it at the start of each request and reset it at the end, so a
-value never leaks from one request to the next, across threads or asyncio tasks.
+The adapters set them at the start of each request and reset them at the end, so
+a value never leaks from one request to the next, across threads or asyncio tasks.
 
 Example:
     >>> from backendkit.context import get_request_id
@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
 
 REQUEST_ID_HEADER = "X-Request-ID"
 """The default header that carries the request id, in and out."""
@@ -41,10 +42,122 @@ def choose_request_id(incoming: str | None, *, trust_incoming: bool, generate: C
     return generate()
 
 
+_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
+
+
+@dataclass(frozen=True)
+class TraceContext:
+    """The W3C trace context of a request (from its ``traceparent`` header).
+
+    Attributes:
+        trace_id: 32 lower-case hex characters.
+        span_id: 16 lower-case hex characters (the caller's span).
+        flags: 2 hex characters; ``"01"`` means sampled.
+    """
+
+    trace_id: str
+    span_id: str
+    flags: str
+
+    @property
+    def sampled(self) -> bool:
+        """Whether the caller sampled this trace."""
+        return bool(int(self.flags, 16) & 1)
+
+
+def parse_traceparent(value: str | None) -> TraceContext | None:
+    """Parse a W3C ``traceparent`` header; ``None`` for anything invalid.
+
+    Version ``00`` must be exactly four fields; a later version may carry more
+    (they are ignored); version ``ff`` and all-zero ids are invalid.
+
+    Example:
+        >>> parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").span_id
+        '00f067aa0ba902b7'
+    """
+    if not value or len(value) > 512:
+        return None
+    match = _TRACEPARENT.fullmatch(value.strip())
+    if match is None:
+        return None
+    version, trace_id, span_id, flags, rest = match.groups()
+    if version == "ff" or (version == "00" and rest) or set(trace_id) == {"0"} or set(span_id) == {"0"}:
+        return None
+    return TraceContext(trace_id, span_id, flags)
+
+
+@dataclass
+class RequestFacts:
+    """What logs carry about the request being handled.
+
+    The adapters fill it in as they learn things: the route is only known once
+    the router has matched, the user once authentication has run. ``route`` and
+    ``user_id`` may be given as zero-argument callables, read (once) when a line
+    is logged.
+    """
+
+    method: str | None = None
+    client_ip: str | None = None
+    trace: TraceContext | None = None
+    route: str | Callable[[], str | None] | None = None
+    user_id: str | Callable[[], str | None] | None = None
+
+    def resolved_route(self) -> str | None:
+        """The route template, resolving a lazy value."""
+        if callable(self.route):
+            self.route = _call_quietly(self.route)
+        return self.route
+
+    def resolved_user_id(self) -> str | None:
+        """The authenticated user's id, resolving a lazy value."""
+        if callable(self.user_id):
+            self.user_id = _call_quietly(self.user_id)
+        return self.user_id
+
+
+def _call_quietly(getter: Callable[[], str | None]) -> str | None:
+    try:
+        value = getter()
+    except Exception:  # logging must not fail because a lookup did
+        return None
+    return None if value is None else str(value)
+
+
+request_facts_var: ContextVar[RequestFacts | None] = ContextVar("backendkit.request_facts", default=None)
+"""The contextvar behind :func:`get_request_facts`; adapters set and reset it."""
+
+
+def get_request_facts() -> RequestFacts | None:
+    """The facts of the request being handled, or ``None`` outside a request."""
+    return request_facts_var.get()
+
+
+def set_user_id(user_id: str | None) -> None:
+    """Record the authenticated user of the current request, for its log lines.
+
+    Call it from authentication code; outside a request it does nothing.
+    """
+    facts = request_facts_var.get()
+    if facts is not None:
+        facts.user_id = user_id
+
+
+def bind_request_facts(facts: RequestFacts) -> Token[RequestFacts | None]:
+    """Bind ``facts`` for the current request; reset the token when it ends."""
+    return request_facts_var.set(facts)
+
+
 __all__ = [
     "REQUEST_ID_HEADER",
+    "RequestFacts",
+    "TraceContext",
+    "bind_request_facts",
     "choose_request_id",
+    "get_request_facts",
     "get_request_id",
     "is_valid_request_id",
+    "parse_traceparent",
+    "request_facts_var",
     "request_id_var",
+    "set_user_id",
 ]

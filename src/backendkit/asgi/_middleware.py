@@ -5,49 +5,94 @@ No framework is imported here: these classes wrap any ASGI application.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from backendkit._runtime import AdapterState
 from backendkit._settings import Settings
 from backendkit.asgi._types import ASGIApp, Message, Receive, Scope, Send
-from backendkit.context import request_id_var
 from backendkit.errors import ErrorResponse, ExceptionRegistry
+
+ScopeReader = Callable[[Scope], "str | None"]
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    values = [v.decode("latin-1") for k, v in scope.get("headers", ()) if k.lower() == name]
+    return ",".join(values) if values else None  # repeated headers joined, as WSGI servers do
 
 
 class RequestContextMiddleware:
-    """Give every request an id, expose it on a contextvar and echo it in a response header.
+    """Request ids, the request's log context, and one access-log line per request.
 
     A valid incoming id (1-128 characters of ``[A-Za-z0-9._-]``) is kept when the
     settings trust it; anything else, two ids included, is replaced by a fresh
-    one. The id is also stored as ``scope["state"]["request_id"]``
-    (``request.state.request_id`` in Starlette).
+    one. It is echoed in a response header, stored as
+    ``scope["state"]["request_id"]`` (``request.state.request_id`` in
+    Starlette), and, with the method, client ip, route and W3C trace ids, bound
+    for every log line of the request.
+
+    Args:
+        app: The application.
+        state: The adapter state (settings, error handler).
+        route_of: Reads the matched route template from the scope, once routed.
+        user_of: Reads the authenticated user's id from the scope.
     """
 
-    def __init__(self, app: ASGIApp, *, state: AdapterState | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        state: AdapterState | None = None,
+        route_of: ScopeReader | None = None,
+        user_of: ScopeReader | None = None,
+    ) -> None:
         self.app = app
         self.state = state if state is not None else AdapterState(Settings())
         self.header = self.state.header.lower().encode("latin-1")
+        self.route_of = route_of
+        self.user_of = user_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        values = [v.decode("latin-1") for k, v in scope.get("headers", ()) if k.lower() == self.header]
-        request_id, token = self.state.start_request(",".join(values) if values else None)
-        scope.setdefault("state", {})["request_id"] = request_id
-        header = (self.header, request_id.encode("latin-1"))
+        route_of, user_of = self.route_of, self.user_of
+        client = scope.get("client")
+        request = self.state.start_request(
+            _header(scope, self.header),
+            traceparent=_header(scope, b"traceparent"),
+            method=scope.get("method"),
+            client_ip=client[0] if client else None,
+            route=(lambda: route_of(scope)) if route_of is not None else None,
+            user_id=(lambda: user_of(scope)) if user_of is not None else None,
+        )
+        scope.setdefault("state", {})["request_id"] = request.request_id
+        header = (self.header, request.request_id.encode("latin-1"))
+        status, size = 500, 0
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status, size
             if message["type"] == "http.response.start":
+                status = message["status"]
                 headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != self.header]
                 headers.append(header)
                 message["headers"] = headers
+            elif message["type"] == "http.response.body":
+                size += len(message.get("body", b""))
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            request_id_var.reset(token)
+            self.state.end_request(
+                request,
+                path=scope.get("path", ""),
+                query=scope.get("query_string", b"").decode("latin-1"),
+                status=status,
+                response_size=size,
+                user_agent=_header(scope, b"user-agent"),
+                log_access=scope["type"] == "http",
+            )
 
 
 class ErrorBoundary:

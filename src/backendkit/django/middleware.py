@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from contextvars import Token
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.http import HttpRequest, HttpResponseBase, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotAllowed
+from django.utils.functional import empty
 
-from backendkit.context import request_id_var
+from backendkit._runtime import RequestScope
 from backendkit.django._respond import MARK, error_response, exception_response
 from backendkit.django._state import get_state
 from backendkit.errors import MethodNotAllowed, NotFound
+from backendkit.logging._access import normalize_route
 
 GetResponse = Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]]
 
@@ -37,32 +38,43 @@ class ErrorMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self.is_async:
             return self.__acall__(request)
-        token = self._begin(request)
+        scope = self._begin(request)
+        response: HttpResponseBase | None = None
         try:
-            response = self.get_response(request)
-            assert isinstance(response, HttpResponseBase)
-            return self._finish(request, response)
+            result = self.get_response(request)
+            assert isinstance(result, HttpResponseBase)
+            response = self._finish(request, result)
+            return response
         finally:
-            request_id_var.reset(token)
+            self._end(request, scope, response)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        token = self._begin(request)
+        scope = self._begin(request)
+        response: HttpResponseBase | None = None
         try:
-            response = self.get_response(request)
-            assert not isinstance(response, HttpResponseBase)
-            return self._finish(request, await response)
+            result = self.get_response(request)
+            assert not isinstance(result, HttpResponseBase)
+            response = self._finish(request, await result)
+            return response
         finally:
-            request_id_var.reset(token)
+            self._end(request, scope, response)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponseBase:
         """Render any exception a view raised (Django calls this before its own handling)."""
         return exception_response(request, exception)
 
-    def _begin(self, request: HttpRequest) -> Token[str | None]:
-        # META, not request.headers: the latter builds a dict of every header first.
-        request_id, token = self.state.start_request(request.META.get(self.state.environ_key))
-        request.request_id = request_id  # type: ignore[attr-defined]
-        return token
+    def _begin(self, request: HttpRequest) -> RequestScope:
+        meta = request.META  # not request.headers, which builds a dict of every header first
+        scope = self.state.start_request(
+            meta.get(self.state.environ_key),
+            traceparent=meta.get("HTTP_TRACEPARENT"),
+            method=request.method,
+            client_ip=meta.get("REMOTE_ADDR"),
+            route=lambda: normalize_route(getattr(request.resolver_match, "route", None)),
+            user_id=lambda: _user_id(request),
+        )
+        request.request_id = scope.request_id  # type: ignore[attr-defined]
+        return scope
 
     def _finish(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         if not getattr(response, MARK, False):
@@ -72,6 +84,29 @@ class ErrorMiddleware:
                 response = error_response(request, NotFound())  # no URL pattern matched
         response[self.state.header] = request.request_id  # type: ignore[attr-defined]
         return response
+
+    def _end(self, request: HttpRequest, scope: RequestScope, response: HttpResponseBase | None) -> None:
+        size = None
+        if isinstance(response, HttpResponse):
+            size = len(response.content)
+        self.state.end_request(
+            scope,
+            path=request.path,
+            query=request.META.get("QUERY_STRING", ""),
+            status=response.status_code if response is not None else 500,
+            response_size=size,
+            user_agent=request.META.get("HTTP_USER_AGENT"),
+        )
+
+
+def _user_id(request: HttpRequest) -> str | None:
+    # Only a user some code has already loaded: looking it up here could query
+    # the database, and from async code at that.
+    user = request.__dict__.get("user")
+    wrapped = getattr(user, "_wrapped", user)
+    if wrapped is None or wrapped is empty or not getattr(wrapped, "is_authenticated", False):
+        return None
+    return str(wrapped.pk)
 
 
 __all__ = ["ErrorMiddleware", "GetResponse"]

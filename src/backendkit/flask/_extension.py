@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from contextvars import Token
 from typing import Any
 
 from flask import Flask, Request, Response, current_app, g, request
 from flask.signals import got_request_exception
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from backendkit._runtime import AdapterState
+from backendkit._runtime import AdapterState, RequestScope
 from backendkit._settings import Settings
-from backendkit.context import request_id_var
 from backendkit.errors import APIError, ExceptionRegistry, MalformedJSON, UnsupportedMediaType, error_for_status
+from backendkit.logging._access import normalize_route
 from backendkit.validation import M, parse_model
 
 _KEY = "backendkit"
@@ -87,27 +86,47 @@ class BackendKit:
         app.request_class = _with_json_errors(app.request_class)
 
         def begin_request() -> None:
-            g.request_id, g._backendkit_token = state.start_request(request.environ.get(state.environ_key))
+            environ = request.environ
+            rule = request.url_rule
+            scope = state.start_request(
+                environ.get(state.environ_key),
+                traceparent=environ.get("HTTP_TRACEPARENT"),
+                method=request.method,
+                client_ip=request.remote_addr,
+                route=normalize_route(rule.rule) if rule is not None else None,
+            )
+            g.request_id = scope.request_id
+            g._backendkit_scope = scope
 
         def send_request_id(response: Response) -> Response:
             request_id = g.get("request_id")
             if request_id is not None:
                 response.headers[state.header] = request_id
+            g._backendkit_response = (response.status_code, response.calculate_content_length())
             return response
+
+        def end_request(_exc: BaseException | None) -> None:
+            scope: RequestScope | None = g.pop("_backendkit_scope", None)
+            if scope is None:
+                return
+            status, size = g.pop("_backendkit_response", (500, None))
+            environ = request.environ
+            state.end_request(
+                scope,
+                path=request.path,
+                query=environ.get("QUERY_STRING", ""),
+                status=status,
+                response_size=size,
+                user_agent=environ.get("HTTP_USER_AGENT"),
+            )
 
         # First before-request hook, last after-request hook: the id covers all others.
         app.before_request_funcs.setdefault(None, []).insert(0, begin_request)
         app.after_request_funcs.setdefault(None, []).insert(0, send_request_id)
-        app.teardown_request_funcs.setdefault(None, []).insert(0, _end_request)
+        app.teardown_request_funcs.setdefault(None, []).insert(0, end_request)
         # Registered for Exception, so routing 404/405 and every HTTPException
         # come here too; Flask itself keeps routing redirects out of error handlers.
         app.register_error_handler(Exception, _handle_exception)
-
-
-def _end_request(_exc: BaseException | None) -> None:
-    token: Token[str | None] | None = g.pop("_backendkit_token", None)
-    if token is not None:
-        request_id_var.reset(token)
 
 
 def _handle_exception(raised: Exception) -> Response:

@@ -17,6 +17,7 @@ from backendkit._settings import Settings
 from backendkit.asgi import ErrorBoundary, RequestContextMiddleware, Scope
 from backendkit.asgi._types import Receive, Send
 from backendkit.errors import APIError, ErrorResponse, ExceptionRegistry, error_for_status
+from backendkit.logging._access import normalize_route
 
 STATE_KEY = "backendkit"
 _ROOT_PATH_KEY = "backendkit.root_path"
@@ -80,7 +81,28 @@ def _allowed(scope: Scope) -> str:
     return ", ".join(methods)
 
 
+def _route_of(scope: Scope) -> str | None:
+    template = getattr(scope.get("route"), "path", None)
+    if template is None:
+        return None
+    mounts = scope.get("root_path", "")[len(scope.get(_ROOT_PATH_KEY, "")) :]  # prefixes added by Mounts
+    return normalize_route(mounts + template)
+
+
+def _user_of(scope: Scope) -> str | None:
+    user = scope.get("user")  # set by Starlette's AuthenticationMiddleware
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    try:
+        return str(user.identity)
+    except NotImplementedError:
+        return str(user.display_name)
+
+
 class _StarletteContext(RequestContextMiddleware):
+    def __init__(self, app: Any, *, state: AdapterState) -> None:
+        super().__init__(app, state=state, route_of=_route_of, user_of=_user_of)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope[_ROOT_PATH_KEY] = scope.get("root_path", "")
         await super().__call__(scope, receive, send)

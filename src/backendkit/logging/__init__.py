@@ -1,0 +1,29 @@
+"""JSON logging with request context and redaction, for stdlib logging and structlog.
+
+Example:
+    >>> from backendkit.logging import configure_logging
+    >>> formatter = configure_logging("INFO", profile="ecs", structlog=False)
+
+Or with ``logging.config.dictConfig``::
+
+    "formatters": {"json": {"()": "backendkit.logging.JSONFormatter", "profile": "gcp"}}
+"""
+
+from __future__ import annotations
+
+from backendkit.logging._configure import configure_logging, to_stdlib
+from backendkit.logging._formatter import JSONFormatter
+from backendkit.logging._profiles import PROFILES, Event, render
+from backendkit.logging._redact import DEFAULT_KEYS, REDACTED, Redactor
+
+__all__ = [
+    "DEFAULT_KEYS",
+    "PROFILES",
+    "REDACTED",
+    "Event",
+    "JSONFormatter",
+    "Redactor",
+    "configure_logging",
+    "render",
+    "to_stdlib",
+]

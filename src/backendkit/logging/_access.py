@@ -1,0 +1,96 @@
+"""The access-log line of one request: pure, so every framework writes the same one."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from backendkit.logging._redact import REDACTED, Redactor
+
+ACCESS_LOGGER = "backendkit.access"
+_DEFAULT_REDACTOR = Redactor()
+_CONVERTER = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>|\{([^{}:]+)(?::[^{}]*)?\}")
+
+DEBUG, INFO, WARNING, ERROR = 10, 20, 30, 40
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    """What an adapter logs for one request: level, message and fields."""
+
+    level: int
+    message: str
+    fields: dict[str, Any]
+
+
+def normalize_route(template: str | None) -> str | None:
+    """A route template in one syntax for all frameworks: ``/tasks/{task_id}``.
+
+    Flask's and Django's ``<int:task_id>`` and Starlette's ``{task_id:int}`` both
+    become ``{task_id}``, and Django's relative routes get their leading slash.
+
+    Example:
+        >>> normalize_route("tasks/<int:task_id>"), normalize_route("/tasks/{task_id:int}")
+        ('/tasks/{task_id}', '/tasks/{task_id}')
+    """
+    if template is None:
+        return None
+    normalized = _CONVERTER.sub(lambda m: "{" + (m.group(1) or m.group(2)) + "}", template)
+    return normalized if normalized.startswith("/") else "/" + normalized
+
+
+_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+
+
+def unquote_plus(text: str) -> str:
+    """Undo form encoding (``+`` and ``%XX``) well enough to recognise a parameter name."""
+    return _PERCENT.sub(lambda m: chr(int(m.group(1), 16)), text.replace("+", " "))
+
+
+def redact_query(query: str, redactor: Redactor = _DEFAULT_REDACTOR) -> str:
+    """``query`` with the values of secret-looking parameters (and JWTs anywhere) replaced.
+
+    The rest of the query string is kept byte for byte.
+    """
+    if not query:
+        return query
+    parts = []
+    for part in query.split("&"):
+        name, sep, _ = part.partition("=")
+        if sep and redactor.is_secret_key(unquote_plus(name)):
+            parts.append(f"{name}={REDACTED}")
+        else:
+            parts.append(redactor.scrub(unquote_plus(part)) if "eyJ" in part or "earer" in part else part)
+    return "&".join(parts)
+
+
+def access_entry(
+    *,
+    method: str,
+    path: str,
+    query: str,
+    status: int,
+    duration_ms: float,
+    response_size: int | None,
+    user_agent: str | None,
+    user_id: str | None = None,
+) -> AccessEntry:
+    """The access-log entry of a finished request.
+
+    5xx are logged at ERROR, 4xx at WARNING, everything else at INFO. The message
+    never carries the query string; the ``http_path`` field carries it redacted.
+    Method, route, client ip and request id come from the request context that
+    every line of the request carries.
+    """
+    level = ERROR if status >= 500 else WARNING if status >= 400 else INFO
+    fields: dict[str, Any] = {
+        "http_path": f"{path}?{redact_query(query)}" if query else path,
+        "http_status": status,
+        "duration_ms": round(duration_ms, 3),
+        "response_size": response_size,
+        "user_agent": user_agent,
+    }
+    if user_id is not None:
+        fields["user_id"] = user_id
+    return AccessEntry(level, f"{method} {path} {status}", fields)

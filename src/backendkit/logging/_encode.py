@@ -1,0 +1,57 @@
+"""JSON encoding of a log line: the stdlib encoder, or orjson with byte-identical output."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+Encoder = Callable[[dict[str, Any]], str]
+
+
+def _plain(value: Any) -> Any:
+    fragment_contents = getattr(value, "contents", None)
+    if isinstance(fragment_contents, bytes):  # an orjson.Fragment holding a float
+        return float(fragment_contents)
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+_STDLIB = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_plain)
+_ASCII = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False, default=_plain)
+
+
+def encode_stdlib(line: dict[str, Any]) -> str:
+    """Compact JSON; text UTF-8 cannot carry (a lone surrogate) is escaped instead."""
+    text = _STDLIB.encode(line)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _ASCII.encode(line)
+    return text
+
+
+def orjson_encoding() -> tuple[Encoder, Callable[[float], Any]] | None:
+    """orjson's encoder and the float hook that keeps its output identical, or ``None`` without orjson.
+
+    orjson spells small exponents without the zero padding ``repr`` uses
+    (``1e-7`` for ``1e-07``); such floats are handed to it as raw fragments.
+    """
+    try:
+        import orjson
+    except ImportError:
+        return None
+    dumps = orjson.dumps
+    fragment = orjson.Fragment
+
+    def float_hook(value: float) -> Any:
+        if value != 0.0 and -1e-4 < value < 1e-4:
+            return fragment(repr(value).encode("ascii"))
+        return value
+
+    def encode(line: dict[str, Any]) -> str:
+        try:
+            return dumps(line).decode("utf-8")
+        except TypeError:  # orjson.JSONEncodeError: a lone surrogate; the exact path escapes it
+            return encode_stdlib(line)
+
+    return encode, float_hook

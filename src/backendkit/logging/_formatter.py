@@ -1,0 +1,186 @@
+"""``JSONFormatter``: a stdlib logging formatter that writes one JSON object per line."""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+from backendkit.context import get_request_facts, request_id_var
+from backendkit.logging._encode import Encoder, encode_stdlib, orjson_encoding
+from backendkit.logging._profiles import PROFILES, Event, render
+from backendkit.logging._redact import REDACTED, Redactor
+
+# Attributes every LogRecord has; anything else on a record came from `extra=`.
+# (uvicorn's color_message repeats the message with terminal escapes: noise in JSON.)
+_RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
+# Keys of a structlog event dict that are not the caller's fields.
+_STRUCTLOG_KEYS = frozenset({"event", "level", "timestamp", "logger", "exc_info", "stack_info", "_record"})
+STRUCTLOG_MARKER = "_backendkit_structlog"
+
+
+class JSONFormatter(logging.Formatter):
+    """One JSON object per line, with request context and redaction.
+
+    Args:
+        profile: ``"default"``, ``"ecs"``, ``"gcp"`` or ``"otel"`` (field names).
+        redact: Redact secret-looking keys and JWT / ``Bearer`` values (on by default).
+        redact_keys: Replace the list of key fragments to redact.
+        extra_redact_keys: Add key fragments to the list.
+        allow_keys: Exact keys never redacted (trims the list).
+        json: ``"auto"`` (orjson when installed), ``"orjson"`` or ``"stdlib"``;
+            both write the same bytes.
+        gcp_project: Project id for ``logging.googleapis.com/trace`` in the gcp profile.
+        static_fields: Fields added to every line (service name, version...).
+        **kwargs: Passed to :class:`logging.Formatter` (ignored for the output).
+
+    It never raises and never drops a record: a value JSON cannot carry becomes
+    a string, cycles and deep nesting are cut, and if building the line fails
+    anyway, a minimal line with the message and a ``formatter_error`` is written.
+
+    Example:
+        >>> import logging
+        >>> handler = logging.StreamHandler()
+        >>> handler.setFormatter(JSONFormatter(profile="ecs"))
+    """
+
+    def __init__(
+        self,
+        *,
+        profile: str = "default",
+        redact: bool = True,
+        redact_keys: Iterable[str] | None = None,
+        extra_redact_keys: Iterable[str] = (),
+        allow_keys: Iterable[str] = (),
+        json: Literal["auto", "orjson", "stdlib"] = "auto",
+        gcp_project: str | None = None,
+        static_fields: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if profile not in PROFILES:
+            raise ValueError(f"unknown log profile {profile!r}; choose one of {', '.join(PROFILES)}")
+        self.profile = profile
+        self.gcp_project = gcp_project
+        orjson = orjson_encoding() if json in ("auto", "orjson") else None
+        if json == "orjson" and orjson is None:
+            raise ValueError('json="orjson" needs the orjson package: pip install "backendkit[orjson]"')
+        self._encode: Encoder
+        self._encode, float_hook = orjson if orjson is not None else (encode_stdlib, None)
+        self.redactor = Redactor(
+            redact_keys, extra_keys=extra_redact_keys, allow_keys=allow_keys, enabled=redact, float_hook=float_hook
+        )
+        self.static_fields = self.redactor.clean_mapping(static_fields or {})
+        self._clock: tuple[int, str] = (-1, "")  # (second, its formatted prefix), swapped as one value
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as one line of JSON; never raises."""
+        try:
+            return self._encode(render(self.event(record), self.profile, gcp_project=self.gcp_project))
+        except Exception as exc:  # the line must still be written
+            return self._fallback(record, exc)
+
+    def event(self, record: logging.LogRecord) -> Event:
+        """The profile-neutral event of a record (redacted, JSON-safe)."""
+        redactor = self.redactor
+        payload = record.msg
+        if isinstance(payload, dict) and getattr(record, STRUCTLOG_MARKER, False):
+            message = _safe_text(payload.get("event", ""))
+            raw = {k: v for k, v in payload.items() if k not in _STRUCTLOG_KEYS}
+        else:
+            message = _message(record)
+            raw = {k: v for k, v in record.__dict__.items() if k not in _RECORD_ATTRS and k[:1] != "_"}
+        fields = redactor.clean_mapping(raw)
+        if self.static_fields:
+            fields = {**self.static_fields, **fields}
+        event = Event(
+            timestamp=self._timestamp(record.created),
+            levelname=record.levelname,
+            logger=record.name,
+            message=redactor.scrub(message),
+            context=_context(),
+            fields=fields,
+        )
+        exc_info = record.exc_info
+        if exc_info and exc_info[0] is not None and exc_info[1] is not None:
+            event.error = {
+                "type": _type_name(exc_info[0]),
+                "message": redactor.scrub(_safe_text(exc_info[1])),
+                "stack": redactor.scrub("".join(traceback.format_exception(exc_info[0], exc_info[1], exc_info[2]))),
+            }
+        if record.stack_info:
+            event.stack_info = redactor.scrub(record.stack_info)
+        return event
+
+    def _timestamp(self, created: float) -> str:
+        second = int(created)
+        cached_second, prefix = self._clock
+        if second != cached_second:  # one strftime per second, not per line
+            prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._clock = (second, prefix)
+        return f"{prefix}.{int((created - second) * 1000):03d}Z"
+
+    def _fallback(self, record: logging.LogRecord, exc: Exception) -> str:
+        line = {
+            "timestamp": self._timestamp(getattr(record, "created", time.time())),
+            "level": str(getattr(record, "levelname", "ERROR")).lower(),
+            "logger": str(getattr(record, "name", "")),
+            "message": self.redactor.scrub(_safe_text(getattr(record, "msg", ""))),
+            "formatter_error": f"{type(exc).__name__}: {_safe_text(exc)}",
+        }
+        return encode_stdlib(line)
+
+
+def _context() -> dict[str, Any]:
+    context: dict[str, Any] = {}
+    request_id = request_id_var.get()
+    if request_id is not None:
+        context["request_id"] = request_id
+    facts = get_request_facts()
+    if facts is None:
+        return context
+    if facts.trace is not None:
+        context["trace_id"] = facts.trace.trace_id
+        context["span_id"] = facts.trace.span_id
+        context["trace_flags"] = facts.trace.flags
+        context["trace_sampled"] = facts.trace.sampled
+    if facts.method is not None:
+        context["http_method"] = facts.method
+    route = facts.resolved_route()
+    if route is not None:
+        context["http_route"] = route
+    if facts.client_ip is not None:
+        context["client_ip"] = facts.client_ip
+    user_id = facts.resolved_user_id()
+    if user_id is not None:
+        context["user_id"] = user_id
+    return context
+
+
+def _message(record: logging.LogRecord) -> str:
+    try:
+        return record.getMessage()
+    except Exception:  # mismatched %-args: keep the template rather than lose the line
+        return _safe_text(record.msg)
+
+
+def _safe_text(value: Any) -> str:
+    try:
+        return value if isinstance(value, str) else str(value)
+    except Exception:
+        return f"<unprintable {type(value).__name__}>"
+
+
+def _type_name(exc_type: type[BaseException]) -> str:
+    module = exc_type.__module__
+    return exc_type.__qualname__ if module == "builtins" else f"{module}.{exc_type.__qualname__}"
+
+
+__all__ = ["REDACTED", "STRUCTLOG_MARKER", "JSONFormatter"]

@@ -1,0 +1,170 @@
+"""Redaction and sanitising of log values: pure functions, no logging, no I/O.
+
+``Redactor.clean(value)`` returns a copy of ``value`` made only of JSON types
+(dict with str keys, list, str, int, float, bool, None) in which:
+
+- the value of any key that looks secret (``password``, ``token``...) is ``[REDACTED]``;
+- JWTs and ``Bearer ...`` credentials inside any string are ``[REDACTED]``;
+- anything JSON cannot carry becomes a safe string, cycles and very deep
+  nesting are cut, and nothing raises.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime, time
+from typing import Any
+
+REDACTED = "[REDACTED]"
+
+DEFAULT_KEYS: tuple[str, ...] = (
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "access_token",
+    "refresh_token",
+    "api_key",
+    "apikey",
+    "authorization",
+    "cookie",
+    "set-cookie",
+    "client_secret",
+    "private_key",
+)
+"""Key fragments whose values are redacted (case-insensitive, anywhere in the key)."""
+
+# A JWS compact serialisation: three base64url parts, the header starting with '{"' (eyJ).
+_JWT = r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"
+_BEARER = r"(?i:bearer)\s+[A-Za-z0-9._~+/=-]+"
+_VALUE_PATTERN = re.compile(f"{_BEARER}|{_JWT}")
+_MAX_DEPTH = 12
+_MAX_ITEMS = 1000
+
+
+def _cut(kind: str) -> str:
+    return f"[{kind}]"
+
+
+class Redactor:
+    """Cleans values for a log line.
+
+    Args:
+        keys: Key fragments to redact; ``None`` means :data:`DEFAULT_KEYS`.
+        extra_keys: Fragments added to ``keys`` (extend the default list).
+        allow_keys: Exact keys (case-insensitive) never redacted, even when a
+            fragment matches (trim the default list: ``allow_keys=["token_type"]``).
+        enabled: ``False`` turns key and value redaction off; sanitising stays.
+        float_hook: Applied to every finite float (the orjson encoder uses it to
+            spell floats exactly as the stdlib encoder does).
+
+    Example:
+        >>> Redactor().clean({"user": "ann", "db": {"Password": "hunter2"}})
+        {'user': 'ann', 'db': {'Password': '[REDACTED]'}}
+    """
+
+    def __init__(
+        self,
+        keys: Iterable[str] | None = None,
+        *,
+        extra_keys: Iterable[str] = (),
+        allow_keys: Iterable[str] = (),
+        enabled: bool = True,
+        float_hook: Callable[[float], Any] | None = None,
+    ) -> None:
+        self.float_hook = float_hook
+        fragments = [k.lower() for k in (DEFAULT_KEYS if keys is None else keys)]
+        fragments += [k.lower() for k in extra_keys]
+        self.fragments = tuple(dict.fromkeys(f for f in fragments if f))
+        self.allow = frozenset(k.lower() for k in allow_keys)
+        self.enabled = enabled
+        self._verdicts: dict[str, bool] = {}
+
+    def is_secret_key(self, key: str) -> bool:
+        """Whether the value under ``key`` is redacted."""
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            lowered = key.lower()
+            verdict = self.enabled and lowered not in self.allow and any(f in lowered for f in self.fragments)
+            if len(self._verdicts) < 10_000:  # keys repeat; a flood of unique ones must not grow this forever
+                self._verdicts[key] = verdict
+        return verdict
+
+    def scrub(self, text: str) -> str:
+        """``text`` with JWTs and ``Bearer`` credentials replaced."""
+        if not self.enabled or ("eyJ" not in text and "earer" not in text and "EARER" not in text):
+            return text
+        return _VALUE_PATTERN.sub(REDACTED, text)
+
+    def clean(self, value: Any) -> Any:
+        """A JSON-safe, redacted copy of ``value``; never raises."""
+        return self._clean(value, 0, set())
+
+    def clean_mapping(self, mapping: Mapping[Any, Any]) -> dict[str, Any]:
+        """:meth:`clean` for the top level of a mapping, redacting by key."""
+        out: dict[str, Any] = {}
+        seen: set[int] = {id(mapping)}
+        for key, item in mapping.items():
+            name = key if isinstance(key, str) else _safe_str(key)
+            out[name] = REDACTED if self.is_secret_key(name) else self._clean(item, 1, seen)
+        return out
+
+    def _clean(self, value: Any, depth: int, seen: set[int]) -> Any:
+        if isinstance(value, str):
+            return self.scrub(value)
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, int):  # beyond 64 bits not every JSON reader keeps the value: text
+            return value if -(2**63) <= value < 2**64 else str(value)
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                return str(value)
+            return value if self.float_hook is None else self.float_hook(value)
+        if depth >= _MAX_DEPTH:
+            return _cut("too deep")
+        if isinstance(value, Mapping):
+            if id(value) in seen:
+                return _cut("cycle")
+            seen.add(id(value))
+            out: dict[str, Any] = {}
+            for n, (key, item) in enumerate(value.items()):
+                if n >= _MAX_ITEMS:
+                    out["..."] = _cut(f"{len(value) - n} more")
+                    break
+                name = key if isinstance(key, str) else _safe_str(key)
+                out[name] = REDACTED if self.is_secret_key(name) else self._clean(item, depth + 1, seen)
+            seen.discard(id(value))
+            return out
+        if isinstance(value, (list, tuple, set, frozenset)):
+            if id(value) in seen:
+                return _cut("cycle")
+            seen.add(id(value))
+            items = list(value)[:_MAX_ITEMS] if not isinstance(value, (set, frozenset)) else _sorted(value)
+            cleaned = [self._clean(item, depth + 1, seen) for item in items]
+            seen.discard(id(value))
+            return cleaned
+        if isinstance(value, (datetime, date, time)):
+            return value.isoformat()
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return self.scrub(_safe_str(bytes(value)))
+        return self.scrub(_safe_str(value))
+
+
+def _sorted(items: Iterable[Any]) -> list[Any]:
+    listed = list(items)[:_MAX_ITEMS]
+    try:
+        return sorted(listed)
+    except TypeError:
+        return listed
+
+
+def _safe_str(value: Any) -> str:
+    try:
+        return str(value)
+    except Exception:
+        try:
+            return object.__repr__(value)
+        except Exception:  # pragma: no cover - object.__repr__ does not fail
+            return "<unprintable>"
