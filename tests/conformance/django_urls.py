@@ -8,7 +8,7 @@ from django.urls import path
 from backendkit.context import get_request_id
 from backendkit.django.views import handler400, handler403, handler404, handler500
 from examples.django_app.urls import urlpatterns as example_urlpatterns
-from tests.conformance.targets import BUG_MESSAGE
+from tests.conformance.targets import BUG_MESSAGE, log_inside
 
 
 def boom(request: HttpRequest) -> JsonResponse:
@@ -19,6 +19,11 @@ async def whoami(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"request_id": get_request_id()})
 
 
-urlpatterns = [*example_urlpatterns, path("boom", boom), path("whoami", whoami)]
+def log(request: HttpRequest, item: str) -> JsonResponse:
+    log_inside()
+    return JsonResponse({"request_id": get_request_id()})
+
+
+urlpatterns = [*example_urlpatterns, path("boom", boom), path("whoami", whoami), path("log/<str:item>", log)]
 
 __all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]

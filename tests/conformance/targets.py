@@ -10,6 +10,16 @@ from tests.support.net import Reply
 from tests.support.net import request as socket_request
 
 BUG_MESSAGE = "secret-token-7f3a9c"
+LOG_PASSWORD = "hunter2-in-a-log-line"
+
+
+def log_inside() -> None:
+    """What the /log route of every test app does: one line with a secret in it."""
+    import logging
+
+    logging.getLogger("tasks.test").info("inside the view", extra={"password": LOG_PASSWORD, "n": 1})
+
+
 TRANSPORT_HEADERS = frozenset({"date", "server", "connection", "keep-alive", "transfer-encoding"})
 
 
@@ -25,6 +35,11 @@ def fastapi_app() -> Any:
 
     @app.get("/whoami")
     def whoami() -> dict[str, str | None]:
+        return {"request_id": get_request_id()}
+
+    @app.get("/log/{item}")
+    async def log(item: str) -> dict[str, str | None]:
+        log_inside()
         return {"request_id": get_request_id()}
 
     return app
@@ -44,6 +59,11 @@ def flask_app() -> Any:
 
     @app.get("/whoami")
     def whoami() -> Any:
+        return jsonify(request_id=get_request_id())
+
+    @app.get("/log/<item>")
+    def log(item: str) -> Any:
+        log_inside()
         return jsonify(request_id=get_request_id())
 
     return app

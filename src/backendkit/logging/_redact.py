@@ -34,12 +34,14 @@ DEFAULT_KEYS: tuple[str, ...] = (
     "client_secret",
     "private_key",
 )
-"""Key fragments whose values are redacted (case-insensitive, anywhere in the key)."""
+"""Key fragments whose values are redacted (case-insensitive, ``-`` and ``_`` alike, anywhere in the key)."""
 
 # A JWS compact serialisation: three base64url parts, the header starting with '{"' (eyJ).
 _JWT = r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"
 _BEARER = r"(?i:bearer)\s+[A-Za-z0-9._~+/=-]+"
 _VALUE_PATTERN = re.compile(f"{_BEARER}|{_JWT}")
+# key=value inside text; the value runs to the next separator of a query, a list or a quote.
+_PAIR = re.compile(r"([A-Za-z0-9_.-]+)=([^&;,\s'\"]+)")
 _MAX_DEPTH = 12
 _MAX_ITEMS = 1000
 
@@ -75,10 +77,10 @@ class Redactor:
         float_hook: Callable[[float], Any] | None = None,
     ) -> None:
         self.float_hook = float_hook
-        fragments = [k.lower() for k in (DEFAULT_KEYS if keys is None else keys)]
-        fragments += [k.lower() for k in extra_keys]
+        fragments = [_norm(k) for k in (DEFAULT_KEYS if keys is None else keys)]
+        fragments += [_norm(k) for k in extra_keys]
         self.fragments = tuple(dict.fromkeys(f for f in fragments if f))
-        self.allow = frozenset(k.lower() for k in allow_keys)
+        self.allow = frozenset(_norm(k) for k in allow_keys)
         self.enabled = enabled
         self._verdicts: dict[str, bool] = {}
 
@@ -86,17 +88,29 @@ class Redactor:
         """Whether the value under ``key`` is redacted."""
         verdict = self._verdicts.get(key)
         if verdict is None:
-            lowered = key.lower()
-            verdict = self.enabled and lowered not in self.allow and any(f in lowered for f in self.fragments)
+            name = _norm(key)
+            verdict = self.enabled and name not in self.allow and any(f in name for f in self.fragments)
             if len(self._verdicts) < 10_000:  # keys repeat; a flood of unique ones must not grow this forever
                 self._verdicts[key] = verdict
         return verdict
 
     def scrub(self, text: str) -> str:
-        """``text`` with JWTs and ``Bearer`` credentials replaced."""
-        if not self.enabled or ("eyJ" not in text and "earer" not in text and "EARER" not in text):
+        """``text`` with JWTs, ``Bearer`` credentials and ``secret_key=value`` pairs replaced.
+
+        The pairs are what a URL's query or a DSN-like string holds
+        (``?api_key=...``, ``password=...``); the key is matched like a mapping key.
+        """
+        if not self.enabled:
             return text
-        return _VALUE_PATTERN.sub(REDACTED, text)
+        if "eyJ" in text or "earer" in text or "EARER" in text:
+            text = _VALUE_PATTERN.sub(REDACTED, text)
+        if "=" in text:
+            text = _PAIR.sub(self._pair, text)
+        return text
+
+    def _pair(self, match: re.Match[str]) -> str:
+        key = match.group(1)
+        return f"{key}={REDACTED}" if self.is_secret_key(key) else match.group(0)
 
     def clean(self, value: Any) -> Any:
         """A JSON-safe, redacted copy of ``value``; never raises."""
@@ -110,6 +124,11 @@ class Redactor:
             name = key if isinstance(key, str) else _safe_str(key)
             out[name] = REDACTED if self.is_secret_key(name) else self._clean(item, 1, seen)
         return out
+
+    def _secret_pair(self, name: Any) -> bool:
+        if isinstance(name, (bytes, bytearray)):
+            name = bytes(name).decode("latin-1")
+        return isinstance(name, str) and self.is_secret_key(name)
 
     def _clean(self, value: Any, depth: int, seen: set[int]) -> Any:
         if isinstance(value, str):
@@ -140,6 +159,9 @@ class Redactor:
         if isinstance(value, (list, tuple, set, frozenset)):
             if id(value) in seen:
                 return _cut("cycle")
+            if len(value) == 2 and isinstance(value, (list, tuple)) and self._secret_pair(value[0]):
+                # A (name, value) pair, as ASGI and WSGI carry headers: the name decides.
+                return [self._clean(value[0], depth + 1, seen), REDACTED]
             seen.add(id(value))
             items = list(value)[:_MAX_ITEMS] if not isinstance(value, (set, frozenset)) else _sorted(value)
             cleaned = [self._clean(item, depth + 1, seen) for item in items]
@@ -150,6 +172,11 @@ class Redactor:
         if isinstance(value, (bytes, bytearray, memoryview)):
             return self.scrub(_safe_str(bytes(value)))
         return self.scrub(_safe_str(value))
+
+
+def _norm(key: str) -> str:
+    # Header style and code style name the same thing: X-Api-Key, x_api_key.
+    return key.lower().replace("-", "_")
 
 
 def _sorted(items: Iterable[Any]) -> list[Any]:

@@ -1,0 +1,156 @@
+"""Logs on the wire's other side: the same access line and the same request context everywhere."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from backendkit.logging import JSONFormatter
+from tests.conformance.targets import LOG_PASSWORD, Target
+from tests.logging.conftest import LineCatcher
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+ACCESS_FIELDS = ["http_method", "http_route", "client_ip", "http_path", "http_status", "response_size", "user_agent"]
+
+
+@pytest.fixture
+def lines() -> Iterator[LineCatcher]:
+    catcher = LineCatcher(JSONFormatter())
+    root = logging.getLogger()
+    old = root.level
+    root.addHandler(catcher)
+    root.setLevel(logging.INFO)
+    try:
+        yield catcher
+    finally:
+        root.removeHandler(catcher)
+        root.setLevel(old)
+
+
+def lines_of(catcher: LineCatcher, request_id: str, logger: str, *, expect: int = 1) -> list[dict[str, Any]]:
+    """The lines of one request. A real server writes the access line just after the
+    response has gone out, so wait (briefly) for the expected number to arrive."""
+    deadline = time.monotonic() + 3
+    while True:
+        found = [x for x in catcher.lines if x.get("request_id") == request_id and x["logger"] == logger]
+        if len(found) >= expect or time.monotonic() > deadline:
+            return found
+        time.sleep(0.01)
+
+
+def client_ip(target: Target) -> str:
+    # Starlette's TestClient calls its client "testclient"; everything else is loopback.
+    return "testclient" if target.name == "fastapi-testclient" else "127.0.0.1"
+
+
+def test_one_access_line_per_request(target: Target, lines: LineCatcher) -> None:
+    rid = f"access-{target.name}"
+    headers = {"X-Request-ID": rid, "traceparent": TRACEPARENT, "User-Agent": "conformance/1"}
+    reply = target.request("GET", "/tasks/999999?token=abc&page=2", headers=headers)
+    assert reply.status == 404
+    [access] = lines_of(lines, rid, "backendkit.access")
+    assert access["level"] == "warning"
+    assert access["message"] == "GET /tasks/999999 404"
+    assert {k: access[k] for k in ACCESS_FIELDS} == {
+        "http_method": "GET",
+        "http_route": "/tasks/{task_id}",
+        "client_ip": client_ip(target),
+        "http_path": "/tasks/999999?token=[REDACTED]&page=2",
+        "http_status": 404,
+        "response_size": len(reply.body),
+        "user_agent": "conformance/1",
+    }
+    assert (access["trace_id"], access["span_id"]) == ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7")
+    assert 0 <= access["duration_ms"] < 10_000
+
+
+@pytest.mark.parametrize(("path", "status", "level"), [("/tasks", 405, "warning"), ("/boom", 500, "error")])
+def test_access_level_follows_the_status(
+    target: Target, lines: LineCatcher, path: str, status: int, level: str
+) -> None:
+    rid = f"level-{status}-{target.name}"
+    assert target.request("GET", path, headers={"X-Request-ID": rid}).status == status
+    [access] = lines_of(lines, rid, "backendkit.access")
+    assert (access["http_status"], access["level"]) == (status, level)
+
+
+def test_healthz_is_not_access_logged(target: Target, lines: LineCatcher) -> None:
+    rid = f"health-{target.name}"
+    assert target.request("GET", "/healthz", headers={"X-Request-ID": rid}).status == 200
+    target.request("GET", "/no-such-page", headers={"X-Request-ID": rid})  # logged, and after /healthz
+    assert [x["http_path"] for x in lines_of(lines, rid, "backendkit.access")] == ["/no-such-page"]
+
+
+def test_lines_inside_a_request_carry_its_context(target: Target, lines: LineCatcher) -> None:
+    rid = f"inside-{target.name}"
+    reply = target.request("GET", "/log/abc", headers={"X-Request-ID": rid, "traceparent": TRACEPARENT})
+    assert reply.status == 200
+    [inside] = lines_of(lines, rid, "tasks.test")
+    assert inside == {
+        "timestamp": inside["timestamp"],
+        "level": "info",
+        "logger": "tasks.test",
+        "message": "inside the view",
+        "request_id": rid,
+        "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+        "span_id": "00f067aa0ba902b7",
+        "http_method": "GET",
+        "http_route": "/log/{item}",
+        "client_ip": client_ip(target),
+        "password": "[REDACTED]",
+        "n": 1,
+    }
+    assert LOG_PASSWORD not in json.dumps(lines.lines)
+
+
+def test_the_500_is_logged_with_a_structured_traceback(target: Target, lines: LineCatcher) -> None:
+    rid = f"bug-{target.name}"
+    target.request("GET", "/boom", headers={"X-Request-ID": rid})
+    [error] = lines_of(lines, rid, "backendkit.errors")
+    assert error["level"] == "error"
+    assert error["exception"]["type"] == "RuntimeError"
+    assert error["exception"]["stack"].startswith("Traceback (most recent call last):")
+    assert error["http_method"] == "GET"
+
+
+def _log_once(target: Target, request_id: str) -> int:
+    return target.request("GET", f"/log/{request_id}", headers={"X-Request-ID": request_id}).status
+
+
+@pytest.mark.socket
+def test_concurrent_requests_keep_their_own_context(all_targets: dict[str, Target], lines: LineCatcher) -> None:
+    for name, target in all_targets.items():
+        if target.port is None:
+            continue
+        ids = [f"ctx-{name}-{n}" for n in range(24)]
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            assert set(pool.map(functools.partial(_log_once, target), ids)) == {200}
+        for rid in ids:
+            [inside] = lines_of(lines, rid, "tasks.test")
+            assert inside["http_route"] == "/log/{item}", name
+            [access] = lines_of(lines, rid, "backendkit.access")
+            assert access["http_path"] == f"/log/{rid}", name
+
+
+@pytest.mark.socket
+def test_access_lines_are_identical_across_real_servers(all_targets: dict[str, Target], lines: LineCatcher) -> None:
+    seen = {}
+    for n, (name, target) in enumerate(all_targets.items()):
+        if target.port is None:
+            continue
+        rid = f"same-access-{n:02d}"  # one length for all: the id is in the body, and so in its size
+        target.request("POST", "/tasks?api_key=k", headers={"X-Request-ID": rid}, body=b'{"title": ""}')
+        [access] = lines_of(lines, rid, "backendkit.access")
+        seen[name] = {k: v for k, v in access.items() if k not in ("timestamp", "request_id", "duration_ms")}
+    reference = seen["fastapi-uvicorn"]
+    assert reference["http_path"] == "/tasks?api_key=[REDACTED]"
+    assert reference["http_status"] == 422
+    for name, access in seen.items():
+        assert access == reference, name

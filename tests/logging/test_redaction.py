@@ -1,0 +1,124 @@
+"""A corpus of secrets in every place a log line can carry them: none may survive."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from backendkit.logging import JSONFormatter, Redactor
+from backendkit.logging._access import access_entry, redact_query
+from tests.logging.conftest import make_record
+
+JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+SECRETS = [
+    "hunter2-pw",
+    "sk_live_51Ab",
+    "refresh-xyz-1",
+    "s3cr3t-client",
+    "sid=abcdef",
+    "PRIVATEKEYDATA",
+    JWT,
+    "opaque-bearer-tok",
+]
+
+CORPUS = {
+    "nested": {"user": {"name": "ann", "password": "hunter2-pw", "profile": {"api_key": "sk_live_51Ab"}}},
+    "lists": [{"refresh_token": "refresh-xyz-1"}, {"ok": 1}, [{"client_secret": "s3cr3t-client"}]],
+    "headers": {
+        "Authorization": "Bearer opaque-bearer-tok",
+        "Cookie": "sid=abcdef",
+        "Set-Cookie": "sid=abcdef; HttpOnly",
+        "X-Api-Key": "sk_live_51Ab",
+        "Accept": "application/json",
+    },
+    "tuple_of_pairs": (("private_key", "PRIVATEKEYDATA"),),
+    "jwt_in_text": f"the user sent {JWT} again",
+    "bearer_in_text": "header was 'authorization: bearer opaque-bearer-tok' (lower case)",
+    "DB_PASSWORD": "hunter2-pw",
+    "dsn": "host=db user=app password=hunter2-pw sslmode=require",
+    "django_request": "<WSGIRequest: POST '/tasks?page=1&api_key=sk_live_51Ab'>",
+    "url": "https://api.example/cb?code=1&client_secret=s3cr3t-client&state=x",
+    "sessionToken": "refresh-xyz-1",
+}
+
+
+@pytest.mark.parametrize("profile", ["default", "ecs", "gcp", "otel"])
+@pytest.mark.parametrize("engine", ["stdlib", "orjson"])
+def test_nothing_leaks_from_extras_message_or_exception(profile: str, engine: str) -> None:
+    try:
+        raise PermissionError(f"token {JWT} rejected for Bearer opaque-bearer-tok")
+    except PermissionError as exc:
+        record = make_record(
+            "login with Bearer %s and %s",
+            args=("opaque-bearer-tok", JWT),
+            level=logging.ERROR,
+            extra={"ctx": CORPUS, **CORPUS},
+            exc_info=(type(exc), exc, exc.__traceback__),
+        )
+    text = JSONFormatter(profile=profile, json=engine).format(record)  # type: ignore[arg-type]
+    for secret in SECRETS:
+        assert secret not in text, secret
+    out = json.loads(text)
+    assert text.count("[REDACTED]") >= 15
+    assert "sslmode=require" in text  # pairs that are not secret stay
+    assert out["headers"]["Accept"] == "application/json"
+    assert out["nested"]["user"]["name"] == "ann"
+
+
+def test_pairs_tuples_and_sets_are_walked() -> None:
+    asgi_headers = [(b"authorization", b"Bearer opaque-bearer-tok"), (b"accept", b"*/*")]
+    cleaned = Redactor().clean({"headers": asgi_headers, "pairs": [("api_key", "k")], "tags": {"b", "a"}})
+    assert cleaned == {
+        "headers": [["b'authorization'", "[REDACTED]"], ["b'accept'", "b'*/*'"]],
+        "pairs": [["api_key", "[REDACTED]"]],
+        "tags": ["a", "b"],
+    }
+    assert Redactor().clean([("note", JWT)]) == [["note", "[REDACTED]"]]
+
+
+def test_the_list_can_be_extended_and_trimmed() -> None:
+    redactor = Redactor(extra_keys=["ssn"], allow_keys=["token_type"])
+    assert redactor.clean({"ssn": "123", "token_type": "bearer", "token": "t"}) == {
+        "ssn": "[REDACTED]",
+        "token_type": "bearer",
+        "token": "[REDACTED]",
+    }
+    assert Redactor(keys=["ssn"]).clean({"password": "p", "SSN": "1"}) == {"password": "p", "SSN": "[REDACTED]"}
+
+
+def test_redaction_can_be_switched_off_but_sanitising_stays() -> None:
+    redactor = Redactor(enabled=False)
+    assert redactor.clean({"password": "p", "n": float("inf")}) == {"password": "p", "n": "inf"}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("page=2&access_token=abc&x=1", "page=2&access_token=[REDACTED]&x=1"),
+        ("API_KEY=k&Password=p", "API_KEY=[REDACTED]&Password=[REDACTED]"),
+        ("client%5Fsecret=s", "client%5Fsecret=[REDACTED]"),
+        (f"next=%2Fhome&note={JWT}", "next=%2Fhome&note=[REDACTED]"),
+        ("flag&token", "flag&token"),
+        ("", ""),
+        ("a=1&a=2&b=%20", "a=1&a=2&b=%20"),
+    ],
+)
+def test_query_strings(query: str, expected: str) -> None:
+    assert redact_query(query) == expected
+
+
+def test_access_entries_redact_the_query_and_keep_it_out_of_the_message() -> None:
+    entry = access_entry(
+        method="GET",
+        path="/cb",
+        query="code=1&client_secret=s3cr3t-client",
+        status=302,
+        duration_ms=1.23456,
+        response_size=0,
+        user_agent="curl/8",
+    )
+    assert entry.message == "GET /cb 302"
+    assert entry.fields["http_path"] == "/cb?code=1&client_secret=[REDACTED]"
+    assert entry.fields["duration_ms"] == 1.235
