@@ -93,7 +93,7 @@ def test_newlines_cannot_forge_a_second_line() -> None:
 
 def test_a_failing_build_still_writes_a_line() -> None:
     class Exploding(JSONFormatter):
-        def event(self, record: logging.LogRecord) -> Any:
+        def line(self, record: logging.LogRecord) -> Any:
             raise RuntimeError("bug in the formatter")
 
     out = json.loads(Exploding().format(make_record("Bearer abc123 kept?")))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from backendkit.logging._configure import configure_logging, to_stdlib
 from backendkit.logging._formatter import JSONFormatter
-from backendkit.logging._profiles import PROFILES, Event, render
+from backendkit.logging._profiles import PROFILES, Event, Profile, render
 from backendkit.logging._redact import DEFAULT_KEYS, REDACTED, Redactor
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "REDACTED",
     "Event",
     "JSONFormatter",
+    "Profile",
     "Redactor",
     "configure_logging",
     "render",

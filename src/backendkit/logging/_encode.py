@@ -23,6 +23,8 @@ _ASCII = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=Fa
 def encode_stdlib(line: dict[str, Any]) -> str:
     """Compact JSON; text UTF-8 cannot carry (a lone surrogate) is escaped instead."""
     text = _STDLIB.encode(line)
+    if text.isascii():
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

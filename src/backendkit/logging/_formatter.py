@@ -6,11 +6,12 @@ import logging
 import time
 import traceback
 from collections.abc import Iterable, Mapping
+from itertools import islice
 from typing import Any, Literal
 
 from backendkit.context import get_request_facts, request_id_var
 from backendkit.logging._encode import Encoder, encode_stdlib, orjson_encoding
-from backendkit.logging._profiles import PROFILES, Event, render
+from backendkit.logging._profiles import Profile
 from backendkit.logging._redact import REDACTED, Redactor
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
@@ -21,6 +22,9 @@ _RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) |
     "taskName",
     "color_message",
 }
+# How many attributes a record has before any extra (extras come after; so may
+# "message"/"asctime" from another formatter, which _RECORD_ATTRS filters out).
+_FIRST_EXTRA = len(vars(logging.LogRecord("", 0, "", 0, "", (), None)))
 # Keys of a structlog event dict that are not the caller's fields.
 _STRUCTLOG_KEYS = frozenset({"event", "level", "timestamp", "logger", "exc_info", "stack_info", "_record"})
 STRUCTLOG_MARKER = "_backendkit_structlog"
@@ -65,8 +69,7 @@ class JSONFormatter(logging.Formatter):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if profile not in PROFILES:
-            raise ValueError(f"unknown log profile {profile!r}; choose one of {', '.join(PROFILES)}")
+        self._profile = Profile(profile, gcp_project=gcp_project)
         self.profile = profile
         self.gcp_project = gcp_project
         orjson = orjson_encoding() if json in ("auto", "orjson") else None
@@ -83,41 +86,76 @@ class JSONFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         """The record as one line of JSON; never raises."""
         try:
-            return self._encode(render(self.event(record), self.profile, gcp_project=self.gcp_project))
+            return self._encode(self.line(record))
         except Exception as exc:  # the line must still be written
             return self._fallback(record, exc)
 
-    def event(self, record: logging.LogRecord) -> Event:
-        """The profile-neutral event of a record (redacted, JSON-safe)."""
+    def line(self, record: logging.LogRecord) -> dict[str, Any]:
+        """The record as the profile writes it: a dict of JSON types, redacted."""
         redactor = self.redactor
-        payload = record.msg
-        if isinstance(payload, dict) and getattr(record, STRUCTLOG_MARKER, False):
-            message = _safe_text(payload.get("event", ""))
-            raw = {k: v for k, v in payload.items() if k not in _STRUCTLOG_KEYS}
-        else:
-            message = _message(record)
-            raw = {k: v for k, v in record.__dict__.items() if k not in _RECORD_ATTRS and k[:1] != "_"}
-        fields = redactor.clean_mapping(raw)
+        attrs = record.__dict__
+        payload: Any = record.msg
+        structlog_event = type(payload) is dict and attrs.get(STRUCTLOG_MARKER)
+        message = _safe_text(payload.get("event", "")) if structlog_event else _message(record)
+        if "eyJ" in message or "earer" in message or "EARER" in message or "=" in message:
+            message = redactor.scrub(message)
+        profile = self._profile
+        out = profile.start(self._timestamp(record.created), record.levelname, record.name, message)
+        context = _context()
+        if context:
+            profile.add_context(out, context)
         if self.static_fields:
-            fields = {**self.static_fields, **fields}
-        event = Event(
-            timestamp=self._timestamp(record.created),
-            levelname=record.levelname,
-            logger=record.name,
-            message=redactor.scrub(message),
-            context=_context(),
-            fields=fields,
-        )
+            profile.add_fields(out, self.static_fields)
+        if structlog_event:
+            self._add_extras(out, payload.items(), _STRUCTLOG_KEYS)
+        elif len(attrs) > _FIRST_EXTRA:
+            # Extras are set after the standard attributes, so they sit at the end of __dict__.
+            self._add_extras(out, islice(attrs.items(), _FIRST_EXTRA, None), _RECORD_ATTRS)
         exc_info = record.exc_info
         if exc_info and exc_info[0] is not None and exc_info[1] is not None:
-            event.error = {
-                "type": _type_name(exc_info[0]),
-                "message": redactor.scrub(_safe_text(exc_info[1])),
-                "stack": redactor.scrub("".join(traceback.format_exception(exc_info[0], exc_info[1], exc_info[2]))),
-            }
+            profile.add_error(out, self._error(exc_info))
         if record.stack_info:
-            event.stack_info = redactor.scrub(record.stack_info)
-        return event
+            out["stack_info"] = redactor.scrub(record.stack_info)
+        return out
+
+    def _add_extras(self, out: dict[str, Any], items: Iterable[tuple[Any, Any]], skip: frozenset[str]) -> None:
+        # The hot loop of the formatter: extraction, redaction and naming in one pass,
+        # with the common scalar types handled inline.
+        redactor = self.redactor
+        verdicts = redactor._verdicts
+        clean = redactor._clean
+        names = self._profile.names
+        reserved = self._profile.reserved
+        seen: set[int] = set()
+        for raw_key, value in items:
+            key = raw_key if type(raw_key) is str else _safe_text(raw_key)
+            if key in skip or key[:1] == "_":
+                continue
+            secret = verdicts.get(key)
+            if secret is None:
+                secret = redactor.is_secret_key(key)
+            kind = type(value)
+            if secret:
+                value = REDACTED
+            elif kind is str:
+                if "eyJ" in value or "earer" in value or "EARER" in value or "=" in value:
+                    value = redactor.scrub(value)
+            elif not (kind is bool or value is None or (kind is int and -(2**63) <= value < 2**64)):
+                value = clean(value, 1, seen)
+            name = names.get(key, key) if names else key
+            if name in out or name in reserved:
+                if out.get(name) == value:
+                    continue  # the request context says the same already
+                name = "extra." + name
+            out[name] = value
+
+    def _error(self, exc_info: Any) -> dict[str, str]:
+        scrub = self.redactor.scrub
+        return {
+            "type": _type_name(exc_info[0]),
+            "message": scrub(_safe_text(exc_info[1])),
+            "stack": scrub("".join(traceback.format_exception(exc_info[0], exc_info[1], exc_info[2]))),
+        }
 
     def _timestamp(self, created: float) -> str:
         second = int(created)

@@ -54,6 +54,69 @@ _HEADER_KEYS = {
 }
 
 
+class Profile:
+    """Writes the parts of a line under one profile's names; pure, and built once per formatter.
+
+    Args:
+        name: ``"default"``, ``"ecs"``, ``"gcp"`` or ``"otel"``.
+        gcp_project: The project id for ``logging.googleapis.com/trace`` (gcp only).
+    """
+
+    def __init__(self, name: str, *, gcp_project: str | None = None) -> None:
+        if name not in PROFILES:
+            raise ValueError(f"unknown log profile {name!r}; choose one of {', '.join(PROFILES)}")
+        self.name = name
+        self.gcp_project = gcp_project
+        self.names = _FIELD_NAMES[name]
+        self.reserved = frozenset(_HEADER_KEYS[name])
+        self._levels: dict[str, str] = {}
+
+    def start(self, timestamp: str, levelname: str, logger: str, message: str) -> dict[str, Any]:
+        """A new line with its header fields, in the profile's order."""
+        name = self.name
+        if name == "default":
+            level = self._levels.get(levelname) or self._levels.setdefault(levelname, levelname.lower())
+            return {"timestamp": timestamp, "level": level, "logger": logger, "message": message}
+        if name == "ecs":
+            level = self._levels.get(levelname) or self._levels.setdefault(levelname, levelname.lower())
+            return {
+                "@timestamp": timestamp,
+                "log.level": level,
+                "log.logger": logger,
+                "message": message,
+                "ecs.version": "8.11.0",
+            }
+        if name == "gcp":
+            return {"time": timestamp, "severity": levelname, "logger": logger, "message": message}
+        return {
+            "timestamp": timestamp,
+            "severity_text": levelname,
+            "severity_number": _OTEL_SEVERITY.get(levelname, 9),
+            "logger": logger,
+            "body": message,
+        }
+
+    def add_context(self, out: dict[str, Any], context: Mapping[str, Any]) -> None:
+        """Request fields, by canonical name (``request_id``, ``trace_id``, ``http_method``...)."""
+        _context(out, context, self.name, self.gcp_project)
+
+    def add_fields(self, out: dict[str, Any], fields: Mapping[str, Any]) -> None:
+        """Extras and bound values; one that would overwrite a field already written goes to ``extra.<name>``."""
+        names = self.names
+        reserved = self.reserved
+        for key, value in fields.items():
+            name = names.get(key, key) if names else key
+            if name in out or name in reserved:
+                if out.get(name) == value:
+                    continue  # the request context says the same already
+                name = "extra." + name
+            out[name] = value
+
+    def add_error(self, out: dict[str, Any], error: Mapping[str, str]) -> None:
+        """An exception: ``{"type", "message", "stack"}``."""
+        _error(out, error, self.name)
+
+
 @dataclass
 class Event:
     """One log event in profile-neutral form; every value is already JSON-safe and redacted.
@@ -82,35 +145,19 @@ class Event:
 
 
 def render(event: Event, profile: str, *, gcp_project: str | None = None) -> dict[str, Any]:
-    """The event as ``profile`` writes it: header fields first, then request fields, extras, error."""
-    level = event.levelname
-    out: dict[str, Any]
-    if profile == "ecs":
-        out = {"@timestamp": event.timestamp, "log.level": level.lower(), "log.logger": event.logger}
-        out["message"] = event.message
-        out["ecs.version"] = "8.11.0"
-    elif profile == "gcp":
-        out = {"time": event.timestamp, "severity": level, "logger": event.logger, "message": event.message}
-    elif profile == "otel":
-        out = {"timestamp": event.timestamp, "severity_text": level}
-        out["severity_number"] = _OTEL_SEVERITY.get(level, 9)
-        out["logger"] = event.logger
-        out["body"] = event.message
-    else:
-        out = {"timestamp": event.timestamp, "level": level.lower(), "logger": event.logger}
-        out["message"] = event.message
-    _context(out, event.context, profile, gcp_project)
-    names = _FIELD_NAMES.get(profile, {})
-    reserved = _HEADER_KEYS.get(profile, _HEADER_KEYS["default"])
-    for key, value in event.fields.items():
-        name = names.get(key, key)
-        if name in out or name in reserved:
-            if out.get(name) == value:
-                continue  # the request context says the same already
-            name = "extra." + name
-        out[name] = value
+    """The event as ``profile`` writes it: header fields first, then request fields, extras, error.
+
+    Example:
+        >>> render(Event("2026-01-01T00:00:00.000Z", "INFO", "app", "hi"), "gcp")["severity"]
+        'INFO'
+    """
+    writer = Profile(profile, gcp_project=gcp_project)
+    out = writer.start(event.timestamp, event.levelname, event.logger, event.message)
+    if event.context:
+        writer.add_context(out, event.context)
+    writer.add_fields(out, event.fields)
     if event.error is not None:
-        _error(out, event.error, profile)
+        writer.add_error(out, event.error)
     if event.stack_info is not None:
         out["stack_info"] = event.stack_info
     return out

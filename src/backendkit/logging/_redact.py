@@ -11,10 +11,10 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time
+from itertools import islice
 from typing import Any
 
 REDACTED = "[REDACTED]"
@@ -44,6 +44,9 @@ _VALUE_PATTERN = re.compile(f"{_BEARER}|{_JWT}")
 _PAIR = re.compile(r"([A-Za-z0-9_.-]+)=([^&;,\s'\"]+)")
 _MAX_DEPTH = 12
 _MAX_ITEMS = 1000
+
+
+_INF, _NINF = float("inf"), float("-inf")
 
 
 def _cut(kind: str) -> str:
@@ -120,9 +123,13 @@ class Redactor:
         """:meth:`clean` for the top level of a mapping, redacting by key."""
         out: dict[str, Any] = {}
         seen: set[int] = {id(mapping)}
+        verdicts = self._verdicts
         for key, item in mapping.items():
-            name = key if isinstance(key, str) else _safe_str(key)
-            out[name] = REDACTED if self.is_secret_key(name) else self._clean(item, 1, seen)
+            name = key if type(key) is str else _safe_str(key)
+            secret = verdicts.get(name)
+            if secret is None:
+                secret = self.is_secret_key(name)
+            out[name] = REDACTED if secret else self._clean(item, 1, seen)
         return out
 
     def _secret_pair(self, name: Any) -> bool:
@@ -131,31 +138,37 @@ class Redactor:
         return isinstance(name, str) and self.is_secret_key(name)
 
     def _clean(self, value: Any, depth: int, seen: set[int]) -> Any:
-        if isinstance(value, str):
-            return self.scrub(value)
-        if value is None or isinstance(value, bool):
+        kind = type(value)
+        # The common types first, by exact type: this runs for every value of every line.
+        if kind is str:
+            if "eyJ" in value or "earer" in value or "EARER" in value or "=" in value:
+                return self.scrub(value)
             return value
-        if isinstance(value, int):  # beyond 64 bits not every JSON reader keeps the value: text
+        if kind is int:  # beyond 64 bits not every JSON reader keeps the value: text
             return value if -(2**63) <= value < 2**64 else str(value)
-        if isinstance(value, float):
-            if not math.isfinite(value):
+        if value is None or kind is bool:
+            return value
+        if kind is float:
+            if value != value or value in (_INF, _NINF):
                 return str(value)
             return value if self.float_hook is None else self.float_hook(value)
+        if kind is dict and depth < _MAX_DEPTH:
+            return self._clean_mapping(value, depth, seen)
+        return self._clean_other(value, depth, seen)
+
+    def _clean_other(self, value: Any, depth: int, seen: set[int]) -> Any:
+        if isinstance(value, str):
+            return self.scrub(str(value))
+        if isinstance(value, bool):
+            return bool(value)
+        if isinstance(value, int):
+            return self._clean(int(value), depth, seen)
+        if isinstance(value, float):
+            return self._clean(float(value), depth, seen)
         if depth >= _MAX_DEPTH:
             return _cut("too deep")
         if isinstance(value, Mapping):
-            if id(value) in seen:
-                return _cut("cycle")
-            seen.add(id(value))
-            out: dict[str, Any] = {}
-            for n, (key, item) in enumerate(value.items()):
-                if n >= _MAX_ITEMS:
-                    out["..."] = _cut(f"{len(value) - n} more")
-                    break
-                name = key if isinstance(key, str) else _safe_str(key)
-                out[name] = REDACTED if self.is_secret_key(name) else self._clean(item, depth + 1, seen)
-            seen.discard(id(value))
-            return out
+            return self._clean_mapping(value, depth, seen)
         if isinstance(value, (list, tuple, set, frozenset)):
             if id(value) in seen:
                 return _cut("cycle")
@@ -172,6 +185,24 @@ class Redactor:
         if isinstance(value, (bytes, bytearray, memoryview)):
             return self.scrub(_safe_str(bytes(value)))
         return self.scrub(_safe_str(value))
+
+    def _clean_mapping(self, value: Mapping[Any, Any], depth: int, seen: set[int]) -> Any:
+        if id(value) in seen:
+            return _cut("cycle")
+        seen.add(id(value))
+        out: dict[str, Any] = {}
+        items = value.items() if len(value) <= _MAX_ITEMS else islice(value.items(), _MAX_ITEMS)
+        verdicts = self._verdicts
+        for key, item in items:
+            name = key if type(key) is str else _safe_str(key)
+            secret = verdicts.get(name)
+            if secret is None:
+                secret = self.is_secret_key(name)
+            out[name] = REDACTED if secret else self._clean(item, depth + 1, seen)
+        if len(value) > _MAX_ITEMS:
+            out["..."] = _cut(f"{len(value) - _MAX_ITEMS} more")
+        seen.discard(id(value))
+        return out
 
 
 def _norm(key: str) -> str:
