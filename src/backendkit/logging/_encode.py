@@ -20,9 +20,26 @@ _STDLIB = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=
 _ASCII = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False, default=_plain)
 
 
+def _reusable_c_encoder() -> Callable[[dict[str, Any]], str]:
+    # JSONEncoder.encode builds a new C encoder on every call; lines hold no cycles
+    # (they are sanitised first), so one encoder without the cycle check serves all.
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator (PyPy...)
+        return _STDLIB.encode
+    chunks = make(None, _plain, json.encoder.encode_basestring, None, ":", ",", False, False, False)
+
+    def encode(line: dict[str, Any]) -> str:
+        return "".join(chunks(line, 0))
+
+    return encode
+
+
+_encode_fast = _reusable_c_encoder()
+
+
 def encode_stdlib(line: dict[str, Any]) -> str:
     """Compact JSON; text UTF-8 cannot carry (a lone surrogate) is escaped instead."""
-    text = _STDLIB.encode(line)
+    text = _encode_fast(line)
     if text.isascii():
         return text
     try:
