@@ -13,6 +13,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.conformance.django_settin
 
 from tests.support.redis import RedisServer, find_redis_server, start_redis
 
+pytest_plugins = ["tests.support.logs"]  # the log_lines fixture, for every test
+
 
 def _redis_required() -> bool:
     return os.environ.get("BACKENDKIT_REQUIRE_REDIS", "") not in ("", "0")

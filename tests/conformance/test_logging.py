@@ -4,34 +4,17 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
-from backendkit.logging import JSONFormatter
 from tests.conformance.targets import LOG_PASSWORD, Target
-from tests.logging.conftest import LineCatcher
+from tests.support.logs import LineCatcher
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 ACCESS_FIELDS = ["http_method", "http_route", "client_ip", "http_path", "http_status", "response_size", "user_agent"]
-
-
-@pytest.fixture
-def lines() -> Iterator[LineCatcher]:
-    catcher = LineCatcher(JSONFormatter())
-    root = logging.getLogger()
-    old = root.level
-    root.addHandler(catcher)
-    root.setLevel(logging.INFO)
-    try:
-        yield catcher
-    finally:
-        root.removeHandler(catcher)
-        root.setLevel(old)
 
 
 def lines_of(catcher: LineCatcher, request_id: str, logger: str, *, expect: int = 1) -> list[dict[str, Any]]:
@@ -50,12 +33,12 @@ def client_ip(target: Target) -> str:
     return "testclient" if target.name == "fastapi-testclient" else "127.0.0.1"
 
 
-def test_one_access_line_per_request(target: Target, lines: LineCatcher) -> None:
+def test_one_access_line_per_request(target: Target, log_lines: LineCatcher) -> None:
     rid = f"access-{target.name}"
     headers = {"X-Request-ID": rid, "traceparent": TRACEPARENT, "User-Agent": "conformance/1"}
     reply = target.request("GET", "/tasks/999999?token=abc&page=2", headers=headers)
     assert reply.status == 404
-    [access] = lines_of(lines, rid, "backendkit.access")
+    [access] = lines_of(log_lines, rid, "backendkit.access")
     assert access["level"] == "warning"
     assert access["message"] == "GET /tasks/999999 404"
     assert {k: access[k] for k in ACCESS_FIELDS} == {
@@ -73,26 +56,26 @@ def test_one_access_line_per_request(target: Target, lines: LineCatcher) -> None
 
 @pytest.mark.parametrize(("path", "status", "level"), [("/tasks", 405, "warning"), ("/boom", 500, "error")])
 def test_access_level_follows_the_status(
-    target: Target, lines: LineCatcher, path: str, status: int, level: str
+    target: Target, log_lines: LineCatcher, path: str, status: int, level: str
 ) -> None:
     rid = f"level-{status}-{target.name}"
     assert target.request("GET", path, headers={"X-Request-ID": rid}).status == status
-    [access] = lines_of(lines, rid, "backendkit.access")
+    [access] = lines_of(log_lines, rid, "backendkit.access")
     assert (access["http_status"], access["level"]) == (status, level)
 
 
-def test_healthz_is_not_access_logged(target: Target, lines: LineCatcher) -> None:
+def test_healthz_is_not_access_logged(target: Target, log_lines: LineCatcher) -> None:
     rid = f"health-{target.name}"
     assert target.request("GET", "/healthz", headers={"X-Request-ID": rid}).status == 200
     target.request("GET", "/no-such-page", headers={"X-Request-ID": rid})  # logged, and after /healthz
-    assert [x["http_path"] for x in lines_of(lines, rid, "backendkit.access")] == ["/no-such-page"]
+    assert [x["http_path"] for x in lines_of(log_lines, rid, "backendkit.access")] == ["/no-such-page"]
 
 
-def test_lines_inside_a_request_carry_its_context(target: Target, lines: LineCatcher) -> None:
+def test_lines_inside_a_request_carry_its_context(target: Target, log_lines: LineCatcher) -> None:
     rid = f"inside-{target.name}"
     reply = target.request("GET", "/log/abc", headers={"X-Request-ID": rid, "traceparent": TRACEPARENT})
     assert reply.status == 200
-    [inside] = lines_of(lines, rid, "tasks.test")
+    [inside] = lines_of(log_lines, rid, "tasks.test")
     assert inside == {
         "timestamp": inside["timestamp"],
         "level": "info",
@@ -107,13 +90,13 @@ def test_lines_inside_a_request_carry_its_context(target: Target, lines: LineCat
         "password": "[REDACTED]",
         "n": 1,
     }
-    assert LOG_PASSWORD not in json.dumps(lines.lines)
+    assert LOG_PASSWORD not in json.dumps(log_lines.lines)
 
 
-def test_the_500_is_logged_with_a_structured_traceback(target: Target, lines: LineCatcher) -> None:
+def test_the_500_is_logged_with_a_structured_traceback(target: Target, log_lines: LineCatcher) -> None:
     rid = f"bug-{target.name}"
     target.request("GET", "/boom", headers={"X-Request-ID": rid})
-    [error] = lines_of(lines, rid, "backendkit.errors")
+    [error] = lines_of(log_lines, rid, "backendkit.errors")
     assert error["level"] == "error"
     assert error["exception"]["type"] == "RuntimeError"
     assert error["exception"]["stack"].startswith("Traceback (most recent call last):")
@@ -125,7 +108,7 @@ def _log_once(target: Target, request_id: str) -> int:
 
 
 @pytest.mark.socket
-def test_concurrent_requests_keep_their_own_context(all_targets: dict[str, Target], lines: LineCatcher) -> None:
+def test_concurrent_requests_keep_their_own_context(all_targets: dict[str, Target], log_lines: LineCatcher) -> None:
     for name, target in all_targets.items():
         if target.port is None:
             continue
@@ -133,21 +116,21 @@ def test_concurrent_requests_keep_their_own_context(all_targets: dict[str, Targe
         with ThreadPoolExecutor(max_workers=12) as pool:
             assert set(pool.map(functools.partial(_log_once, target), ids)) == {200}
         for rid in ids:
-            [inside] = lines_of(lines, rid, "tasks.test")
+            [inside] = lines_of(log_lines, rid, "tasks.test")
             assert inside["http_route"] == "/log/{item}", name
-            [access] = lines_of(lines, rid, "backendkit.access")
+            [access] = lines_of(log_lines, rid, "backendkit.access")
             assert access["http_path"] == f"/log/{rid}", name
 
 
 @pytest.mark.socket
-def test_access_lines_are_identical_across_real_servers(all_targets: dict[str, Target], lines: LineCatcher) -> None:
+def test_access_lines_are_identical_across_real_servers(all_targets: dict[str, Target], log_lines: LineCatcher) -> None:
     seen = {}
     for n, (name, target) in enumerate(all_targets.items()):
         if target.port is None:
             continue
         rid = f"same-access-{n:02d}"  # one length for all: the id is in the body, and so in its size
         target.request("POST", "/tasks?api_key=k", headers={"X-Request-ID": rid}, body=b'{"title": ""}')
-        [access] = lines_of(lines, rid, "backendkit.access")
+        [access] = lines_of(log_lines, rid, "backendkit.access")
         seen[name] = {k: v for k, v in access.items() if k not in ("timestamp", "request_id", "duration_ms")}
     reference = seen["fastapi-uvicorn"]
     assert reference["http_path"] == "/tasks?api_key=[REDACTED]"

@@ -36,32 +36,6 @@ def line(formatter: JSONFormatter, record: logging.LogRecord) -> dict[str, Any]:
     return parsed
 
 
-class LineCatcher(logging.Handler):
-    """Formats each record when it is emitted (in the thread and context that logged it)."""
-
-    def __init__(self, formatter: JSONFormatter) -> None:
-        super().__init__()
-        self.setFormatter(formatter)
-        self.lines: list[dict[str, Any]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(json.loads(self.format(record)))
-
-
-@pytest.fixture
-def catch_lines() -> Iterator[LineCatcher]:
-    catcher = LineCatcher(JSONFormatter())
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(catcher)
-    root.setLevel(logging.DEBUG)
-    try:
-        yield catcher
-    finally:
-        root.removeHandler(catcher)
-        root.setLevel(old_level)
-
-
 @pytest.fixture
 def isolated_logging() -> Iterator[io.StringIO]:
     """Run configure_logging into a buffer, then put root logging and structlog back."""

@@ -124,8 +124,7 @@ class JSONFormatter(logging.Formatter):
         redactor = self.redactor
         verdicts = redactor._verdicts
         clean = redactor._clean
-        names = self._profile.names
-        reserved = self._profile.reserved
+        put = self._profile.put
         seen: set[int] = set()
         for raw_key, value in items:
             key = raw_key if type(raw_key) is str else _safe_text(raw_key)
@@ -142,12 +141,7 @@ class JSONFormatter(logging.Formatter):
                     value = redactor.scrub(value)
             elif not (kind is bool or value is None or (kind is int and -(2**63) <= value < 2**64)):
                 value = clean(value, 1, seen)
-            name = names.get(key, key) if names else key
-            if name in out or name in reserved:
-                if out.get(name) == value:
-                    continue  # the request context says the same already
-                name = "extra." + name
-            out[name] = value
+            put(out, key, value)
 
     def _error(self, exc_info: Any) -> dict[str, str]:
         scrub = self.redactor.scrub

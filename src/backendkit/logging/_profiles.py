@@ -101,16 +101,20 @@ class Profile:
         _context(out, context, self.name, self.gcp_project)
 
     def add_fields(self, out: dict[str, Any], fields: Mapping[str, Any]) -> None:
-        """Extras and bound values; one that would overwrite a field already written goes to ``extra.<name>``."""
-        names = self.names
-        reserved = self.reserved
+        """Extras and bound values, each as :meth:`put` writes it."""
+        put = self.put
         for key, value in fields.items():
-            name = names.get(key, key) if names else key
-            if name in out or name in reserved:
-                if out.get(name) == value:
-                    continue  # the request context says the same already
-                name = "extra." + name
-            out[name] = value
+            put(out, key, value)
+
+    def put(self, out: dict[str, Any], key: str, value: Any) -> None:
+        """One field under the profile's name for it; a field that would overwrite one
+        already written goes to ``extra.<name>`` (or nowhere, when it says the same)."""
+        name = self.names.get(key, key) if self.names else key
+        if name in out or name in self.reserved:
+            if out.get(name) == value:
+                return  # the request context says the same already
+            name = "extra." + name
+        out[name] = value
 
     def add_error(self, out: dict[str, Any], error: Mapping[str, str]) -> None:
         """An exception: ``{"type", "message", "stack"}``."""
