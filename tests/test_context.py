@@ -108,3 +108,13 @@ def test_a_failing_lazy_fact_is_none() -> None:
     facts = RequestFacts(route=lambda: 1 / 0, user_id=lambda: None)  # type: ignore[arg-type,return-value]
     assert facts.resolved_route() is None
     assert facts.resolved_user_id() is None
+
+
+def test_a_lazy_fact_stays_lazy_until_known() -> None:
+    state = {"route": None}
+    facts = RequestFacts(route=lambda: state["route"])
+    assert facts.resolved_route() is None  # logged before routing
+    state["route"] = "/tasks/{task_id}"
+    assert facts.resolved_route() == "/tasks/{task_id}"  # known later, and then kept
+    state["route"] = "/other"
+    assert facts.resolved_route() == "/tasks/{task_id}"

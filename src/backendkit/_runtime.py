@@ -49,6 +49,12 @@ class RequestScope:
     started: float
     id_token: Token[str | None]
     facts_token: Token[RequestFacts | None]
+    finished: float | None = None
+
+    def finish(self) -> None:
+        """The response is out: stop the clock (work after it, such as background tasks, is not timed)."""
+        if self.finished is None:
+            self.finished = time.perf_counter()
 
 
 class AdapterState:
@@ -103,6 +109,7 @@ class AdapterState:
         response_size: int | None,
         user_agent: str | None,
         log_access: bool = True,
+        failed: bool = False,
     ) -> None:
         """Write the access-log line (unless excluded) and unbind the request."""
         try:
@@ -112,9 +119,10 @@ class AdapterState:
                     path=path,
                     query=query,
                     status=status,
-                    duration_ms=(time.perf_counter() - scope.started) * 1000,
+                    duration_ms=((scope.finished or time.perf_counter()) - scope.started) * 1000,
                     response_size=response_size,
                     user_agent=user_agent,
+                    failed=failed,
                 )
                 access_logger.log(entry.level, entry.message, extra=entry.fields)
         finally:
@@ -127,6 +135,19 @@ class AdapterState:
         handled = self.handler.handle(exc, request_id=request_id, instance=path, fallbacks=self.translations)
         log_unhandled(exc, handled, request_id=request_id, method=method, path=path)
         return handled
+
+    def log_failure(self, exc: BaseException, *, method: str, path: str) -> None:
+        """Log an exception that came too late to answer (the response had started)."""
+        request_id = request_id_var.get()
+        error_logger.error(
+            "Unhandled %s after the response to %s %s had started (request_id=%s)",
+            type(exc).__name__,
+            method,
+            path,
+            request_id,
+            exc_info=(type(exc), exc, exc.__traceback__),
+            extra={"request_id": request_id, "http_method": method, "http_path": path},
+        )
 
     def render(self, error: APIError, *, path: str) -> ErrorResponse:
         """Render an API error that is already known (no logging: it is not a bug)."""

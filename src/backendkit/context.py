@@ -103,15 +103,21 @@ class RequestFacts:
     user_id: str | Callable[[], str | None] | None = None
 
     def resolved_route(self) -> str | None:
-        """The route template, resolving a lazy value."""
+        """The route template, resolving a lazy value (kept lazy until it is known)."""
         if callable(self.route):
-            self.route = _call_quietly(self.route)
+            value = _call_quietly(self.route)
+            if value is not None:
+                self.route = value
+            return value
         return self.route
 
     def resolved_user_id(self) -> str | None:
-        """The authenticated user's id, resolving a lazy value."""
+        """The authenticated user's id, resolving a lazy value (kept lazy until it is known)."""
         if callable(self.user_id):
-            self.user_id = _call_quietly(self.user_id)
+            value = _call_quietly(self.user_id)
+            if value is not None:
+                self.user_id = value
+            return value
         return self.user_id
 
 

@@ -197,11 +197,15 @@ def test_debug_errors() -> None:
 @pytest.mark.socket
 def test_concurrent_requests_keep_their_own_ids() -> None:
     results: dict[str, tuple[str, str]] = {}
+    failures: list[str] = []
 
     def call(port: int, n: int) -> None:
         rid = f"thread-{n}"
-        reply = socket_request(port, "GET", "/whoami", headers={"X-Request-ID": rid})
-        results[rid] = (reply.headers["x-request-id"], json.loads(reply.body)["request_id"])
+        try:
+            reply = socket_request(port, "GET", "/whoami", headers={"X-Request-ID": rid})
+            results[rid] = (reply.headers["x-request-id"], json.loads(reply.body)["request_id"])
+        except Exception as exc:  # reported below: a thread's exception would otherwise vanish
+            failures.append(f"{rid}: {exc!r}")
 
     with waitress_server(make_app()) as port:
         threads = [threading.Thread(target=call, args=(port, n)) for n in range(40)]
@@ -209,4 +213,19 @@ def test_concurrent_requests_keep_their_own_ids() -> None:
             t.start()
         for t in threads:
             t.join()
+    assert failures == []
     assert results == {f"thread-{n}": (f"thread-{n}", f"thread-{n}") for n in range(40)}
+
+
+def test_url_value_preprocessors_run_inside_the_request_context(log_lines: Any) -> None:
+    app = make_app()
+
+    @app.url_value_preprocessor
+    def load_tenant(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        if request.args.get("tenant") == "gone":
+            abort(404)
+
+    r = app.test_client().get("/whoami?tenant=gone", headers={"X-Request-ID": "pre-1"})
+    assert (r.status_code, r.headers["X-Request-ID"]) == (404, "pre-1")
+    access = [x for x in log_lines.lines if x["logger"] == "backendkit.access"]
+    assert [(x["request_id"], x["http_status"]) for x in access] == [("pre-1", 404)]

@@ -91,3 +91,35 @@ def test_dict_config(isolated_logging: io.StringIO) -> None:
     logging.getLogger("cfg").info("configured", extra={"pin": "1234"})
     out = json.loads(isolated_logging.getvalue())
     assert (out["log.level"], out["message"], out["pin"]) == ("info", "configured", "[REDACTED]")
+
+
+def test_structlog_keeps_lines_stdlib_would_keep(isolated_logging: io.StringIO) -> None:
+    configure_logging("DEBUG", stream=isolated_logging)
+    structlog.get_logger("shop").info("%s and %s", 1, level="L", logger="G")
+    [second] = _strip_time(isolated_logging.getvalue())
+    # The stdlib side is formatted directly: pytest's own log handler would fail the
+    # test on the mismatched arguments before ours could show that the line is kept.
+    record = make_record("%s and %s", name="shop", args=(1,), extra={"level": "L", "logger": "G"})
+    [first] = _strip_time(JSONFormatter().format(record))
+    assert first == second
+    assert first["message"] == "%s and %s"
+    assert (first["extra.level"], first["extra.logger"]) == ("L", "G")
+
+
+def test_structlog_fields_survive_a_queue_handler(isolated_logging: io.StringIO) -> None:
+    import logging.handlers
+    import queue
+
+    configure_logging("DEBUG", stream=isolated_logging)
+    root = logging.getLogger()
+    json_handlers = list(root.handlers)
+    q: queue.Queue[logging.LogRecord] = queue.Queue()
+    root.handlers[:] = [logging.handlers.QueueHandler(q)]
+    listener = logging.handlers.QueueListener(q, *json_handlers)
+    listener.start()
+    try:
+        structlog.get_logger("a").info("login", password="hunter2", user="ann")
+    finally:
+        listener.stop()
+    [line] = _strip_time(isolated_logging.getvalue())
+    assert line == {"level": "info", "logger": "a", "message": "login", "password": "[REDACTED]", "user": "ann"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 
 import pytest
 
@@ -122,3 +123,63 @@ def test_access_entries_redact_the_query_and_keep_it_out_of_the_message() -> Non
     assert entry.message == "GET /cb 302"
     assert entry.fields["http_path"] == "/cb?code=1&client_secret=[REDACTED]"
     assert entry.fields["duration_ms"] == 1.235
+
+
+@dataclass
+class Login:
+    user: str
+    password: str
+
+
+TEXT_SHAPES = {
+    "dataclass repr": repr(Login("ann", "hunter2-pw")),
+    "dict repr": repr({"user": "ann", "password": "hunter2-pw"}),
+    "json text": '{"user": "ann", "password": "hunter2-pw"}',
+    "spaced pair": "password = hunter2-pw",
+    "yaml style": "password: hunter2-pw",
+    "comma in value": "password=abc,hunter2-pw",
+    "dsn userinfo": "postgresql://app:hunter2-pw@db:5432/shop",
+    "basic header": "Authorization: Basic aHVudGVyMi1wdw==",
+    "cookie header": "Cookie: sessionid=hunter2-pw; theme=dark",
+    "mixed-case bearer": "sent bEaReR hunter2-pw to the api",
+    "percent-encoded key": "GET /x?api%5Fkey=hunter2-pw",
+    "exception-style": "ValueError({'password': 'hunter2-pw'})",
+}
+
+
+@pytest.mark.parametrize("text", list(TEXT_SHAPES.values()), ids=list(TEXT_SHAPES))
+def test_secrets_in_text_shapes(text: str) -> None:
+    for engine in ("stdlib", "orjson"):
+        line = JSONFormatter(json=engine).format(make_record("%s", args=(text,), extra={"note": text}))  # type: ignore[arg-type]
+        assert "hunter2-pw" not in line
+        assert "aHVudGVyMi1wdw" not in line
+
+
+def test_mapping_like_objects_and_camel_case_keys() -> None:
+    from werkzeug.datastructures import Headers
+
+    headers = Headers([("Authorization", "Basic aHVudGVyMi1wdw=="), ("Accept", "*/*"), ("Accept", "text/html")])
+    cleaned = Redactor().clean(
+        {
+            "headers": headers,
+            "privateKey": "k",
+            "clientSecret": "s",
+            "har": [{"name": "Authorization", "value": "Basic aHVudGVyMi1wdw=="}],
+        }
+    )
+    assert cleaned["headers"] == {"Authorization": "[REDACTED]", "Accept": ["*/*", "text/html"]}
+    assert (cleaned["privateKey"], cleaned["clientSecret"]) == ("[REDACTED]", "[REDACTED]")
+    assert "aHVudGVyMi1wdw" not in json.dumps(cleaned)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("x=BEARER%20hunter2", "x=[REDACTED]"),
+        ("a=1;to%6Ben=hunter2", "a=1;to%6Ben=[REDACTED]"),
+        ("auth=Basic%20aHVudGVyMg%3D%3D", "auth=[REDACTED]"),
+        ("q=caf%C3%A9&n=1", "q=caf%C3%A9&n=1"),
+    ],
+)
+def test_encoded_query_strings(query: str, expected: str) -> None:
+    assert redact_query(query) == expected

@@ -110,3 +110,33 @@ def test_lone_surrogates_are_escaped() -> None:
     text = JSONFormatter().format(make_record("half \ud800 a pair"))
     assert text.isascii()
     assert json.loads(text)["message"] == "half \ud800 a pair"
+
+
+def test_unicode_line_separators_cannot_split_a_line() -> None:
+    for engine in ("stdlib", "orjson"):
+        text = JSONFormatter(json=engine).format(make_record("a\u2028b\x85c\u2029d"))  # type: ignore[arg-type]
+        assert len(text.splitlines()) == 1
+        assert json.loads(text)["message"] == "a\u2028b\x85c\u2029d"
+
+
+def test_the_fallback_line_follows_the_profile() -> None:
+    class Exploding(JSONFormatter):
+        def line(self, record: logging.LogRecord) -> Any:
+            raise RuntimeError("bug")
+
+    out = json.loads(Exploding(profile="gcp").format(make_record("payment %s failed", args=("A-1",))))
+    assert (out["severity"], out["message"], out["formatter_error"]) == (
+        "INFO",
+        "payment A-1 failed",
+        "RuntimeError: bug",
+    )
+
+
+def test_unorderable_sets_and_enormous_integers() -> None:
+    class Weird:
+        def __lt__(self, other: object) -> bool:
+            raise ValueError("no order")
+
+    out = json.loads(JSONFormatter().format(make_record(extra={"s": {Weird(), Weird()}, "n": 10**5000})))
+    assert len(out["s"]) == 2
+    assert out["n"].startswith("<int with")

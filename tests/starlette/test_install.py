@@ -207,3 +207,50 @@ def test_405_allow_with_mounts_beside_top_level_routes() -> None:
     assert (r.status_code, r.headers["allow"]) == (405, "POST")
     r = client.get("/items")
     assert (r.status_code, r.headers["allow"]) == (405, "DELETE")
+
+
+def _access_lines(log_lines: Any, request_id: str) -> list[dict[str, Any]]:
+    return [x for x in log_lines.lines if x["logger"] == "backendkit.access" and x.get("request_id") == request_id]
+
+
+def test_access_timing_stops_when_the_response_is_out(log_lines: Any) -> None:
+    import time as clock
+
+    from starlette.background import BackgroundTask
+
+    async def with_task(request: Request) -> Response:
+        return JSONResponse({"ok": True}, background=BackgroundTask(clock.sleep, 0.3))
+
+    app = Starlette(routes=[Route("/bg", with_task)])
+    install(app)
+    assert TestClient(app).get("/bg", headers={"X-Request-ID": "bg-1"}).status_code == 200
+    [access] = _access_lines(log_lines, "bg-1")
+    assert access["duration_ms"] < 250
+
+
+def test_head_counts_no_body(log_lines: Any) -> None:
+    app = Starlette(routes=[Route("/ok", ok, methods=["GET", "HEAD"])])
+    install(app)
+    assert TestClient(app).head("/ok", headers={"X-Request-ID": "head-1"}).status_code == 200
+    [access] = _access_lines(log_lines, "head-1")
+    assert access["response_size"] == 0
+
+
+def test_a_stream_that_fails_midway_is_logged_as_an_error(log_lines: Any) -> None:
+    from starlette.responses import StreamingResponse
+
+    async def chunks() -> Any:
+        yield b"first,"
+        raise RuntimeError("stream broke")
+
+    async def stream(request: Request) -> Response:
+        return StreamingResponse(chunks())
+
+    app = Starlette(routes=[Route("/stream", stream)])
+    install(app)
+    with pytest.raises(RuntimeError, match="stream broke"):
+        TestClient(app).get("/stream", headers={"X-Request-ID": "st-1"})
+    errors = [x for x in log_lines.lines if x["logger"] == "backendkit.errors" and x.get("request_id") == "st-1"]
+    assert [e["exception"]["type"] for e in errors] == ["RuntimeError"]
+    [access] = _access_lines(log_lines, "st-1")
+    assert (access["http_status"], access["level"]) == (200, "error")

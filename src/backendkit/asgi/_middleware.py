@@ -68,7 +68,8 @@ class RequestContextMiddleware:
         )
         scope.setdefault("state", {})["request_id"] = request.request_id
         header = (self.header, request.request_id.encode("latin-1"))
-        status, size = 500, 0
+        status, size, failed = 500, 0, False
+        counts_body = scope.get("method") != "HEAD"  # the server sends no body for HEAD
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, size
@@ -78,11 +79,17 @@ class RequestContextMiddleware:
                 headers.append(header)
                 message["headers"] = headers
             elif message["type"] == "http.response.body":
-                size += len(message.get("body", b""))
+                if counts_body:
+                    size += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    request.finish()
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except BaseException:
+            failed = True
+            raise
         finally:
             self.state.end_request(
                 request,
@@ -92,6 +99,7 @@ class RequestContextMiddleware:
                 response_size=size,
                 user_agent=_header(scope, b"user-agent"),
                 log_access=scope["type"] == "http",
+                failed=failed,
             )
 
 
@@ -121,7 +129,8 @@ class ErrorBoundary:
         try:
             await self.app(scope, receive, watch_send)
         except Exception as exc:
-            if started:
+            if started:  # too late to answer: log it (with the request's context), then let the server close
+                self.state.log_failure(exc, method=scope.get("method", ""), path=scope.get("path", ""))
                 raise
             handled = self.state.handle(exc, method=scope.get("method", ""), path=scope.get("path", ""))
             await send_error_response(send, handled.response)

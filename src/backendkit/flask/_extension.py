@@ -120,8 +120,9 @@ class BackendKit:
                 user_agent=environ.get("HTTP_USER_AGENT"),
             )
 
-        # First before-request hook, last after-request hook: the id covers all others.
-        app.before_request_funcs.setdefault(None, []).insert(0, begin_request)
+        # First of everything Flask runs for a request (URL value preprocessors come
+        # before before-request hooks), last after-request hook: the id covers all others.
+        app.url_value_preprocessors.setdefault(None, []).insert(0, lambda endpoint, values: begin_request())
         app.after_request_funcs.setdefault(None, []).insert(0, send_request_id)
         app.teardown_request_funcs.setdefault(None, []).insert(0, end_request)
         # Registered for Exception, so routing 404/405 and every HTTPException

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from backendkit.logging._redact import REDACTED, Redactor
+from backendkit.logging._redact import REDACTED, Redactor, unquote_plus
 
 ACCESS_LOGGER = "backendkit.access"
 _DEFAULT_REDACTOR = Redactor()
@@ -40,29 +40,31 @@ def normalize_route(template: str | None) -> str | None:
     return normalized if normalized.startswith("/") else "/" + normalized
 
 
-_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
-
-
-def unquote_plus(text: str) -> str:
-    """Undo form encoding (``+`` and ``%XX``) well enough to recognise a parameter name."""
-    return _PERCENT.sub(lambda m: chr(int(m.group(1), 16)), text.replace("+", " "))
+_SEPARATORS = re.compile(r"([&;])")
 
 
 def redact_query(query: str, redactor: Redactor = _DEFAULT_REDACTOR) -> str:
-    """``query`` with the values of secret-looking parameters (and JWTs anywhere) replaced.
+    """``query`` with the values of secret-looking parameters (and credentials anywhere) replaced.
 
-    The rest of the query string is kept byte for byte.
+    Parameters are split on ``&`` and ``;`` and read decoded, so ``to%6Ben=...``
+    and ``x=Bearer%20...`` are caught; a parameter with nothing to hide is kept
+    byte for byte.
     """
     if not query:
         return query
     parts = []
-    for part in query.split("&"):
+    for part in _SEPARATORS.split(query):
+        if part in ("&", ";") or not part:
+            parts.append(part)
+            continue
         name, sep, _ = part.partition("=")
         if sep and redactor.is_secret_key(unquote_plus(name)):
             parts.append(f"{name}={REDACTED}")
-        else:
-            parts.append(redactor.scrub(unquote_plus(part)) if "eyJ" in part or "earer" in part else part)
-    return "&".join(parts)
+            continue
+        decoded = unquote_plus(part)
+        scrubbed = redactor.scrub(decoded)
+        parts.append(part if scrubbed == decoded else scrubbed)
+    return "".join(parts)
 
 
 def access_entry(
@@ -75,15 +77,17 @@ def access_entry(
     response_size: int | None,
     user_agent: str | None,
     user_id: str | None = None,
+    failed: bool = False,
 ) -> AccessEntry:
     """The access-log entry of a finished request.
 
-    5xx are logged at ERROR, 4xx at WARNING, everything else at INFO. The message
+    5xx are logged at ERROR, 4xx at WARNING, everything else at INFO; a request
+    that failed after its response had started (``failed``) at ERROR. The message
     never carries the query string; the ``http_path`` field carries it redacted.
     Method, route, client ip and request id come from the request context that
     every line of the request carries.
     """
-    level = ERROR if status >= 500 else WARNING if status >= 400 else INFO
+    level = ERROR if status >= 500 or failed else WARNING if status >= 400 else INFO
     fields: dict[str, Any] = {
         "http_path": f"{path}?{redact_query(query)}" if query else path,
         "http_status": status,

@@ -2,28 +2,39 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import IO, Any, Literal
 
-from backendkit.logging._formatter import STRUCTLOG_MARKER, JSONFormatter
+from backendkit.logging._formatter import STRUCTLOG_FIELDS, JSONFormatter
 
 HANDLER_NAME = "backendkit"
 
 
 def to_stdlib(logger: Any, method_name: str, event_dict: MutableMapping[str, Any]) -> Any:
-    """The last structlog processor: hand the event dict to stdlib logging, untouched.
+    """The last structlog processor: hand the event to stdlib logging as an ordinary record.
 
-    :class:`JSONFormatter` recognises such records and renders the dict, so a
-    structlog call and a stdlib call with the same fields make the same line.
+    The event text becomes the record's message (its positional arguments
+    applied as stdlib would, keeping the template when they do not fit) and the
+    other fields travel in one record attribute, which :class:`JSONFormatter`
+    writes as it writes ``extra=`` fields. So a structlog call and a stdlib call
+    with the same fields make the same line, and a ``QueueHandler`` in between
+    keeps the fields.
     """
-    kwargs: dict[str, Any] = {"extra": {STRUCTLOG_MARKER: True}}
-    if "exc_info" in event_dict:
-        kwargs["exc_info"] = event_dict.pop("exc_info")
-    if "stack_info" in event_dict:
-        kwargs["stack_info"] = event_dict.pop("stack_info")
-    return (event_dict,), kwargs
+    fields = dict(event_dict)
+    message = fields.pop("event", "")
+    args = fields.pop("positional_args", None)
+    text = message if isinstance(message, str) else repr(message)
+    if args:
+        with contextlib.suppress(Exception):  # mismatched arguments keep the template, as stdlib does
+            text = text % args
+    kwargs: dict[str, Any] = {"extra": {STRUCTLOG_FIELDS: fields}}
+    for key in ("exc_info", "stack_info"):
+        if key in fields:
+            kwargs[key] = fields.pop(key)
+    return (text,), kwargs  # no args: stdlib will not %-format it again
 
 
 def configure_logging(
@@ -101,7 +112,6 @@ def _configure_structlog(*, required: bool) -> None:
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.stdlib.filter_by_level,
-            structlog.stdlib.PositionalArgumentsFormatter(),
             to_stdlib,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),

@@ -37,8 +37,19 @@ def _reusable_c_encoder() -> Callable[[dict[str, Any]], str]:
 _encode_fast = _reusable_c_encoder()
 
 
+_SEPARATORS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def _one_line(text: str) -> str:
+    # JSON allows U+0085, U+2028 and U+2029 raw, but str.splitlines() and many
+    # log shippers break lines on them: escape them so a record stays one line.
+    if "\x85" in text or "\u2028" in text or "\u2029" in text:
+        return text.translate(_SEPARATORS)
+    return text
+
+
 def encode_stdlib(line: dict[str, Any]) -> str:
-    """Compact JSON; text UTF-8 cannot carry (a lone surrogate) is escaped instead."""
+    """Compact JSON on one line; text UTF-8 cannot carry (a lone surrogate) is escaped instead."""
     text = _encode_fast(line)
     if text.isascii():
         return text
@@ -46,7 +57,7 @@ def encode_stdlib(line: dict[str, Any]) -> str:
         text.encode("utf-8")
     except UnicodeEncodeError:
         return _ASCII.encode(line)
-    return text
+    return _one_line(text)
 
 
 def orjson_encoding() -> tuple[Encoder, Callable[[float], Any]] | None:
@@ -69,8 +80,9 @@ def orjson_encoding() -> tuple[Encoder, Callable[[float], Any]] | None:
 
     def encode(line: dict[str, Any]) -> str:
         try:
-            return dumps(line).decode("utf-8")
+            text: str = dumps(line).decode("utf-8")
         except TypeError:  # orjson.JSONEncodeError: a lone surrogate; the exact path escapes it
             return encode_stdlib(line)
+        return text if text.isascii() else _one_line(text)
 
     return encode, float_hook

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from backendkit.context import get_request_facts, request_id_var
 from backendkit.logging._encode import Encoder, encode_stdlib, orjson_encoding
 from backendkit.logging._profiles import Profile
-from backendkit.logging._redact import REDACTED, Redactor
+from backendkit.logging._redact import REDACTED, Redactor, may_hold_secret
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 # (uvicorn's color_message repeats the message with terminal escapes: noise in JSON.)
@@ -26,8 +26,8 @@ _RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) |
 # "message"/"asctime" from another formatter, which _RECORD_ATTRS filters out).
 _FIRST_EXTRA = len(vars(logging.LogRecord("", 0, "", 0, "", (), None)))
 # Keys of a structlog event dict that are not the caller's fields.
-_STRUCTLOG_KEYS = frozenset({"event", "level", "timestamp", "logger", "exc_info", "stack_info", "_record"})
-STRUCTLOG_MARKER = "_backendkit_structlog"
+_NO_KEYS: frozenset[str] = frozenset()
+STRUCTLOG_FIELDS = "_backendkit_fields"
 
 
 class JSONFormatter(logging.Formatter):
@@ -94,10 +94,8 @@ class JSONFormatter(logging.Formatter):
         """The record as the profile writes it: a dict of JSON types, redacted."""
         redactor = self.redactor
         attrs = record.__dict__
-        payload: Any = record.msg
-        structlog_event = type(payload) is dict and attrs.get(STRUCTLOG_MARKER)
-        message = _safe_text(payload.get("event", "")) if structlog_event else _message(record)
-        if "eyJ" in message or "earer" in message or "EARER" in message or "=" in message:
+        message = _message(record)
+        if len(message) >= redactor.shortest and may_hold_secret(message):
             message = redactor.scrub(message)
         profile = self._profile
         out = profile.start(self._timestamp(record.created), record.levelname, record.name, message)
@@ -106,9 +104,10 @@ class JSONFormatter(logging.Formatter):
             profile.add_context(out, context)
         if self.static_fields:
             profile.add_fields(out, self.static_fields)
-        if structlog_event:
-            self._add_extras(out, payload.items(), _STRUCTLOG_KEYS)
-        elif len(attrs) > _FIRST_EXTRA:
+        structlog_fields = attrs.get(STRUCTLOG_FIELDS)
+        if type(structlog_fields) is dict:
+            self._add_extras(out, structlog_fields.items(), _NO_KEYS)
+        if len(attrs) > _FIRST_EXTRA:
             # Extras are set after the standard attributes, so they sit at the end of __dict__.
             self._add_extras(out, islice(attrs.items(), _FIRST_EXTRA, None), _RECORD_ATTRS)
         exc_info = record.exc_info
@@ -125,6 +124,7 @@ class JSONFormatter(logging.Formatter):
         verdicts = redactor._verdicts
         clean = redactor._clean
         put = self._profile.put
+        shortest = redactor.shortest
         seen: set[int] = set()
         for raw_key, value in items:
             key = raw_key if type(raw_key) is str else _safe_text(raw_key)
@@ -137,7 +137,7 @@ class JSONFormatter(logging.Formatter):
             if secret:
                 value = REDACTED
             elif kind is str:
-                if "eyJ" in value or "earer" in value or "EARER" in value or "=" in value:
+                if len(value) >= shortest and may_hold_secret(value):
                     value = redactor.scrub(value)
             elif not (kind is bool or value is None or (kind is int and -(2**63) <= value < 2**64)):
                 value = clean(value, 1, seen)
@@ -160,13 +160,17 @@ class JSONFormatter(logging.Formatter):
         return f"{prefix}.{int((created - second) * 1000):03d}Z"
 
     def _fallback(self, record: logging.LogRecord, exc: Exception) -> str:
-        line = {
-            "timestamp": self._timestamp(getattr(record, "created", time.time())),
-            "level": str(getattr(record, "levelname", "ERROR")).lower(),
-            "logger": str(getattr(record, "name", "")),
-            "message": self.redactor.scrub(_safe_text(getattr(record, "msg", ""))),
-            "formatter_error": f"{type(exc).__name__}: {_safe_text(exc)}",
-        }
+        # The line still follows the profile and carries the request context.
+        line = self._profile.start(
+            self._timestamp(getattr(record, "created", time.time())),
+            str(getattr(record, "levelname", "ERROR")),
+            str(getattr(record, "name", "")),
+            self.redactor.scrub(_message(record)),
+        )
+        context = _context()
+        if context:
+            self._profile.add_context(line, context)
+        line["formatter_error"] = f"{type(exc).__name__}: {_safe_text(exc)}"
         return encode_stdlib(line)
 
 
@@ -215,4 +219,4 @@ def _type_name(exc_type: type[BaseException]) -> str:
     return exc_type.__qualname__ if module == "builtins" else f"{module}.{exc_type.__qualname__}"
 
 
-__all__ = ["REDACTED", "STRUCTLOG_MARKER", "JSONFormatter"]
+__all__ = ["REDACTED", "STRUCTLOG_FIELDS", "JSONFormatter"]

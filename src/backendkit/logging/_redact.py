@@ -34,14 +34,37 @@ DEFAULT_KEYS: tuple[str, ...] = (
     "client_secret",
     "private_key",
 )
-"""Key fragments whose values are redacted (case-insensitive, ``-`` and ``_`` alike, anywhere in the key)."""
+"""Key fragments whose values are redacted (case-insensitive; ``-`` and ``_`` are ignored, so
+``X-Api-Key``, ``api_key`` and ``apiKey`` are all the same key)."""
 
 # A JWS compact serialisation: three base64url parts, the header starting with '{"' (eyJ).
 _JWT = r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"
-_BEARER = r"(?i:bearer)\s+[A-Za-z0-9._~+/=-]+"
-_VALUE_PATTERN = re.compile(f"{_BEARER}|{_JWT}")
-# key=value inside text; the value runs to the next separator of a query, a list or a quote.
-_PAIR = re.compile(r"([A-Za-z0-9_.-]+)=([^&;,\s'\"]+)")
+# An HTTP credential: Bearer and Basic (any case), and what follows.
+_CREDENTIAL = r"(?i:bearer|basic)\s+[A-Za-z0-9._~+/=-]+"
+_VALUE_PATTERN = re.compile(f"{_CREDENTIAL}|{_JWT}")
+
+
+def may_hold_secret(text: str) -> bool:
+    """Whether ``text`` could hold a secret at all: the cheap check before the real ones.
+
+    A pair needs ``=`` or ``:``, a JWT starts ``eyJ``, a credential says Bearer or
+    Basic (any case). Plain ``in`` tests: this runs for every string of every line.
+    """
+    if "=" in text or ":" in text or "eyJ" in text:
+        return True
+    lowered = text.lower()
+    return "bearer" in lowered or "basic" in lowered
+
+
+_SHORTEST = 7
+# key=value, key: value, 'key': 'value', "key":"value" inside text (reprs, JSON, queries,
+# DSNs, header lines): an unquoted value runs to white space or the next &, ; or quote.
+_PAIR = re.compile(
+    r"""(?P<key>[A-Za-z0-9_.%-]+)(?P<kq>["']?)(?P<sep>\s*[:=]\s*)"""
+    r"""(?:(?P<q>["'])(?P<qv>[^"'\n]*)(?P=q)|(?P<v>[^\s&;"'<>()\[\]{}]+))"""
+)
+# The password in a URL's user information: scheme://user:password@host.
+_USERINFO = re.compile(r"(://[^/\s:@]+:)([^@\s/]+)(@)")
 _MAX_DEPTH = 12
 _MAX_ITEMS = 1000
 
@@ -84,6 +107,8 @@ class Redactor:
         fragments += [_norm(k) for k in extra_keys]
         self.fragments = tuple(dict.fromkeys(f for f in fragments if f))
         self.allow = frozenset(_norm(k) for k in allow_keys)
+        # The shortest text that can hold a secret: "Basic x", or "<shortest key>=x".
+        self.shortest = min([_SHORTEST, *(len(f) + 2 for f in self.fragments)])
         self.enabled = enabled
         self._verdicts: dict[str, bool] = {}
 
@@ -103,17 +128,23 @@ class Redactor:
         The pairs are what a URL's query or a DSN-like string holds
         (``?api_key=...``, ``password=...``); the key is matched like a mapping key.
         """
-        if not self.enabled:
+        # Nothing redactable is shorter than "token=x" or "Basic x"; most log strings
+        # hold none of the trigger characters or words: both leave in one check.
+        if not self.enabled or len(text) < self.shortest or not may_hold_secret(text):
             return text
-        if "eyJ" in text or "earer" in text or "EARER" in text:
-            text = _VALUE_PATTERN.sub(REDACTED, text)
-        if "=" in text:
+        text = _VALUE_PATTERN.sub(REDACTED, text)
+        if "=" in text or ":" in text:
             text = _PAIR.sub(self._pair, text)
+            if "://" in text:
+                text = _USERINFO.sub(rf"\1{REDACTED}\3", text)
         return text
 
     def _pair(self, match: re.Match[str]) -> str:
-        key = match.group(1)
-        return f"{key}={REDACTED}" if self.is_secret_key(key) else match.group(0)
+        key = match["key"]
+        if not self.is_secret_key(unquote_plus(key) if "%" in key else key):
+            return match.group(0)
+        quote = match["q"] or ""
+        return f"{match['key']}{match['kq']}{match['sep']}{quote}{REDACTED}{quote}"
 
     def clean(self, value: Any) -> Any:
         """A JSON-safe, redacted copy of ``value``; never raises."""
@@ -141,11 +172,9 @@ class Redactor:
         kind = type(value)
         # The common types first, by exact type: this runs for every value of every line.
         if kind is str:
-            if "eyJ" in value or "earer" in value or "EARER" in value or "=" in value:
-                return self.scrub(value)
-            return value
+            return self.scrub(value) if len(value) >= self.shortest and may_hold_secret(value) else value
         if kind is int:  # beyond 64 bits not every JSON reader keeps the value: text
-            return value if -(2**63) <= value < 2**64 else str(value)
+            return value if -(2**63) <= value < 2**64 else _int_text(value)
         if value is None or kind is bool:
             return value
         if kind is float:
@@ -169,6 +198,15 @@ class Redactor:
             return _cut("too deep")
         if isinstance(value, Mapping):
             return self._clean_mapping(value, depth, seen)
+        items = getattr(value, "items", None)
+        if callable(items) and not isinstance(value, (str, bytes)):
+            # Mapping-like without being a Mapping (werkzeug's Headers, say): by key, not as text.
+            try:
+                pairs = list(items())
+            except Exception:
+                pairs = None
+            if pairs is not None and all(isinstance(p, tuple) and len(p) == 2 for p in pairs):
+                return self._clean_pairs(pairs, depth, seen)
         if isinstance(value, (list, tuple, set, frozenset)):
             if id(value) in seen:
                 return _cut("cycle")
@@ -186,6 +224,19 @@ class Redactor:
             return self.scrub(_safe_str(bytes(value)))
         return self.scrub(_safe_str(value))
 
+    def _clean_pairs(self, pairs: list[tuple[Any, Any]], depth: int, seen: set[int]) -> Any:
+        out: dict[str, Any] = {}
+        for key, item in pairs[:_MAX_ITEMS]:
+            name = key if type(key) is str else _safe_str(key)
+            value = REDACTED if self.is_secret_key(name) else self._clean(item, depth + 1, seen)
+            # Repeated names (headers) keep every value.
+            out[name] = (
+                [*out[name], value]
+                if isinstance(out.get(name), list)
+                else ([out[name], value] if name in out else value)
+            )
+        return out
+
     def _clean_mapping(self, value: Mapping[Any, Any], depth: int, seen: set[int]) -> Any:
         if id(value) in seen:
             return _cut("cycle")
@@ -194,6 +245,7 @@ class Redactor:
         items = value.items() if len(value) <= _MAX_ITEMS else islice(value.items(), _MAX_ITEMS)
         verdicts = self._verdicts
         clean = self._clean
+        shortest = self.shortest
         for key, item in items:
             name = key if type(key) is str else _safe_str(key)
             secret = verdicts.get(name)
@@ -201,8 +253,8 @@ class Redactor:
                 secret = self.is_secret_key(name)
             if secret:
                 item = REDACTED
-            elif type(item) is str:  # the common case inline: no call
-                if "eyJ" in item or "earer" in item or "EARER" in item or "=" in item:
+            elif type(item) is str:  # the common case inline: no call unless it could hold a secret
+                if len(item) >= shortest and may_hold_secret(item):
                     item = self.scrub(item)
             elif not (type(item) is int and -(2**63) <= item < 2**64):
                 item = clean(item, depth + 1, seen)
@@ -213,17 +265,32 @@ class Redactor:
         return out
 
 
+_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+
+
+def unquote_plus(text: str) -> str:
+    """Undo form encoding (``+`` and ``%XX``) well enough to read a parameter's name or value."""
+    return _PERCENT.sub(lambda m: chr(int(m.group(1), 16)), text.replace("+", " "))
+
+
 def _norm(key: str) -> str:
-    # Header style and code style name the same thing: X-Api-Key, x_api_key.
-    return key.lower().replace("-", "_")
+    # Header style, snake case and camel case name the same thing: X-Api-Key, x_api_key, xApiKey.
+    return key.lower().replace("-", "").replace("_", "")
 
 
 def _sorted(items: Iterable[Any]) -> list[Any]:
     listed = list(items)[:_MAX_ITEMS]
     try:
         return sorted(listed)
-    except TypeError:
+    except Exception:  # unorderable items, or a __lt__ that raises
         return listed
+
+
+def _int_text(value: int) -> str:
+    try:
+        return str(value)
+    except ValueError:  # more digits than int-to-text conversion allows
+        return f"<int with {value.bit_length()} bits>"
 
 
 def _safe_str(value: Any) -> str:
