@@ -103,8 +103,12 @@ class Redactor:
         float_hook: Callable[[float], Any] | None = None,
     ) -> None:
         self.float_hook = float_hook
-        fragments = [_norm(k) for k in (DEFAULT_KEYS if keys is None else keys)]
-        fragments += [_norm(k) for k in extra_keys]
+        raw = [k.lower() for k in (DEFAULT_KEYS if keys is None else keys)] + [k.lower() for k in extra_keys]
+        # How a key may be spelled inside text: api_key, api-key, apikey (and so apiKey).
+        self._variants = tuple(
+            dict.fromkeys(v for k in raw if k for v in (k, k.replace("_", "-"), k.replace("-", "_"), _norm(k)))
+        )
+        fragments = [_norm(k) for k in raw]
         self.fragments = tuple(dict.fromkeys(f for f in fragments if f))
         self.allow = frozenset(_norm(k) for k in allow_keys)
         # The shortest text that can hold a secret: "Basic x", or "<shortest key>=x".
@@ -128,16 +132,24 @@ class Redactor:
         The pairs are what a URL's query or a DSN-like string holds
         (``?api_key=...``, ``password=...``); the key is matched like a mapping key.
         """
-        # Nothing redactable is shorter than "token=x" or "Basic x"; most log strings
-        # hold none of the trigger characters or words: both leave in one check.
+        # Nothing redactable is shorter than "token=x" or "Basic x". The regular
+        # expressions are slow next to plain substring tests, so each runs only
+        # when the lower-cased text holds what it looks for.
         if not self.enabled or len(text) < self.shortest or not may_hold_secret(text):
             return text
-        text = _VALUE_PATTERN.sub(REDACTED, text)
-        if "=" in text or ":" in text:
+        lowered = text.lower()
+        if "eyj" in lowered or "bearer" in lowered or "basic" in lowered:
+            text = _VALUE_PATTERN.sub(REDACTED, text)
+        if ("=" in text or ":" in text) and self._names_a_secret(lowered):
             text = _PAIR.sub(self._pair, text)
-            if "://" in text:
-                text = _USERINFO.sub(rf"\1{REDACTED}\3", text)
+        if "://" in text and "@" in text:
+            text = _USERINFO.sub(rf"\1{REDACTED}\3", text)
         return text
+
+    def _names_a_secret(self, lowered: str) -> bool:
+        if any(variant in lowered for variant in self._variants):
+            return True
+        return "%" in lowered and any(variant in unquote_plus(lowered) for variant in self._variants)
 
     def _pair(self, match: re.Match[str]) -> str:
         key = match["key"]
