@@ -24,7 +24,7 @@ from backendkit.context import (
     request_id_var,
 )
 from backendkit.errors import APIError, ErrorHandler, ErrorResponse, ExceptionRegistry, HandledError
-from backendkit.logging._access import ACCESS_LOGGER, access_entry
+from backendkit.logging._access import ACCESS_LOGGER, access_entry, access_level
 
 error_logger = logging.getLogger("backendkit.errors")
 access_logger = logging.getLogger(ACCESS_LOGGER)
@@ -113,7 +113,12 @@ class AdapterState:
     ) -> None:
         """Write the access-log line (unless excluded) and unbind the request."""
         try:
-            if log_access and self.access_log and path not in self.access_log_exclude:
+            if (
+                log_access
+                and self.access_log
+                and path not in self.access_log_exclude
+                and access_logger.isEnabledFor(access_level(status, failed=failed))
+            ):  # build the line only for a logger that will write it
                 entry = access_entry(
                     method=scope.facts.method or "",
                     path=path,

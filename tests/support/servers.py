@@ -39,11 +39,22 @@ def waitress_server(app: Any) -> Iterator[int]:
 
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
     port: int = server.effective_port  # type: ignore[union-attr]
-    thread = threading.Thread(target=server.run, name=f"waitress-{port}", daemon=True)
+    stopping = threading.Event()
+
+    def run() -> None:
+        try:
+            server.run()
+        except OSError:  # waitress has no stop(): closing its sockets under the loop is how it ends
+            if not stopping.is_set():
+                raise
+
+    thread = threading.Thread(target=run, name=f"waitress-{port}", daemon=True)
     thread.start()
     try:
         wait_for_port(port)
         yield port
     finally:
+        stopping.set()
+        server.task_dispatcher.shutdown()  # let the worker threads finish what they serve
         server.close()
         thread.join(timeout=10)

@@ -15,6 +15,8 @@ from backendkit.logging._access import normalize_route
 from backendkit.validation import M, parse_model
 
 _KEY = "backendkit"
+_SCOPE = "backendkit.scope"
+_RESPONSE = "backendkit.response"
 
 
 def _class_description(exc: HTTPException) -> str | None:
@@ -85,35 +87,39 @@ class BackendKit:
         app.extensions[_KEY] = state
         app.request_class = _with_json_errors(app.request_class)
 
+        # The request's scope lives in its WSGI environ: plain dict access, no proxy.
         def begin_request() -> None:
-            environ = request.environ
-            rule = request.url_rule
+            req = request._get_current_object()  # type: ignore[attr-defined]
+            environ = req.environ
+            rule = req.url_rule
             scope = state.start_request(
                 environ.get(state.environ_key),
                 traceparent=environ.get("HTTP_TRACEPARENT"),
-                method=request.method,
-                client_ip=request.remote_addr,
+                method=environ.get("REQUEST_METHOD"),
+                client_ip=environ.get("REMOTE_ADDR"),
                 route=normalize_route(rule.rule) if rule is not None else None,
             )
+            environ[_SCOPE] = scope
             g.request_id = scope.request_id
-            g._backendkit_scope = scope
 
         def send_request_id(response: Response) -> Response:
-            request_id = g.get("request_id")
-            if request_id is not None:
-                response.headers[state.header] = request_id
-            g._backendkit_response = (response.status_code, response.calculate_content_length())
+            environ = request.environ
+            scope: RequestScope | None = environ.get(_SCOPE)
+            if scope is not None:
+                response.headers[state.header] = scope.request_id
+                environ[_RESPONSE] = (response.status_code, response.calculate_content_length())
             return response
 
         def end_request(_exc: BaseException | None) -> None:
-            scope: RequestScope | None = g.pop("_backendkit_scope", None)
+            req = request._get_current_object()  # type: ignore[attr-defined]
+            environ = req.environ
+            scope: RequestScope | None = environ.pop(_SCOPE, None)
             if scope is None:
                 return
-            status, size = g.pop("_backendkit_response", (500, None))
-            environ = request.environ
+            status, size = environ.pop(_RESPONSE, (500, None))
             state.end_request(
                 scope,
-                path=request.path,
+                path=req.path,
                 query=environ.get("QUERY_STRING", ""),
                 status=status,
                 response_size=size,
@@ -145,11 +151,11 @@ def _handle_exception(raised: Exception) -> Response:
         got_request_exception.send(app, _async_wrapper=app.ensure_sync, exception=exc)
     rendered = handled.response
     response = current_app.response_class(rendered.body, status=rendered.status, headers=list(rendered.headers))
-    request_id = g.get("request_id")
-    if request_id is not None:
+    scope: RequestScope | None = request.environ.get(_SCOPE)
+    if scope is not None:
         # Set here as well: when an after-request hook is what failed, Flask
         # re-runs the hooks on this response and stops at the failing one again.
-        response.headers[state.header] = request_id
+        response.headers[state.header] = scope.request_id
     return response
 
 

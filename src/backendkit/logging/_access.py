@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from backendkit.logging._redact import REDACTED, Redactor, unquote_plus
@@ -24,6 +25,7 @@ class AccessEntry:
     fields: dict[str, Any]
 
 
+@lru_cache(maxsize=4096)  # templates are few and fixed; this runs once per request
 def normalize_route(template: str | None) -> str | None:
     """A route template in one syntax for all frameworks: ``/tasks/{task_id}``.
 
@@ -67,6 +69,11 @@ def redact_query(query: str, redactor: Redactor = _DEFAULT_REDACTOR) -> str:
     return "".join(parts)
 
 
+def access_level(status: int, *, failed: bool = False) -> int:
+    """5xx (or a response that failed after starting) ERROR, 4xx WARNING, the rest INFO."""
+    return ERROR if status >= 500 or failed else WARNING if status >= 400 else INFO
+
+
 def access_entry(
     *,
     method: str,
@@ -87,7 +94,7 @@ def access_entry(
     Method, route, client ip and request id come from the request context that
     every line of the request carries.
     """
-    level = ERROR if status >= 500 or failed else WARNING if status >= 400 else INFO
+    level = access_level(status, failed=failed)
     fields: dict[str, Any] = {
         "http_path": f"{path}?{redact_query(query)}" if query else path,
         "http_status": status,
