@@ -16,9 +16,15 @@ from backendkit.errors import ErrorResponse, ExceptionRegistry
 ScopeReader = Callable[[Scope], "str | None"]
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    values = [v.decode("latin-1") for k, v in scope.get("headers", ()) if k.lower() == name]
-    return ",".join(values) if values else None  # repeated headers joined, as WSGI servers do
+def _headers(scope: Scope, wanted: frozenset[bytes]) -> dict[bytes, str]:
+    """The ``wanted`` request headers in one pass; repeated ones joined with "," as WSGI servers do."""
+    found: dict[bytes, str] = {}
+    for key, value in scope.get("headers", ()):
+        name = key.lower()
+        if name in wanted:
+            text = value.decode("latin-1")
+            found[name] = f"{found[name]},{text}" if name in found else text
+    return found
 
 
 class RequestContextMiddleware:
@@ -51,6 +57,7 @@ class RequestContextMiddleware:
         self.header = self.state.header.lower().encode("latin-1")
         self.route_of = route_of
         self.user_of = user_of
+        self.wanted = frozenset({self.header, b"traceparent", b"user-agent"})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -58,9 +65,10 @@ class RequestContextMiddleware:
             return
         route_of, user_of = self.route_of, self.user_of
         client = scope.get("client")
+        headers = _headers(scope, self.wanted)
         request = self.state.start_request(
-            _header(scope, self.header),
-            traceparent=_header(scope, b"traceparent"),
+            headers.get(self.header),
+            traceparent=headers.get(b"traceparent"),
             method=scope.get("method"),
             client_ip=client[0] if client else None,
             route=(lambda: route_of(scope)) if route_of is not None else None,
@@ -97,7 +105,7 @@ class RequestContextMiddleware:
                 query=scope.get("query_string", b"").decode("latin-1"),
                 status=status,
                 response_size=size,
-                user_agent=_header(scope, b"user-agent"),
+                user_agent=headers.get(b"user-agent"),
                 log_access=scope["type"] == "http",
                 failed=failed,
             )
