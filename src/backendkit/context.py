@@ -104,21 +104,20 @@ class RequestFacts:
 
     def resolved_route(self) -> str | None:
         """The route template, resolving a lazy value (kept lazy until it is known)."""
-        if callable(self.route):
-            value = _call_quietly(self.route)
-            if value is not None:
-                self.route = value
-            return value
-        return self.route
+        return self._resolved("route")
 
     def resolved_user_id(self) -> str | None:
         """The authenticated user's id, resolving a lazy value (kept lazy until it is known)."""
-        if callable(self.user_id):
-            value = _call_quietly(self.user_id)
-            if value is not None:
-                self.user_id = value
-            return value
-        return self.user_id
+        return self._resolved("user_id")
+
+    def _resolved(self, name: str) -> str | None:
+        value = getattr(self, name)
+        if not callable(value):
+            return value  # type: ignore[no-any-return]
+        known = _call_quietly(value)
+        if known is not None:
+            setattr(self, name, known)
+        return known
 
 
 def _call_quietly(getter: Callable[[], str | None]) -> str | None:
