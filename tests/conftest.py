@@ -7,13 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-# One Django configuration for the whole process: the example's settings with a
-# URLconf that adds the test-only routes. Set before anything imports Django.
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.conformance.django_settings")
-
 from tests.support.redis import RedisServer, find_redis_server, start_redis
-
-pytest_plugins = ["tests.support.logs"]  # the log_lines fixture, for every test
 
 
 def _redis_required() -> bool:

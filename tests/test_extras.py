@@ -14,6 +14,7 @@ CASES = [
     ("backendkit.starlette", "starlette", "fastapi"),
     ("backendkit.flask", "flask", "flask"),
     ("backendkit.django", "django", "django"),
+    ("backendkit.ratelimit", "limits", "ratelimit"),
 ]
 
 

@@ -42,6 +42,7 @@ def test_the_public_modules_are_the_expected_ones() -> None:
         "backendkit.fastapi",
         "backendkit.flask",
         "backendkit.logging",
+        "backendkit.ratelimit",
         "backendkit.starlette",
         "backendkit.validation",
     ]

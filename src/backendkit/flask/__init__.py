@@ -5,8 +5,7 @@ Example:
     >>> from backendkit.flask import BackendKit
     >>> app = Flask(__name__)
     >>> app.config["BACKENDKIT_ERROR_FORMAT"] = "problem"
-    >>> BackendKit(app)  # or BackendKit().init_app(app) in an app factory
-    <backendkit.flask.BackendKit object at ...>
+    >>> extension = BackendKit(app)  # or BackendKit().init_app(app) in an app factory
 """
 
 from __future__ import annotations

@@ -1,0 +1,41 @@
+"""Rate limiting: token bucket (GCRA) and sliding window, several policies checked all-or-nothing.
+
+Rates are written in the notation of the ``limits`` package (``"10/second;1000/hour"``)
+and parsed by it; this package needs the ``ratelimit`` extra.
+
+Example:
+    >>> from backendkit.ratelimit import RateLimiter, SlidingWindow, TokenBucket
+    >>> limiter = RateLimiter([TokenBucket("10/second", burst=20), SlidingWindow("1000/hour")])
+    >>> decision = limiter.hit("client-1")
+    >>> decision.allowed, decision.remaining
+    (True, 19)
+"""
+
+from __future__ import annotations
+
+from backendkit._extras import require
+
+require("limits", extra="ratelimit", module="backendkit.ratelimit")
+
+from backendkit.ratelimit._decision import Decision, PolicyState  # noqa: E402
+from backendkit.ratelimit._limiter import AsyncRateLimiter, RateLimiter  # noqa: E402
+from backendkit.ratelimit._memory import MemoryStore  # noqa: E402
+from backendkit.ratelimit._policies import Policy, SlidingWindow, TokenBucket  # noqa: E402
+from backendkit.ratelimit._rates import Rate, parse_rates  # noqa: E402
+from backendkit.ratelimit._store import AsyncStore, Store, StoreError  # noqa: E402
+
+__all__ = [
+    "AsyncRateLimiter",
+    "AsyncStore",
+    "Decision",
+    "MemoryStore",
+    "Policy",
+    "PolicyState",
+    "Rate",
+    "RateLimiter",
+    "SlidingWindow",
+    "Store",
+    "StoreError",
+    "TokenBucket",
+    "parse_rates",
+]

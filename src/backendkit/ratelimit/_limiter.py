@@ -1,0 +1,213 @@
+"""``RateLimiter`` and ``AsyncRateLimiter``: policies, a store, and what to do when the store fails."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Literal
+
+from backendkit.ratelimit._algorithms import Spec, Step, TokenBucketSpec
+from backendkit.ratelimit._decision import Decision, PolicyState
+from backendkit.ratelimit._memory import MemoryStore
+from backendkit.ratelimit._policies import Policy
+from backendkit.ratelimit._store import AsyncStore, Store, StoreError
+
+logger = logging.getLogger("backendkit.ratelimit")
+OnStoreError = Literal["open", "closed", "memory"]
+
+
+class _Limiter:
+    """What the sync and async limiters share: everything but the call to the store."""
+
+    def __init__(
+        self,
+        policies: Policy | Sequence[Policy],
+        *,
+        prefix: str,
+        on_store_error: OnStoreError,
+        retry_interval: float,
+    ) -> None:
+        policy_list = [policies] if isinstance(policies, Policy) else list(policies)
+        if not policy_list or not all(isinstance(p, Policy) for p in policy_list):
+            raise TypeError("policies are TokenBucket or SlidingWindow objects")
+        if on_store_error not in ("open", "closed", "memory"):
+            raise ValueError(f"on_store_error is 'open', 'closed' or 'memory', not {on_store_error!r}")
+        self.policies = policy_list
+        self.prefix = prefix
+        self.on_store_error = on_store_error
+        self.retry_interval = retry_interval
+        self._specs: tuple[Spec, ...] = tuple(spec for p in policy_list for spec in p.specs())
+        self._names = [name for p in policy_list for name in p.names()]
+        # A token bucket's quota is its capacity (the burst), what "remaining" counts down from.
+        self._limits = [spec.burst if isinstance(spec, TokenBucketSpec) else spec.limit for spec in self._specs]
+        self._windows = [rate.window for p in policy_list for rate in p.rates]
+        kinds = [p.kind for p in policy_list for _ in p.rates]
+        self._suffixes = [
+            f"{kind}:{rate.amount}:{rate.window}"
+            for kind, rate in zip(kinds, [r for p in policy_list for r in p.rates], strict=True)
+        ]
+        self._fallback = MemoryStore() if on_store_error == "memory" else None
+        self._down_until: float | None = None  # the breaker: skip the store until then
+
+    def keys(self, key: str) -> list[str]:
+        """The store keys of ``key``, one per policy rate, hash-tagged so they share a Redis Cluster slot."""
+        return [f"{self.prefix}{{{key}}}:{suffix}" for suffix in self._suffixes]
+
+    def _decision(self, steps: Sequence[Step]) -> Decision:
+        return Decision.from_steps(self._names, self._limits, self._windows, steps)
+
+    def _store_usable(self) -> bool:
+        return self._down_until is None or time.monotonic() >= self._down_until
+
+    def _store_failed(self, exc: Exception) -> None:
+        if self._down_until is None:
+            logger.warning("rate-limit store unavailable (%s); failing %s", exc, self.on_store_error)
+        self._down_until = time.monotonic() + self.retry_interval
+
+    def _store_answered(self) -> None:
+        if self._down_until is not None:
+            self._down_until = None
+            logger.warning("rate-limit store available again")
+
+    def _degraded(self, keys: list[str], cost: int, op: str) -> Decision:
+        if self._fallback is not None:
+            return self._decision(self._fallback.apply(keys, self._specs, cost, op))
+        allowed = self.on_store_error == "open" or op != "hit"
+        states = tuple(
+            PolicyState(name, limit, window, limit, 0.0, None if allowed else self.retry_interval)
+            for name, limit, window in zip(self._names, self._limits, self._windows, strict=True)
+        )
+        first = states[0]
+        return Decision(
+            allowed,
+            first.limit,
+            first.remaining if allowed else 0,
+            0.0,
+            None if allowed else self.retry_interval,
+            states,
+        )
+
+
+def _check_cost(cost: int) -> int:
+    if not isinstance(cost, int) or isinstance(cost, bool) or cost < 1:
+        raise ValueError(f"cost must be a positive whole number, not {cost!r}")
+    return cost
+
+
+class RateLimiter(_Limiter):
+    """Checks ``key`` against every policy at once: all-or-nothing, one store call.
+
+    Args:
+        policies: One policy or several (``TokenBucket``, ``SlidingWindow``).
+        store: Where state lives; a new :class:`MemoryStore` by default.
+        prefix: Prepended to every store key.
+        on_store_error: What a check answers when the store fails: ``"open"``
+            (allow), ``"closed"`` (deny) or ``"memory"`` (count in a local
+            MemoryStore meanwhile). Never an exception.
+        retry_interval: Seconds between attempts to use a failed store again.
+
+    Example:
+        >>> from backendkit.ratelimit import RateLimiter, SlidingWindow
+        >>> limiter = RateLimiter(SlidingWindow("2/minute"))
+        >>> sum(limiter.hit("ann").allowed for _ in range(3))  # two of three pass
+        2
+    """
+
+    def __init__(
+        self,
+        policies: Policy | Sequence[Policy],
+        store: Store | None = None,
+        *,
+        prefix: str = "rl:",
+        on_store_error: OnStoreError = "open",
+        retry_interval: float = 1.0,
+    ) -> None:
+        super().__init__(policies, prefix=prefix, on_store_error=on_store_error, retry_interval=retry_interval)
+        self.store: Store = store if store is not None else MemoryStore()
+
+    def hit(self, key: str, cost: int = 1) -> Decision:
+        """Consume ``cost`` from every policy if all of them admit it."""
+        return self._run(key, _check_cost(cost), "hit")
+
+    def peek(self, key: str) -> Decision:
+        """What a hit of cost 1 would be told, consuming nothing."""
+        return self._run(key, 1, "peek")
+
+    def refund(self, key: str, cost: int = 1) -> Decision:
+        """Give ``cost`` back (a request that turned out not to count)."""
+        return self._run(key, _check_cost(cost), "refund")
+
+    def reset(self, key: str) -> None:
+        """Forget everything about ``key``."""
+        try:
+            self.store.clear(self.keys(key))
+        except StoreError as exc:
+            self._store_failed(exc)
+
+    def _run(self, key: str, cost: int, op: str) -> Decision:
+        keys = self.keys(key)
+        if self._store_usable():
+            try:
+                steps = self.store.apply(keys, self._specs, cost, op)
+            except StoreError as exc:
+                self._store_failed(exc)
+            else:
+                self._store_answered()
+                return self._decision(steps)
+        return self._degraded(keys, cost, op)
+
+
+class AsyncRateLimiter(_Limiter):
+    """:class:`RateLimiter` for asyncio code: the store is awaited, never blocks the loop.
+
+    Example:
+        >>> import asyncio
+        >>> from backendkit.ratelimit import AsyncRateLimiter, TokenBucket
+        >>> limiter = AsyncRateLimiter(TokenBucket("1/second", burst=2))
+        >>> asyncio.run(limiter.hit("ann")).remaining
+        1
+    """
+
+    def __init__(
+        self,
+        policies: Policy | Sequence[Policy],
+        store: AsyncStore | None = None,
+        *,
+        prefix: str = "rl:",
+        on_store_error: OnStoreError = "open",
+        retry_interval: float = 1.0,
+    ) -> None:
+        super().__init__(policies, prefix=prefix, on_store_error=on_store_error, retry_interval=retry_interval)
+        self.store: AsyncStore = store if store is not None else MemoryStore()
+
+    async def hit(self, key: str, cost: int = 1) -> Decision:
+        """Consume ``cost`` from every policy if all of them admit it."""
+        return await self._run(key, _check_cost(cost), "hit")
+
+    async def peek(self, key: str) -> Decision:
+        """What a hit of cost 1 would be told, consuming nothing."""
+        return await self._run(key, 1, "peek")
+
+    async def refund(self, key: str, cost: int = 1) -> Decision:
+        """Give ``cost`` back (a request that turned out not to count)."""
+        return await self._run(key, _check_cost(cost), "refund")
+
+    async def reset(self, key: str) -> None:
+        """Forget everything about ``key``."""
+        try:
+            await self.store.aclear(self.keys(key))
+        except StoreError as exc:
+            self._store_failed(exc)
+
+    async def _run(self, key: str, cost: int, op: str) -> Decision:
+        keys = self.keys(key)
+        if self._store_usable():
+            try:
+                steps = await self.store.aapply(keys, self._specs, cost, op)
+            except StoreError as exc:
+                self._store_failed(exc)
+            else:
+                self._store_answered()
+                return self._decision(steps)
+        return self._degraded(keys, cost, op)
