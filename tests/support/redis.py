@@ -34,11 +34,11 @@ def find_redis_server() -> str | None:
     return shutil.which("redis-server")
 
 
-def start_redis(binary: str, *, timeout: float = 10.0) -> RedisServer:
-    """Start redis-server with no persistence on a free port and wait until it answers PING."""
+def start_redis(binary: str, *, port: int | None = None, timeout: float = 10.0) -> RedisServer:
+    """Start redis-server with no persistence on a free (or the given) port; wait until it answers PING."""
     import redis
 
-    port = free_port()
+    port = port if port is not None else free_port()
     workdir = tempfile.mkdtemp(prefix="backendkit-redis-")
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", workdir]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -24,8 +24,19 @@ from backendkit.ratelimit._policies import Policy, SlidingWindow, TokenBucket  #
 from backendkit.ratelimit._rates import Rate, parse_rates  # noqa: E402
 from backendkit.ratelimit._store import AsyncStore, Store, StoreError  # noqa: E402
 
+
+def __getattr__(name: str) -> object:
+    # The Redis stores need the redis extra; import them only when asked for.
+    if name in ("RedisStore", "AsyncRedisStore"):
+        from backendkit.ratelimit import _redis
+
+        return getattr(_redis, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "AsyncRateLimiter",
+    "AsyncRedisStore",
     "AsyncStore",
     "Decision",
     "MemoryStore",
@@ -33,6 +44,7 @@ __all__ = [
     "PolicyState",
     "Rate",
     "RateLimiter",
+    "RedisStore",
     "SlidingWindow",
     "Store",
     "StoreError",

@@ -1,0 +1,168 @@
+-- backendkit rate limiting: the Lua twin of backendkit/ratelimit/_algorithms.py.
+-- Every float operation is the Python one, in the same order, so both give the
+-- same answers (one table of golden vectors runs against both).
+--
+-- KEYS: one per policy (hash-tagged: one slot).
+-- ARGV: now ("" = Redis TIME, the only clock in production), cost, op (hit|peek|refund),
+--       then per policy: kind (1 token bucket, 2 sliding window), limit, window (us), burst.
+-- Returns per policy: {allowed (0|1), remaining, reset_after (us), retry_after (us, -1 = none)}.
+
+local EPSILON = 1e-9
+local now
+if ARGV[1] == "" then
+  local t = redis.call("TIME")
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+else
+  now = tonumber(ARGV[1])
+end
+local cost = tonumber(ARGV[2])
+local op = ARGV[3]
+local n = #KEYS
+
+local function max(a, b) if a > b then return a end return b end
+
+local function load(i, kind)
+  local raw = redis.call("GET", KEYS[i])
+  if not raw then return nil end
+  if kind == 1 then return {tonumber(raw)} end
+  local s, c, p = string.match(raw, "^(%S+) (%S+) (%S+)$")
+  return {tonumber(s), tonumber(c), tonumber(p)}
+end
+
+local function token_bucket(limit, window, burst, state, c)
+  local interval = window / limit
+  local tolerance = interval * burst
+  local tat = now
+  if state and state[1] >= now then tat = state[1] end
+  local new_tat = tat + c * interval
+  local allow_at = new_tat - tolerance
+  if allow_at > now + EPSILON then
+    local wait = window
+    if c <= burst then wait = math.ceil(allow_at - now) end
+    local remaining = max(0, math.floor((now + tolerance - tat) / interval + EPSILON))
+    return {0, remaining, math.ceil(tat - now), wait, {tat}}
+  end
+  local remaining = max(0, math.floor((now + tolerance - new_tat) / interval + EPSILON))
+  return {1, remaining, math.ceil(new_tat - now), -1, {new_tat}}
+end
+
+local function sliding_reset(start, window, current, previous)
+  if current > 0 then return start + 2 * window - now end
+  if previous > 0 then return start + window - now end
+  return 0
+end
+
+local function sliding_wait(limit, window, start, current, previous, c)
+  if c > limit then return window end
+  local room = limit - current - c
+  if previous > 0 and room >= 0 then
+    local at = window - room * window / previous
+    if at < window then return max(1, math.ceil(start + at - now)) end
+  end
+  local at = 0
+  if current > 0 then at = window - (limit - c) * window / current end
+  return max(1, math.ceil(start + window + max(0, at) - now))
+end
+
+local function sliding_window(limit, window, state, c)
+  local start = now - now % window
+  local current, previous = 0, 0
+  if state then
+    if state[1] == start then
+      current, previous = state[2], state[3]
+    elseif state[1] == start - window then
+      previous = state[2]
+    end
+  end
+  local elapsed = now - start
+  local used = previous * (window - elapsed) / window + current
+  if used + c <= limit + EPSILON then
+    local new_current = current + c
+    local remaining = max(0, math.floor(limit - used - c + EPSILON))
+    return {1, remaining, sliding_reset(start, window, new_current, previous), -1, {start, new_current, previous}}
+  end
+  local remaining = max(0, math.floor(limit - used + EPSILON))
+  return {0, remaining, sliding_reset(start, window, current, previous),
+          sliding_wait(limit, window, start, current, previous, c), {start, current, previous}}
+end
+
+local function check(kind, limit, window, burst, state, c)
+  if kind == 1 then return token_bucket(limit, window, burst, state, c) end
+  return sliding_window(limit, window, state, c)
+end
+
+local function refund(kind, limit, window, burst, state, c)
+  if not state then return nil end
+  if kind == 1 then
+    local tat = state[1] - c * (window / limit)
+    if tat > now then return {tat} end
+    return nil
+  end
+  if state[1] ~= now - now % window then return state end
+  return {state[1], max(0, state[2] - c), state[3]}
+end
+
+local function ttl(kind, window, state)
+  if kind == 1 then return max(0, math.ceil(state[1] - now)) end
+  return max(0, state[1] + 2 * window - now)
+end
+
+local function store(i, kind, window, state)
+  if not state then
+    redis.call("DEL", KEYS[i])
+    return
+  end
+  local life = ttl(kind, window, state)
+  if life <= 0 then
+    redis.call("DEL", KEYS[i])
+    return
+  end
+  local raw
+  if kind == 1 then
+    raw = string.format("%.17g", state[1])
+  else
+    raw = string.format("%.17g %.17g %.17g", state[1], state[2], state[3])
+  end
+  redis.call("SET", KEYS[i], raw, "PX", math.ceil(life / 1000))
+end
+
+local kinds, limits, windows, bursts, states = {}, {}, {}, {}, {}
+for i = 1, n do
+  local base = 3 + (i - 1) * 4
+  kinds[i] = tonumber(ARGV[base + 1])
+  limits[i] = tonumber(ARGV[base + 2])
+  windows[i] = tonumber(ARGV[base + 3])
+  bursts[i] = tonumber(ARGV[base + 4])
+  states[i] = load(i, kinds[i])
+end
+
+local steps = {}
+if op == "refund" then
+  for i = 1, n do
+    states[i] = refund(kinds[i], limits[i], windows[i], bursts[i], states[i], cost)
+    store(i, kinds[i], windows[i], states[i])
+    steps[i] = check(kinds[i], limits[i], windows[i], bursts[i], states[i], 0)
+  end
+else
+  local all = true
+  for i = 1, n do
+    steps[i] = check(kinds[i], limits[i], windows[i], bursts[i], states[i], cost)
+    if steps[i][1] == 0 then all = false end
+  end
+  if op == "hit" then
+    if all then
+      for i = 1, n do store(i, kinds[i], windows[i], steps[i][5]) end
+    else
+      for i = 1, n do
+        if steps[i][1] == 1 then steps[i] = check(kinds[i], limits[i], windows[i], bursts[i], states[i], 0) end
+      end
+    end
+  end
+end
+
+local out = {}
+for i = 1, n do
+  local s = steps[i]
+  out[i] = {s[1], s[2], s[3], s[4]}
+end
+return out

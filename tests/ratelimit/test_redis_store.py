@@ -1,0 +1,216 @@
+"""The Redis stores against a real redis-server: the Lua twin, one round trip, faults."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+import redis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from backendkit.ratelimit import (
+    AsyncRateLimiter,
+    AsyncRedisStore,
+    RateLimiter,
+    RedisStore,
+    SlidingWindow,
+    TokenBucket,
+)
+from backendkit.ratelimit._algorithms import SlidingWindowSpec, State, TokenBucketSpec, evaluate
+from tests.ratelimit.vectors import VECTORS
+from tests.support.redis import RedisServer, find_redis_server, start_redis
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def client(redis_server: RedisServer) -> Iterator[redis.Redis]:
+    connection = redis.Redis.from_url(redis_server.url)
+    connection.flushdb()
+    yield connection
+    connection.close()
+
+
+@pytest.mark.parametrize("name", sorted(VECTORS))
+def test_golden_vectors_in_lua(client: redis.Redis, name: str) -> None:
+    spec, rows = VECTORS[name]
+    store = RedisStore(client)
+    for now, cost, op, allowed, remaining, reset_after, retry_after in rows:
+        [step] = store._apply(["k"], [spec], cost, op, now)
+        assert (step.allowed, step.remaining, step.reset_after, step.retry_after) == (
+            allowed,
+            remaining,
+            reset_after,
+            retry_after,
+        ), (now, cost, op)
+
+
+SPECS = [TokenBucketSpec(limit=3, window=1_000_000, burst=4), SlidingWindowSpec(limit=5, window=2_000_000)]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 2_500_000), st.integers(1, 3), st.sampled_from(["hit", "hit", "peek", "refund"])),
+        max_size=40,
+    )
+)
+def test_lua_agrees_with_the_pure_functions(client: redis.Redis, events: list[tuple[int, int, str]]) -> None:
+    client.flushdb()
+    store = RedisStore(client)
+    states: list[State | None] = [None, None]
+    now = 1_700_000_000_000_000  # a realistic epoch in microseconds: large numbers, same floats
+    for step_us, cost, op in events:
+        now += step_us
+        expected, new = evaluate(tuple(SPECS), states, now, cost, op)
+        if new is not None:
+            states = new
+        got = store._apply(["{c}:a", "{c}:b"], SPECS, cost, op, now)
+        assert [(s.allowed, s.remaining, s.reset_after, s.retry_after) for s in got] == [
+            (s.allowed, s.remaining, s.reset_after, s.retry_after) for s in expected
+        ]
+
+
+def test_redis_time_ttls_and_prefix(client: redis.Redis) -> None:
+    limiter = RateLimiter([TokenBucket("5/second"), SlidingWindow("100/hour")], RedisStore(client), prefix="api:")
+    assert limiter.hit("ann").allowed
+    keys = sorted(k.decode() for k in client.keys("*"))
+    assert keys == ["api:{ann}:sliding_window:100:3600", "api:{ann}:token_bucket:5:1"]
+    assert 0 < client.pttl("api:{ann}:token_bucket:5:1") <= 200
+    assert 3_600_000 < client.pttl("api:{ann}:sliding_window:100:3600") <= 7_200_000
+
+
+def test_one_round_trip_per_check_whatever_the_policies(client: redis.Redis) -> None:
+    limiter = RateLimiter(
+        [TokenBucket("50/second"), SlidingWindow("1000/hour"), SlidingWindow("5000/day")], RedisStore(client)
+    )
+    limiter.hit("warm")  # loads the script
+    client.config_resetstat()
+    for _ in range(25):
+        limiter.hit("ann")
+    stats = client.info("commandstats")
+    called = {name.removeprefix("cmdstat_"): value["calls"] for name, value in stats.items()}
+    # commandstats also counts what the script runs inside Redis: one TIME per
+    # check (the only clock), one GET and one SET per policy; the client itself
+    # sent nothing but the 25 EVALSHAs.
+    assert called.pop("evalsha") == 25
+    assert called.pop("time") == 25
+    assert called.pop("get") == 75
+    assert called.pop("set") == 75
+    assert set(called) <= {"info", "config|resetstat"}
+
+
+def test_script_flush_mid_run_is_transparent(client: redis.Redis) -> None:
+    limiter = RateLimiter(SlidingWindow("3/hour"), RedisStore(client))
+    assert limiter.hit("ann").allowed
+    client.script_flush()
+    assert limiter.hit("ann").allowed
+    assert limiter.hit("ann").remaining == 0
+    assert not limiter.hit("ann").allowed
+
+
+def test_url_client_and_clear(redis_server: RedisServer) -> None:
+    store = RedisStore(redis_server.url)
+    limiter = RateLimiter(TokenBucket("1/minute"), store)
+    assert limiter.hit("bob").allowed
+    assert not limiter.hit("bob").allowed
+    limiter.reset("bob")
+    assert limiter.hit("bob").allowed
+    store.client.close()
+
+
+def _hammer(url: str, count: int) -> int:
+    limiter = RateLimiter(SlidingWindow("500/day"), RedisStore(url))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return sum(pool.map(lambda _: limiter.hit("hot").allowed, range(count)))
+
+
+def test_four_processes_of_eight_threads_admit_exactly_the_limit(redis_server: RedisServer, client: Any) -> None:
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(4) as pool:
+        admitted = sum(pool.starmap(_hammer, [(redis_server.url, 300)] * 4))
+    assert admitted == 500
+
+
+def test_token_bucket_admits_burst_plus_refill(redis_server: RedisServer, client: Any) -> None:
+    limiter = RateLimiter(TokenBucket("20/second", burst=50), RedisStore(redis_server.url))
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        admitted = sum(pool.map(lambda _: limiter.hit("tb").allowed, range(400)))
+    elapsed = time.monotonic() - started
+    assert 50 <= admitted <= 50 + 20 * elapsed + 1
+
+
+def test_async_store_200_tasks(redis_server: RedisServer, client: Any) -> None:
+    async def main() -> int:
+        store = AsyncRedisStore(redis_server.url)
+        limiter = AsyncRateLimiter(SlidingWindow("150/day"), store)
+        results = await asyncio.gather(*(limiter.hit("hot-async") for _ in range(200)))
+        again = await limiter.peek("hot-async")
+        await store.client.aclose()
+        assert not again.allowed
+        return sum(d.allowed for d in results)
+
+    assert asyncio.run(main()) == 150
+
+
+def test_async_golden_vectors(redis_server: RedisServer, client: Any) -> None:
+    spec, rows = VECTORS["sliding window 3 per 10 s"]
+
+    async def main() -> list[tuple[bool, int, int, int | None]]:
+        store = AsyncRedisStore(redis_server.url)
+        out = []
+        for now, cost, op, *_ in rows:
+            [step] = await store._aapply(["async-k"], [spec], cost, op, now)
+            out.append((step.allowed, step.remaining, step.reset_after, step.retry_after))
+        await store.client.aclose()
+        return out
+
+    assert asyncio.run(main()) == [tuple(row[3:]) for row in rows]
+
+
+@pytest.fixture
+def own_redis(redis_server: RedisServer) -> Iterator[RedisServer]:
+    """A redis-server this test may stop and start again on the same port."""
+    binary = find_redis_server()
+    assert binary is not None
+    server = start_redis(binary)
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("policy", ["open", "closed", "memory"])
+def test_redis_down_and_back(own_redis: RedisServer, policy: str, caplog: pytest.LogCaptureFixture) -> None:
+    limiter = RateLimiter(SlidingWindow("2/hour"), RedisStore(own_redis.url), on_store_error=policy)  # type: ignore[arg-type]
+    assert limiter.hit("ann").allowed
+    own_redis.stop()
+    during = [limiter.hit("ann") for _ in range(4)]  # never an exception
+    if policy == "open":
+        assert all(d.allowed for d in during)
+    elif policy == "closed":
+        assert not any(d.allowed for d in during)
+        assert during[0].retry_after == 1.0
+    else:  # counted locally meanwhile: 2/hour
+        assert [d.allowed for d in during] == [True, True, False, False]
+    warnings = [r for r in caplog.records if r.name == "backendkit.ratelimit"]
+    assert len(warnings) == 1  # one per state change, not one per request
+    restarted = start_redis(find_redis_server() or "", port=own_redis.port)
+    try:
+        deadline = time.monotonic() + 1.5
+        while True:  # Redis is used again within a second (the breaker's retry interval)
+            decision = limiter.hit("ann")
+            if len([r for r in caplog.records if r.name == "backendkit.ratelimit"]) == 2:
+                break
+            assert time.monotonic() < deadline, "the store was not used again within a second"
+            time.sleep(0.05)
+        # The restarted Redis has no state: ann starts over (one hit counted just now).
+        assert decision.allowed
+        assert limiter.hit("ann").remaining == 0
+    finally:
+        restarted.stop()
