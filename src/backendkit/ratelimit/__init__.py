@@ -18,6 +18,8 @@ from backendkit._extras import require
 require("limits", extra="ratelimit", module="backendkit.ratelimit")
 
 from backendkit.ratelimit._decision import Decision, PolicyState  # noqa: E402
+from backendkit.ratelimit._http import rate_limit_headers, too_many_requests  # noqa: E402
+from backendkit.ratelimit._keys import client_ip, forwarded_chain, ip_key, parse_networks, secret_key  # noqa: E402
 from backendkit.ratelimit._limiter import AsyncRateLimiter, RateLimiter  # noqa: E402
 from backendkit.ratelimit._memory import MemoryStore  # noqa: E402
 from backendkit.ratelimit._policies import Policy, SlidingWindow, TokenBucket  # noqa: E402
@@ -49,5 +51,12 @@ __all__ = [
     "Store",
     "StoreError",
     "TokenBucket",
+    "client_ip",
+    "forwarded_chain",
+    "ip_key",
+    "parse_networks",
     "parse_rates",
+    "rate_limit_headers",
+    "secret_key",
+    "too_many_requests",
 ]
