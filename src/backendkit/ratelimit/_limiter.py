@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import Literal
+from typing import Generic, Literal, TypeVar, cast
 
 from backendkit.ratelimit._algorithms import Spec, Step, TokenBucketSpec
 from backendkit.ratelimit._decision import Decision, PolicyState
@@ -17,16 +17,22 @@ logger = logging.getLogger("backendkit.ratelimit")
 OnStoreError = Literal["open", "closed", "memory"]
 
 
-class _Limiter:
+S = TypeVar("S", Store, AsyncStore)
+
+
+class _Limiter(Generic[S]):
     """What the sync and async limiters share: everything but the call to the store."""
+
+    store: S
 
     def __init__(
         self,
         policies: Policy | Sequence[Policy],
+        store: S | None = None,
         *,
-        prefix: str,
-        on_store_error: OnStoreError,
-        retry_interval: float,
+        prefix: str = "rl:",
+        on_store_error: OnStoreError = "open",
+        retry_interval: float = 1.0,
     ) -> None:
         policy_list = [policies] if isinstance(policies, Policy) else list(policies)
         if not policy_list or not all(isinstance(p, Policy) for p in policy_list):
@@ -49,6 +55,8 @@ class _Limiter:
         ]
         self._fallback = MemoryStore() if on_store_error == "memory" else None
         self._down_until: float | None = None  # the breaker: skip the store until then
+        # A MemoryStore is both a Store and an AsyncStore.
+        self.store = store if store is not None else cast(S, MemoryStore())
 
     def keys(self, key: str) -> list[str]:
         """The store keys of ``key``, one per policy rate, hash-tagged so they share a Redis Cluster slot."""
@@ -65,10 +73,11 @@ class _Limiter:
             logger.warning("rate-limit store unavailable (%s); failing %s", exc, self.on_store_error)
         self._down_until = time.monotonic() + self.retry_interval
 
-    def _store_answered(self) -> None:
+    def _store_answered(self, steps: Sequence[Step]) -> Decision:
         if self._down_until is not None:
             self._down_until = None
             logger.warning("rate-limit store available again")
+        return self._decision(steps)
 
     def _degraded(self, keys: list[str], cost: int, op: str) -> Decision:
         if self._fallback is not None:
@@ -95,7 +104,7 @@ def _check_cost(cost: int) -> int:
     return cost
 
 
-class RateLimiter(_Limiter):
+class RateLimiter(_Limiter[Store]):
     """Checks ``key`` against every policy at once: all-or-nothing, one store call.
 
     Args:
@@ -113,18 +122,6 @@ class RateLimiter(_Limiter):
         >>> sum(limiter.hit("ann").allowed for _ in range(3))  # two of three pass
         2
     """
-
-    def __init__(
-        self,
-        policies: Policy | Sequence[Policy],
-        store: Store | None = None,
-        *,
-        prefix: str = "rl:",
-        on_store_error: OnStoreError = "open",
-        retry_interval: float = 1.0,
-    ) -> None:
-        super().__init__(policies, prefix=prefix, on_store_error=on_store_error, retry_interval=retry_interval)
-        self.store: Store = store if store is not None else MemoryStore()
 
     def hit(self, key: str, cost: int = 1) -> Decision:
         """Consume ``cost`` from every policy if all of them admit it."""
@@ -149,16 +146,13 @@ class RateLimiter(_Limiter):
         keys = self.keys(key)
         if self._store_usable():
             try:
-                steps = self.store.apply(keys, self._specs, cost, op)
+                return self._store_answered(self.store.apply(keys, self._specs, cost, op))
             except StoreError as exc:
                 self._store_failed(exc)
-            else:
-                self._store_answered()
-                return self._decision(steps)
         return self._degraded(keys, cost, op)
 
 
-class AsyncRateLimiter(_Limiter):
+class AsyncRateLimiter(_Limiter[AsyncStore]):
     """:class:`RateLimiter` for asyncio code: the store is awaited, never blocks the loop.
 
     Example:
@@ -168,18 +162,6 @@ class AsyncRateLimiter(_Limiter):
         >>> asyncio.run(limiter.hit("ann")).remaining
         1
     """
-
-    def __init__(
-        self,
-        policies: Policy | Sequence[Policy],
-        store: AsyncStore | None = None,
-        *,
-        prefix: str = "rl:",
-        on_store_error: OnStoreError = "open",
-        retry_interval: float = 1.0,
-    ) -> None:
-        super().__init__(policies, prefix=prefix, on_store_error=on_store_error, retry_interval=retry_interval)
-        self.store: AsyncStore = store if store is not None else MemoryStore()
 
     async def hit(self, key: str, cost: int = 1) -> Decision:
         """Consume ``cost`` from every policy if all of them admit it."""
@@ -204,10 +186,7 @@ class AsyncRateLimiter(_Limiter):
         keys = self.keys(key)
         if self._store_usable():
             try:
-                steps = await self.store.aapply(keys, self._specs, cost, op)
+                return self._store_answered(await self.store.aapply(keys, self._specs, cost, op))
             except StoreError as exc:
                 self._store_failed(exc)
-            else:
-                self._store_answered()
-                return self._decision(steps)
         return self._degraded(keys, cost, op)
