@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Response
+from fastapi import Depends, FastAPI, Response
 
 from backendkit.errors import NotFound
 from backendkit.fastapi import error_responses, install
+from backendkit.fastapi.ratelimit import limit
+from examples import _limits
 from examples._tasks import Task, TaskIn, TaskStore
 
 
@@ -37,6 +39,10 @@ def create_app() -> FastAPI:
     def delete_task(task_id: int) -> Response:
         store.delete(task_id)
         return Response(status_code=204)
+
+    @app.get("/limited", dependencies=[Depends(limit(_limits.limited()))], responses=error_responses(429))
+    def limited() -> dict[str, bool]:
+        return {"ok": True}
 
     return app
 

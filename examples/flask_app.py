@@ -6,6 +6,8 @@ from flask import Flask, Response, jsonify
 
 from backendkit.errors import NotFound
 from backendkit.flask import BackendKit, parse_json
+from backendkit.flask.ratelimit import limit
+from examples import _limits
 from examples._tasks import TaskIn, TaskStore
 
 
@@ -39,6 +41,11 @@ def create_app() -> Flask:
         del response.headers["Content-Type"]  # no body, so no type (as on FastAPI)
         return response
 
+    @app.get("/limited")
+    @limit(_limits.limited())
+    def limited() -> Response:
+        return jsonify(ok=True)
+
     return app
 
 
@@ -52,4 +59,7 @@ if __name__ == "__main__":
 
     args = parse_args(__doc__ or "")
     configure_logging("INFO")
-    waitress.serve(app, host=args.host, port=args.port)
+    # Behind a proxy on this host: waitress takes the client from its X-Forwarded-For.
+    waitress.serve(
+        app, host=args.host, port=args.port, trusted_proxy="127.0.0.1", trusted_proxy_headers="x-forwarded-for"
+    )

@@ -11,6 +11,7 @@ urlpatterns = [
     path("healthz", views.healthz),
     path("tasks", views.TaskCollection.as_view()),
     path("tasks/<int:task_id>", views.TaskItem.as_view()),
+    path("limited", views.limited),
 ]
 
 __all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]

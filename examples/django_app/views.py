@@ -7,7 +7,9 @@ from django.views import View
 from django.views.decorators.http import require_safe
 
 from backendkit.django import parse_json
+from backendkit.django.ratelimit import limit
 from backendkit.errors import NotFound
+from examples import _limits
 from examples._tasks import TaskIn, TaskStore
 
 store = TaskStore()
@@ -16,6 +18,12 @@ store = TaskStore()
 @require_safe
 async def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
+
+
+@require_safe
+@limit(_limits.limited())
+def limited(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"ok": True})
 
 
 class TaskCollection(View):

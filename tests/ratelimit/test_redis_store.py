@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import redis
+import redis.asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -149,8 +150,13 @@ def test_token_bucket_admits_burst_plus_refill(redis_server: RedisServer, client
 
 def test_async_store_200_tasks(redis_server: RedisServer, client: Any) -> None:
     async def main() -> int:
-        store = AsyncRedisStore(redis_server.url)
-        limiter = AsyncRateLimiter(SlidingWindow("150/day"), store)
+        # Generous timeouts: this test is about atomicity, and a loaded CI machine can take
+        # longer than the default 0.25 s to open a hundred connections at once.
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            redis_server.url, max_connections=100, timeout=10.0, socket_timeout=5.0
+        )
+        store = AsyncRedisStore(redis.asyncio.Redis.from_pool(pool))
+        limiter = AsyncRateLimiter(SlidingWindow("150/day"), store, on_store_error="closed")
         results = await asyncio.gather(*(limiter.hit("hot-async") for _ in range(200)))
         again = await limiter.peek("hot-async")
         await store.client.aclose()

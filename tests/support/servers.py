@@ -34,10 +34,21 @@ def uvicorn_server(app: Any) -> Iterator[int]:
 
 @contextmanager
 def waitress_server(app: Any) -> Iterator[int]:
-    """Serve a WSGI app with waitress; yields the port."""
+    """Serve a WSGI app with waitress; yields the port.
+
+    Like uvicorn by default, it trusts forwarding headers from loopback (waitress
+    otherwise removes them), so tests can play clients behind a local proxy.
+    """
     from waitress.server import create_server
 
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    server = create_server(
+        app,
+        host="127.0.0.1",
+        port=0,
+        threads=4,
+        trusted_proxy="127.0.0.1",
+        trusted_proxy_headers="x-forwarded-for",
+    )
     port: int = server.effective_port  # type: ignore[union-attr]
     stopping = threading.Event()
 

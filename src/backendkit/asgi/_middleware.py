@@ -5,7 +5,7 @@ No framework is imported here: these classes wrap any ASGI application.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from backendkit._runtime import AdapterState
@@ -14,6 +14,26 @@ from backendkit.asgi._types import ASGIApp, Message, Receive, Scope, Send
 from backendkit.errors import ErrorResponse, ExceptionRegistry
 
 ScopeReader = Callable[[Scope], "str | None"]
+# The scope key of a list of (name, value) headers that inner layers want on the response.
+RESPONSE_HEADERS = "backendkit.response_headers"
+
+
+def merge_headers(headers: list[tuple[bytes, bytes]], extra: Sequence[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    """``headers`` with ``extra`` added; a name already present gets its values joined with ", " (list fields)."""
+    merged = list(headers)
+    for name, value in encode_headers(extra):
+        for i, (key, old) in enumerate(merged):
+            if key.lower() == name:
+                merged[i] = (key, old + b", " + value)
+                break
+        else:
+            merged.append((name, value))
+    return merged
+
+
+def encode_headers(headers: Sequence[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    """ASGI header pairs from text ones."""
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
 
 
 def _headers(scope: Scope, wanted: frozenset[bytes]) -> dict[bytes, str]:
@@ -76,6 +96,8 @@ class RequestContextMiddleware:
         )
         scope.setdefault("state", {})["request_id"] = request.request_id
         header = (self.header, request.request_id.encode("latin-1"))
+        pending: list[tuple[str, str]] = []
+        scope[RESPONSE_HEADERS] = pending  # what inner layers (rate limits) add to whatever response goes out
         status, size, failed = 500, 0, False
         counts_body = scope.get("method") != "HEAD"  # the server sends no body for HEAD
 
@@ -85,7 +107,7 @@ class RequestContextMiddleware:
                 status = message["status"]
                 headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != self.header]
                 headers.append(header)
-                message["headers"] = headers
+                message["headers"] = merge_headers(headers, pending) if pending else headers
             elif message["type"] == "http.response.body":
                 if counts_body:
                     size += len(message.get("body", b""))
@@ -146,7 +168,7 @@ class ErrorBoundary:
 
 async def send_error_response(send: Send, response: ErrorResponse) -> None:
     """Send a rendered error over ASGI."""
-    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+    headers = encode_headers(response.headers)
     headers.append((b"content-length", str(len(response.body)).encode("latin-1")))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})

@@ -13,10 +13,12 @@ from backendkit.django._state import get_state
 
 _MIDDLEWARE = "backendkit.django.ErrorMiddleware"
 _ALIASES = {_MIDDLEWARE, "backendkit.django.middleware.ErrorMiddleware"}
+_RATE_LIMIT = "backendkit.django.ratelimit.RateLimitMiddleware"
 
 
 def check_setup(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """E001 (middleware missing), E002 (bad BACKENDKIT settings), W001 (not first), W002 (no error views)."""
+    """E001 (middleware missing), E002 (bad BACKENDKIT settings), E003 (rate limits before the errors),
+    W001 (not first), W002 (no error views)."""
     messages: list[CheckMessage] = []
     try:
         get_state()
@@ -32,6 +34,15 @@ def check_setup(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 f"{_MIDDLEWARE!r} is not first in MIDDLEWARE.",
                 hint="Middleware before it answers without a request id and may render HTML errors.",
                 id="backendkit.W001",
+            )
+        )
+    limiting = [i for i, path in enumerate(middleware) if path == _RATE_LIMIT]
+    if limiting and (not present or limiting[0] < present[0]):
+        messages.append(
+            Error(
+                f"{_RATE_LIMIT!r} must come after {_MIDDLEWARE!r} in MIDDLEWARE.",
+                hint="ErrorMiddleware adds the RateLimit headers to responses and renders the 429.",
+                id="backendkit.E003",
             )
         )
     urlconf = get_resolver().urlconf_module

@@ -14,6 +14,7 @@ from backendkit.django._state import get_state
 from backendkit.errors import MethodNotAllowed, NotFound
 from backendkit.logging._access import normalize_route
 
+RESPONSE_HEADERS = "backendkit.response_headers"  # request.META: (name, value) pairs for the response
 GetResponse = Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]]
 
 
@@ -83,6 +84,8 @@ class ErrorMiddleware:
             elif response.status_code == 404 and getattr(request, "resolver_match", None) is None:
                 response = error_response(request, NotFound())  # no URL pattern matched
         response[self.state.header] = request.request_id  # type: ignore[attr-defined]
+        for name, value in request.META.pop(RESPONSE_HEADERS, ()):  # queued by rate limits
+            response[name] = f"{response[name]}, {value}" if name in response else value
         return response
 
     def _end(self, request: HttpRequest, scope: RequestScope, response: HttpResponseBase | None) -> None:

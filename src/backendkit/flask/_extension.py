@@ -17,6 +17,7 @@ from backendkit.validation import M, parse_model
 _KEY = "backendkit"
 _SCOPE = "backendkit.scope"
 _RESPONSE = "backendkit.response"
+RESPONSE_HEADERS = "backendkit.response_headers"  # (name, value) pairs that hooks want on the response
 
 
 def _class_description(exc: HTTPException) -> str | None:
@@ -71,10 +72,15 @@ class BackendKit:
     arguments (lower-case names, plus ``registry``) take precedence. The
     extension keeps no reference to the app: its state lives in
     ``app.extensions["backendkit"]``.
+
+    ``rate_limits`` (one :class:`~backendkit.ratelimit.Limit` or several) are
+    checked before every request, after the URL is matched; per-view limits
+    use :func:`backendkit.flask.ratelimit.limit`.
     """
 
-    def __init__(self, app: Flask | None = None, **options: Any) -> None:
+    def __init__(self, app: Flask | None = None, *, rate_limits: Any = None, **options: Any) -> None:
         self._options = options
+        self._rate_limits = rate_limits
         if app is not None:
             self.init_app(app)
 
@@ -107,6 +113,9 @@ class BackendKit:
             scope: RequestScope | None = environ.get(_SCOPE)
             if scope is not None:
                 response.headers[state.header] = scope.request_id
+                for name, value in environ.pop(RESPONSE_HEADERS, ()):
+                    old = response.headers.get(name)
+                    response.headers[name] = f"{old}, {value}" if old else value
                 environ[_RESPONSE] = (response.status_code, response.calculate_content_length())
             return response
 
@@ -134,6 +143,10 @@ class BackendKit:
         # Registered for Exception, so routing 404/405 and every HTTPException
         # come here too; Flask itself keeps routing redirects out of error handlers.
         app.register_error_handler(Exception, _handle_exception)
+        if self._rate_limits is not None:
+            from backendkit.flask.ratelimit import apply_to_every_request
+
+            apply_to_every_request(app, self._rate_limits)
 
 
 def _handle_exception(raised: Exception) -> Response:

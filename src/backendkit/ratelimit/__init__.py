@@ -19,11 +19,23 @@ require("limits", extra="ratelimit", module="backendkit.ratelimit")
 
 from backendkit.ratelimit._decision import Decision, PolicyState  # noqa: E402
 from backendkit.ratelimit._http import rate_limit_headers, too_many_requests  # noqa: E402
-from backendkit.ratelimit._keys import client_ip, forwarded_chain, ip_key, parse_networks, secret_key  # noqa: E402
+from backendkit.ratelimit._keys import (  # noqa: E402
+    KeyFunction,
+    RequestInfo,
+    by_header,
+    by_ip,
+    by_user,
+    client_ip,
+    forwarded_chain,
+    ip_key,
+    parse_networks,
+    secret_key,
+)
 from backendkit.ratelimit._limiter import AsyncRateLimiter, RateLimiter  # noqa: E402
 from backendkit.ratelimit._memory import MemoryStore  # noqa: E402
 from backendkit.ratelimit._policies import Policy, SlidingWindow, TokenBucket  # noqa: E402
 from backendkit.ratelimit._rates import Rate, parse_rates  # noqa: E402
+from backendkit.ratelimit._rule import DecisionEvent, Limit, Verdict  # noqa: E402
 from backendkit.ratelimit._store import AsyncStore, Store, StoreError  # noqa: E402
 
 
@@ -41,16 +53,24 @@ __all__ = [
     "AsyncRedisStore",
     "AsyncStore",
     "Decision",
+    "DecisionEvent",
+    "KeyFunction",
+    "Limit",
     "MemoryStore",
     "Policy",
     "PolicyState",
     "Rate",
     "RateLimiter",
     "RedisStore",
+    "RequestInfo",
     "SlidingWindow",
     "Store",
     "StoreError",
     "TokenBucket",
+    "Verdict",
+    "by_header",
+    "by_ip",
+    "by_user",
     "client_ip",
     "forwarded_chain",
     "ip_key",

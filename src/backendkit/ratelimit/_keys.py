@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from backendkit.context import request_facts_var
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -90,3 +93,125 @@ def ip_key(ip: str | None, *, ipv6_prefix: int = 64) -> str:
 def secret_key(value: str, *, kind: str = "key") -> str:
     """The rate-limit key of a credential (an API key): hashed, so it is never stored or logged as is."""
     return f"{kind}:{hashlib.sha256(value.encode('utf-8')).hexdigest()[:32]}"
+
+
+class RequestInfo:
+    """What key functions, cost functions and exemption predicates see of a request, on every framework.
+
+    The adapters build it; ``native`` is the framework's own request object
+    (Starlette's ``Request`` or the ASGI scope, Flask's ``request``, Django's
+    ``HttpRequest``) for anything framework-specific.
+
+    Attributes:
+        method: The HTTP method.
+        path: The request path.
+        peer: The socket peer's address (``REMOTE_ADDR``), as the server reports it.
+        native: The framework's request object.
+    """
+
+    __slots__ = ("_headers", "method", "native", "path", "peer")
+
+    def __init__(
+        self, *, method: str, path: str, peer: str | None, headers: Callable[[str], list[str]], native: Any
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.peer = peer
+        self.native = native
+        self._headers = headers
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, Any], *, path: str, native: Any) -> RequestInfo:
+        """The view of a WSGI request (Flask's ``request.environ``, Django's ``request.META``)."""
+
+        def header(name: str) -> list[str]:
+            key = name.upper().replace("-", "_")
+            value = environ.get(key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key)
+            return [] if value is None else [value]
+
+        return cls(
+            method=environ.get("REQUEST_METHOD", ""),
+            path=path,
+            peer=environ.get("REMOTE_ADDR") or None,
+            headers=header,
+            native=native,
+        )
+
+    def header(self, name: str) -> list[str]:
+        """Every value of the request header ``name`` (case-insensitive), in order."""
+        return self._headers(name)
+
+    @property
+    def route(self) -> str | None:
+        """The matched route template (``/tasks/{task_id}``), once the router has run."""
+        facts = request_facts_var.get()
+        return facts.resolved_route() if facts is not None else None
+
+    @property
+    def user(self) -> str | None:
+        """The authenticated user's id, as the adapter learns it (see :func:`backendkit.context.set_user_id`)."""
+        facts = request_facts_var.get()
+        return facts.resolved_user_id() if facts is not None else None
+
+
+KeyFunction = Callable[[RequestInfo], "str | Awaitable[str | None] | None"]
+
+
+def by_ip(trusted_proxies: Iterable[str] = (), *, ipv6_prefix: int = 64) -> Callable[[RequestInfo], str]:
+    """Key requests by client address: the socket peer, or behind ``trusted_proxies`` the forwarded client.
+
+    Example:
+        >>> info = RequestInfo(
+        ...     method="GET", path="/", peer="10.0.0.2", native=None,
+        ...     headers=lambda name: ["198.51.100.7, 10.0.0.9"] if name == "x-forwarded-for" else [],
+        ... )
+        >>> by_ip(["10.0.0.0/8"])(info)
+        'ip:198.51.100.7'
+        >>> by_ip()(info)  # no trusted proxy: the header is ignored
+        'ip:10.0.0.2'
+    """
+    networks = parse_networks(trusted_proxies)
+
+    def key(request: RequestInfo) -> str:
+        if not networks:
+            return ip_key(request.peer, ipv6_prefix=ipv6_prefix)
+        address = client_ip(
+            request.peer,
+            trusted_proxies=networks,
+            x_forwarded_for=request.header("x-forwarded-for"),
+            forwarded=request.header("forwarded"),
+        )
+        return ip_key(address, ipv6_prefix=ipv6_prefix)
+
+    return key
+
+
+def by_user(fallback: Callable[[RequestInfo], str | None] | None = None) -> Callable[[RequestInfo], str | None]:
+    """Key requests by the authenticated user; anonymous requests by ``fallback`` (the client address by default)."""
+    other = fallback if fallback is not None else by_ip()
+
+    def key(request: RequestInfo) -> str | None:
+        user = request.user
+        return f"user:{user}" if user is not None else other(request)
+
+    return key
+
+
+def by_header(
+    name: str, *, fallback: Callable[[RequestInfo], str | None] | None = None
+) -> Callable[[RequestInfo], str | None]:
+    """Key requests by a header such as an API key, hashed; requests without it by ``fallback`` (client address).
+
+    Example:
+        >>> info = RequestInfo(method="GET", path="/", peer="10.0.0.2", native=None, headers=lambda n: ["s3cret"])
+        >>> by_header("X-API-Key")(info).startswith("x-api-key:")
+        True
+    """
+    lowered = name.lower()
+    other = fallback if fallback is not None else by_ip()
+
+    def key(request: RequestInfo) -> str | None:
+        values = request.header(lowered)
+        return secret_key(values[0], kind=lowered) if values and values[0] else other(request)
+
+    return key

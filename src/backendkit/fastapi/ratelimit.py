@@ -1,0 +1,64 @@
+"""Rate limits for FastAPI: a dependency per route, and the ASGI middleware for every request.
+
+Example:
+    >>> from fastapi import Depends, FastAPI
+    >>> from backendkit.fastapi import install
+    >>> from backendkit.fastapi.ratelimit import RateLimitMiddleware, limit
+    >>> from backendkit.ratelimit import Limit
+    >>> app = FastAPI()
+    >>> app.add_middleware(RateLimitMiddleware, limits=Limit("1000/hour"))
+    >>> install(app)
+    >>> @app.get("/search", dependencies=[Depends(limit("5/minute"))])
+    ... async def search():
+    ...     return {"ok": True}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import Request
+
+from backendkit._settings import ConfigurationError
+from backendkit.asgi.ratelimit import RateLimitMiddleware, pending_headers, request_info
+from backendkit.ratelimit import Decision, Limit, Policy
+
+
+class RateLimitDependency:
+    """A route's limit as a FastAPI dependency; made by :func:`limit`.
+
+    Used as ``Depends(...)`` it returns the :class:`~backendkit.ratelimit.Decision`
+    (``None`` for an exempt request), so an endpoint can read it.
+    """
+
+    def __init__(self, rule: Limit) -> None:
+        rule.async_limiter  # noqa: B018  (a blocking store is a configuration error, now)
+        self.limit = rule
+
+    async def __call__(self, request: Request) -> Decision | None:
+        pending = pending_headers(request.scope)
+        if pending is None:
+            raise ConfigurationError("rate-limit dependencies need backendkit.fastapi.install(app)")
+        verdict = await self.limit.acheck(request_info(request.scope, request), per_route=True)
+        if verdict is None:
+            return None
+        if verdict.error is not None:
+            raise verdict.error  # rendered by the installed error handling, headers included
+        pending += verdict.headers
+        return verdict.decision
+
+
+def limit(policies: str | Policy | Sequence[Policy] | Limit, **options: Any) -> RateLimitDependency:
+    """A per-route limit: ``dependencies=[Depends(limit("5/minute"))]``.
+
+    ``options`` are those of :class:`~backendkit.ratelimit.Limit`; pass a
+    ``Limit`` to share one configured limit. The bucket is per route unless the
+    limit names a ``scope``. Key, cost and exemption functions may be async;
+    the store must be async (``MemoryStore`` or ``AsyncRedisStore``). Add
+    ``responses=error_responses(429)`` to document the refusal in OpenAPI.
+    """
+    return RateLimitDependency(policies if isinstance(policies, Limit) else Limit(policies, **options))
+
+
+__all__ = ["RateLimitDependency", "RateLimitMiddleware", "limit"]

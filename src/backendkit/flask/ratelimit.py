@@ -1,0 +1,80 @@
+"""Rate limits for Flask: the ``@limit`` decorator, and limits for every request through the extension.
+
+Example:
+    >>> from flask import Flask
+    >>> from backendkit.flask import BackendKit
+    >>> from backendkit.flask.ratelimit import limit
+    >>> from backendkit.ratelimit import Limit
+    >>> app = Flask(__name__)
+    >>> extension = BackendKit(app, rate_limits=Limit("1000/hour"))
+    >>> @app.get("/search")
+    ... @limit("5/minute")
+    ... def search():
+    ...     return {"ok": True}
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, request
+
+from backendkit._settings import ConfigurationError
+from backendkit.flask._extension import _KEY, RESPONSE_HEADERS
+from backendkit.ratelimit import Decision, Limit, Policy, RequestInfo
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _check(limit: Limit, *, per_route: bool) -> Decision | None:
+    if _KEY not in current_app.extensions:
+        raise ConfigurationError("rate limits need the BackendKit extension on the app")
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    verdict = limit.check(RequestInfo.from_environ(req.environ, path=req.path, native=req), per_route=per_route)
+    if verdict is None:
+        return None
+    if verdict.error is not None:
+        raise verdict.error  # the extension's error handler renders the 429
+    req.environ.setdefault(RESPONSE_HEADERS, []).extend(verdict.headers)
+    return verdict.decision
+
+
+def limit(policies: str | Policy | Sequence[Policy] | Limit, **options: Any) -> Callable[[F], F]:
+    """Limit a view: ``@limit("5/minute")``, or ``@limit(Limit(...))`` to share one configured limit.
+
+    ``options`` are those of :class:`~backendkit.ratelimit.Limit`. The bucket
+    is per route unless the limit names a ``scope``. A refusal raises the 429
+    (``RATE_LIMITED``) for the extension to render; an allowed request's
+    response carries the ``RateLimit`` headers. Stores must be sync
+    (``MemoryStore``, ``RedisStore``).
+    """
+    rule = policies if isinstance(policies, Limit) else Limit(policies, **options)
+    rule.limiter  # noqa: B018  (a configuration error at import, not on the first request)
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def limited(*args: Any, **kwargs: Any) -> Any:
+            _check(rule, per_route=True)
+            return current_app.ensure_sync(view)(*args, **kwargs)
+
+        return limited  # type: ignore[return-value]
+
+    return decorate
+
+
+def apply_to_every_request(app: Flask, limits: Limit | Sequence[Limit]) -> None:
+    """Check ``limits`` before every request of ``app`` (the extension's ``rate_limits``)."""
+    rules = [limits] if isinstance(limits, Limit) else list(limits)
+    for rule in rules:
+        rule.limiter  # noqa: B018
+
+    def check_limits() -> None:
+        for rule in rules:
+            _check(rule, per_route=False)
+
+    app.before_request_funcs.setdefault(None, []).insert(0, check_limits)
+
+
+__all__ = ["apply_to_every_request", "limit"]
