@@ -171,7 +171,11 @@ def test_bad_settings_are_improperly_configured(config: object, message: str) ->
         (["django.middleware.common.CommonMiddleware", MW], "tests.django.urls", ["backendkit.W001"]),
         ([MW], "tests.django.urls_without_handlers", ["backendkit.W002"]),
         ([MW, "backendkit.django.ratelimit.RateLimitMiddleware"], "tests.django.urls", []),
-        (["backendkit.django.ratelimit.RateLimitMiddleware", MW], "tests.django.urls", ["backendkit.E003"]),
+        (
+            ["backendkit.django.ratelimit.RateLimitMiddleware", MW],
+            "tests.django.urls",
+            ["backendkit.W001", "backendkit.E003"],
+        ),
     ],
 )
 def test_system_checks(middleware: list[str], urlconf: str, ids: list[str]) -> None:
