@@ -220,3 +220,18 @@ def test_redis_down_and_back(own_redis: RedisServer, policy: str, caplog: pytest
         assert limiter.hit("ann").remaining == 0
     finally:
         restarted.stop()
+
+
+def test_a_url_store_serves_every_event_loop(redis_server: RedisServer) -> None:
+    # Django runs each async view served over WSGI on a loop of its own; asyncio
+    # connections belong to one loop, so the store keeps a client per loop.
+    store = AsyncRedisStore(redis_server.url)
+    limiter = AsyncRateLimiter(SlidingWindow("3/minute"), store, on_store_error="closed")
+
+    async def one_request() -> bool:
+        try:
+            return (await limiter.hit("loop-hopper")).allowed
+        finally:
+            await store.aclose()
+
+    assert [asyncio.run(one_request()) for _ in range(4)] == [True, True, True, False]

@@ -8,6 +8,8 @@ restart (NOSCRIPT). The clock is Redis ``TIME``, read inside the script.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Sequence
 from importlib.resources import files
 from typing import Any
@@ -83,31 +85,63 @@ class RedisStore:
         except redis.RedisError as exc:
             raise StoreError(f"redis: {exc}") from exc
 
+    def close(self) -> None:
+        """Close the client's connections."""
+        self.client.close()
+
 
 class AsyncRedisStore:
     """:class:`RedisStore` for asyncio (``redis.asyncio``): never blocks the event loop.
 
     Args:
-        client: An existing ``redis.asyncio.Redis`` client, or a URL. A client made
-            from a URL uses a blocking pool of 100 connections, so a burst of
-            concurrent checks waits for a connection rather than erroring; give
-            your own client a ``BlockingConnectionPool`` for the same.
+        client: A URL, or an existing ``redis.asyncio.Redis`` client. A store made
+            from a URL keeps one client per event loop (an asyncio connection
+            belongs to the loop that opened it, and Django runs each async view
+            served over WSGI on a loop of its own), each with a blocking pool of
+            100 connections, so a burst of concurrent checks waits for a
+            connection rather than erroring. A client you pass is used as is, on
+            the loop it belongs to; give it a ``BlockingConnectionPool`` for the same.
+
+    Close it with :meth:`aclose` on the loop that used it (in a lifespan handler).
     """
 
     def __init__(self, client: Any) -> None:
-        if isinstance(client, str):
+        self._url = client if isinstance(client, str) else None
+        self._fixed = None if isinstance(client, str) else (client, client.register_script(SCRIPT))
+        self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Any, Any]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _for_loop(self) -> tuple[Any, Any]:
+        if self._fixed is not None:
+            return self._fixed
+        loop = asyncio.get_running_loop()
+        pair = self._per_loop.get(loop)
+        if pair is None:
             # A blocking pool: under a burst of concurrent checks, wait briefly for a
             # connection instead of failing ("Too many connections") and so failing open.
             pool = redis.asyncio.BlockingConnectionPool.from_url(
-                client,
+                self._url or "",
                 max_connections=100,
                 timeout=2.0,
                 socket_timeout=DEFAULT_TIMEOUT,
                 socket_connect_timeout=DEFAULT_TIMEOUT,
             )
             client = redis.asyncio.Redis.from_pool(pool)  # owns the pool: aclose() closes it
-        self.client = client
-        self._script = client.register_script(SCRIPT)
+            pair = self._per_loop[loop] = (client, client.register_script(SCRIPT))
+        return pair
+
+    @property
+    def client(self) -> Any:
+        """The client this store uses on the running event loop."""
+        return self._for_loop()[0]
+
+    async def aclose(self) -> None:
+        """Close the client of the running loop (or the client given), releasing its connections."""
+        client = self._for_loop()[0]
+        if self._fixed is None:
+            self._per_loop.pop(asyncio.get_running_loop(), None)
+        await client.aclose()
 
     async def aapply(self, keys: Sequence[str], specs: Sequence[Spec], cost: int, op: str) -> list[Step]:
         """One atomic check: one EVALSHA, whatever the number of policies."""
@@ -117,7 +151,7 @@ class AsyncRedisStore:
         self, keys: Sequence[str], specs: Sequence[Spec], cost: int, op: str, now: int | None
     ) -> list[Step]:
         try:
-            reply = await self._script(keys=list(keys), args=script_args(specs, cost, op, now))
+            reply = await self._for_loop()[1](keys=list(keys), args=script_args(specs, cost, op, now))
         except redis.RedisError as exc:
             raise StoreError(f"redis: {exc}") from exc
         return parse_reply(reply)
@@ -125,6 +159,6 @@ class AsyncRedisStore:
     async def aclear(self, keys: Sequence[str]) -> None:
         """Delete ``keys``."""
         try:
-            await self.client.delete(*keys)
+            await self._for_loop()[0].delete(*keys)
         except redis.RedisError as exc:
             raise StoreError(f"redis: {exc}") from exc
