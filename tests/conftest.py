@@ -7,11 +7,31 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.redis import RedisServer, find_redis_server, start_redis
+from tests.support.redis import RedisCluster, RedisServer, find_redis_server, start_cluster, start_redis
 
 
 def _redis_required() -> bool:
     return os.environ.get("BACKENDKIT_REQUIRE_REDIS", "") not in ("", "0")
+
+
+def _redis_binary() -> str:
+    binary = find_redis_server()
+    if binary is None:
+        message = "redis-server is not on PATH (install it, e.g. apt-get install redis-server)"
+        if _redis_required():
+            pytest.fail(f"BACKENDKIT_REQUIRE_REDIS is set but {message}")
+        pytest.skip(message)
+    return binary
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisCluster]:
+    """A Redis Cluster of three primaries on free loopback ports, from the same redis-server binary."""
+    cluster = start_cluster(_redis_binary())
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture(scope="session")
@@ -21,13 +41,7 @@ def redis_server() -> Iterator[RedisServer]:
     Skips when no redis-server binary is on PATH, unless BACKENDKIT_REQUIRE_REDIS=1
     (as in CI), which turns the skip into a failure.
     """
-    binary = find_redis_server()
-    if binary is None:
-        message = "redis-server is not on PATH (install it, e.g. apt-get install redis-server)"
-        if _redis_required():
-            pytest.fail(f"BACKENDKIT_REQUIRE_REDIS is set but {message}")
-        pytest.skip(message)
-    server = start_redis(binary)
+    server = start_redis(_redis_binary())
     try:
         yield server
     finally:
