@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 State = tuple[float, ...]
 EPSILON = 1e-9  # float slack for "exactly at the limit"
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """The outcome of one policy for one check.
 
     Attributes:
@@ -103,18 +103,13 @@ def sliding_window(spec: SlidingWindowSpec, state: State | None, now: int, cost:
             current, previous = state[1], state[2]
         elif state[0] == start - window:
             previous = state[1]
-    elapsed = now - start
-    used = previous * (window - elapsed) / window + current
-    if used + cost <= limit + EPSILON:
+    used = previous * (window - (now - start)) / window + current
+    left = limit - used - cost + EPSILON
+    if left >= 0:
         new_current = current + cost
-        remaining = max(0, math.floor(limit - used - cost + EPSILON))
-        return Step(
-            True,
-            remaining,
-            _sliding_reset(start, window, now, new_current, previous),
-            None,
-            (start, new_current, previous),
-        )
+        # A positive count stops weighing at the end of the next window (the common case, inlined).
+        reset = start + 2 * window - now if new_current > 0 else _sliding_reset(start, window, now, 0, previous)
+        return Step(True, int(left), reset, None, (start, new_current, previous))
     remaining = max(0, math.floor(limit - used + EPSILON))
     wait = _sliding_wait(spec, start, now, current, previous, cost)
     return Step(

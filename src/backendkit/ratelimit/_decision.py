@@ -10,7 +10,7 @@ from backendkit.ratelimit._algorithms import Step
 _US = 1_000_000
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass costs more to build than a whole memory check
 class PolicyState:
     """One policy's view after a check.
 
@@ -31,7 +31,7 @@ class PolicyState:
     retry_after: float | None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Decision:
     """The answer to one check.
 
@@ -47,6 +47,13 @@ class Decision:
     reset_after: float
     retry_after: float | None
     policies: tuple[PolicyState, ...]
+
+    @classmethod
+    def from_step(cls, name: str, limit: int, window: int, step: Step) -> Decision:
+        """The decision of a check with one policy."""
+        retry = None if step.allowed else (step.retry_after or 0) / _US
+        state = PolicyState(name, limit, window, step.remaining, step.reset_after / _US, retry)
+        return cls(step.allowed, limit, step.remaining, state.reset_after, retry, (state,))
 
     @classmethod
     def from_steps(

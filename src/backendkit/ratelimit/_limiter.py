@@ -57,6 +57,8 @@ class _Limiter(Generic[S]):
         self._down_until: float | None = None  # the breaker: skip the store until then
         # A MemoryStore is both a Store and an AsyncStore.
         self.store = store if store is not None else cast(S, MemoryStore())
+        single = len(self._specs) == 1 and isinstance(self.store, MemoryStore)
+        self._fast = cast(MemoryStore, self.store).hit_one if single else None
 
     def keys(self, key: str) -> list[str]:
         """The store keys of ``key``, one per policy rate, hash-tagged so they share a Redis Cluster slot."""
@@ -125,7 +127,7 @@ class RateLimiter(_Limiter[Store]):
 
     def hit(self, key: str, cost: int = 1) -> Decision:
         """Consume ``cost`` from every policy if all of them admit it."""
-        return self._run(key, _check_cost(cost), "hit")
+        return self._run(key, cost if type(cost) is int and cost > 0 else _check_cost(cost), "hit")
 
     def peek(self, key: str) -> Decision:
         """What a hit of cost 1 would be told, consuming nothing."""
@@ -143,6 +145,10 @@ class RateLimiter(_Limiter[Store]):
             self._store_failed(exc)
 
     def _run(self, key: str, cost: int, op: str) -> Decision:
+        if self._fast is not None and op == "hit" and self._down_until is None:
+            # One policy in a MemoryStore: the common case, without the general bookkeeping.
+            step = self._fast(f"{self.prefix}{{{key}}}:{self._suffixes[0]}", self._specs[0], cost)
+            return Decision.from_step(self._names[0], self._limits[0], self._windows[0], step)
         keys = self.keys(key)
         if self._store_usable():
             try:

@@ -7,7 +7,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
-from backendkit.ratelimit._algorithms import Spec, State, Step, evaluate, ttl
+from backendkit.ratelimit._algorithms import Spec, State, Step, check, evaluate, ttl
 
 
 def monotonic_us() -> int:
@@ -49,6 +49,21 @@ class MemoryStore:
                 for key, spec, state in zip(keys, specs, new_states, strict=True):
                     self._put(key, spec, state, now)
             return steps
+
+    def hit_one(self, key: str, spec: Spec, cost: int) -> Step:
+        """A hit on one key and one policy: what :meth:`apply` does for it, with less bookkeeping."""
+        with self._lock:
+            now = self.clock()
+            data = self._data
+            entry = data.get(key)
+            state = None if entry is None or entry[1] <= now else entry[0]
+            step = check(spec, state, now, cost)
+            if step.allowed:
+                data[key] = (step.state, now + ttl(spec, step.state, now))
+                data.move_to_end(key)
+                if len(data) > self.max_keys:
+                    data.popitem(last=False)
+            return step
 
     def clear(self, keys: Sequence[str]) -> None:
         """Forget ``keys``."""
