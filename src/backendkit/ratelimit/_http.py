@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 from backendkit.errors import TooManyRequests
 from backendkit.ratelimit._decision import Decision
 
 
+@functools.lru_cache(maxsize=1024)  # policy names come from configuration: few, and asked for on every response
 def _sf_string(value: str) -> str:
     # A Structured Field string: printable ASCII in quotes, with " and backslash escaped.
     cleaned = "".join(c for c in value if " " <= c <= "~")
@@ -18,7 +20,12 @@ def _seconds(value: float) -> int:
     return max(0, math.ceil(value - 1e-9))
 
 
-def rate_limit_headers(decision: Decision, *, legacy: bool = False) -> list[tuple[str, str]]:
+def policy_field(decision: Decision) -> str:
+    """The ``RateLimit-Policy`` value: the same for every check of one limiter, so callers may keep it."""
+    return ", ".join(f"{_sf_string(p.name)};q={p.limit};w={p.window}" for p in decision.policies)
+
+
+def rate_limit_headers(decision: Decision, *, legacy: bool = False, policy: str | None = None) -> list[tuple[str, str]]:
     """The headers of a checked response, from the check's own result (no second trip to the store).
 
     ``RateLimit-Policy`` and ``RateLimit`` as in draft-ietf-httpapi-ratelimit-headers
@@ -34,9 +41,8 @@ def rate_limit_headers(decision: Decision, *, legacy: bool = False) -> list[tupl
         >>> dict(rate_limit_headers(decision))["RateLimit-Policy"]
         '"minute";q=5;w=60'
     """
-    policy = ", ".join(f"{_sf_string(p.name)};q={p.limit};w={p.window}" for p in decision.policies)
     state = ", ".join(f"{_sf_string(p.name)};r={p.remaining};t={_seconds(p.reset_after)}" for p in decision.policies)
-    headers = [("RateLimit-Policy", policy), ("RateLimit", state)]
+    headers = [("RateLimit-Policy", policy or policy_field(decision)), ("RateLimit", state)]
     if legacy:
         headers += [
             ("X-RateLimit-Limit", str(decision.limit)),

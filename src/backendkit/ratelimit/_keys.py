@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import re
@@ -82,6 +83,11 @@ def _trusted(address: Address, networks: Sequence[Network]) -> bool:
 
 def ip_key(ip: str | None, *, ipv6_prefix: int = 64) -> str:
     """The rate-limit key of an address; IPv6 grouped by ``/ipv6_prefix`` (a client owns a /64, not one address)."""
+    return _ip_key(ip, ipv6_prefix)
+
+
+@functools.lru_cache(maxsize=8192)  # parsing an address costs more than the rest of a memory check
+def _ip_key(ip: str | None, ipv6_prefix: int) -> str:
     address = _address(ip) if ip else None
     if address is None:
         return f"ip:{ip or 'unknown'}"

@@ -60,6 +60,12 @@ class _Limiter(Generic[S]):
         single = len(self._specs) == 1 and isinstance(self.store, MemoryStore)
         self._fast = cast(MemoryStore, self.store).hit_one if single else None
 
+    def _fast_hit(self, key: str, cost: int) -> Decision:
+        # One policy in a MemoryStore (which cannot fail): the common case, without the general bookkeeping.
+        assert self._fast is not None
+        step = self._fast(f"{self.prefix}{{{key}}}:{self._suffixes[0]}", self._specs[0], cost)
+        return Decision.from_step(self._names[0], self._limits[0], self._windows[0], step)
+
     def keys(self, key: str) -> list[str]:
         """The store keys of ``key``, one per policy rate, hash-tagged so they share a Redis Cluster slot."""
         return [f"{self.prefix}{{{key}}}:{suffix}" for suffix in self._suffixes]
@@ -145,10 +151,8 @@ class RateLimiter(_Limiter[Store]):
             self._store_failed(exc)
 
     def _run(self, key: str, cost: int, op: str) -> Decision:
-        if self._fast is not None and op == "hit" and self._down_until is None:
-            # One policy in a MemoryStore: the common case, without the general bookkeeping.
-            step = self._fast(f"{self.prefix}{{{key}}}:{self._suffixes[0]}", self._specs[0], cost)
-            return Decision.from_step(self._names[0], self._limits[0], self._windows[0], step)
+        if self._fast is not None and op == "hit":
+            return self._fast_hit(key, cost)
         keys = self.keys(key)
         if self._store_usable():
             try:
@@ -171,7 +175,7 @@ class AsyncRateLimiter(_Limiter[AsyncStore]):
 
     async def hit(self, key: str, cost: int = 1) -> Decision:
         """Consume ``cost`` from every policy if all of them admit it."""
-        return await self._run(key, _check_cost(cost), "hit")
+        return await self._run(key, cost if type(cost) is int and cost > 0 else _check_cost(cost), "hit")
 
     async def peek(self, key: str) -> Decision:
         """What a hit of cost 1 would be told, consuming nothing."""
@@ -189,6 +193,8 @@ class AsyncRateLimiter(_Limiter[AsyncStore]):
             self._store_failed(exc)
 
     async def _run(self, key: str, cost: int, op: str) -> Decision:
+        if self._fast is not None and op == "hit":
+            return self._fast_hit(key, cost)  # a MemoryStore never awaits
         keys = self.keys(key)
         if self._store_usable():
             try:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar, cast
 from backendkit._settings import ConfigurationError
 from backendkit.errors import TooManyRequests
 from backendkit.ratelimit._decision import Decision
-from backendkit.ratelimit._http import rate_limit_headers, too_many_requests
+from backendkit.ratelimit._http import policy_field, rate_limit_headers, too_many_requests
 from backendkit.ratelimit._keys import KeyFunction, RequestInfo, by_ip
 from backendkit.ratelimit._limiter import AsyncRateLimiter, OnStoreError, RateLimiter
 from backendkit.ratelimit._memory import MemoryStore
@@ -124,6 +124,7 @@ class Limit:
         self.on_decision = on_decision
         self.legacy_headers = legacy_headers
         self.shadow_refusals = 0
+        self._policy_field: str | None = None  # RateLimit-Policy: fixed by the policies
         self._lock = threading.Lock()
         self.store = store if store is not None else MemoryStore()
         options: dict[str, Any] = {
@@ -205,7 +206,9 @@ class Limit:
                     extra={"ratelimit_key": bucket, "ratelimit_shadow": True},
                 )
             return Verdict(decision, bucket, [], None)
-        headers = rate_limit_headers(decision, legacy=self.legacy_headers)
+        if self._policy_field is None:
+            self._policy_field = policy_field(decision)
+        headers = rate_limit_headers(decision, legacy=self.legacy_headers, policy=self._policy_field)
         if decision.allowed:
             return Verdict(decision, bucket, headers, None)
         error = too_many_requests(decision)

@@ -1,0 +1,747 @@
+"""backendkit.ratelimit against limits, PyrateLimiter, slowapi and flask-limiter, on the allowed path.
+
+Every limit is so high that nothing is ever refused, so each figure is the cost of
+a check that lets the request through. Six cases:
+
+1. memory, one policy: a check in process memory (microseconds per check);
+2. Redis, one policy: against the same EVALSHA sent bare, and limits' RedisStorage;
+3. Redis, three policies: one backendkit check against three limits hits in a row
+   (what flask-limiter does with three limits), with round trips and Redis commands counted;
+4. async Redis, 50 concurrent tasks: checks per second;
+5. HTTP: what the rate-limit check adds to a request in FastAPI and Flask, against
+   slowapi and flask-limiter (in-process, through the ASGI / WSGI callable);
+6. memory: bytes per key in the store at --keys distinct keys (tracemalloc).
+
+The checks cycle through 1,000 client keys. Redis is a redis-server started on a
+free loopback port for the run and stopped at its end. Cases are interleaved round
+by round; the best and the median round are reported.
+
+    python benchmarks/ratelimit_bench.py [--rounds 5] [--checks 20000] [--redis-checks 5000]
+        [--requests 2000] [--keys 1000000] [--skip-limits-memory] [--redis-server redis-server]
+        [--cases 1,2,3,4,5,6]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import functools
+import gc
+import io
+import logging
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from importlib.metadata import version
+from typing import Any
+
+# At module level: FastAPI resolves an endpoint's (string) annotations in the module's globals,
+# and slowapi needs the endpoint to take the Request (and the Response, to write its headers).
+from fastapi import Request, Response
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+RATE = "1000000/minute"
+CLIENTS = [f"client-{i}" for i in range(1000)]
+TASKS = 50
+PACKAGES = ("limits", "pyrate-limiter", "slowapi", "flask-limiter", "fastapi", "starlette", "flask", "redis")
+
+Runner = Callable[[int], None]
+Samples = dict[str, list[float]]
+
+
+@functools.lru_cache(maxsize=8)
+def keys_for(n: int) -> list[str]:
+    """``n`` client keys, cycling through CLIENTS."""
+    return [CLIENTS[i % len(CLIENTS)] for i in range(n)]
+
+
+def sync_loop(check: Callable[[str], Any]) -> Runner:
+    def run(n: int) -> None:
+        for key in keys_for(n):
+            check(key)
+
+    return run
+
+
+def measure(runners: dict[str, Runner], n: int, rounds: int) -> Samples:
+    """Microseconds per operation, each runner once per round, in turn."""
+    for run in runners.values():
+        run(max(50, n // 10))  # warm up: connections, scripts loaded, caches
+    samples: Samples = {name: [] for name in runners}
+    for _ in range(rounds):
+        for name, run in runners.items():
+            start = time.perf_counter_ns()
+            run(n)
+            samples[name].append((time.perf_counter_ns() - start) / n / 1000)
+    return samples
+
+
+def best(samples: Samples, name: str) -> float:
+    return min(samples[name])
+
+
+def median(samples: Samples, name: str) -> float:
+    return statistics.median(samples[name])
+
+
+def print_table(samples: Samples, base: str, unit: str = "us/check") -> None:
+    """One line per runner; 'vs bk' is its time over the base runner's (> 1: the base is faster)."""
+    print(f"  {'':<46}{unit:>10}{'median':>9}{'checks/s':>11}{'vs bk':>8}{'(median)':>10}")
+    b, m = best(samples, base), median(samples, base)
+    for name in samples:
+        nb, nm = best(samples, name), median(samples, name)
+        print(f"  {name:<46}{nb:>10.2f}{nm:>9.2f}{1e6 / nb:>11,.0f}{nb / b:>7.2f}x{nm / m:>9.2f}x")
+
+
+class Summary:
+    """The targets and whether each was met (judged on the best rounds; the median ratio is shown beside)."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str, str]] = []
+
+    def target(self, label: str, value: float | None, med: float | None, ok: bool | None, fmt: str = "{:.2f}x") -> None:
+        if value is None or ok is None:
+            self.lines.append((label, "n/a", "NOT RUN"))
+            return
+        shown = fmt.format(value) + (f" (median {fmt.format(med)})" if med is not None else "")
+        self.lines.append((label, shown, "PASS" if ok else "MISS"))
+
+    def note(self, label: str, text: str) -> None:
+        self.lines.append((label, text, ""))
+
+
+class StoreFailures(logging.Handler):
+    """Counts the limiter's "store unavailable" warnings: a failing store would answer fast and wrongly."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "unavailable" in record.getMessage():
+            self.count += 1
+
+
+# --- Redis server -----------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def redis_server(executable: str) -> Iterator[int]:
+    """A throwaway redis-server on a free loopback port, without persistence; yields the port."""
+    import redis
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        client = redis.Redis(host="127.0.0.1", port=port)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{executable} did not start on port {port}") from None
+                time.sleep(0.05)
+        client.close()
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def counting_connection_class() -> Any:
+    import redis
+
+    class CountingConnection(redis.Connection):
+        """Counts what the client sends: one send per command (there is no pipelining here)."""
+
+        sent = 0
+
+        def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+            CountingConnection.sent += 1
+            super().send_packed_command(command, check_health)
+
+    return CountingConnection
+
+
+# --- 1. memory, one policy --------------------------------------------------------------------------------
+def case_memory(args: argparse.Namespace, summary: Summary) -> None:
+    from limits import parse
+    from limits.storage import MemoryStorage
+    from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
+
+    from backendkit.ratelimit import RateLimiter, SlidingWindow, TokenBucket
+
+    item = parse(RATE)
+    checks: dict[str, Callable[[str], Any]] = {
+        "backendkit SlidingWindow": RateLimiter(SlidingWindow(RATE)).hit,
+        "backendkit TokenBucket": RateLimiter(TokenBucket(RATE)).hit,
+        # each strategy on a storage of its own, as an application would have
+        "limits FixedWindow": functools.partial(FixedWindowRateLimiter(MemoryStorage()).hit, item),
+        "limits MovingWindow": functools.partial(MovingWindowRateLimiter(MemoryStorage()).hit, item),
+        "limits SlidingWindowCounter": functools.partial(SlidingWindowCounterRateLimiter(MemoryStorage()).hit, item),
+    }
+    try:
+        from pyrate_limiter import Duration, InMemoryBucket, Limiter, Rate
+
+        # One InMemoryBucket behind Limiter (its SingleBucketFactory): every name shares that bucket.
+        pyrate = Limiter(InMemoryBucket([Rate(1_000_000, Duration.MINUTE)]))
+        checks["pyrate-limiter InMemoryBucket"] = functools.partial(pyrate.try_acquire, blocking=False)
+    except Exception as exc:  # a peer that cannot run is reported, not faked
+        print(f"  pyrate-limiter skipped: {exc!r}")
+    for name, check in checks.items():
+        result = check("sanity")
+        assert getattr(result, "allowed", result) is True, (name, result)
+
+    samples = measure({name: sync_loop(check) for name, check in checks.items()}, args.checks, args.rounds)
+    print(f"1. memory, one policy ({RATE}); {args.checks} checks x {args.rounds} rounds")
+    print_table(samples, "backendkit SlidingWindow")
+    print()
+    swc, bk = "limits SlidingWindowCounter", "backendkit SlidingWindow"
+    ratio, med = best(samples, swc) / best(samples, bk), median(samples, swc) / median(samples, bk)
+    summary.target("memory: >= 3x limits SWC", ratio, med, ratio >= 3)
+
+
+# --- 2 and 3. Redis, sync ---------------------------------------------------------------------------------
+THREE = ("1000000/second", "1000000/minute", "100000000/day")
+
+
+def three_policies() -> list[Any]:
+    from backendkit.ratelimit import SlidingWindow, TokenBucket
+
+    return [TokenBucket(THREE[0], burst=1_000_000), SlidingWindow(THREE[1]), SlidingWindow(THREE[2])]
+
+
+def case_redis_one(args: argparse.Namespace, summary: Summary, port: int) -> None:
+    import redis
+    from limits import parse
+    from limits.storage import RedisStorage
+    from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
+
+    from backendkit.ratelimit import RateLimiter, RedisStore, SlidingWindow
+    from backendkit.ratelimit._redis import SCRIPT, script_args
+
+    client = redis.Redis(host="127.0.0.1", port=port)
+    limiter = RateLimiter(SlidingWindow(RATE), RedisStore(client), on_store_error="closed")
+    sha = client.script_load(SCRIPT)
+    argv = script_args(limiter._specs, 1, "hit")
+    prepared = {key: limiter.keys(key) for key in CLIENTS}
+
+    def bare(n: int) -> None:
+        evalsha = client.evalsha
+        for key in keys_for(n):
+            keys = prepared[key]
+            evalsha(sha, len(keys), *keys, *argv)
+
+    # A storage per strategy, each with its own key prefix: the strategies keep different types under one key.
+    storages = {prefix: RedisStorage(f"redis://127.0.0.1:{port}", key_prefix=prefix) for prefix in ("fw", "mw", "swc")}
+    item = parse(RATE)
+    checks: dict[str, Callable[[str], Any]] = {
+        "backendkit RedisStore": limiter.hit,
+        "limits FixedWindow": functools.partial(FixedWindowRateLimiter(storages["fw"]).hit, item),
+        "limits MovingWindow": functools.partial(MovingWindowRateLimiter(storages["mw"]).hit, item),
+        "limits SlidingWindowCounter": functools.partial(SlidingWindowCounterRateLimiter(storages["swc"]).hit, item),
+    }
+    for name, check in checks.items():
+        result = check("sanity")
+        assert getattr(result, "allowed", result) is True, (name, result)
+    runners = {name: sync_loop(check) for name, check in checks.items()}
+    runners = {"bare EVALSHA loop (same script, same client)": bare, **runners}
+
+    samples = measure(runners, args.redis_checks, args.rounds)
+    print(f"2. Redis, one policy ({RATE}); {args.redis_checks} checks x {args.rounds} rounds, one connection each")
+    print_table(samples, "backendkit RedisStore")
+    print()
+    bk, loop = "backendkit RedisStore", "bare EVALSHA loop (same script, same client)"
+    ratio, med = best(samples, loop) / best(samples, bk), median(samples, loop) / median(samples, bk)
+    summary.target("redis 1 policy: >= 0.9x bare EVALSHA checks/s", ratio, med, ratio >= 0.9)
+    client.close()
+    for storage in storages.values():
+        storage.storage.close()
+
+
+def case_redis_three(args: argparse.Namespace, summary: Summary, port: int) -> None:
+    import redis
+    from limits import parse
+    from limits.storage import RedisStorage
+    from limits.strategies import SlidingWindowCounterRateLimiter
+
+    from backendkit.ratelimit import RateLimiter, RedisStore
+
+    items = [parse(rate) for rate in THREE]
+
+    def backendkit_check(pool: Any = None) -> tuple[Callable[[str], Any], Any]:
+        client = redis.Redis(connection_pool=pool) if pool else redis.Redis(host="127.0.0.1", port=port)
+        return RateLimiter(three_policies(), RedisStore(client), on_store_error="closed").hit, client
+
+    def limits_check(pool: Any = None) -> tuple[Callable[[str], Any], Any]:
+        storage = RedisStorage(f"redis://127.0.0.1:{port}", connection_pool=pool)
+        hit = SlidingWindowCounterRateLimiter(storage).hit
+        first, second, third = items
+
+        def check(key: str) -> bool:  # in a row, stopping at the first refusal, as flask-limiter does
+            return hit(first, key) and hit(second, key) and hit(third, key)
+
+        return check, storage.storage
+
+    bk, peer = "backendkit, 3 policies, one check", "limits SWC, 3 hits in a row"
+    builders = {bk: backendkit_check, peer: limits_check}
+    checks = {name: build() for name, build in builders.items()}
+    for name, (check, _) in checks.items():
+        result = check("sanity")
+        assert getattr(result, "allowed", result) is True, (name, result)
+    samples = measure({name: sync_loop(check) for name, (check, _) in checks.items()}, args.redis_checks, args.rounds)
+    print(f"3. Redis, three policies ({', '.join(THREE)}); {args.redis_checks} checks x {args.rounds} rounds")
+    print_table(samples, bk)
+    ratio, med = best(samples, peer) / best(samples, bk), median(samples, peer) / median(samples, bk)
+    summary.target("redis 3 policies: >= 2.5x limits SWC x3 checks/s", ratio, med, ratio >= 2.5)
+    for _, client in checks.values():
+        client.close()
+
+    # Round trips and server-side commands, on clients that count what they send.
+    connection_class = counting_connection_class()
+    admin = redis.Redis(host="127.0.0.1", port=port)
+    n = 1000
+    print(f"  per check, over {n} checks:{'round trips':>27}{'commands run':>14}   (commands by name)")
+    for name, build in builders.items():
+        pool = redis.ConnectionPool(host="127.0.0.1", port=port, connection_class=connection_class)
+        check, client = build(pool)
+        for key in CLIENTS[:20]:
+            check(key)  # connect, load the scripts
+        admin.config_resetstat()
+        connection_class.sent = 0
+        for key in keys_for(n):
+            check(key)
+        sent = connection_class.sent
+        stats = admin.info("commandstats")
+        calls = {
+            command.removeprefix("cmdstat_"): value["calls"]
+            for command, value in stats.items()
+            if not command.startswith(("cmdstat_info", "cmdstat_config"))
+        }
+        detail = ", ".join(f"{command} {count / n:g}" for command, count in sorted(calls.items()))
+        print(f"    {name:<44}{sent / n:>7.2f}{sum(calls.values()) / n:>14.2f}   ({detail})")
+        summary.note(f"round trips per check, {name}", f"{sent / n:.2f} ({sum(calls.values()) / n:.2f} commands run)")
+        client.close()
+    admin.close()
+    print("  (round trips: commands the client sent; commands run: INFO commandstats without info/config,")
+    print("   which counts the commands a Lua script runs as well as the EVALSHA itself)")
+    print()
+
+
+# --- 4. async Redis ---------------------------------------------------------------------------------------
+def async_runner(loop: asyncio.AbstractEventLoop, check: Callable[[str], Any], tasks: int) -> Runner:
+    async def worker(keys: list[str]) -> None:
+        for key in keys:
+            await check(key)
+
+    async def many(n: int) -> None:
+        keys = keys_for(n)
+        await asyncio.gather(*(worker(keys[i::tasks]) for i in range(tasks)))
+
+    return lambda n: loop.run_until_complete(many(n))
+
+
+def case_async(args: argparse.Namespace, summary: Summary, port: int) -> None:
+    import redis.asyncio
+    from limits import parse
+    from limits.aio.storage import RedisStorage
+    from limits.aio.strategies import SlidingWindowCounterRateLimiter
+
+    from backendkit.ratelimit import AsyncRateLimiter, AsyncRedisStore, SlidingWindow
+
+    loop = asyncio.new_event_loop()
+    store = AsyncRedisStore(f"redis://127.0.0.1:{port}")
+    limiter = AsyncRateLimiter(SlidingWindow(RATE), store, on_store_error="closed")
+    # coredis is limits' default async client; this environment has redis-py, so that one.
+    storage = RedisStorage(f"async+redis://127.0.0.1:{port}", implementation="redispy")
+    # For reference: the store on a client configured as limits configures its own (a plain pool, no timeouts).
+    plain = redis.asyncio.Redis.from_url(f"redis://127.0.0.1:{port}")
+    on_plain = AsyncRateLimiter(SlidingWindow(RATE), AsyncRedisStore(plain), on_store_error="closed")
+    item = parse(RATE)
+    bk, peer = "backendkit AsyncRedisStore(url)", "limits aio RedisStorage SWC"
+    checks = {
+        bk: limiter.hit,
+        "backendkit AsyncRedisStore(plain client)": on_plain.hit,
+        peer: functools.partial(SlidingWindowCounterRateLimiter(storage).hit, item),
+    }
+    for name, check in checks.items():
+        result = loop.run_until_complete(check("sanity"))
+        assert getattr(result, "allowed", result) is True, (name, result)
+    samples = measure(
+        {name: async_runner(loop, check, TASKS) for name, check in checks.items()}, args.redis_checks, args.rounds
+    )
+    print(f"4. async Redis, one policy, {TASKS} concurrent tasks; {args.redis_checks} checks x {args.rounds} rounds")
+    print_table(samples, bk)
+    print()
+    ratio, med = best(samples, peer) / best(samples, bk), median(samples, peer) / median(samples, bk)
+    summary.target("async redis, 50 tasks: ahead of limits aio SWC", ratio, med, ratio > 1)
+    loop.run_until_complete(store.aclose())
+    loop.run_until_complete(plain.aclose())
+    loop.run_until_complete(storage.bridge.storage.aclose())
+    loop.close()
+
+
+# --- 5. HTTP ----------------------------------------------------------------------------------------------
+def fastapi_app(variant: str) -> Any:
+    from fastapi import Depends, FastAPI
+
+    app = FastAPI()
+    if variant.startswith("slowapi"):
+        from slowapi import Limiter, _rate_limit_exceeded_handler
+        from slowapi.errors import RateLimitExceeded
+        from slowapi.util import get_remote_address
+
+        if variant == "slowapi":
+            limiter = Limiter(key_func=get_remote_address)
+        else:
+            limiter = Limiter(key_func=get_remote_address, strategy="sliding-window-counter", headers_enabled=True)
+        app.state.limiter = limiter
+        app.add_exception_handler(RateLimitExceeded, _rate_limit_exceeded_handler)  # type: ignore[arg-type]
+
+        @app.get("/x")
+        @limiter.limit(RATE)
+        async def limited(request: Request, response: Response) -> dict[str, bool]:
+            return {"ok": True}  # slowapi writes its headers on the injected response
+
+        return app
+    dependencies = []
+    if variant.startswith("backendkit"):
+        from backendkit.fastapi import install
+        from backendkit.fastapi.ratelimit import limit
+        from backendkit.ratelimit import Limit
+
+        install(app)
+        if variant == "backendkit + limit":
+            dependencies = [Depends(limit(Limit(RATE)))]
+
+    @app.get("/x", dependencies=dependencies)
+    async def endpoint() -> dict[str, bool]:
+        return {"ok": True}
+
+    return app
+
+
+def asgi_runner(app: Any) -> tuple[Runner, Callable[[], int]]:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "path": "/x",
+        "raw_path": b"/x",
+        "query_string": b"",
+        "root_path": "",
+        "scheme": "http",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+        "headers": [(b"host", b"bench")],
+    }
+    status: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    async def record(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+
+    async def many(n: int) -> None:
+        for _ in range(n):
+            await app(dict(scope), receive, send)
+
+    loop = asyncio.new_event_loop()
+
+    def one_status() -> int:
+        loop.run_until_complete(app(dict(scope), receive, record))
+        return status[-1]
+
+    return lambda n: loop.run_until_complete(many(n)), one_status
+
+
+def flask_app(variant: str) -> Any:
+    from flask import Flask, jsonify
+
+    app = Flask("bench")
+    if variant.startswith("flask-limiter"):
+        from flask_limiter import Limiter
+        from flask_limiter.util import get_remote_address
+
+        if variant == "flask-limiter":
+            limiter = Limiter(get_remote_address, app=app, storage_uri="memory://")
+        else:
+            limiter = Limiter(
+                get_remote_address,
+                app=app,
+                storage_uri="memory://",
+                strategy="sliding-window-counter",
+                headers_enabled=True,
+            )
+
+        @app.get("/x")
+        @limiter.limit(RATE)
+        def limited() -> Any:
+            return jsonify(ok=True)
+
+        return app
+    if variant.startswith("backendkit"):
+        from backendkit.flask import BackendKit
+        from backendkit.flask.ratelimit import limit
+        from backendkit.ratelimit import Limit
+
+        BackendKit(app)
+        if variant == "backendkit + limit":
+
+            @app.get("/x")
+            @limit(Limit(RATE))
+            def limited_by_backendkit() -> Any:
+                return jsonify(ok=True)
+
+            return app
+
+    @app.get("/x")
+    def endpoint() -> Any:
+        return jsonify(ok=True)
+
+    return app
+
+
+def wsgi_runner(app: Any) -> tuple[Runner, Callable[[], int]]:
+    base = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/x",
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "REMOTE_ADDR": "127.0.0.1",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": io.StringIO(),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+    }
+    status: list[str] = []
+
+    def start_response(status_line: str, headers: Any, exc_info: Any = None) -> None:
+        status.append(status_line)
+
+    def request() -> None:
+        environ = dict(base)
+        environ["wsgi.input"] = io.BytesIO(b"")
+        result = app(environ, start_response)
+        b"".join(result)
+        if hasattr(result, "close"):
+            result.close()
+
+    def many(n: int) -> None:
+        for _ in range(n):
+            request()
+
+    def one_status() -> int:
+        request()
+        return int(status[-1].split()[0])
+
+    return many, one_status
+
+
+def added(samples: Samples, name: str, baseline: str) -> tuple[float, float]:
+    """What ``name`` costs over ``baseline``: best minus best, median minus median."""
+    return best(samples, name) - best(samples, baseline), median(samples, name) - median(samples, baseline)
+
+
+def case_http(args: argparse.Namespace, summary: Summary) -> None:
+    logging.disable(logging.CRITICAL)
+    print(f"5. HTTP, in-process, all stores in memory; {args.requests} requests x {args.rounds} rounds; us/request")
+    print("   (the peers as configured by default: fixed window, no rate-limit headers; the '+ SWC + headers'")
+    print("    rows are the peer doing what backendkit does: a sliding-window counter and rate-limit headers)")
+    frameworks = [
+        ("fastapi", fastapi_app, asgi_runner, "slowapi", 0.5),
+        ("flask", flask_app, wsgi_runner, "flask-limiter", 0.25),
+    ]
+    for framework, build, runner, peer, target in frameworks:
+        like_ours = f"{peer} + SWC + headers"
+        variants = ["bare", "backendkit", "backendkit + limit", peer, like_ours]
+        runners: dict[str, Runner] = {}
+        for variant in variants:
+            try:
+                run, one_status = runner(build(variant))
+                code = one_status()
+                if code != 200:
+                    raise RuntimeError(f"answered {code}")
+                runners[variant] = run
+            except Exception as exc:  # a peer that cannot run is reported, not faked
+                print(f"  {framework} {variant} skipped: {exc!r}")
+        samples = measure(runners, args.requests, args.rounds)
+        print(f"  {framework:<50}{'best':>8}{'median':>9}")
+        for name in samples:
+            print(f"    {name:<48}{best(samples, name):>8.1f}{median(samples, name):>9.1f}")
+        ours = added(samples, "backendkit + limit", "backendkit")
+        print(f"    {'added: backendkit limit (vs backendkit alone)':<48}{ours[0]:>8.1f}{ours[1]:>9.1f}")
+        for name in (peer, like_ours):
+            if name in samples:
+                theirs = added(samples, name, "bare")
+                print(f"    {f'added: {name} (vs bare)':<48}{theirs[0]:>8.1f}{theirs[1]:>9.1f}")
+        label = f"{framework}: added <= {target}x {peer}'s"
+        if peer not in samples:
+            summary.target(label, None, None, None)
+            continue
+        theirs = added(samples, peer, "bare")
+        ratio = ours[0] / theirs[0] if theirs[0] > 0 else None
+        med = ours[1] / theirs[1] if theirs[1] > 0 else None
+        shown = "n/a" if ratio is None else f"{ratio:.2f}"
+        print(f"    backendkit added / {peer} added: {shown} (best)")
+        summary.target(label, ratio, med, None if ratio is None else ratio <= target)
+        summary.note(f"{framework} added us/request", f"backendkit {ours[0]:.1f}, {peer} {theirs[0]:.1f} (best)")
+        if like_ours in samples:
+            alike = added(samples, like_ours, "bare")[0]
+            summary.note(f"{framework} added, {like_ours}", f"{alike:.1f} us/request (best), for reference")
+    logging.disable(logging.NOTSET)
+    print()
+
+
+# --- 6. bytes per key -------------------------------------------------------------------------------------
+def traced_bytes(setup: Callable[[], Callable[[str], Any]], keys: int, settle: Callable[[Any], None]) -> float:
+    """Bytes per key that ``keys`` distinct keys leave allocated (tracemalloc, after a full collection)."""
+    tracemalloc.start()
+    try:
+        check = setup()
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(keys):
+            check(f"client-{i}")
+        settle(check)
+        gc.collect()
+        return (tracemalloc.get_traced_memory()[0] - before) / keys
+    finally:
+        tracemalloc.stop()
+
+
+def case_bytes(args: argparse.Namespace, summary: Summary) -> None:
+    from limits import parse
+    from limits.storage import MemoryStorage
+    from limits.strategies import SlidingWindowCounterRateLimiter
+
+    from backendkit.ratelimit import MemoryStore, RateLimiter, SlidingWindow
+
+    print(f"6. memory per key, one sliding-window policy ({RATE}), {args.keys:,} distinct keys (tracemalloc)")
+    stores: list[Any] = []
+
+    def backendkit_setup() -> Callable[[str], Any]:
+        store = MemoryStore(max_keys=max(args.keys, 1))
+        stores.append(store)
+        return RateLimiter(SlidingWindow(RATE), store).hit
+
+    def backendkit_settle(_: Any) -> None:
+        assert len(stores[-1]) == args.keys
+
+    start = time.perf_counter()
+    per_key = traced_bytes(backendkit_setup, args.keys, backendkit_settle)
+    stores.clear()
+    print(f"  {'backendkit MemoryStore':<46}{per_key:>8.0f} bytes/key   ({time.perf_counter() - start:.1f} s)")
+    summary.note("bytes per key, backendkit MemoryStore", f"{per_key:.0f} at {args.keys:,} keys")
+    if args.skip_limits_memory:
+        print("  limits MemoryStorage SWC: skipped (--skip-limits-memory)")
+        print()
+        return
+
+    storages: list[Any] = []
+
+    def limits_setup() -> Callable[[str], Any]:
+        storage = MemoryStorage()
+        storages.append(storage)
+        return functools.partial(SlidingWindowCounterRateLimiter(storage).hit, parse(RATE))
+
+    def limits_settle(_: Any) -> None:
+        # Its expiry thread copies the key list every 10 ms while hits arrive: let the last pass finish.
+        storages[-1].timer.join()
+
+    start = time.perf_counter()
+    per_key = traced_bytes(limits_setup, args.keys, limits_settle)
+    storages.clear()
+    print(f"  {'limits MemoryStorage SWC':<46}{per_key:>8.0f} bytes/key   ({time.perf_counter() - start:.1f} s)")
+    summary.note("bytes per key, limits MemoryStorage SWC", f"{per_key:.0f} at {args.keys:,} keys")
+    print()
+
+
+def run_redis_cases(args: argparse.Namespace, summary: Summary, port: int, cases: set[int]) -> None:
+    import redis
+
+    admin = redis.Redis(host="127.0.0.1", port=port)
+    info = admin.info("server")
+    admin.close()
+    parser = "hiredis" if redis.utils.HIREDIS_AVAILABLE else "pure Python (hiredis not installed)"
+    print(f"redis-server {info['redis_version']} on 127.0.0.1:{port} (no persistence); redis-py parser: {parser}\n")
+    if 2 in cases:
+        case_redis_one(args, summary, port)
+    if 3 in cases:
+        case_redis_three(args, summary, port)
+    if 4 in cases:
+        case_async(args, summary, port)
+
+
+# --- main -------------------------------------------------------------------------------------------------
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--checks", type=int, default=20_000, help="memory checks per round")
+    parser.add_argument("--redis-checks", type=int, default=5_000, help="Redis checks per round")
+    parser.add_argument("--requests", type=int, default=2_000, help="HTTP requests per round")
+    parser.add_argument("--keys", type=int, default=1_000_000, help="distinct keys for the bytes-per-key case")
+    parser.add_argument("--skip-limits-memory", action="store_true", help="no bytes-per-key figure for limits")
+    parser.add_argument("--redis-server", default="redis-server", help="the redis-server executable")
+    parser.add_argument("--cases", default="1,2,3,4,5,6", help="which cases to run, comma-separated")
+    args = parser.parse_args()
+    cases = {int(case) for case in args.cases.split(",")}
+
+    started = time.perf_counter()
+    print(
+        f"python {platform.python_version()} on {platform.machine()} ({platform.platform()}), {os.cpu_count()} cpu(s)"
+    )
+    print("versions: " + ", ".join(f"{p} {version(p)}" for p in ("backendkit", *PACKAGES)))
+    print(f"{len(CLIENTS)} client keys cycled; rounds interleaved; best and median round\n")
+
+    summary = Summary()
+    failures = StoreFailures()
+    logging.getLogger("backendkit.ratelimit").addHandler(failures)
+    if 1 in cases:
+        case_memory(args, summary)
+    if cases & {2, 3, 4}:
+        with redis_server(args.redis_server) as port:
+            run_redis_cases(args, summary, port, cases)
+    if 5 in cases:
+        case_http(args, summary)
+    if 6 in cases:
+        case_bytes(args, summary)
+
+    print("summary")
+    summary.note("backendkit store failures during the run", str(failures.count))
+    for label, value, verdict in summary.lines:
+        print(f"  {label:<60}{value:<44}{verdict}")
+    machine = f"{platform.platform()}, {platform.machine()}, {os.cpu_count()} cpu(s)"
+    print(f"  machine: {machine}, python {platform.python_version()}")
+    print("  versions: " + ", ".join(f"{p} {version(p)}" for p in ("backendkit", *PACKAGES)))
+    print(f"  total time: {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
