@@ -39,7 +39,7 @@ def _check(rule: Limit, request: HttpRequest, *, per_route: bool) -> Verdict | N
 
 
 async def _acheck(rule: Limit, request: HttpRequest, *, per_route: bool) -> Verdict | None:
-    if rule._async is not None:
+    if rule.checks_async:
         return await rule.acheck(_info(request), per_route=per_route)
     # A sync-only store (RedisStore): off the event loop, in a worker thread.
     return await sync_to_async(_check, thread_sensitive=False)(rule, request, per_route=per_route)

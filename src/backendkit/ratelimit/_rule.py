@@ -141,6 +141,11 @@ class Limit:
         return f"Limit({self.policies!r}, scope={self.scope!r}, shadow={self.shadow!r})"
 
     @property
+    def checks_async(self) -> bool:
+        """Whether the store can be awaited (``acheck`` works); otherwise only ``check`` does."""
+        return self._async is not None
+
+    @property
     def limiter(self) -> RateLimiter:
         """The synchronous limiter (for sync views); a configuration error if the store is async only."""
         if self._sync is None:
