@@ -46,6 +46,8 @@ def test_the_public_modules_are_the_expected_ones() -> None:
         "backendkit.flask",
         "backendkit.flask.ratelimit",
         "backendkit.logging",
+        "backendkit.pagination",
+        "backendkit.pagination.sqlalchemy",
         "backendkit.ratelimit",
         "backendkit.starlette",
         "backendkit.validation",

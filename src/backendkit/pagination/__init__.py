@@ -1,0 +1,78 @@
+"""Pagination: offset and page numbers, and keyset cursors that are signed, versioned and bound to their query.
+
+The package is a pure core: it parses query parameters, signs and checks cursors,
+describes which rows follow a position (:func:`seek`) and renders a page as a body
+and a ``Link`` header. Backends fetch rows: :func:`paginate_sequence` for lists,
+``backendkit.pagination.sqlalchemy`` for SQLAlchemy 2.0 and
+``backendkit.django.pagination`` for QuerySets. Framework adapters read the request
+and write the response.
+
+Example:
+    >>> from backendkit.pagination import Pagination, SortSpec
+    >>> tasks = [{"id": i, "priority": i % 3} for i in range(1, 8)]
+    >>> pages = Pagination(sort=SortSpec(["priority", "id"], default="-priority"),
+    ...                    secrets=["a-secret-of-at-least-16-bytes"])
+    >>> first = pages.paginate_sequence(tasks, pages.parse([("limit", "3")], now=0.0))
+    >>> [t["id"] for t in first.items]
+    [2, 5, 1]
+    >>> after = pages.parse([("limit", "3"), ("cursor", first.next_cursor)], now=0.0)
+    >>> [t["id"] for t in pages.paginate_sequence(tasks, after).items]
+    [4, 7, 3]
+"""
+
+from __future__ import annotations
+
+from backendkit.pagination._counts import Capped, CountStrategy, Estimate, Total
+from backendkit.pagination._cursor import CursorCodec, Position
+from backendkit.pagination._errors import InvalidCursor, InvalidFilter, InvalidPage, InvalidPageSize, InvalidSort
+from backendkit.pagination._keyset import (
+    Condition,
+    KeysetKey,
+    Seek,
+    Window,
+    keyset_window,
+    matches,
+    offset_window,
+    seek,
+)
+from backendkit.pagination._page import Page
+from backendkit.pagination._pagination import Pagination, boolean, filters_text
+from backendkit.pagination._params import PageSize
+from backendkit.pagination._request import Mode, PageRequest
+from backendkit.pagination._sequence import paginate_sequence, sort_rows
+from backendkit.pagination._sort import Ordering, SortKey, SortSpec, format_ordering
+
+__all__ = [
+    "Capped",
+    "Condition",
+    "CountStrategy",
+    "CursorCodec",
+    "Estimate",
+    "InvalidCursor",
+    "InvalidFilter",
+    "InvalidPage",
+    "InvalidPageSize",
+    "InvalidSort",
+    "KeysetKey",
+    "Mode",
+    "Ordering",
+    "Page",
+    "PageRequest",
+    "PageSize",
+    "Pagination",
+    "Position",
+    "Seek",
+    "SortKey",
+    "SortSpec",
+    "Total",
+    "Window",
+    "boolean",
+    "filters_text",
+    "format_ordering",
+    "keyset_window",
+    "matches",
+    "offset_window",
+    "paginate_sequence",
+    "seek",
+    "sort_rows",
+]

@@ -1,0 +1,70 @@
+"""Page-size policy and the whole numbers of offset pagination, parsed from query text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from backendkit._settings import ConfigurationError
+from backendkit.pagination._errors import InvalidPage, InvalidPageSize
+
+MAX_DIGITS = 12  # a page or offset beyond 10**12 is not a real request
+
+
+@dataclass(frozen=True, slots=True)
+class PageSize:
+    """How many items a page holds.
+
+    Attributes:
+        default: The size when the client names none.
+        maximum: The largest size served.
+        oversize: Over the maximum, ``"clamp"`` serves the maximum and says so in the
+            response (``"clamped": true``); ``"reject"`` answers 400 ``INVALID_PAGE_SIZE``.
+
+    Example:
+        >>> PageSize(default=20, maximum=100).resolve("500", parameter="limit")
+        (100, True)
+    """
+
+    default: int = 20
+    maximum: int = 100
+    oversize: Literal["clamp", "reject"] = "clamp"
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.default <= self.maximum:
+            raise ConfigurationError("page sizes need 1 <= default <= maximum")
+        if self.oversize not in ("clamp", "reject"):
+            raise ConfigurationError("oversize must be 'clamp' or 'reject'")
+
+    def resolve(self, raw: str | None, *, parameter: str) -> tuple[int, bool]:
+        """The size to serve for the text ``raw`` and whether it was clamped."""
+        if raw is None or raw == "":
+            return self.default, False
+        size = whole_number(raw)
+        if size is None or size < 1:
+            raise InvalidPageSize(details={"parameter": parameter, "minimum": 1, "maximum": self.maximum})
+        if size <= self.maximum:
+            return size, False
+        if self.oversize == "reject":
+            raise InvalidPageSize(
+                f"The page size may be at most {self.maximum}.",
+                details={"parameter": parameter, "minimum": 1, "maximum": self.maximum},
+            )
+        return self.maximum, True
+
+
+def whole_number(raw: str) -> int | None:
+    """``raw`` as a non-negative int if it is plain ASCII digits (no sign, no spaces, no underscores)."""
+    if not raw or len(raw) > MAX_DIGITS or not (raw.isascii() and raw.isdigit()):
+        return None
+    return int(raw)
+
+
+def parse_index(raw: str | None, *, parameter: str, minimum: int) -> int:
+    """A page number (``minimum`` 1) or offset (``minimum`` 0); :class:`InvalidPage` otherwise."""
+    if raw is None or raw == "":
+        return minimum
+    number = whole_number(raw)
+    if number is None or number < minimum:
+        raise InvalidPage(details={"parameter": parameter, "minimum": minimum})
+    return number

@@ -1,0 +1,220 @@
+"""The SQLAlchemy 2.0 backend: pages of a ``select()`` on a sync or an asyncio session.
+
+Example:
+    >>> from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert, select
+    >>> from sqlalchemy.orm import Session
+    >>> from backendkit.pagination import Pagination, SortSpec
+    >>> items = Table("item", MetaData(), Column("id", Integer, primary_key=True), Column("rank", Integer))
+    >>> engine = create_engine("sqlite://")
+    >>> items.metadata.create_all(engine)
+    >>> pages = Pagination(sort=SortSpec(["rank", "id"], default="-rank"), secrets=["a-secret-of-at-least-16-bytes"])
+    >>> with Session(engine) as session:
+    ...     _ = session.execute(insert(items), [{"id": i, "rank": i % 2} for i in range(1, 6)])
+    ...     page = paginate(session, select(items), pages.parse([("limit", "2")], now=0.0))
+    >>> [row.id for row in page.items], page.has_next
+    ([1, 3], True)
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from backendkit._extras import require
+
+require("sqlalchemy", extra="sqlalchemy", module="backendkit.pagination.sqlalchemy")
+
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from backendkit._settings import ConfigurationError  # noqa: E402
+from backendkit.pagination._counts import (  # noqa: E402
+    NOT_COUNTED,
+    CountStrategy,
+    Estimate,
+    Total,
+    count_cap,
+    total_from_count,
+    total_without_count,
+)
+from backendkit.pagination._keyset import Condition, Seek, keyset_window, offset_window, seek, travel_keys  # noqa: E402
+from backendkit.pagination._page import Page  # noqa: E402
+from backendkit.pagination._request import PageRequest, default_values  # noqa: E402
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+__all__ = ["apaginate", "paginate"]
+
+Values = Callable[[Any], tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    page: Select[Any]
+    count: Select[Any] | None
+    strategy: CountStrategy
+    entity: bool
+    read: Values
+
+
+def paginate(
+    session: Session,
+    statement: Select[Any],
+    request: PageRequest,
+    *,
+    columns: Mapping[str, Any] | None = None,
+    values: Values | None = None,
+) -> Page[Any]:
+    """One page of ``statement`` (filtered already; its own ORDER BY is replaced).
+
+    Args:
+        session: A sync :class:`~sqlalchemy.orm.Session`.
+        statement: A ``select()`` of one ORM entity (items are instances) or of columns (items are rows).
+        request: The parsed request.
+        columns: Sort name → column, where a name is not a column of ``statement``.
+        values: Reads an item's sort-key values, where they are not its attributes of those names.
+    """
+    plan = _plan(statement, request, columns, values)
+    result = session.scalars(plan.page) if plan.entity else session.execute(plan.page)
+    fetched = list(result.all())
+    window, total = _window(request, plan, fetched)
+    if total is None:
+        total = _total(plan, session.scalar(plan.count) if plan.count is not None else None, statement)
+    return request.pagination.page(request, window, total=total, values=plan.read)
+
+
+async def apaginate(
+    session: AsyncSession,
+    statement: Select[Any],
+    request: PageRequest,
+    *,
+    columns: Mapping[str, Any] | None = None,
+    values: Values | None = None,
+) -> Page[Any]:
+    """:func:`paginate` on an :class:`~sqlalchemy.ext.asyncio.AsyncSession`."""
+    plan = _plan(statement, request, columns, values)
+    result = await (session.scalars(plan.page) if plan.entity else session.execute(plan.page))
+    fetched = list(result.all())
+    window, total = _window(request, plan, fetched)
+    if total is None and isinstance(plan.strategy, Estimate):
+        estimated = plan.strategy.estimate(statement)
+        total = Total(int(await estimated if inspect.isawaitable(estimated) else estimated), "estimate")
+    if total is None:
+        counted = await session.scalar(plan.count) if plan.count is not None else None
+        total = _total(plan, counted, statement)
+    return request.pagination.page(request, window, total=total, values=plan.read)
+
+
+def _plan(
+    statement: Select[Any], request: PageRequest, columns: Mapping[str, Any] | None, values: Values | None
+) -> _Plan:
+    found = {name: _column(statement, name, columns) for name in request.names}
+    keys = request.keyset_keys(lambda name: _nullable(found[name]))
+    position = request.position
+    backward = position is not None and position.backward
+    page = statement.order_by(None)
+    order = []
+    for key in travel_keys(keys, backward):
+        column = found[key.name]
+        clause = column.desc() if key.descending else column.asc()
+        if key.nullable:
+            clause = clause.nulls_first() if key.descending else clause.nulls_last()
+        order.append(clause)
+    page = page.order_by(*order)
+    if request.mode == "cursor":
+        if position is not None:
+            page = page.where(_where(seek(keys, position.values, backward=backward), found))
+        page = page.limit(request.limit + 1)
+    else:
+        page = page.limit(request.limit + 1).offset(request.offset)
+    strategy = request.pagination.count_strategy(request.mode)
+    count = None
+    if strategy != "none" and not isinstance(strategy, Estimate):
+        counted = statement.order_by(None)
+        cap = count_cap(strategy)
+        if cap is not None:
+            counted = counted.limit(cap)
+        count = select(func.count()).select_from(counted.subquery())
+    names = request.names
+    read = values or (lambda item: default_values(item, names))
+    return _Plan(page, count, strategy, _selects_one_entity(statement), read)
+
+
+def _window(request: PageRequest, plan: _Plan, fetched: list[Any]) -> tuple[Any, Total | None]:
+    if request.mode != "cursor":
+        window = offset_window(fetched, limit=request.limit, offset=request.offset)
+        known = total_without_count(
+            plan.strategy, offset=request.offset, served=len(window.items), has_next=window.has_next
+        )
+        return window, known
+    position = request.position
+    window = keyset_window(
+        fetched,
+        limit=request.limit,
+        position_given=position is not None,
+        backward=position is not None and position.backward,
+    )
+    return window, None
+
+
+def _total(plan: _Plan, counted: int | None, statement: Select[Any]) -> Total:
+    strategy = plan.strategy
+    if isinstance(strategy, Estimate):
+        return Total(strategy.estimate(statement), "estimate")
+    if counted is None:
+        return NOT_COUNTED
+    return total_from_count(strategy, int(counted))
+
+
+def _column(statement: Select[Any], name: str, columns: Mapping[str, Any] | None) -> ColumnElement[Any]:
+    if columns is not None and name in columns:
+        return columns[name]  # type: ignore[no-any-return]
+    try:
+        return statement.selected_columns[name]
+    except KeyError:
+        raise ConfigurationError(
+            f"the statement selects no column named {name!r}; pass columns={{{name!r}: ...}}"
+        ) from None
+
+
+def _nullable(column: Any) -> bool:
+    target = getattr(column, "expression", column)
+    return bool(getattr(target, "nullable", True))
+
+
+def _selects_one_entity(statement: Select[Any]) -> bool:
+    described = statement.column_descriptions
+    return (
+        len(described) == 1
+        and described[0].get("entity") is not None
+        and described[0]["expr"] is described[0]["entity"]
+    )
+
+
+def _where(condition: Seek, found: Mapping[str, ColumnElement[Any]]) -> ColumnElement[bool]:
+    def clause(c: Condition) -> ColumnElement[bool]:
+        column: Any = found[c.field]
+        result: ColumnElement[bool]
+        if c.op == "is_null":
+            result = column.is_(None)
+        elif c.op == "not_null":
+            result = column.is_not(None)
+        elif c.op == "eq":
+            result = column == c.value
+        elif c.op == "gt":
+            result = column > c.value
+        elif c.op == "lt":
+            result = column < c.value
+        elif c.op == "ge":
+            result = column >= c.value
+        else:
+            result = column <= c.value
+        return result
+
+    if not condition.any_of:
+        return false()
+    alternatives = or_(*(and_(*(clause(c) for c in group)) for group in condition.any_of))
+    return and_(*(clause(c) for c in condition.required), alternatives)
