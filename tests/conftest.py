@@ -7,6 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.postgres import Schema, own_schema
+from tests.support.postgres import required as postgres_required
+from tests.support.postgres import server_url as postgres_url
 from tests.support.redis import RedisCluster, RedisServer, find_redis_server, start_cluster, start_redis
 
 
@@ -53,3 +56,20 @@ def _django_setup() -> None:
     import django
 
     django.setup()
+
+
+@pytest.fixture(scope="session")
+def postgres_schema() -> Iterator[Schema]:
+    """A schema of this session's own on the local PostgreSQL server, dropped at the end."""
+    url = postgres_url()
+    try:
+        import psycopg
+
+        psycopg.connect(url, connect_timeout=5).close()
+    except Exception as exc:
+        message = f"PostgreSQL at {url} is not reachable ({exc})"
+        if postgres_required():
+            pytest.fail(f"BACKENDKIT_REQUIRE_POSTGRES is set but {message}")
+        pytest.skip(message)
+    with own_schema(url) as schema:
+        yield schema
