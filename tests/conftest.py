@@ -12,6 +12,9 @@ from tests.support.postgres import required as postgres_required
 from tests.support.postgres import server_url as postgres_url
 from tests.support.redis import RedisCluster, RedisServer, find_redis_server, start_cluster, start_redis
 
+# The test Django app's models import only once Django is set up (by the fixture below).
+collect_ignore_glob = ["pagination/djangoapp/*"]
+
 
 def _redis_required() -> bool:
     return os.environ.get("BACKENDKIT_REQUIRE_REDIS", "") not in ("", "0")
@@ -52,10 +55,17 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _django_setup() -> None:
+def _django_setup() -> Iterator[None]:
     import django
+    from django.conf import settings
+    from django.db import connections
 
     django.setup()
+    yield
+    connections.close_all()
+    sqlite_file = settings.DATABASES.get("default", {}).get("NAME")
+    if isinstance(sqlite_file, str) and os.path.exists(sqlite_file):
+        os.remove(sqlite_file)
 
 
 @pytest.fixture(scope="session")

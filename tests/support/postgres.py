@@ -9,6 +9,24 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
+# One schema per test process, named up front: Django's settings need the name before the fixture runs.
+SESSION_SCHEMA = f"bk_test_{uuid.uuid4().hex[:12]}"
+
+
+def django_database(schema: str = SESSION_SCHEMA) -> dict[str, object]:
+    """A Django ``DATABASES`` entry for the local server, on ``schema``."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(server_url())
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": parts.path.lstrip("/"),
+        "USER": parts.username or "",
+        "PASSWORD": parts.password or "",
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or 5432),
+        "OPTIONS": {"options": f"-csearch_path={schema}"},
+    }
 
 
 def server_url() -> str:
@@ -37,15 +55,14 @@ class Schema:
 
 
 @contextmanager
-def own_schema(url: str) -> Iterator[Schema]:
-    """Create a uniquely named schema, yield it, drop it with everything in it."""
+def own_schema(url: str, name: str = SESSION_SCHEMA) -> Iterator[Schema]:
+    """Create the schema ``name``, yield it, drop it with everything in it."""
     import psycopg
 
-    name = f"bk_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'CREATE SCHEMA "{name}"')
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{name}"')
     try:
         yield Schema(url, name)
     finally:
         with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'DROP SCHEMA "{name}" CASCADE')
+            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')

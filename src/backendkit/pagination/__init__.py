@@ -38,6 +38,7 @@ from backendkit.pagination._keyset import (
 from backendkit.pagination._page import Page
 from backendkit.pagination._pagination import Pagination, boolean, filters_text
 from backendkit.pagination._params import PageSize
+from backendkit.pagination._query import parse_query
 from backendkit.pagination._request import Mode, PageRequest
 from backendkit.pagination._sequence import paginate_sequence, sort_rows
 from backendkit.pagination._sort import Ordering, SortKey, SortSpec, format_ordering
@@ -73,6 +74,7 @@ __all__ = [
     "matches",
     "offset_window",
     "paginate_sequence",
+    "parse_query",
     "seek",
     "sort_rows",
 ]

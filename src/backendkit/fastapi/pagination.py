@@ -1,0 +1,92 @@
+"""Pagination for FastAPI: a dependency whose query parameters show in OpenAPI, and the page response.
+
+Example:
+    >>> from fastapi import Depends, FastAPI
+    >>> from fastapi.testclient import TestClient
+    >>> from backendkit.fastapi import install
+    >>> from backendkit.fastapi.pagination import page_params, page_response
+    >>> from backendkit.pagination import PageRequest, Pagination, SortSpec
+    >>> app = FastAPI()
+    >>> install(app)
+    >>> ITEMS = [{"id": i} for i in range(1, 31)]
+    >>> PAGES = Pagination(sort=SortSpec(["id"], default="id"), secrets=["a-secret-of-at-least-16-bytes"])
+    >>> @app.get("/items")
+    ... def items(pages: PageRequest = Depends(page_params(PAGES))):
+    ...     return page_response(PAGES.paginate_sequence(ITEMS, pages))
+    >>> TestClient(app).get("/items?page=2&per_page=10").json()["pagination"]["next_page"]
+    3
+
+The parameters are declared as text and checked by backendkit, not by FastAPI, so
+a bad value is the same 400 (``INVALID_PAGE_SIZE``...) as on Flask and Django, not a 422.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from fastapi import Query, Request, Response
+
+from backendkit.errors import encode
+from backendkit.pagination import Page, PageRequest, Pagination, parse_query
+
+__all__ = ["page_params", "page_response"]
+
+
+def _documented(pagination: Pagination) -> list[tuple[str, str]]:
+    """(name, description) of every query parameter ``pagination`` reads."""
+    size = pagination.page_size
+    sizes = f"from 1 to {size.maximum}, default {size.default}" + (
+        "; larger sizes are clamped" if size.oversize == "clamp" else "; larger sizes are refused"
+    )
+    out: list[tuple[str, str]] = []
+    if "cursor" in pagination.modes or "offset" in pagination.modes:
+        out.append(("limit", f"Items per page, {sizes}."))
+    if "cursor" in pagination.modes:
+        out.append(("cursor", "Opaque cursor from a previous page's next_cursor or prev_cursor."))
+    if "page" in pagination.modes:
+        out.append(("page", "Page number, from 1."))
+        out.append(("per_page", f"Items per page, {sizes}."))
+    if "offset" in pagination.modes:
+        out.append(("offset", "Items to skip, from 0."))
+    if pagination.sort is not None:
+        allowed = ", ".join(sorted(pagination.sort.allowed))
+        default = ",".join(str(key) for key in pagination.sort.default)
+        out.append(("sort", f"Comma-separated fields, '-' for descending; of: {allowed}. Default: {default}."))
+    out.extend((name, f"Filter on {name}.") for name in pagination.filters)
+    return out
+
+
+def page_params(pagination: Pagination) -> Callable[..., PageRequest]:
+    """A dependency that returns the validated :class:`~backendkit.pagination.PageRequest`.
+
+    Use it as ``pages: PageRequest = Depends(page_params(PAGES))``; every parameter
+    it reads is listed in the route's OpenAPI parameters.
+    """
+
+    def dependency(request: Request, **_: Any) -> PageRequest:
+        return pagination.parse(
+            parse_query(request.scope.get("query_string", b"")), now=time.time(), path=request.url.path
+        )
+
+    parameters = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)]
+    parameters.extend(
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=Query(None, description=description),
+            annotation=str | None,
+        )
+        for name, description in _documented(pagination)
+    )
+    dependency.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    return dependency
+
+
+def page_response(page: Page[Any], data: Sequence[Any] | None = None, *, status_code: int = 200) -> Response:
+    """A JSON response with the page's body (``data`` or its items) and its ``Link`` header."""
+    return Response(
+        encode(page.body(data)), status_code=status_code, media_type="application/json", headers=dict(page.headers())
+    )

@@ -1,0 +1,48 @@
+"""Pagination for Flask: read the parameters, answer with the body and ``Link`` header.
+
+Example:
+    >>> from flask import Flask
+    >>> from backendkit.flask import BackendKit
+    >>> from backendkit.flask.pagination import page_request, page_response
+    >>> from backendkit.pagination import Pagination, SortSpec
+    >>> app = Flask(__name__)
+    >>> _ = BackendKit(app)
+    >>> ITEMS = [{"id": i} for i in range(1, 31)]
+    >>> PAGES = Pagination(sort=SortSpec(["id"], default="id"), secrets=["a-secret-of-at-least-16-bytes"])
+    >>> @app.get("/items")
+    ... def items():
+    ...     return page_response(PAGES.paginate_sequence(ITEMS, page_request(PAGES)))
+    >>> app.test_client().get("/items?page=2&per_page=10").json["pagination"]["next_page"]
+    3
+
+A bad parameter raises a 400 (``INVALID_PAGE_SIZE``, ``INVALID_CURSOR``...) that the
+extension renders like every other error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from flask import Response, current_app, request
+
+from backendkit._settings import ConfigurationError
+from backendkit.errors import encode
+from backendkit.flask._extension import _KEY
+from backendkit.pagination import Page, PageRequest, Pagination, parse_query
+
+__all__ = ["page_request", "page_response"]
+
+
+def page_request(pagination: Pagination) -> PageRequest:
+    """The page the current request asks for, validated against ``pagination``."""
+    if _KEY not in current_app.extensions:
+        raise ConfigurationError("pagination needs the BackendKit extension on the app (it renders the 400s)")
+    path = request.script_root + request.path
+    return pagination.parse(parse_query(request.query_string), now=time.time(), path=path)
+
+
+def page_response(page: Page[Any], data: Sequence[Any] | None = None, *, status: int = 200) -> Response:
+    """A JSON response with the page's body (``data`` or its items) and its ``Link`` header."""
+    return Response(encode(page.body(data)), status=status, mimetype="application/json", headers=page.headers())

@@ -1,0 +1,1 @@
+"""A Django app with one model, for the QuerySet pagination tests (tables made by the fixture, no migrations)."""

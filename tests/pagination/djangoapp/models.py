@@ -1,0 +1,16 @@
+"""The model the Django backend is paged over: the same columns as the SQLAlchemy tests' table."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Item(models.Model):
+    id = models.IntegerField(primary_key=True)
+    a = models.IntegerField(null=True)
+    b = models.TextField(null=True)
+    c = models.IntegerField()
+    at = models.DateTimeField(null=True)
+
+    class Meta:
+        app_label = "pagination_tests"
