@@ -7,12 +7,15 @@ once, in the process-wide registry, and every framework answers the same way.
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 from datetime import datetime, timezone
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from backendkit.errors import Conflict, register
+from backendkit.pagination import Page, PageRequest, Pagination, SortSpec
 
 
 class TaskIn(BaseModel):
@@ -62,3 +65,35 @@ class TaskStore:
     def delete(self, task_id: int) -> None:
         with self._lock:
             self._tasks.pop(task_id, None)
+
+    def all(self) -> list[Task]:
+        """A snapshot of every task."""
+        with self._lock:
+            return list(self._tasks.values())
+
+
+# An example's secret: set TASKS_CURSOR_SECRET in any real deployment (and keep it out of the code).
+DEV_CURSOR_SECRET = "example-only-cursor-secret"  # noqa: S105
+
+TASK_PAGES = Pagination(
+    sort=SortSpec(["priority", "created_at", "title", "id"], default="-priority,id"),
+    secrets=[os.environ.get("TASKS_CURSOR_SECRET", DEV_CURSOR_SECRET)],
+    modes=["cursor", "page"],
+    filters={"q": str, "priority": int},
+    namespace="tasks",
+)
+"""``GET /tasks``: cursor mode by default (``limit``, ``cursor``, ``sort``), page mode with ``page``/``per_page``,
+filters ``q`` (in the title, any case) and ``priority``."""
+
+
+def list_tasks(store: TaskStore, request: PageRequest) -> tuple[Page[Task], list[dict[str, Any]]]:
+    """One page of the store's tasks, filtered as asked, and its items as JSON-ready dicts."""
+    tasks = store.all()
+    q = request.filters.get("q")
+    if q is not None:
+        tasks = [t for t in tasks if q.casefold() in t.title.casefold()]
+    priority = request.filters.get("priority")
+    if priority is not None:
+        tasks = [t for t in tasks if t.priority == priority]
+    page = TASK_PAGES.paginate_sequence(tasks, request)
+    return page, [task.model_dump(mode="json") for task in page.items]

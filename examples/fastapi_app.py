@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import Depends, FastAPI, Response
 
 from backendkit.errors import NotFound
 from backendkit.fastapi import error_responses, install
+from backendkit.fastapi.pagination import page_params, page_response
 from backendkit.fastapi.ratelimit import limit
+from backendkit.pagination import PageRequest
 from examples import _limits
-from examples._tasks import Task, TaskIn, TaskStore
+from examples._tasks import TASK_PAGES, Task, TaskIn, TaskStore, list_tasks
+
+# The page request as a dependency: its query parameters appear in the OpenAPI document.
+TaskPages = Annotated[PageRequest, Depends(page_params(TASK_PAGES))]
 
 
 def create_app() -> FastAPI:
@@ -20,6 +27,13 @@ def create_app() -> FastAPI:
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/tasks", responses=error_responses(400))
+    def get_tasks(pages: TaskPages) -> Response:
+        page, data = list_tasks(store, pages)
+        return page_response(page, data)
+
+    app.add_api_route("/tasks", get_tasks, methods=["HEAD"], include_in_schema=False)
 
     @app.post("/tasks", status_code=201, responses=error_responses(409))
     def create_task(data: TaskIn) -> Task:

@@ -6,9 +6,10 @@ from flask import Flask, Response, jsonify
 
 from backendkit.errors import NotFound
 from backendkit.flask import BackendKit, parse_json
+from backendkit.flask.pagination import page_request, page_response
 from backendkit.flask.ratelimit import limit
 from examples import _limits
-from examples._tasks import TaskIn, TaskStore
+from examples._tasks import TASK_PAGES, TaskIn, TaskStore, list_tasks
 
 
 def create_app() -> Flask:
@@ -21,6 +22,11 @@ def create_app() -> Flask:
     @app.get("/healthz")
     def healthz() -> Response:
         return jsonify(status="ok")
+
+    @app.get("/tasks")
+    def get_tasks() -> Response:
+        page, data = list_tasks(store, page_request(TASK_PAGES))
+        return page_response(page, data)
 
     @app.post("/tasks")
     def create_task() -> tuple[Response, int]:

@@ -7,10 +7,11 @@ from django.views import View
 from django.views.decorators.http import require_safe
 
 from backendkit.django import parse_json
+from backendkit.django.pagination import page_request, page_response
 from backendkit.django.ratelimit import limit
 from backendkit.errors import NotFound
 from examples import _limits
-from examples._tasks import TaskIn, TaskStore
+from examples._tasks import TASK_PAGES, TaskIn, TaskStore, list_tasks
 
 store = TaskStore()
 
@@ -27,10 +28,14 @@ def limited(request: HttpRequest) -> JsonResponse:
 
 
 class TaskCollection(View):
-    """``POST /tasks`` (a sync view)."""
+    """``GET`` / ``HEAD`` / ``POST /tasks`` (sync views)."""
 
     # No OPTIONS: FastAPI does not answer it by itself, and the Allow header must match.
-    http_method_names = ("post",)  # type: ignore[assignment]
+    http_method_names = ("get", "head", "post")  # type: ignore[assignment]
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        page, data = list_tasks(store, page_request(request, TASK_PAGES))
+        return page_response(page, data)
 
     def post(self, request: HttpRequest) -> JsonResponse:
         task = store.create(parse_json(request, TaskIn))

@@ -114,7 +114,7 @@ def test_non_numeric_id_is_404_not_422(target: Target) -> None:
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "allow"), [("PUT", "/tasks/1", "DELETE, GET, HEAD"), ("GET", "/tasks", "POST")]
+    ("method", "path", "allow"), [("PUT", "/tasks/1", "DELETE, GET, HEAD"), ("PUT", "/tasks", "GET, HEAD, POST")]
 )
 def test_wrong_method_is_405_with_allow(target: Target, method: str, path: str, allow: str) -> None:
     reply = target.request(method, path)

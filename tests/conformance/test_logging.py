@@ -54,7 +54,7 @@ def test_one_access_line_per_request(target: Target, log_lines: LineCatcher) -> 
     assert 0 <= access["duration_ms"] < 10_000
 
 
-@pytest.mark.parametrize(("path", "status", "level"), [("/tasks", 405, "warning"), ("/boom", 500, "error")])
+@pytest.mark.parametrize(("path", "status", "level"), [("/no-such-page", 404, "warning"), ("/boom", 500, "error")])
 def test_access_level_follows_the_status(
     target: Target, log_lines: LineCatcher, path: str, status: int, level: str
 ) -> None:
