@@ -1,6 +1,6 @@
 """Pagination for FastAPI: a dependency whose query parameters show in OpenAPI, and the page response.
 
-Example:
+Examples:
     >>> from fastapi import Depends, FastAPI
     >>> from fastapi.testclient import TestClient
     >>> from backendkit.fastapi import install

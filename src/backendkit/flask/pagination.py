@@ -1,6 +1,6 @@
 """Pagination for Flask: read the parameters, answer with the body and ``Link`` header.
 
-Example:
+Examples:
     >>> from flask import Flask
     >>> from backendkit.flask import BackendKit
     >>> from backendkit.flask.pagination import page_request, page_response

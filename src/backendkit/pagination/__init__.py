@@ -7,7 +7,7 @@ and a ``Link`` header. Backends fetch rows: :func:`paginate_sequence` for lists,
 ``backendkit.django.pagination`` for QuerySets. Framework adapters read the request
 and write the response.
 
-Example:
+Examples:
     >>> from backendkit.pagination import Pagination, SortSpec
     >>> tasks = [{"id": i, "priority": i % 3} for i in range(1, 8)]
     >>> pages = Pagination(sort=SortSpec(["priority", "id"], default="-priority"),

@@ -74,7 +74,7 @@ def _after(key: KeysetKey, value: Any) -> list[Condition]:
 def seek(keys: Sequence[KeysetKey], values: Sequence[Any], *, backward: bool = False) -> Seek:
     """The rows strictly after ``values`` (strictly before, if ``backward``) in the ordering ``keys``.
 
-    Example:
+    Examples:
         >>> s = seek([KeysetKey("priority", True, False), KeysetKey("id", False, False)], [3, 17])
         >>> [[(c.field, c.op, c.value) for c in group] for group in s.any_of]
         [[('priority', 'lt', 3)], [('priority', 'eq', 3), ('id', 'gt', 17)]]
