@@ -115,3 +115,13 @@ def test_renamed_sort_fields(orm: ORM) -> None:
     assert [r.id for r in first.items] == [7, 6, 5]
     second = orm.page(pages.parse([("limit", "3"), ("cursor", first.next_cursor or "")], now=0.0), fields={"rank": "a"})
     assert [r.id for r in second.items] == [4, 3, 2]
+
+
+def test_without_a_sort_the_queryset_keeps_its_own_order(orm: ORM) -> None:
+    from tests.pagination.djangoapp.models import Item
+
+    orm.load([{"id": i, "a": i % 4, "b": None, "c": 0} for i in range(1, 9)])
+    plain = Pagination(modes=["page"])
+    queryset = Item.objects.using(orm.alias).order_by("-a", "-id")
+    page = orm.page(plain.parse([("per_page", "3")], now=0.0), queryset)
+    assert [r.id for r in page.items] == [7, 3, 6]

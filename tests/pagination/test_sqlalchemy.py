@@ -126,3 +126,11 @@ def test_user_input_reaches_sql_only_as_bound_values(db: Harness) -> None:
     second = db.page(pages.parse([("limit", "1"), ("cursor", first.next_cursor or "")], now=0.0))
     assert [r.b for r in first.items + second.items] == [hostile, "y"]
     assert db.count() == 2
+
+
+def test_without_a_sort_the_statement_keeps_its_own_order(db: Harness) -> None:
+    db.load([{"id": i, "a": i % 4, "b": None, "c": 0} for i in range(1, 9)])
+    plain = Pagination(modes=["page"])
+    statement = select(items).order_by(items.c.a.desc(), items.c.id.desc())
+    page = db.page(plain.parse([("per_page", "3")], now=0.0), statement)
+    assert [r.id for r in page.items] == [7, 3, 6]

@@ -124,7 +124,8 @@ class _Plan:
                 order.append(expression.desc(nulls_first=True) if key.descending else expression.asc(nulls_last=True))
             else:
                 order.append(expression.desc() if key.descending else expression.asc())
-        page = queryset.order_by(*order)
+        # Without a sort (offset or page mode only), the QuerySet keeps its own ordering.
+        page = queryset.order_by(*order) if order else queryset
         if request.mode == "cursor":
             if position is not None:
                 page = page.filter(_q(seek(keys, position.values, backward=backward), paths))

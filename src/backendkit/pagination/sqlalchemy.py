@@ -115,7 +115,8 @@ def _plan(
     keys = request.keyset_keys(lambda name: _nullable(found[name]))
     position = request.position
     backward = position is not None and position.backward
-    page = statement.order_by(None)
+    # Without a sort (offset or page mode only), the statement keeps its own ORDER BY.
+    page = statement.order_by(None) if keys else statement
     order = []
     for key in travel_keys(keys, backward):
         column = found[key.name]
@@ -123,7 +124,8 @@ def _plan(
         if key.nullable:
             clause = clause.nulls_first() if key.descending else clause.nulls_last()
         order.append(clause)
-    page = page.order_by(*order)
+    if order:
+        page = page.order_by(*order)
     if request.mode == "cursor":
         if position is not None:
             page = page.where(_where(seek(keys, position.values, backward=backward), found))
