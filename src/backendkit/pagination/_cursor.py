@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -40,13 +41,48 @@ class Position:
     backward: bool = False
 
 
+class _Key:
+    """HMAC-SHA256 under one secret, with the keyed inner and outer hash states computed once.
+
+    The same function as ``hmac.digest(secret, message, "sha256")`` (RFC 2104), without
+    re-deriving the padded key for every cursor: that derivation was a third of a check.
+    """
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, secret: bytes) -> None:
+        block = hashlib.sha256(secret).digest() if len(secret) > 64 else secret
+        block = block.ljust(64, b"\x00")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+
+    def tag(self, message: bytes) -> bytes:
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()[:TAG_BYTES]
+
+
+@functools.lru_cache(maxsize=1024)  # orderings and filter sets repeat; hashing them is a third of a check
 def fingerprint(text: str) -> str:
     """A short stable digest of ``text`` (an ordering or the filters), to bind a cursor to it."""
     return base64.urlsafe_b64encode(hashlib.sha256(text.encode("utf-8")).digest()[:6]).decode("ascii")
 
 
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+_DECODER = json.JSONDecoder()
+
+
+def _b64encode(data: bytes) -> str:
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode("ascii")
+
+
 def _b64decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    # The caller has checked the alphabet; what is left to go wrong is the length (binascii.Error).
+    raw = text.encode("ascii").translate(_FROM_URLSAFE)
+    return binascii.a2b_base64(raw + b"=" * (-len(raw) % 4))
 
 
 class CursorCodec:
@@ -85,6 +121,7 @@ class CursorCodec:
         if max_age is not None and max_age <= 0:
             raise ConfigurationError("max_age must be a positive number of seconds or None")
         self._keys = tuple(keys)
+        self._signers = tuple(_Key(key) for key in keys)
         self.max_age = max_age
         self.max_length = max_length
         self._label = _LABEL + namespace.encode("utf-8") + b"\x00"
@@ -92,9 +129,6 @@ class CursorCodec:
     def with_namespace(self, namespace: str) -> CursorCodec:
         """The same secrets, signing for ``namespace``: a cursor of one endpoint is foreign to another."""
         return CursorCodec(self._keys, max_age=self.max_age, max_length=self.max_length, namespace=namespace)
-
-    def _tag(self, key: bytes, payload: bytes) -> bytes:
-        return hmac.digest(key, self._label + payload, "sha256")[:TAG_BYTES]
 
     def encode(self, position: Position, *, ordering: str, filters: str, now: float) -> str:
         """The token for ``position`` under this ordering and these filters (both as canonical text)."""
@@ -108,12 +142,8 @@ class CursorCodec:
             expires,
         ]
         payload = _ENCODER.encode(body).encode("ascii")
-        tag = self._tag(self._keys[0], payload)
-        return (
-            base64.urlsafe_b64encode(payload).rstrip(b"=").decode("ascii")
-            + "."
-            + base64.urlsafe_b64encode(tag).rstrip(b"=").decode("ascii")
-        )
+        tag = self._signers[0].tag(self._label + payload)
+        return f"{_b64encode(payload)}.{_b64encode(tag)}"
 
     def decode(self, token: str, *, ordering: str, filters: str, now: float) -> Position:
         """The position in ``token``; :class:`~backendkit.pagination.InvalidCursor` unless it is genuine and fits."""
@@ -130,13 +160,17 @@ class CursorCodec:
             raise invalid_cursor("malformed") from None
         if len(tag) != TAG_BYTES:
             raise invalid_cursor("malformed")
-        if not any(hmac.compare_digest(self._tag(key, payload), tag) for key in self._keys):
+        message = self._label + payload
+        for signer in self._signers:
+            if hmac.compare_digest(signer.tag(message), tag):
+                break
+        else:
             raise invalid_cursor("signature")
         return self._read(payload, ordering=ordering, filters=filters, now=now)
 
     def _read(self, payload: bytes, *, ordering: str, filters: str, now: float) -> Position:
         try:
-            body = json.loads(payload)
+            body = _DECODER.decode(payload.decode("utf-8"))
         except ValueError:
             raise invalid_cursor("malformed") from None
         if not isinstance(body, list) or len(body) != 6 or body[0] != VERSION:
@@ -151,7 +185,7 @@ class CursorCodec:
         if filters_hash != fingerprint(filters):
             raise invalid_cursor("filter_mismatch")
         try:
-            loaded = tuple(load_value(v) for v in values)
+            loaded = tuple([load_value(v) for v in values])
         except ValueError:
             raise invalid_cursor("malformed") from None
         return Position(loaded, backward=bool(backward))
