@@ -7,7 +7,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backendkit.pagination import Capped, Estimate, Pagination, SortSpec, paginate_sequence
+from backendkit.pagination import Capped, Estimate, Pagination, SortSpec, matches, paginate_sequence, seek, sort_rows
+from backendkit.pagination._keyset import _holds, travel_keys
 from tests.pagination.walk import PAGES, expected_order, orderings, rows_strategy, walk
 
 SECRET = "sequence-secret-0123456789"
@@ -117,3 +118,33 @@ def test_rows_added_and_removed_between_pages_never_skip_or_repeat_an_old_row() 
     old_seen = [i for i in seen if i < 100]
     assert len(old_seen) == len(set(old_seen))
     assert set(old_seen) == original
+
+
+def test_cursor_for_a_known_row_resumes_right_after_it() -> None:
+    rows = [{"id": i, "a": i % 3} for i in range(1, 10)]
+    pages = Pagination(sort=SortSpec(["a"], default="-a"), secrets=[SECRET], filters={"a": int})
+    request = pages.parse([("limit", "3")], now=0.0)
+    token = pages.cursor_for(request, (2, 5))
+    resumed = paginate_sequence(rows, pages.parse([("limit", "3"), ("cursor", token)], now=0.0))
+    assert [r["id"] for r in resumed.items] == [8, 1, 4]
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=rows_strategy(), sort=orderings(), backward=st.booleans(), pick=st.integers(0, 1000))
+def test_seek_branches_in_turn_give_the_rows_after_the_position_in_order(
+    rows: list[dict[str, Any]], sort: str, backward: bool, pick: int
+) -> None:
+    """What the SQL backends do: fetch branch after branch, each sorted; the result is the seek's, in order."""
+    if not rows:
+        return
+    request = PAGES.parse([("sort", sort)], now=0.0)
+    keys = request.keyset_keys(lambda name: name not in ("c", "id"))
+    read = lambda row: tuple(row[name] for name in request.names)  # noqa: E731
+    moving = travel_keys(keys, backward)
+    ordered = sort_rows(rows, moving, read)
+    position = read(ordered[pick % len(ordered)])
+    condition = seek(keys, position, backward=backward)
+    expected = [r for r in ordered if matches(condition, lambda name, r=r: r[name])]
+    by_branch = [r for branch in condition.branches for r in ordered if all(_holds(c, r[c.field]) for c in branch)]
+    assert by_branch == expected
+    assert [read(r) for r in expected] == [read(r) for r in ordered[ordered.index(ordered[pick % len(ordered)]) + 1 :]]

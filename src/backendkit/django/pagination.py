@@ -25,10 +25,10 @@ from django.http import HttpRequest, HttpResponse
 
 from backendkit.errors import encode
 from backendkit.pagination import (
+    Condition,
     Page,
     PageRequest,
     Pagination,
-    Seek,
     Total,
     keyset_window,
     offset_window,
@@ -81,7 +81,11 @@ def paginate(
         values: Reads an item's sort-key values, where they are not its attributes of those names.
     """
     plan = _Plan(queryset, request, fields or {}, values)
-    fetched = list(plan.page)
+    fetched: list[Any] = []
+    for page in plan.pages:
+        fetched.extend(plan.limited(page, len(fetched)))
+        if len(fetched) >= plan.want:
+            break
     window, total = plan.window(fetched)
     if total is None:
         total = plan.total(plan.count.count() if plan.count is not None else None)
@@ -97,7 +101,11 @@ async def apaginate(
 ) -> Page[Any]:
     """:func:`paginate` for async views (Django's async QuerySet API)."""
     plan = _Plan(queryset, request, fields or {}, values)
-    fetched = [item async for item in plan.page]
+    fetched: list[Any] = []
+    for page in plan.pages:
+        fetched.extend([item async for item in plan.limited(page, len(fetched))])
+        if len(fetched) >= plan.want:
+            break
     window, total = plan.window(fetched)
     if total is None:
         total = plan.total(await plan.count.acount() if plan.count is not None else None)
@@ -126,12 +134,13 @@ class _Plan:
                 order.append(expression.desc() if key.descending else expression.asc())
         # Without a sort (offset or page mode only), the QuerySet keeps its own ordering.
         page = queryset.order_by(*order) if order else queryset
-        if request.mode == "cursor":
-            if position is not None:
-                page = page.filter(_q(seek(keys, position.values, backward=backward), paths))
-            self.page = page[: request.limit + 1]
-        else:
-            self.page = page[request.offset : request.offset + request.limit + 1]
+        # One QuerySet per seek branch (see Seek.branches), fetched in turn until the page is full.
+        self.want = request.limit + 1
+        self.offset = request.offset if request.mode != "cursor" else 0
+        self.pages: tuple[QuerySet[Any], ...] = (page,)
+        if request.mode == "cursor" and position is not None:
+            branches = seek(keys, position.values, backward=backward).branches
+            self.pages = tuple(page.filter(_all(branch, paths)) for branch in branches)
         self.strategy = request.pagination.count_strategy(request.mode)
         self.count: QuerySet[Any] | None = None
         if self.strategy != "none" and not isinstance(self.strategy, Estimate):
@@ -145,6 +154,10 @@ class _Plan:
             return tuple(_read(item, name, attribute) for name, attribute in pairs)
 
         self.read: Values = values or read
+
+    def limited(self, page: QuerySet[Any], have: int) -> QuerySet[Any]:
+        limited: QuerySet[Any] = page[self.offset : self.offset + self.want - have]
+        return limited
 
     def window(self, fetched: list[Any]) -> tuple[Any, Total | None]:
         request = self.request
@@ -195,24 +208,14 @@ def _read(item: Any, name: str, attribute: str) -> Any:
     return value
 
 
-def _q(condition: Seek, paths: Mapping[str, str]) -> Q:
-    def one(c: Any) -> Q:
+def _all(conditions: Sequence[Condition], paths: Mapping[str, str]) -> Q:
+    both = Q()
+    for c in conditions:
         path = paths[c.field]
         if c.op == "is_null":
-            return Q(**{f"{path}__isnull": True})
-        if c.op == "not_null":
-            return Q(**{f"{path}__isnull": False})
-        return Q(**{f"{path}__{_LOOKUPS[c.op]}": c.value})
-
-    if not condition.any_of:
-        return Q(pk__in=[])
-    alternatives = Q()
-    for group in condition.any_of:
-        both = Q()
-        for c in group:
-            both &= one(c)
-        alternatives |= both
-    required = Q()
-    for c in condition.required:
-        required &= one(c)
-    return required & alternatives
+            both &= Q(**{f"{path}__isnull": True})
+        elif c.op == "not_null":
+            both &= Q(**{f"{path}__isnull": False})
+        else:
+            both &= Q(**{f"{path}__{_LOOKUPS[c.op]}": c.value})
+    return both

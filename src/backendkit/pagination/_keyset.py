@@ -46,6 +46,14 @@ class Seek:
 
     required: tuple[Condition, ...]
     any_of: tuple[tuple[Condition, ...], ...]
+    branches: tuple[tuple[Condition, ...], ...] = ()
+    """The groups of ``any_of`` in the order their rows come when travelling: the deepest prefix first.
+
+    Each is a plain index range (equal prefix, one bound), so a backend can fetch
+    branch after branch, stopping when it has enough rows, instead of asking the
+    database to filter an OR: with many rows sharing the leading value, the OR makes
+    it read past every one of them before the position.
+    """
 
 
 def travel_keys(keys: Sequence[KeysetKey], backward: bool) -> tuple[KeysetKey, ...]:
@@ -84,17 +92,18 @@ def seek(keys: Sequence[KeysetKey], values: Sequence[Any], *, backward: bool = F
     if len(keys) != len(values):
         raise ValueError("one value per key")
     moving = travel_keys(keys, backward)
-    groups: list[tuple[Condition, ...]] = []
+    per_key: list[list[tuple[Condition, ...]]] = []
     prefix: list[Condition] = []
     for key, value in zip(moving, values, strict=True):
-        for alternative in _after(key, value):
-            groups.append((*prefix, alternative))
+        per_key.append([(*prefix, alternative) for alternative in _after(key, value)])
         prefix.append(_equal(key, value))
+    groups = [group for alternatives in per_key for group in alternatives]
+    branches = tuple(group for alternatives in reversed(per_key) for group in alternatives)
     required: tuple[Condition, ...] = ()
     first, start = moving[0], values[0]
     if len(moving) > 1 and not first.nullable and start is not None:
         required = (Condition(first.name, "le" if first.descending else "ge", start),)
-    return Seek(required, tuple(groups))
+    return Seek(required, tuple(groups), branches)
 
 
 def _holds(condition: Condition, value: Any) -> bool:

@@ -170,6 +170,21 @@ class Pagination:
         return self.codec.decode(token, ordering=ordering, filters=filters_text(filters), now=now)
 
     # --- building pages -----------------------------------------------------------------------------------
+    def cursor_for(self, request: PageRequest, values: Sequence[Any], *, backward: bool = False) -> str:
+        """A cursor for the position just after (or before) a row with these sort values, under ``request``.
+
+        For links to a known row ("continue from here"), or a cursor made from a row
+        your code found by other means. The values are in the order of ``request.ordering``.
+        """
+        if self.codec is None:
+            raise ConfigurationError("this pagination has no cursor mode")
+        if len(values) != len(request.ordering):
+            raise ValueError(f"one value per sort key: {request.sort}")
+        position = Position(tuple(values), backward)
+        return self.codec.encode(
+            position, ordering=request.sort, filters=filters_text(request.filters), now=request.now
+        )
+
     def page(self, request: PageRequest, window: Window, *, total: Total, values: Values | None = None) -> Page[Any]:
         """Turn a backend's :class:`Window` into a :class:`Page`, signing the neighbouring cursors."""
         if request.mode != "cursor":

@@ -26,7 +26,7 @@ from backendkit._extras import require
 
 require("sqlalchemy", extra="sqlalchemy", module="backendkit.pagination.sqlalchemy")
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select  # noqa: E402
+from sqlalchemy import ColumnElement, Select, and_, func, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from backendkit._settings import ConfigurationError  # noqa: E402
@@ -39,7 +39,7 @@ from backendkit.pagination._counts import (  # noqa: E402
     total_from_count,
     total_without_count,
 )
-from backendkit.pagination._keyset import Condition, Seek, keyset_window, offset_window, seek, travel_keys  # noqa: E402
+from backendkit.pagination._keyset import Condition, keyset_window, offset_window, seek, travel_keys  # noqa: E402
 from backendkit.pagination._page import Page  # noqa: E402
 from backendkit.pagination._request import PageRequest, default_values  # noqa: E402
 
@@ -53,7 +53,9 @@ Values = Callable[[Any], tuple[Any, ...]]
 
 @dataclass(frozen=True)
 class _Plan:
-    page: Select[Any]
+    # The ordered statement once per seek branch (once in all without a position); see Seek.branches.
+    pages: tuple[Select[Any], ...]
+    want: int
     count: Select[Any] | None
     strategy: CountStrategy
     entity: bool
@@ -78,8 +80,12 @@ def paginate(
         values: Reads an item's sort-key values, where they are not its attributes of those names.
     """
     plan = _plan(statement, request, columns, values)
-    result = session.scalars(plan.page) if plan.entity else session.execute(plan.page)
-    fetched = list(result.all())
+    fetched: list[Any] = []
+    for page in plan.pages:
+        page = page.limit(plan.want - len(fetched))
+        fetched.extend((session.scalars(page) if plan.entity else session.execute(page)).all())
+        if len(fetched) >= plan.want:
+            break
     window, total = _window(request, plan, fetched)
     if total is None:
         total = _total(plan, session.scalar(plan.count) if plan.count is not None else None, statement)
@@ -96,8 +102,12 @@ async def apaginate(
 ) -> Page[Any]:
     """:func:`paginate` on an :class:`~sqlalchemy.ext.asyncio.AsyncSession`."""
     plan = _plan(statement, request, columns, values)
-    result = await (session.scalars(plan.page) if plan.entity else session.execute(plan.page))
-    fetched = list(result.all())
+    fetched: list[Any] = []
+    for page in plan.pages:
+        page = page.limit(plan.want - len(fetched))
+        fetched.extend((await (session.scalars(page) if plan.entity else session.execute(page))).all())
+        if len(fetched) >= plan.want:
+            break
     window, total = _window(request, plan, fetched)
     if total is None and isinstance(plan.strategy, Estimate):
         estimated = plan.strategy.estimate(statement)
@@ -126,12 +136,12 @@ def _plan(
         order.append(clause)
     if order:
         page = page.order_by(*order)
-    if request.mode == "cursor":
-        if position is not None:
-            page = page.where(_where(seek(keys, position.values, backward=backward), found))
-        page = page.limit(request.limit + 1)
-    else:
-        page = page.limit(request.limit + 1).offset(request.offset)
+    pages: tuple[Select[Any], ...] = (page,)
+    if request.mode != "cursor":
+        pages = (page.offset(request.offset),)
+    elif position is not None:
+        branches = seek(keys, position.values, backward=backward).branches
+        pages = tuple(page.where(and_(*(_clause(c, found) for c in branch))) for branch in branches)
     strategy = request.pagination.count_strategy(request.mode)
     count = None
     if strategy != "none" and not isinstance(strategy, Estimate):
@@ -142,7 +152,7 @@ def _plan(
         count = select(func.count()).select_from(counted.subquery())
     names = request.names
     read = values or (lambda item: default_values(item, names))
-    return _Plan(page, count, strategy, _selects_one_entity(statement), read)
+    return _Plan(pages, request.limit + 1, count, strategy, _selects_one_entity(statement), read)
 
 
 def _window(request: PageRequest, plan: _Plan, fetched: list[Any]) -> tuple[Any, Total | None]:
@@ -196,27 +206,21 @@ def _selects_one_entity(statement: Select[Any]) -> bool:
     )
 
 
-def _where(condition: Seek, found: Mapping[str, ColumnElement[Any]]) -> ColumnElement[bool]:
-    def clause(c: Condition) -> ColumnElement[bool]:
-        column: Any = found[c.field]
-        result: ColumnElement[bool]
-        if c.op == "is_null":
-            result = column.is_(None)
-        elif c.op == "not_null":
-            result = column.is_not(None)
-        elif c.op == "eq":
-            result = column == c.value
-        elif c.op == "gt":
-            result = column > c.value
-        elif c.op == "lt":
-            result = column < c.value
-        elif c.op == "ge":
-            result = column >= c.value
-        else:
-            result = column <= c.value
-        return result
-
-    if not condition.any_of:
-        return false()
-    alternatives = or_(*(and_(*(clause(c) for c in group)) for group in condition.any_of))
-    return and_(*(clause(c) for c in condition.required), alternatives)
+def _clause(c: Condition, found: Mapping[str, ColumnElement[Any]]) -> ColumnElement[bool]:
+    column: Any = found[c.field]
+    result: ColumnElement[bool]
+    if c.op == "is_null":
+        result = column.is_(None)
+    elif c.op == "not_null":
+        result = column.is_not(None)
+    elif c.op == "eq":
+        result = column == c.value
+    elif c.op == "gt":
+        result = column > c.value
+    elif c.op == "lt":
+        result = column < c.value
+    elif c.op == "ge":
+        result = column >= c.value
+    else:
+        result = column <= c.value
+    return result
