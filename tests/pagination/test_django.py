@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from backendkit.django.pagination import apaginate, paginate
 from backendkit.pagination import Capped, Page, PageRequest, Pagination, SortSpec
-from tests.pagination.walk import PAGES, expected_order, orderings, rows_strategy, walk
+from tests.pagination.walk import PAGES, expected_order, orderings, rows_strategy, walk, walk_with_churn
 
 SECRET = "django-secret-0123456789"
 
@@ -125,3 +125,8 @@ def test_without_a_sort_the_queryset_keeps_its_own_order(orm: ORM) -> None:
     queryset = Item.objects.using(orm.alias).order_by("-a", "-id")
     page = orm.page(plain.parse([("per_page", "3")], now=0.0), queryset)
     assert [r.id for r in page.items] == [7, 3, 6]
+
+
+def test_rows_inserted_and_deleted_between_pages_never_skip_or_repeat_an_old_row(orm: ORM) -> None:
+    rows = [{"id": i, "a": i % 4 or None, "b": None, "c": i % 2} for i in range(1, 25)]
+    walk_with_churn(orm.load, lambda pairs: orm.page(PAGES.parse(pairs, now=0.0)), rows)

@@ -14,7 +14,7 @@ from sqlalchemy import event, select
 from backendkit._settings import ConfigurationError
 from backendkit.pagination import Capped, Estimate, Pagination, SortSpec
 from tests.pagination.sql import BACKENDS, Harness, harness, items
-from tests.pagination.walk import PAGES, expected_order, orderings, rows_strategy, walk
+from tests.pagination.walk import PAGES, expected_order, orderings, rows_strategy, walk, walk_with_churn
 
 SECRET = "sql-secret-0123456789abc"
 
@@ -134,3 +134,8 @@ def test_without_a_sort_the_statement_keeps_its_own_order(db: Harness) -> None:
     statement = select(items).order_by(items.c.a.desc(), items.c.id.desc())
     page = db.page(plain.parse([("per_page", "3")], now=0.0), statement)
     assert [r.id for r in page.items] == [7, 3, 6]
+
+
+def test_rows_inserted_and_deleted_between_pages_never_skip_or_repeat_an_old_row(db: Harness) -> None:
+    rows = [{"id": i, "a": i % 4 or None, "b": None, "c": i % 2} for i in range(1, 25)]
+    walk_with_churn(db.load, lambda pairs: db.page(PAGES.parse(pairs, now=0.0)), rows)

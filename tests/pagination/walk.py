@@ -94,3 +94,33 @@ def walk(fetch: Fetch, sort: str, limit: int) -> tuple[list[int], list[int]]:
 
 def _id(item: Any) -> int:
     return int(item["id"] if isinstance(item, dict) else item.id)
+
+
+def walk_with_churn(load: Callable[[list[dict[str, Any]]], None], fetch: Fetch, rows: list[dict[str, Any]]) -> None:
+    """Walk forward while rows are inserted on both sides of the position and unseen rows deleted.
+
+    Every row present from the start and never deleted is seen exactly once; no row is seen twice.
+    """
+    rows = [dict(r) for r in rows]
+    load(rows)
+    kept = {r["id"] for r in rows}
+    seen: list[int] = []
+    base = [("limit", "3"), ("sort", "-a,c")]
+    page = fetch(base)
+    new_id = 10_000
+    while True:
+        seen.extend(_id(item) for item in page.items)
+        rows.append({"id": new_id, "a": new_id % 4, "b": None, "c": 0})
+        rows.append({"id": new_id + 1, "a": None, "b": None, "c": 1})
+        new_id += 2
+        unseen = [r for r in rows if r["id"] in kept and r["id"] not in seen]
+        if unseen:
+            victim = unseen[len(unseen) // 2]
+            rows.remove(victim)
+            kept.discard(victim["id"])
+        load(rows)
+        if page.next_cursor is None:
+            break
+        page = fetch([*base, ("cursor", page.next_cursor)])
+    assert len(seen) == len(set(seen)), "a row was repeated"
+    assert kept <= set(seen), "a row that was there all along was skipped"
