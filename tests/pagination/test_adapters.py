@@ -124,3 +124,28 @@ def test_django_sync_and_async_views_page_a_queryset(django_items: Any) -> None:
     assert [row["id"] for row in body["data"]] == [2, 5, 1]
     follow = RequestFactory().get("/items", {"limit": "3", "cursor": body["pagination"]["next_cursor"]})
     assert [row["id"] for row in json.loads(view(follow).content)["data"]] == [4, 7, 3]
+
+
+def test_the_bad_cursor_corpus_is_a_400_on_every_framework() -> None:
+    from urllib.parse import quote
+
+    from django.test import Client
+    from fastapi.testclient import TestClient
+
+    from examples.fastapi_app import create_app as fastapi_app
+    from examples.flask_app import create_app as flask_app
+    from tests.pagination.test_cursor import bad_cursors
+
+    clients = {
+        "fastapi": TestClient(fastapi_app()).get,
+        "flask": flask_app().test_client().get,
+        "django": Client().get,
+    }
+    for name, token, _ in bad_cursors():
+        if not token:
+            continue  # an empty parameter counts as absent, as for every pagination parameter: the first page
+        for framework, get in clients.items():
+            reply = get(f"/tasks?cursor={quote(token[:4096], safe='')}")
+            assert reply.status_code == 400, (framework, name)
+            body = reply.json() if callable(reply.json) else reply.json
+            assert body["error"]["code"] == "INVALID_CURSOR", (framework, name, body)
