@@ -12,6 +12,10 @@ from backendkit.ratelimit._algorithms import (
     TokenBucketSpec,
     check,
     evaluate,
+    sliding_window,
+    step_function,
+    token_bucket,
+    ttl,
 )
 from tests.ratelimit.vectors import VECTORS, Row
 
@@ -117,3 +121,19 @@ def test_all_or_nothing_across_policies() -> None:
     assert new is None  # the tight one refuses, so the loose one is not charged either
     assert [s.allowed for s in steps] == [True, False]
     assert steps[0].remaining == 99  # as it stays: reported without this request's cost
+
+
+@settings(max_examples=200)
+@given(events=EVENTS, limit=st.integers(1, 20), burst=st.integers(1, 30))
+def test_an_admitted_hit_resets_when_its_state_expires(events: list[tuple[int, int]], limit: int, burst: int) -> None:
+    # What lets the memory store take an admitted hit's TTL from its reset_after (step_function's promise).
+    for spec in (TokenBucketSpec(limit=limit, window=1_000_000, burst=burst), SlidingWindowSpec(limit, 1_000_000)):
+        assert step_function(spec) is (token_bucket if isinstance(spec, TokenBucketSpec) else sliding_window)
+        state: State | None = None
+        now = 0
+        for step_us, cost in events:
+            now += step_us
+            result = check(spec, state, now, cost)
+            if result.allowed:
+                assert result.reset_after == ttl(spec, result.state, now) > 0
+                state = result.state

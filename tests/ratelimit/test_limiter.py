@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import pickle
 
 import limits
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backendkit.ratelimit import (
     AsyncRateLimiter,
+    Decision,
     MemoryStore,
+    PolicyState,
     RateLimiter,
     SlidingWindow,
     TokenBucket,
     parse_rates,
 )
+from backendkit.ratelimit._algorithms import TokenBucketSpec
 
 
 @pytest.mark.parametrize(
@@ -120,3 +127,60 @@ def test_async_peek_refund_reset() -> None:
         return [first, second, third, (await limiter.hit("k")).allowed]
 
     assert asyncio.run(main()) == [True, False, True, True]
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@settings(max_examples=100)
+@given(
+    events=st.lists(st.tuples(st.integers(0, 1_500_000), st.integers(1, 3)), max_size=40),
+    bucket=st.booleans(),
+)
+def test_the_one_policy_memory_path_decides_as_the_general_one(events: list[tuple[int, int]], bucket: bool) -> None:
+    # One policy in a MemoryStore takes a path of its own (its own hit, its TTL from the
+    # step, the decision filled in field by field); it must answer what the store's general
+    # path and ``Decision.from_step`` answer, to the last field and in every representation.
+    policy = TokenBucket("3/second", burst=4) if bucket else SlidingWindow("5 per 2 seconds")
+    clock = _Clock()
+    limiter = RateLimiter(policy, MemoryStore(clock=clock))
+    reference = MemoryStore(clock=clock)
+    [spec] = policy.specs()
+    [name] = policy.names()
+    quota = spec.burst if isinstance(spec, TokenBucketSpec) else spec.limit
+    for step_us, cost in events:
+        clock.now += step_us
+        got = limiter.hit("k", cost)
+        [step] = reference.apply(limiter.keys("k"), [spec], cost, "hit")
+        expected = Decision.from_step(name, quota, policy.rates[0].window, step)
+        assert repr(got) == repr(expected)
+        assert got == expected
+        assert dataclasses.asdict(got) == dataclasses.asdict(expected)
+    assert len(limiter.store) == len(reference)  # type: ignore[arg-type]
+
+
+def test_a_one_policy_decision_builds_its_policies_when_read_and_compares_with_any() -> None:
+    decision = RateLimiter(SlidingWindow("5/minute", name="m")).hit("ann")
+    assert decision.policies == (PolicyState("m", 5, 60, 4, decision.reset_after, None),)
+    assert decision.policies is decision.policies  # built once
+    assert decision == Decision(True, 5, 4, decision.reset_after, None, decision.policies)
+    assert dataclasses.replace(decision, remaining=0).policies[0].remaining == 4
+    assert pickle.loads(pickle.dumps(decision)) == decision
+
+
+def test_a_subclass_keeps_its_own_hit() -> None:
+    class Counting(RateLimiter):
+        calls = 0
+
+        def hit(self, key: str, cost: int = 1) -> Decision:
+            Counting.calls += 1
+            return super().hit(key, cost)
+
+    limiter = Counting(SlidingWindow("5/minute"))
+    assert limiter.hit("ann").remaining == 4
+    assert Counting.calls == 1

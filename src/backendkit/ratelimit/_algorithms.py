@@ -20,8 +20,9 @@ window when the previous window's traffic was all at its very end.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import NamedTuple
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import NamedTuple, cast
 
 State = tuple[float, ...]
 EPSILON = 1e-9  # float slack for "exactly at the limit"
@@ -53,10 +54,10 @@ class TokenBucketSpec:
     limit: int
     window: int
     burst: int
+    interval: float = field(init=False, repr=False, compare=False)  # the emission interval, window / limit
 
-    @property
-    def interval(self) -> float:
-        return self.window / self.limit
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "interval", self.window / self.limit)  # once, not on every check
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,11 @@ class SlidingWindowSpec:
 
 
 Spec = TokenBucketSpec | SlidingWindowSpec
+StepFunction = Callable[[Spec, "State | None", int, int], Step]
+
+# ``Step(...)`` runs the NamedTuple's Python-level ``__new__``; on their admitting paths (the hot
+# ones) the step functions call the C one directly: about a tenth of a memory check saved.
+_new = tuple.__new__
 
 
 def token_bucket(spec: TokenBucketSpec, state: State | None, now: int, cost: int) -> Step:
@@ -80,9 +86,9 @@ def token_bucket(spec: TokenBucketSpec, state: State | None, now: int, cost: int
     if allow_at > now + EPSILON:
         wait = math.ceil(allow_at - now) if cost <= spec.burst else spec.window
         remaining = max(0, math.floor((now + tolerance - tat) / interval + EPSILON))
-        return Step(False, remaining, math.ceil(tat - now), wait, (tat,))
+        return _new(Step, (False, remaining, math.ceil(tat - now), wait, (tat,)))
     remaining = max(0, math.floor((now + tolerance - new_tat) / interval + EPSILON))
-    return Step(True, remaining, math.ceil(new_tat - now), None, (new_tat,))
+    return _new(Step, (True, remaining, math.ceil(new_tat - now), None, (new_tat,)))
 
 
 def token_bucket_refund(spec: TokenBucketSpec, state: State | None, now: int, cost: int) -> State | None:
@@ -96,20 +102,21 @@ def token_bucket_refund(spec: TokenBucketSpec, state: State | None, now: int, co
 def sliding_window(spec: SlidingWindowSpec, state: State | None, now: int, cost: int) -> Step:
     """One sliding-window check. ``cost=0`` peeks; the state is ``(start, current, previous)``."""
     window, limit = spec.window, spec.limit
-    start = now - now % window
+    elapsed = now % window
+    start = now - elapsed
     current, previous = 0.0, 0.0
     if state is not None:
         if state[0] == start:
             current, previous = state[1], state[2]
         elif state[0] == start - window:
             previous = state[1]
-    used = previous * (window - (now - start)) / window + current
+    used = previous * (window - elapsed) / window + current
     left = limit - used - cost + EPSILON
     if left >= 0:
         new_current = current + cost
         # A positive count stops weighing at the end of the next window (the common case, inlined).
-        reset = start + 2 * window - now if new_current > 0 else _sliding_reset(start, window, now, 0, previous)
-        return Step(True, int(left), reset, None, (start, new_current, previous))
+        reset = 2 * window - elapsed if new_current > 0 else _sliding_reset(start, window, now, 0, previous)
+        return _new(Step, (True, int(left), reset, None, (start, new_current, previous)))
     remaining = max(0, math.floor(limit - used + EPSILON))
     wait = _sliding_wait(spec, start, now, current, previous, cost)
     return Step(
@@ -155,6 +162,16 @@ def check(spec: Spec, state: State | None, now: int, cost: int) -> Step:
     if isinstance(spec, TokenBucketSpec):
         return token_bucket(spec, state, now, cost)
     return sliding_window(spec, state, now, cost)
+
+
+def step_function(spec: Spec) -> StepFunction:
+    """The policy's algorithm, for a caller that checks the same spec again and again (no dispatch per check).
+
+    An admitted check of a positive cost resets exactly when its new state stops
+    mattering: its ``reset_after`` is ``ttl(spec, step.state, now)``, so such a
+    caller need not compute the TTL apart.
+    """
+    return cast(StepFunction, token_bucket if isinstance(spec, TokenBucketSpec) else sliding_window)
 
 
 def refund(spec: Spec, state: State | None, now: int, cost: int) -> State | None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Generic, Literal, TypeVar, cast
 
 from backendkit.ratelimit._algorithms import Spec, Step, TokenBucketSpec
-from backendkit.ratelimit._decision import Decision, PolicyState
+from backendkit.ratelimit._decision import Decision, PolicyState, one_policy_decider
 from backendkit.ratelimit._memory import MemoryStore
 from backendkit.ratelimit._policies import Policy
 from backendkit.ratelimit._store import AsyncStore, Store, StoreError
@@ -57,20 +57,35 @@ class _Limiter(Generic[S]):
         self._down_until: float | None = None  # the breaker: skip the store until then
         # A MemoryStore is both a Store and an AsyncStore.
         self.store = store if store is not None else cast(S, MemoryStore())
-        single = len(self._specs) == 1 and isinstance(self.store, MemoryStore)
-        self._fast = cast(MemoryStore, self.store).hit_one if single else None
+        # One policy: decisions straight from its step (the common case, worth its own path).
+        self._one = (
+            one_policy_decider(self._names[0], self._limits[0], self._windows[0]) if len(self._specs) == 1 else None
+        )
+        self._fast = self._one_policy_in_memory(self.store) if isinstance(self.store, MemoryStore) else None
 
-    def _fast_hit(self, key: str, cost: int) -> Decision:
-        # One policy in a MemoryStore (which cannot fail): the common case, without the general bookkeeping.
-        assert self._fast is not None
-        step = self._fast(f"{self.prefix}{{{key}}}:{self._suffixes[0]}", self._specs[0], cost)
-        return Decision.from_step(self._names[0], self._limits[0], self._windows[0], step)
+    def _one_policy_in_memory(self, store: MemoryStore) -> Callable[[str, int], Decision] | None:
+        # One policy in a MemoryStore (which cannot fail): hits without the general bookkeeping;
+        # everything constant per limiter is looked up once, here.
+        decide = self._one
+        if decide is None:
+            return None
+        hit = store.hitter(self._specs[0])
+        head, tail = f"{self.prefix}{{", f"}}:{self._suffixes[0]}"
+
+        def fast(key: str, cost: int = 1) -> Decision:
+            if type(cost) is not int or cost < 1:
+                _check_cost(cost)
+            return decide(hit(f"{head}{key}{tail}", cost))
+
+        return fast
 
     def keys(self, key: str) -> list[str]:
         """The store keys of ``key``, one per policy rate, hash-tagged so they share a Redis Cluster slot."""
         return [f"{self.prefix}{{{key}}}:{suffix}" for suffix in self._suffixes]
 
     def _decision(self, steps: Sequence[Step]) -> Decision:
+        if self._one is not None:
+            return self._one(steps[0])
         return Decision.from_steps(self._names, self._limits, self._windows, steps)
 
     def _store_usable(self) -> bool:
@@ -131,9 +146,26 @@ class RateLimiter(_Limiter[Store]):
         2
     """
 
+    def __init__(
+        self,
+        policies: Policy | Sequence[Policy],
+        store: Store | None = None,
+        *,
+        prefix: str = "rl:",
+        on_store_error: OnStoreError = "open",
+        retry_interval: float = 1.0,
+    ) -> None:
+        super().__init__(policies, store, prefix=prefix, on_store_error=on_store_error, retry_interval=retry_interval)
+        if self._fast is not None and type(self).hit is RateLimiter.hit:
+            # One policy in memory: the fast check is the whole of ``hit``; bound on the
+            # instance (unless a subclass has its own), a call to ``hit`` goes straight to it.
+            setattr(self, "hit", self._fast)  # noqa: B010  (an instance attribute shadowing the method)
+
     def hit(self, key: str, cost: int = 1) -> Decision:
         """Consume ``cost`` from every policy if all of them admit it."""
-        return self._run(key, cost if type(cost) is int and cost > 0 else _check_cost(cost), "hit")
+        if type(cost) is not int or cost < 1:
+            _check_cost(cost)
+        return self._run(key, cost, "hit")
 
     def peek(self, key: str) -> Decision:
         """What a hit of cost 1 would be told, consuming nothing."""
@@ -151,8 +183,6 @@ class RateLimiter(_Limiter[Store]):
             self._store_failed(exc)
 
     def _run(self, key: str, cost: int, op: str) -> Decision:
-        if self._fast is not None and op == "hit":
-            return self._fast_hit(key, cost)
         keys = self.keys(key)
         if self._store_usable():
             try:
@@ -175,7 +205,11 @@ class AsyncRateLimiter(_Limiter[AsyncStore]):
 
     async def hit(self, key: str, cost: int = 1) -> Decision:
         """Consume ``cost`` from every policy if all of them admit it."""
-        return await self._run(key, cost if type(cost) is int and cost > 0 else _check_cost(cost), "hit")
+        if self._fast is not None:
+            return self._fast(key, cost)  # a MemoryStore never awaits
+        if type(cost) is not int or cost < 1:
+            _check_cost(cost)
+        return await self._run(key, cost, "hit")
 
     async def peek(self, key: str) -> Decision:
         """What a hit of cost 1 would be told, consuming nothing."""
@@ -193,8 +227,6 @@ class AsyncRateLimiter(_Limiter[AsyncStore]):
             self._store_failed(exc)
 
     async def _run(self, key: str, cost: int, op: str) -> Decision:
-        if self._fast is not None and op == "hit":
-            return self._fast_hit(key, cost)  # a MemoryStore never awaits
         keys = self.keys(key)
         if self._store_usable():
             try:

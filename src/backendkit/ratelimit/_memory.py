@@ -7,12 +7,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
-from backendkit.ratelimit._algorithms import Spec, State, Step, check, evaluate, ttl
+from backendkit.ratelimit._algorithms import Spec, State, Step, evaluate, step_function, ttl
+
+_monotonic_ns = time.monotonic_ns
 
 
 def monotonic_us() -> int:
     """The monotonic clock in microseconds (never goes back, unlike the wall clock)."""
-    return time.monotonic_ns() // 1000
+    return _monotonic_ns() // 1000
 
 
 class MemoryStore:
@@ -50,20 +52,37 @@ class MemoryStore:
                     self._put(key, spec, state, now)
             return steps
 
-    def hit_one(self, key: str, spec: Spec, cost: int) -> Step:
-        """A hit on one key and one policy: what :meth:`apply` does for it, with less bookkeeping."""
-        with self._lock:
-            now = self.clock()
-            data = self._data
-            entry = data.get(key)
-            state = None if entry is None or entry[1] <= now else entry[0]
-            step = check(spec, state, now, cost)
-            if step.allowed:
-                data[key] = (step.state, now + ttl(spec, step.state, now))
-                data.move_to_end(key)
-                if len(data) > self.max_keys:
-                    data.popitem(last=False)
+    def hitter(self, spec: Spec) -> Callable[[str, int], Step]:
+        """Hits on one key and one policy: what :meth:`apply` does for them, with less bookkeeping.
+
+        Made once per limiter: the policy's step function and the store's dict
+        are looked up here rather than on every check.
+        """
+        step_of = step_function(spec)
+        data = self._data
+        move_to_end = data.move_to_end
+        # acquire/release in a try: half the cost of ``with`` on a lock.
+        acquire, release = self._lock.acquire, self._lock.release
+
+        def hit(key: str, cost: int) -> Step:
+            acquire()
+            try:
+                clock = self.clock
+                now = _monotonic_ns() // 1000 if clock is monotonic_us else clock()  # the default, inlined
+                entry = data.get(key)
+                step = step_of(spec, None if entry is None or entry[1] <= now else entry[0], now, cost)
+                if step[0]:
+                    # An admitted hit's state matters until the policy is full again: its reset_after.
+                    data[key] = (step[4], now + step[2])
+                    if entry is not None:
+                        move_to_end(key)
+                    elif len(data) > self.max_keys:  # only a new key adds one
+                        data.popitem(last=False)
+            finally:
+                release()
             return step
+
+        return hit
 
     def clear(self, keys: Sequence[str]) -> None:
         """Forget ``keys``."""
