@@ -21,7 +21,9 @@ from backendkit.ratelimit import (
     RateLimiter,
     RedisStore,
     SlidingWindow,
+    StoreError,
     TokenBucket,
+    _redis,
 )
 from backendkit.ratelimit._algorithms import SlidingWindowSpec, State, TokenBucketSpec, evaluate
 from tests.ratelimit.vectors import VECTORS
@@ -98,11 +100,11 @@ def test_one_round_trip_per_check_whatever_the_policies(client: redis.Redis) -> 
     stats = client.info("commandstats")
     called = {name.removeprefix("cmdstat_"): value["calls"] for name, value in stats.items()}
     # commandstats also counts what the script runs inside Redis: one TIME per
-    # check (the only clock), one GET and one SET per policy; the client itself
-    # sent nothing but the 25 EVALSHAs.
+    # check (the only clock), one MGET for every policy's state and one SET per
+    # policy; the client itself sent nothing but the 25 EVALSHAs.
     assert called.pop("evalsha") == 25
     assert called.pop("time") == 25
-    assert called.pop("get") == 75
+    assert called.pop("mget") == 25
     assert called.pop("set") == 75
     assert set(called) <= {"info", "config|resetstat"}
 
@@ -235,3 +237,73 @@ def test_a_url_store_serves_every_event_loop(redis_server: RedisServer) -> None:
             await store.aclose()
 
     assert [asyncio.run(one_request()) for _ in range(4)] == [True, True, True, False]
+
+
+def test_a_url_store_keeps_its_checks_in_flight_and_its_connections_bounded(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_redis, "MAX_CONNECTIONS", 3)
+
+    async def main() -> tuple[int, int]:
+        store = AsyncRedisStore(f"{redis_server.url}?client_name=bk-turns")
+        limiter = AsyncRateLimiter(SlidingWindow("150/day"), store, on_store_error="closed")
+        try:
+            results = await asyncio.gather(*(limiter.hit("turns") for _ in range(200)))
+            opened = sum(c.get("name") == "bk-turns" for c in await store.client.client_list())
+        finally:
+            await store.aclose()
+        return sum(d.allowed for d in results), opened
+
+    admitted, opened = asyncio.run(main())
+    assert admitted == 150  # nobody failed open for want of a connection: they queued
+    assert opened <= 3
+
+
+def test_turns_queue_first_come_first_served_and_time_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_redis, "QUEUE_TIMEOUT", 0.05)
+
+    async def main() -> list[str]:
+        turns = _redis._Turns(1)
+        order: list[str] = []
+        assert turns.take()
+        assert not turns.take()
+
+        async def queue(name: str) -> None:
+            await turns.wait()
+            order.append(name)
+            turns.give()
+
+        first, second = asyncio.create_task(queue("first")), asyncio.create_task(queue("second"))
+        await asyncio.sleep(0)
+        turns.give()
+        await asyncio.gather(first, second)
+        assert turns.free == 1
+        assert turns.take()
+        with pytest.raises(StoreError, match="no connection free"):
+            await turns.wait()  # nobody gives the turn back within QUEUE_TIMEOUT
+        turns.give()
+        return order
+
+    assert asyncio.run(main()) == ["first", "second"]
+
+
+def test_no_turn_is_lost_to_a_cancelled_waiter() -> None:
+    async def main() -> int:
+        turns = _redis._Turns(1)
+        assert turns.take()
+        gone = asyncio.create_task(turns.wait())
+        await asyncio.sleep(0)
+        gone.cancel()  # cancelled while queueing: it leaves the queue
+        await asyncio.gather(gone, return_exceptions=True)
+        leaving, staying = asyncio.create_task(turns.wait()), asyncio.create_task(turns.wait())
+        await asyncio.sleep(0)
+        turns.give()  # to the first in the queue...
+        leaving.cancel()  # ...cancelled before it could run
+        [outcome] = await asyncio.gather(leaving, return_exceptions=True)
+        if not isinstance(outcome, BaseException):
+            turns.give()  # 3.11's wait_for returns a result that came first: the check runs and gives it back
+        await asyncio.wait_for(staying, 1)  # either way, the next in the queue gets the turn
+        turns.give()
+        return turns.free
+
+    assert asyncio.run(main()) == 1

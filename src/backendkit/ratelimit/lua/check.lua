@@ -3,26 +3,31 @@
 -- same answers (one table of golden vectors runs against both).
 --
 -- KEYS: one per policy (hash-tagged: one slot).
--- ARGV: now ("" = Redis TIME, the only clock in production), cost, op (hit|peek|refund),
---       then per policy: kind (1 token bucket, 2 sliding window), limit, window (us), burst.
--- Returns per policy: {allowed (0|1), remaining, reset_after (us), retry_after (us, -1 = none)}.
+-- ARGV: op (hit|peek|refund), cost, then per policy one argument "kind limit window burst"
+--       (kind 1 token bucket, 2 sliding window; window in us), then, in tests only, now (us);
+--       production sends no clock: Redis TIME is the only one. Few arguments: each costs the
+--       client its encoding.
+-- Returns one flat array, four numbers per policy: allowed (0|1), remaining, reset_after (us),
+-- retry_after (us, -1 = none). Flat: one array to build and parse, not one per policy.
 
 local EPSILON = 1e-9
+local op = ARGV[1]
+local cost = tonumber(ARGV[2])
+local n = #KEYS
 local now
-if ARGV[1] == "" then
+if #ARGV > n + 2 then
+  now = tonumber(ARGV[n + 3])
+else
   local t = redis.call("TIME")
   now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-else
-  now = tonumber(ARGV[1])
 end
-local cost = tonumber(ARGV[2])
-local op = ARGV[3]
-local n = #KEYS
 
 local function max(a, b) if a > b then return a end return b end
 
+local raws = redis.call("MGET", unpack(KEYS))  -- every state in one call
+
 local function load(i, kind)
-  local raw = redis.call("GET", KEYS[i])
+  local raw = raws[i]
   if not raw then return nil end
   if kind == 1 then return {tonumber(raw)} end
   local s, c, p = string.match(raw, "^(%S+) (%S+) (%S+)$")
@@ -128,11 +133,11 @@ end
 
 local kinds, limits, windows, bursts, states = {}, {}, {}, {}, {}
 for i = 1, n do
-  local base = 3 + (i - 1) * 4
-  kinds[i] = tonumber(ARGV[base + 1])
-  limits[i] = tonumber(ARGV[base + 2])
-  windows[i] = tonumber(ARGV[base + 3])
-  bursts[i] = tonumber(ARGV[base + 4])
+  local kind, limit, window, burst = string.match(ARGV[2 + i], "^(%d+) (%d+) (%d+) (%d+)$")
+  kinds[i] = tonumber(kind)
+  limits[i] = tonumber(limit)
+  windows[i] = tonumber(window)
+  bursts[i] = tonumber(burst)
   states[i] = load(i, kinds[i])
 end
 
@@ -163,6 +168,7 @@ end
 local out = {}
 for i = 1, n do
   local s = steps[i]
-  out[i] = {s[1], s[2], s[3], s[4]}
+  local base = (i - 1) * 4
+  out[base + 1], out[base + 2], out[base + 3], out[base + 4] = s[1], s[2], s[3], s[4]
 end
 return out
