@@ -106,3 +106,38 @@ def test_websockets_pass_through_the_middleware() -> None:
     app = RateLimitMiddleware(Starlette(routes=[WebSocketRoute("/ws", echo)]), Limit("1/minute"))
     with TestClient(app).websocket_connect("/ws") as ws:
         assert ws.receive_text() == "hi"
+
+
+def test_the_flask_decorator_runs_async_views_and_honours_an_apps_ensure_sync() -> None:
+    from flask import Flask
+
+    from backendkit.flask import BackendKit
+    from backendkit.flask.ratelimit import limit as flask_limit
+
+    wrapped: list[str] = []
+
+    class Wrapping(Flask):
+        def ensure_sync(self, func: Any) -> Any:
+            wrapped.append(getattr(func, "__name__", "?"))
+            return super().ensure_sync(func)
+
+    for app_class in (Flask, Wrapping):
+        app = app_class(__name__)
+        BackendKit(app)
+
+        @app.get("/async")
+        @flask_limit("1/minute")
+        async def slow() -> dict[str, bool]:
+            return {"ok": True}
+
+        @app.get("/sync")
+        @flask_limit("1/minute")
+        def plain() -> dict[str, bool]:
+            return {"ok": True}
+
+        http = app.test_client()
+        assert [http.get("/async").status_code, http.get("/async").status_code] == [200, 429]
+        assert [http.get("/sync").status_code, http.get("/sync").status_code] == [200, 429]
+    # Flask's dispatch passes the decorated view to ensure_sync on both requests; the decorator
+    # passes the view itself on the admitted one: an app's own ensure_sync still sees every view.
+    assert (wrapped.count("slow"), wrapped.count("plain")) == (3, 3)

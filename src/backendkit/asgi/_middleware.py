@@ -21,13 +21,16 @@ RESPONSE_HEADERS = "backendkit.response_headers"
 def merge_headers(headers: list[tuple[bytes, bytes]], extra: Sequence[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     """``headers`` with ``extra`` added; a name already present gets its values joined with ", " (list fields)."""
     merged = list(headers)
-    for name, value in encode_headers(extra):
-        for i, (key, old) in enumerate(merged):
-            if key.lower() == name:
-                merged[i] = (key, old + b", " + value)
-                break
+    names = [key.lower() for key, _ in merged]  # a handful: a list scan beats building a dict
+    for name, value in extra:
+        key = name.lower().encode("latin-1")
+        encoded = value.encode("latin-1")
+        if key in names:
+            i = names.index(key)
+            merged[i] = (merged[i][0], merged[i][1] + b", " + encoded)
         else:
-            merged.append((name, value))
+            names.append(key)
+            merged.append((key, encoded))
     return merged
 
 

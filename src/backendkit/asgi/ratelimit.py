@@ -74,7 +74,7 @@ class RateLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        pending = pending_headers(scope)
+        pending: list[tuple[str, str]] | None = scope.get(RESPONSE_HEADERS)
         standalone = pending is None
         if pending is None:
             pending = scope[RESPONSE_HEADERS] = []

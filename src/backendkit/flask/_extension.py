@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask, Request, Response, current_app, g, request
 from flask.signals import got_request_exception
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from backendkit._runtime import AdapterState, RequestScope
@@ -112,10 +113,11 @@ class BackendKit:
             environ = request.environ
             scope: RequestScope | None = environ.get(_SCOPE)
             if scope is not None:
-                response.headers[state.header] = scope.request_id
-                for name, value in environ.pop(RESPONSE_HEADERS, ()):
-                    old = response.headers.get(name)
-                    response.headers[name] = f"{old}, {value}" if old else value
+                headers = response.headers
+                headers[state.header] = scope.request_id
+                pending = environ.pop(RESPONSE_HEADERS, None)
+                if pending:
+                    _merge_headers(headers, pending)
                 environ[_RESPONSE] = (response.status_code, response.calculate_content_length())
             return response
 
@@ -147,6 +149,19 @@ class BackendKit:
             from backendkit.flask.ratelimit import apply_to_every_request
 
             apply_to_every_request(app, self._rate_limits)
+
+
+def _merge_headers(headers: Headers, pending: list[tuple[str, str]]) -> None:
+    """Add ``pending`` to ``headers``; a name already there gets its values joined with ", " (list fields)."""
+    present = {key.lower() for key in headers.keys()}  # noqa: SIM118  (Headers iterates over pairs)
+    for name, value in pending:
+        lowered = name.lower()
+        if lowered not in present:  # the common case: one append, no scan
+            headers.add(name, value)
+            present.add(lowered)
+            continue
+        old = headers.get(name)
+        headers[name] = f"{old}, {value}" if old else value
 
 
 def _handle_exception(raised: Exception) -> Response:

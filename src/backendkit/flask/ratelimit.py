@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
+from inspect import iscoroutinefunction
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, request
@@ -28,8 +29,8 @@ from backendkit.ratelimit import Decision, Limit, Policy, RequestInfo
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _check(limit: Limit, *, per_route: bool) -> Decision | None:
-    if _KEY not in current_app.extensions:
+def _check(app: Flask, limit: Limit, *, per_route: bool) -> Decision | None:
+    if _KEY not in app.extensions:
         raise ConfigurationError("rate limits need the BackendKit extension on the app")
     req = request._get_current_object()  # type: ignore[attr-defined]
     verdict = limit.check(RequestInfo.from_environ(req.environ, path=req.path, native=req), per_route=per_route)
@@ -54,10 +55,15 @@ def limit(policies: str | Policy | Sequence[Policy] | Limit, **options: Any) -> 
     rule.limiter  # noqa: B018  (a configuration error at import, not on the first request)
 
     def decorate(view: F) -> F:
+        is_async = iscoroutinefunction(view)
+
         @functools.wraps(view)
         def limited(*args: Any, **kwargs: Any) -> Any:
-            _check(rule, per_route=True)
-            return current_app.ensure_sync(view)(*args, **kwargs)
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+            _check(app, rule, per_route=True)
+            if is_async or type(app).ensure_sync is not Flask.ensure_sync:
+                return app.ensure_sync(view)(*args, **kwargs)
+            return view(*args, **kwargs)  # what Flask's own ensure_sync does with a plain function
 
         return limited  # type: ignore[return-value]
 
@@ -70,9 +76,9 @@ def apply_to_every_request(app: Flask, limits: Limit | Sequence[Limit]) -> None:
     for rule in rules:
         rule.limiter  # noqa: B018
 
-    def check_limits() -> None:
+    def check_limits() -> None:  # a hook of ``app``: it runs only inside its requests
         for rule in rules:
-            _check(rule, per_route=False)
+            _check(app, rule, per_route=False)
 
     app.before_request_funcs.setdefault(None, []).insert(0, check_limits)
 

@@ -41,7 +41,12 @@ def rate_limit_headers(decision: Decision, *, legacy: bool = False, policy: str 
         >>> dict(rate_limit_headers(decision))["RateLimit-Policy"]
         '"minute";q=5;w=60'
     """
-    state = ", ".join(f"{_sf_string(p.name)};r={p.remaining};t={_seconds(p.reset_after)}" for p in decision.policies)
+    policies = decision.policies
+    if len(policies) == 1:  # the common case, without the generator and the join
+        p = policies[0]
+        state = f"{_sf_string(p.name)};r={p.remaining};t={_seconds(p.reset_after)}"
+    else:
+        state = ", ".join(f"{_sf_string(p.name)};r={p.remaining};t={_seconds(p.reset_after)}" for p in policies)
     headers = [("RateLimit-Policy", policy or policy_field(decision)), ("RateLimit", state)]
     if legacy:
         headers += [

@@ -168,11 +168,16 @@ class Limit:
         limiter = self.limiter
         if self.exempt_when is not None and _now(self.exempt_when(request)):
             return None
-        key = _now(self.key(request))
-        if key is None:
-            return None
+        key = self.key(request)
+        if type(key) is not str:  # the common answer needs no awaitable check
+            key = _now(key)
+            if key is None:
+                return None
         bucket = self._bucket(key, request, per_route)
-        decision = limiter.hit(bucket, _cost(_now(self.cost(request)) if callable(self.cost) else self.cost))
+        cost = self.cost
+        if type(cost) is not int or cost < 1:
+            cost = _cost(_now(cost(request)) if callable(cost) else cost)
+        decision = limiter.hit(bucket, cost)
         return self._verdict(bucket, decision, request)
 
     async def acheck(self, request: RequestInfo, *, per_route: bool) -> Verdict | None:
@@ -180,12 +185,17 @@ class Limit:
         limiter = self.async_limiter
         if self.exempt_when is not None and await _eventually(self.exempt_when(request)):
             return None
-        key = await _eventually(self.key(request))
-        if key is None:
-            return None
+        key = self.key(request)
+        if type(key) is not str:  # the common answer needs no awaitable check
+            key = await _eventually(key)
+            if key is None:
+                return None
         bucket = self._bucket(key, request, per_route)
-        cost = await _eventually(self.cost(request)) if callable(self.cost) else self.cost
-        decision = await limiter.hit(bucket, _cost(cost))
+        cost = self.cost
+        if type(cost) is not int or cost < 1:
+            cost = _cost(await _eventually(cost(request)) if callable(cost) else cost)
+        fast = limiter._fast  # one policy in memory: nothing to await, so no coroutine to make
+        decision = fast(bucket, cost) if fast is not None else await limiter.hit(bucket, cost)
         return self._verdict(bucket, decision, request)
 
     def _bucket(self, key: str, request: RequestInfo, per_route: bool) -> str:
