@@ -29,26 +29,16 @@ from backendkit.pagination import (
     Page,
     PageRequest,
     Pagination,
-    Total,
-    keyset_window,
-    offset_window,
     parse_query,
     seek,
 )
-from backendkit.pagination._counts import (
-    NOT_COUNTED,
-    Capped,
-    Estimate,
-    count_cap,
-    total_from_count,
-    total_without_count,
-)
+from backendkit.pagination._counts import Estimate, count_cap, total_from
 from backendkit.pagination._keyset import travel_keys
 
 __all__ = ["apaginate", "page_request", "page_response", "paginate"]
 
 Values = Callable[[Any], tuple[Any, ...]]
-_LOOKUPS = {"eq": "exact", "gt": "gt", "lt": "lt", "ge": "gte", "le": "lte"}
+_LOOKUPS = {"eq": "exact", "gt": "gt", "lt": "lt"}
 
 
 def page_request(request: HttpRequest, pagination: Pagination) -> PageRequest:
@@ -86,9 +76,9 @@ def paginate(
         fetched.extend(plan.limited(page, len(fetched)))
         if len(fetched) >= plan.want:
             break
-    window, total = plan.window(fetched)
+    window, total = request.window(fetched)
     if total is None:
-        total = plan.total(plan.count.count() if plan.count is not None else None)
+        total = total_from(plan.strategy, plan.count.count() if plan.count is not None else None, queryset)
     return request.pagination.page(request, window, total=total, values=plan.read)
 
 
@@ -106,9 +96,9 @@ async def apaginate(
         fetched.extend([item async for item in plan.limited(page, len(fetched))])
         if len(fetched) >= plan.want:
             break
-    window, total = plan.window(fetched)
+    window, total = request.window(fetched)
     if total is None:
-        total = plan.total(await plan.count.acount() if plan.count is not None else None)
+        total = total_from(plan.strategy, await plan.count.acount() if plan.count is not None else None, queryset)
     return request.pagination.page(request, window, total=total, values=plan.read)
 
 
@@ -118,8 +108,6 @@ class _Plan:
     def __init__(
         self, queryset: QuerySet[Any], request: PageRequest, fields: Mapping[str, str], values: Values | None
     ) -> None:
-        self.request = request
-        self.queryset = queryset
         paths = {name: fields.get(name, name) for name in request.names}
         model = queryset.model
         keys = request.keyset_keys(lambda name: _nullable(model, paths[name]))
@@ -158,27 +146,6 @@ class _Plan:
     def limited(self, page: QuerySet[Any], have: int) -> QuerySet[Any]:
         limited: QuerySet[Any] = page[self.offset : self.offset + self.want - have]
         return limited
-
-    def window(self, fetched: list[Any]) -> tuple[Any, Total | None]:
-        request = self.request
-        if request.mode != "cursor":
-            window = offset_window(fetched, limit=request.limit, offset=request.offset)
-            known = total_without_count(
-                self.strategy, offset=request.offset, served=len(window.items), has_next=window.has_next
-            )
-            return window, known
-        position = request.position
-        backward = position is not None and position.backward
-        return keyset_window(fetched, limit=request.limit, position_given=position is not None, backward=backward), None
-
-    def total(self, counted: int | None) -> Total:
-        if isinstance(self.strategy, Estimate):
-            return Total(int(self.strategy.estimate(self.queryset)), "estimate")
-        if counted is None:
-            return NOT_COUNTED
-        if isinstance(self.strategy, Capped):
-            return total_from_count(self.strategy, counted)
-        return Total(counted, "exact")
 
 
 def _raw_query(request: HttpRequest) -> bytes:

@@ -69,6 +69,18 @@ def total_from_count(strategy: CountStrategy, counted: int) -> Total:
     return Total(counted, "exact")
 
 
+def total_from(strategy: CountStrategy, counted: int | None, subject: Any) -> Total:
+    """A page's total: the caller's estimate of ``subject`` (the filtered query), or the rows ``counted``.
+
+    ``counted`` is ``None`` when the strategy asks for no count.
+    """
+    if isinstance(strategy, Estimate):
+        return Total(int(strategy.estimate(subject)), "estimate")
+    if counted is None:
+        return NOT_COUNTED
+    return total_from_count(strategy, counted)
+
+
 def total_without_count(strategy: CountStrategy, *, offset: int, served: int, has_next: bool) -> Total | None:
     """The total an offset page already tells, without a count query, or ``None``.
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Op = Literal["eq", "is_null", "not_null", "gt", "lt", "ge", "le"]
+Op = Literal["eq", "is_null", "not_null", "gt", "lt"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,23 +37,17 @@ class Condition:
 
 @dataclass(frozen=True, slots=True)
 class Seek:
-    """Rows strictly after a position: every condition of ``required``, and all of one group of ``any_of``.
+    """Rows strictly after a position: those that meet every condition of one branch.
 
-    ``required`` is redundant with ``any_of``; it is there so that a database can
-    range-scan an index on the leading key instead of evaluating the OR row by row.
-    An empty ``any_of`` matches nothing.
+    The branches come in the order their rows come when travelling, the deepest
+    prefix first, and none overlaps another. Each is a plain index range (an equal
+    prefix and one bound), so a backend fetches branch after branch, stopping when
+    it has enough rows, instead of asking the database to filter one OR of them:
+    with many rows sharing the leading value, the OR makes it read past every one
+    of them before the position. No branches match nothing.
     """
 
-    required: tuple[Condition, ...]
-    any_of: tuple[tuple[Condition, ...], ...]
-    branches: tuple[tuple[Condition, ...], ...] = ()
-    """The groups of ``any_of`` in the order their rows come when travelling: the deepest prefix first.
-
-    Each is a plain index range (equal prefix, one bound), so a backend can fetch
-    branch after branch, stopping when it has enough rows, instead of asking the
-    database to filter an OR: with many rows sharing the leading value, the OR makes
-    it read past every one of them before the position.
-    """
+    branches: tuple[tuple[Condition, ...], ...]
 
 
 def travel_keys(keys: Sequence[KeysetKey], backward: bool) -> tuple[KeysetKey, ...]:
@@ -84,10 +78,8 @@ def seek(keys: Sequence[KeysetKey], values: Sequence[Any], *, backward: bool = F
 
     Examples:
         >>> s = seek([KeysetKey("priority", True, False), KeysetKey("id", False, False)], [3, 17])
-        >>> [[(c.field, c.op, c.value) for c in group] for group in s.any_of]
-        [[('priority', 'lt', 3)], [('priority', 'eq', 3), ('id', 'gt', 17)]]
-        >>> [(c.field, c.op, c.value) for c in s.required]
-        [('priority', 'le', 3)]
+        >>> [[(c.field, c.op, c.value) for c in branch] for branch in s.branches]
+        [[('priority', 'eq', 3), ('id', 'gt', 17)], [('priority', 'lt', 3)]]
     """
     if len(keys) != len(values):
         raise ValueError("one value per key")
@@ -97,13 +89,7 @@ def seek(keys: Sequence[KeysetKey], values: Sequence[Any], *, backward: bool = F
     for key, value in zip(moving, values, strict=True):
         per_key.append([(*prefix, alternative) for alternative in _after(key, value)])
         prefix.append(_equal(key, value))
-    groups = [group for alternatives in per_key for group in alternatives]
-    branches = tuple(group for alternatives in reversed(per_key) for group in alternatives)
-    required: tuple[Condition, ...] = ()
-    first, start = moving[0], values[0]
-    if len(moving) > 1 and not first.nullable and start is not None:
-        required = (Condition(first.name, "le" if first.descending else "ge", start),)
-    return Seek(required, tuple(groups), branches)
+    return Seek(tuple(branch for alternatives in reversed(per_key) for branch in alternatives))
 
 
 def _holds(condition: Condition, value: Any) -> bool:
@@ -118,18 +104,12 @@ def _holds(condition: Condition, value: Any) -> bool:
         return bool(value == condition.value)
     if op == "gt":
         return bool(value > condition.value)
-    if op == "lt":
-        return bool(value < condition.value)
-    if op == "ge":
-        return bool(value >= condition.value)
-    return bool(value <= condition.value)
+    return bool(value < condition.value)
 
 
 def matches(s: Seek, value_of: Callable[[str], Any]) -> bool:
     """Whether a row, read through ``value_of(field)``, satisfies ``s`` (for in-memory backends and tests)."""
-    if not all(_holds(c, value_of(c.field)) for c in s.required):
-        return False
-    return any(all(_holds(c, value_of(c.field)) for c in group) for group in s.any_of)
+    return any(all(_holds(c, value_of(c.field)) for c in branch) for branch in s.branches)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from backendkit.pagination._counts import Total, total_without_count
 from backendkit.pagination._cursor import Position
-from backendkit.pagination._keyset import KeysetKey
+from backendkit.pagination._keyset import KeysetKey, Window, keyset_window, offset_window
 from backendkit.pagination._sort import Ordering, format_ordering
 
 if TYPE_CHECKING:
@@ -71,3 +72,18 @@ class PageRequest:
     def keyset_keys(self, nullable: Callable[[str], bool] = lambda name: True) -> tuple[KeysetKey, ...]:
         """The ordering as keyset keys; ``nullable(name)`` says which columns can hold NULL."""
         return tuple(KeysetKey(k.name, k.descending, nullable(k.name)) for k in self.ordering)
+
+    def window(self, fetched: Sequence[Any]) -> tuple[Window, Total | None]:
+        """Cut the ``limit + 1`` rows a backend fetched (in travel order) into a page.
+
+        Also returns the total when the page already tells it (a page or offset page
+        that is not full ends the list), so that no count query is needed; else ``None``.
+        """
+        position = self.position
+        if self.mode == "cursor":
+            backward = position is not None and position.backward
+            cut = keyset_window(fetched, limit=self.limit, position_given=position is not None, backward=backward)
+            return cut, None
+        cut = offset_window(fetched, limit=self.limit, offset=self.offset)
+        strategy = self.pagination.count_strategy(self.mode)
+        return cut, total_without_count(strategy, offset=self.offset, served=len(cut.items), has_next=cut.has_next)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from backendkit.pagination._counts import NOT_COUNTED, Capped, Estimate, Total, total_from_count
-from backendkit.pagination._keyset import KeysetKey, keyset_window, matches, offset_window, seek, travel_keys
+from backendkit.pagination._counts import total_from
+from backendkit.pagination._keyset import KeysetKey, matches, seek, travel_keys
 from backendkit.pagination._page import Page
 from backendkit.pagination._request import PageRequest, default_values
 
@@ -37,11 +37,10 @@ def paginate_sequence(
     read = values or (lambda item: default_values(item, names))
     keys = request.keyset_keys()
     strategy = request.pagination.count_strategy(request.mode)
-    total = _total(items, strategy)
+    total = total_from(strategy, None if strategy == "none" else len(items), items)
     if request.mode != "cursor":
         ordered = sort_rows(items, keys, read) if keys else list(items)
-        fetched = ordered[request.offset : request.offset + request.limit + 1]
-        window = offset_window(fetched, limit=request.limit, offset=request.offset)
+        window, _ = request.window(ordered[request.offset : request.offset + request.limit + 1])
         return request.pagination.page(request, window, total=total)
     position = request.position
     backward = position is not None and position.backward
@@ -56,17 +55,5 @@ def paginate_sequence(
             return matches(condition, lambda name: row_values[index[name]])
 
         ordered = [row for row in ordered if after(row)]
-    window = keyset_window(
-        ordered[: request.limit + 1], limit=request.limit, position_given=position is not None, backward=backward
-    )
+    window, _ = request.window(ordered[: request.limit + 1])
     return request.pagination.page(request, window, total=total, values=read)
-
-
-def _total(items: Sequence[Any], strategy: object) -> Total:
-    if strategy == "none":
-        return NOT_COUNTED
-    if isinstance(strategy, Estimate):
-        return Total(int(strategy.estimate(items)), "estimate")
-    if isinstance(strategy, Capped):
-        return total_from_count(strategy, min(len(items), strategy.limit + 1))
-    return Total(len(items), "exact")

@@ -31,15 +31,13 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from backendkit._settings import ConfigurationError  # noqa: E402
 from backendkit.pagination._counts import (  # noqa: E402
-    NOT_COUNTED,
     CountStrategy,
     Estimate,
     Total,
     count_cap,
-    total_from_count,
-    total_without_count,
+    total_from,
 )
-from backendkit.pagination._keyset import Condition, keyset_window, offset_window, seek, travel_keys  # noqa: E402
+from backendkit.pagination._keyset import Condition, seek, travel_keys  # noqa: E402
 from backendkit.pagination._page import Page  # noqa: E402
 from backendkit.pagination._request import PageRequest, default_values  # noqa: E402
 
@@ -86,9 +84,9 @@ def paginate(
         fetched.extend((session.scalars(page) if plan.entity else session.execute(page)).all())
         if len(fetched) >= plan.want:
             break
-    window, total = _window(request, plan, fetched)
+    window, total = request.window(fetched)
     if total is None:
-        total = _total(plan, session.scalar(plan.count) if plan.count is not None else None, statement)
+        total = total_from(plan.strategy, session.scalar(plan.count) if plan.count is not None else None, statement)
     return request.pagination.page(request, window, total=total, values=plan.read)
 
 
@@ -108,13 +106,13 @@ async def apaginate(
         fetched.extend((await (session.scalars(page) if plan.entity else session.execute(page))).all())
         if len(fetched) >= plan.want:
             break
-    window, total = _window(request, plan, fetched)
-    if total is None and isinstance(plan.strategy, Estimate):
+    window, total = request.window(fetched)
+    if total is None and isinstance(plan.strategy, Estimate):  # an async estimate may need awaiting
         estimated = plan.strategy.estimate(statement)
         total = Total(int(await estimated if inspect.isawaitable(estimated) else estimated), "estimate")
     if total is None:
         counted = await session.scalar(plan.count) if plan.count is not None else None
-        total = _total(plan, counted, statement)
+        total = total_from(plan.strategy, counted, statement)
     return request.pagination.page(request, window, total=total, values=plan.read)
 
 
@@ -155,32 +153,6 @@ def _plan(
     return _Plan(pages, request.limit + 1, count, strategy, _selects_one_entity(statement), read)
 
 
-def _window(request: PageRequest, plan: _Plan, fetched: list[Any]) -> tuple[Any, Total | None]:
-    if request.mode != "cursor":
-        window = offset_window(fetched, limit=request.limit, offset=request.offset)
-        known = total_without_count(
-            plan.strategy, offset=request.offset, served=len(window.items), has_next=window.has_next
-        )
-        return window, known
-    position = request.position
-    window = keyset_window(
-        fetched,
-        limit=request.limit,
-        position_given=position is not None,
-        backward=position is not None and position.backward,
-    )
-    return window, None
-
-
-def _total(plan: _Plan, counted: int | None, statement: Select[Any]) -> Total:
-    strategy = plan.strategy
-    if isinstance(strategy, Estimate):
-        return Total(strategy.estimate(statement), "estimate")
-    if counted is None:
-        return NOT_COUNTED
-    return total_from_count(strategy, int(counted))
-
-
 def _column(statement: Select[Any], name: str, columns: Mapping[str, Any] | None) -> ColumnElement[Any]:
     if columns is not None and name in columns:
         return columns[name]  # type: ignore[no-any-return]
@@ -217,10 +189,6 @@ def _clause(c: Condition, found: Mapping[str, ColumnElement[Any]]) -> ColumnElem
         result = column == c.value
     elif c.op == "gt":
         result = column > c.value
-    elif c.op == "lt":
-        result = column < c.value
-    elif c.op == "ge":
-        result = column >= c.value
     else:
-        result = column <= c.value
+        result = column < c.value
     return result
