@@ -8,11 +8,16 @@ from django.urls import path
 from backendkit.context import get_request_id
 from backendkit.django.views import handler400, handler403, handler404, handler500
 from examples.django_app.urls import urlpatterns as example_urlpatterns
-from tests.conformance.targets import BUG_MESSAGE, log_inside
+from tests.conformance.targets import BUG_MESSAGE, fail_validation, log_inside
 
 
 def boom(request: HttpRequest) -> JsonResponse:
     raise RuntimeError(BUG_MESSAGE)
+
+
+def boom_validation(request: HttpRequest) -> JsonResponse:
+    fail_validation()
+    raise AssertionError("unreachable")
 
 
 async def whoami(request: HttpRequest) -> JsonResponse:
@@ -24,6 +29,12 @@ def log(request: HttpRequest, item: str) -> JsonResponse:
     return JsonResponse({"request_id": get_request_id()})
 
 
-urlpatterns = [*example_urlpatterns, path("boom", boom), path("whoami", whoami), path("log/<str:item>", log)]
+urlpatterns = [
+    *example_urlpatterns,
+    path("boom", boom),
+    path("boom-validation", boom_validation),
+    path("whoami", whoami),
+    path("log/<str:item>", log),
+]
 
 __all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]

@@ -20,6 +20,22 @@ def log_inside() -> None:
     logging.getLogger("tasks.test").info("inside the view", extra={"password": LOG_PASSWORD, "n": 1})
 
 
+VALIDATION_SECRET = "hunter2-too-long"
+
+
+def fail_validation() -> None:
+    """What the /boom-validation route of every test app does: a bug chained from a pydantic ValidationError."""
+    from pydantic import BaseModel, Field, ValidationError
+
+    class Login(BaseModel):
+        password: str = Field(max_length=10)
+
+    try:
+        Login(password=VALIDATION_SECRET)
+    except ValidationError as exc:
+        raise RuntimeError("login failed") from exc
+
+
 TRANSPORT_HEADERS = frozenset({"date", "server", "connection", "keep-alive", "transfer-encoding"})
 
 
@@ -32,6 +48,10 @@ def fastapi_app() -> Any:
     @app.get("/boom")
     def boom() -> None:
         raise RuntimeError(BUG_MESSAGE)
+
+    @app.get("/boom-validation")
+    def boom_validation() -> None:
+        fail_validation()
 
     @app.get("/whoami")
     def whoami() -> dict[str, str | None]:
@@ -56,6 +76,10 @@ def flask_app() -> Any:
     @app.get("/boom")
     def boom() -> None:
         raise RuntimeError(BUG_MESSAGE)
+
+    @app.get("/boom-validation")
+    def boom_validation() -> None:
+        fail_validation()
 
     @app.get("/whoami")
     def whoami() -> Any:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conformance.targets import LOG_PASSWORD, Target
+from tests.conformance.targets import LOG_PASSWORD, VALIDATION_SECRET, Target
 from tests.support.logs import LineCatcher
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -137,3 +137,74 @@ def test_access_lines_are_identical_across_real_servers(all_targets: dict[str, T
     assert reference["http_status"] == 422
     for name, access in seen.items():
         assert access == reference, name
+
+
+def _round_trip(target: Target, path: str, user_agent: str) -> float:
+    start = time.perf_counter()
+    reply = target.request("GET", path, headers={"User-Agent": user_agent})
+    assert reply.status == 404
+    return time.perf_counter() - start
+
+
+@pytest.mark.socket
+def test_a_path_made_to_backtrack_does_not_stall_a_server(
+    all_targets: dict[str, Target], log_lines: LineCatcher
+) -> None:
+    # 16 KB of one character before a secret pair: the access log scrubs the path and the
+    # User-Agent, and a backtracking pattern once held each server for 10 s or more.
+    hostile = "/" + "a" * 16_000 + "!token:x"
+    plain = "/" + "a" * 16_000 + "!plain-x"  # as long, with nothing to scrub
+    for name, target in all_targets.items():
+        if target.port is None:
+            continue
+        plain_time = min(_round_trip(target, plain, plain[1:]) for _ in range(3))
+        hostile_time = min(_round_trip(target, hostile, hostile[1:]) for _ in range(3))
+        assert hostile_time < 20 * plain_time, (name, hostile_time, plain_time)
+    written = [x for x in log_lines.lines if "!token:" in x.get("message", "")]
+    assert written
+    assert all(x["message"].endswith("!token:[REDACTED] 404") for x in written if x["logger"] == "backendkit.access")
+
+
+def test_a_bug_chained_from_a_validation_error_logs_no_input(target: Target, log_lines: LineCatcher) -> None:
+    rid = f"chained-{target.name}"
+    assert target.request("GET", "/boom-validation", headers={"X-Request-ID": rid}).status == 500
+    [error] = lines_of(log_lines, rid, "backendkit.errors")
+    assert "input_value=[REDACTED]" in error["exception"]["stack"]
+    lines_of(log_lines, rid, "backendkit.access")  # wait for the request's last line
+    assert VALIDATION_SECRET not in json.dumps(log_lines.lines)
+
+
+# Each of these once reached a log line: percent-encoded, in a path parameter, in a parameter's name.
+HIDDEN_SECRETS = {
+    "/nope?next=https%3A%2F%2Fu%3Ahunter2%40db%2F": "hunter2",
+    "/nope?auth=Bearer%20tok-hunter3": "hunter3",
+    "/nope?password%3Dhunter4=x": "hunter4",
+    "/nope;password=hunter5": "hunter5",
+}
+
+
+@pytest.mark.parametrize(("path", "secret"), list(HIDDEN_SECRETS.items()), ids=list(HIDDEN_SECRETS.values()))
+def test_encoded_secrets_in_the_url_reach_no_line(
+    target: Target, log_lines: LineCatcher, path: str, secret: str
+) -> None:
+    rid = f"hidden-{list(HIDDEN_SECRETS).index(path)}-{target.name}"
+    assert target.request("GET", path, headers={"X-Request-ID": rid}).status == 404
+    lines_of(log_lines, rid, "backendkit.access")
+    assert secret not in json.dumps(log_lines.lines)
+
+
+def test_every_django_request_line_carries_the_request_id(target: Target, log_lines: LineCatcher) -> None:
+    # Django writes a django.request line per 4xx/5xx; it once did so after the middleware had
+    # returned, without the request id, and twice for a 405.
+    for n, (method, path) in enumerate([("GET", "/nope"), ("PUT", "/tasks/1"), ("GET", "/boom")]):
+        rid = f"django-request-{n}-{target.name}"
+        target.request(method, path, headers={"X-Request-ID": rid})
+        lines_of(log_lines, rid, "backendkit.access")
+    time.sleep(0.05)  # a line written after the access line would arrive just after it
+    django_lines = [x for x in log_lines.lines if x["logger"] == "django.request"]
+    if target.framework != "django":
+        assert django_lines == []
+        return
+    assert [x.get("request_id") for x in django_lines] == [f"django-request-{n}-{target.name}" for n in range(3)], (
+        django_lines
+    )

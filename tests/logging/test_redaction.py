@@ -7,6 +7,8 @@ import logging
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from backendkit.logging import JSONFormatter, Redactor
 from backendkit.logging._access import access_entry, redact_query
@@ -183,3 +185,76 @@ def test_mapping_like_objects_and_camel_case_keys() -> None:
 )
 def test_encoded_query_strings(query: str, expected: str) -> None:
     assert redact_query(query) == expected
+
+
+# Shapes that once went through (found by attacking the examples over real servers).
+LEAKS = {
+    "form-array key": repr({"password[]": "hunter6-pw"}),
+    "nested form key": "user[password]=hunter6-pw&x=1",
+    "a pair inside a plain value": repr({"y": "1;password=hunter6-pw"}),
+    "a pair after plain pairs": "y=a=b=password=hunter6-pw",
+    "an encoded key that holds a pair": "GET /x?password%3Dhunter6-pw=x",
+    "an encoded URL password": "<ASGIRequest: GET '/nope?next=https%3A%2F%2Fu%3Ahunter6-pw%40db%2F'>",
+    "an encoded bearer": "<ASGIRequest: GET '/nope?auth=Bearer%20hunter6-pw'>",
+    "a plus-encoded bearer": "<WSGIRequest: GET '/nope?auth=Bearer+hunter6-pw'>",
+    "an encoded path parameter": "<ASGIRequest: GET '/nope%3Bpassword%3Dhunter6-pw'>",
+    "an unclosed quote": 'password="hunter6-pw',
+    "pydantic's input value": "password\n  String should have at most 10 characters "
+    "[type=string_too_long, input_value='hunter6-pw', input_type=str]",
+    "pydantic's input value, cut": "title\n  Field required [type=missing, input_value={'note': 'hunter6-pw'}",
+}
+
+
+@pytest.mark.parametrize("text", list(LEAKS.values()), ids=list(LEAKS))
+def test_shapes_that_leaked_once(text: str) -> None:
+    scrubbed = Redactor().scrub(text)
+    assert "hunter6" not in scrubbed
+    assert "[REDACTED]" in scrubbed
+
+
+def test_an_encoded_secret_is_shown_decoded_and_the_rest_kept() -> None:
+    assert Redactor().scrub("GET '/nope?next=https%3A%2F%2Fu%3Apw%40db%2F'") == (
+        "GET '/nope?next=https://u:[REDACTED]@db/'"
+    )
+    assert Redactor().scrub("GET '/x?q=caf%C3%A9&n=1'") == "GET '/x?q=caf%C3%A9&n=1'"  # nothing hidden: as it was
+
+
+def test_the_query_of_the_access_line_hides_a_pair_in_a_name() -> None:
+    assert redact_query("password%3Dhunter6-pw=x&a=1") == "[REDACTED]=[REDACTED]&a=1"
+
+
+def test_a_traceback_chained_from_a_validation_error_keeps_the_input_out() -> None:
+    from pydantic import BaseModel, Field, ValidationError
+
+    class Login(BaseModel):
+        password: str = Field(max_length=10)
+
+    try:
+        try:
+            Login(password="hunter6-too-long")
+        except ValidationError as exc:
+            raise RuntimeError("login failed") from exc
+    except RuntimeError as exc:
+        record = make_record("boom", level=logging.ERROR, exc_info=(type(exc), exc, exc.__traceback__))
+    text = JSONFormatter().format(record)
+    assert "hunter6" not in text
+    assert "input_value=[REDACTED], input_type=str" in text
+
+
+_WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=6, max_size=16)
+
+
+@given(
+    prefix=st.text(max_size=40),
+    key=st.sampled_from(["password", "api_key", "X-Api-Key", "client_secret", "sessionToken", "user[password]"]),
+    separator=st.sampled_from(["=", ":", " = ", ": ", "%3D"]),
+    secret=_WORD,
+    end=st.sampled_from([" ", "&", ";", "\n", "", ",x"]),
+    suffix=st.text(max_size=40),
+)
+def test_a_secret_pair_in_any_surroundings_is_redacted(
+    prefix: str, key: str, separator: str, secret: str, end: str, suffix: str
+) -> None:
+    assume(secret not in prefix + key + suffix)
+    text = f"{prefix} {key}{separator}{secret}{end}{suffix}"
+    assert secret not in Redactor().scrub(text)

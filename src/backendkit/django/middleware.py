@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotAllowed
 from django.utils.functional import empty
+from django.utils.log import log_response
 
 from backendkit._runtime import RequestScope
 from backendkit.django._respond import MARK, error_response, exception_response
@@ -15,6 +16,7 @@ from backendkit.errors import MethodNotAllowed, NotFound
 from backendkit.logging._access import normalize_route
 
 RESPONSE_HEADERS = "backendkit.response_headers"  # request.META: (name, value) pairs for the response
+_LOGGED = "_has_been_logged"  # Django's mark on a response its django.request logger has written
 GetResponse = Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]]
 
 
@@ -79,10 +81,18 @@ class ErrorMiddleware:
 
     def _finish(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         if not getattr(response, MARK, False):
+            original = response
             if isinstance(response, HttpResponseNotAllowed):
                 response = error_response(request, MethodNotAllowed(response["Allow"].split(",")))
             elif response.status_code == 404 and getattr(request, "resolver_match", None) is None:
                 response = error_response(request, NotFound())  # no URL pattern matched
+            if response is not original and getattr(original, _LOGGED, False):
+                setattr(response, _LOGGED, True)  # Django logged it already (a class-based view's 405)
+        if response.status_code >= 400:
+            # Django's own django.request line for an error response, written here,
+            # inside the request's context (so with its id), rather than by Django's
+            # handler after every middleware has returned. Once per response.
+            log_response("%s: %s", response.reason_phrase, request.path, response=response, request=request)
         response[self.state.header] = request.request_id  # type: ignore[attr-defined]
         for name, value in request.META.pop(RESPONSE_HEADERS, ()):  # queued by rate limits
             response[name] = f"{response[name]}, {value}" if name in response else value

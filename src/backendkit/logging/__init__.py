@@ -14,7 +14,8 @@ from __future__ import annotations
 from backendkit.logging._configure import configure_logging, to_stdlib
 from backendkit.logging._formatter import JSONFormatter
 from backendkit.logging._profiles import PROFILES, Event, Profile, render
-from backendkit.logging._redact import DEFAULT_KEYS, REDACTED, Redactor
+from backendkit.logging._redact import DEFAULT_KEYS, Redactor
+from backendkit.logging._scrub import REDACTED
 
 __all__ = [
     "DEFAULT_KEYS",

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from backendkit.logging._redact import REDACTED, Redactor, unquote_plus
+from backendkit.logging._redact import Redactor
+from backendkit.logging._scrub import REDACTED, unquote_plus
 
 ACCESS_LOGGER = "backendkit.access"
 _DEFAULT_REDACTOR = Redactor()
@@ -60,8 +61,11 @@ def redact_query(query: str, redactor: Redactor = _DEFAULT_REDACTOR) -> str:
             parts.append(part)
             continue
         name, sep, _ = part.partition("=")
-        if sep and redactor.is_secret_key(unquote_plus(name)):
-            parts.append(f"{name}={REDACTED}")
+        decoded_name = unquote_plus(name)
+        if sep and redactor.is_secret_key(decoded_name):
+            # A name that decodes to a pair ("password%3Dhunter2") holds a value itself.
+            shown = REDACTED if "=" in decoded_name or ":" in decoded_name else name
+            parts.append(f"{shown}={REDACTED}")
             continue
         decoded = unquote_plus(part)
         scrubbed = redactor.scrub(decoded)

@@ -4,20 +4,20 @@
 (dict with str keys, list, str, int, float, bool, None) in which:
 
 - the value of any key that looks secret (``password``, ``token``...) is ``[REDACTED]``;
-- JWTs and ``Bearer ...`` credentials inside any string are ``[REDACTED]``;
+- JWTs, credentials, URL passwords and secret ``key=value`` pairs inside any string
+  are ``[REDACTED]`` (see :mod:`backendkit.logging._scrub`);
 - anything JSON cannot carry becomes a safe string, cycles and very deep
   nesting are cut, and nothing raises.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time
 from itertools import islice
 from typing import Any
 
-REDACTED = "[REDACTED]"
+from backendkit.logging._scrub import DEFAULT_MAX_LENGTH, REDACTED, TextScrubber, may_hold_secret
 
 DEFAULT_KEYS: tuple[str, ...] = (
     "password",
@@ -37,34 +37,7 @@ DEFAULT_KEYS: tuple[str, ...] = (
 """Key fragments whose values are redacted (case-insensitive; ``-`` and ``_`` are ignored, so
 ``X-Api-Key``, ``api_key`` and ``apiKey`` are all the same key)."""
 
-# A JWS compact serialisation: three base64url parts, the header starting with '{"' (eyJ).
-_JWT = r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"
-# An HTTP credential: Bearer and Basic (any case), and what follows.
-_CREDENTIAL = r"(?i:bearer|basic)\s+[A-Za-z0-9._~+/=-]+"
-_VALUE_PATTERN = re.compile(f"{_CREDENTIAL}|{_JWT}")
-
-
-def may_hold_secret(text: str) -> bool:
-    """Whether ``text`` could hold a secret at all: the cheap check before the real ones.
-
-    A pair needs ``=`` or ``:``, a JWT starts ``eyJ``, a credential says Bearer or
-    Basic (any case). Plain ``in`` tests: this runs for every string of every line.
-    """
-    if "=" in text or ":" in text or "eyJ" in text:
-        return True
-    lowered = text.lower()
-    return "bearer" in lowered or "basic" in lowered
-
-
 _SHORTEST = 7
-# key=value, key: value, 'key': 'value', "key":"value" inside text (reprs, JSON, queries,
-# DSNs, header lines): an unquoted value runs to white space or the next &, ; or quote.
-_PAIR = re.compile(
-    r"""(?P<key>[A-Za-z0-9_.%-]+)(?P<kq>["']?)(?P<sep>\s*[:=]\s*)"""
-    r"""(?:(?P<q>["'])(?P<qv>[^"'\n]*)(?P=q)|(?P<v>[^\s&;"'<>()\[\]{}]+))"""
-)
-# The password in a URL's user information: scheme://user:password@host.
-_USERINFO = re.compile(r"(://[^/\s:@]+:)([^@\s/]+)(@)")
 _MAX_DEPTH = 12
 _MAX_ITEMS = 1000
 
@@ -85,6 +58,9 @@ class Redactor:
         allow_keys: Exact keys (case-insensitive) never redacted, even when a
             fragment matches (trim the default list: ``allow_keys=["token_type"]``).
         enabled: ``False`` turns key and value redaction off; sanitising stays.
+        max_length: The most characters of one string scanned for secrets; a longer
+            string that could hold one is cut there, with a marker of how much was
+            dropped (the bound on the time one log value can take).
         float_hook: Applied to every finite float (the orjson encoder uses it to
             spell floats exactly as the stdlib encoder does).
 
@@ -100,6 +76,7 @@ class Redactor:
         extra_keys: Iterable[str] = (),
         allow_keys: Iterable[str] = (),
         enabled: bool = True,
+        max_length: int = DEFAULT_MAX_LENGTH,
         float_hook: Callable[[float], Any] | None = None,
     ) -> None:
         self.float_hook = float_hook
@@ -115,6 +92,7 @@ class Redactor:
         self.shortest = min([_SHORTEST, *(len(f) + 2 for f in self.fragments)])
         self.enabled = enabled
         self._verdicts: dict[str, bool] = {}
+        self._text = TextScrubber(self.is_secret_key, self._variants, max_length=max_length)
 
     def is_secret_key(self, key: str) -> bool:
         """Whether the value under ``key`` is redacted."""
@@ -127,36 +105,19 @@ class Redactor:
         return verdict
 
     def scrub(self, text: str) -> str:
-        """``text`` with JWTs, ``Bearer`` credentials and ``secret_key=value`` pairs replaced.
+        """``text`` with JWTs, credentials, URL passwords and ``secret_key=value`` pairs replaced.
 
         The pairs are what a URL's query or a DSN-like string holds
         (``?api_key=...``, ``password=...``); the key is matched like a mapping key.
+        A percent-encoded stretch (``auth=Bearer%20...``) is read decoded as well;
+        one that hides a secret is written decoded, the secret replaced. Text
+        longer than ``max_length`` is cut before it is scanned. Time is linear
+        in the length of ``text``, whatever it holds.
         """
-        # Nothing redactable is shorter than "token=x" or "Basic x". The regular
-        # expressions are slow next to plain substring tests, so each runs only
-        # when the lower-cased text holds what it looks for.
+        # Nothing redactable is shorter than "token=x" or "Basic x".
         if not self.enabled or len(text) < self.shortest or not may_hold_secret(text):
             return text
-        lowered = text.lower()
-        if "eyj" in lowered or "bearer" in lowered or "basic" in lowered:
-            text = _VALUE_PATTERN.sub(REDACTED, text)
-        if ("=" in text or ":" in text) and self._names_a_secret(lowered):
-            text = _PAIR.sub(self._pair, text)
-        if "://" in text and "@" in text:
-            text = _USERINFO.sub(rf"\1{REDACTED}\3", text)
-        return text
-
-    def _names_a_secret(self, lowered: str) -> bool:
-        if any(variant in lowered for variant in self._variants):
-            return True
-        return "%" in lowered and any(variant in unquote_plus(lowered) for variant in self._variants)
-
-    def _pair(self, match: re.Match[str]) -> str:
-        key = match["key"]
-        if not self.is_secret_key(unquote_plus(key) if "%" in key else key):
-            return match.group(0)
-        quote = match["q"] or ""
-        return f"{match['key']}{match['kq']}{match['sep']}{quote}{REDACTED}{quote}"
+        return self._text.scrub(text)
 
     def clean(self, value: Any) -> Any:
         """A JSON-safe, redacted copy of ``value``; never raises."""
@@ -275,14 +236,6 @@ class Redactor:
             out["..."] = _cut(f"{len(value) - _MAX_ITEMS} more")
         seen.discard(id(value))
         return out
-
-
-_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
-
-
-def unquote_plus(text: str) -> str:
-    """Undo form encoding (``+`` and ``%XX``) well enough to read a parameter's name or value."""
-    return _PERCENT.sub(lambda m: chr(int(m.group(1), 16)), text.replace("+", " "))
 
 
 def _norm(key: str) -> str:

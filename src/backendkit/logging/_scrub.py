@@ -1,0 +1,163 @@
+"""Secrets inside free text: credentials, secret ``key=value`` pairs, URL passwords. Pure.
+
+Every pattern here runs in time linear in its input, whatever the input: a log
+line is built from what clients send (paths, queries, User-Agents), and a
+pattern that backtracks lets one request stall the server. The rules that keep
+it so:
+
+- a pattern that can fail after a long run of characters may start only at the
+  beginning of such a run (a look-behind), so a run is tried once, not once per
+  position;
+- no quantifier is nested in another, and the value after a key is read only
+  for a secret key, from where the key ended;
+- what is scanned is capped (``max_length`` characters of one string).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+REDACTED = "[REDACTED]"
+
+# A JWS compact serialisation: three base64url parts, the header starting with '{"' (eyJ).
+# It starts where a run of base64url characters starts: inside one, "eyJeyJeyJ..." would
+# be tried from every "eyJ".
+_JWT = r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"
+# An HTTP credential: Bearer and Basic (any case), and what follows.
+_CREDENTIAL = r"(?i:bearer|basic)\s+[A-Za-z0-9._~+/=-]+"
+_VALUE_PATTERN = re.compile(f"{_CREDENTIAL}|{_JWT}")
+
+# What a key written in text is made of: letters, digits, _ . - %, and [ ] (form
+# arrays: password[], user[password]).
+_KEY_CHARS = r"A-Za-z0-9_.%\[\]-"
+# A key and its separator (key=, key:, 'key': , "key":). The value is not part of the
+# pattern: it is read only after a secret key, so a value that holds more pairs
+# ("y=1;password=x", "{'y': 'a,token=b'}") is searched for them like any other text.
+_KEY_SEP = re.compile(rf"(?<![{_KEY_CHARS}])(?P<key>[{_KEY_CHARS}]+)(?P<kq>[\"']?)\s*[:=]\s*")
+# A value after a secret key: quoted up to its closing quote on the same line, or bare
+# up to white space, the next & or ;, a quote or a bracket.
+_QUOTED = {'"': re.compile(r"[^\"'\n]*\""), "'": re.compile(r"[^\"'\n]*'")}
+_BARE = re.compile(r"[^\s&;\"'<>()\[\]{}]*")
+# The password in a URL's user information: scheme://user:password@host.
+_USERINFO = re.compile(r"(://[^/\s:@]+:)([^@\s/]+)(@)")
+# pydantic's error text: "[type=string_too_long, input_value='hunter2', input_type=str]".
+# The value is the client's input, whatever field it was sent for: redacted up to
+# ", input_type=" or the end of the line.
+_PYDANTIC_INPUT = re.compile(r"input_value=(?:(?!, input_type=)[^\n])*")
+# A run of text with a percent escape or a plus (a URL, a query, a form body): read
+# decoded too, for what its encoding hides ("auth=Bearer%20...", "u%3Ahunter2%40db").
+_ENCODED_RUN = re.compile(r"(?<![^\s\"'<>])[^\s\"'<>]*[%+][^\s\"'<>]*")
+_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+
+DEFAULT_MAX_LENGTH = 65_536
+
+
+def may_hold_secret(text: str) -> bool:
+    """Whether ``text`` could hold a secret at all: the cheap check before the real ones.
+
+    A pair needs ``=`` or ``:``, an encoded one ``%``, a JWT starts ``eyJ``, a
+    credential says Bearer or Basic (any case). Plain ``in`` tests: this runs
+    for every string of every line.
+    """
+    if "=" in text or ":" in text or "%" in text or "eyJ" in text:
+        return True
+    lowered = text.lower()
+    return "bearer" in lowered or "basic" in lowered
+
+
+def unquote_plus(text: str) -> str:
+    """Undo form encoding (``+`` and ``%XX``) well enough to read a parameter's name or value."""
+    return _PERCENT.sub(lambda m: chr(int(m.group(1), 16)), text.replace("+", " "))
+
+
+class TextScrubber:
+    """Redacts the secrets inside one string.
+
+    Args:
+        is_secret_key: Whether the value under a key (as written, or decoded) is secret.
+        variants: Lower-case spellings of the secret key fragments: a text that holds
+            none of them has no secret pair to look for.
+        max_length: The most characters of one string that are scanned; the rest is
+            dropped, and a marker says how much.
+    """
+
+    def __init__(
+        self, is_secret_key: Callable[[str], bool], variants: Iterable[str], *, max_length: int = DEFAULT_MAX_LENGTH
+    ) -> None:
+        if max_length < 1:
+            raise ValueError("max_length must be at least 1")
+        self.is_secret_key = is_secret_key
+        self.variants = tuple(variants)
+        self.max_length = max_length
+
+    def scrub(self, text: str) -> str:
+        """``text`` with its secrets replaced by ``[REDACTED]``, cut to ``max_length`` characters."""
+        if len(text) > self.max_length:
+            text = f"{text[: self.max_length]}[{len(text) - self.max_length} more characters]"
+        text = self._plain(text)
+        if "%" in text or "+" in text:
+            text = _ENCODED_RUN.sub(self._decoded_run, text)
+        return text
+
+    def _plain(self, text: str) -> str:
+        # The regular expressions are slow next to plain substring tests, so each
+        # runs only when the text holds what it looks for.
+        lowered = text.lower()
+        if "eyj" in lowered or "bearer" in lowered or "basic" in lowered:
+            text = _VALUE_PATTERN.sub(REDACTED, text)
+        if "input_value=" in text:
+            text = _PYDANTIC_INPUT.sub(f"input_value={REDACTED}", text)
+        if ("=" in text or ":" in text) and self._names_a_secret(lowered):
+            text = self._pairs(text)
+        if "://" in text and "@" in text:
+            text = _USERINFO.sub(rf"\1{REDACTED}\3", text)
+        return text
+
+    def _names_a_secret(self, lowered: str) -> bool:
+        if any(variant in lowered for variant in self.variants):
+            return True
+        return "%" in lowered and any(variant in unquote_plus(lowered) for variant in self.variants)
+
+    def _pairs(self, text: str) -> str:
+        out: list[str] = []
+        done = 0  # text[:done] is in ``out``
+        for match in _KEY_SEP.finditer(text):
+            if match.start() < done:  # a key inside a value already redacted
+                continue
+            key = match["key"]
+            decoded = unquote_plus(key) if "%" in key else key
+            if not self.is_secret_key(decoded):
+                continue
+            start = match.end()
+            quote = text[start : start + 1]
+            closing = _QUOTED[quote].match(text, start + 1) if quote in _QUOTED else None
+            if closing is not None:  # 'value' or "value": keep the quotes
+                start, end = start + 1, closing.end() - 1
+            else:  # a bare value (after an unclosed quote too)
+                if quote in _QUOTED:
+                    start += 1
+                bare = _BARE.match(text, start)
+                end = bare.end() if bare is not None else start
+                if end == start:
+                    continue
+            if decoded is not key and ("=" in decoded or ":" in decoded):
+                # "password%3Dhunter4=x": the encoded key holds a pair of its own.
+                out.append(f"{text[done : match.start()]}{REDACTED}{text[match.start('kq') : start]}")
+            else:
+                out.append(text[done:start])
+            out.append(REDACTED)
+            done = end
+        if not out:
+            return text
+        out.append(text[done:])
+        return "".join(out)
+
+    def _decoded_run(self, match: re.Match[str]) -> str:
+        run = match.group(0)
+        decoded = unquote_plus(run)
+        if decoded == run:
+            return run
+        # One level of decoding, as a server applies: no loop through nested escapes.
+        scrubbed = self._plain(decoded)
+        return run if scrubbed == decoded else scrubbed
