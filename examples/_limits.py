@@ -2,7 +2,7 @@
 
 The examples expect to run behind a reverse proxy on the same host, so the
 loopback addresses are trusted proxies and the client is read from
-``X-Forwarded-For``/``Forwarded``; a request from anywhere else is keyed by its
+``X-Forwarded-For`` (a client's own ``Forwarded`` is ignored); a request from anywhere else is keyed by its
 own address, whatever it writes in those headers.
 """
 

@@ -7,7 +7,11 @@ import re
 import uuid
 from typing import Any
 
+import pytest
+
 from tests.conformance.targets import Target, comparable
+from tests.support.net import request as socket_request
+from tests.support.servers import gunicorn
 
 POLICY = '"5-per-60s";q=5;w=60'
 
@@ -69,3 +73,34 @@ def test_other_clients_are_counted_apart(target: Target) -> None:
         assert other.status == 429
     else:
         assert other.status == 200
+
+
+def _limited(port: int, headers: dict[str, str]) -> int:
+    return socket_request(port, "GET", "/limited", headers=headers).status
+
+
+def assert_one_key_per_proxy_header(port: int, where: str) -> None:
+    """The examples trust loopback proxies that set X-Forwarded-For; a client's own Forwarded is ignored."""
+    # A fixed X-Forwarded-For (what nginx appends) and a different Forwarded each time (what the
+    # client wrote, passed through): one client, so five pass. Reading Forwarded let all twelve pass.
+    fixed = {"X-Forwarded-For": client_address()}
+    statuses = [_limited(port, {**fixed, "Forwarded": f'for="[{client_address()}]"'}) for _ in range(12)]
+    assert statuses == [200] * 5 + [429] * 7, (where, statuses)
+    # Forwarded alone is not a proxy's word either: every request counts against the peer (which
+    # other tests may have used already), so at most five pass.
+    statuses = [_limited(port, {"Forwarded": f'for="[{client_address()}]"'}) for _ in range(12)]
+    assert statuses.count(429) >= 7, (where, statuses)
+
+
+@pytest.mark.socket
+def test_a_clients_own_forwarded_header_never_picks_its_key(all_targets: dict[str, Target]) -> None:
+    for name, target in all_targets.items():
+        if target.port is not None:
+            assert_one_key_per_proxy_header(target.port, name)
+
+
+@pytest.mark.socket
+def test_the_same_under_gunicorn_which_leaves_the_peer_as_it_is() -> None:
+    # gunicorn's sync workers do not rewrite REMOTE_ADDR: the key function alone reads the header.
+    with gunicorn("examples.django_app.wsgi:application") as port:
+        assert_one_key_per_proxy_header(port, "django-gunicorn")

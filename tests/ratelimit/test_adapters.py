@@ -180,9 +180,19 @@ def test_behind_a_trusted_proxy_the_forwarded_client_is_the_key(flavour: str) ->
     proxied = Limit("5/minute", key=by_ip(["192.0.2.0/24"]), on_decision=lambda e: keys.append(e.key))
     with client(flavour, route=proxied) as get:
         get("/r", {"X-Forwarded-For": "203.0.113.9, 192.0.2.77"})  # client, then an inner trusted hop
-        get("/r", {"Forwarded": 'for="[2001:db8:1:2::5]:4711"'})
+        get("/r", {"Forwarded": 'for="[2001:db8:1:2::5]:4711"'})  # not the header the proxy sets: ignored
+        get("/r", {"X-Forwarded-For": "203.0.113.9", "Forwarded": "for=198.51.100.1"})
         get("/r", {"X-Forwarded-For": "garbage"})  # not an address: the peer is used
-    assert keys == ["/r|ip:203.0.113.9", "/r|ip:2001:db8:1:2::/64", "/r|ip:192.0.2.10"]
+    assert keys == ["/r|ip:203.0.113.9", "/r|ip:192.0.2.10", "/r|ip:203.0.113.9", "/r|ip:192.0.2.10"]
+
+
+def test_a_proxy_that_sets_forwarded_is_read_instead(flavour: str) -> None:
+    keys: list[str] = []
+    key = by_ip(["192.0.2.0/24"], header="Forwarded")
+    with client(flavour, route=Limit("5/minute", key=key, on_decision=lambda e: keys.append(e.key))) as get:
+        get("/r", {"Forwarded": 'for="[2001:db8:1:2::5]:4711"'})
+        get("/r", {"X-Forwarded-For": "203.0.113.9", "Forwarded": "for=198.51.100.1"})
+    assert keys == ["/r|ip:2001:db8:1:2::/64", "/r|ip:198.51.100.1"]
 
 
 def _dead_redis_url() -> str:

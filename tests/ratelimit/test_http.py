@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 from backendkit.errors import ErrorHandler
 from backendkit.ratelimit import (
     RateLimiter,
+    RequestInfo,
     SlidingWindow,
     TokenBucket,
+    by_ip,
     client_ip,
     ip_key,
     parse_networks,
@@ -21,6 +23,7 @@ from backendkit.ratelimit import (
     secret_key,
     too_many_requests,
 )
+from backendkit.ratelimit._keys import FORWARDING_HEADERS
 
 
 def refused() -> RateLimiter:
@@ -81,30 +84,60 @@ TRUSTED = parse_networks(["10.0.0.0/8", "fd00::/8"])
 
 
 @pytest.mark.parametrize(
-    ("peer", "xff", "forwarded", "expected"),
+    ("peer", "xff", "expected"),
     [
-        ("203.0.113.9", ["1.2.3.4"], [], "203.0.113.9"),  # untrusted peer: headers ignored
-        ("10.0.0.2", ["1.2.3.4"], [], "1.2.3.4"),
-        ("10.0.0.2", ["6.6.6.6, 1.2.3.4, 10.0.0.5"], [], "1.2.3.4"),  # only trusted hops are skipped
-        ("10.0.0.2", ["6.6.6.6", "1.2.3.4"], [], "1.2.3.4"),  # repeated headers, in order
-        ("10.0.0.2", ["10.1.1.1"], [], "10.1.1.1"),  # all trusted: the first hop
-        ("10.0.0.2", [], [], "10.0.0.2"),
-        ("10.0.0.2", ["not-an-ip, 1.2.3.4"], [], "1.2.3.4"),
-        ("10.0.0.2", ["1.2.3.4, garbage"], [], "10.0.0.2"),  # a bad hop ends the walk
-        ("10.0.0.2", ["9.9.9.9"], ['for="[2001:db8::1]:4711";proto=https, for=10.0.0.9'], "2001:db8::1"),
-        ("10.0.0.2", [], ["for=192.0.2.60:8080"], "192.0.2.60"),
-        ("fd00::1", ["2001:db8::7"], [], "2001:db8::7"),
-        ("::ffff:10.0.0.3", ["1.2.3.4"], [], "1.2.3.4"),  # v4-mapped peer
-        (None, ["1.2.3.4"], [], None),
+        ("203.0.113.9", ["1.2.3.4"], "203.0.113.9"),  # untrusted peer: headers ignored
+        ("10.0.0.2", ["1.2.3.4"], "1.2.3.4"),
+        ("10.0.0.2", ["6.6.6.6, 1.2.3.4, 10.0.0.5"], "1.2.3.4"),  # only trusted hops are skipped
+        ("10.0.0.2", ["6.6.6.6", "1.2.3.4"], "1.2.3.4"),  # repeated headers, in order
+        ("10.0.0.2", ["10.1.1.1"], "10.1.1.1"),  # all trusted: the first hop
+        ("10.0.0.2", [], "10.0.0.2"),
+        ("10.0.0.2", ["not-an-ip, 1.2.3.4"], "1.2.3.4"),
+        ("10.0.0.2", ["1.2.3.4, garbage"], "10.0.0.2"),  # a bad hop ends the walk
+        ("fd00::1", ["2001:db8::7"], "2001:db8::7"),
+        ("::ffff:10.0.0.3", ["1.2.3.4"], "1.2.3.4"),  # v4-mapped peer
+        (None, ["1.2.3.4"], None),
     ],
 )
-def test_client_ip(peer: str | None, xff: list[str], forwarded: list[str], expected: str | None) -> None:
-    assert client_ip(peer, trusted_proxies=TRUSTED, x_forwarded_for=xff, forwarded=forwarded) == expected
+def test_client_ip_from_x_forwarded_for(peer: str | None, xff: list[str], expected: str | None) -> None:
+    assert client_ip(peer, trusted_proxies=TRUSTED, forwarded=xff) == expected
 
 
-@given(st.lists(st.text(max_size=20), max_size=5), st.ip_addresses(v=4).filter(lambda a: not a.is_private))
-def test_an_untrusted_peer_cannot_be_moved_by_headers(xff: list[str], peer: ipaddress.IPv4Address) -> None:
-    assert client_ip(str(peer), trusted_proxies=TRUSTED, x_forwarded_for=xff, forwarded=xff) == str(peer)
+@pytest.mark.parametrize(
+    ("forwarded", "expected"),
+    [
+        (['for="[2001:db8::1]:4711";proto=https, for=10.0.0.9'], "2001:db8::1"),
+        (["for=192.0.2.60:8080"], "192.0.2.60"),
+        (["FOR=192.0.2.61;by=10.0.0.1"], "192.0.2.61"),
+        (["for=unknown"], "10.0.0.2"),
+        (["proto=https"], "10.0.0.2"),
+    ],
+)
+def test_client_ip_from_forwarded(forwarded: list[str], expected: str) -> None:
+    assert client_ip("10.0.0.2", trusted_proxies=TRUSTED, forwarded=forwarded, header="Forwarded") == expected
+
+
+def test_only_the_configured_forwarding_header_is_read() -> None:
+    # nginx appends the client to X-Forwarded-For and passes the client's own Forwarded through:
+    # reading Forwarded first let a client pick its own key.
+    headers = {"x-forwarded-for": ["198.51.100.7"], "forwarded": ["for=192.0.2.66"]}
+    info = RequestInfo(method="GET", path="/", peer="10.0.0.2", native=None, headers=lambda n: headers.get(n, []))
+    assert by_ip(["10.0.0.0/8"])(info) == "ip:198.51.100.7"
+    assert by_ip(["10.0.0.0/8"], header="X-Forwarded-For")(info) == "ip:198.51.100.7"
+    assert by_ip(["10.0.0.0/8"], header="forwarded")(info) == "ip:192.0.2.66"
+    with pytest.raises(ValueError, match="forwarding header"):
+        by_ip(["10.0.0.0/8"], header="X-Real-IP")
+
+
+@given(
+    st.lists(st.text(max_size=20), max_size=5),
+    st.ip_addresses(v=4).filter(lambda a: not a.is_private),
+    st.sampled_from(FORWARDING_HEADERS),
+)
+def test_an_untrusted_peer_cannot_be_moved_by_headers(
+    values: list[str], peer: ipaddress.IPv4Address, header: str
+) -> None:
+    assert client_ip(str(peer), trusted_proxies=TRUSTED, forwarded=values, header=header) == str(peer)
 
 
 def test_keys() -> None:

@@ -6,9 +6,14 @@ app object the server serves, while every byte still crosses a real socket.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from tests.support.net import free_port, wait_for_port
@@ -69,3 +74,42 @@ def waitress_server(app: Any) -> Iterator[int]:
         server.task_dispatcher.shutdown()  # let the worker threads finish what they serve
         server.close()
         thread.join(timeout=10)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def server_process(args: Sequence[str], port: int, *, env: Mapping[str, str] | None = None) -> Iterator[int]:
+    """Run a server command (``args``, which listens on ``port``) from the repository root; yields the port.
+
+    For what cannot run in the test process: several worker processes, or a server
+    that serves the app as it would in production (gunicorn). Its output is kept and
+    shown if it never starts listening.
+    """
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            list(args), cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            try:
+                wait_for_port(port, timeout=30)
+            except TimeoutError:
+                log.seek(0)
+                output = log.read().decode(errors="replace")
+                raise TimeoutError(f"{args[0]} never listened on {port}: {output}") from None
+            yield port
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=15)
+
+
+def gunicorn(app: str, *, workers: int = 1, env: Mapping[str, str] | None = None) -> Any:
+    """``gunicorn app`` with sync workers on a free loopback port (a context manager yielding the port)."""
+    port = free_port()
+    args = [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    return server_process(args, port, env=env)

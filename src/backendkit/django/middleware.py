@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotAllowed
@@ -92,7 +93,8 @@ class ErrorMiddleware:
             # Django's own django.request line for an error response, written here,
             # inside the request's context (so with its id), rather than by Django's
             # handler after every middleware has returned. Once per response.
-            log_response("%s: %s", response.reason_phrase, request.path, response=response, request=request)
+            # (Django's handler passes any response here; the stubs ask for HttpResponse.)
+            log_response("%s: %s", response.reason_phrase, request.path, response=cast(Any, response), request=request)
         response[self.state.header] = request.request_id  # type: ignore[attr-defined]
         for name, value in request.META.pop(RESPONSE_HEADERS, ()):  # queued by rate limits
             response[name] = f"{response[name]}, {value}" if name in response else value

@@ -37,29 +37,49 @@ def _address(text: str) -> Address | None:
     return address
 
 
-def forwarded_chain(x_forwarded_for: Sequence[str] = (), forwarded: Sequence[str] = ()) -> list[str]:
-    """The hops a request claims, nearest last: from ``Forwarded`` (RFC 7239) if present, else ``X-Forwarded-For``."""
-    if forwarded:
+FORWARDING_HEADERS = ("x-forwarded-for", "forwarded")
+"""The forwarding headers a key can read: one of them, the one your proxies set."""
+
+
+def forwarding_header(name: str) -> str:
+    """``name`` as one of :data:`FORWARDING_HEADERS`, lower-cased; anything else is a ``ValueError``."""
+    lowered = name.lower() if isinstance(name, str) else name
+    if lowered not in FORWARDING_HEADERS:
+        raise ValueError(f"the forwarding header is 'X-Forwarded-For' or 'Forwarded', not {name!r}")
+    return str(lowered)
+
+
+def forwarded_chain(values: Sequence[str], *, header: str = "x-forwarded-for") -> list[str]:
+    """The hops that the values of one forwarding header claim, nearest last.
+
+    ``header`` says how to read them: ``X-Forwarded-For`` (comma-separated
+    addresses) or ``Forwarded`` (RFC 7239, the ``for=`` of each element).
+    """
+    if forwarding_header(header) == "forwarded":
         return [
-            m.group(1) for value in forwarded for element in value.split(",") for m in _FORWARDED_FOR.finditer(element)
+            m.group(1) for value in values for element in value.split(",") for m in _FORWARDED_FOR.finditer(element)
         ]
-    return [hop for value in x_forwarded_for for hop in value.split(",") if hop.strip()]
+    return [hop for value in values for hop in value.split(",") if hop.strip()]
 
 
 def client_ip(
     peer: str | None,
     *,
     trusted_proxies: Sequence[Network] = (),
-    x_forwarded_for: Sequence[str] = (),
     forwarded: Sequence[str] = (),
+    header: str = "x-forwarded-for",
 ) -> str | None:
     """The client's address: the socket peer, unless the peer is a trusted proxy.
 
-    Then the forwarding headers are read right to left, skipping trusted hops
-    only; the first hop that is not a trusted proxy is the client. A hop that is
-    not an address ends the walk: the nearest trusted proxy's view is not
-    trusted further, and the peer is used. Nothing a client writes can move the
-    key unless every proxy on the way is trusted.
+    Then ``forwarded``, the values of the one forwarding header ``header`` that
+    your proxies set, is read right to left, skipping trusted hops only; the
+    first hop that is not a trusted proxy is the client. A hop that is not an
+    address ends the walk: the nearest trusted proxy's view is not trusted
+    further, and the peer is used. Nothing a client writes can move the key
+    unless every proxy on the way is trusted. No other forwarding header is
+    read: a proxy that appends to ``X-Forwarded-For`` passes a client's own
+    ``Forwarded`` through untouched, and reading it would let the client choose
+    its key.
     """
     address = _address(peer) if peer else None
     if address is None:
@@ -67,7 +87,7 @@ def client_ip(
     if not _trusted(address, trusted_proxies):
         return str(address)
     nearest = address
-    for hop in reversed(forwarded_chain(x_forwarded_for, forwarded)):
+    for hop in reversed(forwarded_chain(forwarded, header=header)):
         hop_address = _address(hop)
         if hop_address is None:
             return str(address)
@@ -163,30 +183,39 @@ class RequestInfo:
 KeyFunction = Callable[[RequestInfo], "str | Awaitable[str | None] | None"]
 
 
-def by_ip(trusted_proxies: Iterable[str] = (), *, ipv6_prefix: int = 64) -> Callable[[RequestInfo], str]:
+def by_ip(
+    trusted_proxies: Iterable[str] = (), *, header: str = "x-forwarded-for", ipv6_prefix: int = 64
+) -> Callable[[RequestInfo], str]:
     """Key requests by client address: the socket peer, or behind ``trusted_proxies`` the forwarded client.
+
+    Args:
+        trusted_proxies: Networks of the proxies in front of the app (``"10.0.0.0/8"``).
+        header: The one forwarding header those proxies set: ``"X-Forwarded-For"``
+            (the default, as nginx, uvicorn and werkzeug's ``ProxyFix`` use it) or
+            ``"Forwarded"`` (RFC 7239). The other one is never read.
+        ipv6_prefix: IPv6 clients are keyed by their network of this size.
 
     Example:
         >>> info = RequestInfo(
         ...     method="GET", path="/", peer="10.0.0.2", native=None,
-        ...     headers=lambda name: ["198.51.100.7, 10.0.0.9"] if name == "x-forwarded-for" else [],
+        ...     headers=lambda name: {
+        ...         "x-forwarded-for": ["198.51.100.7, 10.0.0.9"], "forwarded": ["for=192.0.2.1"]
+        ...     }.get(name, []),
         ... )
         >>> by_ip(["10.0.0.0/8"])(info)
         'ip:198.51.100.7'
-        >>> by_ip()(info)  # no trusted proxy: the header is ignored
+        >>> by_ip(["10.0.0.0/8"], header="Forwarded")(info)
+        'ip:192.0.2.1'
+        >>> by_ip()(info)  # no trusted proxy: the headers are ignored
         'ip:10.0.0.2'
     """
     networks = parse_networks(trusted_proxies)
+    header = forwarding_header(header)
 
     def key(request: RequestInfo) -> str:
         if not networks:
             return ip_key(request.peer, ipv6_prefix=ipv6_prefix)
-        address = client_ip(
-            request.peer,
-            trusted_proxies=networks,
-            x_forwarded_for=request.header("x-forwarded-for"),
-            forwarded=request.header("forwarded"),
-        )
+        address = client_ip(request.peer, trusted_proxies=networks, forwarded=request.header(header), header=header)
         return ip_key(address, ipv6_prefix=ipv6_prefix)
 
     return key
