@@ -10,6 +10,12 @@ from collections.abc import Callable, Sequence
 from backendkit.ratelimit._algorithms import Spec, State, Step, evaluate, step_function, ttl
 
 _monotonic_ns = time.monotonic_ns
+# Expired entries are reclaimed by the checks themselves (no thread): a check that adds a
+# key looks at the NEW_KEY_SWEEP oldest entries, and the first check after every
+# SWEEP_INTERVAL_US at SWEEP_BATCH of them. See MemoryStore.
+NEW_KEY_SWEEP = 2
+SWEEP_BATCH = 64
+SWEEP_INTERVAL_US = 10_000
 
 
 def monotonic_us() -> int:
@@ -26,8 +32,15 @@ class MemoryStore:
         clock: Microseconds from a monotonic clock; injectable for tests.
 
     Each key's state expires when it no longer matters (a refilled bucket, a
-    window two windows old), so idle keys cost nothing. Checks never await,
-    so they are atomic on an event loop; a lock makes them atomic across threads.
+    window two windows old), and expired entries are reclaimed by the checks
+    themselves, with no thread: a check that adds a key looks at the two oldest
+    entries, and at most every 10 ms a check looks at 64. An expired entry is
+    dropped; a live one goes to the back of the line, to be looked at again after
+    the others. So memory follows the keys that are live, not ``max_keys``: under
+    a stream of new keys the store holds at most about twice the live ones, and
+    after a burst it shrinks back while traffic continues (6,400 entries a second
+    at the least). The cost is amortised O(1) per check. Checks never await, so
+    they are atomic on an event loop; a lock makes them atomic across threads.
     """
 
     def __init__(self, *, max_keys: int = 1_000_000, clock: Callable[[], int] = monotonic_us) -> None:
@@ -37,9 +50,25 @@ class MemoryStore:
         self.clock = clock
         self._data: OrderedDict[str, tuple[State, int]] = OrderedDict()  # key -> (state, expires at)
         self._lock = threading.Lock()
+        self._sweep_due = 0  # when a check next sweeps a batch (the clock's microseconds)
 
     def __len__(self) -> int:
         return len(self._data)
+
+    def _sweep(self, now: int, budget: int) -> None:
+        """Look at up to ``budget`` of the oldest entries: drop the expired, send the live to the back."""
+        data = self._data
+        for _ in range(min(budget, len(data))):
+            key = next(iter(data))
+            if data[key][1] <= now:
+                del data[key]
+            else:
+                data.move_to_end(key)
+
+    def _sweep_if_due(self, now: int) -> None:
+        if now >= self._sweep_due:
+            self._sweep_due = now + SWEEP_INTERVAL_US
+            self._sweep(now, SWEEP_BATCH)
 
     def apply(self, keys: Sequence[str], specs: Sequence[Spec], cost: int, op: str) -> list[Step]:
         """One atomic check over ``keys`` (see ``evaluate``)."""
@@ -50,6 +79,7 @@ class MemoryStore:
             if new_states is not None:
                 for key, spec, state in zip(keys, specs, new_states, strict=True):
                     self._put(key, spec, state, now)
+            self._sweep_if_due(now)
             return steps
 
     def hitter(self, spec: Spec) -> Callable[[str, int], Step]:
@@ -61,6 +91,7 @@ class MemoryStore:
         step_of = step_function(spec)
         data = self._data
         move_to_end = data.move_to_end
+        sweep, sweep_if_due = self._sweep, self._sweep_if_due
         # acquire/release in a try: half the cost of ``with`` on a lock.
         acquire, release = self._lock.acquire, self._lock.release
 
@@ -76,8 +107,12 @@ class MemoryStore:
                     data[key] = (step[4], now + step[2])
                     if entry is not None:
                         move_to_end(key)
-                    elif len(data) > self.max_keys:  # only a new key adds one
-                        data.popitem(last=False)
+                    else:  # only a new key adds one
+                        if len(data) > self.max_keys:
+                            data.popitem(last=False)
+                        sweep(now, NEW_KEY_SWEEP)
+                if now >= self._sweep_due:
+                    sweep_if_due(now)
             finally:
                 release()
             return step
@@ -107,10 +142,13 @@ class MemoryStore:
         if life <= 0:
             self._data.pop(key, None)
             return
+        new = key not in self._data
         self._data[key] = (state, now + life)
         self._data.move_to_end(key)
-        while len(self._data) > self.max_keys:
-            self._data.popitem(last=False)
+        if new:
+            while len(self._data) > self.max_keys:
+                self._data.popitem(last=False)
+            self._sweep(now, NEW_KEY_SWEEP)
 
     async def aapply(self, keys: Sequence[str], specs: Sequence[Spec], cost: int, op: str) -> list[Step]:
         """:meth:`apply` for :class:`AsyncRateLimiter` (it never blocks for long: no I/O)."""
