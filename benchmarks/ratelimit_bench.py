@@ -236,8 +236,11 @@ def case_redis_one(args: argparse.Namespace, summary: Summary, port: int) -> Non
     from backendkit.ratelimit import RateLimiter, RedisStore, SlidingWindow
     from backendkit.ratelimit._redis import SCRIPT, script_args
 
-    client = redis.Redis(host="127.0.0.1", port=port)
-    limiter = RateLimiter(SlidingWindow(RATE), RedisStore(client), on_store_error="closed")
+    store = RedisStore(redis.Redis(host="127.0.0.1", port=port))
+    limiter = RateLimiter(SlidingWindow(RATE), store, on_store_error="closed")
+    # The store's own client: the one given lends its settings, the store bounds its timeouts
+    # (0.25 s) and drops its retries. The floor runs on it, so both pay for the same socket settings.
+    client = store.client
     sha = client.script_load(SCRIPT)
     # The floor: the same command sent straight to redis-py, its arguments encoded once, the keys built
     # once (backendkit sends pre-encoded arguments too, so the floor must not pay for encoding them).

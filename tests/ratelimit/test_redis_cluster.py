@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 import redis
 import redis.asyncio.cluster
 import redis.cluster
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
+from backendkit._settings import ConfigurationError
 from backendkit.ratelimit import (
     AsyncRateLimiter,
     AsyncRedisStore,
@@ -22,6 +26,16 @@ from tests.support.redis import RedisCluster
 POLICIES = [TokenBucket("5/second", burst=4), SlidingWindow("6/minute"), SlidingWindow("100/day")]
 
 
+# A store waits at most 0.25 s on Redis; a Cluster client must bound its own waits (a store
+# cannot copy one), and says so at start-up when it does not.
+BOUNDED: dict[str, Any] = {"socket_timeout": 0.25, "socket_connect_timeout": 0.25, "retry": Retry(NoBackoff(), 0)}
+
+
+def cluster_client(cluster: RedisCluster) -> redis.cluster.RedisCluster:
+    nodes = [redis.cluster.ClusterNode(h, p) for h, p in cluster.startup_nodes]
+    return redis.cluster.RedisCluster(startup_nodes=nodes, **BOUNDED)
+
+
 def node_clients(cluster: RedisCluster) -> list[redis.Redis]:
     return [redis.Redis(host=n.host, port=n.port) for n in cluster.nodes]
 
@@ -32,9 +46,7 @@ def evalsha_calls(nodes: list[redis.Redis]) -> int:
 
 def test_multi_policy_checks_on_a_cluster_are_one_round_trip(redis_cluster: RedisCluster) -> None:
     nodes = node_clients(redis_cluster)
-    client = redis.cluster.RedisCluster(
-        startup_nodes=[redis.cluster.ClusterNode(h, p) for h, p in redis_cluster.startup_nodes]
-    )
+    client = cluster_client(redis_cluster)
     limiter = RateLimiter(POLICIES, RedisStore(client), prefix="cl:", on_store_error="closed")
     users = [f"user-{i}" for i in range(12)]
     limiter.hit("warm-up")  # the first NOSCRIPT loads the script on every primary; count from then on
@@ -58,9 +70,7 @@ def test_multi_policy_checks_on_a_cluster_are_one_round_trip(redis_cluster: Redi
 
 def test_script_flush_on_every_node_is_no_error(redis_cluster: RedisCluster) -> None:
     nodes = node_clients(redis_cluster)
-    client = redis.cluster.RedisCluster(
-        startup_nodes=[redis.cluster.ClusterNode(h, p) for h, p in redis_cluster.startup_nodes]
-    )
+    client = cluster_client(redis_cluster)
     limiter = RateLimiter(POLICIES, RedisStore(client), prefix="flush:", on_store_error="closed")
     assert limiter.hit("f").allowed
     for node in nodes:
@@ -76,7 +86,8 @@ def test_the_async_store_on_a_cluster(redis_cluster: RedisCluster) -> None:
 
     async def main() -> dict[str, int]:
         client: Any = redis.asyncio.cluster.RedisCluster(
-            startup_nodes=[redis.asyncio.cluster.ClusterNode(h, p) for h, p in redis_cluster.startup_nodes]
+            startup_nodes=[redis.asyncio.cluster.ClusterNode(h, p) for h, p in redis_cluster.startup_nodes],
+            **BOUNDED,
         )
         store = AsyncRedisStore(client)
         limiter = AsyncRateLimiter(POLICIES, store, prefix="acl:", on_store_error="closed")
@@ -96,3 +107,11 @@ def test_the_async_store_on_a_cluster(redis_cluster: RedisCluster) -> None:
     assert evalsha_calls(nodes) == 40
     for node in nodes:
         node.close()
+
+
+def test_a_cluster_client_that_could_wait_longer_is_refused_at_start_up(redis_cluster: RedisCluster) -> None:
+    nodes = [redis.cluster.ClusterNode(h, p) for h, p in redis_cluster.startup_nodes]
+    unbounded = redis.cluster.RedisCluster(startup_nodes=nodes)  # no timeouts, retries with back-off
+    with pytest.raises(ConfigurationError, match=r"socket_timeout=0\.25, socket_connect_timeout=0\.25"):
+        RedisStore(unbounded)
+    unbounded.close()

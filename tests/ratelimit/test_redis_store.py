@@ -21,9 +21,8 @@ from backendkit.ratelimit import (
     RateLimiter,
     RedisStore,
     SlidingWindow,
-    StoreError,
     TokenBucket,
-    _redis,
+    _turns,
 )
 from backendkit.ratelimit._algorithms import SlidingWindowSpec, State, TokenBucketSpec, evaluate
 from tests.ratelimit.vectors import VECTORS
@@ -242,7 +241,7 @@ def test_a_url_store_serves_every_event_loop(redis_server: RedisServer) -> None:
 def test_a_url_store_keeps_its_checks_in_flight_and_its_connections_bounded(
     redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_redis, "MAX_CONNECTIONS", 3)
+    monkeypatch.setattr(_turns, "MAX_IN_FLIGHT", 3)
 
     async def main() -> tuple[int, int]:
         store = AsyncRedisStore(f"{redis_server.url}?client_name=bk-turns")
@@ -257,53 +256,3 @@ def test_a_url_store_keeps_its_checks_in_flight_and_its_connections_bounded(
     admitted, opened = asyncio.run(main())
     assert admitted == 150  # nobody failed open for want of a connection: they queued
     assert opened <= 3
-
-
-def test_turns_queue_first_come_first_served_and_time_out(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_redis, "QUEUE_TIMEOUT", 0.05)
-
-    async def main() -> list[str]:
-        turns = _redis._Turns(1)
-        order: list[str] = []
-        assert turns.take()
-        assert not turns.take()
-
-        async def queue(name: str) -> None:
-            await turns.wait()
-            order.append(name)
-            turns.give()
-
-        first, second = asyncio.create_task(queue("first")), asyncio.create_task(queue("second"))
-        await asyncio.sleep(0)
-        turns.give()
-        await asyncio.gather(first, second)
-        assert turns.free == 1
-        assert turns.take()
-        with pytest.raises(StoreError, match="no connection free"):
-            await turns.wait()  # nobody gives the turn back within QUEUE_TIMEOUT
-        turns.give()
-        return order
-
-    assert asyncio.run(main()) == ["first", "second"]
-
-
-def test_no_turn_is_lost_to_a_cancelled_waiter() -> None:
-    async def main() -> int:
-        turns = _redis._Turns(1)
-        assert turns.take()
-        gone = asyncio.create_task(turns.wait())
-        await asyncio.sleep(0)
-        gone.cancel()  # cancelled while queueing: it leaves the queue
-        await asyncio.gather(gone, return_exceptions=True)
-        leaving, staying = asyncio.create_task(turns.wait()), asyncio.create_task(turns.wait())
-        await asyncio.sleep(0)
-        turns.give()  # to the first in the queue...
-        leaving.cancel()  # ...cancelled before it could run
-        [outcome] = await asyncio.gather(leaving, return_exceptions=True)
-        if not isinstance(outcome, BaseException):
-            turns.give()  # 3.11's wait_for returns a result that came first: the check runs and gives it back
-        await asyncio.wait_for(staying, 1)  # either way, the next in the queue gets the turn
-        turns.give()
-        return turns.free
-
-    assert asyncio.run(main()) == 1

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import http.client
 import socket
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 
@@ -57,3 +60,53 @@ def request(port: int, method: str, path: str, *, headers: Headers | None = None
         return Reply(resp.status, merged, resp.read())
     finally:
         conn.close()
+
+
+class Blackhole:
+    """A TCP server on loopback that accepts every connection and never answers: a hung Redis.
+
+    ``accepted`` counts the connections made to it, so a test can tell how many
+    attempts a client made without timing them.
+    """
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=128)
+        self._listener.settimeout(0.05)  # so the accepting thread sees the stop flag
+        self.port: int = self._listener.getsockname()[1]
+        self._held: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, name=f"blackhole-{self.port}", daemon=True)
+        self._thread.start()
+
+    @property
+    def accepted(self) -> int:
+        with self._lock:
+            return len(self._held)
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            with self._lock:
+                self._held.append(conn)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._listener.close()
+        with self._lock:
+            for conn in self._held:
+                conn.close()
+
+
+@contextmanager
+def blackhole() -> Iterator[Blackhole]:
+    """A :class:`Blackhole` for the duration of the block."""
+    hole = Blackhole()
+    try:
+        yield hole
+    finally:
+        hole.close()

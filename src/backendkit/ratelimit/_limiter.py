@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Generic, Literal, TypeVar, cast
@@ -55,6 +56,7 @@ class _Limiter(Generic[S]):
         ]
         self._fallback = MemoryStore() if on_store_error == "memory" else None
         self._down_until: float | None = None  # the breaker: skip the store until then
+        self._probing = threading.Lock()  # held only to decide which check tries a failed store again
         # A MemoryStore is both a Store and an AsyncStore.
         self.store = store if store is not None else cast(S, MemoryStore())
         # One policy: decisions straight from its step (the common case, worth its own path).
@@ -89,7 +91,20 @@ class _Limiter(Generic[S]):
         return Decision.from_steps(self._names, self._limits, self._windows, steps)
 
     def _store_usable(self) -> bool:
-        return self._down_until is None or time.monotonic() >= self._down_until
+        if self._down_until is None:  # the common case, without a lock
+            return True
+        now = time.monotonic()
+        with self._probing:
+            down_until = self._down_until
+            if down_until is None:
+                return True
+            if now < down_until:
+                return False
+            # Half open: this check tries the store again; every other one keeps to the
+            # failure path until it has answered (or the next interval), so a dead store
+            # delays at most one check per retry_interval.
+            self._down_until = now + self.retry_interval
+            return True
 
     def _store_failed(self, exc: Exception) -> None:
         if self._down_until is None:

@@ -9,16 +9,17 @@ restart). The clock is Redis ``TIME``, read inside the script.
 from __future__ import annotations
 
 import asyncio
-import collections
 import hashlib
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.resources import files
 from typing import Any
 
 from backendkit._extras import require
+from backendkit._settings import ConfigurationError
 from backendkit.ratelimit._algorithms import Spec, Step, TokenBucketSpec
 from backendkit.ratelimit._store import StoreError
+from backendkit.ratelimit._turns import CheckQueue
 
 require("redis", extra="redis", module="backendkit.ratelimit (Redis stores)")
 
@@ -26,16 +27,14 @@ import redis  # noqa: E402  (after the extra check, which names the extra to ins
 import redis.asyncio  # noqa: E402
 from redis.exceptions import NoScriptError  # noqa: E402
 
+from backendkit.ratelimit._clients import DEFAULT_TIMEOUT, bounded_client, check_timeout, client_from_url  # noqa: E402
+
 SCRIPT = files("backendkit.ratelimit").joinpath("lua/check.lua").read_text(encoding="utf-8")
 # The script's name in Redis (what SCRIPT LOAD answers): SHA-1 is Redis's choice, not a security measure.
 SHA = hashlib.sha1(SCRIPT.encode("utf-8"), usedforsecurity=False).hexdigest().encode("ascii")
-# Short by default: a rate limiter that waits for a dead Redis slows every request down.
-DEFAULT_TIMEOUT = 0.25
-# The most checks a store made from a URL has in flight on one event loop (so the most
-# connections it opens there), and how long a check waits for its turn beyond that.
-MAX_CONNECTIONS = 100
-QUEUE_TIMEOUT = 2.0
-_LoopClient = tuple[Any, "_Turns | None"]  # a loop's client, and the turns of its checks
+_LoopClient = tuple[Any, CheckQueue]  # a loop's client, and the queue of its checks
+# What tells a Redis that cannot be reached from one that answered with an error.
+_UNREACHABLE = (redis.ConnectionError, redis.TimeoutError)
 
 
 def script_args(specs: Sequence[Spec], cost: int, op: str, now: int | None = None) -> list[Any]:
@@ -83,21 +82,33 @@ class RedisStore(_EncodedArgs):
     """Rate-limit state in Redis, for many processes (redis-py, sync).
 
     Args:
-        client: An existing ``redis.Redis`` (or ``RedisCluster``) client, or a URL
-            such as ``"redis://localhost:6379/0"``; a client made from a URL gets
-            short socket timeouts (0.25 s).
+        client: A URL such as ``"redis://localhost:6379/0"``, or a ``redis.Redis``
+            (or ``RedisCluster``) client.
+        timeout: The longest a check waits on Redis, in seconds, for a connection
+            or a reply. A dead Redis costs a check at most this, whatever the
+            client: a client whose own timeouts are longer, or that retries (as
+            ``redis.Redis()`` does by default), lends the store its settings and
+            the store opens connections of its own, with this timeout and no
+            retries. A Cluster client must bound its waits itself (a
+            ``ConfigurationError`` says how).
 
     Every key carries a TTL equal to how long its state matters. Driver errors
     become :class:`StoreError`, which the limiter's failure policy handles.
     """
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         super().__init__()
+        self.timeout = check_timeout(timeout)
+        if isinstance(client, (redis.asyncio.Redis, redis.asyncio.RedisCluster)):
+            raise ConfigurationError("RedisStore needs a sync client; an asyncio one goes to AsyncRedisStore")
+        given = client
         if isinstance(client, str):
-            client = redis.Redis.from_url(
-                client, socket_timeout=DEFAULT_TIMEOUT, socket_connect_timeout=DEFAULT_TIMEOUT
-            )
+            client = client_from_url(client, self.timeout, asyncio=False)
+        else:
+            client = bounded_client(client, self.timeout)()
         self.client = client
+        if client is not given:  # connections of the store's own: closed with it, at the latest
+            weakref.finalize(self, client.close)
 
     def apply(self, keys: Sequence[str], specs: Sequence[Spec], cost: int, op: str) -> list[Step]:
         """One atomic check: one EVALSHA, whatever the number of policies."""
@@ -131,42 +142,50 @@ class AsyncRedisStore(_EncodedArgs):
     """:class:`RedisStore` for asyncio (``redis.asyncio``): never blocks the event loop.
 
     Args:
-        client: A URL, or an existing ``redis.asyncio.Redis`` client. A store made
-            from a URL keeps one client per event loop (an asyncio connection
-            belongs to the loop that opened it, and Django runs each async view
-            served over WSGI on a loop of its own), each with short socket
-            timeouts (0.25 s) and at most 100 checks in flight, so at most 100
-            connections: a burst of concurrent checks beyond that waits its turn
-            (up to 2 s) rather than erroring. A client you pass is used as is,
-            on the loop it belongs to; give it a ``BlockingConnectionPool`` for
-            a bound on its connections.
+        client: A URL, or a ``redis.asyncio.Redis`` (or ``RedisCluster``) client.
+        timeout: The longest a check waits on Redis for a connection or a reply
+            (see :class:`RedisStore`: a client that could wait longer lends its
+            settings, and the store opens connections of its own).
+
+    The store keeps one client per event loop (an asyncio connection belongs to
+    the loop that opened it, and Django runs each async view served over WSGI on
+    a loop of its own), except for a client given with bounded settings, which
+    is used as it is, on the loop it belongs to. On each loop at most 100 checks
+    are in flight, so at most 100 connections; a loop starts with 4 and lets one
+    more in each time a check succeeds while others wait, so a burst on a cold
+    worker opens connections as fast as they prove to work rather than all at
+    once. A check beyond them waits its turn (up to 2 s); when Redis cannot be
+    reached, every waiting check fails over at once.
 
     Close it with :meth:`aclose` on the loop that used it (in a lifespan handler).
     """
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         super().__init__()
-        self._url = client if isinstance(client, str) else None
-        self._fixed = None if isinstance(client, str) else (client, None)
+        self.timeout = check_timeout(timeout)
+        make: Callable[[], Any]
+        if isinstance(client, str):
+            url = client
+            make = lambda: client_from_url(url, self.timeout, asyncio=True)  # noqa: E731
+        elif isinstance(client, (redis.Redis, redis.RedisCluster)):
+            raise ConfigurationError("AsyncRedisStore needs an asyncio client; a sync one goes to RedisStore")
+        else:
+            make = bounded_client(client, self.timeout)
+        self._make = make
         self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient] = weakref.WeakKeyDictionary()
         self._current: tuple[weakref.ref[asyncio.AbstractEventLoop], _LoopClient] | None = None
 
     def _for_loop(self) -> _LoopClient:
-        if self._fixed is not None:
-            return self._fixed
         loop = asyncio.get_running_loop()
         current = self._current  # the loop of the last call, almost always this one
         if current is not None and current[0]() is loop:
             return current[1]
         pair = self._per_loop.get(loop)
         if pair is None:
-            # A plain pool, bounded by the turns: redis-py's BlockingConnectionPool
-            # does the same with a condition and a timer on every command, which
-            # cost a check about a sixth of its time.
-            client = redis.asyncio.Redis.from_url(
-                self._url or "", socket_timeout=DEFAULT_TIMEOUT, socket_connect_timeout=DEFAULT_TIMEOUT
-            )
-            pair = self._per_loop[loop] = (client, _Turns(MAX_CONNECTIONS))
+            # A plain pool, bounded by the queue: redis-py's BlockingConnectionPool does
+            # the same with a condition and a timer on every command, which cost a
+            # check about a sixth of its time.
+            pair = self._per_loop[loop] = (self._make(), CheckQueue())
         self._current = (weakref.ref(loop), pair)
         return pair
 
@@ -176,11 +195,10 @@ class AsyncRedisStore(_EncodedArgs):
         return self._for_loop()[0]
 
     async def aclose(self) -> None:
-        """Close the client of the running loop (or the client given), releasing its connections."""
+        """Close the client of the running loop, releasing its connections."""
         client = self._for_loop()[0]
-        if self._fixed is None:
-            self._per_loop.pop(asyncio.get_running_loop(), None)
-            self._current = None
+        self._per_loop.pop(asyncio.get_running_loop(), None)
+        self._current = None
         await client.aclose()
 
     async def aapply(self, keys: Sequence[str], specs: Sequence[Spec], cost: int, op: str) -> list[Step]:
@@ -191,74 +209,37 @@ class AsyncRedisStore(_EncodedArgs):
         self, keys: Sequence[str], specs: Sequence[Spec], cost: int, op: str, now: int | None
     ) -> list[Step]:
         args = self.args(specs, cost, op, now)
-        client, turns = self._for_loop()
-        if turns is not None and not turns.take():
-            await turns.wait()
+        client, queue = self._for_loop()
+        if not queue.take():
+            await queue.wait()
+        succeeded = False
         try:
             try:
                 reply = await client.execute_command("EVALSHA", SHA, len(keys), *keys, *args)
             except NoScriptError:  # a restarted or flushed Redis: load the script, once, and again
                 await client.script_load(SCRIPT)
                 reply = await client.execute_command("EVALSHA", SHA, len(keys), *keys, *args)
+            succeeded = True
         except redis.RedisError as exc:
+            if isinstance(exc, _UNREACHABLE):
+                queue.fail_waiting(exc)
             raise StoreError(f"redis: {exc}") from exc
         finally:
-            if turns is not None:
-                turns.give()
+            queue.done(succeeded=succeeded)
         return parse_reply(reply)
 
     async def aclear(self, keys: Sequence[str]) -> None:
         """Delete ``keys``."""
-        client, turns = self._for_loop()
-        if turns is not None and not turns.take():
-            await turns.wait()
+        client, queue = self._for_loop()
+        if not queue.take():
+            await queue.wait()
+        succeeded = False
         try:
             await client.delete(*keys)
+            succeeded = True
         except redis.RedisError as exc:
+            if isinstance(exc, _UNREACHABLE):
+                queue.fail_waiting(exc)
             raise StoreError(f"redis: {exc}") from exc
         finally:
-            if turns is not None:
-                turns.give()
-
-
-class _Turns:
-    """At most ``size`` checks in flight on one loop's client; the others queue, up to ``QUEUE_TIMEOUT``.
-
-    What ``asyncio.Semaphore`` does, but a free turn is taken without an await
-    (its ``acquire`` is a coroutine even then), and waiting ends in a StoreError.
-    """
-
-    def __init__(self, size: int) -> None:
-        self.free = size
-        self._queue: collections.deque[asyncio.Future[None]] = collections.deque()
-
-    def take(self) -> bool:
-        """Take a free turn now, if there is one and nobody is queueing for it."""
-        if self.free > 0 and not self._queue:
-            self.free -= 1
-            return True
-        return False
-
-    async def wait(self) -> None:
-        """Queue for a turn (first come, first served)."""
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append(waiter)
-        try:
-            await asyncio.wait_for(waiter, QUEUE_TIMEOUT)  # a future, not a coroutine: no task made
-        except BaseException as exc:
-            if waiter.done() and not waiter.cancelled():
-                self.give()  # handed a turn just as it gave up: pass it on
-            elif waiter in self._queue:
-                self._queue.remove(waiter)
-            if isinstance(exc, asyncio.TimeoutError):
-                raise StoreError(f"redis: no connection free within {QUEUE_TIMEOUT} s") from exc
-            raise
-
-    def give(self) -> None:
-        """Hand the turn to the first in the queue, or free it."""
-        while self._queue:
-            waiter = self._queue.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
-        self.free += 1
+            queue.done(succeeded=succeeded)

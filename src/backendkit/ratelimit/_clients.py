@@ -1,0 +1,110 @@
+"""Redis clients a store can wait on: every wait bounded by the store's timeout, no retries.
+
+A rate limiter that waits for a dead Redis slows every request down, so a store
+never lets a check wait longer than its ``timeout``. redis-py's defaults do not
+agree: ``redis.Redis()`` retries a failed connection three times with back-off
+(4 to 9 s on a stopped server), and has no connect timeout. So a store takes an
+application's client as a description of where Redis is and how to talk to it,
+and uses it as it is only when its own settings already bound every wait;
+otherwise it opens connections of its own, with the same settings but for the
+timeouts (at most ``timeout``) and the retries (none).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import redis
+import redis.asyncio
+import redis.asyncio.cluster
+import redis.cluster
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from backendkit._settings import ConfigurationError
+
+# Short by default: a rate limiter that waits for a dead Redis slows every request down.
+DEFAULT_TIMEOUT = 0.25
+_TIMEOUTS = ("socket_timeout", "socket_connect_timeout", "orig_socket_timeout", "orig_socket_connect_timeout")
+_CLUSTERS: tuple[type[Any], ...] = (redis.cluster.RedisCluster, redis.asyncio.cluster.RedisCluster)
+
+
+def check_timeout(timeout: float) -> float:
+    """``timeout`` if it is a positive number of seconds; a ``ConfigurationError`` otherwise."""
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+        raise ConfigurationError(f"timeout is a positive number of seconds, not {timeout!r}")
+    return float(timeout)
+
+
+def client_from_url(url: str, timeout: float, *, asyncio: bool) -> Any:
+    """A client for ``url`` whose connects and reads wait at most ``timeout``, with no retries."""
+    module: Any = redis.asyncio if asyncio else redis
+    return module.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=_no_retry())
+
+
+def bounded_client(client: Any, timeout: float) -> Callable[[], Any]:
+    """What makes the store's client from ``client``: a function, since an asyncio one belongs to one loop.
+
+    Returns a function giving ``client`` itself when its settings already bound every wait
+    by ``timeout``; else one that builds a client with the same settings, bounded timeouts
+    and no retries (a new one per call: the async store calls it once per event loop).
+
+    Raises:
+        ConfigurationError: ``client`` could wait longer and cannot be copied (a Redis
+            Cluster client, a Sentinel-managed pool, a pool class of your own).
+    """
+    if _is_bounded(client, timeout):
+        return lambda: client
+    if isinstance(client, (redis.Redis, redis.asyncio.Redis)):  # (a Cluster client is neither)
+        pool = client.connection_pool
+        module: Any = redis.asyncio if isinstance(client, redis.asyncio.Redis) else redis
+        if type(pool) in (module.ConnectionPool, module.BlockingConnectionPool):
+            return lambda: module.Redis.from_pool(_bounded_pool(pool, timeout))  # it owns (and closes) the pool
+    raise ConfigurationError(
+        f"this {type(client).__name__} could keep a check waiting on a dead Redis for longer than {timeout} s "
+        f"(its timeouts or retries), and a store can only copy a plain redis.Redis: give it "
+        f"socket_timeout={timeout}, socket_connect_timeout={timeout} and retry=Retry(NoBackoff(), 0), "
+        f"or pass a URL"
+    )
+
+
+def _no_retry() -> Retry:
+    return Retry(NoBackoff(), 0)
+
+
+def _settings_of(client: Any) -> tuple[Mapping[str, Any], Any]:
+    """The connection settings of ``client`` and the retry its commands go through."""
+    if isinstance(client, _CLUSTERS):
+        return client.nodes_manager.connection_kwargs, client.retry
+    kwargs = client.connection_pool.connection_kwargs
+    return kwargs, kwargs.get("retry")
+
+
+def _is_bounded(client: Any, timeout: float) -> bool:
+    try:
+        kwargs, retry = _settings_of(client)
+    except AttributeError:  # not a redis-py client we know: judged by what it can be asked
+        return False
+    waits = [kwargs.get("socket_timeout"), kwargs.get("socket_connect_timeout")]
+    if any(wait is None or wait > timeout for wait in waits):
+        return False
+    if retry is not None and getattr(retry, "get_retries", lambda: 1)() != 0:
+        return False
+    pool_wait = getattr(getattr(client, "connection_pool", None), "timeout", 0)  # a blocking pool's wait
+    return pool_wait is not None and pool_wait <= timeout
+
+
+def _bounded_pool(pool: Any, timeout: float) -> Any:
+    kwargs = dict(pool.connection_kwargs)
+    for name in _TIMEOUTS:
+        given = kwargs.get(name)
+        if name.startswith("socket") or name in kwargs:
+            kwargs[name] = timeout if given is None else min(given, timeout)
+    kwargs["retry"] = _no_retry()
+    kwargs.pop("retry_on_timeout", None)
+    kwargs["retry_on_error"] = []
+    extra: dict[str, Any] = {"connection_class": pool.connection_class, "max_connections": pool.max_connections}
+    if hasattr(pool, "timeout"):  # a BlockingConnectionPool: its wait for a free connection is bounded too
+        extra["timeout"] = timeout if pool.timeout is None else min(pool.timeout, timeout)
+    return type(pool)(**extra, **kwargs)

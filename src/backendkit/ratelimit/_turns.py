@@ -1,0 +1,87 @@
+"""``CheckQueue``: how many checks an async store lets run at once on one event loop, and who waits.
+
+Each check in flight holds one connection, so this is also how many connections
+the store opens. It opens them gradually: a cold worker hit by a burst of 500
+requests used to open 100 connections at once, whose handshakes then missed the
+0.25 s timeout on a busy loop, and those checks failed open (139 admitted
+against a limit of 20). Now a loop starts with a few checks in flight, and one
+more is let in each time a check succeeds while others wait (so a new
+connection is opened only after a check has gone through); the others wait
+their turn, first come, first served. When Redis is really down, waiting would
+only delay the failure: the first check that fails to reach it fails every
+waiting check over at once, and the count starts small again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+
+from backendkit.ratelimit._store import StoreError
+
+MAX_IN_FLIGHT = 100  # the most checks in flight, and so connections, on one loop
+FIRST_IN_FLIGHT = 4  # how many a loop starts with (and starts again with after a failure)
+QUEUE_TIMEOUT = 2.0  # the longest a check waits for its turn before it takes the failure path
+
+
+class CheckQueue:
+    """At most ``in_flight`` checks at once, growing by one per success made while others wait, up to ``most``.
+
+    What ``asyncio.Semaphore`` does, but a free turn is taken without an await
+    (its ``acquire`` is a coroutine even then), waiting ends in a StoreError, the
+    number of turns grows with successes, and a failure empties the queue.
+    """
+
+    def __init__(self, most: int | None = None, *, first: int | None = None) -> None:
+        most = MAX_IN_FLIGHT if most is None else most
+        first = FIRST_IN_FLIGHT if first is None else first
+        if most < 1 or first < 1:
+            raise ValueError("a queue lets at least one check through")
+        self.most = most
+        self.first = min(first, most)
+        self.in_flight = self.first  # how many may run now
+        self.running = 0
+        self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    def take(self) -> bool:
+        """Take a turn now, if one is free and nobody is waiting for it."""
+        if self.running < self.in_flight and not self._waiting:
+            self.running += 1
+            return True
+        return False
+
+    async def wait(self) -> None:
+        """Wait for a turn (first come, first served); raises StoreError when the store failed meanwhile."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        try:
+            await asyncio.wait_for(waiter, QUEUE_TIMEOUT)  # a future, not a coroutine: no task made
+        except StoreError:
+            raise  # failed over together with the rest of the queue
+        except BaseException as exc:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self.done(succeeded=False)  # handed a turn just as it gave up: pass it on
+            elif waiter in self._waiting:
+                self._waiting.remove(waiter)
+            if isinstance(exc, asyncio.TimeoutError):
+                raise StoreError(f"redis: no turn free within {QUEUE_TIMEOUT} s") from exc
+            raise
+
+    def done(self, *, succeeded: bool) -> None:
+        """A check is over: let one more run if it succeeded while others waited, and hand the turns out."""
+        self.running -= 1
+        if succeeded and self._waiting and self.in_flight < self.most:
+            self.in_flight += 1
+        while self._waiting and self.running < self.in_flight:
+            waiter = self._waiting.popleft()
+            if not waiter.done():
+                self.running += 1
+                waiter.set_result(None)
+
+    def fail_waiting(self, cause: BaseException) -> None:
+        """The store could not be reached: every waiting check fails over now, and turns start few again."""
+        self.in_flight = self.first
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():
+                waiter.set_exception(StoreError(f"redis: {cause}"))
