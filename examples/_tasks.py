@@ -72,6 +72,9 @@ class TaskStore:
             return list(self._tasks.values())
 
 
+MAX_BODY_SIZE = 1 << 20
+"""The largest request body the examples accept (1 MiB): a larger one is 413 ``PAYLOAD_TOO_LARGE`` on all three."""
+
 # An example's secret: set TASKS_CURSOR_SECRET in any real deployment (and keep it out of the code).
 DEV_CURSOR_SECRET = "example-only-cursor-secret"  # noqa: S105
 

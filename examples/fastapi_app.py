@@ -12,7 +12,7 @@ from backendkit.fastapi.pagination import page_params, page_response
 from backendkit.fastapi.ratelimit import limit
 from backendkit.pagination import PageRequest
 from examples import _limits
-from examples._tasks import TASK_PAGES, Task, TaskIn, TaskStore, list_tasks
+from examples._tasks import MAX_BODY_SIZE, TASK_PAGES, Task, TaskIn, TaskStore, list_tasks
 
 # The page request as a dependency: its query parameters appear in the OpenAPI document.
 TaskPages = Annotated[PageRequest, Depends(page_params(TASK_PAGES))]
@@ -21,7 +21,7 @@ TaskPages = Annotated[PageRequest, Depends(page_params(TASK_PAGES))]
 def create_app() -> FastAPI:
     # No redirect from /tasks/ to /tasks: Flask and Django answer 404 there too.
     app = FastAPI(title="tasks (FastAPI)", redirect_slashes=False)
-    install(app)
+    install(app, max_body_size=MAX_BODY_SIZE)
     store = TaskStore()
 
     @app.get("/healthz")
@@ -35,7 +35,7 @@ def create_app() -> FastAPI:
 
     app.add_api_route("/tasks", get_tasks, methods=["HEAD"], include_in_schema=False)
 
-    @app.post("/tasks", status_code=201, responses=error_responses(409))
+    @app.post("/tasks", status_code=201, responses=error_responses(409, 413))
     def create_task(data: TaskIn) -> Task:
         return store.create(data)
 

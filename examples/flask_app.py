@@ -9,14 +9,14 @@ from backendkit.flask import BackendKit, parse_json
 from backendkit.flask.pagination import page_request, page_response
 from backendkit.flask.ratelimit import limit
 from examples import _limits
-from examples._tasks import TASK_PAGES, TaskIn, TaskStore, list_tasks
+from examples._tasks import MAX_BODY_SIZE, TASK_PAGES, TaskIn, TaskStore, list_tasks
 
 
 def create_app() -> Flask:
     app = Flask(__name__)
     # FastAPI does not answer OPTIONS by itself; keep every framework's Allow header the same.
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
-    BackendKit(app)
+    BackendKit(app, max_body_size=MAX_BODY_SIZE)
     store = TaskStore()
 
     @app.get("/healthz")

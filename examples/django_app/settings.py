@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from examples._tasks import MAX_BODY_SIZE
+
 SECRET_KEY = "example-only-not-secret"  # noqa: S105  (an example, never deployed)
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
@@ -10,7 +12,7 @@ INSTALLED_APPS = ["backendkit.django"]
 MIDDLEWARE = ["backendkit.django.ErrorMiddleware"]
 DATABASES: dict[str, object] = {}
 USE_TZ = True
-BACKENDKIT = {"ERROR_FORMAT": "envelope"}
+BACKENDKIT = {"ERROR_FORMAT": "envelope", "MAX_BODY_SIZE": MAX_BODY_SIZE}
 
 # JSON lines on standard error, through dictConfig as Django applies LOGGING.
 LOGGING = {

@@ -31,6 +31,9 @@ class Settings:
         registry: The exception registry; the process-wide one when ``None``.
         access_log: Log one line per request on the ``backendkit.access`` logger.
         access_log_exclude: Paths never access-logged (exact match).
+        max_body_size: The largest request body accepted, in bytes; a larger one is
+            answered 413 ``PAYLOAD_TOO_LARGE``. ``None`` (the default) leaves it to the
+            framework and the server, as they do without backendkit.
     """
 
     error_format: str | Renderer = "envelope"
@@ -40,6 +43,7 @@ class Settings:
     registry: ExceptionRegistry | None = None
     access_log: bool = True
     access_log_exclude: tuple[str, ...] = ("/healthz",)
+    max_body_size: int | None = None
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any], *, prefix: str = "", **overrides: Any) -> Settings:
@@ -69,6 +73,9 @@ class Settings:
         for name in ("debug_errors", "trust_request_id", "access_log"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigurationError(f"{name.upper()} must be True or False")
+        size: object = self.max_body_size
+        if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 1):
+            raise ConfigurationError("MAX_BODY_SIZE must be a number of bytes (at least 1) or None")
         header = self.request_id_header
         if not isinstance(header, str) or not header or not is_valid_request_id(header):
             raise ConfigurationError("REQUEST_ID_HEADER must be a header name")

@@ -310,6 +310,7 @@ ERROR_CASES: dict[str, tuple[str, str, bytes | None]] = {
     "400": ("POST", "/tasks", b'{"title": '),
     "415": ("POST", "/tasks", b"title=x"),
     "500": ("GET", "/boom", None),
+    "413": ("POST", "/tasks", b'{"title": "' + b"x" * (1 << 20) + b'"}'),
 }
 
 
@@ -323,3 +324,60 @@ def test_identical_across_frameworks(all_targets: dict[str, Target], case: str) 
     reference = replies["fastapi-testclient"]
     for name, reply in replies.items():
         assert reply == reference, f"{name} differs from fastapi-testclient"
+
+
+TOO_LARGE = b'{"title": "' + b"x" * (1 << 20) + b'"}'  # over the examples' 1 MiB
+
+
+def test_a_body_over_the_limit_is_413(target: Target) -> None:
+    # Django once answered a body over DATA_UPLOAD_MAX_MEMORY_SIZE with 400 BAD_REQUEST.
+    reply = target.request("POST", "/tasks", body=TOO_LARGE)
+    assert reply.status == 413
+    assert error_of(reply) == {
+        "code": "PAYLOAD_TOO_LARGE",
+        "message": "The request body is too large.",
+        "request_id": reply.headers["x-request-id"],
+    }
+    listed = body_of(target.request("GET", "/tasks?limit=100"))["data"]
+    assert not any(task["title"].startswith("xxxx") for task in listed)
+    assert target.request("POST", "/tasks", body=TOO_LARGE[: 1 << 19] + b'"}').status == 422  # under it: read
+
+
+def _chunked(port: int, body: bytes) -> Reply:
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        chunks = (body[i : i + 65536] for i in range(0, len(body), 65536))
+        conn.request("POST", "/tasks", body=chunks, headers={"Content-Type": "application/json"}, encode_chunked=True)
+        resp = conn.getresponse()
+        return Reply(resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read())
+    finally:
+        conn.close()
+
+
+@pytest.mark.socket
+def test_a_chunked_body_over_the_limit_is_413(all_targets: dict[str, Target]) -> None:
+    for name, target in all_targets.items():
+        # Django's ASGI handler reads a body without Content-Length whole before any
+        # middleware runs, and tells no one its size (docs/errors.md, "Request bodies").
+        if target.port is None or name == "django-uvicorn-asgi":
+            continue
+        reply = _chunked(target.port, TOO_LARGE)
+        assert reply.status == 413, (name, reply.status, reply.body[:200])
+        assert json.loads(reply.body)["error"]["code"] == "PAYLOAD_TOO_LARGE", name
+
+
+def test_djangos_own_body_limit_is_a_413_too(all_targets: dict[str, Target]) -> None:
+    # A body under MAX_BODY_SIZE but over Django's DATA_UPLOAD_MAX_MEMORY_SIZE: Django raises
+    # RequestDataTooBig when the view reads it, which was answered 400 BAD_REQUEST.
+    from django.test import override_settings
+
+    body = json.dumps({"title": "y" * 100}).encode()
+    with override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=64):
+        for name, target in all_targets.items():
+            if target.framework != "django":
+                continue
+            reply = target.request("POST", "/tasks", body=body)
+            assert reply.status == 413, (name, reply.body[:200])
+            assert error_of(reply)["code"] == "PAYLOAD_TOO_LARGE", name

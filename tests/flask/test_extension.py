@@ -105,6 +105,19 @@ def test_body_too_large_is_413_json() -> None:
     r = client.post("/echo", data=b'{"a": "' + b"x" * 100 + b'"}', content_type="application/json")
     assert r.status_code == 413
     assert r.get_json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+    # Declared too large: refused even by a view that never reads its body.
+    r = client.get("/whoami", data=b"x" * 11)
+    assert (r.status_code, r.get_json()["error"]["code"]) == (413, "PAYLOAD_TOO_LARGE")
+
+
+def test_max_body_size_is_flasks_max_content_length() -> None:
+    app = make_app(max_body_size=10)
+    assert app.config["MAX_CONTENT_LENGTH"] == 10  # werkzeug cuts a streamed body there
+    r = app.test_client().post("/echo", data=b'{"a": "' + b"x" * 100 + b'"}', content_type="application/json")
+    assert (r.status_code, r.get_json()["error"]["code"]) == (413, "PAYLOAD_TOO_LARGE")
+    assert make_app({"MAX_CONTENT_LENGTH": 10, "BACKENDKIT_MAX_BODY_SIZE": 10}).config["MAX_CONTENT_LENGTH"] == 10
+    with pytest.raises(ConfigurationError, match="disagree"):
+        make_app({"MAX_CONTENT_LENGTH": 10}, max_body_size=20)
 
 
 def test_failing_hooks_are_rendered_too() -> None:

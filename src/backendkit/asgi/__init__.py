@@ -9,16 +9,14 @@ Example:
 
 from __future__ import annotations
 
-from backendkit.asgi._middleware import (
-    ErrorBoundary,
-    ErrorMiddleware,
-    RequestContextMiddleware,
-    send_error_response,
-)
+from backendkit.asgi._body import BodyLimit
+from backendkit.asgi._middleware import ErrorBoundary, ErrorMiddleware, RequestContextMiddleware
+from backendkit.asgi._respond import send_error_response
 from backendkit.asgi._types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
     "ASGIApp",
+    "BodyLimit",
     "ErrorBoundary",
     "ErrorMiddleware",
     "Message",

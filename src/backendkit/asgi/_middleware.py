@@ -10,8 +10,10 @@ from typing import Any
 
 from backendkit._runtime import AdapterState
 from backendkit._settings import Settings
+from backendkit.asgi._body import ANSWERED, BodyLimit
+from backendkit.asgi._respond import send_error_response
 from backendkit.asgi._types import ASGIApp, Message, Receive, Scope, Send
-from backendkit.errors import ErrorResponse, ExceptionRegistry
+from backendkit.errors import ExceptionRegistry
 
 ScopeReader = Callable[[Scope], "str | None"]
 # The scope key of a list of (name, value) headers that inner layers want on the response.
@@ -32,11 +34,6 @@ def merge_headers(headers: list[tuple[bytes, bytes]], extra: Sequence[tuple[str,
             names.append(key)
             merged.append((key, encoded))
     return merged
-
-
-def encode_headers(headers: Sequence[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
-    """ASGI header pairs from text ones."""
-    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
 
 
 def _headers(scope: Scope, wanted: frozenset[bytes]) -> dict[bytes, str]:
@@ -162,19 +159,13 @@ class ErrorBoundary:
         try:
             await self.app(scope, receive, watch_send)
         except Exception as exc:
+            if scope.get(ANSWERED):  # the body limit has answered; the app failed on the disconnect it made up
+                raise
             if started:  # too late to answer: log it (with the request's context), then let the server close
                 self.state.log_failure(exc, method=scope.get("method", ""), path=scope.get("path", ""))
                 raise
             handled = self.state.handle(exc, method=scope.get("method", ""), path=scope.get("path", ""))
             await send_error_response(send, handled.response)
-
-
-async def send_error_response(send: Send, response: ErrorResponse) -> None:
-    """Send a rendered error over ASGI."""
-    headers = encode_headers(response.headers)
-    headers.append((b"content-length", str(len(response.body)).encode("latin-1")))
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    await send({"type": "http.response.body", "body": response.body})
 
 
 class ErrorMiddleware:
@@ -201,7 +192,10 @@ class ErrorMiddleware:
     ) -> None:
         settings = settings if settings is not None else Settings.from_mapping({}, **options)
         state = AdapterState(settings, translations)
-        self.app = RequestContextMiddleware(ErrorBoundary(app, state=state), state=state)
+        inner: ASGIApp = ErrorBoundary(app, state=state)
+        if settings.max_body_size is not None:
+            inner = BodyLimit(inner, limit=settings.max_body_size, state=state)
+        self.app = RequestContextMiddleware(inner, state=state)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)

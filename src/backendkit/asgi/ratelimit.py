@@ -20,7 +20,8 @@ from typing import Any
 
 from backendkit._runtime import AdapterState
 from backendkit._settings import Settings
-from backendkit.asgi._middleware import RESPONSE_HEADERS, merge_headers, send_error_response
+from backendkit.asgi._middleware import RESPONSE_HEADERS, merge_headers
+from backendkit.asgi._respond import send_error_response
 from backendkit.asgi._types import ASGIApp, Message, Receive, Scope, Send
 from backendkit.ratelimit import Limit, RequestInfo
 

@@ -7,11 +7,11 @@ not print it, and a routing 404 carries the URL patterns tried), so neither do w
 from __future__ import annotations
 
 from django.core.exceptions import BadRequest as DjangoBadRequest
-from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from django.http.multipartparser import MultiPartParserError
 
-from backendkit.errors import BadRequest, ExceptionRegistry, Forbidden, NotFound
+from backendkit.errors import BadRequest, ContentTooLarge, ExceptionRegistry, Forbidden, NotFound
 
 
 def translations() -> ExceptionRegistry:
@@ -21,5 +21,7 @@ def translations() -> ExceptionRegistry:
     registry.register(PermissionDenied, lambda exc: Forbidden())
     registry.register(DjangoBadRequest, lambda exc: BadRequest())
     registry.register(SuspiciousOperation, lambda exc: BadRequest())
+    # DATA_UPLOAD_MAX_MEMORY_SIZE exceeded: a SuspiciousOperation to Django, a 413 on the wire.
+    registry.register(RequestDataTooBig, lambda exc: ContentTooLarge())
     registry.register(MultiPartParserError, lambda exc: BadRequest())
     return registry

@@ -13,7 +13,7 @@ from django.utils.log import log_response
 from backendkit._runtime import RequestScope
 from backendkit.django._respond import MARK, error_response, exception_response
 from backendkit.django._state import get_state
-from backendkit.errors import MethodNotAllowed, NotFound
+from backendkit.errors import ContentTooLarge, MethodNotAllowed, NotFound
 from backendkit.logging._access import normalize_route
 
 RESPONSE_HEADERS = "backendkit.response_headers"  # request.META: (name, value) pairs for the response
@@ -45,7 +45,8 @@ class ErrorMiddleware:
         scope = self._begin(request)
         response: HttpResponseBase | None = None
         try:
-            result = self.get_response(request)
+            refused = self._too_large(request)
+            result = refused if refused is not None else self.get_response(request)
             assert isinstance(result, HttpResponseBase)
             response = self._finish(request, result)
             return response
@@ -56,6 +57,10 @@ class ErrorMiddleware:
         scope = self._begin(request)
         response: HttpResponseBase | None = None
         try:
+            refused = self._too_large(request)
+            if refused is not None:
+                response = self._finish(request, refused)
+                return response
             result = self.get_response(request)
             assert not isinstance(result, HttpResponseBase)
             response = self._finish(request, await result)
@@ -79,6 +84,14 @@ class ErrorMiddleware:
         )
         request.request_id = scope.request_id  # type: ignore[attr-defined]
         return scope
+
+    def _too_large(self, request: HttpRequest) -> HttpResponseBase | None:
+        """The 413 for a body declared larger than ``MAX_BODY_SIZE``, before any view reads it."""
+        limit = self.state.settings.max_body_size
+        declared = request.META.get("CONTENT_LENGTH") or ""
+        if limit is None or not declared.isdigit() or int(declared) <= limit:
+            return None
+        return error_response(request, ContentTooLarge())
 
     def _finish(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         if not getattr(response, MARK, False):

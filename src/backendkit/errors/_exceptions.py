@@ -181,6 +181,14 @@ class Conflict(APIError):
     message = "The request conflicts with the current state of the resource."
 
 
+class ContentTooLarge(APIError):
+    """413: the request body is larger than the application accepts (RFC 9110's "Content Too Large")."""
+
+    status = 413
+    code = "PAYLOAD_TOO_LARGE"
+    message = "The request body is too large."
+
+
 class UnsupportedMediaType(APIError):
     """415: the body is not in a format the endpoint reads (JSON, for the helpers here)."""
 
@@ -268,6 +276,7 @@ _CLASSES: dict[int, type[APIError]] = {
         Forbidden,
         NotFound,
         Conflict,
+        ContentTooLarge,
         UnsupportedMediaType,
         ValidationFailed,
         InternalServerError,

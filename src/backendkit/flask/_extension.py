@@ -10,8 +10,15 @@ from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from backendkit._runtime import AdapterState, RequestScope
-from backendkit._settings import Settings
-from backendkit.errors import APIError, ExceptionRegistry, MalformedJSON, UnsupportedMediaType, error_for_status
+from backendkit._settings import ConfigurationError, Settings
+from backendkit.errors import (
+    APIError,
+    ContentTooLarge,
+    ExceptionRegistry,
+    MalformedJSON,
+    UnsupportedMediaType,
+    error_for_status,
+)
 from backendkit.logging._access import normalize_route
 from backendkit.validation import M, parse_model
 
@@ -90,6 +97,7 @@ class BackendKit:
         if _KEY in app.extensions:
             raise RuntimeError("backendkit is already installed on this application")
         settings = Settings.from_mapping(app.config, prefix="BACKENDKIT_", **self._options)
+        _set_body_limit(app, settings.max_body_size)
         state = AdapterState(settings, (translations(),))
         app.extensions[_KEY] = state
         app.request_class = _with_json_errors(app.request_class)
@@ -108,6 +116,9 @@ class BackendKit:
             )
             environ[_SCOPE] = scope
             g.request_id = scope.request_id
+            limit = req.max_content_length
+            if limit is not None and (req.content_length or 0) > limit:
+                raise ContentTooLarge()  # declared too large: refused before any view reads it
 
         def send_request_id(response: Response) -> Response:
             environ = request.environ
@@ -149,6 +160,19 @@ class BackendKit:
             from backendkit.flask.ratelimit import apply_to_every_request
 
             apply_to_every_request(app, self._rate_limits)
+
+
+def _set_body_limit(app: Flask, limit: int | None) -> None:
+    """``MAX_BODY_SIZE`` is Flask's ``MAX_CONTENT_LENGTH``: werkzeug cuts a streamed body there."""
+    if limit is None:
+        return
+    configured = app.config.get("MAX_CONTENT_LENGTH")
+    if configured is None:
+        app.config["MAX_CONTENT_LENGTH"] = limit
+    elif configured != limit:
+        raise ConfigurationError(
+            f"BACKENDKIT_MAX_BODY_SIZE ({limit}) and MAX_CONTENT_LENGTH ({configured}) disagree; set one of them"
+        )
 
 
 def _merge_headers(headers: Headers, pending: list[tuple[str, str]]) -> None:

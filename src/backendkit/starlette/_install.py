@@ -14,7 +14,7 @@ from starlette.routing import Match
 
 from backendkit._runtime import AdapterState
 from backendkit._settings import Settings
-from backendkit.asgi import ErrorBoundary, RequestContextMiddleware, Scope
+from backendkit.asgi import BodyLimit, ErrorBoundary, RequestContextMiddleware, Scope
 from backendkit.asgi._types import Receive, Send
 from backendkit.errors import APIError, ErrorResponse, ExceptionRegistry, error_for_status
 from backendkit.logging._access import normalize_route
@@ -127,7 +127,8 @@ def install(
         settings: Shared settings; built from ``options`` when omitted.
         extra_translations: More framework translations (FastAPI's).
         **options: Lower-case setting names: ``error_format``, ``debug_errors``,
-            ``request_id_header``, ``trust_request_id``, ``registry``.
+            ``request_id_header``, ``trust_request_id``, ``registry``, ``access_log``,
+            ``access_log_exclude``, ``max_body_size``.
 
     Raises:
         RuntimeError: The app has already started, or was installed twice.
@@ -149,11 +150,13 @@ def install(
 def _interleave_boundaries(app: Starlette, state: AdapterState) -> None:
     context = Middleware(_StarletteContext, state=state)
     boundary = Middleware(ErrorBoundary, state=state)
+    limit = state.settings.max_body_size
+    first = [context] if limit is None else [context, Middleware(BodyLimit, limit=limit, state=state)]
     build = app.build_middleware_stack
 
     def build_with_boundaries() -> Any:
         user = app.user_middleware
-        stack = [context, boundary]
+        stack = [*first, boundary]
         for middleware in user:
             stack += [middleware, boundary]
         app.user_middleware = stack
