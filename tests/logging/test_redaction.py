@@ -201,7 +201,13 @@ LEAKS = {
     "an unclosed quote": 'password="hunter6-pw',
     "pydantic's input value": "password\n  String should have at most 10 characters "
     "[type=string_too_long, input_value='hunter6-pw', input_type=str]",
-    "pydantic's input value, cut": "title\n  Field required [type=missing, input_value={'note': 'hunter6-pw'}",
+    "pydantic's input holding its own end": "[type=string_too_long, input_value=', input_type=hunter6-pw', "
+    "input_type=str]",
+    "a quote of the other kind inside a quoted value": 'password="it\'s hunter6-pw"',
+    "a URL with a password and no user": "redis://:hunter6-pw@cache:6379/0",
+    "a JWT right after a letter": f"x{JWT}".replace("SflKx", "hunter6-pw"),
+    "a JWT right after an underscore": f"id_{JWT}".replace("SflKx", "hunter6-pw"),
+    "a JWT right after a hyphen": f"id=abc-{JWT}".replace("SflKx", "hunter6-pw"),
 }
 
 
@@ -210,6 +216,28 @@ def test_shapes_that_leaked_once(text: str) -> None:
     scrubbed = Redactor().scrub(text)
     assert "hunter6" not in scrubbed
     assert "[REDACTED]" in scrubbed
+
+
+def test_what_is_not_a_secret_stays() -> None:
+    redactor = Redactor(allow_keys=["token_type"])
+    kept = [
+        "note input_value=5 for sensor A, then a reset",  # no ", input_type=": not pydantic's text
+        "data[token_type]=bearer&x=1",  # an allowed name stays allowed inside brackets
+        "version 1.2.3 of eyJ-tools",  # "eyJ" in a run that is no JWT
+    ]
+    for text in kept:
+        assert redactor.scrub(text) == text
+    assert redactor.scrub(f"a {JWT}.tail") == "a [REDACTED].tail"
+
+
+def test_a_cut_drops_a_last_token_that_may_be_half_a_secret() -> None:
+    redactor = Redactor(max_length=40)
+    url = "see postgres://app:hunter6-pw" + "x" * 30 + "@db/shop"
+    assert redactor.scrub(url) == f"see [{len(url) - 4} more characters]"
+    jwt = "token is " + JWT
+    assert "eyJ" not in redactor.scrub(jwt)
+    words = "key: value " * 10
+    assert redactor.scrub(words) == f"{words[:40]}[{len(words) - 40} more characters]"
 
 
 def test_an_encoded_secret_is_shown_decoded_and_the_rest_kept() -> None:

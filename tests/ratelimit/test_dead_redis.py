@@ -126,8 +126,9 @@ def test_after_the_retry_interval_one_task_probes_and_the_others_do_not_wait() -
 
 
 def test_a_burst_on_a_hung_redis_fails_over_together() -> None:
-    # 200 concurrent checks: a few connect, and when they time out every waiting check fails
-    # over with them, instead of queueing for turns behind 100 connections that each time out.
+    # 200 concurrent checks: a few connect and time out, one more tries and times out too,
+    # and then every waiting check fails over, instead of queueing for turns behind 100
+    # connections that each time out.
     async def main(port: int) -> float:
         store = AsyncRedisStore(f"redis://127.0.0.1:{port}/0", timeout=TIMEOUT)
         limiter = AsyncRateLimiter(SlidingWindow("5/minute"), store, on_store_error="closed")
@@ -140,8 +141,8 @@ def test_a_burst_on_a_hung_redis_fails_over_together() -> None:
 
     with blackhole() as hole:
         elapsed = asyncio.run(main(hole.port))
-        assert hole.accepted <= FIRST_IN_FLIGHT
-        assert elapsed < TIMEOUT + SLACK
+        assert hole.accepted <= FIRST_IN_FLIGHT + 1
+        assert elapsed < 2 * TIMEOUT + SLACK
 
 
 def test_a_client_bounded_already_is_used_as_it_is() -> None:

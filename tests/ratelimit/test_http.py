@@ -100,7 +100,7 @@ TRUSTED = parse_networks(["10.0.0.0/8", "fd00::/8"])
     ],
 )
 def test_client_ip_from_x_forwarded_for(peer: str | None, xff: list[str], expected: str | None) -> None:
-    assert client_ip(peer, trusted_proxies=TRUSTED, forwarded=xff) == expected
+    assert client_ip(peer, trusted_proxies=TRUSTED, values=xff) == expected
 
 
 @pytest.mark.parametrize(
@@ -114,7 +114,7 @@ def test_client_ip_from_x_forwarded_for(peer: str | None, xff: list[str], expect
     ],
 )
 def test_client_ip_from_forwarded(forwarded: list[str], expected: str) -> None:
-    assert client_ip("10.0.0.2", trusted_proxies=TRUSTED, forwarded=forwarded, header="Forwarded") == expected
+    assert client_ip("10.0.0.2", trusted_proxies=TRUSTED, values=forwarded, header="Forwarded") == expected
 
 
 def test_only_the_configured_forwarding_header_is_read() -> None:
@@ -137,7 +137,7 @@ def test_only_the_configured_forwarding_header_is_read() -> None:
 def test_an_untrusted_peer_cannot_be_moved_by_headers(
     values: list[str], peer: ipaddress.IPv4Address, header: str
 ) -> None:
-    assert client_ip(str(peer), trusted_proxies=TRUSTED, forwarded=values, header=header) == str(peer)
+    assert client_ip(str(peer), trusted_proxies=TRUSTED, values=values, header=header) == str(peer)
 
 
 def test_keys() -> None:

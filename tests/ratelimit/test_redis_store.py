@@ -256,3 +256,40 @@ def test_a_url_store_keeps_its_checks_in_flight_and_its_connections_bounded(
     admitted, opened = asyncio.run(main())
     assert admitted == 150  # nobody failed open for want of a connection: they queued
     assert opened <= 3
+
+
+def test_a_blocked_loop_costs_the_checks_in_flight_not_the_whole_queue(redis_server: RedisServer) -> None:
+    # A loop blocked for longer than the timeout (a slow handler, a long GC pause) makes the
+    # checks in flight time out with Redis well. Failing every waiting check over with them
+    # let all 500 of a burst through a limit of 20.
+    async def main() -> int:
+        store = AsyncRedisStore(redis_server.url)
+        limiter = AsyncRateLimiter(SlidingWindow("20/minute"), store)  # fails open
+
+        async def block() -> None:
+            await asyncio.sleep(0.002)
+            time.sleep(0.3)
+
+        try:
+            results = await asyncio.gather(block(), *(limiter.hit("blocked-loop") for _ in range(500)))
+        finally:
+            await store.aclose()
+        return sum(d.allowed for d in results[1:])
+
+    admitted = asyncio.run(main())
+    assert 20 <= admitted <= 20 + _turns.FIRST_IN_FLIGHT
+
+
+def test_the_checks_in_flight_never_outnumber_the_pools_connections(redis_server: RedisServer) -> None:
+    async def main() -> int:
+        client = redis.asyncio.Redis.from_url(redis_server.url, max_connections=3)
+        store = AsyncRedisStore(client)  # its own connections, as many as this pool allows
+        limiter = AsyncRateLimiter(SlidingWindow("150/day"), store, on_store_error="closed")
+        try:
+            results = await asyncio.gather(*(limiter.hit("small-pool") for _ in range(200)))
+        finally:
+            await store.aclose()
+            await client.aclose()
+        return sum(d.allowed for d in results)
+
+    assert asyncio.run(main()) == 150  # no "Too many connections": nobody failed for want of one

@@ -80,7 +80,7 @@ def test_a_cold_queue_opens_up_one_turn_per_success_while_others_wait() -> None:
     assert max(seen) == 10
 
 
-def test_a_failure_fails_every_waiting_check_over_at_once_and_starts_small_again() -> None:
+def test_an_unreachable_store_fails_every_waiting_check_over_at_once_and_starts_small_again() -> None:
     async def main() -> list[object]:
         queue = CheckQueue(10, first=1)
         queue.in_flight = 5  # grown while Redis answered
@@ -88,7 +88,7 @@ def test_a_failure_fails_every_waiting_check_over_at_once_and_starts_small_again
             assert queue.take()
         waiting = [asyncio.create_task(queue.wait()) for _ in range(20)]
         await asyncio.sleep(0)
-        queue.fail_waiting(ConnectionError("refused"))
+        queue.unreachable(ConnectionError("refused"))
         queue.done(succeeded=False)
         outcomes = await asyncio.wait_for(asyncio.gather(*waiting, return_exceptions=True), 1)
         assert queue.in_flight == 1
@@ -96,6 +96,49 @@ def test_a_failure_fails_every_waiting_check_over_at_once_and_starts_small_again
 
     outcomes = asyncio.run(main())
     assert all(isinstance(o, StoreError) and "refused" in str(o) for o in outcomes)
+
+
+def test_a_timeout_is_a_suspicion_that_a_later_check_confirms_or_clears() -> None:
+    async def main() -> None:
+        queue = CheckQueue(10, first=4)
+        for _ in range(4):
+            assert queue.take()  # four checks in flight since loop time 1.0
+        waiting = [asyncio.create_task(queue.wait()) for _ in range(3)]
+        await asyncio.sleep(0)
+        # The loop was blocked: all four time out together. Nobody waiting fails over;
+        # one check at a time tries again.
+        for _ in range(4):
+            queue.timed_out(1.0, 1.3, TimeoutError("timeout"))
+            queue.done(succeeded=False)
+        await asyncio.sleep(0.01)
+        assert [t.done() for t in waiting] == [True, False, False]
+        assert (queue.running, queue.in_flight) == (1, 1)
+        queue.done(succeeded=True)  # the retry went through: the suspicion is cleared, turns grow again
+        await asyncio.sleep(0.01)
+        assert all(t.done() and t.exception() is None for t in waiting)
+        assert (queue.running, queue.in_flight) == (2, 2)
+        queue.done(succeeded=True)
+        queue.done(succeeded=True)
+        assert queue.running == 0
+
+        # Redis hangs: a check that started after the first timeout times out as well.
+        queue.in_flight = 3
+        for _ in range(3):
+            assert queue.take()
+        waiting = [asyncio.create_task(queue.wait()) for _ in range(5)]
+        await asyncio.sleep(0)
+        queue.timed_out(2.0, 2.25, TimeoutError("timeout"))
+        queue.done(succeeded=False)
+        queue.timed_out(2.0, 2.25, TimeoutError("timeout"))  # in flight at the same time: no confirmation
+        queue.done(succeeded=False)
+        await asyncio.sleep(0.01)
+        assert sum(t.done() for t in waiting) == 0
+        queue.timed_out(2.3, 2.55, TimeoutError("timeout"))  # started after the suspicion: confirmed
+        queue.done(succeeded=False)
+        outcomes = await asyncio.gather(*waiting, return_exceptions=True)
+        assert all(isinstance(o, StoreError) for o in outcomes)
+
+    asyncio.run(main())
 
 
 def test_a_queue_lets_at_least_one_check_through() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backendkit._runtime import AdapterState
+from backendkit._runtime import AdapterState, error_logger
 from backendkit.asgi._respond import send_error_response
 from backendkit.asgi._types import ASGIApp, Message, Receive, Scope, Send
 from backendkit.errors import ContentTooLarge, ErrorResponse
@@ -25,9 +25,11 @@ class BodyLimit:
 
     A declared ``Content-Length`` over the limit is answered before the app runs. A
     body without one (chunked) is counted as the app receives it: past the limit,
-    the 413 is sent, the app is told the client disconnected, and what it sends
-    afterwards is dropped. A body that passes the limit after the response has
-    started ends the exchange as a disconnect would.
+    the 413 is sent and the app is told the client disconnected; what it sends or
+    raises afterwards is the consequence of that made-up disconnect, so it is
+    dropped (an exception is logged at DEBUG on ``backendkit.errors``). A body that
+    passes the limit after the response has started can no longer be answered: the
+    app is told of a disconnect, and what follows is handled as for a real one.
     """
 
     def __init__(self, app: ASGIApp, *, limit: int, state: AdapterState) -> None:
@@ -44,19 +46,20 @@ class BodyLimit:
             await send_error_response(send, self._rendered(scope))
             return
         received = 0
-        started = answered = False
+        started = cut = answered = False
 
         async def limited_receive() -> Message:
-            nonlocal received, answered
-            if answered:
+            nonlocal received, cut, answered
+            if cut:
                 return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
-                    answered = True
-                    scope[ANSWERED] = True
+                    cut = True
                     if not started:
+                        answered = True
+                        scope[ANSWERED] = True
                         await send_error_response(send, self._rendered(scope))
                     return {"type": "http.disconnect"}
             return message
@@ -71,10 +74,10 @@ class BodyLimit:
 
         try:
             await self.app(scope, limited_receive, guarded_send)
-        except Exception:
+        except Exception as exc:
             if not answered:
                 raise
-            # The app failed on the disconnect it was told of; the 413 has gone out.
+            error_logger.debug("%s raised after the body limit answered 413 (%s)", type(exc).__name__, exc)
 
     def _rendered(self, scope: Scope) -> ErrorResponse:
         return self.state.render(ContentTooLarge(), path=scope.get("path", ""))

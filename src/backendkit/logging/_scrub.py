@@ -20,13 +20,13 @@ from collections.abc import Callable, Iterable
 
 REDACTED = "[REDACTED]"
 
-# A JWS compact serialisation: three base64url parts, the header starting with '{"' (eyJ).
-# It starts where a run of base64url characters starts: inside one, "eyJeyJeyJ..." would
-# be tried from every "eyJ".
-_JWT = r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"
 # An HTTP credential: Bearer and Basic (any case), and what follows.
-_CREDENTIAL = r"(?i:bearer|basic)\s+[A-Za-z0-9._~+/=-]+"
-_VALUE_PATTERN = re.compile(f"{_CREDENTIAL}|{_JWT}")
+_CREDENTIAL = re.compile(r"(?i:bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
+# A run of base64url characters and dots that holds "eyJ": where a JWS compact serialisation
+# (three base64url parts, the header starting with '{"', so eyJ) may be. The run is found
+# once, from its start; the JWT in it is then found by splitting on the dots (a pattern
+# tried from every "eyJ" of "eyJeyJeyJ..." would scan the rest of the run each time).
+_JWT_RUN = re.compile(r"(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]*eyJ[A-Za-z0-9_.-]*")
 
 # What a key written in text is made of: letters, digits, _ . - %, and [ ] (form
 # arrays: password[], user[password]).
@@ -37,18 +37,20 @@ _KEY_CHARS = r"A-Za-z0-9_.%\[\]-"
 _KEY_SEP = re.compile(rf"(?<![{_KEY_CHARS}])(?P<key>[{_KEY_CHARS}]+)(?P<kq>[\"']?)\s*[:=]\s*")
 # A value after a secret key: quoted up to its closing quote on the same line, or bare
 # up to white space, the next & or ;, a quote or a bracket.
-_QUOTED = {'"': re.compile(r"[^\"'\n]*\""), "'": re.compile(r"[^\"'\n]*'")}
+_QUOTED = {'"': re.compile(r'[^"\n]*"'), "'": re.compile(r"[^'\n]*'")}
 _BARE = re.compile(r"[^\s&;\"'<>()\[\]{}]*")
 # The password in a URL's user information: scheme://user:password@host.
-_USERINFO = re.compile(r"(://[^/\s:@]+:)([^@\s/]+)(@)")
+_USERINFO = re.compile(r"(://[^/\s:@]*:)([^@\s/]+)(@)")
 # pydantic's error text: "[type=string_too_long, input_value='hunter2', input_type=str]".
-# The value is the client's input, whatever field it was sent for: redacted up to
-# ", input_type=" or the end of the line.
-_PYDANTIC_INPUT = re.compile(r"input_value=(?:(?!, input_type=)[^\n])*")
+# The value is the client's input, whatever field it was sent for.
+_INPUT_VALUE, _INPUT_TYPE = "input_value=", ", input_type="
+# What ends a token, looking back from where a long text is cut.
+_TOKEN_ENDS = (" ", "\t", "\n", "\r", '"', "'", "<", ">")
 # A run of text with a percent escape or a plus (a URL, a query, a form body): read
 # decoded too, for what its encoding hides ("auth=Bearer%20...", "u%3Ahunter2%40db").
 _ENCODED_RUN = re.compile(r"(?<![^\s\"'<>])[^\s\"'<>]*[%+][^\s\"'<>]*")
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+_BRACKETS = re.compile(r"[\[\]]")
 
 DEFAULT_MAX_LENGTH = 65_536
 
@@ -94,20 +96,32 @@ class TextScrubber:
     def scrub(self, text: str) -> str:
         """``text`` with its secrets replaced by ``[REDACTED]``, cut to ``max_length`` characters."""
         if len(text) > self.max_length:
-            text = f"{text[: self.max_length]}[{len(text) - self.max_length} more characters]"
+            text = self._cut(text)
         text = self._plain(text)
         if "%" in text or "+" in text:
             text = _ENCODED_RUN.sub(self._decoded_run, text)
         return text
 
+    def _cut(self, text: str) -> str:
+        head = text[: self.max_length]
+        # The last token may be the first half of a secret whose end the cut removed (a URL
+        # whose "@" comes later, a JWT before its second dot): such a token is dropped whole.
+        start = max(head.rfind(c) for c in _TOKEN_ENDS) + 1
+        tail = head[start:]
+        if "://" in tail or "eyJ" in tail:
+            head = head[:start]
+        return f"{head}[{len(text) - len(head)} more characters]"
+
     def _plain(self, text: str) -> str:
         # The regular expressions are slow next to plain substring tests, so each
         # runs only when the text holds what it looks for.
         lowered = text.lower()
-        if "eyj" in lowered or "bearer" in lowered or "basic" in lowered:
-            text = _VALUE_PATTERN.sub(REDACTED, text)
-        if "input_value=" in text:
-            text = _PYDANTIC_INPUT.sub(f"input_value={REDACTED}", text)
+        if "bearer" in lowered or "basic" in lowered:
+            text = _CREDENTIAL.sub(REDACTED, text)
+        if "eyJ" in text:
+            text = _JWT_RUN.sub(_jwts_in_run, text)
+        if _INPUT_VALUE in text and _INPUT_TYPE in text:
+            text = _pydantic_inputs(text)
         if ("=" in text or ":" in text) and self._names_a_secret(lowered):
             text = self._pairs(text)
         if "://" in text and "@" in text:
@@ -127,7 +141,7 @@ class TextScrubber:
                 continue
             key = match["key"]
             decoded = unquote_plus(key) if "%" in key else key
-            if not self.is_secret_key(decoded):
+            if not self._secret(decoded):
                 continue
             start = match.end()
             quote = text[start : start + 1]
@@ -153,6 +167,13 @@ class TextScrubber:
         out.append(text[done:])
         return "".join(out)
 
+    def _secret(self, key: str) -> bool:
+        if "[" not in key:
+            return self.is_secret_key(key)
+        # A form-array key: secret when one of its names is (password[], user[password]),
+        # each judged alone, so an allowed name stays allowed (data[token_type]).
+        return any(self.is_secret_key(name) for name in _BRACKETS.split(key) if name)
+
     def _decoded_run(self, match: re.Match[str]) -> str:
         run = match.group(0)
         decoded = unquote_plus(run)
@@ -161,3 +182,46 @@ class TextScrubber:
         # One level of decoding, as a server applies: no loop through nested escapes.
         scrubbed = self._plain(decoded)
         return run if scrubbed == decoded else scrubbed
+
+
+def _jwts_in_run(match: re.Match[str]) -> str:
+    """The run with each JWT in it replaced: a part holding "eyJ" and five more characters, then two more parts."""
+    parts = match.group(0).split(".")
+    out: list[str] = []
+    i, found = 0, False
+    while i < len(parts):
+        part = parts[i]
+        start = part.find("eyJ")
+        if start >= 0 and len(part) - start >= 8 and i + 2 < len(parts) and parts[i + 1]:
+            out.append(part[:start] + REDACTED)  # header, payload and signature (which may be empty)
+            i += 3
+            found = True
+        else:
+            out.append(part)
+            i += 1
+    return ".".join(out) if found else match.group(0)
+
+
+def _pydantic_inputs(text: str) -> str:
+    """Each line's pydantic input, from its first ``input_value=`` to its last ``, input_type=``, replaced.
+
+    The last one, so an input that itself holds ", input_type=" is still covered; a line
+    without ``, input_type=`` is not pydantic's and is left alone.
+    """
+    out: list[str] = []
+    done = 0
+    while True:
+        start = text.find(_INPUT_VALUE, done)
+        if start < 0:
+            break
+        line_end = text.find("\n", start)
+        line_end = len(text) if line_end < 0 else line_end
+        end = text.rfind(_INPUT_TYPE, start, line_end)
+        if end < 0:
+            out.append(text[done:line_end])
+            done = line_end
+            continue
+        out.append(f"{text[done : start + len(_INPUT_VALUE)]}{REDACTED}")
+        done = end
+    out.append(text[done:])
+    return "".join(out)

@@ -66,12 +66,12 @@ def client_ip(
     peer: str | None,
     *,
     trusted_proxies: Sequence[Network] = (),
-    forwarded: Sequence[str] = (),
+    values: Sequence[str] = (),
     header: str = "x-forwarded-for",
 ) -> str | None:
     """The client's address: the socket peer, unless the peer is a trusted proxy.
 
-    Then ``forwarded``, the values of the one forwarding header ``header`` that
+    Then ``values``, the values of the one forwarding header ``header`` that
     your proxies set, is read right to left, skipping trusted hops only; the
     first hop that is not a trusted proxy is the client. A hop that is not an
     address ends the walk: the nearest trusted proxy's view is not trusted
@@ -87,7 +87,7 @@ def client_ip(
     if not _trusted(address, trusted_proxies):
         return str(address)
     nearest = address
-    for hop in reversed(forwarded_chain(forwarded, header=header)):
+    for hop in reversed(forwarded_chain(values, header=header)):
         hop_address = _address(hop)
         if hop_address is None:
             return str(address)
@@ -215,7 +215,7 @@ def by_ip(
     def key(request: RequestInfo) -> str:
         if not networks:
             return ip_key(request.peer, ipv6_prefix=ipv6_prefix)
-        address = client_ip(request.peer, trusted_proxies=networks, forwarded=request.header(header), header=header)
+        address = client_ip(request.peer, trusted_proxies=networks, values=request.header(header), header=header)
         return ip_key(address, ipv6_prefix=ipv6_prefix)
 
     return key

@@ -33,8 +33,6 @@ SCRIPT = files("backendkit.ratelimit").joinpath("lua/check.lua").read_text(encod
 # The script's name in Redis (what SCRIPT LOAD answers): SHA-1 is Redis's choice, not a security measure.
 SHA = hashlib.sha1(SCRIPT.encode("utf-8"), usedforsecurity=False).hexdigest().encode("ascii")
 _LoopClient = tuple[Any, CheckQueue]  # a loop's client, and the queue of its checks
-# What tells a Redis that cannot be reached from one that answered with an error.
-_UNREACHABLE = (redis.ConnectionError, redis.TimeoutError)
 
 
 def script_args(specs: Sequence[Spec], cost: int, op: str, now: int | None = None) -> list[Any]:
@@ -185,7 +183,11 @@ class AsyncRedisStore(_EncodedArgs):
             # A plain pool, bounded by the queue: redis-py's BlockingConnectionPool does
             # the same with a condition and a timer on every command, which cost a
             # check about a sixth of its time.
-            pair = self._per_loop[loop] = (self._make(), CheckQueue())
+            client = self._make()
+            # Never more checks in flight than the client's pool has connections: past them
+            # redis-py raises "Too many connections", which would fail every waiting check.
+            connections = getattr(getattr(client, "connection_pool", None), "max_connections", None)
+            pair = self._per_loop[loop] = (client, CheckQueue(connections=connections))
         self._current = (weakref.ref(loop), pair)
         return pair
 
@@ -209,37 +211,35 @@ class AsyncRedisStore(_EncodedArgs):
         self, keys: Sequence[str], specs: Sequence[Spec], cost: int, op: str, now: int | None
     ) -> list[Step]:
         args = self.args(specs, cost, op, now)
-        client, queue = self._for_loop()
-        if not queue.take():
-            await queue.wait()
-        succeeded = False
-        try:
-            try:
-                reply = await client.execute_command("EVALSHA", SHA, len(keys), *keys, *args)
-            except NoScriptError:  # a restarted or flushed Redis: load the script, once, and again
-                await client.script_load(SCRIPT)
-                reply = await client.execute_command("EVALSHA", SHA, len(keys), *keys, *args)
-            succeeded = True
-        except redis.RedisError as exc:
-            if isinstance(exc, _UNREACHABLE):
-                queue.fail_waiting(exc)
-            raise StoreError(f"redis: {exc}") from exc
-        finally:
-            queue.done(succeeded=succeeded)
-        return parse_reply(reply)
+        return parse_reply(await self._run("EVALSHA", SHA, len(keys), *keys, *args))
 
     async def aclear(self, keys: Sequence[str]) -> None:
         """Delete ``keys``."""
+        await self._run("DEL", *keys)
+
+    async def _run(self, *command: Any) -> Any:
+        """One command, in its turn in this loop's queue of checks; driver errors become StoreError."""
         client, queue = self._for_loop()
         if not queue.take():
             await queue.wait()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         succeeded = False
         try:
-            await client.delete(*keys)
+            try:
+                reply = await client.execute_command(*command)
+            except NoScriptError:  # a restarted or flushed Redis: load the script, once, and again
+                await client.script_load(SCRIPT)
+                reply = await client.execute_command(*command)
             succeeded = True
+            return reply
+        except redis.TimeoutError as exc:  # Redis hangs, or this loop was blocked: see CheckQueue
+            queue.timed_out(started, loop.time(), exc)
+            raise StoreError(f"redis: {exc}") from exc
+        except redis.ConnectionError as exc:  # refused or reset: Redis is down
+            queue.unreachable(exc)
+            raise StoreError(f"redis: {exc}") from exc
         except redis.RedisError as exc:
-            if isinstance(exc, _UNREACHABLE):
-                queue.fail_waiting(exc)
             raise StoreError(f"redis: {exc}") from exc
         finally:
             queue.done(succeeded=succeeded)

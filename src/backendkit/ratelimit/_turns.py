@@ -7,9 +7,19 @@ requests used to open 100 connections at once, whose handshakes then missed the
 against a limit of 20). Now a loop starts with a few checks in flight, and one
 more is let in each time a check succeeds while others wait (so a new
 connection is opened only after a check has gone through); the others wait
-their turn, first come, first served. When Redis is really down, waiting would
-only delay the failure: the first check that fails to reach it fails every
-waiting check over at once, and the count starts small again.
+their turn, first come, first served.
+
+When Redis cannot be reached, waiting would only delay the failure, and the
+queue tells the two kinds of failure apart:
+
+- refused or reset (a ``ConnectionError``): Redis is down, so every waiting
+  check fails over at once;
+- a timeout is only a suspicion, because a loop that was blocked for longer
+  than the timeout (a slow handler, a long GC pause) makes the checks in flight
+  time out too, with Redis well: one check at a time then tries again, and
+  only if a check that started after the first timeout times out as well do the
+  waiting checks fail over. A blocked loop costs the checks that were in flight
+  (they take the failure path), never the whole queue.
 """
 
 from __future__ import annotations
@@ -29,11 +39,13 @@ class CheckQueue:
 
     What ``asyncio.Semaphore`` does, but a free turn is taken without an await
     (its ``acquire`` is a coroutine even then), waiting ends in a StoreError, the
-    number of turns grows with successes, and a failure empties the queue.
+    number of turns grows with successes, and an unreachable store empties the queue.
     """
 
-    def __init__(self, most: int | None = None, *, first: int | None = None) -> None:
+    def __init__(self, most: int | None = None, *, first: int | None = None, connections: int | None = None) -> None:
         most = MAX_IN_FLIGHT if most is None else most
+        if connections is not None:  # never more in flight than the pool has connections
+            most = min(most, connections)
         first = FIRST_IN_FLIGHT if first is None else first
         if most < 1 or first < 1:
             raise ValueError("a queue lets at least one check through")
@@ -42,6 +54,7 @@ class CheckQueue:
         self.in_flight = self.first  # how many may run now
         self.running = 0
         self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._suspect_since: float | None = None  # the loop time of a timeout not yet explained
 
     def take(self) -> bool:
         """Take a turn now, if one is free and nobody is waiting for it."""
@@ -70,18 +83,35 @@ class CheckQueue:
     def done(self, *, succeeded: bool) -> None:
         """A check is over: let one more run if it succeeded while others waited, and hand the turns out."""
         self.running -= 1
-        if succeeded and self._waiting and self.in_flight < self.most:
-            self.in_flight += 1
+        if succeeded:
+            self._suspect_since = None
+            if self._waiting and self.in_flight < self.most:
+                self.in_flight += 1
         while self._waiting and self.running < self.in_flight:
             waiter = self._waiting.popleft()
             if not waiter.done():
                 self.running += 1
                 waiter.set_result(None)
 
-    def fail_waiting(self, cause: BaseException) -> None:
-        """The store could not be reached: every waiting check fails over now, and turns start few again."""
+    def unreachable(self, cause: BaseException) -> None:
+        """The store refused or dropped a connection: every waiting check fails over now, and turns start few."""
+        self._suspect_since = None
         self.in_flight = self.first
         while self._waiting:
             waiter = self._waiting.popleft()
             if not waiter.done():
                 waiter.set_exception(StoreError(f"redis: {cause}"))
+
+    def timed_out(self, started: float, now: float, cause: BaseException) -> None:
+        """A check that started at loop time ``started`` timed out at ``now``.
+
+        The first timeout is a suspicion: one check at a time tries again. A second
+        one, from a check that started after the first, confirms that Redis hangs,
+        and the waiting checks fail over.
+        """
+        if self._suspect_since is not None and started >= self._suspect_since:
+            self.unreachable(cause)
+            return
+        if self._suspect_since is None:
+            self._suspect_since = now
+        self.in_flight = 1
