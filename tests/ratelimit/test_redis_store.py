@@ -258,10 +258,10 @@ def test_a_url_store_keeps_its_checks_in_flight_and_its_connections_bounded(
     assert opened <= 3
 
 
-def test_a_blocked_loop_costs_the_checks_in_flight_not_the_whole_queue(redis_server: RedisServer) -> None:
+def test_a_blocked_loop_delays_checks_and_admits_exactly_the_limit(redis_server: RedisServer) -> None:
     # A loop blocked for longer than the timeout (a slow handler, a long GC pause) makes the
     # checks in flight time out with Redis well. Failing every waiting check over with them
-    # let all 500 of a burst through a limit of 20.
+    # let all 500 of a burst through a limit of 20; their timeouts fired late, so they try again.
     async def main() -> int:
         store = AsyncRedisStore(redis_server.url)
         limiter = AsyncRateLimiter(SlidingWindow("20/minute"), store)  # fails open
@@ -276,8 +276,7 @@ def test_a_blocked_loop_costs_the_checks_in_flight_not_the_whole_queue(redis_ser
             await store.aclose()
         return sum(d.allowed for d in results[1:])
 
-    admitted = asyncio.run(main())
-    assert 20 <= admitted <= 20 + _turns.FIRST_IN_FLIGHT
+    assert asyncio.run(main()) == 20
 
 
 def test_the_checks_in_flight_never_outnumber_the_pools_connections(redis_server: RedisServer) -> None:

@@ -108,7 +108,7 @@ def test_a_timeout_is_a_suspicion_that_a_later_check_confirms_or_clears() -> Non
         # The loop was blocked: all four time out together. Nobody waiting fails over;
         # one check at a time tries again.
         for _ in range(4):
-            queue.timed_out(1.0, 1.3, TimeoutError("timeout"))
+            assert queue.timed_out(1.0, 1.3, TimeoutError("timeout"))  # they may try again
             queue.done(succeeded=False)
         await asyncio.sleep(0.01)
         assert [t.done() for t in waiting] == [True, False, False]
@@ -133,7 +133,7 @@ def test_a_timeout_is_a_suspicion_that_a_later_check_confirms_or_clears() -> Non
         queue.done(succeeded=False)
         await asyncio.sleep(0.01)
         assert sum(t.done() for t in waiting) == 0
-        queue.timed_out(2.3, 2.55, TimeoutError("timeout"))  # started after the suspicion: confirmed
+        assert not queue.timed_out(2.3, 2.55, TimeoutError("timeout"))  # started after the suspicion: confirmed
         queue.done(succeeded=False)
         outcomes = await asyncio.gather(*waiting, return_exceptions=True)
         assert all(isinstance(o, StoreError) for o in outcomes)

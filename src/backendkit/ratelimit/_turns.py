@@ -15,11 +15,11 @@ queue tells the two kinds of failure apart:
 - refused or reset (a ``ConnectionError``): Redis is down, so every waiting
   check fails over at once;
 - a timeout is only a suspicion, because a loop that was blocked for longer
-  than the timeout (a slow handler, a long GC pause) makes the checks in flight
-  time out too, with Redis well: one check at a time then tries again, and
-  only if a check that started after the first timeout times out as well do the
-  waiting checks fail over. A blocked loop costs the checks that were in flight
-  (they take the failure path), never the whole queue.
+  than the timeout (a cold worker busy with a burst, a long GC pause) makes the
+  checks in flight time out too, with Redis well: they queue again, one check
+  at a time tries Redis, and only if a check that started after the first
+  timeout times out as well do the waiting checks fail over. A blocked loop
+  delays the checks, it does not fail them.
 """
 
 from __future__ import annotations
@@ -102,16 +102,17 @@ class CheckQueue:
             if not waiter.done():
                 waiter.set_exception(StoreError(f"redis: {cause}"))
 
-    def timed_out(self, started: float, now: float, cause: BaseException) -> None:
-        """A check that started at loop time ``started`` timed out at ``now``.
+    def timed_out(self, started: float, now: float, cause: BaseException) -> bool:
+        """A check that started at loop time ``started`` timed out at ``now``; whether it may try again.
 
-        The first timeout is a suspicion: one check at a time tries again. A second
-        one, from a check that started after the first, confirms that Redis hangs,
-        and the waiting checks fail over.
+        The first timeout is a suspicion: one check at a time tries Redis, and those
+        in flight with the first may queue again. A timeout of a check that started
+        after the first one confirms that Redis hangs: the waiting checks fail over.
         """
         if self._suspect_since is not None and started >= self._suspect_since:
             self.unreachable(cause)
-            return
+            return False
         if self._suspect_since is None:
             self._suspect_since = now
         self.in_flight = 1
+        return True
