@@ -37,10 +37,10 @@ def test_a_string_is_a_sliding_window_and_policies_are_all_or_nothing() -> None:
 def test_store_kinds_are_checked_when_the_limit_is_used() -> None:
     sync_only = Limit("1/second", store=RedisStore("redis://127.0.0.1:1/0"))
     with pytest.raises(ConfigurationError, match="block the event loop"):
-        sync_only.async_limiter  # noqa: B018
+        sync_only.require_async_store()
     async_only = Limit("1/second", store=AsyncRedisStore("redis://127.0.0.1:1/0"))
     with pytest.raises(ConfigurationError, match="async only"):
-        async_only.limiter  # noqa: B018
+        async_only.require_sync_store()
     both = Limit("1/second", store=MemoryStore())
     assert both.limiter.store is both.async_limiter.store
 

@@ -5,35 +5,18 @@ No framework is imported here: these classes wrap any ASGI application.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
+from backendkit._headers import add_headers, open_channel
 from backendkit._runtime import AdapterState
 from backendkit._settings import Settings
 from backendkit.asgi._body import ANSWERED, BodyLimit
-from backendkit.asgi._respond import send_error_response
+from backendkit.asgi._respond import ResponseHeaders, send_error_response
 from backendkit.asgi._types import ASGIApp, Message, Receive, Scope, Send
 from backendkit.errors import ExceptionRegistry
 
 ScopeReader = Callable[[Scope], "str | None"]
-# The scope key of a list of (name, value) headers that inner layers want on the response.
-RESPONSE_HEADERS = "backendkit.response_headers"
-
-
-def merge_headers(headers: list[tuple[bytes, bytes]], extra: Sequence[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
-    """``headers`` with ``extra`` added; a name already present gets its values joined with ", " (list fields)."""
-    merged = list(headers)
-    names = [key.lower() for key, _ in merged]  # a handful: a list scan beats building a dict
-    for name, value in extra:
-        key = name.lower().encode("latin-1")
-        encoded = value.encode("latin-1")
-        if key in names:
-            i = names.index(key)
-            merged[i] = (merged[i][0], merged[i][1] + b", " + encoded)
-        else:
-            names.append(key)
-            merged.append((key, encoded))
-    return merged
 
 
 def _headers(scope: Scope, wanted: frozenset[bytes]) -> dict[bytes, str]:
@@ -96,8 +79,7 @@ class RequestContextMiddleware:
         )
         scope.setdefault("state", {})["request_id"] = request.request_id
         header = (self.header, request.request_id.encode("latin-1"))
-        pending: list[tuple[str, str]] = []
-        scope[RESPONSE_HEADERS] = pending  # what inner layers (rate limits) add to whatever response goes out
+        queued = open_channel(scope)  # what inner layers (rate limits) add to whatever response goes out
         status, size, failed = 500, 0, False
         counts_body = scope.get("method") != "HEAD"  # the server sends no body for HEAD
 
@@ -107,7 +89,9 @@ class RequestContextMiddleware:
                 status = message["status"]
                 headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != self.header]
                 headers.append(header)
-                message["headers"] = merge_headers(headers, pending) if pending else headers
+                if queued:
+                    add_headers(ResponseHeaders(headers), queued)
+                message["headers"] = headers
             elif message["type"] == "http.response.body":
                 if counts_body:
                     size += len(message.get("body", b""))

@@ -1,9 +1,10 @@
-"""Sending a rendered error over ASGI."""
+"""ASGI responses: a rendered error sent, and a response's headers as the header channel writes them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from backendkit._headers import add_headers
 from backendkit.asgi._types import Send
 from backendkit.errors import ErrorResponse
 
@@ -13,9 +14,36 @@ def encode_headers(headers: Sequence[tuple[str, str]]) -> list[tuple[bytes, byte
     return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
 
 
-async def send_error_response(send: Send, response: ErrorResponse) -> None:
-    """Send a rendered error over ASGI."""
+async def send_error_response(send: Send, response: ErrorResponse, queued: Sequence[tuple[str, str]] = ()) -> None:
+    """Send a rendered error over ASGI, with the ``queued`` headers of the request's channel added."""
     headers = encode_headers(response.headers)
+    if queued:
+        add_headers(ResponseHeaders(headers), queued)
     headers.append((b"content-length", str(len(response.body)).encode("latin-1")))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})
+
+
+class ResponseHeaders:
+    """An ASGI response's header pairs seen as a :class:`~backendkit._headers.HeaderTarget`.
+
+    Names are compared case-insensitively; a field set through it is written lower-case.
+    """
+
+    __slots__ = ("pairs",)
+
+    def __init__(self, pairs: list[tuple[bytes, bytes]]) -> None:
+        self.pairs = pairs
+
+    def get(self, name: str) -> str | None:
+        """The field's lines joined with ", ", or ``None``."""
+        key = name.lower().encode("latin-1")
+        values = [v for k, v in self.pairs if len(k) == len(key) and k.lower() == key]
+        return b", ".join(values).decode("latin-1") if values else None
+
+    def __setitem__(self, name: str, value: str) -> None:
+        key = name.lower().encode("latin-1")
+        pairs = self.pairs
+        if any(len(k) == len(key) and k.lower() == key for k, _ in pairs):
+            pairs[:] = [(k, v) for k, v in pairs if not (len(k) == len(key) and k.lower() == key)]
+        pairs.append((key, value.encode("latin-1")))

@@ -15,14 +15,14 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
+from backendkit._headers import add_headers, channel, open_channel
 from backendkit._runtime import AdapterState
 from backendkit._settings import Settings
-from backendkit.asgi._middleware import RESPONSE_HEADERS, merge_headers
-from backendkit.asgi._respond import send_error_response
+from backendkit.asgi._respond import ResponseHeaders, send_error_response
 from backendkit.asgi._types import ASGIApp, Message, Receive, Scope, Send
+from backendkit.errors import TooManyRequests
 from backendkit.ratelimit import Limit, RequestInfo
 
 
@@ -41,12 +41,6 @@ def request_info(scope: Scope, native: Any = None) -> RequestInfo:
         headers=header,
         native=scope if native is None else native,
     )
-
-
-def pending_headers(scope: Scope) -> list[tuple[str, str]] | None:
-    """The list of headers the request-context middleware will add to the response, if it runs."""
-    pending: list[tuple[str, str]] | None = scope.get(RESPONSE_HEADERS)
-    return pending
 
 
 class RateLimitMiddleware:
@@ -68,47 +62,47 @@ class RateLimitMiddleware:
         self.app = app
         self.limits = [limits] if isinstance(limits, Limit) else list(limits)
         for limit in self.limits:
-            limit.async_limiter  # noqa: B018  (a configuration error now rather than on the first request)
+            limit.require_async_store()  # a configuration error now rather than on the first request
         self._state: AdapterState | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        pending: list[tuple[str, str]] | None = scope.get(RESPONSE_HEADERS)
-        standalone = pending is None
-        if pending is None:
-            pending = scope[RESPONSE_HEADERS] = []
+        queued = channel(scope)
+        standalone = queued is None  # no backendkit middleware around: this one adds the headers itself
+        if queued is None:
+            queued = open_channel(scope)
         info = request_info(scope)
         for limit in self.limits:
             verdict = await limit.acheck(info, per_route=False)
             if verdict is None:
                 continue
-            if verdict.error is not None:
+            try:
+                verdict.apply(queued)
+            except TooManyRequests as refusal:
                 if not standalone:
-                    raise verdict.error  # the application's error handling renders it
-                state = self._state = self._state or AdapterState(Settings())
-                response = state.render(verdict.error, path=info.path)
-                await send_error_response(send, replace(response, headers=tuple(_merged(response.headers, pending))))
+                    raise  # the application's error handling renders it
+                await self._refuse(send, refusal, info.path, queued)
                 return
-            pending += verdict.headers
         if standalone:
-            send = _adding(send, pending)
+            send = _adding(send, queued)
         await self.app(scope, receive, send)
 
+    async def _refuse(self, send: Send, refusal: TooManyRequests, path: str, queued: list[tuple[str, str]]) -> None:
+        state = self._state = self._state or AdapterState(Settings())
+        await send_error_response(send, state.render(refusal, path=path), queued)
 
-def _merged(headers: Sequence[tuple[str, str]], extra: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
-    merged = merge_headers([(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers], extra)
-    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in merged]
 
-
-def _adding(send: Send, pending: list[tuple[str, str]]) -> Send:
+def _adding(send: Send, queued: list[tuple[str, str]]) -> Send:
     async def send_with_headers(message: Message) -> None:
         if message["type"] == "http.response.start":
-            message["headers"] = merge_headers(list(message.get("headers", ())), pending)
+            headers = list(message.get("headers", ()))
+            add_headers(ResponseHeaders(headers), queued)
+            message["headers"] = headers
         await send(message)
 
     return send_with_headers
 
 
-__all__ = ["RateLimitMiddleware", "pending_headers", "request_info"]
+__all__ = ["RateLimitMiddleware", "request_info"]

@@ -10,13 +10,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpRespons
 from django.utils.functional import empty
 from django.utils.log import log_response
 
+from backendkit._headers import add_headers, close_channel, open_channel
 from backendkit._runtime import RequestScope
 from backendkit.django._respond import MARK, error_response, exception_response
 from backendkit.django._state import get_state
 from backendkit.errors import ContentTooLarge, MethodNotAllowed, NotFound
 from backendkit.logging._access import normalize_route
 
-RESPONSE_HEADERS = "backendkit.response_headers"  # request.META: (name, value) pairs for the response
 _LOGGED = "_has_been_logged"  # Django's mark on a response its django.request logger has written
 GetResponse = Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]]
 
@@ -83,6 +83,7 @@ class ErrorMiddleware:
             user_id=lambda: _user_id(request),
         )
         request.request_id = scope.request_id  # type: ignore[attr-defined]
+        open_channel(meta)
         return scope
 
     def _too_large(self, request: HttpRequest) -> HttpResponseBase | None:
@@ -109,8 +110,7 @@ class ErrorMiddleware:
             # (Django's handler passes any response here; the stubs ask for HttpResponse.)
             log_response("%s: %s", response.reason_phrase, request.path, response=cast(Any, response), request=request)
         response[self.state.header] = request.request_id  # type: ignore[attr-defined]
-        for name, value in request.META.pop(RESPONSE_HEADERS, ()):  # queued by rate limits
-            response[name] = f"{response[name]}, {value}" if name in response else value
+        add_headers(response, close_channel(request.META))  # queued by rate limits
         return response
 
     def _end(self, request: HttpRequest, scope: RequestScope, response: HttpResponseBase | None) -> None:

@@ -23,8 +23,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.module_loading import import_string
 
+from backendkit._headers import channel
 from backendkit.django._respond import error_response
-from backendkit.django.middleware import RESPONSE_HEADERS
+from backendkit.errors import TooManyRequests
 from backendkit.ratelimit import Decision, Limit, Policy, RequestInfo, Verdict
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -47,12 +48,10 @@ async def _acheck(rule: Limit, request: HttpRequest, *, per_route: bool) -> Verd
 
 def _allowed(verdict: Verdict | None, request: HttpRequest) -> Decision | None:
     """Raise the 429 of a refusal; queue an allowed check's headers for ``ErrorMiddleware``."""
-    if verdict is None:
-        return None
-    if verdict.error is not None:
-        raise verdict.error
-    request.META.setdefault(RESPONSE_HEADERS, []).extend(verdict.headers)
-    return verdict.decision
+    queued = channel(request.META)  # opened by ErrorMiddleware
+    if queued is None:
+        raise ImproperlyConfigured("rate limits need backendkit.django.ErrorMiddleware in MIDDLEWARE")
+    return None if verdict is None else verdict.apply(queued)
 
 
 def limit(policies: str | Policy | Sequence[Policy] | Limit, **options: Any) -> Callable[[F], F]:
@@ -77,7 +76,7 @@ def limit(policies: str | Policy | Sequence[Policy] | Limit, **options: Any) -> 
 
             return limited_async  # type: ignore[return-value]
 
-        rule.limiter  # noqa: B018  (a sync view needs a sync store: say so now)
+        rule.require_sync_store()  # a sync view needs a sync store: say so now
 
         @functools.wraps(view)
         def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
@@ -133,7 +132,7 @@ class RateLimitMiddleware:
             markcoroutinefunction(self)
         else:
             for rule in self.limits:
-                rule.limiter  # noqa: B018
+                rule.require_sync_store()
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self.is_async:
@@ -155,9 +154,10 @@ class RateLimitMiddleware:
 
     @staticmethod
     def _refusal(verdict: Verdict | None, request: HttpRequest) -> HttpResponseBase | None:
-        if verdict is not None and verdict.error is not None:
-            return error_response(request, verdict.error)
-        _allowed(verdict, request)
+        try:
+            _allowed(verdict, request)
+        except TooManyRequests as refusal:  # a middleware answers it rather than raising
+            return error_response(request, refusal)
         return None
 
 

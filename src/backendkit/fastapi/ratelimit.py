@@ -20,8 +20,9 @@ from typing import Any
 
 from fastapi import Request
 
+from backendkit._headers import channel
 from backendkit._settings import ConfigurationError
-from backendkit.asgi.ratelimit import RateLimitMiddleware, pending_headers, request_info
+from backendkit.asgi.ratelimit import RateLimitMiddleware, request_info
 from backendkit.ratelimit import Decision, Limit, Policy
 
 
@@ -33,20 +34,15 @@ class RateLimitDependency:
     """
 
     def __init__(self, rule: Limit) -> None:
-        rule.async_limiter  # noqa: B018  (a blocking store is a configuration error, now)
+        rule.require_async_store()  # a blocking store is a configuration error, now
         self.limit = rule
 
     async def __call__(self, request: Request) -> Decision | None:
-        pending = pending_headers(request.scope)
-        if pending is None:
+        queued = channel(request.scope)
+        if queued is None:
             raise ConfigurationError("rate-limit dependencies need backendkit.fastapi.install(app)")
         verdict = await self.limit.acheck(request_info(request.scope, request), per_route=True)
-        if verdict is None:
-            return None
-        if verdict.error is not None:
-            raise verdict.error  # rendered by the installed error handling, headers included
-        pending += verdict.headers
-        return verdict.decision
+        return None if verdict is None else verdict.apply(queued)  # a refusal is rendered by install()
 
 
 def limit(policies: str | Policy | Sequence[Policy] | Limit, **options: Any) -> RateLimitDependency:

@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import Flask, Request, Response, current_app, g, request
 from flask.signals import got_request_exception
-from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from backendkit._headers import add_headers, close_channel, open_channel
 from backendkit._runtime import AdapterState, RequestScope
 from backendkit._settings import ConfigurationError, Settings
 from backendkit.errors import (
@@ -19,13 +19,12 @@ from backendkit.errors import (
     UnsupportedMediaType,
     error_for_status,
 )
+from backendkit.flask._state import EXTENSION, install_state, state_of
 from backendkit.logging._access import normalize_route
 from backendkit.validation import M, parse_model
 
-_KEY = "backendkit"
 _SCOPE = "backendkit.scope"
 _RESPONSE = "backendkit.response"
-RESPONSE_HEADERS = "backendkit.response_headers"  # (name, value) pairs that hooks want on the response
 
 
 def _class_description(exc: HTTPException) -> str | None:
@@ -94,12 +93,12 @@ class BackendKit:
 
     def init_app(self, app: Flask) -> None:
         """Install the request-id hooks and the error handler on ``app``."""
-        if _KEY in app.extensions:
+        if EXTENSION in app.extensions:
             raise RuntimeError("backendkit is already installed on this application")
         settings = Settings.from_mapping(app.config, prefix="BACKENDKIT_", **self._options)
         _set_body_limit(app, settings.max_body_size)
         state = AdapterState(settings, (translations(),))
-        app.extensions[_KEY] = state
+        install_state(app, state)
         app.request_class = _with_json_errors(app.request_class)
 
         # The request's scope lives in its WSGI environ: plain dict access, no proxy.
@@ -115,6 +114,7 @@ class BackendKit:
                 route=normalize_route(rule.rule) if rule is not None else None,
             )
             environ[_SCOPE] = scope
+            open_channel(environ)
             g.request_id = scope.request_id
             limit = req.max_content_length
             if limit is not None and (req.content_length or 0) > limit:
@@ -126,9 +126,9 @@ class BackendKit:
             if scope is not None:
                 headers = response.headers
                 headers[state.header] = scope.request_id
-                pending = environ.pop(RESPONSE_HEADERS, None)
-                if pending:
-                    _merge_headers(headers, pending)
+                queued = close_channel(environ)
+                if queued:
+                    add_headers(headers, queued)
                 environ[_RESPONSE] = (response.status_code, response.calculate_content_length())
             return response
 
@@ -175,21 +175,8 @@ def _set_body_limit(app: Flask, limit: int | None) -> None:
         )
 
 
-def _merge_headers(headers: Headers, pending: list[tuple[str, str]]) -> None:
-    """Add ``pending`` to ``headers``; a name already there gets its values joined with ", " (list fields)."""
-    present = {key.lower() for key in headers.keys()}  # noqa: SIM118  (Headers iterates over pairs)
-    for name, value in pending:
-        lowered = name.lower()
-        if lowered not in present:  # the common case: one append, no scan
-            headers.add(name, value)
-            present.add(lowered)
-            continue
-        old = headers.get(name)
-        headers[name] = f"{old}, {value}" if old else value
-
-
 def _handle_exception(raised: Exception) -> Response:
-    state: AdapterState = current_app.extensions[_KEY]
+    state = state_of(current_app)
     if isinstance(raised, HTTPException) and (raised.response is not None or (raised.code or 0) < 400):
         # abort(401, response=...) carries the app's own answer; a 3xx is no error.
         response: Response = raised.get_response()  # type: ignore[assignment]

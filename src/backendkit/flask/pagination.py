@@ -27,9 +27,8 @@ from typing import Any
 
 from flask import Response, current_app, request
 
-from backendkit._settings import ConfigurationError
 from backendkit.errors import encode
-from backendkit.flask._extension import _KEY
+from backendkit.flask._state import state_of
 from backendkit.pagination import Page, PageRequest, Pagination, parse_query
 
 __all__ = ["page_request", "page_response"]
@@ -37,8 +36,7 @@ __all__ = ["page_request", "page_response"]
 
 def page_request(pagination: Pagination) -> PageRequest:
     """The page the current request asks for, validated against ``pagination``."""
-    if _KEY not in current_app.extensions:
-        raise ConfigurationError("pagination needs the BackendKit extension on the app (it renders the 400s)")
+    state_of(current_app, needed_by="pagination (the extension renders its 400s)")
     path = request.script_root + request.path
     return pagination.parse(parse_query(request.query_string), now=time.time(), path=path)
 

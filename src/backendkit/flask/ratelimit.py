@@ -22,24 +22,20 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, request
 
+from backendkit._headers import channel
 from backendkit._settings import ConfigurationError
-from backendkit.flask._extension import _KEY, RESPONSE_HEADERS
 from backendkit.ratelimit import Decision, Limit, Policy, RequestInfo
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _check(app: Flask, limit: Limit, *, per_route: bool) -> Decision | None:
-    if _KEY not in app.extensions:
-        raise ConfigurationError("rate limits need the BackendKit extension on the app")
+def _check(limit: Limit, *, per_route: bool) -> Decision | None:
     req = request._get_current_object()  # type: ignore[attr-defined]
+    queued = channel(req.environ)  # opened by the extension's first hook
+    if queued is None:
+        raise ConfigurationError("rate limits need the BackendKit extension on the app")
     verdict = limit.check(RequestInfo.from_environ(req.environ, path=req.path, native=req), per_route=per_route)
-    if verdict is None:
-        return None
-    if verdict.error is not None:
-        raise verdict.error  # the extension's error handler renders the 429
-    req.environ.setdefault(RESPONSE_HEADERS, []).extend(verdict.headers)
-    return verdict.decision
+    return None if verdict is None else verdict.apply(queued)  # the extension renders a refusal
 
 
 def limit(policies: str | Policy | Sequence[Policy] | Limit, **options: Any) -> Callable[[F], F]:
@@ -52,7 +48,7 @@ def limit(policies: str | Policy | Sequence[Policy] | Limit, **options: Any) -> 
     (``MemoryStore``, ``RedisStore``).
     """
     rule = policies if isinstance(policies, Limit) else Limit(policies, **options)
-    rule.limiter  # noqa: B018  (a configuration error at import, not on the first request)
+    rule.require_sync_store()  # a configuration error at import, not on the first request
 
     def decorate(view: F) -> F:
         is_async = iscoroutinefunction(view)
@@ -60,7 +56,7 @@ def limit(policies: str | Policy | Sequence[Policy] | Limit, **options: Any) -> 
         @functools.wraps(view)
         def limited(*args: Any, **kwargs: Any) -> Any:
             app = current_app._get_current_object()  # type: ignore[attr-defined]
-            _check(app, rule, per_route=True)
+            _check(rule, per_route=True)
             if is_async or type(app).ensure_sync is not Flask.ensure_sync:
                 return app.ensure_sync(view)(*args, **kwargs)
             return view(*args, **kwargs)  # what Flask's own ensure_sync does with a plain function
@@ -74,11 +70,11 @@ def apply_to_every_request(app: Flask, limits: Limit | Sequence[Limit]) -> None:
     """Check ``limits`` before every request of ``app`` (the extension's ``rate_limits``)."""
     rules = [limits] if isinstance(limits, Limit) else list(limits)
     for rule in rules:
-        rule.limiter  # noqa: B018
+        rule.require_sync_store()
 
     def check_limits() -> None:  # a hook of ``app``: it runs only inside its requests
         for rule in rules:
-            _check(app, rule, per_route=False)
+            _check(rule, per_route=False)
 
     app.before_request_funcs.setdefault(None, []).insert(0, check_limits)
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Generic, Literal, TypeVar, cast
 
 from backendkit.ratelimit._algorithms import Spec, Step, TokenBucketSpec
-from backendkit.ratelimit._decision import Decision, PolicyState, one_policy_decider
+from backendkit.ratelimit._decision import Decision, PolicyState, single_policy_decider
 from backendkit.ratelimit._memory import MemoryStore
 from backendkit.ratelimit._policies import Policy
 from backendkit.ratelimit._store import AsyncStore, Store, StoreError
@@ -60,34 +60,35 @@ class _Limiter(Generic[S]):
         # A MemoryStore is both a Store and an AsyncStore.
         self.store = store if store is not None else cast(S, MemoryStore())
         # One policy: decisions straight from its step (the common case, worth its own path).
-        self._one = (
-            one_policy_decider(self._names[0], self._limits[0], self._windows[0]) if len(self._specs) == 1 else None
+        self._decide_single = (
+            single_policy_decider(self._names[0], self._limits[0], self._windows[0]) if len(self._specs) == 1 else None
         )
-        self._fast = self._one_policy_in_memory(self.store) if isinstance(self.store, MemoryStore) else None
+        # One policy in a MemoryStore: the limiter's one fast path (see _single_policy_in_memory).
+        self._hit_in_memory = self._single_policy_in_memory(self.store) if isinstance(self.store, MemoryStore) else None
 
-    def _one_policy_in_memory(self, store: MemoryStore) -> Callable[[str, int], Decision] | None:
-        # One policy in a MemoryStore (which cannot fail): hits without the general bookkeeping;
-        # everything constant per limiter is looked up once, here.
-        decide = self._one
+    def _single_policy_in_memory(self, store: MemoryStore) -> Callable[[str, int], Decision] | None:
+        # One policy in a MemoryStore, which cannot fail and never awaits: hits without the
+        # general bookkeeping, everything constant per limiter looked up once, here.
+        decide = self._decide_single
         if decide is None:
             return None
-        hit = store.hitter(self._specs[0])
+        check = store.check_for(self._specs[0])
         head, tail = f"{self.prefix}{{", f"}}:{self._suffixes[0]}"
 
-        def fast(key: str, cost: int = 1) -> Decision:
+        def hit(key: str, cost: int) -> Decision:
             if type(cost) is not int or cost < 1:
                 _check_cost(cost)
-            return decide(hit(f"{head}{key}{tail}", cost))
+            return decide(check(f"{head}{key}{tail}", cost))
 
-        return fast
+        return hit
 
     def keys(self, key: str) -> list[str]:
         """The store keys of ``key``, one per policy rate, hash-tagged so they share a Redis Cluster slot."""
         return [f"{self.prefix}{{{key}}}:{suffix}" for suffix in self._suffixes]
 
     def _decision(self, steps: Sequence[Step]) -> Decision:
-        if self._one is not None:
-            return self._one(steps[0])
+        if self._decide_single is not None:
+            return self._decide_single(steps[0])
         return Decision.from_steps(self._names, self._limits, self._windows, steps)
 
     def _store_usable(self) -> bool:
@@ -171,13 +172,11 @@ class RateLimiter(_Limiter[Store]):
         retry_interval: float = 1.0,
     ) -> None:
         super().__init__(policies, store, prefix=prefix, on_store_error=on_store_error, retry_interval=retry_interval)
-        if self._fast is not None and type(self).hit is RateLimiter.hit:
-            # One policy in memory: the fast check is the whole of ``hit``; bound on the
-            # instance (unless a subclass has its own), a call to ``hit`` goes straight to it.
-            setattr(self, "hit", self._fast)  # noqa: B010  (an instance attribute shadowing the method)
 
     def hit(self, key: str, cost: int = 1) -> Decision:
         """Consume ``cost`` from every policy if all of them admit it."""
+        if self._hit_in_memory is not None:
+            return self._hit_in_memory(key, cost)
         if type(cost) is not int or cost < 1:
             _check_cost(cost)
         return self._run(key, cost, "hit")
@@ -220,8 +219,8 @@ class AsyncRateLimiter(_Limiter[AsyncStore]):
 
     async def hit(self, key: str, cost: int = 1) -> Decision:
         """Consume ``cost`` from every policy if all of them admit it."""
-        if self._fast is not None:
-            return self._fast(key, cost)  # a MemoryStore never awaits
+        if self._hit_in_memory is not None:
+            return self._hit_in_memory(key, cost)  # a MemoryStore never awaits
         if type(cost) is not int or cost < 1:
             _check_cost(cost)
         return await self._run(key, cost, "hit")

@@ -82,8 +82,8 @@ class MemoryStore:
             self._sweep_if_due(now)
             return steps
 
-    def hitter(self, spec: Spec) -> Callable[[str, int], Step]:
-        """Hits on one key and one policy: what :meth:`apply` does for them, with less bookkeeping.
+    def check_for(self, spec: Spec) -> Callable[[str, int], Step]:
+        """A hit on one key against ``spec`` alone: what :meth:`apply` does for it, with less bookkeeping.
 
         Made once per limiter: the policy's step function and the store's dict
         are looked up here rather than on every check.

@@ -61,6 +61,17 @@ class Verdict:
     headers: list[tuple[str, str]]
     error: TooManyRequests | None
 
+    def apply(self, queued: list[tuple[str, str]]) -> Decision:
+        """Raise the refusal (a 429 that carries its headers), or queue the headers for the response.
+
+        ``queued`` is the request's response-header channel; every adapter does this
+        with a verdict, and only this.
+        """
+        if self.error is not None:
+            raise self.error
+        queued += self.headers
+        return self.decision
+
 
 class Limit:
     """A rate limit for HTTP requests: policies, who they count against, and what a refusal does.
@@ -148,15 +159,27 @@ class Limit:
     @property
     def limiter(self) -> RateLimiter:
         """The synchronous limiter (for sync views); a configuration error if the store is async only."""
+        return self.require_sync_store()
+
+    @property
+    def async_limiter(self) -> AsyncRateLimiter:
+        """The asyncio limiter (for async views); a configuration error if the store would block the loop."""
+        return self.require_async_store()
+
+    def require_sync_store(self) -> RateLimiter:
+        """The sync limiter; a :class:`ConfigurationError` now if the store cannot serve sync views.
+
+        Adapters call it when a sync view or hook is set up, so a wrong store fails at
+        start-up rather than on the first request.
+        """
         if self._sync is None:
             raise ConfigurationError(
                 f"{type(self.store).__name__} is async only; a sync view needs a sync store such as RedisStore"
             )
         return self._sync
 
-    @property
-    def async_limiter(self) -> AsyncRateLimiter:
-        """The asyncio limiter (for async views); a configuration error if the store would block the loop."""
+    def require_async_store(self) -> AsyncRateLimiter:
+        """The asyncio limiter; a :class:`ConfigurationError` now if the store would block the event loop."""
         if self._async is None:
             raise ConfigurationError(
                 f"{type(self.store).__name__} would block the event loop; async code needs an AsyncRedisStore"
@@ -194,9 +217,7 @@ class Limit:
         cost = self.cost
         if type(cost) is not int or cost < 1:
             cost = _cost(await _eventually(cost(request)) if callable(cost) else cost)
-        fast = limiter._fast  # one policy in memory: nothing to await, so no coroutine to make
-        decision = fast(bucket, cost) if fast is not None else await limiter.hit(bucket, cost)
-        return self._verdict(bucket, decision, request)
+        return self._verdict(bucket, await limiter.hit(bucket, cost), request)
 
     def _bucket(self, key: str, request: RequestInfo, per_route: bool) -> str:
         scope = self.scope if self.scope is not None else (request.route or request.path) if per_route else "*"
