@@ -27,23 +27,29 @@ async def send_error_response(send: Send, response: ErrorResponse, queued: Seque
 class ResponseHeaders:
     """An ASGI response's header pairs seen as a :class:`~backendkit._headers.HeaderTarget`.
 
-    Names are compared case-insensitively; a field set through it is written lower-case.
+    Names are compared case-insensitively (lower-cased once, here); a field set
+    through it is written lower-case.
     """
 
-    __slots__ = ("pairs",)
+    __slots__ = ("names", "pairs")
 
     def __init__(self, pairs: list[tuple[bytes, bytes]]) -> None:
         self.pairs = pairs
+        self.names = [name.lower() for name, _ in pairs]  # a handful: a list scan beats building a dict
 
     def get(self, name: str) -> str | None:
         """The field's lines joined with ", ", or ``None``."""
         key = name.lower().encode("latin-1")
-        values = [v for k, v in self.pairs if len(k) == len(key) and k.lower() == key]
-        return b", ".join(values).decode("latin-1") if values else None
+        if key not in self.names:
+            return None
+        values = [value for (_, value), lowered in zip(self.pairs, self.names, strict=True) if lowered == key]
+        return b", ".join(values).decode("latin-1")
 
     def __setitem__(self, name: str, value: str) -> None:
         key = name.lower().encode("latin-1")
-        pairs = self.pairs
-        if any(len(k) == len(key) and k.lower() == key for k, _ in pairs):
-            pairs[:] = [(k, v) for k, v in pairs if not (len(k) == len(key) and k.lower() == key)]
-        pairs.append((key, value.encode("latin-1")))
+        if key in self.names:
+            kept = [(pair, lowered) for pair, lowered in zip(self.pairs, self.names, strict=True) if lowered != key]
+            self.pairs[:] = [pair for pair, _ in kept]
+            self.names[:] = [lowered for _, lowered in kept]
+        self.pairs.append((key, value.encode("latin-1")))
+        self.names.append(key)
