@@ -38,7 +38,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from backendkit.pagination import Pagination, Position, SortSpec, filters_text
-from backendkit.pagination.sqlalchemy import paginate
+from backendkit.pagination.backends.sqlalchemy import paginate
 
 SECRET = "a-secret-of-at-least-16-bytes"
 SIZE = 20

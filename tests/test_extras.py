@@ -66,3 +66,63 @@ def test_missing_extra_error_is_an_import_error() -> None:
     err = MissingExtraError(extra="redis", module="backendkit.ratelimit", missing="redis")
     assert isinstance(err, ImportError)
     assert err.name == "redis"
+
+
+def _closure(extras: tuple[str, ...]) -> set[str]:
+    """The distributions ``pip install "backendkit[extras]"`` brings, by normalised name (from the metadata)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    wanted: list[tuple[str, tuple[str, ...]]] = [("backendkit", extras)]
+    found: set[str] = set()
+    while wanted:
+        name, picked = wanted.pop()
+        try:
+            requirements = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for text in requirements:
+            requirement = Requirement(text)
+            environments = [{"extra": e} for e in picked] or [{"extra": ""}]
+            if requirement.marker is not None and not any(requirement.marker.evaluate(e) for e in environments):
+                continue
+            key = canonicalize_name(requirement.name)
+            if key == "backendkit":  # backendkit[all] names the others
+                wanted.append((key, tuple(requirement.extras)))
+            elif key not in found:
+                found.add(key)
+                wanted.append((key, tuple(requirement.extras)))
+    return found
+
+
+FEATURES = [
+    (("fastapi", "redis"), "import backendkit.fastapi.ratelimit\nfrom backendkit.ratelimit import AsyncRedisStore"),
+    (("flask", "redis"), "import backendkit.flask.ratelimit\nfrom backendkit.ratelimit import RedisStore"),
+    (("django", "redis"), "import backendkit.django.ratelimit\nfrom backendkit.ratelimit import RedisStore"),
+    (("fastapi", "ratelimit"), "import backendkit.fastapi.ratelimit"),
+    (("sqlalchemy",), "import backendkit.pagination.backends.sqlalchemy"),
+    (("django",), "import backendkit.django.pagination"),
+    (("structlog",), "from backendkit.logging import configure_logging"),
+]
+
+
+@pytest.mark.parametrize(("extras", "imports"), FEATURES, ids=[",".join(e) for e, _ in FEATURES])
+def test_the_extras_a_user_picks_bring_what_the_feature_imports(extras: tuple[str, ...], imports: str) -> None:
+    # A fresh interpreter that cannot import any installed distribution those extras would not
+    # have brought: "backendkit[fastapi,redis]" once lacked limits, which every rate limit needs.
+    from importlib import metadata
+
+    from packaging.utils import canonicalize_name
+
+    allowed = _closure(extras)
+    blocked = sorted(
+        module
+        for module, dists in metadata.packages_distributions().items()
+        if module.isidentifier()
+        and not any(canonicalize_name(d) in allowed or canonicalize_name(d) == "backendkit" for d in dists)
+    )
+    code = "import sys\n" + "".join(f"sys.modules[{m!r}] = None\n" for m in blocked) + imports + "\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-1500:]

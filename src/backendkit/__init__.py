@@ -9,7 +9,8 @@ in its own adapter (``backendkit.fastapi``, ``backendkit.flask``,
 from __future__ import annotations
 
 from backendkit._extras import MissingExtraError
-from backendkit._settings import ConfigurationError, Settings
+from backendkit._settings import Settings
+from backendkit.errors import ConfigurationError
 
 __version__ = "0.1.0"
 

@@ -12,11 +12,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from backendkit.context import REQUEST_ID_HEADER, is_valid_request_id
-from backendkit.errors import ErrorHandler, ExceptionRegistry, Renderer
-
-
-class ConfigurationError(ValueError):
-    """A backendkit setting is missing, unknown or has a wrong value."""
+from backendkit.errors import ConfigurationError, ErrorHandler, ExceptionRegistry, Renderer
 
 
 @dataclass(frozen=True)

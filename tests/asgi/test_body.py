@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from backendkit._settings import ConfigurationError, Settings
+from backendkit._settings import Settings
 from backendkit.asgi import ErrorMiddleware, Message, Scope
+from backendkit.errors import ConfigurationError
 
 
 def post(headers: list[tuple[bytes, bytes]]) -> Scope:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
 from backendkit.pagination import Page, PageRequest
-from backendkit.pagination.sqlalchemy import apaginate, paginate
+from backendkit.pagination.backends.sqlalchemy import apaginate, paginate
 from tests.support.postgres import Schema
 
 metadata = MetaData()

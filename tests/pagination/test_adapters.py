@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from backendkit._settings import ConfigurationError
+from backendkit.errors import ConfigurationError
 from backendkit.pagination import PageSize, Pagination, SortSpec
 
 SECRET = "adapter-secret-0123456789"

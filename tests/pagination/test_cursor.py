@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backendkit._settings import ConfigurationError
+from backendkit.errors import ConfigurationError
 from backendkit.pagination import CursorCodec, InvalidCursor, Position
 
 KEY = "first-secret-0123456789"

@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backendkit._settings import ConfigurationError
-from backendkit.errors import BadRequest
+from backendkit.errors import BadRequest, ConfigurationError
 from backendkit.pagination import (
     InvalidCursor,
     InvalidFilter,

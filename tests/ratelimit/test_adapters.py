@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from backendkit._settings import ConfigurationError
+from backendkit.errors import ConfigurationError
 from backendkit.ratelimit import (
     AsyncRedisStore,
     DecisionEvent,

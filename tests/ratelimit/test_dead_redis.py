@@ -22,7 +22,7 @@ import redis.asyncio
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from backendkit._settings import ConfigurationError
+from backendkit.errors import ConfigurationError
 from backendkit.ratelimit import AsyncRateLimiter, AsyncRedisStore, RateLimiter, RedisStore, SlidingWindow
 from backendkit.ratelimit._turns import FIRST_IN_FLIGHT
 from tests.support.net import Blackhole, blackhole, free_port

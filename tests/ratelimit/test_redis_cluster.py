@@ -12,7 +12,7 @@ import redis.cluster
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from backendkit._settings import ConfigurationError
+from backendkit.errors import ConfigurationError
 from backendkit.ratelimit import (
     AsyncRateLimiter,
     AsyncRedisStore,

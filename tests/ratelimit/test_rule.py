@@ -12,8 +12,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from backendkit._settings import ConfigurationError
 from backendkit.asgi.ratelimit import RateLimitMiddleware
+from backendkit.errors import ConfigurationError
 from backendkit.ratelimit import AsyncRedisStore, Limit, MemoryStore, RedisStore, RequestInfo, TokenBucket
 from backendkit.starlette import install
 

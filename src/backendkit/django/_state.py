@@ -11,9 +11,9 @@ from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
 from backendkit._runtime import AdapterState
-from backendkit._settings import ConfigurationError, Settings
+from backendkit._settings import Settings
 from backendkit.django._translations import translations
-from backendkit.errors import RENDERERS
+from backendkit.errors import RENDERERS, ConfigurationError
 
 
 def _resolve_dotted(config: dict[str, Any]) -> dict[str, Any]:

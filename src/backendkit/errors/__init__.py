@@ -16,6 +16,7 @@ from __future__ import annotations
 from backendkit.errors._exceptions import (
     APIError,
     BadRequest,
+    ConfigurationError,
     Conflict,
     ContentTooLarge,
     FieldError,
@@ -54,6 +55,7 @@ __all__ = [
     "RENDERERS",
     "APIError",
     "BadRequest",
+    "ConfigurationError",
     "Conflict",
     "ContentTooLarge",
     "ErrorHandler",

@@ -67,6 +67,14 @@ class FieldError:
         return out
 
 
+class ConfigurationError(ValueError):
+    """A backendkit setting, or an argument that sets something up, is missing, unknown or wrong.
+
+    Raised at start-up (when a limit, a pagination or an adapter is built), never
+    while answering a request.
+    """
+
+
 class APIError(Exception):
     """An error that has a defined HTTP answer.
 

@@ -21,8 +21,8 @@ from typing import Any
 from fastapi import Request
 
 from backendkit._headers import channel
-from backendkit._settings import ConfigurationError
 from backendkit.asgi.ratelimit import RateLimitMiddleware, request_info
+from backendkit.errors import ConfigurationError
 from backendkit.ratelimit import Decision, Limit, Policy
 
 

@@ -10,9 +10,10 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from backendkit._headers import add_headers, close_channel, open_channel
 from backendkit._runtime import AdapterState, RequestScope
-from backendkit._settings import ConfigurationError, Settings
+from backendkit._settings import Settings
 from backendkit.errors import (
     APIError,
+    ConfigurationError,
     ContentTooLarge,
     ExceptionRegistry,
     MalformedJSON,

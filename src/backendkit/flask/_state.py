@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from backendkit._runtime import AdapterState
-from backendkit._settings import ConfigurationError
+from backendkit.errors import ConfigurationError
 
 EXTENSION = "backendkit"  # the key of the state in app.extensions
 

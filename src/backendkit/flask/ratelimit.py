@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, request
 
 from backendkit._headers import channel
-from backendkit._settings import ConfigurationError
+from backendkit.errors import ConfigurationError
 from backendkit.ratelimit import Decision, Limit, Policy, RequestInfo
 
 F = TypeVar("F", bound=Callable[..., Any])

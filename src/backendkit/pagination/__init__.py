@@ -2,10 +2,11 @@
 
 The package is a pure core: it parses query parameters, signs and checks cursors,
 describes which rows follow a position (:func:`seek`) and renders a page as a body
-and a ``Link`` header. Backends fetch rows: :func:`paginate_sequence` for lists,
-``backendkit.pagination.sqlalchemy`` for SQLAlchemy 2.0 and
-``backendkit.django.pagination`` for QuerySets. Framework adapters read the request
-and write the response.
+and a ``Link`` header. Backends fetch rows, each on top of the public
+``backendkit.pagination.backend``: :func:`paginate_sequence` for lists,
+``backendkit.pagination.backends.sqlalchemy`` for SQLAlchemy 2.0 and
+``backendkit.pagination.backends.django`` for QuerySets. Framework adapters read
+the request and write the response.
 
 Examples:
     >>> from backendkit.pagination import Pagination, SortSpec
@@ -36,12 +37,13 @@ from backendkit.pagination._keyset import (
     seek,
 )
 from backendkit.pagination._page import Page
-from backendkit.pagination._pagination import Pagination, boolean, filters_text
+from backendkit.pagination._pagination import Pagination, boolean
 from backendkit.pagination._params import PageSize
 from backendkit.pagination._query import parse_query
-from backendkit.pagination._request import Mode, PageRequest
-from backendkit.pagination._sequence import paginate_sequence, sort_rows
+from backendkit.pagination._request import FetchPlan, Mode, PageRequest
 from backendkit.pagination._sort import Ordering, SortKey, SortSpec, format_ordering
+from backendkit.pagination._values import filters_text
+from backendkit.pagination.backends.sequence import paginate_sequence, sort_rows
 
 __all__ = [
     "Capped",
@@ -49,6 +51,7 @@ __all__ = [
     "CountStrategy",
     "CursorCodec",
     "Estimate",
+    "FetchPlan",
     "InvalidCursor",
     "InvalidFilter",
     "InvalidPage",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from backendkit._settings import ConfigurationError
+from backendkit.errors import ConfigurationError
 
 TotalKind = Literal["exact", "more_than", "estimate"]
 
@@ -30,10 +30,11 @@ class Estimate:
     """The caller's own estimate: ``estimate(query)`` gets the filtered query (or sequence) of the page.
 
     On PostgreSQL this is typically the planner's row estimate from ``EXPLAIN``; the
-    total is reported with kind ``estimate``.
+    total is reported with kind ``estimate``. It may be a coroutine function for the
+    async backends (``apaginate``), which await it.
     """
 
-    estimate: Callable[[Any], int]
+    estimate: Callable[[Any], int | Awaitable[int]]
 
 
 CountStrategy = Literal["exact", "none"] | Capped | Estimate
@@ -57,6 +58,11 @@ def check_strategy(strategy: object) -> CountStrategy:
     raise ConfigurationError("count must be 'exact', 'none', Capped(n) or Estimate(fn)")
 
 
+def counts_rows(strategy: CountStrategy) -> bool:
+    """Whether the strategy needs the backend to count rows (not ``"none"``, not an ``Estimate``)."""
+    return strategy != "none" and not isinstance(strategy, Estimate)
+
+
 def count_cap(strategy: CountStrategy) -> int | None:
     """How many rows a backend should count at most (``None``: all of them)."""
     return strategy.limit + 1 if isinstance(strategy, Capped) else None
@@ -67,18 +73,6 @@ def total_from_count(strategy: CountStrategy, counted: int) -> Total:
     if isinstance(strategy, Capped) and counted > strategy.limit:
         return Total(strategy.limit, "more_than")
     return Total(counted, "exact")
-
-
-def total_from(strategy: CountStrategy, counted: int | None, subject: Any) -> Total:
-    """A page's total: the caller's estimate of ``subject`` (the filtered query), or the rows ``counted``.
-
-    ``counted`` is ``None`` when the strategy asks for no count.
-    """
-    if isinstance(strategy, Estimate):
-        return Total(int(strategy.estimate(subject)), "estimate")
-    if counted is None:
-        return NOT_COUNTED
-    return total_from_count(strategy, counted)
 
 
 def total_without_count(strategy: CountStrategy, *, offset: int, served: int, has_next: bool) -> Total | None:

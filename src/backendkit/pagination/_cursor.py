@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from backendkit._settings import ConfigurationError
+from backendkit.errors import ConfigurationError
 from backendkit.pagination._errors import invalid_cursor
 from backendkit.pagination._values import dump_value, load_value
 

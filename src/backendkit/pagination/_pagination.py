@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from backendkit._settings import ConfigurationError
-from backendkit.errors import BadRequest
+from backendkit.errors import BadRequest, ConfigurationError
 from backendkit.pagination._counts import CountStrategy, Total, check_strategy
 from backendkit.pagination._cursor import CursorCodec, Position
 from backendkit.pagination._errors import (
@@ -18,12 +16,14 @@ from backendkit.pagination._errors import (
     InvalidSort,
     invalid_cursor,
 )
+from backendkit.pagination._finish import page_of
 from backendkit.pagination._keyset import Window
 from backendkit.pagination._page import Page
 from backendkit.pagination._params import PageSize, parse_index
-from backendkit.pagination._request import Mode, PageRequest, QueryPairs, default_values
+from backendkit.pagination._request import Mode, PageRequest, QueryPairs, Values
 from backendkit.pagination._sort import SortSpec, format_ordering
-from backendkit.pagination._values import dump_value
+from backendkit.pagination._values import filters_text
+from backendkit.pagination.backends.sequence import paginate_sequence
 
 MODES: tuple[Mode, ...] = ("cursor", "page", "offset")
 _REPEAT_ERRORS: dict[str, type[BadRequest]] = {
@@ -33,7 +33,6 @@ _REPEAT_ERRORS: dict[str, type[BadRequest]] = {
     "offset": InvalidPage,
     "sort": InvalidSort,
 }
-Values = Callable[[Any], tuple[Any, ...]]
 
 
 class Pagination:
@@ -125,7 +124,22 @@ class Pagination:
             position = self._position(given["cursor"], format_ordering(ordering), filters, now)
             if len(position.values) != len(ordering):
                 raise invalid_cursor("sort_mismatch")
-        return PageRequest(mode, limit, offset, page, ordering, position, filters, clamped, path, pairs, now, self)
+        return PageRequest(
+            mode,
+            limit,
+            offset,
+            page,
+            ordering,
+            position,
+            filters,
+            clamped,
+            path,
+            pairs,
+            now,
+            count=self.count_strategy(mode),
+            codec=self.codec,
+            item_cursors=self.item_cursors,
+        )
 
     def _mode(self, given: Mapping[str, str]) -> Mode:
         present = {name for name, value in given.items() if value != ""}
@@ -186,45 +200,18 @@ class Pagination:
         )
 
     def page(self, request: PageRequest, window: Window, *, total: Total, values: Values | None = None) -> Page[Any]:
-        """Turn a backend's :class:`Window` into a :class:`Page`, signing the neighbouring cursors."""
-        if request.mode != "cursor":
-            return Page(window.items, request, window.has_next, window.has_prev, total)
-        assert self.codec is not None
-        names = request.names
-        read = values or (lambda item: default_values(item, names))
-        ordering, filters = request.sort, filters_text(request.filters)
+        """Turn a backend's :class:`Window` into a :class:`Page`, signing the neighbouring cursors.
 
-        def cursor(item: Any, backward: bool) -> str:
-            position = Position(tuple(read(item)), backward)
-            return self.codec.encode(position, ordering=ordering, filters=filters, now=request.now)  # type: ignore[union-attr]
-
-        items = window.items
-        next_cursor = cursor(items[-1], False) if window.has_next and items else None
-        prev_cursor = cursor(items[0], True) if window.has_prev and items else None
-        per_item = tuple(cursor(item, False) for item in items) if self.item_cursors else None
-        return Page(items, request, window.has_next, window.has_prev, total, next_cursor, prev_cursor, per_item)
+        A backend of your own can use :func:`backendkit.pagination.backend.finish` instead,
+        which also takes care of the total.
+        """
+        return page_of(request, window, total=total, values=values)
 
     def paginate_sequence(
         self, items: Sequence[Any], request: PageRequest, *, values: Values | None = None
     ) -> Page[Any]:
         """Paginate a list (or any sequence) in memory; see :func:`paginate_sequence`."""
-        from backendkit.pagination._sequence import paginate_sequence
-
         return paginate_sequence(items, request, values=values)
-
-
-def filters_text(filters: Mapping[str, Any]) -> str:
-    """The canonical text of a set of parsed filters, which a cursor is bound to."""
-    return json.dumps(
-        sorted((name, _plain(value)) for name, value in filters.items()), separators=(",", ":"), default=str
-    )
-
-
-def _plain(value: Any) -> Any:
-    try:
-        return dump_value(value)
-    except TypeError:
-        return repr(value)
 
 
 def _single_values(pairs: QueryPairs, filters: Mapping[str, Any]) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from backendkit._settings import ConfigurationError
+from backendkit.errors import ConfigurationError
 from backendkit.pagination._errors import InvalidPage, InvalidPageSize
 
 MAX_DIGITS = 12  # a page or offset beyond 10**12 is not a real request

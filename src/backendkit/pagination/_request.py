@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from backendkit.pagination._counts import Total, total_without_count
-from backendkit.pagination._cursor import Position
-from backendkit.pagination._keyset import KeysetKey, Window, keyset_window, offset_window
+from backendkit.pagination._counts import CountStrategy, Total, total_without_count
+from backendkit.pagination._cursor import CursorCodec, Position
+from backendkit.pagination._keyset import (
+    Condition,
+    KeysetKey,
+    Window,
+    keyset_window,
+    offset_window,
+    seek,
+    travel_keys,
+)
 from backendkit.pagination._sort import Ordering, format_ordering
-
-if TYPE_CHECKING:
-    from backendkit.pagination._pagination import Pagination
 
 Mode = Literal["cursor", "page", "offset"]
 QueryPairs = tuple[tuple[str, str], ...]
+Values = Callable[[Any], tuple[Any, ...]]
 
 
 def default_values(item: Any, names: tuple[str, ...]) -> tuple[Any, ...]:
@@ -26,6 +32,26 @@ def default_values(item: Any, names: tuple[str, ...]) -> tuple[Any, ...]:
     if mapping is not None:
         return tuple(mapping[name] for name in names)
     return tuple(getattr(item, name) for name in names)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchPlan:
+    """What a backend fetches for one page, in its own query language.
+
+    Attributes:
+        order: The sort keys in the order of travel (every direction flipped when
+            walking backward): the ORDER BY.
+        branches: One WHERE each, fetched one after the other until ``want`` rows
+            are in (see :class:`Seek`); a single empty branch when there is no position.
+        offset: Rows to skip first (page and offset modes; 0 in cursor mode).
+        want: How many rows to fetch at most: the page size and one more, which tells
+            whether another page follows.
+    """
+
+    order: tuple[KeysetKey, ...]
+    branches: tuple[tuple[Condition, ...], ...]
+    offset: int
+    want: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +70,9 @@ class PageRequest:
         path: The request path, for links.
         query: The request's query pairs, for links.
         now: The time the request was parsed at (seconds since the epoch).
+        count: How the page's total is counted (the pagination's strategy for this mode).
+        codec: What signs the page's cursors (cursor mode), else ``None``.
+        item_cursors: Whether every item gets a cursor of its own.
     """
 
     mode: Mode
@@ -57,7 +86,9 @@ class PageRequest:
     path: str
     query: QueryPairs
     now: float
-    pagination: Pagination
+    count: CountStrategy
+    codec: CursorCodec | None = None
+    item_cursors: bool = False
 
     @property
     def sort(self) -> str:
@@ -73,6 +104,17 @@ class PageRequest:
         """The ordering as keyset keys; ``nullable(name)`` says which columns can hold NULL."""
         return tuple(KeysetKey(k.name, k.descending, nullable(k.name)) for k in self.ordering)
 
+    def fetch_plan(self, nullable: Callable[[str], bool] = lambda name: True) -> FetchPlan:
+        """What to fetch for this page; ``nullable(name)`` says which sort columns can hold NULL."""
+        keys = self.keyset_keys(nullable)
+        position = self.position
+        backward = position is not None and position.backward
+        branches: tuple[tuple[Condition, ...], ...] = ((),)
+        if self.mode == "cursor" and position is not None:
+            branches = seek(keys, position.values, backward=backward).branches
+        offset = self.offset if self.mode != "cursor" else 0
+        return FetchPlan(travel_keys(keys, backward), branches, offset, self.limit + 1)
+
     def window(self, fetched: Sequence[Any]) -> tuple[Window, Total | None]:
         """Cut the ``limit + 1`` rows a backend fetched (in travel order) into a page.
 
@@ -85,5 +127,4 @@ class PageRequest:
             cut = keyset_window(fetched, limit=self.limit, position_given=position is not None, backward=backward)
             return cut, None
         cut = offset_window(fetched, limit=self.limit, offset=self.offset)
-        strategy = self.pagination.count_strategy(self.mode)
-        return cut, total_without_count(strategy, offset=self.offset, served=len(cut.items), has_next=cut.has_next)
+        return cut, total_without_count(self.count, offset=self.offset, served=len(cut.items), has_next=cut.has_next)

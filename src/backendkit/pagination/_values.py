@@ -8,9 +8,10 @@ the two cannot be confused.
 from __future__ import annotations
 
 import base64
+import json
 import math
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -60,3 +61,17 @@ def load_value(raw: Any) -> Any:
             except (ValueError, InvalidOperation, TypeError) as exc:
                 raise ValueError(f"bad {raw[0]} value") from exc
     raise ValueError("not a cursor value")
+
+
+def filters_text(filters: Mapping[str, Any]) -> str:
+    """The canonical text of a set of parsed filters, which a cursor is bound to."""
+    return json.dumps(
+        sorted((name, _plain(value)) for name, value in filters.items()), separators=(",", ":"), default=str
+    )
+
+
+def _plain(value: Any) -> Any:
+    try:
+        return dump_value(value)
+    except TypeError:
+        return repr(value)

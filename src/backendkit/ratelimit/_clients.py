@@ -22,7 +22,7 @@ import redis.cluster
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from backendkit._settings import ConfigurationError
+from backendkit.errors import ConfigurationError
 
 # Short by default: a rate limiter that waits for a dead Redis slows every request down.
 DEFAULT_TIMEOUT = 0.25

@@ -1,4 +1,10 @@
-"""Rates in the notation of the ``limits`` package, parsed by it."""
+"""Rates in the notation of the ``limits`` package, parsed by it.
+
+``limits`` is the one outside package the pure core may import, here only: its
+parser is pure (text in, numbers out) and its notation is the one users know from
+slowapi and flask-limiter. ``backendkit.ratelimit`` checks that it is installed
+before importing this module, and names the extra to install when it is not.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from backendkit._extras import require
+import limits
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,6 @@ def parse_rates(value: str | Any | Iterable[str | Any]) -> list[Rate]:
     Raises:
         ValueError: The text is not a rate ``limits`` understands, or a rate is not positive.
     """
-    limits = require("limits", extra="ratelimit", module="backendkit.ratelimit")
     items: list[Any] = []
     values = [value] if isinstance(value, str) or not isinstance(value, Iterable) else list(value)
     for one in values:

@@ -16,7 +16,7 @@ from importlib.resources import files
 from typing import Any
 
 from backendkit._extras import require
-from backendkit._settings import ConfigurationError
+from backendkit.errors import ConfigurationError
 from backendkit.ratelimit._algorithms import Spec, Step, TokenBucketSpec
 from backendkit.ratelimit._store import StoreError
 from backendkit.ratelimit._turns import CheckQueue

@@ -14,8 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from backendkit._settings import ConfigurationError
-from backendkit.errors import TooManyRequests
+from backendkit.errors import ConfigurationError, TooManyRequests
 from backendkit.ratelimit._decision import Decision
 from backendkit.ratelimit._http import policy_field, rate_limit_headers, too_many_requests
 from backendkit.ratelimit._keys import KeyFunction, RequestInfo, by_ip

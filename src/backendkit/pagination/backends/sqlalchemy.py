@@ -17,47 +17,43 @@ Example:
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from backendkit._extras import require
 
-require("sqlalchemy", extra="sqlalchemy", module="backendkit.pagination.sqlalchemy")
+require("sqlalchemy", extra="sqlalchemy", module="backendkit.pagination.backends.sqlalchemy")
 
 from sqlalchemy import ColumnElement, Select, and_, func, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from backendkit._settings import ConfigurationError  # noqa: E402
-from backendkit.pagination._counts import (  # noqa: E402
-    CountStrategy,
-    Estimate,
-    Total,
+from backendkit.errors import ConfigurationError  # noqa: E402
+from backendkit.pagination.backend import (  # noqa: E402
+    Condition,
+    Page,
+    PageRequest,
+    Values,
+    afinish,
     count_cap,
-    total_from,
+    counts_rows,
+    finish,
 )
-from backendkit.pagination._keyset import Condition, seek, travel_keys  # noqa: E402
-from backendkit.pagination._page import Page  # noqa: E402
-from backendkit.pagination._request import PageRequest, default_values  # noqa: E402
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
 __all__ = ["apaginate", "paginate"]
 
-Values = Callable[[Any], tuple[Any, ...]]
-
 
 @dataclass(frozen=True)
-class _Plan:
-    # The ordered statement once per seek branch (once in all without a position); see Seek.branches.
+class _Query:
+    """The statements of one page: one per seek branch, fetched in turn, and the count."""
+
     pages: tuple[Select[Any], ...]
     want: int
     count: Select[Any] | None
-    strategy: CountStrategy
     entity: bool
-    read: Values
 
 
 def paginate(
@@ -77,17 +73,16 @@ def paginate(
         columns: Sort name → column, where a name is not a column of ``statement``.
         values: Reads an item's sort-key values, where they are not its attributes of those names.
     """
-    plan = _plan(statement, request, columns, values)
+    query = _query(statement, request, columns)
     fetched: list[Any] = []
-    for page in plan.pages:
-        page = page.limit(plan.want - len(fetched))
-        fetched.extend((session.scalars(page) if plan.entity else session.execute(page)).all())
-        if len(fetched) >= plan.want:
+    for page in query.pages:
+        page = page.limit(query.want - len(fetched))
+        fetched.extend((session.scalars(page) if query.entity else session.execute(page)).all())
+        if len(fetched) >= query.want:
             break
-    window, total = request.window(fetched)
-    if total is None:
-        total = total_from(plan.strategy, session.scalar(plan.count) if plan.count is not None else None, statement)
-    return request.pagination.page(request, window, total=total, values=plan.read)
+    count = query.count
+    counter = None if count is None else (lambda: int(session.scalar(count) or 0))
+    return finish(request, fetched, count=counter, subject=statement, values=values)
 
 
 async def apaginate(
@@ -99,34 +94,31 @@ async def apaginate(
     values: Values | None = None,
 ) -> Page[Any]:
     """:func:`paginate` on an :class:`~sqlalchemy.ext.asyncio.AsyncSession`."""
-    plan = _plan(statement, request, columns, values)
+    query = _query(statement, request, columns)
     fetched: list[Any] = []
-    for page in plan.pages:
-        page = page.limit(plan.want - len(fetched))
-        fetched.extend((await (session.scalars(page) if plan.entity else session.execute(page))).all())
-        if len(fetched) >= plan.want:
+    for page in query.pages:
+        page = page.limit(query.want - len(fetched))
+        fetched.extend((await (session.scalars(page) if query.entity else session.execute(page))).all())
+        if len(fetched) >= query.want:
             break
-    window, total = request.window(fetched)
-    if total is None and isinstance(plan.strategy, Estimate):  # an async estimate may need awaiting
-        estimated = plan.strategy.estimate(statement)
-        total = Total(int(await estimated if inspect.isawaitable(estimated) else estimated), "estimate")
-    if total is None:
-        counted = await session.scalar(plan.count) if plan.count is not None else None
-        total = total_from(plan.strategy, counted, statement)
-    return request.pagination.page(request, window, total=total, values=plan.read)
+    count = query.count
+    if count is None:
+        return await afinish(request, fetched, subject=statement, values=values)
+    counting: Select[Any] = count
+
+    async def counter() -> int:
+        return int(await session.scalar(counting) or 0)
+
+    return await afinish(request, fetched, count=counter, subject=statement, values=values)
 
 
-def _plan(
-    statement: Select[Any], request: PageRequest, columns: Mapping[str, Any] | None, values: Values | None
-) -> _Plan:
+def _query(statement: Select[Any], request: PageRequest, columns: Mapping[str, Any] | None) -> _Query:
     found = {name: _column(statement, name, columns) for name in request.names}
-    keys = request.keyset_keys(lambda name: _nullable(found[name]))
-    position = request.position
-    backward = position is not None and position.backward
+    plan = request.fetch_plan(lambda name: _nullable(found[name]))
     # Without a sort (offset or page mode only), the statement keeps its own ORDER BY.
-    page = statement.order_by(None) if keys else statement
+    page = statement.order_by(None) if plan.order else statement
     order = []
-    for key in travel_keys(keys, backward):
+    for key in plan.order:
         column = found[key.name]
         clause = column.desc() if key.descending else column.asc()
         if key.nullable:
@@ -134,23 +126,19 @@ def _plan(
         order.append(clause)
     if order:
         page = page.order_by(*order)
-    pages: tuple[Select[Any], ...] = (page,)
-    if request.mode != "cursor":
-        pages = (page.offset(request.offset),)
-    elif position is not None:
-        branches = seek(keys, position.values, backward=backward).branches
-        pages = tuple(page.where(and_(*(_clause(c, found) for c in branch))) for branch in branches)
-    strategy = request.pagination.count_strategy(request.mode)
+    if plan.offset:
+        page = page.offset(plan.offset)
+    pages = tuple(
+        page.where(and_(*(_clause(c, found) for c in branch))) if branch else page for branch in plan.branches
+    )
     count = None
-    if strategy != "none" and not isinstance(strategy, Estimate):
+    if counts_rows(request.count):
         counted = statement.order_by(None)
-        cap = count_cap(strategy)
+        cap = count_cap(request.count)
         if cap is not None:
             counted = counted.limit(cap)
         count = select(func.count()).select_from(counted.subquery())
-    names = request.names
-    read = values or (lambda item: default_values(item, names))
-    return _Plan(pages, request.limit + 1, count, strategy, _selects_one_entity(statement), read)
+    return _Query(pages, plan.want, count, _selects_one_entity(statement))
 
 
 def _column(statement: Select[Any], name: str, columns: Mapping[str, Any] | None) -> ColumnElement[Any]:
