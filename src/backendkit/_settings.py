@@ -30,6 +30,9 @@ class Settings:
         max_body_size: The largest request body accepted, in bytes; a larger one is
             answered 413 ``PAYLOAD_TOO_LARGE``. ``None`` (the default) leaves it to the
             framework and the server, as they do without backendkit.
+        rate_limits: Rate limits on every request: a ``backendkit.ratelimit.Limit``, a list
+            of them (Django: or a dotted path to either). The adapters that read it
+            (Flask, Django) check its value; ``None`` for none.
     """
 
     error_format: str | Renderer = "envelope"
@@ -40,6 +43,7 @@ class Settings:
     access_log: bool = True
     access_log_exclude: tuple[str, ...] = ("/healthz",)
     max_body_size: int | None = None
+    rate_limits: Any = None
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any], *, prefix: str = "", **overrides: Any) -> Settings:

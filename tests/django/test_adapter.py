@@ -190,6 +190,37 @@ def test_bad_settings_are_reported_by_manage_py_check() -> None:
     assert "ERROR_FORMT" in messages[0].msg
 
 
+@pytest.mark.parametrize(
+    ("limits", "says"),
+    [
+        ("5/minute", "write Limit('5/minute')"),  # once a raw ImportError on the first request
+        (["1000/hour"], "write Limit('1000/hour')"),
+        (42, "not int"),
+        ("tests.django.no_such_module.LIMITS", None),  # a dotted path that does not import: E002
+    ],
+)
+def test_rate_limits_that_are_not_limits_are_reported_at_start_up(limits: object, says: str | None) -> None:
+    with override_settings(BACKENDKIT={"RATE_LIMITS": limits}):
+        messages = check_setup()
+    if says is None:
+        assert [m.id for m in messages] == ["backendkit.E002"]
+        return
+    [message] = messages
+    assert message.id == "backendkit.E004"
+    assert says in message.msg
+
+
+def test_the_rate_limits_live_in_the_backendkit_dict() -> None:
+    from backendkit.ratelimit import Limit
+
+    with override_settings(BACKENDKIT={"RATE_LIMITS": [Limit("5/minute")]}):
+        assert check_setup() == []
+    with override_settings(BACKENDKIT_RATE_LIMITS=Limit("5/minute")):
+        [message] = check_setup()
+    assert message.id == "backendkit.E004"
+    assert "BACKENDKIT dict" in message.msg
+
+
 def test_checks_are_registered_by_the_app() -> None:
     from django.core import checks
 

@@ -242,3 +242,11 @@ def test_url_value_preprocessors_run_inside_the_request_context(log_lines: Any) 
     assert (r.status_code, r.headers["X-Request-ID"]) == (404, "pre-1")
     access = [x for x in log_lines.lines if x["logger"] == "backendkit.access"]
     assert [(x["request_id"], x["http_status"]) for x in access] == [("pre-1", 404)]
+
+
+def test_rate_limits_from_the_config() -> None:
+    from backendkit.ratelimit import Limit
+
+    app = make_app({"BACKENDKIT_RATE_LIMITS": Limit("2/minute")})
+    client = app.test_client()
+    assert [client.get("/whoami").status_code for _ in range(3)] == [200, 200, 429]

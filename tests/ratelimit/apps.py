@@ -170,6 +170,7 @@ def _peer_async_client() -> Any:
 def _django(route: Limit | None, default: Limit | list[Limit] | None, *, is_async: bool) -> Iterator[Get]:
     import asyncio
 
+    from django.conf import settings as django_settings
     from django.http import HttpRequest, JsonResponse
     from django.test import Client, override_settings
     from django.urls import path
@@ -208,7 +209,8 @@ def _django(route: Limit | None, default: Limit | list[Limit] | None, *, is_asyn
     middleware = ["backendkit.django.ErrorMiddleware"]
     if default is not None:
         middleware.append("backendkit.django.ratelimit.RateLimitMiddleware")
-    with override_settings(ROOT_URLCONF=urlconf, MIDDLEWARE=middleware, BACKENDKIT_RATE_LIMITS=default):
+    backendkit = {**getattr(django_settings, "BACKENDKIT", {}), "RATE_LIMITS": default}
+    with override_settings(ROOT_URLCONF=urlconf, MIDDLEWARE=middleware, BACKENDKIT=backendkit):
         if is_async:
             async_client = _peer_async_client()(raise_request_exception=False)
             loop = asyncio.new_event_loop()  # one loop, as under an ASGI server

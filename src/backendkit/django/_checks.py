@@ -18,12 +18,14 @@ _RATE_LIMIT = "backendkit.django.ratelimit.RateLimitMiddleware"
 
 def check_setup(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """E001 (middleware missing), E002 (bad BACKENDKIT settings), E003 (rate limits before the errors),
-    W001 (not first), W002 (no error views)."""
+    E004 (bad rate limits), W001 (not first), W002 (no error views)."""
     messages: list[CheckMessage] = []
     try:
-        get_state()
+        state = get_state()
     except ImproperlyConfigured as exc:
         messages.append(Error(str(exc), id="backendkit.E002"))
+    else:
+        messages += _rate_limit_messages(state.settings.rate_limits)
     middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
     present = [i for i, path in enumerate(middleware) if path in _ALIASES]
     if not present:
@@ -55,4 +57,26 @@ def check_setup(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 id="backendkit.W002",
             )
         )
+    return messages
+
+
+def _rate_limit_messages(value: object) -> list[CheckMessage]:
+    """E004: ``BACKENDKIT["RATE_LIMITS"]`` is not a Limit, a list of them or a path to either; or the old setting."""
+    messages: list[CheckMessage] = []
+    if hasattr(settings, "BACKENDKIT_RATE_LIMITS"):
+        messages.append(
+            Error(
+                "settings.BACKENDKIT_RATE_LIMITS is not read: the limits live in the BACKENDKIT dict.",
+                hint='BACKENDKIT = {..., "RATE_LIMITS": [Limit("1000/hour")]}',
+                id="backendkit.E004",
+            )
+        )
+    if value is None:
+        return messages
+    from backendkit.django.ratelimit import configured_limits  # the ratelimit extra, only when limits are set
+
+    try:
+        configured_limits()
+    except ImproperlyConfigured as exc:
+        messages.append(Error(str(exc), hint="from backendkit.ratelimit import Limit", id="backendkit.E004"))
     return messages

@@ -24,6 +24,9 @@ def _resolve_dotted(config: dict[str, Any]) -> dict[str, Any]:
         out["ERROR_FORMAT"] = import_string(fmt)
     if isinstance(out.get("REGISTRY"), str):
         out["REGISTRY"] = import_string(out["REGISTRY"])
+    limits = out.get("RATE_LIMITS")
+    if isinstance(limits, str) and "." in limits and "/" not in limits and " " not in limits:
+        out["RATE_LIMITS"] = import_string(limits)  # a dotted path (a rate such as "5/minute" is refused later)
     return out
 
 

@@ -3,7 +3,7 @@
 Set-up for limits on every request (after ``ErrorMiddleware``)::
 
     MIDDLEWARE = ["backendkit.django.ErrorMiddleware", "backendkit.django.ratelimit.RateLimitMiddleware", ...]
-    BACKENDKIT_RATE_LIMITS = Limit("1000/hour")   # a Limit, a list of them, or a dotted path to either
+    BACKENDKIT = {"RATE_LIMITS": Limit("1000/hour")}  # a Limit, a list of them, or a dotted path to either
 
 and for one view::
 
@@ -18,13 +18,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponseBase
-from django.utils.module_loading import import_string
 
 from backendkit._headers import channel
 from backendkit.django._respond import error_response
+from backendkit.django._state import get_state
 from backendkit.errors import TooManyRequests
 from backendkit.ratelimit import Decision, Limit, Policy, RequestInfo, Verdict
 
@@ -100,21 +99,40 @@ def _request(first: Any, args: tuple[Any, ...]) -> HttpRequest:
 
 
 def configured_limits() -> list[Limit]:
-    """``settings.BACKENDKIT_RATE_LIMITS``: a Limit, a list of them, or a dotted path to either."""
-    value: Any = getattr(settings, "BACKENDKIT_RATE_LIMITS", None)
-    if isinstance(value, str):
-        value = import_string(value)
-    rules = [] if value is None else [value] if isinstance(value, Limit) else list(value)
-    if not all(isinstance(rule, Limit) for rule in rules):
-        raise ImproperlyConfigured("settings.BACKENDKIT_RATE_LIMITS holds Limit objects")
+    """``BACKENDKIT["RATE_LIMITS"]``: a Limit, a list of them, or a dotted path to either.
+
+    Anything else is ``ImproperlyConfigured``, with what to write instead; system
+    check ``backendkit.E004`` reports it at start-up.
+    """
+    value: Any = get_state().settings.rate_limits
+    given: list[Any] = [] if value is None else [value] if isinstance(value, (Limit, str)) else _listed(value)
+    rules: list[Limit] = []
+    for rule in given:
+        if isinstance(rule, str):
+            raise ImproperlyConfigured(
+                f'BACKENDKIT["RATE_LIMITS"] holds Limit objects, not rates: write Limit({rule!r}) '
+                "(from backendkit.ratelimit import Limit), or give a dotted path to your limits"
+            )
+        if not isinstance(rule, Limit):
+            raise ImproperlyConfigured(
+                f'BACKENDKIT["RATE_LIMITS"] holds Limit objects, not {type(rule).__name__}: write Limit(...)'
+            )
+        rules.append(rule)
     return rules
+
+
+def _listed(value: Any) -> list[Any]:
+    try:
+        return list(value)
+    except TypeError:
+        return [value]  # not a list either: refused as what it is
 
 
 GetResponse = Callable[[HttpRequest], "HttpResponseBase | Awaitable[HttpResponseBase]"]
 
 
 class RateLimitMiddleware:
-    """Check every request against ``settings.BACKENDKIT_RATE_LIMITS``; sync and async stacks alike.
+    """Check every request against ``BACKENDKIT["RATE_LIMITS"]``; sync and async stacks alike.
 
     Put it after ``ErrorMiddleware``, which adds the headers to the response.
     A middleware's limits count the whole site as one bucket per key unless

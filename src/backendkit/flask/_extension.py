@@ -81,14 +81,13 @@ class BackendKit:
     extension keeps no reference to the app: its state lives in
     ``app.extensions["backendkit"]``.
 
-    ``rate_limits`` (one :class:`~backendkit.ratelimit.Limit` or several) are
-    checked before every request, after the URL is matched; per-view limits
-    use :func:`backendkit.flask.ratelimit.limit`.
+    ``rate_limits`` (one :class:`~backendkit.ratelimit.Limit` or several; also the
+    ``BACKENDKIT_RATE_LIMITS`` config key) are checked before every request, after
+    the URL is matched; per-view limits use :func:`backendkit.flask.ratelimit.limit`.
     """
 
-    def __init__(self, app: Flask | None = None, *, rate_limits: Any = None, **options: Any) -> None:
+    def __init__(self, app: Flask | None = None, **options: Any) -> None:
         self._options = options
-        self._rate_limits = rate_limits
         if app is not None:
             self.init_app(app)
 
@@ -157,10 +156,10 @@ class BackendKit:
         # Registered for Exception, so routing 404/405 and every HTTPException
         # come here too; Flask itself keeps routing redirects out of error handlers.
         app.register_error_handler(Exception, _handle_exception)
-        if self._rate_limits is not None:
+        if settings.rate_limits is not None:
             from backendkit.flask.ratelimit import apply_to_every_request
 
-            apply_to_every_request(app, self._rate_limits)
+            apply_to_every_request(app, settings.rate_limits)
 
 
 def _set_body_limit(app: Flask, limit: int | None) -> None:
