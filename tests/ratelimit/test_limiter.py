@@ -1,8 +1,7 @@
-"""RateLimiter and AsyncRateLimiter: policies, rates, decisions, all-or-nothing."""
+"""RateLimiter and AsyncRateLimiter: rates, policies and arguments (the cases every store runs are in test_stores.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import pickle
 
 import limits
@@ -11,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backendkit.ratelimit import (
-    AsyncRateLimiter,
     Decision,
     MemoryStore,
     PolicyState,
@@ -53,42 +51,6 @@ def test_policies_describe_themselves() -> None:
         TokenBucket("1/second", burst=0)
 
 
-def test_decision_reports_the_tightest_policy_and_every_policy() -> None:
-    limiter = RateLimiter([TokenBucket("10/second", burst=20), SlidingWindow("3/hour")])
-    first = limiter.hit("ann")
-    assert (first.allowed, first.limit, first.remaining) == (True, 3, 2)  # the hourly window is tightest
-    assert [(p.name, p.limit, p.remaining) for p in first.policies] == [("10-per-1s", 20, 19), ("3-per-3600s", 3, 2)]
-    limiter.hit("ann")
-    limiter.hit("ann")
-    denied = limiter.hit("ann")
-    assert not denied.allowed
-    assert denied.limit == 3
-    assert denied.retry_after is not None
-    assert denied.retry_after > 0
-    # Denied: the bucket was not charged for it.
-    assert denied.policies[0].remaining == 17
-    assert limiter.peek("ann").policies[0].remaining == 16  # a peek tells what a hit would leave
-
-
-def test_keys_are_per_client_and_hash_tagged() -> None:
-    limiter = RateLimiter(SlidingWindow("1/minute"), prefix="app:")
-    assert limiter.hit("ann").allowed
-    assert limiter.hit("bob").allowed
-    assert not limiter.hit("ann").allowed
-    assert limiter.keys("ann") == ["app:{ann}:sliding_window:1:60"]
-
-
-def test_peek_refund_and_reset() -> None:
-    limiter = RateLimiter(TokenBucket("2/minute"))
-    assert limiter.peek("k").remaining == 1  # what a hit would leave
-    limiter.hit("k", cost=2)
-    assert not limiter.peek("k").allowed
-    assert limiter.refund("k").remaining == 1
-    assert limiter.hit("k").allowed
-    limiter.reset("k")
-    assert limiter.hit("k", cost=2).allowed
-
-
 @pytest.mark.parametrize("cost", [0, -1, 1.5, True, "1"])
 def test_cost_must_be_a_positive_whole_number(cost: object) -> None:
     with pytest.raises(ValueError, match="cost"):
@@ -102,30 +64,6 @@ def test_policies_and_failure_policy_are_checked() -> None:
         RateLimiter("10/second")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="on_store_error"):
         RateLimiter(TokenBucket("1/second"), on_store_error="maybe")  # type: ignore[arg-type]
-
-
-def test_async_limiter_under_200_tasks_admits_exactly_the_limit() -> None:
-    limiter = AsyncRateLimiter(SlidingWindow("150/hour"), MemoryStore())
-
-    async def main() -> int:
-        results = await asyncio.gather(*(limiter.hit("hot") for _ in range(200)))
-        return sum(d.allowed for d in results)
-
-    assert asyncio.run(main()) == 150
-
-
-def test_async_peek_refund_reset() -> None:
-    limiter = AsyncRateLimiter(TokenBucket("1/minute"))
-
-    async def main() -> list[bool]:
-        first = (await limiter.hit("k")).allowed
-        second = (await limiter.hit("k")).allowed
-        await limiter.refund("k")
-        third = (await limiter.peek("k")).allowed
-        await limiter.reset("k")
-        return [first, second, third, (await limiter.hit("k")).allowed]
-
-    assert asyncio.run(main()) == [True, False, True, True]
 
 
 class _Clock:
