@@ -1,4 +1,4 @@
-"""RateLimiter and AsyncRateLimiter: rates, policies and arguments (the cases every store runs are in test_stores.py)."""
+"""RateLimiter and AsyncRateLimiter: rates, policies, arguments (the cases of every store: test_stores.py)."""
 
 from __future__ import annotations
 
