@@ -1,4 +1,4 @@
-"""What the adapters share beyond the pure core: per-app state, request scopes, the logs.
+"""What the adapters share beyond the pure core: per-app state, the requests in flight, the logs.
 
 This is the only place in the error and logging path that touches the outside
 world (the OS random source, the clock and the logging system); the core stays
@@ -41,7 +41,7 @@ def environ_key(header: str) -> str:
 
 
 @dataclass
-class RequestScope:
+class InFlight:
     """One request in flight: its id, its log facts, when it started, what to reset."""
 
     request_id: str
@@ -83,7 +83,7 @@ class AdapterState:
         client_ip: str | None = None,
         route: str | Callable[[], str | None] | None = None,
         user_id: str | Callable[[], str | None] | None = None,
-    ) -> RequestScope:
+    ) -> InFlight:
         """Choose the request's id, bind it and the request's log facts.
 
         ``incoming`` is the request-id header's value, several values joined with
@@ -95,13 +95,13 @@ class AdapterState:
         facts = RequestFacts(
             method=method, client_ip=client_ip, trace=parse_traceparent(traceparent), route=route, user_id=user_id
         )
-        return RequestScope(
+        return InFlight(
             request_id, facts, time.perf_counter(), request_id_var.set(request_id), bind_request_facts(facts)
         )
 
     def end_request(
         self,
-        scope: RequestScope,
+        in_flight: InFlight,
         *,
         path: str,
         query: str,
@@ -120,19 +120,19 @@ class AdapterState:
                 and access_logger.isEnabledFor(access_level(status, failed=failed))
             ):  # build the line only for a logger that will write it
                 entry = access_entry(
-                    method=scope.facts.method or "",
+                    method=in_flight.facts.method or "",
                     path=path,
                     query=query,
                     status=status,
-                    duration_ms=((scope.finished or time.perf_counter()) - scope.started) * 1000,
+                    duration_ms=((in_flight.finished or time.perf_counter()) - in_flight.started) * 1000,
                     response_size=response_size,
                     user_agent=user_agent,
                     failed=failed,
                 )
                 access_logger.log(entry.level, entry.message, extra=entry.fields)
         finally:
-            request_facts_var.reset(scope.facts_token)
-            request_id_var.reset(scope.id_token)
+            request_facts_var.reset(in_flight.facts_token)
+            request_id_var.reset(in_flight.id_token)
 
     def handle(self, exc: BaseException, *, method: str, path: str) -> HandledError:
         """Map and render ``exc`` for the current request, logging it if it is a bug."""

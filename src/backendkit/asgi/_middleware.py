@@ -69,7 +69,7 @@ class RequestContextMiddleware:
         route_of, user_of = self.route_of, self.user_of
         client = scope.get("client")
         headers = _headers(scope, self.wanted)
-        request = self.state.start_request(
+        in_flight = self.state.start_request(
             headers.get(self.header),
             traceparent=headers.get(b"traceparent"),
             method=scope.get("method"),
@@ -77,8 +77,8 @@ class RequestContextMiddleware:
             route=(lambda: route_of(scope)) if route_of is not None else None,
             user_id=(lambda: user_of(scope)) if user_of is not None else None,
         )
-        scope.setdefault("state", {})["request_id"] = request.request_id
-        header = (self.header, request.request_id.encode("latin-1"))
+        scope.setdefault("state", {})["request_id"] = in_flight.request_id
+        header = (self.header, in_flight.request_id.encode("latin-1"))
         queued = open_channel(scope)  # what inner layers (rate limits) add to whatever response goes out
         status, size, failed = 500, 0, False
         counts_body = scope.get("method") != "HEAD"  # the server sends no body for HEAD
@@ -96,7 +96,7 @@ class RequestContextMiddleware:
                 if counts_body:
                     size += len(message.get("body", b""))
                 if not message.get("more_body", False):
-                    request.finish()
+                    in_flight.finish()
             await send(message)
 
         try:
@@ -106,7 +106,7 @@ class RequestContextMiddleware:
             raise
         finally:
             self.state.end_request(
-                request,
+                in_flight,
                 path=scope.get("path", ""),
                 query=scope.get("query_string", b"").decode("latin-1"),
                 status=status,

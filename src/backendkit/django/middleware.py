@@ -11,7 +11,7 @@ from django.utils.functional import empty
 from django.utils.log import log_response
 
 from backendkit._headers import add_headers, close_channel, open_channel
-from backendkit._runtime import RequestScope
+from backendkit._runtime import InFlight
 from backendkit.django._respond import MARK, error_response, exception_response
 from backendkit.django._state import get_state
 from backendkit.errors import ContentTooLarge, MethodNotAllowed, NotFound
@@ -42,7 +42,7 @@ class ErrorMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase | Awaitable[HttpResponseBase]:
         if self.is_async:
             return self.__acall__(request)
-        scope = self._begin(request)
+        in_flight = self._begin(request)
         response: HttpResponseBase | None = None
         try:
             refused = self._too_large(request)
@@ -51,10 +51,10 @@ class ErrorMiddleware:
             response = self._finish(request, result)
             return response
         finally:
-            self._end(request, scope, response)
+            self._end(request, in_flight, response)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        scope = self._begin(request)
+        in_flight = self._begin(request)
         response: HttpResponseBase | None = None
         try:
             refused = self._too_large(request)
@@ -66,15 +66,15 @@ class ErrorMiddleware:
             response = self._finish(request, await result)
             return response
         finally:
-            self._end(request, scope, response)
+            self._end(request, in_flight, response)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponseBase:
         """Render any exception a view raised (Django calls this before its own handling)."""
         return exception_response(request, exception)
 
-    def _begin(self, request: HttpRequest) -> RequestScope:
+    def _begin(self, request: HttpRequest) -> InFlight:
         meta = request.META  # not request.headers, which builds a dict of every header first
-        scope = self.state.start_request(
+        in_flight = self.state.start_request(
             meta.get(self.state.environ_key),
             traceparent=meta.get("HTTP_TRACEPARENT"),
             method=request.method,
@@ -82,9 +82,9 @@ class ErrorMiddleware:
             route=lambda: normalize_route(getattr(request.resolver_match, "route", None)),
             user_id=lambda: _user_id(request),
         )
-        request.request_id = scope.request_id  # type: ignore[attr-defined]
+        request.request_id = in_flight.request_id  # type: ignore[attr-defined]
         open_channel(meta)
-        return scope
+        return in_flight
 
     def _too_large(self, request: HttpRequest) -> HttpResponseBase | None:
         """The 413 for a body declared larger than ``MAX_BODY_SIZE``, before any view reads it."""
@@ -113,12 +113,12 @@ class ErrorMiddleware:
         add_headers(response, close_channel(request.META))  # queued by rate limits
         return response
 
-    def _end(self, request: HttpRequest, scope: RequestScope, response: HttpResponseBase | None) -> None:
+    def _end(self, request: HttpRequest, in_flight: InFlight, response: HttpResponseBase | None) -> None:
         size = None
         if isinstance(response, HttpResponse):
             size = len(response.content)
         self.state.end_request(
-            scope,
+            in_flight,
             path=request.path,
             query=request.META.get("QUERY_STRING", ""),
             status=response.status_code if response is not None else 500,

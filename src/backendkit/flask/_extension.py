@@ -9,7 +9,7 @@ from flask.signals import got_request_exception
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from backendkit._headers import add_headers, close_channel, open_channel
-from backendkit._runtime import AdapterState, RequestScope
+from backendkit._runtime import AdapterState, InFlight
 from backendkit._settings import Settings
 from backendkit.errors import (
     APIError,
@@ -24,7 +24,7 @@ from backendkit.flask._state import EXTENSION, install_state, state_of
 from backendkit.logging._access import normalize_route
 from backendkit.validation import M, parse_model
 
-_SCOPE = "backendkit.scope"
+_IN_FLIGHT = "backendkit.in_flight"
 _RESPONSE = "backendkit.response"
 
 
@@ -101,31 +101,31 @@ class BackendKit:
         install_state(app, state)
         app.request_class = _with_json_errors(app.request_class)
 
-        # The request's scope lives in its WSGI environ: plain dict access, no proxy.
+        # The request's in_flight lives in its WSGI environ: plain dict access, no proxy.
         def begin_request() -> None:
             req = request._get_current_object()  # type: ignore[attr-defined]
             environ = req.environ
             rule = req.url_rule
-            scope = state.start_request(
+            in_flight = state.start_request(
                 environ.get(state.environ_key),
                 traceparent=environ.get("HTTP_TRACEPARENT"),
                 method=environ.get("REQUEST_METHOD"),
                 client_ip=environ.get("REMOTE_ADDR"),
                 route=normalize_route(rule.rule) if rule is not None else None,
             )
-            environ[_SCOPE] = scope
+            environ[_IN_FLIGHT] = in_flight
             open_channel(environ)
-            g.request_id = scope.request_id
+            g.request_id = in_flight.request_id
             limit = req.max_content_length
             if limit is not None and (req.content_length or 0) > limit:
                 raise ContentTooLarge()  # declared too large: refused before any view reads it
 
         def send_request_id(response: Response) -> Response:
             environ = request.environ
-            scope: RequestScope | None = environ.get(_SCOPE)
-            if scope is not None:
+            in_flight: InFlight | None = environ.get(_IN_FLIGHT)
+            if in_flight is not None:
                 headers = response.headers
-                headers[state.header] = scope.request_id
+                headers[state.header] = in_flight.request_id
                 queued = close_channel(environ)
                 if queued:
                     add_headers(headers, queued)
@@ -135,12 +135,12 @@ class BackendKit:
         def end_request(_exc: BaseException | None) -> None:
             req = request._get_current_object()  # type: ignore[attr-defined]
             environ = req.environ
-            scope: RequestScope | None = environ.pop(_SCOPE, None)
-            if scope is None:
+            in_flight: InFlight | None = environ.pop(_IN_FLIGHT, None)
+            if in_flight is None:
                 return
             status, size = environ.pop(_RESPONSE, (500, None))
             state.end_request(
-                scope,
+                in_flight,
                 path=req.path,
                 query=environ.get("QUERY_STRING", ""),
                 status=status,
@@ -190,11 +190,11 @@ def _handle_exception(raised: Exception) -> Response:
         got_request_exception.send(app, _async_wrapper=app.ensure_sync, exception=exc)
     rendered = handled.response
     response = current_app.response_class(rendered.body, status=rendered.status, headers=list(rendered.headers))
-    scope: RequestScope | None = request.environ.get(_SCOPE)
-    if scope is not None:
+    in_flight: InFlight | None = request.environ.get(_IN_FLIGHT)
+    if in_flight is not None:
         # Set here as well: when an after-request hook is what failed, Flask
         # re-runs the hooks on this response and stops at the failing one again.
-        response.headers[state.header] = scope.request_id
+        response.headers[state.header] = in_flight.request_id
     return response
 
 
