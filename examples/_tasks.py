@@ -10,12 +10,20 @@ import itertools
 import os
 import threading
 from datetime import datetime, timezone
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from backendkit.errors import Conflict, register
 from backendkit.pagination import Page, PageRequest, Pagination, SortSpec
+
+
+def _whole(value: object) -> object:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# A whole number as JSON Schema has it: 3 and 3.0 are both integers; "3" is not (strict otherwise).
+WholeNumber = Annotated[int, BeforeValidator(_whole)]
 
 
 class TaskIn(BaseModel):
@@ -24,7 +32,7 @@ class TaskIn(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
     title: str = Field(min_length=1, max_length=200)
-    priority: int = Field(default=3, ge=1, le=5)
+    priority: WholeNumber = Field(default=3, ge=1, le=5)
 
 
 class Task(BaseModel):

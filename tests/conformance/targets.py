@@ -132,7 +132,9 @@ def _join(items: Any) -> dict[str, str]:
 def fastapi_client(app: Any) -> Send:
     from fastapi.testclient import TestClient
 
-    client = TestClient(app)
+    # From loopback, as every other target's requests come (Starlette's own default peer is
+    # "testclient", which is no address and no trusted proxy).
+    client = TestClient(app, client=("127.0.0.1", 50000))
 
     def send(method: str, path: str, headers: dict[str, str], body: bytes | None) -> Reply:
         r = client.request(method, path, headers=headers, content=body)

@@ -101,6 +101,17 @@ def test_head_answers_like_get_without_a_body(target: Target) -> None:
     assert missing.status == 404
 
 
+@pytest.mark.parametrize("path", ["/healthz", "/tasks", "/limited"])
+def test_every_get_route_answers_head(target: Target, path: str) -> None:
+    # FastAPI once answered HEAD /healthz and HEAD /limited with 405 and Allow: GET.
+    n = uuid.uuid4().int
+    headers = {"X-Forwarded-For": f"2001:db8:{n % 65536:x}:{(n >> 16) % 65536:x}::1"}  # a quota of its own
+    reply = target.request("HEAD", path, headers=headers)
+    assert reply.status == 200, (target.name, reply)
+    if target.port is not None:
+        assert reply.body == b""
+
+
 def test_options_is_not_served(target: Target) -> None:
     reply = target.request("OPTIONS", "/tasks/1")
     assert reply.status == 405
@@ -114,7 +125,13 @@ def test_non_numeric_id_is_404_not_422(target: Target) -> None:
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "allow"), [("PUT", "/tasks/1", "DELETE, GET, HEAD"), ("PUT", "/tasks", "GET, HEAD, POST")]
+    ("method", "path", "allow"),
+    [
+        ("PUT", "/tasks/1", "DELETE, GET, HEAD"),
+        ("PUT", "/tasks", "GET, HEAD, POST"),
+        ("PUT", "/healthz", "GET, HEAD"),
+        ("POST", "/limited", "GET, HEAD"),
+    ],
 )
 def test_wrong_method_is_405_with_allow(target: Target, method: str, path: str, allow: str) -> None:
     reply = target.request(method, path)

@@ -29,8 +29,7 @@ def lines_of(catcher: LineCatcher, request_id: str, logger: str, *, expect: int 
 
 
 def client_ip(target: Target) -> str:
-    # Starlette's TestClient calls its client "testclient"; everything else is loopback.
-    return "testclient" if target.name == "fastapi-testclient" else "127.0.0.1"
+    return "127.0.0.1"  # every target's requests come from loopback
 
 
 def test_one_access_line_per_request(target: Target, log_lines: LineCatcher) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 import pytest
@@ -27,6 +28,18 @@ def test_fastapi_lists_every_parameter_in_openapi() -> None:
     assert "created_at, id, priority, title" in parameters["sort"]["description"]
     assert "-priority,id" in parameters["sort"]["description"]
     assert "400" in spec["paths"]["/tasks"]["get"]["responses"]
+    # The real types and ranges, though FastAPI takes the text and backendkit checks it.
+    most = 10**12 - 1
+    assert parameters["limit"]["schema"] == {
+        "anyOf": [{"type": "integer", "minimum": 1, "maximum": most}, {"type": "string", "maxLength": 0}],
+        "title": "Limit",
+    }  # an empty value counts as absent
+    assert parameters["page"]["schema"]["anyOf"][0]["minimum"] == 1
+    assert parameters["priority"]["schema"]["anyOf"][0]["type"] == "integer"
+    assert parameters["q"]["schema"]["type"] == "string"
+    sort = parameters["sort"]["schema"]["pattern"]
+    assert re.fullmatch(sort, "-priority,title")
+    assert not re.fullmatch(sort, "-priority,nope")
 
 
 def test_fastapi_offers_only_the_parameters_of_the_modes_it_serves() -> None:

@@ -14,6 +14,7 @@ from backendkit._runtime import AdapterState
 from backendkit._settings import Settings
 from backendkit.errors import APIError, ExceptionRegistry, MalformedJSON, validation_error
 from backendkit.fastapi._openapi import error_responses, rewrite
+from backendkit.fastapi._routes import answer_head, document_routes, head_hidden
 from backendkit.starlette._install import STATE_KEY, to_response
 from backendkit.starlette._install import install as install_starlette
 
@@ -52,8 +53,11 @@ def install(app: FastAPI, *, settings: Settings | None = None, **options: Any) -
 
     Everything ``backendkit.starlette.install`` does, plus: request validation
     errors become 422 ``VALIDATION_ERROR`` with field errors (never echoing the
-    input), and the OpenAPI document describes error responses with the
-    envelope (or RFC 9457) schema instead of FastAPI's default 422 schema.
+    input); every GET route answers HEAD, as on Flask and Django; and the OpenAPI
+    document says what the app sends: error responses in the envelope (or RFC
+    9457) schema, a 400 and 415 for every JSON body (and 413 with
+    ``max_body_size``), a 404 for a path the route's convertor refuses, and no
+    422 where FastAPI cannot send one.
 
     Args:
         app: The application.
@@ -66,14 +70,26 @@ def install(app: FastAPI, *, settings: Settings | None = None, **options: Any) -
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
     generate = app.openapi
 
+    answering_head: list[Any] = []  # the GET routes made to answer HEAD too
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = generate()
+            with head_hidden(answering_head):  # one operation per route, its GET
+                schema = generate()
+            document_routes(schema, app.routes, max_body_size=state.settings.max_body_size)
             rewrite(schema, state.handler.renderer)
             app.openapi_schema = schema
         return app.openapi_schema
 
     setattr(app, "openapi", openapi)  # noqa: B010  (FastAPI's documented way to extend OpenAPI)
+    build = app.build_middleware_stack
+
+    def build_answering_head() -> Any:
+        # At build time, so that routes added after install() answer HEAD too.
+        answering_head.extend(answer_head(app.routes))
+        return build()
+
+    setattr(app, "build_middleware_stack", build_answering_head)  # noqa: B010  (as starlette's install does)
 
 
 __all__ = ["error_responses", "install"]

@@ -17,7 +17,9 @@ Examples:
     3
 
 The parameters are declared as text and checked by backendkit, not by FastAPI, so
-a bad value is the same 400 (``INVALID_PAGE_SIZE``...) as on Flask and Django, not a 422.
+a bad value is the same 400 (``INVALID_PAGE_SIZE``...) as on Flask and Django, not a
+422; their OpenAPI schemas say what backendkit accepts (integers and their ranges,
+the sort fields, the filters' types).
 """
 
 from __future__ import annotations
@@ -35,35 +37,25 @@ from backendkit.pagination import Page, PageRequest, Pagination, parse_query
 __all__ = ["page_params", "page_response"]
 
 
-def _documented(pagination: Pagination) -> list[tuple[str, str]]:
-    """(name, description) of every query parameter ``pagination`` reads."""
-    size = pagination.page_size
-    sizes = f"from 1 to {size.maximum}, default {size.default}" + (
-        "; larger sizes are clamped" if size.oversize == "clamp" else "; larger sizes are refused"
-    )
-    out: list[tuple[str, str]] = []
-    if "cursor" in pagination.modes or "offset" in pagination.modes:
-        out.append(("limit", f"Items per page, {sizes}."))
-    if "cursor" in pagination.modes:
-        out.append(("cursor", "Opaque cursor from a previous page's next_cursor or prev_cursor."))
-    if "page" in pagination.modes:
-        out.append(("page", "Page number, from 1."))
-        out.append(("per_page", f"Items per page, {sizes}."))
-    if "offset" in pagination.modes:
-        out.append(("offset", "Items to skip, from 0."))
-    if pagination.sort is not None:
-        allowed = ", ".join(sorted(pagination.sort.allowed))
-        default = ",".join(str(key) for key in pagination.sort.default)
-        out.append(("sort", f"Comma-separated fields, '-' for descending; of: {allowed}. Default: {default}."))
-    out.extend((name, f"Filter on {name}.") for name in pagination.filters)
-    return out
+def _schema(exact: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    """A ``json_schema_extra`` that documents the parameter as ``exact``: it is taken as text and checked
+    by backendkit, so FastAPI's own schema (any text) would tell less than the truth."""
+
+    def document(schema: dict[str, Any]) -> None:
+        title = schema.get("title")
+        schema.clear()
+        schema.update(exact)
+        if title is not None:
+            schema["title"] = title
+
+    return document
 
 
 def page_params(pagination: Pagination) -> Callable[..., PageRequest]:
     """A dependency that returns the validated :class:`~backendkit.pagination.PageRequest`.
 
     Use it as ``pages: PageRequest = Depends(page_params(PAGES))``; every parameter
-    it reads is listed in the route's OpenAPI parameters.
+    it reads is listed in the route's OpenAPI parameters with its real type and range.
     """
 
     def dependency(request: Request, **_: Any) -> PageRequest:
@@ -76,10 +68,10 @@ def page_params(pagination: Pagination) -> Callable[..., PageRequest]:
         inspect.Parameter(
             name,
             inspect.Parameter.KEYWORD_ONLY,
-            default=Query(None, description=description),
+            default=Query(None, description=parameter.description, json_schema_extra=_schema(parameter.schema)),
             annotation=str | None,
         )
-        for name, description in _documented(pagination)
+        for name, parameter in ((p.name, p) for p in pagination.query_parameters())
     )
     dependency.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     return dependency

@@ -37,8 +37,9 @@ from backendkit.pagination._keyset import (
     seek,
 )
 from backendkit.pagination._page import Page
-from backendkit.pagination._pagination import Pagination, boolean
-from backendkit.pagination._params import PageSize
+from backendkit.pagination._pagination import Pagination
+from backendkit.pagination._parameters import QueryParameter
+from backendkit.pagination._params import PageSize, boolean
 from backendkit.pagination._query import parse_query
 from backendkit.pagination._request import FetchPlan, Mode, PageRequest
 from backendkit.pagination._sort import Ordering, SortKey, SortSpec, format_ordering
@@ -65,6 +66,7 @@ __all__ = [
     "PageSize",
     "Pagination",
     "Position",
+    "QueryParameter",
     "Seek",
     "SortKey",
     "SortSpec",

@@ -19,6 +19,7 @@ from backendkit.pagination._errors import (
 from backendkit.pagination._finish import page_of
 from backendkit.pagination._keyset import Window
 from backendkit.pagination._page import Page
+from backendkit.pagination._parameters import QueryParameter, query_parameters
 from backendkit.pagination._params import PageSize, parse_index
 from backendkit.pagination._request import Mode, PageRequest, QueryPairs, Values
 from backendkit.pagination._sort import SortSpec, format_ordering
@@ -95,6 +96,10 @@ class Pagination:
             if secrets is None:
                 raise ConfigurationError("cursor pagination needs secrets to sign cursors with")
             self.codec = CursorCodec(secrets, max_age=max_age, namespace=namespace)
+
+    def query_parameters(self) -> list[QueryParameter]:
+        """The query parameters this pagination reads, each with a JSON Schema of what it accepts (for docs)."""
+        return query_parameters(self)
 
     def count_strategy(self, mode: Mode) -> CountStrategy:
         """The count strategy for ``mode``."""
@@ -226,13 +231,3 @@ def _single_values(pairs: QueryPairs, filters: Mapping[str, Any]) -> dict[str, s
             raise error(f"The parameter {name!r} is given more than once.", details={"parameter": name})
         given[name] = value
     return given
-
-
-def boolean(raw: str) -> bool:
-    """A filter parser for ``true``/``false`` (also ``1``/``0``, ``yes``/``no``); ``ValueError`` otherwise."""
-    lowered = raw.strip().lower()
-    if lowered in ("true", "1", "yes"):
-        return True
-    if lowered in ("false", "0", "no"):
-        return False
-    raise ValueError(raw)

@@ -68,3 +68,13 @@ def parse_index(raw: str | None, *, parameter: str, minimum: int) -> int:
     if number is None or number < minimum:
         raise InvalidPage(details={"parameter": parameter, "minimum": minimum})
     return number
+
+
+def boolean(raw: str) -> bool:
+    """A filter parser for ``true``/``false`` (also ``1``/``0``, ``yes``/``no``); ``ValueError`` otherwise."""
+    lowered = raw.strip().lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise ValueError(raw)
