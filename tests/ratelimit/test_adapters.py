@@ -88,12 +88,17 @@ def test_application_wide_refusal(flavour: str) -> None:
     assert refused.headers["ratelimit"].startswith('"2-per-60s";r=0;')
 
 
-def test_a_refusal_by_the_route_limit_reports_the_application_limit_too(flavour: str) -> None:
+def test_a_refusal_lists_the_limits_in_the_order_an_allowed_response_does(flavour: str) -> None:
+    # The order in which they were checked: the application's, then the route's. A refusal
+    # once listed its own first.
     with client(flavour, route=Limit("1/minute"), default=Limit(SlidingWindow("10/hour", name="app"))) as get:
-        get("/r")
+        allowed = get("/r")
         refused = get("/r")
-    assert refused.status == 429
-    assert refused.headers["ratelimit-policy"] == '"1-per-60s";q=1;w=60, "app";q=10;w=3600'
+    assert (allowed.status, refused.status) == (200, 429)
+    assert allowed.headers["ratelimit-policy"] == '"app";q=10;w=3600, "1-per-60s";q=1;w=60'
+    assert refused.headers["ratelimit-policy"] == allowed.headers["ratelimit-policy"]
+    assert re.fullmatch(r'"app";r=8;t=\d+, "1-per-60s";r=0;t=\d+', refused.headers["ratelimit"])
+    assert refused.headers["retry-after"] == str(refused.body["error"]["details"]["retry_after"])
 
 
 def test_shadow_mode_lets_everything_through_and_counts(flavour: str, caplog: pytest.LogCaptureFixture) -> None:

@@ -71,13 +71,19 @@ def test_the_429_through_the_envelope() -> None:
     assert dict(response.headers)["Retry-After"] == str(body["details"]["retry_after"])
 
 
-@pytest.mark.parametrize(
-    ("name", "rendered"),
-    [('say "hi"', '"say \\"hi\\""'), ("back\\slash", '"back\\\\slash"'), ("caf\u00e9\n", '"caf"')],
-)
+@pytest.mark.parametrize(("name", "rendered"), [('say "hi"', '"say \\"hi\\""'), ("back\\slash", '"back\\\\slash"')])
 def test_policy_names_are_valid_structured_field_strings(name: str, rendered: str) -> None:
     decision = RateLimiter(TokenBucket("1/second", name=name)).hit("x")
     assert dict(rate_limit_headers(decision))["RateLimit-Policy"] == f"{rendered};q=1;w=1"
+
+
+@pytest.mark.parametrize("name", ["per-user-\u2713", "caf\u00e9", "line\nbreak", "", "x" * 65])
+def test_a_policy_name_the_headers_cannot_carry_is_refused_at_construction(name: str) -> None:
+    # "per-user-\u2713" was sent as "per-user-", and an empty name was accepted.
+    with pytest.raises(ValueError, match="policy name"):
+        TokenBucket("1/second", name=name)
+    with pytest.raises(ValueError, match="policy name"):
+        SlidingWindow("1/second", name=name)
 
 
 TRUSTED = parse_networks(["10.0.0.0/8", "fd00::/8"])

@@ -11,7 +11,8 @@ from backendkit.ratelimit._decision import Decision
 
 @functools.lru_cache(maxsize=1024)  # policy names come from configuration: few, and asked for on every response
 def _sf_string(value: str) -> str:
-    # A Structured Field string: printable ASCII in quotes, with " and backslash escaped.
+    # A Structured Field string: printable ASCII in quotes, with " and backslash escaped. Policies refuse
+    # any other name (check_name); the filter only keeps a name made some other way off the wire.
     cleaned = "".join(c for c in value if " " <= c <= "~")
     return '"' + cleaned.replace("\\", "\\\\").replace('"', '\\"') + '"'
 

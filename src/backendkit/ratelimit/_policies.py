@@ -7,6 +7,26 @@ from typing import Any
 from backendkit.ratelimit._algorithms import SlidingWindowSpec, Spec, TokenBucketSpec
 from backendkit.ratelimit._rates import parse_rates
 
+MAX_NAME = 64
+
+
+def check_name(name: str) -> str:
+    """``name`` if it can name a policy in the ``RateLimit`` headers as it is; ``ValueError`` otherwise.
+
+    The headers carry it as a Structured Field string (RFC 9651): printable ASCII
+    only. Anything else would have to be dropped on the wire (``"per-user-✓"`` was
+    sent as ``"per-user-"``), so it is refused here, at start-up, as is an empty name.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError("a policy name is a non-empty string")
+    if len(name) > MAX_NAME:
+        raise ValueError(f"a policy name is at most {MAX_NAME} characters: {name[:MAX_NAME]!r}...")
+    if not all(" " <= c <= "~" for c in name):
+        raise ValueError(
+            f"a policy name is printable ASCII (it travels in the RateLimit headers as it is), not {name!r}"
+        )
+    return name
+
 
 class Policy:
     """A set of rates checked with one algorithm. Subclassed by :class:`TokenBucket` and :class:`SlidingWindow`."""
@@ -15,7 +35,7 @@ class Policy:
 
     def __init__(self, rate: str | Any, *, name: str | None = None) -> None:
         self.rates = parse_rates(rate)
-        self.name = name
+        self.name = check_name(name) if name is not None else None
 
     def names(self) -> list[str]:
         """One name per rate, for headers and keys: ``"60-per-60s"``, or the given name."""

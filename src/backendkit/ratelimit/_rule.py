@@ -61,15 +61,23 @@ class Verdict:
     error: TooManyRequests | None
 
     def apply(self, queued: list[tuple[str, str]]) -> Decision:
-        """Raise the refusal (a 429 that carries its headers), or queue the headers for the response.
+        """Queue the headers for the response, and raise the refusal (a 429) if there is one.
 
         ``queued`` is the request's response-header channel; every adapter does this
-        with a verdict, and only this.
+        with a verdict, and only this. A refusal's ``RateLimit`` fields are queued
+        too, after those of the limits checked before it, rather than sent as the
+        error's own: so a 429 lists the limits in the order they were checked, as
+        an allowed response does. The error keeps ``Retry-After``.
         """
-        if self.error is not None:
-            raise self.error
-        queued += self.headers
-        return self.decision
+        error = self.error
+        if error is None:
+            queued += self.headers
+            return self.decision
+        for name, value in self.headers:
+            if name != "Retry-After":
+                queued.append((name, value))
+                error.headers.pop(name, None)
+        raise error
 
 
 class Limit:
