@@ -226,3 +226,32 @@ def test_checks_are_registered_by_the_app() -> None:
 
     with override_settings(MIDDLEWARE=[]):
         assert "backendkit.E001" in [m.id for m in checks.run_checks()]
+
+
+CSRF = ["backendkit.django.ErrorMiddleware", "django.middleware.csrf.CsrfViewMiddleware"]
+
+
+@pytest.mark.parametrize("view", ["backendkit.django.views.csrf_failure", "backendkit.django.views.handler403"])
+def test_a_csrf_failure_is_the_envelope(view: str) -> None:
+    # A default startproject has CsrfViewMiddleware; its refusal was Django's HTML 403, and
+    # CSRF_FAILURE_VIEW = "backendkit.django.views.handler403" failed (handler403 was a string).
+    with override_settings(MIDDLEWARE=CSRF, ROOT_URLCONF="tests.django.urls", CSRF_FAILURE_VIEW=view):
+        reply = Client(enforce_csrf_checks=True).post("/ok", {"a": "1"}, headers={"X-Request-ID": "csrf-1"})
+    assert reply.status_code == 403
+    assert reply["Content-Type"] == "application/json"
+    error = json.loads(reply.content)["error"]
+    assert error == {
+        "code": "CSRF_FAILED",
+        "message": "CSRF verification failed.",
+        "details": {"reason": "CSRF cookie not set."},
+        "request_id": "csrf-1",
+    }
+
+
+def test_csrf_failures_in_html_are_a_warning_at_start_up() -> None:
+    with override_settings(MIDDLEWARE=CSRF, ROOT_URLCONF="tests.django.urls"):
+        assert [m.id for m in check_setup()] == ["backendkit.W003"]
+    with override_settings(
+        MIDDLEWARE=CSRF, ROOT_URLCONF="tests.django.urls", CSRF_FAILURE_VIEW="backendkit.django.views.csrf_failure"
+    ):
+        assert check_setup() == []

@@ -14,11 +14,12 @@ from backendkit.django._state import get_state
 _MIDDLEWARE = "backendkit.django.ErrorMiddleware"
 _ALIASES = {_MIDDLEWARE, "backendkit.django.middleware.ErrorMiddleware"}
 _RATE_LIMIT = "backendkit.django.ratelimit.RateLimitMiddleware"
+_DJANGO_CSRF = "django.views.csrf.csrf_failure"
 
 
 def check_setup(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """E001 (middleware missing), E002 (bad BACKENDKIT settings), E003 (rate limits before the errors),
-    E004 (bad rate limits), W001 (not first), W002 (no error views)."""
+    E004 (bad rate limits), W001 (not first), W002 (no error views), W003 (CSRF failures in HTML)."""
     messages: list[CheckMessage] = []
     try:
         state = get_state()
@@ -45,6 +46,14 @@ def check_setup(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 f"{_RATE_LIMIT!r} must come after {_MIDDLEWARE!r} in MIDDLEWARE.",
                 hint="ErrorMiddleware adds the RateLimit headers to responses and renders the 429.",
                 id="backendkit.E003",
+            )
+        )
+    if "django.middleware.csrf.CsrfViewMiddleware" in middleware and settings.CSRF_FAILURE_VIEW == _DJANGO_CSRF:
+        messages.append(
+            Warning(
+                "CsrfViewMiddleware answers a refused request with Django's HTML 403 page.",
+                hint='CSRF_FAILURE_VIEW = "backendkit.django.views.csrf_failure"',
+                id="backendkit.W003",
             )
         )
     urlconf = get_resolver().urlconf_module

@@ -5,6 +5,11 @@ by middleware and anything else that reaches Django's own error handling::
 
     # urls.py
     from backendkit.django.views import handler400, handler403, handler404, handler500
+
+and, with Django's ``CsrfViewMiddleware``, a refused request::
+
+    # settings.py
+    CSRF_FAILURE_VIEW = "backendkit.django.views.csrf_failure"
 """
 
 from __future__ import annotations
@@ -13,8 +18,8 @@ import sys
 
 from django.http import HttpRequest, HttpResponse
 
-from backendkit.django._respond import exception_response
-from backendkit.errors import InternalServerError
+from backendkit.django._respond import error_response, exception_response
+from backendkit.errors import Forbidden, InternalServerError
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -22,9 +27,20 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     return exception_response(request, exception)
 
 
-def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """``handler403``."""
+def permission_denied(request: HttpRequest, exception: Exception | None = None, reason: str = "") -> HttpResponse:
+    """``handler403``; also a ``CSRF_FAILURE_VIEW`` (Django calls that with ``reason`` alone)."""
+    if exception is None:
+        return csrf_failure(request, reason)
     return exception_response(request, exception)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """``CSRF_FAILURE_VIEW``: 403 ``CSRF_FAILED`` in the envelope, instead of Django's HTML page.
+
+    ``details.reason`` is Django's own fixed reason ("CSRF cookie not set.", ...).
+    """
+    error = Forbidden("CSRF verification failed.", code="CSRF_FAILED", details={"reason": reason} if reason else None)
+    return error_response(request, error)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -42,13 +58,16 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return exception_response(request, exc, signal=False)
 
 
-handler400 = "backendkit.django.views.bad_request"
-handler403 = "backendkit.django.views.permission_denied"
-handler404 = "backendkit.django.views.page_not_found"
-handler500 = "backendkit.django.views.server_error"
+# The views themselves (Django takes a callable or a dotted path), so that
+# CSRF_FAILURE_VIEW = "backendkit.django.views.handler403" works as well.
+handler400 = bad_request
+handler403 = permission_denied
+handler404 = page_not_found
+handler500 = server_error
 
 __all__ = [
     "bad_request",
+    "csrf_failure",
     "handler400",
     "handler403",
     "handler404",
