@@ -14,3 +14,14 @@ class Item(models.Model):
 
     class Meta:
         app_label = "pagination_tests"
+
+
+class Task(models.Model):
+    """The model docs/pagination.md pages in its Django example."""
+
+    title = models.TextField()
+    priority = models.IntegerField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        app_label = "pagination_tests"
