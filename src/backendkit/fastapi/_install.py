@@ -70,11 +70,11 @@ def install(app: FastAPI, *, settings: Settings | None = None, **options: Any) -
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
     generate = app.openapi
 
-    answering_head: list[Any] = []  # the GET routes made to answer HEAD too
+    answering_head: set[int] = set()  # the GET routes made to answer HEAD too (their ids)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            with head_hidden(answering_head):  # one operation per route, its GET
+            with head_hidden(app.routes, answering_head):  # one operation per route, its GET
                 schema = generate()
             document_routes(schema, app.routes, max_body_size=state.settings.max_body_size)
             rewrite(schema, state.handler.renderer)
@@ -85,8 +85,8 @@ def install(app: FastAPI, *, settings: Settings | None = None, **options: Any) -
     build = app.build_middleware_stack
 
     def build_answering_head() -> Any:
-        # At build time, so that routes added after install() answer HEAD too.
-        answering_head.extend(answer_head(app.routes))
+        # When the app starts serving, so that routes added after install() answer HEAD too.
+        answer_head(app.routes, answering_head)
         return build()
 
     setattr(app, "build_middleware_stack", build_answering_head)  # noqa: B010  (as starlette's install does)

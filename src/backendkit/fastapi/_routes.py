@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import fastapi.routing
 from fastapi.routing import APIRoute
 from starlette.convertors import FloatConvertor, IntegerConvertor, PathConvertor, StringConvertor, UUIDConvertor
 
@@ -31,52 +32,84 @@ _CONVERTED: dict[type[Any], tuple[type[Any], dict[str, Any]]] = {
 }
 
 
-def api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
-    """Every FastAPI route, in included routers and mounted sub-apps too."""
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield route
-        elif getattr(route, "routes", None) is not None:  # a Mount of a router or a sub-app
-            yield from api_routes(route.routes)
+def route_contexts(routes: Iterable[Any]) -> Iterator[tuple[Any, APIRoute]]:
+    """Each FastAPI route of one router as it is served: (the route as matched, the route as declared).
+
+    Since FastAPI 0.16x an included router stays one entry of the parent's routes,
+    and the route as matched is FastAPI's context for it (the prefix in its path,
+    the router's responses, a copy of its methods); before, ``include_router``
+    copied the routes, and both are the same ``APIRoute``. Mounted applications
+    are left alone: they have routes, a document and an installation of their own.
+    """
+    contexts = getattr(fastapi.routing, "iter_route_contexts", None)
+    if contexts is None:  # FastAPI before included routers kept their own routes
+        for route in routes:
+            if isinstance(route, APIRoute):
+                yield route, route
+        return
+    for context in contexts(list(routes)):
+        declared = context.original_route
+        if isinstance(declared, APIRoute):
+            yield context, declared
 
 
-def answer_head(routes: Iterable[Any]) -> list[APIRoute]:
-    """Let every GET route answer HEAD (the server sends no body); returns the routes it changed."""
-    changed = []
-    for route in api_routes(routes):
-        methods = route.methods
-        if methods is not None and "GET" in methods and "HEAD" not in methods:
-            methods.add("HEAD")
-            changed.append(route)
-    return changed
+def _method_sets(context: Any, declared: APIRoute) -> list[set[str]]:
+    """The methods of a route as matched and as declared (one set, or a copy each)."""
+    sets = [methods for methods in (context.methods, declared.methods) if methods is not None]
+    return sets[:1] if len(sets) == 2 and sets[0] is sets[1] else sets
+
+
+def answer_head(routes: Iterable[Any], answering: set[int]) -> None:
+    """Let every GET route answer HEAD (the server sends no body); remember which in ``answering``.
+
+    A path with a HEAD route of the application's own keeps it: a GET route
+    answering HEAD as well would come first and hide it.
+    """
+    contexts = list(route_contexts(routes))
+    own_head = {
+        context.path_format
+        for context, declared in contexts
+        if "HEAD" in (context.methods or ()) and id(declared) not in answering
+    }
+    for context, declared in contexts:
+        methods = context.methods
+        if methods and "GET" in methods and "HEAD" not in methods and context.path_format not in own_head:
+            for changed in _method_sets(context, declared):
+                changed.add("HEAD")
+            answering.add(id(declared))
 
 
 @contextmanager
-def head_hidden(routes: list[APIRoute]) -> Iterator[None]:
+def head_hidden(routes: Iterable[Any], answering: set[int]) -> Iterator[None]:
     """While FastAPI writes its OpenAPI document: the routes :func:`answer_head` changed answer GET only.
 
     FastAPI writes an operation for every method of a route; a HEAD twin of each GET
     would repeat its operation id (and warn about it).
     """
-    for route in routes:
-        if route.methods is not None:
-            route.methods.discard("HEAD")
+    hidden = [
+        methods
+        for context, declared in route_contexts(routes)
+        if id(declared) in answering
+        for methods in _method_sets(context, declared)
+    ]
+    for methods in hidden:
+        methods.discard("HEAD")
     try:
         yield
     finally:
-        for route in routes:
-            if route.methods is not None:
-                route.methods.add("HEAD")
+        for methods in hidden:
+            methods.add("HEAD")
 
 
 def document_routes(schema: dict[str, Any], routes: Iterable[Any], *, max_body_size: int | None) -> None:
     """Make each operation's responses and path parameters those the routes and the error handling give."""
     paths = schema.get("paths", {})
-    for route in api_routes(routes):
+    for route, _ in route_contexts(routes):
         if not route.include_in_schema:
             continue
         path_item = paths.get(route.path_format, {})
         convertors = getattr(route, "param_convertors", {})
+        declared = {str(status) for status in (route.responses or {})}
         for method in _METHODS:
             operation = path_item.get(method)
             if method.upper() not in (route.methods or ()) or not isinstance(operation, dict):
@@ -90,11 +123,26 @@ def document_routes(schema: dict[str, Any], routes: Iterable[Any], *, max_body_s
             for parameter in refused:
                 converted = _CONVERTED.get(type(convertors[parameter["name"]]))
                 if converted is not None:
-                    parameter["schema"] = {**parameter.get("schema", {}), **converted[1]}
+                    parameter["schema"] = _accepted(parameter.get("schema", {}), converted[1])
             if refused:
                 _add(responses, 404)  # a path the convertor refuses matches no route
-            if "422" in responses and not _can_fail_validation(route, convertors):
+            if "422" in responses and "422" not in declared and not _can_fail_validation(route, convertors):
                 del responses["422"]  # FastAPI adds it to every operation with a parameter
+
+
+def _accepted(documented: dict[str, Any], converted: dict[str, Any]) -> dict[str, Any]:
+    """The schema of a path parameter: what the convertor lets through and FastAPI then accepts.
+
+    Of the same type, both schemas hold (the larger minimum). Of different types,
+    the plain string convertor (``{id}``) lets any segment through and FastAPI's
+    type decides; a typed convertor (``{id:int}``) decides what matches at all.
+    """
+    if documented.get("type") != converted["type"]:
+        return documented if converted["type"] == "string" and "format" not in converted else converted
+    merged = {**converted, **documented}
+    if "minimum" in documented and "minimum" in converted:
+        merged["minimum"] = max(documented["minimum"], converted["minimum"])
+    return merged
 
 
 def _add(responses: dict[str, Any], *statuses: int) -> None:
@@ -102,7 +150,7 @@ def _add(responses: dict[str, Any], *statuses: int) -> None:
         responses.setdefault(str(status), {"description": status_title(status), MARKER: True})
 
 
-def _can_fail_validation(route: APIRoute, convertors: dict[str, Any]) -> bool:
+def _can_fail_validation(route: Any, convertors: dict[str, Any]) -> bool:
     """Whether FastAPI can answer this route with a 422: a body, or a parameter that can be refused."""
     pending = [route.dependant]
     while pending:
