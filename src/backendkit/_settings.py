@@ -31,8 +31,9 @@ class Settings:
             answered 413 ``PAYLOAD_TOO_LARGE``. ``None`` (the default) leaves it to the
             framework and the server, as they do without backendkit.
         rate_limits: Rate limits on every request: a ``backendkit.ratelimit.Limit``, a list
-            of them (Django: or a dotted path to either). The adapters that read it
-            (Flask, Django) check its value; ``None`` for none.
+            of them (Django: or a dotted path to either). The Flask and Django adapters
+            check it every request; Starlette and FastAPI refuse it (there, rate limits
+            are a middleware the app adds). ``None`` for none.
     """
 
     error_format: str | Renderer = "envelope"

@@ -14,6 +14,7 @@ from django.test import AsyncClient, Client, override_settings
 
 from backendkit.django._checks import check_setup
 from backendkit.errors import APIError, RenderContext, RenderedBody, Unauthorized
+from backendkit.ratelimit import Limit
 
 MW = "backendkit.django.ErrorMiddleware"
 urls = override_settings(ROOT_URLCONF="tests.django.urls")
@@ -196,6 +197,7 @@ def test_bad_settings_are_reported_by_manage_py_check() -> None:
         ("5/minute", "write Limit('5/minute')"),  # once a raw ImportError on the first request
         (["1000/hour"], "write Limit('1000/hour')"),
         (42, "not int"),
+        ({"a": Limit("1/minute")}, "not dict"),  # its keys were read as rates
         ("tests.django.no_such_module.LIMITS", None),  # a dotted path that does not import: E002
     ],
 )
@@ -246,6 +248,32 @@ def test_a_csrf_failure_is_the_envelope(view: str) -> None:
         "details": {"reason": "CSRF cookie not set."},
         "request_id": "csrf-1",
     }
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        (
+            {"Origin": "https://attacker.example<script>"},
+            "Origin checking failed - the Origin header does not match any trusted origins.",
+        ),
+        (
+            {"Referer": "https://attacker.example/<script>"},
+            "Referer checking failed - the Referer header does not match any trusted origins.",
+        ),
+    ],
+    ids=["origin", "referer"],
+)
+def test_a_csrf_failure_never_echoes_what_the_client_sent(headers: dict[str, str], reason: str) -> None:
+    # Django quotes the Origin or Referer it refused in its reason; the envelope once sent it back.
+    client = Client(enforce_csrf_checks=True)
+    with override_settings(
+        MIDDLEWARE=CSRF, ROOT_URLCONF="tests.django.urls", CSRF_FAILURE_VIEW="backendkit.django.views.csrf_failure"
+    ):
+        reply = client.post("/ok", {"a": "1"}, headers=headers, secure=True)
+    assert reply.status_code == 403
+    assert json.loads(reply.content)["error"]["details"] == {"reason": reason}
+    assert b"attacker" not in reply.content
 
 
 def test_csrf_failures_in_html_are_a_warning_at_start_up() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from typing import Any
 
@@ -242,6 +243,15 @@ def test_url_value_preprocessors_run_inside_the_request_context(log_lines: Any) 
     assert (r.status_code, r.headers["X-Request-ID"]) == (404, "pre-1")
     access = [x for x in log_lines.lines if x["logger"] == "backendkit.access"]
     assert [(x["request_id"], x["http_status"]) for x in access] == [("pre-1", 404)]
+
+
+@pytest.mark.parametrize(
+    ("limits", "says"), [("5/minute", "write Limit('5/minute')"), (["5/minute"], "write Limit('5/minute')")]
+)
+def test_a_rate_string_for_every_request_says_what_to_write(limits: object, says: str) -> None:
+    # It was list("5/minute"): an AttributeError on the character '5'.
+    with pytest.raises(ConfigurationError, match=re.escape(says)):
+        make_app({"BACKENDKIT_RATE_LIMITS": limits})
 
 
 def test_rate_limits_from_the_config() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -14,7 +15,15 @@ from starlette.testclient import TestClient
 
 from backendkit.asgi.ratelimit import RateLimitMiddleware
 from backendkit.errors import ConfigurationError
-from backendkit.ratelimit import AsyncRedisStore, Limit, MemoryStore, RedisStore, RequestInfo, TokenBucket
+from backendkit.ratelimit import (
+    AsyncRedisStore,
+    Limit,
+    MemoryStore,
+    RedisStore,
+    RequestInfo,
+    TokenBucket,
+    limit_list,
+)
 from backendkit.starlette import install
 
 
@@ -55,6 +64,35 @@ def test_adapters_refuse_a_store_that_would_block_at_start_up() -> None:
         RateLimitMiddleware(lambda *a: None, Limit("1/second", store=RedisStore("redis://127.0.0.1:1/0")))  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError):
         flask_limit("1/second", store=AsyncRedisStore("redis://127.0.0.1:1/0"))
+
+
+@pytest.mark.parametrize(
+    ("limits", "says"),
+    [
+        ("5/minute", "not rates: write Limit('5/minute')"),
+        (["5/minute"], "not rates: write Limit('5/minute')"),
+        ({"a": Limit("5/minute")}, "not dict"),
+        (42, "not int"),
+    ],
+)
+def test_limits_for_every_request_are_limit_objects(limits: Any, says: str) -> None:
+    # The ASGI middleware once made list("5/minute") of a string: an AttributeError on '5'.
+    with pytest.raises(ConfigurationError, match=re.escape(says)):
+        RateLimitMiddleware(lambda *a: None, limits)  # type: ignore[arg-type]
+    assert limit_list(None) == []
+    assert limit_list(rule := Limit("1/second")) == [rule]
+    assert limit_list([rule, rule]) == [rule, rule]
+
+
+def test_starlette_and_fastapi_refuse_a_rate_limits_setting_they_would_not_read() -> None:
+    # It was accepted and ignored: install(app, rate_limits=Limit("1/minute")) limited nothing.
+    from fastapi import FastAPI
+
+    from backendkit.fastapi import install as install_fastapi
+
+    for app, installer in ((Starlette(), install), (FastAPI(), install_fastapi)):
+        with pytest.raises(ConfigurationError, match="add_middleware"):
+            installer(app, rate_limits=Limit("1/minute"))  # type: ignore[operator]
 
 
 @pytest.mark.parametrize("cost", [0, -1, 1.5, True, "2"])

@@ -23,7 +23,7 @@ from backendkit._settings import Settings
 from backendkit.asgi._respond import ResponseHeaders, send_error_response
 from backendkit.asgi._types import ASGIApp, Message, Receive, Scope, Send
 from backendkit.errors import TooManyRequests
-from backendkit.ratelimit import Limit, RequestInfo
+from backendkit.ratelimit import Limit, RequestInfo, limit_list
 
 
 def request_info(scope: Scope, native: Any = None) -> RequestInfo:
@@ -60,7 +60,7 @@ class RateLimitMiddleware:
 
     def __init__(self, app: ASGIApp, limits: Limit | Sequence[Limit]) -> None:
         self.app = app
-        self.limits = [limits] if isinstance(limits, Limit) else list(limits)
+        self.limits = limit_list(limits, setting="RateLimitMiddleware's limits")
         for limit in self.limits:
             limit.require_async_store()  # a configuration error now rather than on the first request
         self._state: AdapterState | None = None

@@ -24,8 +24,8 @@ from django.http import HttpRequest, HttpResponseBase
 from backendkit._headers import channel
 from backendkit.django._respond import error_response
 from backendkit.django._state import get_state
-from backendkit.errors import TooManyRequests
-from backendkit.ratelimit import Decision, Limit, Policy, RequestInfo, Verdict
+from backendkit.errors import ConfigurationError, TooManyRequests
+from backendkit.ratelimit import Decision, Limit, Policy, RequestInfo, Verdict, limit_list
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -104,28 +104,10 @@ def configured_limits() -> list[Limit]:
     Anything else is ``ImproperlyConfigured``, with what to write instead; system
     check ``backendkit.E004`` reports it at start-up.
     """
-    value: Any = get_state().settings.rate_limits
-    given: list[Any] = [] if value is None else [value] if isinstance(value, (Limit, str)) else _listed(value)
-    rules: list[Limit] = []
-    for rule in given:
-        if isinstance(rule, str):
-            raise ImproperlyConfigured(
-                f'BACKENDKIT["RATE_LIMITS"] holds Limit objects, not rates: write Limit({rule!r}) '
-                "(from backendkit.ratelimit import Limit), or give a dotted path to your limits"
-            )
-        if not isinstance(rule, Limit):
-            raise ImproperlyConfigured(
-                f'BACKENDKIT["RATE_LIMITS"] holds Limit objects, not {type(rule).__name__}: write Limit(...)'
-            )
-        rules.append(rule)
-    return rules
-
-
-def _listed(value: Any) -> list[Any]:
     try:
-        return list(value)
-    except TypeError:
-        return [value]  # not a list either: refused as what it is
+        return limit_list(get_state().settings.rate_limits, setting='BACKENDKIT["RATE_LIMITS"]')
+    except ConfigurationError as exc:
+        raise ImproperlyConfigured(f"{exc}; or give a dotted path to your limits") from None
 
 
 GetResponse = Callable[[HttpRequest], "HttpResponseBase | Awaitable[HttpResponseBase]"]

@@ -24,7 +24,7 @@ from flask import Flask, current_app, request
 
 from backendkit._headers import channel
 from backendkit.errors import ConfigurationError
-from backendkit.ratelimit import Decision, Limit, Policy, RequestInfo
+from backendkit.ratelimit import Decision, Limit, Policy, RequestInfo, limit_list
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -68,7 +68,7 @@ def limit(policies: str | Policy | Sequence[Policy] | Limit, **options: Any) -> 
 
 def apply_to_every_request(app: Flask, limits: Limit | Sequence[Limit]) -> None:
     """Check ``limits`` before every request of ``app`` (the extension's ``rate_limits``)."""
-    rules = [limits] if isinstance(limits, Limit) else list(limits)
+    rules = limit_list(limits, setting="BACKENDKIT_RATE_LIMITS (or rate_limits=)")
     for rule in rules:
         rule.require_sync_store()
 

@@ -35,7 +35,7 @@ from backendkit.ratelimit._limiter import AsyncRateLimiter, RateLimiter  # noqa:
 from backendkit.ratelimit._memory import MemoryStore  # noqa: E402
 from backendkit.ratelimit._policies import Policy, SlidingWindow, TokenBucket  # noqa: E402
 from backendkit.ratelimit._rates import Rate, parse_rates  # noqa: E402
-from backendkit.ratelimit._rule import DecisionEvent, Limit, Verdict  # noqa: E402
+from backendkit.ratelimit._rule import DecisionEvent, Limit, Verdict, limit_list  # noqa: E402
 from backendkit.ratelimit._store import AsyncStore, Store, StoreError  # noqa: E402
 
 
@@ -74,6 +74,7 @@ __all__ = [
     "client_ip",
     "forwarded_chain",
     "ip_key",
+    "limit_list",
     "parse_networks",
     "parse_rates",
     "rate_limit_headers",

@@ -259,6 +259,28 @@ class Limit:
         return Verdict(decision, bucket, headers, error)
 
 
+def limit_list(value: object, *, setting: str = "limits") -> list[Limit]:
+    """Limits as the adapters take them: one :class:`Limit` or a list (or tuple) of them; ``None`` for none.
+
+    Anything else is a :class:`~backendkit.errors.ConfigurationError` naming
+    ``setting`` and saying what to write: a plain rate such as ``"5/minute"``
+    above all, which each adapter's per-route ``limit`` accepts but a list of
+    limits for every request does not (it would need a scope, a key and a store).
+    """
+    if value is None:
+        return []
+    given: list[object] = list(value) if isinstance(value, (list, tuple)) else [value]
+    for rule in given:
+        if isinstance(rule, str):
+            raise ConfigurationError(
+                f"{setting} holds Limit objects, not rates: write Limit({rule!r}) "
+                "(from backendkit.ratelimit import Limit)"
+            )
+        if not isinstance(rule, Limit):
+            raise ConfigurationError(f"{setting} holds Limit objects, not {type(rule).__name__}: write Limit(...)")
+    return cast(list[Limit], given)
+
+
 def _is_sync(store: object) -> bool:
     return callable(getattr(store, "apply", None))
 

@@ -16,7 +16,7 @@ from backendkit._runtime import AdapterState
 from backendkit._settings import Settings
 from backendkit.asgi import BodyLimit, ErrorBoundary, RequestContextMiddleware, Scope
 from backendkit.asgi._types import Receive, Send
-from backendkit.errors import APIError, ErrorResponse, ExceptionRegistry, error_for_status
+from backendkit.errors import APIError, ConfigurationError, ErrorResponse, ExceptionRegistry, error_for_status
 from backendkit.logging._access import normalize_route
 
 STATE_KEY = "backendkit"
@@ -138,6 +138,13 @@ def install(
     if app.middleware_stack is not None:
         raise RuntimeError("install backendkit before the application starts")
     settings = settings if settings is not None else Settings.from_mapping({}, **options)
+    if settings.rate_limits is not None:
+        # An ASGI app composes its middleware itself; a setting read nowhere would limit nothing.
+        raise ConfigurationError(
+            "rate_limits is a setting of the Flask and Django adapters; on Starlette and FastAPI add "
+            "app.add_middleware(RateLimitMiddleware, limits=...) (from backendkit.fastapi.ratelimit or "
+            "backendkit.asgi.ratelimit), or limit routes with Depends(limit(...))"
+        )
     found = (*((extra_translations,) if extra_translations else ()), translations())
     state = AdapterState(settings, found)
     setattr(app.state, STATE_KEY, state)
