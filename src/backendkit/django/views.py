@@ -17,6 +17,7 @@ from __future__ import annotations
 import sys
 
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import REASON_BAD_ORIGIN, REASON_BAD_REFERER
 
 from backendkit.django._respond import error_response, exception_response
 from backendkit.errors import Forbidden, InternalServerError
@@ -37,10 +38,21 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None, 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """``CSRF_FAILURE_VIEW``: 403 ``CSRF_FAILED`` in the envelope, instead of Django's HTML page.
 
-    ``details.reason`` is Django's own fixed reason ("CSRF cookie not set.", ...).
+    ``details.reason`` is Django's reason ("CSRF cookie not set.", ...) without
+    anything the client sent: two of them quote its ``Origin`` or ``Referer``
+    header, which is named instead (Django's page shows reasons only with ``DEBUG``).
     """
+    reason = _without_client_values(reason)
     error = Forbidden("CSRF verification failed.", code="CSRF_FAILED", details={"reason": reason} if reason else None)
     return error_response(request, error)
+
+
+def _without_client_values(reason: str) -> str:
+    for template, header in ((REASON_BAD_ORIGIN, "the Origin header"), (REASON_BAD_REFERER, "the Referer header")):
+        head, _, tail = template.partition("%s")
+        if reason.startswith(head) and reason.endswith(tail):
+            return f"{head}{header}{tail}"
+    return reason
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
