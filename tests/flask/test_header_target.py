@@ -14,14 +14,27 @@ VALUES = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E),
 PAIRS = st.lists(st.tuples(NAMES, VALUES), max_size=6)
 
 
+def fields(headers: Headers) -> dict[str, str]:
+    """Each field once, by its lower-case name: its lines joined with ", " (what a client reads)."""
+    out: dict[str, list[str]] = {}
+    for name, value in headers.items():
+        out.setdefault(name.lower(), []).append(value)
+    return {name: ", ".join(values) for name, values in out.items()}
+
+
 @given(present=PAIRS, queued=PAIRS)
-def test_the_view_merges_as_plain_headers_do(present: list[tuple[str, str]], queued: list[tuple[str, str]]) -> None:
-    # The view only reads the names once (werkzeug's own get and set scan the list): the
-    # result must be what the channel's rule gives on werkzeug's Headers themselves.
-    plain, viewed = Headers(present), Headers(present)
-    add_headers(plain, queued)
-    add_headers(_Fields(viewed), queued)
-    assert viewed.to_wsgi_list() == plain.to_wsgi_list()
+def test_a_queued_value_follows_every_line_of_its_field(
+    present: list[tuple[str, str]], queued: list[tuple[str, str]]
+) -> None:
+    # The channel's rule, field by field: the response's own lines (all of them), then the
+    # queued values in order; no other field moves.
+    expected = fields(Headers(present))
+    for name, value in queued:
+        lowered = name.lower()
+        expected[lowered] = f"{expected[lowered]}, {value}" if lowered in expected else value
+    headers = Headers(present)
+    add_headers(_Fields(headers), queued)
+    assert fields(headers) == expected
 
 
 def test_a_field_the_view_set_gets_the_queued_value_after_its_own() -> None:
@@ -29,3 +42,10 @@ def test_a_field_the_view_set_gets_the_queued_value_after_its_own() -> None:
     add_headers(_Fields(headers), [("RateLimit", '"m";r=2;t=9'), ("RateLimit-Policy", '"m";q=3;w=60')])
     assert headers.getlist("RateLimit") == ['"app";r=1;t=5, "m";r=2;t=9']
     assert headers["ratelimit-policy"] == '"m";q=3;w=60'
+
+
+def test_a_field_of_two_lines_keeps_both() -> None:
+    # werkzeug's get reads the first line only; the second was dropped when the field was set.
+    headers = Headers([("RateLimit", '"up1";r=1;t=5'), ("RateLimit", '"up2";r=2;t=5')])
+    add_headers(_Fields(headers), [("RateLimit", '"m";r=3;t=9')])
+    assert headers.getlist("RateLimit") == ['"up1";r=1;t=5, "up2";r=2;t=5, "m";r=3;t=9']

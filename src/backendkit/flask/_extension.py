@@ -71,7 +71,9 @@ class _Fields:
         self._present = {name.lower() for name in headers.keys()}  # noqa: SIM118  (Headers iterates over pairs)
 
     def get(self, name: str) -> str | None:
-        return self._headers.get(name) if name.lower() in self._present else None
+        if name.lower() not in self._present:
+            return None
+        return ", ".join(self._headers.getlist(name))  # every line of the field, as the channel's rule reads it
 
     def __setitem__(self, name: str, value: str) -> None:
         lowered = name.lower()
