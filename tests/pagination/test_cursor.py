@@ -40,11 +40,42 @@ values = st.one_of(
 @settings(max_examples=300)
 @given(row=st.lists(values, min_size=1, max_size=5), backward=st.booleans())
 def test_every_value_type_survives_a_round_trip(row: list[Any], backward: bool) -> None:
-    codec = CursorCodec([KEY])
+    codec = CursorCodec([KEY], max_length=1 << 20)
     token = codec.encode(Position(tuple(row), backward), ordering=ORDER, filters=FILTERS, now=0.0)
     decoded = codec.decode(token, ordering=ORDER, filters=FILTERS, now=0.0)
     assert decoded == Position(tuple(row), backward)
     assert [type(v) for v in decoded.values] == [type(v) for v in row]
+
+
+@settings(max_examples=200)
+@given(row=st.lists(values | st.text(min_size=200, max_size=600), min_size=1, max_size=5))
+def test_the_codec_never_hands_out_a_cursor_it_would_refuse(row: list[Any]) -> None:
+    # A position with long text (a title sort key) once made a cursor over max_length, which
+    # decode() refused: the next page could never be fetched.
+    codec = CursorCodec([KEY], max_length=1024)
+    position = Position(tuple(row))
+    needed = len(CursorCodec([KEY], max_length=1 << 20).encode(position, ordering=ORDER, filters=FILTERS, now=0.0))
+    if needed > 1024:
+        with pytest.raises(ConfigurationError, match=r"max_length \(1024\)"):
+            codec.encode(position, ordering=ORDER, filters=FILTERS, now=0.0)
+        return
+    token = codec.encode(position, ordering=ORDER, filters=FILTERS, now=0.0)
+    assert codec.decode(token, ordering=ORDER, filters=FILTERS, now=0.0) == position
+
+
+def test_non_ascii_sort_values_take_their_utf_8_size() -> None:
+    # 255 CJK characters (a VARCHAR(255) title): 6 bytes each as \u escapes (a 2,111-character
+    # cursor, over the default 2048), 3 as UTF-8.
+    title = "\u6f22" * 255
+    token = CursorCodec([KEY]).encode(Position((title, 7)), ordering=ORDER, filters=FILTERS, now=0.0)
+    assert len(token) < 1200
+    assert CursorCodec([KEY]).decode(token, ordering=ORDER, filters=FILTERS, now=0.0) == Position((title, 7))
+
+
+def test_a_lone_surrogate_still_round_trips() -> None:
+    codec = CursorCodec([KEY])
+    token = codec.encode(Position(("a\ud800b",)), ordering=ORDER, filters=FILTERS, now=0.0)
+    assert codec.decode(token, ordering=ORDER, filters=FILTERS, now=0.0) == Position(("a\ud800b",))
 
 
 def test_tokens_are_url_safe_and_deterministic_without_expiry() -> None:

@@ -51,6 +51,8 @@ class Pagination:
             exactly in page and offset modes and not at all in cursor mode.
         max_age: Seconds a cursor stays valid (``None``: forever).
         namespace: Binds cursors to this endpoint: a cursor of another namespace is refused.
+        cursor_max_length: The longest cursor made or accepted, in characters (see
+            :class:`CursorCodec`); raise it for long sort values, such as titles.
         item_cursors: Also make a cursor for every item (cursor mode).
 
     A cursor mode without a sort or a secret is a :class:`ConfigurationError` here, at
@@ -77,6 +79,7 @@ class Pagination:
         max_age: float | None = None,
         namespace: str = "",
         item_cursors: bool = False,
+        cursor_max_length: int = 2048,
     ) -> None:
         self.modes = tuple(modes)
         if not self.modes or any(m not in MODES for m in self.modes) or len(set(self.modes)) != len(self.modes):
@@ -95,7 +98,7 @@ class Pagination:
                 raise ConfigurationError("cursor pagination needs a sort (SortSpec) with a unique tiebreaker")
             if secrets is None:
                 raise ConfigurationError("cursor pagination needs secrets to sign cursors with")
-            self.codec = CursorCodec(secrets, max_age=max_age, namespace=namespace)
+            self.codec = CursorCodec(secrets, max_age=max_age, max_length=cursor_max_length, namespace=namespace)
 
     def query_parameters(self) -> list[QueryParameter]:
         """The query parameters this pagination reads, each with a JSON Schema of what it accepts (for docs)."""

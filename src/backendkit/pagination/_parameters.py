@@ -53,7 +53,8 @@ def query_parameters(pagination: Pagination) -> list[QueryParameter]:
     if "cursor" in pagination.modes or "offset" in pagination.modes:
         out.append(QueryParameter("limit", f"Items per page, {sizes}.", size_schema))
     if "cursor" in pagination.modes:
-        cursor = {"type": "string", "pattern": "^[A-Za-z0-9_-]*$", "maxLength": 4096}
+        longest = pagination.codec.max_length if pagination.codec is not None else 2048
+        cursor = {"type": "string", "pattern": r"^([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)?$", "maxLength": longest}
         out.append(QueryParameter("cursor", "Opaque cursor from a previous page's next_cursor or prev_cursor.", cursor))
     if "page" in pagination.modes:
         page = _or_empty({"type": "integer", "minimum": 1, "maximum": _MOST})
