@@ -1,0 +1,74 @@
+"""Authentication and authorisation: hardened JWT verification, JWKS, revocation, principals and RBAC guards.
+
+The policy is backendkit's and pure (``_compact``, ``_keyring``, ``_claims``,
+``_principal``, ``_rbac``, ``_guards``, ``_header``): a token is taken apart
+strictly, selects among keys configuration bound to one algorithm each, and has
+its claims checked with strict types against a time passed in. A signature
+backend (python-jose by default, or PyJWT) only checks signatures. Needs the
+``jwt`` extra (or ``pyjwt``).
+
+Example:
+    >>> from backendkit.auth import HMACKey, JWTVerifier, Role, Roles, issue, require
+    >>> key = HMACKey("a-32-byte-secret-for-this-example!")
+    >>> roles = Roles({"viewer": Role(grants=["tasks:read"]), "admin": Role(inherits=["viewer"])})
+    >>> verifier = JWTVerifier([key], audience="tasks-api", roles=roles)
+    >>> principal = verifier.verify(issue(key, "u1", audience="tasks-api", claims={"roles": ["admin"]}))
+    >>> sorted(principal.permissions)
+    ['tasks:read']
+"""
+
+from __future__ import annotations
+
+from backendkit.auth._backend import SignatureBackend
+from backendkit.auth._claims import DEFAULT_LEEWAY, MAX_LEEWAY
+from backendkit.auth._compact import DEFAULT_MAX_SIZE
+from backendkit.auth._errors import (
+    REASONS,
+    CredentialsRequired,
+    InsufficientScope,
+    InvalidRequest,
+    InvalidToken,
+    PermissionDenied,
+)
+from backendkit.auth._guards import Guard, GuardContext, predicate, require
+from backendkit.auth._header import bearer_token
+from backendkit.auth._issue import TokenIssuer, issue
+from backendkit.auth._keys import ALGORITHMS, HMACKey, PrivateKey, PublicKey
+from backendkit.auth._principal import ClaimMapping, Principal
+from backendkit.auth._rbac import Role, Roles, permits
+from backendkit.auth._revocation import AsyncRevocations, MemoryRevocations, Revocations
+from backendkit.auth._verifier import JWTVerifier, KeySource
+
+__all__ = [
+    "ALGORITHMS",
+    "DEFAULT_LEEWAY",
+    "DEFAULT_MAX_SIZE",
+    "MAX_LEEWAY",
+    "REASONS",
+    "AsyncRevocations",
+    "ClaimMapping",
+    "CredentialsRequired",
+    "Guard",
+    "GuardContext",
+    "HMACKey",
+    "InsufficientScope",
+    "InvalidRequest",
+    "InvalidToken",
+    "JWTVerifier",
+    "KeySource",
+    "MemoryRevocations",
+    "PermissionDenied",
+    "Principal",
+    "PrivateKey",
+    "PublicKey",
+    "Revocations",
+    "Role",
+    "Roles",
+    "SignatureBackend",
+    "TokenIssuer",
+    "bearer_token",
+    "issue",
+    "permits",
+    "predicate",
+    "require",
+]

@@ -1,0 +1,174 @@
+"""The :class:`JWTVerifier`: the shell around the pure policy; it reads the clock, fetches keys, asks revocations."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from backendkit.auth._backend import SignatureBackend
+from backendkit.auth._claims import DEFAULT_LEEWAY, ClaimRules
+from backendkit.auth._compact import DEFAULT_MAX_SIZE, CompactJWS
+from backendkit.auth._errors import InvalidToken
+from backendkit.auth._keyring import KeyRing, Verify
+from backendkit.auth._keys import VerifyingKey, check_unique
+from backendkit.auth._policy import accept, open_token
+from backendkit.auth._principal import ClaimMapping, Principal, principal_from_claims
+from backendkit.auth._rbac import Roles
+from backendkit.auth._revocation import AsyncRevocations, Revocations
+from backendkit.errors import ConfigurationError
+
+
+class KeySource(Protocol):
+    """Keys found by kid somewhere else, a JWKS say: :class:`backendkit.auth.JWKSClient` is one."""
+
+    def select(self, kid: str, alg: str) -> Verify:
+        """The verify function of key ``kid``, bound to ``alg``, or :class:`InvalidToken`."""
+        ...
+
+    async def aselect(self, kid: str, alg: str) -> Verify:
+        """:meth:`select` without blocking the event loop."""
+        ...
+
+
+class JWTVerifier:
+    """Verifies compact JWS access tokens and returns the :class:`Principal`.
+
+    Args:
+        keys: The configured keys, each bound to one algorithm (and optionally a kid).
+        jwks: Where keys with other kids are found (a :class:`JWKSClient`).
+        issuer: The accepted ``iss``; required in every token when set.
+        audience: The accepted ``aud`` values; required in every token when set.
+        leeway: Seconds of clock skew forgiven, 0 to 60.
+        typ: The ``typ`` header every token must have (``"at+jwt"`` for RFC 9068).
+        required_claims: Claims every token must carry besides ``exp`` and ``sub``.
+        max_size: The longest token read, in characters; longer ones are refused before decoding.
+        mapping: Where roles, scopes and permissions are in the claims.
+        roles: The role policy that turns roles into permissions.
+        revocations: A revocation list; tokens then need a ``jti``.
+        backend: The signature backend (python-jose by default).
+        clock: The time, in seconds since the epoch.
+
+    Example:
+        >>> from backendkit.auth import HMACKey, issue
+        >>> key = HMACKey("a-32-byte-secret-for-this-example!")
+        >>> verifier = JWTVerifier([key], issuer="https://auth.example.test/", audience="api")
+        >>> token = issue(key, "user-1", issuer="https://auth.example.test/", audience="api", claims={"roles": ["x"]})
+        >>> verifier.verify(token).subject
+        'user-1'
+    """
+
+    def __init__(
+        self,
+        keys: Iterable[VerifyingKey] = (),
+        *,
+        jwks: KeySource | None = None,
+        issuer: str | Iterable[str] | None = None,
+        audience: str | Iterable[str] | None = None,
+        leeway: float = DEFAULT_LEEWAY,
+        typ: str | None = None,
+        required_claims: Iterable[str] = (),
+        max_size: int = DEFAULT_MAX_SIZE,
+        mapping: ClaimMapping | None = None,
+        roles: Roles | None = None,
+        revocations: Revocations | AsyncRevocations | None = None,
+        backend: SignatureBackend | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if backend is None:
+            from backendkit.auth.backends import default_backend
+
+            backend = default_backend()
+        configured = check_unique(keys)
+        if not configured and jwks is None:
+            raise ConfigurationError("a JWTVerifier needs keys, a jwks, or both")
+        if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 64:
+            raise ConfigurationError(f"max_size is a number of characters (at least 64), not {max_size!r}")
+        required = set(required_claims)
+        if revocations is not None:
+            if not isinstance(revocations, (Revocations, AsyncRevocations)):
+                raise ConfigurationError("revocations is a revocation list (MemoryRevocations, RedisRevocations...)")
+            required.add("jti")  # a token that cannot be revoked is not accepted where revocation is promised
+        self.backend = backend
+        self.ring = KeyRing((key.kid, key.alg, backend.verifier(key)) for key in configured)
+        self.jwks = jwks
+        self.rules = ClaimRules.build(issuer=issuer, audience=audience, leeway=leeway, typ=typ, required=required)
+        self.max_size = max_size
+        self.mapping = mapping or ClaimMapping()
+        self.roles = roles
+        self.revocations = revocations
+        self.clock = clock
+
+    def _local_key(self, jws: CompactJWS) -> Verify | None:
+        return self.ring.select(jws.header, allow_missing=self.jwks is not None)
+
+    def claims(self, token: object, *, now: float | None = None) -> dict[str, Any]:
+        """The verified claims of ``token`` (revocation is not asked), or :class:`InvalidToken`."""
+        jws = open_token(token, self.max_size)
+        verify = self._local_key(jws)
+        if verify is None:
+            assert self.jwks is not None
+            verify = self.jwks.select(jws.header["kid"], jws.header["alg"])
+        return accept(jws, verify, self.rules, self.clock() if now is None else now)
+
+    async def aclaims(self, token: object, *, now: float | None = None) -> dict[str, Any]:
+        """:meth:`claims` for async code: a key fetch does not block the event loop."""
+        jws = open_token(token, self.max_size)
+        verify = self._local_key(jws)
+        if verify is None:
+            assert self.jwks is not None
+            verify = await self.jwks.aselect(jws.header["kid"], jws.header["alg"])
+        return accept(jws, verify, self.rules, self.clock() if now is None else now)
+
+    def verify(self, token: object, *, now: float | None = None) -> Principal:
+        """The principal ``token`` authenticates, or :class:`InvalidToken` (``reason`` says why)."""
+        now = self.clock() if now is None else now
+        claims = self.claims(token, now=now)
+        revocations = self.revocations
+        if revocations is not None:
+            if not isinstance(revocations, Revocations):
+                raise ConfigurationError("this revocation list is async: verify with averify()")
+            if revocations.is_revoked(claims["jti"], now):
+                raise InvalidToken("revoked")
+        return principal_from_claims(claims, self.mapping, self.roles)
+
+    async def averify(self, token: object, *, now: float | None = None) -> Principal:
+        """:meth:`verify` for async code."""
+        now = self.clock() if now is None else now
+        claims = await self.aclaims(token, now=now)
+        revocations = self.revocations
+        if revocations is not None:
+            if isinstance(revocations, AsyncRevocations):
+                revoked = await revocations.ais_revoked(claims["jti"], now)
+            else:
+                revoked = revocations.is_revoked(claims["jti"], now)
+            if revoked:
+                raise InvalidToken("revoked")
+        return principal_from_claims(claims, self.mapping, self.roles)
+
+    def revoke(self, principal: Principal, *, now: float | None = None) -> None:
+        """Revoke the token ``principal`` was verified from, until its ``exp`` (a logout)."""
+        revocations = self._revocations_for(Revocations)
+        assert isinstance(revocations, Revocations)
+        revocations.revoke(principal.claims["jti"], float(principal.claims["exp"]), self._now(now))
+
+    async def arevoke(self, principal: Principal, *, now: float | None = None) -> None:
+        """:meth:`revoke` for async code."""
+        revocations = self._revocations_for(AsyncRevocations)
+        if isinstance(revocations, AsyncRevocations):
+            await revocations.arevoke(principal.claims["jti"], float(principal.claims["exp"]), self._now(now))
+        else:
+            revocations.revoke(principal.claims["jti"], float(principal.claims["exp"]), self._now(now))
+
+    def _revocations_for(self, kind: type[Any]) -> Revocations | AsyncRevocations:
+        if self.revocations is None:
+            raise ConfigurationError("this verifier has no revocation list to revoke with")
+        if kind is Revocations and not isinstance(self.revocations, Revocations):
+            raise ConfigurationError("this revocation list is async: revoke with arevoke()")
+        return self.revocations
+
+    def _now(self, now: float | None) -> float:
+        return self.clock() if now is None else now
+
+
+__all__ = ["JWTVerifier", "KeySource"]
