@@ -153,6 +153,10 @@ class PublicKey:
                 raise ConfigurationError(f"a JWK of kty {kty!r} cannot verify {self.alg}")
             if "d" in self.key or "k" in self.key:
                 raise ConfigurationError("this JWK holds private material: configure its public part")
+            if self.key.get("alg", self.alg) != self.alg:
+                raise ConfigurationError(f"this JWK says alg {self.key['alg']!r}; it cannot be bound to {self.alg}")
+            if self.key.get("use", "sig") != "sig":
+                raise ConfigurationError("this JWK is not for signatures (its use is not 'sig')")
         elif not isinstance(self.key, (str, bytes)):
             raise ConfigurationError("a public key is PEM text or a JWK mapping")
 
