@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Response
 
+from backendkit.auth import Principal
 from backendkit.errors import NotFound
 from backendkit.fastapi import error_responses, install
+from backendkit.fastapi.auth import Auth
 from backendkit.fastapi.pagination import page_params, page_response
 from backendkit.fastapi.ratelimit import limit
 from backendkit.pagination import PageRequest
-from examples import _limits
+from examples import _auth, _limits
 from examples._tasks import MAX_BODY_SIZE, TASK_PAGES, Task, TaskIn, TaskStore, list_tasks
 
 # The page request as a dependency: its query parameters appear in the OpenAPI document.
@@ -23,6 +25,11 @@ def create_app() -> FastAPI:
     app = FastAPI(title="tasks (FastAPI)", redirect_slashes=False)
     install(app, max_body_size=MAX_BODY_SIZE)
     store = TaskStore()
+    # Per app (its own revocation list), so the dependencies below take it as a default value:
+    # an Annotated alias would have to be defined at module level.
+    verifier = _auth.verifier()
+    auth = Auth(verifier)
+    authenticated = auth.require()  # any valid token
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -52,6 +59,23 @@ def create_app() -> FastAPI:
     @app.get("/limited", dependencies=[Depends(limit(_limits.limited()))], responses=error_responses(429))
     def limited() -> dict[str, bool]:
         return {"ok": True}
+
+    @app.get("/me")
+    async def me(principal: Principal = Depends(authenticated)) -> dict[str, Any]:
+        return principal.as_dict()
+
+    @app.get("/admin/audit", dependencies=[Depends(auth.require(permissions=["audit:read"]))])
+    async def audit() -> dict[str, bool]:
+        return {"ok": True}
+
+    @app.get("/reports", dependencies=[Depends(auth.require(scopes=["reports:read"]))])
+    async def reports() -> dict[str, bool]:
+        return {"ok": True}
+
+    @app.post("/auth/logout", status_code=204)
+    async def logout(principal: Principal = Depends(authenticated)) -> Response:
+        await verifier.arevoke(principal)
+        return Response(status_code=204)
 
     return app
 

@@ -6,9 +6,10 @@ from flask import Flask, Response, jsonify
 
 from backendkit.errors import NotFound
 from backendkit.flask import BackendKit, parse_json
+from backendkit.flask.auth import Auth, current_principal, require
 from backendkit.flask.pagination import page_request, page_response
 from backendkit.flask.ratelimit import limit
-from examples import _limits
+from examples import _auth, _limits
 from examples._tasks import MAX_BODY_SIZE, TASK_PAGES, TaskIn, TaskStore, list_tasks
 
 
@@ -18,6 +19,8 @@ def create_app() -> Flask:
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     BackendKit(app, max_body_size=MAX_BODY_SIZE)
     store = TaskStore()
+    verifier = _auth.verifier()
+    Auth(verifier, app)
 
     @app.get("/healthz")
     def healthz() -> Response:
@@ -51,6 +54,29 @@ def create_app() -> Flask:
     @limit(_limits.limited())
     def limited() -> Response:
         return jsonify(ok=True)
+
+    @app.get("/me")
+    @require()
+    def me() -> Response:
+        return jsonify(current_principal.as_dict())
+
+    @app.get("/admin/audit")
+    @require(permissions=["audit:read"])
+    def audit() -> Response:
+        return jsonify(ok=True)
+
+    @app.get("/reports")
+    @require(scopes=["reports:read"])
+    def reports() -> Response:
+        return jsonify(ok=True)
+
+    @app.post("/auth/logout")
+    @require()
+    def logout() -> Response:
+        verifier.revoke(current_principal)
+        response = Response(status=204)
+        del response.headers["Content-Type"]
+        return response
 
     return app
 

@@ -9,10 +9,10 @@ DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 ROOT_URLCONF = "examples.django_app.urls"
 INSTALLED_APPS = ["backendkit.django"]
-MIDDLEWARE = ["backendkit.django.ErrorMiddleware"]
+MIDDLEWARE = ["backendkit.django.ErrorMiddleware", "backendkit.django.auth.AuthMiddleware"]
 DATABASES: dict[str, object] = {}
 USE_TZ = True
-BACKENDKIT = {"ERROR_FORMAT": "envelope", "MAX_BODY_SIZE": MAX_BODY_SIZE}
+BACKENDKIT = {"ERROR_FORMAT": "envelope", "MAX_BODY_SIZE": MAX_BODY_SIZE, "AUTH": "examples.django_app.views.verifier"}
 
 # JSON lines on standard error, through dictConfig as Django applies LOGGING.
 LOGGING = {

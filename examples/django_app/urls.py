@@ -12,6 +12,10 @@ urlpatterns = [
     path("tasks", views.TaskCollection.as_view()),
     path("tasks/<int:task_id>", views.TaskItem.as_view()),
     path("limited", views.limited),
+    path("me", views.me),
+    path("admin/audit", views.audit),
+    path("reports", views.reports),
+    path("auth/logout", views.logout),
 ]
 
 __all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]

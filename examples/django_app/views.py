@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import View
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from backendkit.django import parse_json
+from backendkit.django.auth import aauthenticate, require
 from backendkit.django.pagination import page_request, page_response
 from backendkit.django.ratelimit import limit
 from backendkit.errors import NotFound
-from examples import _limits
+from examples import _auth, _limits
 from examples._tasks import TASK_PAGES, TaskIn, TaskStore, list_tasks
 
 store = TaskStore()
+verifier = _auth.verifier()  # BACKENDKIT["AUTH"] names it
 
 
 @require_safe
@@ -58,3 +60,31 @@ class TaskItem(View):
         response = HttpResponse(status=204)
         del response["Content-Type"]  # no body, so no type (as on FastAPI)
         return response
+
+
+@require_safe
+@require()
+async def me(request: HttpRequest) -> JsonResponse:
+    principal = await aauthenticate(request)  # established by @require: no second verification
+    return JsonResponse(principal.as_dict())
+
+
+@require_safe
+@require(permissions=["audit:read"])
+def audit(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"ok": True})
+
+
+@require_safe
+@require(scopes=["reports:read"])
+async def reports(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"ok": True})
+
+
+@require_POST
+@require()
+async def logout(request: HttpRequest) -> HttpResponse:
+    await verifier.arevoke(await aauthenticate(request))
+    response = HttpResponse(status=204)
+    del response["Content-Type"]
+    return response

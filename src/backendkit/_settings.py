@@ -34,6 +34,9 @@ class Settings:
             of them (Django: or a dotted path to either). The Flask and Django adapters
             check it every request; Starlette and FastAPI refuse it (there, rate limits
             are a middleware the app adds). ``None`` for none.
+        auth: Django's bearer authentication: a ``backendkit.auth.JWTVerifier`` or
+            ``BearerAuth`` (or a dotted path to either), read by
+            ``backendkit.django.auth``. The other adapters take it as an argument.
     """
 
     error_format: str | Renderer = "envelope"
@@ -45,6 +48,7 @@ class Settings:
     access_log_exclude: tuple[str, ...] = ("/healthz",)
     max_body_size: int | None = None
     rate_limits: Any = None
+    auth: Any = None
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any], *, prefix: str = "", **overrides: Any) -> Settings:

@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 from backendkit.auth._backend import SignatureBackend
+from backendkit.auth._bearer import BearerAuth
 from backendkit.auth._claims import DEFAULT_LEEWAY, MAX_LEEWAY
 from backendkit.auth._compact import DEFAULT_MAX_SIZE
 from backendkit.auth._errors import (
@@ -46,6 +47,7 @@ __all__ = [
     "MAX_LEEWAY",
     "REASONS",
     "AsyncRevocations",
+    "BearerAuth",
     "ClaimMapping",
     "CredentialsRequired",
     "Guard",

@@ -9,6 +9,8 @@ from typing import Any
 from backendkit.errors import render_envelope, render_problem, status_title
 
 MARKER = "x-backendkit-error"
+AUTH_STATUSES = "backendkit_statuses"
+"""The attribute on an auth dependency listing the error statuses it can send."""
 _REF = "#/components/schemas/"
 _STR: dict[str, Any] = {"type": "string"}
 _FIELD_ERROR: dict[str, Any] = {

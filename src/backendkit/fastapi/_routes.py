@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 from starlette.convertors import FloatConvertor, IntegerConvertor, PathConvertor, StringConvertor, UUIDConvertor
 
 from backendkit.errors import status_title
-from backendkit.fastapi._openapi import MARKER
+from backendkit.fastapi._openapi import AUTH_STATUSES, MARKER
 
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # What each convertor lets through (the OpenAPI schema of the path parameter), and the type it gives.
@@ -104,7 +104,7 @@ def head_hidden(routes: Iterable[Any], answering: set[int]) -> Iterator[None]:
 def document_routes(schema: dict[str, Any], routes: Iterable[Any], *, max_body_size: int | None) -> None:
     """Make each operation's responses and path parameters those the routes and the error handling give."""
     paths = schema.get("paths", {})
-    for route, _ in route_contexts(routes):
+    for route, declared_route in route_contexts(routes):
         if not route.include_in_schema:
             continue
         path_item = paths.get(route.path_format, {})
@@ -126,8 +126,18 @@ def document_routes(schema: dict[str, Any], routes: Iterable[Any], *, max_body_s
                     parameter["schema"] = _accepted(parameter.get("schema", {}), converted[1])
             if refused:
                 _add(responses, 404)  # a path the convertor refuses matches no route
+            _add(responses, *sorted(_auth_statuses(declared_route.dependant)))
             if "422" in responses and "422" not in declared and not _can_fail_validation(route, convertors):
                 del responses["422"]  # FastAPI adds it to every operation with a parameter
+
+
+def _auth_statuses(dependant: Any) -> set[int]:
+    """What the route's authentication dependencies can answer (400, 401, and 403 when they check anything)."""
+    statuses: set[int] = set()
+    for dependency in dependant.dependencies:
+        statuses.update(getattr(dependency.call, AUTH_STATUSES, ()))
+        statuses |= _auth_statuses(dependency)
+    return statuses
 
 
 def _accepted(documented: dict[str, Any], converted: dict[str, Any]) -> dict[str, Any]:

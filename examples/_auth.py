@@ -1,0 +1,57 @@
+"""The authentication every example uses: HS256 from a secret, RS256/ES256 by kid from a JWKS, and three roles.
+
+``BACKENDKIT_EXAMPLE_JWT_SECRET`` is the HS256 secret; when it is unset, a
+development secret fixed here is used, with a warning at start-up (never deploy
+it). ``BACKENDKIT_EXAMPLE_JWKS_URL``, when set, names a JWKS whose RS256 and
+ES256 keys are accepted by kid too. Tokens come from ``https://auth.example.test/``
+for the audience ``tasks-api``, with ``sub``, ``exp``, ``roles`` (a list) and
+``scope`` (space-separated).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from backendkit.auth import HMACKey, JWTVerifier, MemoryRevocations, Role, Roles
+
+ISSUER = "https://auth.example.test/"
+AUDIENCE = "tasks-api"
+DEV_JWT_SECRET = "example-only-jwt-secret-never-deploy-it!"  # noqa: S105  (an example's, replaced by the env)
+
+ROLES = Roles(
+    {
+        "viewer": Role(grants=["tasks:read"]),
+        "editor": Role(inherits=["viewer"], grants=["tasks:write"]),
+        "admin": Role(inherits=["editor"], grants=["audit:read"]),
+    }
+)
+
+
+def secret() -> str:
+    """The HS256 secret: the environment's, or the development one (with a warning)."""
+    configured = os.environ.get("BACKENDKIT_EXAMPLE_JWT_SECRET")
+    if configured:
+        return configured
+    logging.getLogger("examples").warning(
+        "BACKENDKIT_EXAMPLE_JWT_SECRET is not set: using the example's development secret (never deploy it)"
+    )
+    return DEV_JWT_SECRET
+
+
+def verifier() -> JWTVerifier:
+    """A verifier for one app, with its own revocation list (in memory: one process)."""
+    jwks = None
+    url = os.environ.get("BACKENDKIT_EXAMPLE_JWKS_URL")
+    if url:
+        from backendkit.auth.jwks import JWKSClient
+
+        jwks = JWKSClient(url)
+    return JWTVerifier(
+        [HMACKey(secret())],
+        jwks=jwks,
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        roles=ROLES,
+        revocations=MemoryRevocations(),
+    )

@@ -1,0 +1,179 @@
+"""Authentication for Django: ``AuthMiddleware`` (a lazy ``request.principal``) and ``@require`` for views.
+
+Set-up::
+
+    MIDDLEWARE = [
+        "backendkit.django.ErrorMiddleware",
+        "backendkit.django.auth.AuthMiddleware",  # before rate limits that key by user
+        ...
+    ]
+    BACKENDKIT = {"AUTH": "myproject.auth.verifier"}  # a JWTVerifier or BearerAuth, or a dotted path
+
+and for a view, sync or async::
+
+    @require(permissions=["audit:read"])
+    def audit(request): ...
+
+``request.principal`` authenticates when first read: the principal, or the 401/400
+raised for ``ErrorMiddleware`` to render. In async code, ``await request.aprincipal()``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponseBase
+from django.utils.functional import SimpleLazyObject
+
+from backendkit.auth import BearerAuth, Guard, JWTVerifier, Principal
+from backendkit.auth import require as requirement
+from backendkit.context import get_request_facts
+from backendkit.django._state import get_state
+from backendkit.errors import APIError
+
+F = TypeVar("F", bound=Callable[..., Any])
+_PRINCIPAL = "_backendkit_principal"  # the principal once established, on the request
+
+
+def bearer() -> BearerAuth:
+    """The ``BearerAuth`` of ``BACKENDKIT["AUTH"]``."""
+    configured = get_state().settings.auth
+    return _as_bearer(configured)
+
+
+@functools.lru_cache(maxsize=4)
+def _as_bearer(configured: Any) -> BearerAuth:
+    if isinstance(configured, BearerAuth):
+        return configured
+    if isinstance(configured, JWTVerifier):
+        return BearerAuth(configured)
+    raise ImproperlyConfigured('BACKENDKIT["AUTH"] must be a JWTVerifier or a BearerAuth (or a dotted path to one)')
+
+
+def _lines(request: HttpRequest) -> list[str]:
+    value = request.META.get("HTTP_AUTHORIZATION")
+    return [] if value is None else [value]
+
+
+def authenticate(request: HttpRequest) -> Principal:
+    """The request's principal (once per request), or the error to render."""
+    principal: Principal | None = request.__dict__.get(_PRINCIPAL)
+    if principal is None:
+        principal = bearer().authenticate(_lines(request))
+        request.__dict__[_PRINCIPAL] = principal
+    return principal
+
+
+async def aauthenticate(request: HttpRequest) -> Principal:
+    """:func:`authenticate` for async views: keys are fetched and revocations asked without blocking."""
+    principal: Principal | None = request.__dict__.get(_PRINCIPAL)
+    if principal is None:
+        principal = await bearer().aauthenticate(_lines(request))
+        request.__dict__[_PRINCIPAL] = principal
+    return principal
+
+
+def established(request: HttpRequest) -> Principal | None:
+    """The principal if this request has been authenticated already (nothing is verified here)."""
+    principal: Principal | None = request.__dict__.get(_PRINCIPAL)
+    return principal
+
+
+class AuthMiddleware:
+    """Sets ``request.principal`` (lazy) and ``request.aprincipal()``; serves sync and async stacks.
+
+    The access log's ``user_id`` and ``by_user`` rate limits read the principal
+    through it: a request with a valid token is logged and limited as its subject.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        bearer()  # a configuration error at start-up, not on the first request
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def _prepare(self, request: HttpRequest) -> None:
+        request.principal = SimpleLazyObject(lambda: authenticate(request))  # type: ignore[attr-defined]
+        request.aprincipal = lambda: aauthenticate(request)  # type: ignore[attr-defined]
+        facts = get_request_facts()
+        if facts is not None:
+            facts.user_id = lambda: _subject_or_none(request)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self.__acall__(request)
+        self._prepare(request)
+        return self.get_response(request)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        self._prepare(request)
+        response: HttpResponseBase = await self.get_response(request)
+        return response
+
+
+def _subject_or_none(request: HttpRequest) -> str | None:
+    principal = established(request)
+    if principal is not None:
+        return principal.subject
+    if request.META.get("HTTP_AUTHORIZATION") is None:
+        return None
+    # Read for a log line or a rate-limit key: a refusal here is no user, and is not logged
+    # (the view's own authentication logs it, once).
+    auth = bearer()
+    try:
+        principal = auth.verifier.verify(auth.token(_lines(request)))
+    except APIError:
+        return None
+    request.__dict__[_PRINCIPAL] = principal
+    return principal.subject
+
+
+def require(
+    guard: Guard | None = None,
+    *,
+    permissions: Iterable[str] = (),
+    scopes: Iterable[str] = (),
+    roles: Iterable[str] = (),
+) -> Callable[[F], F]:
+    """A decorator for sync and async views: authenticate, check the guard, then run the view.
+
+    Predicates receive the URL's keyword arguments as ``ctx.params`` and the
+    ``HttpRequest`` as ``ctx.request``. Errors are raised for ``ErrorMiddleware``.
+    On a class-based view, use ``method_decorator(require(...), name="get")``.
+    """
+    listed = requirement(permissions=permissions, scopes=scopes, roles=roles)
+    checked = listed if guard is None else guard & listed
+
+    def decorate(view: F) -> F:
+        if iscoroutinefunction(view):
+
+            @functools.wraps(view)
+            async def guarded_async(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                principal = await aauthenticate(request)
+                await bearer().aauthorize(checked, principal, kwargs, request)
+                return await view(request, *args, **kwargs)
+
+            return guarded_async  # type: ignore[return-value]
+        if checked.is_async:
+            raise ImproperlyConfigured(f"{view.__name__} is sync: its guard cannot have async predicates")
+
+        @functools.wraps(view)
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            principal = authenticate(request)
+            bearer().authorize(checked, principal, kwargs, request)
+            return view(request, *args, **kwargs)
+
+        return guarded  # type: ignore[return-value]
+
+    return decorate
+
+
+__all__ = ["AuthMiddleware", "aauthenticate", "authenticate", "bearer", "established", "require"]

@@ -1,0 +1,117 @@
+"""Authentication for Flask: the ``Auth`` extension, the ``@require`` decorator and ``current_principal``.
+
+Example:
+    >>> from flask import Flask
+    >>> from backendkit.auth import HMACKey, JWTVerifier
+    >>> from backendkit.flask import BackendKit
+    >>> from backendkit.flask.auth import Auth, current_principal, require
+    >>> app = Flask(__name__)
+    >>> extension = BackendKit(app)
+    >>> auth = Auth(JWTVerifier([HMACKey("a-32-byte-secret-for-this-example!")]), app)
+    >>> @app.get("/me")
+    ... @require()
+    ... def me():
+    ...     return {"sub": current_principal.subject}
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from inspect import iscoroutinefunction
+from typing import Any, TypeVar, cast
+
+from flask import Flask, current_app, g, request
+from werkzeug.local import LocalProxy
+
+from backendkit.auth import BearerAuth, Guard, JWTVerifier, Principal
+from backendkit.auth import require as requirement
+from backendkit.auth._errors import DEFAULT_REALM
+from backendkit.errors import ConfigurationError
+from backendkit.flask._state import state_of
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXTENSION = "backendkit.auth"  # the key of the BearerAuth in app.extensions
+
+
+class Auth:
+    """Bearer authentication for a Flask app; install the ``BackendKit`` extension first.
+
+    Follows Flask's extension pattern: ``Auth(verifier, app)``, or ``Auth(verifier)``
+    and ``init_app(app)`` in an app factory. Nothing is kept on the extension object.
+    """
+
+    def __init__(self, verifier: JWTVerifier, app: Flask | None = None, *, realm: str = DEFAULT_REALM) -> None:
+        self._bearer = BearerAuth(verifier, realm=realm)
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Make ``@require`` work on ``app``'s views."""
+        state_of(app, needed_by="backendkit.flask.auth.Auth")  # errors must be rendered by backendkit
+        if EXTENSION in app.extensions:
+            raise RuntimeError("backendkit's Auth is already installed on this application")
+        app.extensions[EXTENSION] = self._bearer
+
+
+def _bearer() -> BearerAuth:
+    bearer: BearerAuth | None = current_app.extensions.get(EXTENSION)
+    if bearer is None:
+        raise ConfigurationError("@require needs backendkit.flask.auth.Auth on the app")
+    return bearer
+
+
+def _principal() -> Principal | None:
+    principal: Principal | None = g.get("backendkit_principal")
+    return principal
+
+
+current_principal: Principal = cast(Principal, LocalProxy(_principal))
+"""The principal ``@require`` established for this request (``None`` outside one)."""
+
+
+def require(
+    guard: Guard | None = None,
+    *,
+    permissions: Iterable[str] = (),
+    scopes: Iterable[str] = (),
+    roles: Iterable[str] = (),
+) -> Callable[[F], F]:
+    """A view decorator: authenticate, check ``guard`` and the listed requirements, then run the view.
+
+    Predicates receive the view's URL values as ``ctx.params``. On an async view
+    the token is verified and async predicates awaited without blocking; a sync
+    view cannot use async predicates (a ``ConfigurationError`` when decorated).
+    """
+    listed = requirement(permissions=permissions, scopes=scopes, roles=roles)
+    checked = listed if guard is None else guard & listed
+
+    def decorate(view: F) -> F:
+        if iscoroutinefunction(view):
+
+            @functools.wraps(view)
+            async def guarded_async(*args: Any, **kwargs: Any) -> Any:
+                bearer = _bearer()
+                principal = await bearer.aauthenticate(request.headers.getlist("Authorization"))
+                g.backendkit_principal = principal
+                await bearer.aauthorize(checked, principal, request.view_args or {}, request)
+                return await view(*args, **kwargs)
+
+            return cast(F, guarded_async)
+        if checked.is_async:
+            raise ConfigurationError(f"{view.__name__} is sync: its guard cannot have async predicates")
+
+        @functools.wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            bearer = _bearer()
+            principal = bearer.authenticate(request.headers.getlist("Authorization"))
+            g.backendkit_principal = principal
+            bearer.authorize(checked, principal, request.view_args or {}, request)
+            return view(*args, **kwargs)
+
+        return cast(F, guarded)
+
+    return decorate
+
+
+__all__ = ["Auth", "current_principal", "require"]
