@@ -105,6 +105,12 @@ FEATURES = [
     (("sqlalchemy",), "import backendkit.pagination.backends.sqlalchemy"),
     (("django",), "import backendkit.django.pagination"),
     (("structlog",), "from backendkit.logging import configure_logging"),
+    (("fastapi", "jwt"), "import backendkit.fastapi.auth\nfrom backendkit.auth.backends import default_backend\ndefault_backend()"),
+    (("flask", "pyjwt"), "import backendkit.flask.auth\nfrom backendkit.auth.backends import default_backend\nassert default_backend().name == 'pyjwt'"),
+    (("django", "jwt"), "import backendkit.django.auth"),
+    (("jwt", "redis"), "from backendkit.auth.redis import RedisRevocations"),
+    (("drf", "jwt"), "import backendkit.django.drf"),
+    (("fastapi", "pyjwt"), "import backendkit.starlette.auth"),
 ]
 
 

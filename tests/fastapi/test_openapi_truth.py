@@ -45,6 +45,12 @@ def test_the_document_lists_what_is_sent_and_nothing_else() -> None:
         "GET /tasks/{task_id}": ["200", "404"],
         "DELETE /tasks/{task_id}": ["204", "404"],
         "GET /limited": ["200", "429"],
+        "GET /me": ["200", "400", "401"],
+        "GET /admin/audit": ["200", "400", "401", "403"],
+        "GET /reports": ["200", "400", "401", "403"],
+        "POST /auth/logout": ["204", "400", "401"],
     }
+    assert spec["paths"]["/reports"]["get"]["security"] == [{"bearerAuth": ["reports:read"]}]
+    assert spec["paths"]["/healthz"]["get"].get("security") is None  # the existing routes stay open
     [task_id] = spec["paths"]["/tasks/{task_id}"]["get"]["parameters"]
     assert task_id["schema"]["minimum"] == 0  # the route's int convertor takes digits only

@@ -40,12 +40,23 @@ from backendkit.auth._rbac import Role, Roles, permits
 from backendkit.auth._revocation import AsyncRevocations, MemoryRevocations, Revocations
 from backendkit.auth._verifier import JWTVerifier, KeySource
 
+
+def __getattr__(name: str) -> object:
+    # The Redis revocation lists need the redis extra; import them only when asked for.
+    if name in ("RedisRevocations", "AsyncRedisRevocations"):
+        from backendkit.auth import redis
+
+        return getattr(redis, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "ALGORITHMS",
     "DEFAULT_LEEWAY",
     "DEFAULT_MAX_SIZE",
     "MAX_LEEWAY",
     "REASONS",
+    "AsyncRedisRevocations",
     "AsyncRevocations",
     "BearerAuth",
     "ClaimMapping",
@@ -63,6 +74,7 @@ __all__ = [
     "Principal",
     "PrivateKey",
     "PublicKey",
+    "RedisRevocations",
     "Revocations",
     "Role",
     "Roles",

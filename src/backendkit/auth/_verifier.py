@@ -150,15 +150,19 @@ class JWTVerifier:
         """Revoke the token ``principal`` was verified from, until its ``exp`` (a logout)."""
         revocations = self._revocations_for(Revocations)
         assert isinstance(revocations, Revocations)
-        revocations.revoke(principal.claims["jti"], float(principal.claims["exp"]), self._now(now))
+        revocations.revoke(principal.claims["jti"], self._refused_until(principal), self._now(now))
 
     async def arevoke(self, principal: Principal, *, now: float | None = None) -> None:
         """:meth:`revoke` for async code."""
         revocations = self._revocations_for(AsyncRevocations)
         if isinstance(revocations, AsyncRevocations):
-            await revocations.arevoke(principal.claims["jti"], float(principal.claims["exp"]), self._now(now))
+            await revocations.arevoke(principal.claims["jti"], self._refused_until(principal), self._now(now))
         else:
-            revocations.revoke(principal.claims["jti"], float(principal.claims["exp"]), self._now(now))
+            revocations.revoke(principal.claims["jti"], self._refused_until(principal), self._now(now))
+
+    def _refused_until(self, principal: Principal) -> float:
+        # Until the token would be refused anyway: its exp, plus the leeway verify forgives.
+        return float(principal.claims["exp"]) + self.rules.leeway
 
     def _revocations_for(self, kind: type[Any]) -> Revocations | AsyncRevocations:
         if self.revocations is None:

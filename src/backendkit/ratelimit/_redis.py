@@ -27,7 +27,7 @@ import redis  # noqa: E402  (after the extra check, which names the extra to ins
 import redis.asyncio  # noqa: E402
 from redis.exceptions import NoScriptError  # noqa: E402
 
-from backendkit.ratelimit._clients import DEFAULT_TIMEOUT, bounded_client, check_timeout, client_from_url  # noqa: E402
+from backendkit._redis_clients import DEFAULT_TIMEOUT, bounded_client, check_timeout, client_from_url  # noqa: E402
 
 SCRIPT = files("backendkit.ratelimit").joinpath("lua/check.lua").read_text(encoding="utf-8")
 # The script's name in Redis (what SCRIPT LOAD answers): SHA-1 is Redis's choice, not a security measure.

@@ -1,6 +1,7 @@
 """Redis clients a store can wait on: every wait bounded by the store's timeout, no retries.
 
-A rate limiter that waits for a dead Redis slows every request down, so a store
+Shared by the rate-limit stores and the revocation lists. A rate limiter (or a
+revocation check) that waits for a dead Redis slows every request down, so a store
 never lets a check wait longer than its ``timeout``. redis-py's defaults do not
 agree: ``redis.Redis()`` retries a failed connection three times with back-off
 (4 to 9 s on a stopped server), and has no connect timeout. So a store takes an

@@ -1,0 +1,95 @@
+"""Django REST framework: an authentication class and guards as permission classes.
+
+Set-up (``pip install "backendkit[drf,jwt]"``)::
+
+    BACKENDKIT = {"AUTH": "myproject.auth.verifier"}
+    REST_FRAMEWORK = {"DEFAULT_AUTHENTICATION_CLASSES": ["backendkit.django.drf.JWTAuthentication"]}
+
+    class AuditView(APIView):
+        permission_classes = [Require(permissions=["audit:read"])]
+
+``request.user`` is a :class:`PrincipalUser` and ``request.auth`` the
+:class:`~backendkit.auth.Principal`. Refusals are backendkit's errors, raised
+past DRF's own handler to ``ErrorMiddleware``: the same 400/401/403 envelopes and
+challenges as on every other framework (DRF's ``{"detail": ...}`` bodies would
+differ).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from backendkit._extras import require as require_extra
+
+require_extra("rest_framework", extra="drf", module="backendkit.django.drf")
+
+from rest_framework.authentication import BaseAuthentication  # noqa: E402
+from rest_framework.permissions import BasePermission  # noqa: E402
+
+from backendkit.auth import CredentialsRequired, Guard, Principal, bearer_token  # noqa: E402
+from backendkit.auth import require as requirement  # noqa: E402
+from backendkit.auth._errors import challenge  # noqa: E402
+from backendkit.django.auth import bearer  # noqa: E402
+
+
+class PrincipalUser:
+    """DRF's ``request.user`` for a verified token: authenticated, with the principal's subject as ``pk``."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+
+    def __init__(self, principal: Principal) -> None:
+        self.principal = principal
+        self.pk = principal.subject
+
+    def __str__(self) -> str:
+        return self.principal.subject
+
+
+class JWTAuthentication(BaseAuthentication):  # type: ignore[misc]
+    """Bearer tokens for DRF views; a request with none is left to the permission classes."""
+
+    def authenticate(self, request: Any) -> tuple[PrincipalUser, Principal] | None:
+        value = request.META.get("HTTP_AUTHORIZATION")
+        lines = [] if value is None else [value]
+        auth = bearer()
+        if bearer_token(lines, auth.realm) is None:
+            return None
+        principal = auth.authenticate(lines)  # (which names the user in the request's log lines)
+        return PrincipalUser(principal), principal
+
+    def authenticate_header(self, request: Any) -> str:
+        return challenge(bearer().realm)
+
+
+def Require(  # noqa: N802  (it makes a class, and is written where classes are listed)
+    guard: Guard | None = None,
+    *,
+    permissions: Iterable[str] = (),
+    scopes: Iterable[str] = (),
+    roles: Iterable[str] = (),
+) -> type[BasePermission]:
+    """A DRF permission class: 401 without a principal, then the guard (403 on refusal).
+
+    Predicates receive the view's URL keyword arguments as ``ctx.params`` and the
+    DRF request as ``ctx.request``. Sync only: DRF's permission checks are.
+    """
+    listed = requirement(permissions=permissions, scopes=scopes, roles=roles)
+    checked = listed if guard is None else guard & listed
+
+    class Required(BasePermission):  # type: ignore[misc]
+        def has_permission(self, request: Any, view: Any) -> bool:
+            principal = request.auth
+            auth = bearer()
+            if not isinstance(principal, Principal):
+                raise CredentialsRequired(auth.realm)
+            auth.authorize(checked, principal, getattr(view, "kwargs", {}) or {}, request)
+            return True
+
+    Required.__qualname__ = Required.__name__ = "Require"
+    return Required
+
+
+__all__ = ["JWTAuthentication", "PrincipalUser", "Require"]

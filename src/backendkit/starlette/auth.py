@@ -1,0 +1,111 @@
+"""Authentication for Starlette: an ``AuthenticationBackend`` and a ``@require`` for endpoints.
+
+The backend follows Starlette's conventions: with ``AuthenticationMiddleware``,
+``request.user`` is a :class:`PrincipalUser` (its ``principal`` attribute is the
+:class:`~backendkit.auth.Principal`) and ``request.auth`` holds the token's
+scopes. A request without a bearer token is left unauthenticated; a bad token or
+a malformed header is raised for the error handling ``install()`` put in place,
+so the answer is backendkit's 401 or 400 with its challenge. ``@require`` then
+answers an unauthenticated request with 401 and checks the guard (403).
+
+Example:
+    >>> from starlette.applications import Starlette
+    >>> from starlette.middleware import Middleware
+    >>> from starlette.middleware.authentication import AuthenticationMiddleware
+    >>> from backendkit.auth import HMACKey, JWTVerifier
+    >>> from backendkit.starlette import install
+    >>> from backendkit.starlette.auth import JWTBackend
+    >>> backend = JWTBackend(JWTVerifier([HMACKey("a-32-byte-secret-for-this-example!")]))
+    >>> app = Starlette(middleware=[Middleware(AuthenticationMiddleware, backend=backend)])
+    >>> install(app)
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar, cast
+
+from starlette.authentication import AuthCredentials, AuthenticationBackend, BaseUser
+from starlette.requests import HTTPConnection, Request
+
+from backendkit.auth import BearerAuth, CredentialsRequired, Guard, JWTVerifier, Principal, bearer_token
+from backendkit.auth import require as requirement
+from backendkit.auth._errors import DEFAULT_REALM
+from backendkit.errors import ConfigurationError
+
+E = TypeVar("E", bound=Callable[..., Awaitable[Any]])
+_BEARER = "backendkit.bearer"  # the BearerAuth, in the scope, for @require's challenges
+
+
+class PrincipalUser(BaseUser):
+    """Starlette's user for a verified token; ``principal`` is the whole :class:`~backendkit.auth.Principal`."""
+
+    def __init__(self, principal: Principal) -> None:
+        self.principal = principal
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def display_name(self) -> str:
+        return self.principal.subject
+
+    @property
+    def identity(self) -> str:
+        return self.principal.subject
+
+
+class JWTBackend(AuthenticationBackend):
+    """Bearer tokens for Starlette's ``AuthenticationMiddleware``.
+
+    Args:
+        verifier: Verifies the tokens and builds the principal.
+        realm: The realm the ``WWW-Authenticate`` challenges name.
+    """
+
+    def __init__(self, verifier: JWTVerifier, *, realm: str = DEFAULT_REALM) -> None:
+        self.bearer = BearerAuth(verifier, realm=realm)
+
+    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
+        conn.scope[_BEARER] = self.bearer
+        lines = conn.headers.getlist("authorization")
+        if bearer_token(lines, self.bearer.realm) is None:
+            return None  # no bearer credentials: unauthenticated, for the endpoint to decide
+        principal = await self.bearer.aauthenticate(lines)
+        return AuthCredentials(sorted(principal.scopes)), PrincipalUser(principal)
+
+
+def require(
+    guard: Guard | None = None,
+    *,
+    permissions: Iterable[str] = (),
+    scopes: Iterable[str] = (),
+    roles: Iterable[str] = (),
+) -> Callable[[E], E]:
+    """An endpoint decorator (``async def endpoint(request)``): 401 without a principal, then the guard.
+
+    Predicates receive the route's path parameters as ``ctx.params``.
+    """
+    listed = requirement(permissions=permissions, scopes=scopes, roles=roles)
+    checked = listed if guard is None else guard & listed
+
+    def decorate(endpoint: E) -> E:
+        @functools.wraps(endpoint)
+        async def guarded(request: Request, *args: Any, **kwargs: Any) -> Any:
+            bearer: BearerAuth | None = request.scope.get(_BEARER)
+            if bearer is None:
+                raise ConfigurationError("@require needs AuthenticationMiddleware with backendkit's JWTBackend")
+            user = request.scope.get("user")
+            if not isinstance(user, PrincipalUser):
+                raise CredentialsRequired(bearer.realm)
+            await bearer.aauthorize(checked, user.principal, request.path_params, request)
+            return await endpoint(request, *args, **kwargs)
+
+        return cast(E, guarded)
+
+    return decorate
+
+
+__all__ = ["JWTBackend", "PrincipalUser", "require"]

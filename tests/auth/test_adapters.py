@@ -1,0 +1,143 @@
+"""What each adapter adds: predicates on path parameters, OpenAPI, the lazy Django principal, the user in logs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.test import Client, override_settings
+
+from backendkit.auth import Role, Roles, require
+from backendkit.errors import ConfigurationError
+from tests.auth import apps
+from tests.auth.keys import token
+
+Send = Callable[[str, str, dict[str, str]], tuple[int, Any]]
+
+
+def _fastapi() -> Send:
+    from fastapi.testclient import TestClient
+
+    client = TestClient(apps.fastapi_app())
+    return lambda method, path, headers: _reply(client.request(method, path, headers=headers))
+
+
+def _flask() -> Send:
+    client = apps.flask_app().test_client()
+
+    def send(method: str, path: str, headers: dict[str, str]) -> tuple[int, Any]:
+        r = client.open(path, method=method, headers=headers)
+        return r.status_code, r.get_json()
+
+    return send
+
+
+def _reply(r: Any) -> tuple[int, Any]:
+    return r.status_code, r.json()
+
+
+def _starlette() -> Send:
+    from starlette.testclient import TestClient
+
+    client = TestClient(apps.starlette_app())
+    return lambda method, path, headers: _reply(client.request(method, path, headers=headers))
+
+
+@pytest.fixture(scope="module", params=["fastapi", "starlette", "flask", "django"])
+def send(request: pytest.FixtureRequest) -> Iterator[Send]:
+    if request.param == "django":
+        with override_settings(**apps.DJANGO_SETTINGS):
+            client = Client(raise_request_exception=False)
+
+            def send(method: str, path: str, headers: dict[str, str]) -> tuple[int, Any]:
+                r = client.generic(method, path, headers=headers)
+                return r.status_code, json.loads(r.content)
+
+            yield send
+        return
+    yield {"fastapi": _fastapi, "flask": _flask, "starlette": _starlette}[request.param]()
+
+
+@pytest.mark.parametrize("path", ["/owned", "/owned-async", "/drf/owned"])
+def test_an_ownership_predicate_reads_the_path_parameters(send: Send, path: str) -> None:
+    status, _ = send("DELETE", f"{path}/user-1", {})
+    if status == 404:
+        assert path != "/owned"  # every framework has /owned; the others exist where they apply
+        return
+    assert status == 401
+    mine = {"Authorization": f"Bearer {token()}"}
+    assert send("DELETE", f"{path}/user-1", mine) == (200, {"deleted": "user-1"})
+    status, body = send("DELETE", f"{path}/user-2", mine)
+    assert (status, body["error"]["code"]) == (403, "FORBIDDEN")
+    admin = {"Authorization": f"Bearer {token(permissions=['tasks:delete:any'])}"}
+    assert send("DELETE", f"{path}/user-2", admin) == (200, {"deleted": "user-2"})
+
+
+def test_fastapi_documents_the_scheme_and_the_statuses() -> None:
+    schema = apps.fastapi_app().openapi()
+    assert schema["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "description": "An access token (JWT) in the Authorization header: `Bearer <token>`.",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
+    me = schema["paths"]["/me"]["get"]
+    assert me["security"] == [{"bearerAuth": []}]
+    assert sorted(me["responses"]) == ["200", "400", "401"]  # nothing to refuse beyond authentication
+    owned = schema["paths"]["/owned/{owner}"]["delete"]
+    assert sorted(owned["responses"]) == ["200", "400", "401", "403", "404"]  # 404: a path the router refuses
+    assert owned["responses"]["401"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorEnvelope"
+    }
+
+
+def test_fastapi_lists_the_scopes_a_route_requires() -> None:
+    from fastapi import Depends, FastAPI
+
+    from backendkit.fastapi import install
+    from backendkit.fastapi.auth import Auth
+
+    app = FastAPI()
+    install(app)
+    needs = Auth(apps.verifier()).require(scopes=["reports:read"])
+
+    @app.get("/reports", dependencies=[Depends(needs)])
+    def reports() -> dict[str, bool]:
+        return {"ok": True}
+
+    assert app.openapi()["paths"]["/reports"]["get"]["security"] == [{"bearerAuth": ["reports:read"]}]
+
+
+def test_django_principal_is_lazy_and_the_access_log_names_the_user(caplog: pytest.LogCaptureFixture) -> None:
+    with override_settings(**apps.DJANGO_SETTINGS):
+        client = Client(raise_request_exception=False)
+        from backendkit.logging import JSONFormatter
+
+        caplog.handler.setFormatter(JSONFormatter())  # the user id comes from the request's facts, as formatted
+        with caplog.at_level("INFO", logger="backendkit.access"):
+            ok = client.get("/lazy", headers={"Authorization": f"Bearer {token(sub='lazy-1')}"})
+        assert (ok.status_code, json.loads(ok.content)) == (200, {"sub": "lazy-1"})
+        lines = [json.loads(line) for line in caplog.text.splitlines()]
+        assert [line.get("user_id") for line in lines if line["logger"] == "backendkit.access"] == ["lazy-1"]
+        refused = client.get("/lazy")
+        assert refused.status_code == 401
+        assert refused["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def test_a_sync_view_cannot_have_an_async_predicate() -> None:
+    from backendkit.auth import predicate
+    from backendkit.flask.auth import require as flask_require
+
+    async def never(ctx: Any) -> bool:
+        return False
+
+    guard = require() & predicate(never)
+    with pytest.raises(ConfigurationError, match="async"):
+        flask_require(guard)(lambda: None)
+
+
+def test_roles_configuration_errors_surface_at_start_up() -> None:
+    with pytest.raises(ConfigurationError):
+        Roles({"a": Role(inherits=["b"]), "b": Role(inherits=["a"])})
