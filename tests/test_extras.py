@@ -97,6 +97,7 @@ def _closure(extras: tuple[str, ...]) -> set[str]:
     return found
 
 
+_BACKEND = "from backendkit.auth.backends import default_backend"
 FEATURES = [
     (("fastapi", "redis"), "import backendkit.fastapi.ratelimit\nfrom backendkit.ratelimit import AsyncRedisStore"),
     (("flask", "redis"), "import backendkit.flask.ratelimit\nfrom backendkit.ratelimit import RedisStore"),
@@ -105,8 +106,8 @@ FEATURES = [
     (("sqlalchemy",), "import backendkit.pagination.backends.sqlalchemy"),
     (("django",), "import backendkit.django.pagination"),
     (("structlog",), "from backendkit.logging import configure_logging"),
-    (("fastapi", "jwt"), "import backendkit.fastapi.auth\nfrom backendkit.auth.backends import default_backend\ndefault_backend()"),
-    (("flask", "pyjwt"), "import backendkit.flask.auth\nfrom backendkit.auth.backends import default_backend\nassert default_backend().name == 'pyjwt'"),
+    (("fastapi", "jwt"), f"import backendkit.fastapi.auth\n{_BACKEND}\nassert default_backend().name == 'python-jose'"),
+    (("flask", "pyjwt"), f"import backendkit.flask.auth\n{_BACKEND}\nassert default_backend().name == 'pyjwt'"),
     (("django", "jwt"), "import backendkit.django.auth"),
     (("jwt", "redis"), "from backendkit.auth.redis import RedisRevocations"),
     (("drf", "jwt"), "import backendkit.django.drf"),

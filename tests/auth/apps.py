@@ -148,17 +148,17 @@ def _drf_views() -> tuple[Any, Any]:
     from backendkit.django.drf import JWTAuthentication, Require
 
     class Me(APIView):
-        authentication_classes = [JWTAuthentication]
-        permission_classes = [Require()]
-        renderer_classes = [JSONRenderer]
+        authentication_classes = (JWTAuthentication,)
+        permission_classes = (Require(),)
+        renderer_classes = (JSONRenderer,)
 
         def get(self, request: Any) -> Response:
             return Response({"sub": request.auth.subject})
 
     class Owned(APIView):
-        authentication_classes = [JWTAuthentication]
-        permission_classes = [Require(OWNER_OR_ADMIN)]
-        renderer_classes = [JSONRenderer]
+        authentication_classes = (JWTAuthentication,)
+        permission_classes = (Require(OWNER_OR_ADMIN),)
+        renderer_classes = (JSONRenderer,)
 
         def delete(self, request: Any, owner: str) -> Response:
             return Response({"deleted": owner})
