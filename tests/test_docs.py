@@ -107,3 +107,57 @@ def test_the_django_pattern(pagination_namespace: dict[str, Any], tasks_table: A
     assert [t["id"] for t in json.loads(reply.content)["data"]] == [1, 4]  # -priority,id: all priority 2
     reply = asyncio.run(namespace["list_tasks_async"](request))
     assert [t["id"] for t in json.loads(reply.content)["data"]] == [1, 4]
+
+
+@pytest.fixture
+def auth_namespace() -> dict[str, Any]:
+    """The auth guide's opening block, run with a secret and a token of its issuer and audience."""
+    from backendkit.auth import HMACKey, issue
+
+    secret = "a-docs-secret-of-at-least-32-bytes!!"
+    token = issue(
+        HMACKey(secret),
+        "ada",
+        issuer="https://auth.example.test/",
+        audience="tasks-api",
+        claims={"roles": ["admin"], "scope": "reports:read"},
+    )
+    namespace = run(first_block("auth.md"), {"__name__": __name__, "JWT_SECRET": secret, "token": token})
+    assert namespace["principal"].permissions == {"tasks:read", "tasks:write", "audit:read"}
+    namespace["blocks"] = section_blocks("auth.md", "Per framework")
+    namespace["headers"] = {"Authorization": f"Bearer {token}"}
+    return namespace
+
+
+def test_the_auth_guide_on_fastapi_and_starlette(auth_namespace: dict[str, Any]) -> None:
+    from fastapi.testclient import TestClient
+
+    ns = run(auth_namespace["blocks"]["FastAPI"], auth_namespace)
+    me = TestClient(ns["app"]).get("/me", headers=ns["headers"])
+    assert me.json()["sub"] == "ada"
+    assert TestClient(ns["app"]).get("/reports").status_code == 401
+    ns = run(auth_namespace["blocks"]["Starlette"], auth_namespace)
+    reports = TestClient(ns["starlette_app"]).get("/reports", headers=ns["headers"])
+    assert reports.json() == {"sub": "ada", "scopes": ["reports:read"]}
+
+
+def test_the_auth_guide_on_flask(auth_namespace: dict[str, Any]) -> None:
+    ns = run(auth_namespace["blocks"]["Flask"], auth_namespace)
+    client = ns["flask_app"].test_client()
+    assert client.get("/me", headers=ns["headers"]).get_json()["roles"] == ["admin"]
+    assert client.get("/me").status_code == 401
+
+
+def test_the_auth_guide_on_django_and_drf(auth_namespace: dict[str, Any]) -> None:
+    from django.test import RequestFactory, override_settings
+
+    ns = run(auth_namespace["blocks"]["Django"], auth_namespace)
+    ns = run(auth_namespace["blocks"]["Django REST framework"], ns)
+    factory = RequestFactory()
+    with override_settings(BACKENDKIT={"AUTH": ns["verifier"]}, REST_FRAMEWORK={"UNAUTHENTICATED_USER": None}):
+        assert json.loads(ns["audit"](factory.get("/audit", headers=ns["headers"])).content) == {"ok": True}
+        reply = asyncio.run(ns["reports_view"](factory.get("/reports", headers=ns["headers"])))
+        assert json.loads(reply.content) == {"ok": True}
+        drf = ns["AuditView"].as_view()(factory.get("/audit", headers=ns["headers"]))
+        assert drf.status_code == 200
+        assert drf.data == {"sub": "ada"}
