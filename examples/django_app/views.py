@@ -7,7 +7,7 @@ from django.views import View
 from django.views.decorators.http import require_POST, require_safe
 
 from backendkit.django import parse_json
-from backendkit.django.auth import aauthenticate, require
+from backendkit.django.auth import aauthenticate, bearer, require
 from backendkit.django.pagination import page_request, page_response
 from backendkit.django.ratelimit import limit
 from backendkit.errors import NotFound
@@ -84,7 +84,7 @@ async def reports(request: HttpRequest) -> JsonResponse:
 @require_POST
 @require()
 async def logout(request: HttpRequest) -> HttpResponse:
-    await verifier.arevoke(await aauthenticate(request))
+    await bearer().verifier.arevoke(await aauthenticate(request))  # the verifier BACKENDKIT["AUTH"] names
     response = HttpResponse(status=204)
     del response["Content-Type"]
     return response

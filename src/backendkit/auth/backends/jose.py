@@ -27,7 +27,7 @@ from backendkit.errors import ConfigurationError  # noqa: E402
 def _construct(material: Any, alg: str) -> Any:
     try:
         return jwk.construct(material, alg)
-    except (JOSEError, ValueError, TypeError) as exc:
+    except (JOSEError, ValueError, TypeError, KeyError) as exc:  # (an unknown crv is a bare KeyError)
         raise ConfigurationError(f"python-jose cannot load this {alg} key: {exc}") from exc
 
 

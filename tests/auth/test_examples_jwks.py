@@ -1,0 +1,78 @@
+"""The examples with ``BACKENDKIT_EXAMPLE_JWKS_URL`` set: RS256 and ES256 tokens by kid from a real JWKS server.
+
+Each framework's example, through its test client and over a socket to a real
+server, accepts tokens signed by the keys the loopback JWKS publishes, refuses a
+kid it does not publish, and still accepts the HS256 secret.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.test import override_settings
+
+from backendkit.auth import HMACKey, PrivateKey, issue
+from examples import _auth
+from tests.auth.jwks_server import JWKSServer, jwks_server
+from tests.auth.test_jwks import ec_signer, rsa_signer
+from tests.conformance.targets import Target, django_client, fastapi_client, flask_client, served
+from tests.support.servers import uvicorn_server, waitress_server
+
+
+def _token(signer: Any = None, *, kid: str | None = None) -> str:
+    key = HMACKey(_auth.secret()) if signer is None else PrivateKey(signer.pem, alg=signer.alg, kid=kid or signer.kid)
+    return issue(key, "jwks-user", issuer=_auth.ISSUER, audience=_auth.AUDIENCE, claims={"roles": ["viewer"]})
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[JWKSServer]:
+    with jwks_server() as running:
+        running.jwks = {"keys": [rsa_signer("example-rsa").jwk(), ec_signer("example-ec").jwk()]}
+        yield running
+
+
+@pytest.fixture(scope="module")
+def targets(server: JWKSServer) -> Iterator[dict[str, Target]]:
+    from django.core.asgi import get_asgi_application
+
+    from examples.fastapi_app import create_app as fastapi_app
+    from examples.flask_app import create_app as flask_app
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("BACKENDKIT_EXAMPLE_JWKS_URL", server.url)
+        fastapi, flask = fastapi_app(), flask_app()  # the examples read the variable when they are made
+        django_settings = {"BACKENDKIT": {"ERROR_FORMAT": "envelope", "AUTH": _auth.verifier()}}
+        served_fastapi, served_flask = fastapi_app(), flask_app()
+    with (
+        override_settings(**django_settings),
+        uvicorn_server(served_fastapi) as fastapi_port,
+        waitress_server(served_flask) as flask_port,
+        uvicorn_server(get_asgi_application()) as django_port,
+    ):
+        yield {
+            "fastapi-testclient": Target("fastapi-testclient", "fastapi", fastapi_client(fastapi)),
+            "flask-testclient": Target("flask-testclient", "flask", flask_client(flask)),
+            "django-testclient": Target("django-testclient", "django", django_client()),
+            "fastapi-uvicorn": served("fastapi-uvicorn", "fastapi", fastapi_port),
+            "flask-waitress": served("flask-waitress", "flask", flask_port),
+            "django-uvicorn-asgi": served("django-uvicorn-asgi", "django", django_port),
+        }
+
+
+def _me(target: Target, token: str) -> tuple[int, Any]:
+    reply = target.request("GET", "/me", headers={"Authorization": f"Bearer {token}"})
+    return reply.status, json.loads(reply.body)
+
+
+def test_tokens_by_kid_from_the_jwks_are_accepted_alongside_the_secret(targets: dict[str, Target]) -> None:
+    for name, target in targets.items():
+        for token in (_token(rsa_signer("example-rsa")), _token(ec_signer("example-ec")), _token()):
+            status, body = _me(target, token)
+            assert (status, body["sub"]) == (200, "jwks-user"), (name, body)
+        status, body = _me(target, _token(rsa_signer("example-rsa"), kid="not-published"))
+        assert (status, body["error"]["code"]) == (401, "INVALID_TOKEN"), name
+        status, body = _me(target, _token(rsa_signer("example-rsa"), kid="example-ec"))  # RS256 on the EC kid
+        assert (status, body["error"]["code"]) == (401, "INVALID_TOKEN"), name
