@@ -85,13 +85,15 @@ def _media_type(typ: str) -> str:
 
 def _number(claims: Mapping[str, Any], name: str) -> float | None:
     value = claims.get(name)
+    if type(value) is int:  # the usual case first (a bool is not of type int)
+        return value
     if value is None:
         if name in claims:
             raise InvalidToken("bad_claim")
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InvalidToken("bad_claim")
-    return float(value)
+    if type(value) is float and math.isfinite(value):
+        return value
+    raise InvalidToken("bad_claim")
 
 
 def check_claims(header: Mapping[str, Any], claims: Mapping[str, Any], rules: ClaimRules, now: float) -> None:

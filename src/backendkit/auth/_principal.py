@@ -50,10 +50,6 @@ class Principal:
         }
 
 
-def _path(path: ClaimPath) -> tuple[str, ...]:
-    return (path,) if isinstance(path, str) else tuple(path)
-
-
 @dataclass(frozen=True)
 class ClaimMapping:
     """Where roles, scopes and permissions are found in the claims; every listed path is read and merged.
@@ -103,14 +99,20 @@ class ClaimMapping:
 def _gather(claims: Mapping[str, Any], paths: Iterable[ClaimPath]) -> frozenset[str]:
     found: set[str] = set()
     for path in paths:
-        value: Any = claims
-        for name in _path(path):
-            value = value.get(name) if isinstance(value, Mapping) else None
+        if isinstance(path, str):
+            value = claims.get(path)
+        else:
+            value = claims
+            for name in path:
+                value = value.get(name) if isinstance(value, dict) else None
         if value is None:
             continue
         if isinstance(value, str):
             found.update(value.split())
-        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+        elif type(value) is list:
+            for item in value:
+                if not isinstance(item, str):
+                    raise InvalidToken("bad_claim")
             found.update(value)
         else:
             raise InvalidToken("bad_claim")
@@ -120,8 +122,8 @@ def _gather(claims: Mapping[str, Any], paths: Iterable[ClaimPath]) -> frozenset[
 def principal_from_claims(claims: Mapping[str, Any], mapping: ClaimMapping, roles: Roles | None) -> Principal:
     """The principal for verified ``claims`` (whose ``sub`` the claim checks have made a string)."""
     role_names, scopes, listed = mapping.read(claims)
-    granted = roles.permissions_of(role_names) if roles is not None else frozenset()
-    return Principal(claims["sub"], role_names, scopes, granted | listed, claims)
+    granted = roles.permissions_of(role_names) if roles is not None and role_names else frozenset()
+    return Principal(claims["sub"], role_names, scopes, granted | listed if granted else listed, claims)
 
 
 __all__ = ["ClaimMapping", "ClaimPath", "Principal", "principal_from_claims"]
