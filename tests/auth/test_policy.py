@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import threading
 
 import pytest
 from hypothesis import given
@@ -390,3 +391,49 @@ def test_rfc7520_signature_vectors(backend: JoseBackend | PyJWTBackend, name: st
     with pytest.raises(InvalidToken) as caught:
         verifier.verify(f"{header}.{_PAYLOAD}.{signature}")
     assert caught.value.reason == "malformed"  # prose is not a claims object
+
+
+class _SyncOnlyList:
+    """A blocking revocation list (as RedisRevocations is): it notes the thread each check ran on."""
+
+    def __init__(self) -> None:
+        self.threads: list[int] = []
+
+    def revoke(self, jti: str, expires_at: float, now: float) -> None:
+        self.threads.append(threading.get_ident())
+
+    def is_revoked(self, jti: str, now: float) -> bool:
+        self.threads.append(threading.get_ident())
+        return False
+
+
+def test_a_blocking_revocation_list_is_asked_off_the_event_loop() -> None:
+    blocking = _SyncOnlyList()
+    verifier = JWTVerifier(verifying_keys(), revocations=blocking)
+    assert verifier.checks_sync
+
+    async def main() -> int:
+        principal = await verifier.averify(token(), now=NOW)
+        await verifier.arevoke(principal, now=NOW)
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(main())
+    assert len(blocking.threads) == 2
+    assert loop_thread not in blocking.threads
+
+
+def test_an_async_only_revocation_list_is_refused_where_verification_is_sync() -> None:
+    from flask import Flask
+
+    from backendkit.auth import AsyncRedisRevocations
+    from backendkit.flask import BackendKit
+    from backendkit.flask.auth import Auth
+
+    verifier = JWTVerifier(verifying_keys(), revocations=AsyncRedisRevocations.from_url("redis://127.0.0.1:1/0"))
+    assert not verifier.checks_sync
+    with pytest.raises(ConfigurationError, match="async"):
+        verifier.verify(token(), now=NOW)
+    app = Flask(__name__)
+    BackendKit(app)
+    with pytest.raises(ConfigurationError, match="synchronously"):
+        Auth(verifier, app)

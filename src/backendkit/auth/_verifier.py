@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
@@ -97,6 +98,9 @@ class JWTVerifier:
         self.mapping = mapping or ClaimMapping()
         self.roles = roles
         self.revocations = revocations
+        # Which protocols the list has, found once (an isinstance check on a Protocol costs microseconds).
+        self._sync_list = revocations if isinstance(revocations, Revocations) else None
+        self._async_list = revocations if isinstance(revocations, AsyncRevocations) else None
         self.clock = clock
 
     def _local_key(self, jws: CompactJWS) -> Verify | None:
@@ -124,9 +128,9 @@ class JWTVerifier:
         """The principal ``token`` authenticates, or :class:`InvalidToken` (``reason`` says why)."""
         now = self.clock() if now is None else now
         claims = self.claims(token, now=now)
-        revocations = self.revocations
-        if revocations is not None:
-            if not isinstance(revocations, Revocations):
+        if self.revocations is not None:
+            revocations = self._sync_list
+            if revocations is None:
                 raise ConfigurationError("this revocation list is async: verify with averify()")
             if revocations.is_revoked(claims["jti"], now):
                 raise InvalidToken("revoked")
@@ -136,40 +140,46 @@ class JWTVerifier:
         """:meth:`verify` for async code."""
         now = self.clock() if now is None else now
         claims = await self.aclaims(token, now=now)
-        revocations = self.revocations
-        if revocations is not None:
-            if isinstance(revocations, AsyncRevocations):
-                revoked = await revocations.ais_revoked(claims["jti"], now)
-            else:
-                revoked = revocations.is_revoked(claims["jti"], now)
+        if self.revocations is not None:
+            if self._async_list is not None:
+                revoked = await self._async_list.ais_revoked(claims["jti"], now)
+            else:  # a blocking list (RedisRevocations): in a worker thread, off the event loop
+                assert self._sync_list is not None
+                revoked = await asyncio.to_thread(self._sync_list.is_revoked, claims["jti"], now)
             if revoked:
                 raise InvalidToken("revoked")
         return principal_from_claims(claims, self.mapping, self.roles)
 
     def revoke(self, principal: Principal, *, now: float | None = None) -> None:
         """Revoke the token ``principal`` was verified from, until its ``exp`` (a logout)."""
-        revocations = self._revocations_for(Revocations)
-        assert isinstance(revocations, Revocations)
-        revocations.revoke(principal.claims["jti"], self._refused_until(principal), self._now(now))
+        self._revocations_for(Revocations)
+        assert self._sync_list is not None
+        self._sync_list.revoke(principal.claims["jti"], self._refused_until(principal), self._now(now))
 
     async def arevoke(self, principal: Principal, *, now: float | None = None) -> None:
         """:meth:`revoke` for async code."""
-        revocations = self._revocations_for(AsyncRevocations)
-        if isinstance(revocations, AsyncRevocations):
-            await revocations.arevoke(principal.claims["jti"], self._refused_until(principal), self._now(now))
+        self._revocations_for(AsyncRevocations)
+        jti, until, at = principal.claims["jti"], self._refused_until(principal), self._now(now)
+        if self._async_list is not None:
+            await self._async_list.arevoke(jti, until, at)
         else:
-            revocations.revoke(principal.claims["jti"], self._refused_until(principal), self._now(now))
+            assert self._sync_list is not None
+            await asyncio.to_thread(self._sync_list.revoke, jti, until, at)
+
+    @property
+    def checks_sync(self) -> bool:
+        """Whether :meth:`verify` (not only :meth:`averify`) can be used: no revocation list is async-only."""
+        return self.revocations is None or self._sync_list is not None
 
     def _refused_until(self, principal: Principal) -> float:
         # Until the token would be refused anyway: its exp, plus the leeway verify forgives.
         return float(principal.claims["exp"]) + self.rules.leeway
 
-    def _revocations_for(self, kind: type[Any]) -> Revocations | AsyncRevocations:
+    def _revocations_for(self, kind: type[Any]) -> None:
         if self.revocations is None:
             raise ConfigurationError("this verifier has no revocation list to revoke with")
-        if kind is Revocations and not isinstance(self.revocations, Revocations):
+        if kind is Revocations and self._sync_list is None:
             raise ConfigurationError("this revocation list is async: revoke with arevoke()")
-        return self.revocations
 
     def _now(self, now: float | None) -> float:
         return self.clock() if now is None else now

@@ -31,6 +31,7 @@ from backendkit.auth import CredentialsRequired, Guard, Principal, bearer_token 
 from backendkit.auth import require as requirement  # noqa: E402
 from backendkit.auth._errors import challenge  # noqa: E402
 from backendkit.django.auth import bearer  # noqa: E402
+from backendkit.errors import ConfigurationError  # noqa: E402
 
 
 class PrincipalUser:
@@ -57,6 +58,8 @@ class JWTAuthentication(BaseAuthentication):  # type: ignore[misc]
         auth = bearer()
         if bearer_token(lines, auth.realm) is None:
             return None
+        if not auth.verifier.checks_sync:
+            raise ConfigurationError("DRF authenticates synchronously: use RedisRevocations, not the async one")
         principal = auth.authenticate(lines)  # (which names the user in the request's log lines)
         return PrincipalUser(principal), principal
 
