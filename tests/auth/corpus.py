@@ -122,7 +122,10 @@ CASES: list[Case] = [
     Case("valid ES256", lambda: token("ES256"), None),
     Case("aud as a list naming us", lambda: token(aud=["other", "tasks-api"]), None),
     # alg none, in any case, with or without a signature.
-    *[Case(f"alg {alg} with empty signature", lambda a=alg: _none(a, ""), "malformed") for alg in ("none", "None")],
+    *[
+        Case(f"alg {alg} with empty signature", lambda a=alg: _none(a, ""), "malformed")
+        for alg in ("none", "None", "NONE", "nOnE")
+    ],
     *[
         Case(f"alg {alg} with a signature", lambda a=alg: _none(a, b64(b"x" * 32)), "unsupported_alg")
         for alg in ("none", "None", "NONE", "nOnE")
@@ -161,6 +164,8 @@ CASES: list[Case] = [
     Case("kid differing by case", lambda: forge({"alg": "RS256", "kid": "RSA-1"}, claims()), "unknown_kid"),
     Case("kid of 300 characters", lambda: forge({"alg": "HS256", "kid": "k" * 300}, claims()), "unknown_kid"),
     Case("kid as a number", lambda: forge({"alg": "HS256", "kid": 1}, claims()), "malformed"),
+    Case("kid null", lambda: forge({"alg": "HS256", "kid": None}, claims()), "malformed"),
+    Case("typ null", lambda: forge({"alg": "HS256", "typ": None}, claims()), "malformed"),
     # Keys offered by the token are never used.
     *[
         Case(f"{name} header with the attacker's key", lambda n=name: _embedded_key(n), "bad_signature")
@@ -196,6 +201,12 @@ CASES: list[Case] = [
     Case("exp as a list", lambda: token(exp=[int(NOW) + 600]), "bad_claim"),
     Case("exp of 1e400 (infinite)", lambda: _raw(json.dumps(claims()).replace(_EXP, '"exp": 1e400')), "bad_claim"),
     Case("exp NaN", lambda: _raw(json.dumps(claims()).replace(_EXP, '"exp": NaN')), "malformed"),
+    Case(
+        "exp a 400-digit integer", lambda: _raw(json.dumps(claims()).replace(_EXP, '"exp": 1' + "0" * 400)), "bad_claim"
+    ),
+    Case("exp a huge negative integer", lambda: token(exp=-(10**400)), "bad_claim"),
+    Case("exp beyond the year 9999", lambda: token(exp=253_402_300_800), "bad_claim"),
+    Case("exp of 1e300", lambda: _raw(json.dumps(claims()).replace(_EXP, '"exp": 1e300')), "bad_claim"),
     Case("nbf in the future", lambda: token(nbf=int(NOW) + 600), "not_yet_valid"),
     Case("nbf as a string", lambda: token(nbf="0"), "bad_claim"),
     Case("iat in the future", lambda: token(iat=int(NOW) + 600), "issued_in_future"),
@@ -210,6 +221,10 @@ CASES: list[Case] = [
     Case("wrong iss", lambda: token(iss="https://evil.example/"), "wrong_issuer"),
     Case("iss as a list", lambda: token(iss=["https://auth.example.test/"]), "bad_claim"),
     Case("no sub", lambda: token(sub=...), "missing_claim"),
+    Case("sub null", lambda: token(sub=None), "missing_claim"),
+    Case("sub a lone surrogate", lambda: _raw(json.dumps(claims()).replace('"user-1"', '"\\ud800"')), "malformed"),
+    Case("jti null", lambda: token(jti=None), "bad_claim"),
+    Case("jti a number", lambda: token(jti=7), "bad_claim"),
     Case("sub as a number", lambda: token(sub=42), "bad_claim"),
     Case("roles as a string list with a number", lambda: token(roles=["viewer", 1]), "bad_claim"),
     # JSON: duplicates, nesting, non-objects.

@@ -19,7 +19,8 @@ class JWKSServer:
     """Serves ``jwks`` at :data:`JWKS_PATH` and ``discovery`` at :data:`DISCOVERY_PATH`, as ``mode`` says.
 
     Modes: ``ok``; ``fail`` (500); ``garbage`` (200, not JSON); ``stall`` (answers only
-    when closed); ``trickle`` (200, then the body a byte every 50 ms); ``redirect`` (302
+    when closed); ``trickle`` (200, then the body a byte every 50 ms); ``trickle-headers`` (a
+    header line every 0.1 s); ``redirect`` (302
     to the same document elsewhere); ``oversize`` (200, a JSON body of ``oversize``
     bytes). ``delay`` seconds pass before any answer.
     """
@@ -88,6 +89,14 @@ class JWKSServer:
             return
         if self.delay:
             self._closing.wait(self.delay)
+        if self.mode == "trickle-headers":  # a status line, then a header line every 0.1 s, for 10 s
+            request.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            for _ in range(100):
+                request.wfile.write(b"X-Slow: 1\r\n")
+                request.wfile.flush()
+                if self._closing.wait(0.1):
+                    return
+            return
         if path == "/moved" + JWKS_PATH:
             path = JWKS_PATH
         elif self.mode == "redirect":

@@ -141,3 +141,54 @@ def test_a_sync_view_cannot_have_an_async_predicate() -> None:
 def test_roles_configuration_errors_surface_at_start_up() -> None:
     with pytest.raises(ConfigurationError):
         Roles({"a": Role(inherits=["b"]), "b": Role(inherits=["a"])})
+
+
+class _AsyncOnlyList:
+    """A revocation list with async methods only (as AsyncRedisRevocations has)."""
+
+    def __init__(self) -> None:
+        self.revoked: set[str] = set()
+
+    async def arevoke(self, jti: str, expires_at: float, now: float) -> None:
+        self.revoked.add(jti)
+
+    async def ais_revoked(self, jti: str, now: float) -> bool:
+        return jti in self.revoked
+
+
+def test_django_sync_views_and_drf_work_with_an_async_only_revocation_list() -> None:
+    from backendkit.auth import BearerAuth, JWTVerifier
+    from tests.auth.keys import AUDIENCE, ISSUER, NOW, verifying_keys
+
+    revocations = _AsyncOnlyList()
+    verifier = JWTVerifier(
+        verifying_keys(), issuer=ISSUER, audience=AUDIENCE, revocations=revocations, clock=lambda: NOW
+    )
+    settings = {**apps.DJANGO_SETTINGS, "BACKENDKIT": {"AUTH": BearerAuth(verifier)}}
+    with override_settings(**settings):
+        client = Client(raise_request_exception=False)
+        for path in ("/me", "/drf/me"):  # a sync view, and DRF
+            headers = {"Authorization": f"Bearer {token(jti=f'jti-{path}')}"}
+            assert client.get(path, headers=headers).status_code == 200
+            revocations.revoked.add(f"jti-{path}")
+            refused = client.get(path, headers=headers)
+            assert (refused.status_code, json.loads(refused.content)["error"]["code"]) == (401, "INVALID_TOKEN")
+
+
+def test_drf_refuses_a_guard_with_an_async_predicate_when_the_class_is_made() -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from backendkit.auth import predicate
+    from backendkit.django.drf import Require
+
+    async def never(ctx: Any) -> bool:
+        return False
+
+    with pytest.raises(ImproperlyConfigured, match="async"):
+        Require(predicate(never))
+
+
+def test_a_guard_refuses_a_malformed_permission_name() -> None:
+    for name in ("tasks:", ":read", "tasks::read", ""):
+        with pytest.raises(ConfigurationError):
+            require(permissions=[name])

@@ -76,11 +76,14 @@ def send(request: pytest.FixtureRequest) -> Iterator[Send]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
-def test_the_corpus_over_http(send: Send, case: Case) -> None:
+def test_the_corpus_over_http(send: Send, case: Case, caplog: pytest.LogCaptureFixture) -> None:
     token = case.make()
-    status, headers, body = send(token)
+    with caplog.at_level("INFO", logger="backendkit.auth"):
+        status, headers, body = send(token)
+    reasons = [getattr(r, "auth_reason", None) for r in caplog.records if r.name == "backendkit.auth"]
     if case.reason is None:
         assert (status, body) == (200, {"sub": "user-1"})
+        assert reasons == []
         return
     if TOKEN68.fullmatch(token) is None:
         # Not one token68 (empty, spaces, JSON, '=' inside): the header itself is malformed.
@@ -89,6 +92,7 @@ def test_the_corpus_over_http(send: Send, case: Case) -> None:
         assert body["error"]["code"] == "INVALID_REQUEST"  # type: ignore[index]
         return
     assert status == 401, (case.name, body)
+    assert reasons == [case.reason]  # refused for the reason the core gives, logged once
     assert headers["www-authenticate"] == INVALID_TOKEN
     assert body["error"] == {  # type: ignore[comparison-overlap]
         "code": "INVALID_TOKEN",

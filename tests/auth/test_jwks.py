@@ -7,6 +7,7 @@ import functools
 import json
 import logging
 import random
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -222,7 +223,7 @@ def test_no_set_ever_fetched_is_keys_unavailable(server: JWKSServer, clock: Cloc
     assert server.requests() == 2
 
 
-@pytest.mark.parametrize("mode", ["stall", "trickle"])
+@pytest.mark.parametrize("mode", ["stall", "trickle", "trickle-headers"])
 def test_the_timeout_bounds_a_stalled_or_trickling_endpoint(server: JWKSServer, clock: Clock, mode: str) -> None:
     server.mode = mode
     verifier = verifier_for(server, clock, timeout=0.5)
@@ -620,3 +621,33 @@ def test_a_kid_the_set_lacked_is_remembered_for_a_cooldown_from_its_last_miss(se
     clock.advance(60)
     assert reason(verifier, _with_kid(genuine, "forged")) == "unknown_kid"  # forgotten: one more fetch
     assert server.requests() == 3
+
+
+def test_threads_storming_with_random_kids_get_unknown_kid_and_nothing_else(server: JWKSServer) -> None:
+    # The negative cache is shared by every thread: none may see it half changed.
+    client = JWKSClient(server.url, timeout=1.0)
+    client.select("rsa-a", "RS256")  # the set is loaded
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    errors: list[BaseException] = []
+
+    def storm(seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(3000):
+            try:
+                client.select(f"{rng.getrandbits(64):016x}", "RS256")
+            except InvalidToken as exc:
+                if exc.reason != "unknown_kid":
+                    errors.append(exc)
+            except BaseException as exc:
+                errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=storm, args=(seed,)) for seed in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(0.005)
+    assert errors == []
+    assert server.requests() == 1

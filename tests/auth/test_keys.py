@@ -8,6 +8,8 @@ import json
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from hypothesis import given
+from hypothesis import strategies as st
 
 from backendkit.auth import HMACKey, JWTVerifier, PrivateKey, PublicKey, issue
 from backendkit.auth.backends.jose import JoseBackend
@@ -37,6 +39,14 @@ def _public_like() -> dict[str, bytes]:
         "SSH key": ec_pair()
         .private.public_key()
         .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH),
+        # As secrets come from env and mounted files: with a newline, a NUL, or encoded.
+        "DER and a newline": der + b"\n",
+        "a newline and DER": b"\n" + der,
+        "DER and a NUL": der + b"\0",
+        "raw EC point and a newline": ec_point() + b"\n",
+        "base64url DER": base64.urlsafe_b64encode(der).rstrip(b"="),
+        "hex DER": der.hex().encode(),
+        "hex EC point": ec_point().hex().encode(),
     }
 
 
@@ -44,6 +54,16 @@ def _public_like() -> dict[str, bytes]:
 def test_an_hmac_secret_that_looks_like_a_public_key_is_refused(name: str) -> None:
     with pytest.raises(ConfigurationError, match="looks like"):
         HMACKey(_public_like()[name])
+
+
+@given(st.binary(min_size=32, max_size=43))
+def test_random_secrets_of_up_to_43_bytes_are_accepted_in_any_encoding(raw: bytes) -> None:
+    # Shorter than the smallest public key in DER: raw, base64 or hex, never taken for one.
+    # (Longer random secrets are refused only when they parse exactly as a DER sequence or an
+    # EC point, which is a chance of 1 in 65,536 or less.)
+    for secret in (raw, base64.b64encode(raw), raw.hex().encode()):
+        if len(secret) >= 32 and not raw.startswith((b"\x02", b"\x03", b"\x04")):
+            assert HMACKey(secret).alg == "HS256"
 
 
 @pytest.mark.parametrize("secret", [b"", b"x", "31-bytes-is-one-too-few-for-us!"])

@@ -62,7 +62,7 @@ def _cases() -> dict[str, tuple[str, str, dict[str, str]]]:
         "wrong audience": ("GET", "/me", _bearer(_token(audience="other-api"))),
         "unknown kid": ("GET", "/me", _bearer(_token(kid="no-such-key"))),
         "garbage": ("GET", "/me", _bearer("not.a.jwt")),
-        "missing permission": ("GET", "/admin/audit", _bearer(_token(roles=["editor"]))),
+        "missing role": ("GET", "/admin/audit", _bearer(_token(roles=["editor"]))),
         "missing scope": ("GET", "/reports", _bearer(_token(scope="tasks:read"))),
     }
 
@@ -77,7 +77,7 @@ EXPECTED = {
     "wrong audience": (401, INVALID_TOKEN, "INVALID_TOKEN"),
     "unknown kid": (401, INVALID_TOKEN, "INVALID_TOKEN"),
     "garbage": (401, INVALID_TOKEN, "INVALID_TOKEN"),
-    "missing permission": (403, None, "FORBIDDEN"),
+    "missing role": (403, None, "FORBIDDEN"),
     "missing scope": (
         403,
         'Bearer realm="api", error="insufficient_scope", scope="reports:read"',

@@ -1,14 +1,14 @@
 """Claim checks with strict types and a bounded leeway; the time is passed in.
 
-Pure. ``exp`` is required and, like ``nbf`` and ``iat``, must be a finite number
-(a bool, a string or ``1e400`` is ``bad_claim``, never a ``TypeError``). ``iss``
+Pure. ``exp`` is required and, like ``nbf`` and ``iat``, must be a number of seconds
+from 0 to :data:`MAX_TIME` (a bool, a string, ``null``, ``1e400`` or a 400-digit integer
+is ``bad_claim``, never a ``TypeError`` or an ``OverflowError``). ``iss``
 and ``aud`` are required whenever they are configured; ``sub`` is required and a
 string, since a principal is somebody.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +23,10 @@ MAX_LEEWAY = 60.0
 """The largest leeway accepted: more forgives a clock that is simply wrong."""
 
 MAX_JTI_LENGTH = 256
+
+MAX_TIME = 253_402_300_799
+"""The latest time a claim may name (9999-12-31T23:59:59Z): a larger ``exp`` is a mistake or an attack,
+and would not fit a revocation's TTL or a float."""
 
 
 def _strings(value: str | Iterable[str] | None, name: str) -> frozenset[str]:
@@ -85,15 +89,13 @@ def _media_type(typ: str) -> str:
 
 def _number(claims: Mapping[str, Any], name: str) -> float | None:
     value = claims.get(name)
-    if type(value) is int:  # the usual case first (a bool is not of type int)
-        return value
-    if value is None:
-        if name in claims:
-            raise InvalidToken("bad_claim")
+    if type(value) is int or type(value) is float:  # (a bool is of neither type)
+        if 0 <= value <= MAX_TIME:  # (NaN compares false; infinities and huge integers are out of range)
+            return value
+        raise InvalidToken("bad_claim")
+    if value is None and name not in claims:
         return None
-    if type(value) is float and math.isfinite(value):
-        return value
-    raise InvalidToken("bad_claim")
+    raise InvalidToken("bad_claim")  # null, a string, a list...
 
 
 def check_claims(header: Mapping[str, Any], claims: Mapping[str, Any], rules: ClaimRules, now: float) -> None:
@@ -122,11 +124,12 @@ def check_claims(header: Mapping[str, Any], claims: Mapping[str, Any], rules: Cl
         raise InvalidToken("missing_claim")
     if not isinstance(subject, str) or not subject:
         raise InvalidToken("bad_claim")
-    jti = claims.get("jti")
-    if jti is not None and (not isinstance(jti, str) or not 0 < len(jti) <= MAX_JTI_LENGTH):
-        raise InvalidToken("bad_claim")
+    if "jti" in claims:  # present, it is a string (null would be one jti shared by many tokens)
+        jti = claims["jti"]
+        if not isinstance(jti, str) or not 0 < len(jti) <= MAX_JTI_LENGTH:
+            raise InvalidToken("bad_claim")
     for name in rules.required:
-        if name not in claims:
+        if claims.get(name) is None:  # absent or null
             raise InvalidToken("missing_claim")
     if rules.issuer:
         issuer = claims.get("iss")
@@ -160,4 +163,4 @@ def _check_audience(claims: Mapping[str, Any], accepted: frozenset[str]) -> None
         raise InvalidToken("wrong_audience")
 
 
-__all__ = ["DEFAULT_LEEWAY", "MAX_JTI_LENGTH", "MAX_LEEWAY", "ClaimRules", "check_claims"]
+__all__ = ["DEFAULT_LEEWAY", "MAX_JTI_LENGTH", "MAX_LEEWAY", "MAX_TIME", "ClaimRules", "check_claims"]

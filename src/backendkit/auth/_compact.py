@@ -111,7 +111,29 @@ def json_object(raw: bytes, max_depth: int = MAX_DEPTH) -> dict[str, Any]:
     # token), the walk is not needed. Brackets inside strings only make the count larger.
     if raw.count(b"{") + raw.count(b"[") > max_depth and not _depth_within(value, max_depth):
         raise ValueError("nested too deeply")
+    # A \ud800 escape decodes to a lone surrogate, a str no response can encode: refused here,
+    # where it came in. Only a payload with an escape can hold one, so the walk is rare.
+    if b"\\u" in raw and not _encodable(value):
+        raise ValueError("a string with a lone surrogate")
     return value
+
+
+def _encodable(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.isascii() or _utf8(value)
+    if isinstance(value, dict):
+        return all(_encodable(k) and _encodable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_encodable(item) for item in value)
+    return True
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 # Headers by their encoded text. One issuer's tokens share a handful of headers ({"alg", "kid",

@@ -24,6 +24,7 @@ from typing import Any
 
 from backendkit.auth._errors import DEFAULT_REALM, InsufficientScope, PermissionDenied
 from backendkit.auth._principal import Principal
+from backendkit.auth._rbac import check_permission
 from backendkit.errors import APIError, ConfigurationError
 
 
@@ -65,7 +66,7 @@ class Guard:
 
 class _Requirement(Guard):
     def __init__(self, permissions: Iterable[str], scopes: Iterable[str], roles: Iterable[str]) -> None:
-        self.permissions = _names(permissions, "permissions")
+        self.permissions = tuple(check_permission(p) for p in _names(permissions, "permissions"))
         self.scopes = _names(scopes, "scopes")
         self.roles = _names(roles, "roles")
 

@@ -99,11 +99,13 @@ def check_header(header: Mapping[str, Any], max_kid_length: int = MAX_KID_LENGTH
         raise InvalidToken("unsupported_alg")
     if "crit" in header or "b64" in header or "zip" in header or "enc" in header:
         raise InvalidToken("unsupported_header")
-    kid = header.get("kid")
-    if kid is not None and (not isinstance(kid, str) or len(kid) > max_kid_length):
-        raise InvalidToken("unknown_kid" if isinstance(kid, str) else "malformed")
-    typ = header.get("typ")
-    if typ is not None and not isinstance(typ, str):
+    if "kid" in header:
+        kid = header["kid"]
+        if not isinstance(kid, str):
+            raise InvalidToken("malformed")  # null included: strictly typed, as the claims are
+        if len(kid) > max_kid_length:
+            raise InvalidToken("unknown_kid")
+    if "typ" in header and not isinstance(header["typ"], str):
         raise InvalidToken("malformed")
 
 

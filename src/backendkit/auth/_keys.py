@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -42,25 +43,34 @@ _COMPRESSED_POINT_SIZES = {33, 49, 67}
 
 
 def _looks_like_public_key(secret: bytes) -> str | None:
-    stripped = secret.strip()
+    # Secrets come from env files and mounted files: a newline, a NUL or spaces around the key
+    # must not hide it, so the trimmed secret is tested too.
+    stripped = secret.strip(b" \t\r\n\0")
     if _PEM.search(stripped) or _SSH.match(stripped):
         return "a PEM or SSH key"
     if stripped[:1] == b"{" and b'"kty"' in stripped:
         return "a JWK"
-    if _is_der_sequence(secret):
-        return "a DER-encoded key or certificate"
-    if stripped[:2] == b"MI" and _is_der_sequence(_b64_or_empty(stripped)):
-        return "a base64 DER key or certificate"
-    if (secret[:1] == b"\x04" and len(secret) in _EC_POINT_SIZES) or (
-        secret[:1] in (b"\x02", b"\x03") and len(secret) in _COMPRESSED_POINT_SIZES
-    ):
-        return "an EC public point"
+    for candidate in (secret, stripped):
+        if _is_der_sequence(candidate):
+            return "a DER-encoded key or certificate"
+        if _is_ec_point(candidate):
+            return "an EC public point"
+    for decoded in _decodings(stripped):
+        if _is_der_sequence(decoded) or _is_ec_point(decoded):
+            return "an encoded (base64, base64url or hex) key or certificate"
     return None
+
+
+def _is_ec_point(data: bytes) -> bool:
+    return (data[:1] == b"\x04" and len(data) in _EC_POINT_SIZES) or (
+        data[:1] in (b"\x02", b"\x03") and len(data) in _COMPRESSED_POINT_SIZES
+    )
 
 
 def _is_der_sequence(data: bytes) -> bool:
     # An ASN.1 SEQUENCE whose length field covers exactly the rest: how every key and certificate starts.
-    if len(data) < 2 or data[0] != 0x30:
+    # The smallest public key in DER (Ed25519's) is 44 bytes: shorter random secrets are never taken for one.
+    if len(data) < 44 or data[0] != 0x30:
         return False
     first = data[1]
     if first < 0x80:
@@ -71,11 +81,19 @@ def _is_der_sequence(data: bytes) -> bool:
     return 2 + count + int.from_bytes(data[2 : 2 + count], "big") == len(data)
 
 
-def _b64_or_empty(text: bytes) -> bytes:
-    try:
-        return base64.b64decode(b"".join(text.split()), validate=True)
-    except (binascii.Error, ValueError):
-        return b""
+def _decodings(text: bytes) -> list[bytes]:
+    """``text`` read as base64, base64url and hex, where it is one of them."""
+    compact = b"".join(text.split())
+    found = []
+    for alphabet in (b"+/", b"-_"):
+        try:
+            padded = compact + b"=" * (-len(compact) % 4)
+            found.append(base64.b64decode(padded, altchars=alphabet, validate=True))
+        except (binascii.Error, ValueError):
+            pass
+    with contextlib.suppress(UnicodeDecodeError, ValueError):
+        found.append(bytes.fromhex(compact.decode("ascii")))
+    return found
 
 
 def _check_kid(kid: str | None) -> str | None:

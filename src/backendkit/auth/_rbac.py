@@ -34,7 +34,8 @@ class Role:
     inherits: Iterable[str] = ()
 
 
-def _check_permission(permission: str) -> str:
+def check_permission(permission: str) -> str:
+    """``permission`` if it is ``resource:action`` with no empty part; a ``ConfigurationError`` otherwise."""
     if not isinstance(permission, str) or not permission or any(not part for part in permission.split(":")):
         raise ConfigurationError(f"a permission is 'resource:action' with no empty part, not {permission!r}")
     return permission
@@ -51,7 +52,7 @@ class Roles:
         declared: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {}
         for name, spec in roles.items():
             role = spec if isinstance(spec, Role) else Role(**spec)
-            grants = frozenset(_check_permission(p) for p in _listed(role.grants, f"{name}.grants"))
+            grants = frozenset(check_permission(p) for p in _listed(role.grants, f"{name}.grants"))
             declared[name] = (grants, tuple(_listed(role.inherits, f"{name}.inherits")))
         for name, (_, parents) in declared.items():
             for parent in parents:
@@ -131,4 +132,4 @@ def _matches(pattern: list[str], wanted: list[str]) -> bool:
     return all(p in ("*", w) for p, w in zip(pattern, wanted, strict=False))
 
 
-__all__ = ["Role", "Roles", "permits"]
+__all__ = ["Role", "Roles", "check_permission", "permits"]

@@ -14,10 +14,12 @@ by ``timeout``. A failed fetch keeps the last good set; the next try waits a coo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import ipaddress
 import logging
 import math
+import socket
 import ssl
 import threading
 import time
@@ -91,7 +93,19 @@ def _get(parts: SplitResult, timeout: float, max_bytes: int) -> tuple[bytes, str
         sock = conn.sock  # kept: the response may take the connection over and clear conn.sock
         assert sock is not None
         sock.settimeout(max(deadline - time.monotonic(), 0.001))
-        response = conn.getresponse()
+        # A socket timeout bounds each read, not the status line and headers together (a server can
+        # trickle header lines): at the deadline, a watchdog shuts the socket and the read fails.
+        watchdog = threading.Timer(max(deadline - time.monotonic(), 0.0), _shut, (sock,))
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            response = conn.getresponse()
+        except (OSError, http.client.HTTPException):
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"no response headers within {timeout}s") from None
+            raise
+        finally:
+            watchdog.cancel()
         if response.status != 200:  # a 3xx too: a redirect is never followed
             raise _Refused(f"HTTP {response.status}")
         body = bytearray()
@@ -109,6 +123,11 @@ def _get(parts: SplitResult, timeout: float, max_bytes: int) -> tuple[bytes, str
         return bytes(body), response.getheader("Cache-Control")
     finally:
         conn.close()
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 class JWKSClient:
@@ -232,7 +251,11 @@ class JWKSClient:
             return _jwks.select(state, kid, alg)
         except InvalidToken as exc:
             if exc.reason == "unknown_kid":  # the set is loaded and lacks it: no fetch for it for a while
-                _jwks.remember_absent(self._absent, kid, self._clock(), self._policy)
+                # Copied, changed, put back: threads share the dict, and none may see it half changed
+                # (a miss lost to a concurrent one costs at most one more fetch, after the cooldown).
+                absent = dict(self._absent)
+                _jwks.remember_absent(absent, kid, self._clock(), self._policy)
+                self._absent = absent
             raise
 
     async def aselect(self, kid: str, alg: str) -> Verify:
@@ -268,7 +291,7 @@ class JWKSClient:
                     logger.warning("%s (JWKS %s)", warning, self.url)
             self._logged = frozenset(keys.warnings)
             self._state = _jwks.loaded(self._policy, keys, cache_control, self._clock())
-            self._absent.clear()  # a new set: what it lacks is learnt again
+            self._absent = {}  # a new set: what it lacks is learnt again
         finally:
             self._lock.release()
 

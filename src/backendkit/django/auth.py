@@ -24,7 +24,7 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.functional import SimpleLazyObject
@@ -63,7 +63,11 @@ def authenticate(request: HttpRequest) -> Principal:
     """The request's principal (once per request), or the error to render."""
     principal: Principal | None = request.__dict__.get(_PRINCIPAL)
     if principal is None:
-        principal = bearer().authenticate(_lines(request))
+        auth = bearer()
+        if auth.verifier.checks_sync:
+            principal = auth.authenticate(_lines(request))
+        else:  # an async-only revocation list, from a sync view (in a worker thread): run it to completion
+            principal = async_to_sync(auth.aauthenticate)(_lines(request))
         request.__dict__[_PRINCIPAL] = principal
     return principal
 

@@ -24,14 +24,14 @@ from backendkit._extras import require as require_extra
 
 require_extra("rest_framework", extra="drf", module="backendkit.django.drf")
 
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 from rest_framework.authentication import BaseAuthentication  # noqa: E402
 from rest_framework.permissions import BasePermission  # noqa: E402
 
 from backendkit.auth import CredentialsRequired, Guard, Principal, bearer_token  # noqa: E402
 from backendkit.auth import require as requirement  # noqa: E402
 from backendkit.auth._errors import challenge  # noqa: E402
-from backendkit.django.auth import bearer  # noqa: E402
-from backendkit.errors import ConfigurationError  # noqa: E402
+from backendkit.django.auth import authenticate, bearer  # noqa: E402
 
 
 class PrincipalUser:
@@ -40,10 +40,16 @@ class PrincipalUser:
     is_authenticated = True
     is_anonymous = False
     is_active = True
+    is_staff = False  # (what Django's own checks and DRF's IsAdminUser read: roles live in the principal)
+    is_superuser = False
 
     def __init__(self, principal: Principal) -> None:
         self.principal = principal
-        self.pk = principal.subject
+        self.pk = self.id = principal.subject
+
+    def get_username(self) -> str:
+        """The principal's subject."""
+        return self.principal.subject
 
     def __str__(self) -> str:
         return self.principal.subject
@@ -58,9 +64,7 @@ class JWTAuthentication(BaseAuthentication):  # type: ignore[misc]
         auth = bearer()
         if bearer_token(lines, auth.realm) is None:
             return None
-        if not auth.verifier.checks_sync:
-            raise ConfigurationError("DRF authenticates synchronously: use RedisRevocations, not the async one")
-        principal = auth.authenticate(lines)  # (which names the user in the request's log lines)
+        principal = authenticate(request._request)  # (which names the user in the request's log lines)
         return PrincipalUser(principal), principal
 
     def authenticate_header(self, request: Any) -> str:
@@ -81,6 +85,8 @@ def Require(  # noqa: N802  (it makes a class, and is written where classes are 
     """
     listed = requirement(permissions=permissions, scopes=scopes, roles=roles)
     checked = listed if guard is None else guard & listed
+    if checked.is_async:
+        raise ImproperlyConfigured("DRF checks permissions synchronously: this guard has an async predicate")
 
     class Required(BasePermission):  # type: ignore[misc]
         def has_permission(self, request: Any, view: Any) -> bool:
