@@ -272,6 +272,9 @@ def test_guards_compose() -> None:
     assert both.check(_ctx(VIEWER, owner="u2")) is None
     assert isinstance((~owns).check(_ctx(VIEWER, owner="u2")), PermissionDenied)
     assert (~owns).check(_ctx(VIEWER, owner="x")) is None
+    together = require(owns, permissions=["tasks:read"])  # what every adapter's require(guard, ...) makes
+    assert together.check(_ctx(VIEWER, owner="u2")) is None
+    assert isinstance(together.check(_ctx(ADMIN.__class__("u2"), owner="u2")), PermissionDenied)
     truthy = predicate(lambda ctx: 1)  # only True lets a request through
     assert isinstance(truthy.check(_ctx(VIEWER)), PermissionDenied)
 

@@ -94,12 +94,20 @@ def _names(values: Iterable[str], what: str) -> tuple[str, ...]:
     return names
 
 
-def require(*, permissions: Iterable[str] = (), scopes: Iterable[str] = (), roles: Iterable[str] = ()) -> Guard:
-    """A guard that needs every listed scope, role and permission (scopes are checked first).
+def require(
+    guard: Guard | None = None,
+    *,
+    permissions: Iterable[str] = (),
+    scopes: Iterable[str] = (),
+    roles: Iterable[str] = (),
+) -> Guard:
+    """A guard that needs every listed scope, role and permission (scopes are checked first), and ``guard``.
 
-    ``require()`` with nothing listed needs only an authenticated principal.
+    ``require()`` with nothing listed needs only an authenticated principal. Every
+    adapter's ``require`` takes these same arguments and passes them here.
     """
-    return _Requirement(permissions, scopes, roles)
+    listed = _Requirement(permissions, scopes, roles)
+    return listed if guard is None else guard & listed
 
 
 class _Predicate(Guard):

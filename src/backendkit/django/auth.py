@@ -153,8 +153,7 @@ def require(
     ``HttpRequest`` as ``ctx.request``. Errors are raised for ``ErrorMiddleware``.
     On a class-based view, use ``method_decorator(require(...), name="get")``.
     """
-    listed = requirement(permissions=permissions, scopes=scopes, roles=roles)
-    checked = listed if guard is None else guard & listed
+    checked = requirement(guard, permissions=permissions, scopes=scopes, roles=roles)
 
     def decorate(view: F) -> F:
         if iscoroutinefunction(view):

@@ -83,8 +83,7 @@ def Require(  # noqa: N802  (it makes a class, and is written where classes are 
     Predicates receive the view's URL keyword arguments as ``ctx.params`` and the
     DRF request as ``ctx.request``. Sync only: DRF's permission checks are.
     """
-    listed = requirement(permissions=permissions, scopes=scopes, roles=roles)
-    checked = listed if guard is None else guard & listed
+    checked = requirement(guard, permissions=permissions, scopes=scopes, roles=roles)
     if checked.is_async:
         raise ImproperlyConfigured("DRF checks permissions synchronously: this guard has an async predicate")
 

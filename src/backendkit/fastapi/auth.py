@@ -69,11 +69,10 @@ class Auth:
         receive the route's path parameters as ``ctx.params`` and the
         ``Request`` as ``ctx.request``; they may be async.
         """
-        scopes = list(scopes)
-        listed = require(permissions=permissions, scopes=scopes, roles=roles)
-        checked = listed if guard is None else guard & listed
+        scopes, permissions, roles = list(scopes), list(permissions), list(roles)
+        checked = require(guard, permissions=permissions, scopes=scopes, roles=roles)
         bearer = self.bearer
-        can_deny = guard is not None or bool(scopes) or bool(list(permissions)) or bool(list(roles))
+        can_deny = guard is not None or bool(scopes or permissions or roles)
 
         async def authenticated(
             request: Request, authorization: list[str] = Security(self.scheme, scopes=scopes)

@@ -85,8 +85,7 @@ def require(
     the token is verified and async predicates awaited without blocking; a sync
     view cannot use async predicates (a ``ConfigurationError`` when decorated).
     """
-    listed = requirement(permissions=permissions, scopes=scopes, roles=roles)
-    checked = listed if guard is None else guard & listed
+    checked = requirement(guard, permissions=permissions, scopes=scopes, roles=roles)
 
     def decorate(view: F) -> F:
         if iscoroutinefunction(view):

@@ -88,8 +88,7 @@ def require(
 
     Predicates receive the route's path parameters as ``ctx.params``.
     """
-    listed = requirement(permissions=permissions, scopes=scopes, roles=roles)
-    checked = listed if guard is None else guard & listed
+    checked = requirement(guard, permissions=permissions, scopes=scopes, roles=roles)
 
     def decorate(endpoint: E) -> E:
         @functools.wraps(endpoint)
