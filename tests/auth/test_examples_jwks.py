@@ -1,8 +1,8 @@
 """The examples with ``BACKENDKIT_EXAMPLE_JWKS_URL`` set: RS256 and ES256 tokens by kid from a real JWKS server.
 
-Each framework's example, through its test client and over a socket to a real
-server, accepts tokens signed by the keys the loopback JWKS publishes, refuses a
-kid it does not publish, and still accepts the HS256 secret.
+Each framework's example, on the seven targets of the conformance suite (test
+clients and real servers), accepts tokens signed by the keys the loopback JWKS
+publishes, refuses a kid it does not publish, and still accepts the HS256 secret.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ def server() -> Iterator[JWKSServer]:
 @pytest.fixture(scope="module")
 def targets(server: JWKSServer) -> Iterator[dict[str, Target]]:
     from django.core.asgi import get_asgi_application
+    from django.core.wsgi import get_wsgi_application
 
     from examples.fastapi_app import create_app as fastapi_app
     from examples.flask_app import create_app as flask_app
@@ -51,6 +52,7 @@ def targets(server: JWKSServer) -> Iterator[dict[str, Target]]:
         uvicorn_server(served_fastapi) as fastapi_port,
         waitress_server(served_flask) as flask_port,
         uvicorn_server(get_asgi_application()) as django_port,
+        waitress_server(get_wsgi_application()) as django_wsgi_port,
     ):
         yield {
             "fastapi-testclient": Target("fastapi-testclient", "fastapi", fastapi_client(fastapi)),
@@ -59,6 +61,7 @@ def targets(server: JWKSServer) -> Iterator[dict[str, Target]]:
             "fastapi-uvicorn": served("fastapi-uvicorn", "fastapi", fastapi_port),
             "flask-waitress": served("flask-waitress", "flask", flask_port),
             "django-uvicorn-asgi": served("django-uvicorn-asgi", "django", django_port),
+            "django-waitress-wsgi": served("django-waitress-wsgi", "django", django_wsgi_port),
         }
 
 
