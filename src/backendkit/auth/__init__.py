@@ -1,7 +1,7 @@
 """Authentication and authorisation: hardened JWT verification, JWKS, revocation, principals and RBAC guards.
 
 The policy is backendkit's and pure (``_compact``, ``_keyring``, ``_claims``,
-``_principal``, ``_rbac``, ``_guards``, ``_header``, ``_jwks``): a token is taken apart
+``_principal``, ``_rbac``, ``_guards``, ``_header``, ``_jwkset``, ``_jwks``): a token is taken apart
 strictly, selects among keys configuration bound to one algorithm each, and has
 its claims checked with strict types against a time passed in. A signature
 backend (python-jose by default, or PyJWT) only checks signatures. Needs the

@@ -14,24 +14,20 @@ by ``timeout``. A failed fetch keeps the last good set; the next try waits a coo
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import http.client
-import ipaddress
 import logging
 import math
-import socket
-import ssl
 import threading
 import time
 import weakref
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import SplitResult, urlsplit
 
-from backendkit.auth import _jwks
+from backendkit.auth import _jwks, _jwkset
 from backendkit.auth._backend import SignatureBackend
 from backendkit.auth._errors import InvalidToken
-from backendkit.auth._jwks import DEFAULT_COOLDOWN, DEFAULT_MAX_BYTES, MAX_TTL, MIN_TTL, NEGATIVE_TTL, CachePolicy, Need
+from backendkit.auth._fetch import EXPECTED, get, parse_url
+from backendkit.auth._jwks import DEFAULT_COOLDOWN, MAX_TTL, MIN_TTL, NEGATIVE_TTL, CachePolicy, Need
+from backendkit.auth._jwkset import DEFAULT_MAX_BYTES
 from backendkit.auth._keyring import Verify
 from backendkit.auth._keys import RSA_ALGS
 from backendkit.errors import ConfigurationError
@@ -40,94 +36,6 @@ logger = logging.getLogger("backendkit.auth")
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 """Where an OpenID Provider publishes its configuration, appended to the issuer (OpenID Connect Discovery §4)."""
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback  # 127.0.0.0/8 and ::1
-    except ValueError:
-        return False
-
-
-def _parse_url(url: object, what: str, allow_http_loopback: bool) -> SplitResult:
-    """``url`` taken apart, or ``ValueError`` unless it is https (or http to a loopback host if allowed)."""
-    if not isinstance(url, str):
-        raise ValueError(f"{what} is a URL string, not {type(url).__name__}")
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - a port that is not a number raises here, not at the first fetch
-    except ValueError as exc:
-        raise ValueError(f"{what} {url!r} is not a URL: {exc}") from None
-    if not parts.hostname or parts.username is not None:
-        raise ValueError(f"{what} {url!r} needs a host and no user:password@")
-    if parts.scheme == "https" or (parts.scheme == "http" and allow_http_loopback and _is_loopback(parts.hostname)):
-        return parts
-    allowed = "https (or http to a loopback host)" if allow_http_loopback else "https"
-    raise ValueError(f"{what} must be {allowed}: {url!r}")
-
-
-class _Refused(Exception):
-    """A response that is not a usable document: a status other than 200, or a body too large."""
-
-
-# What a fetch is expected to fail with (anything else is logged with its traceback, as a bug).
-_EXPECTED = (OSError, http.client.HTTPException, ValueError, _Refused)
-
-
-def _get(parts: SplitResult, timeout: float, max_bytes: int) -> tuple[bytes, str | None]:
-    """One ``GET``: the body and its ``Cache-Control``; connect, headers and body all within ``timeout``."""
-    deadline = time.monotonic() + timeout
-    https = parts.scheme == "https"
-    # An explicit port always: given none, http.client would read one out of an IPv6 literal.
-    host, port = parts.hostname or "", parts.port or (443 if https else 80)
-    conn: http.client.HTTPConnection
-    if https:
-        conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=ssl.create_default_context())
-    else:
-        conn = http.client.HTTPConnection(host, port, timeout=timeout)
-    try:
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        conn.request("GET", target, headers={"Accept": "application/json", "User-Agent": "backendkit"})
-        sock = conn.sock  # kept: the response may take the connection over and clear conn.sock
-        assert sock is not None
-        sock.settimeout(max(deadline - time.monotonic(), 0.001))
-        # A socket timeout bounds each read, not the status line and headers together (a server can
-        # trickle header lines): at the deadline, a watchdog shuts the socket and the read fails.
-        watchdog = threading.Timer(max(deadline - time.monotonic(), 0.0), _shut, (sock,))
-        watchdog.daemon = True
-        watchdog.start()
-        try:
-            response = conn.getresponse()
-        except (OSError, http.client.HTTPException):
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"no response headers within {timeout}s") from None
-            raise
-        finally:
-            watchdog.cancel()
-        if response.status != 200:  # a 3xx too: a redirect is never followed
-            raise _Refused(f"HTTP {response.status}")
-        body = bytearray()
-        while len(body) <= max_bytes:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"no complete response within {timeout}s")
-            sock.settimeout(remaining)  # each read gets what is left, so a trickle cannot stretch the total
-            chunk = response.read1(max_bytes + 1 - len(body))
-            if not chunk:
-                break
-            body += chunk
-        if len(body) > max_bytes:
-            raise _Refused(f"a body larger than {max_bytes} bytes")
-        return bytes(body), response.getheader("Cache-Control")
-    finally:
-        conn.close()
-
-
-def _shut(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
 
 
 class JWKSClient:
@@ -186,12 +94,12 @@ class JWKSClient:
             raise ConfigurationError("a JWKSClient takes a url or an issuer: exactly one of them")
         try:
             if url is not None:
-                self._target = _parse_url(url, "the JWKS URL", allow_http_loopback)
+                self._target = parse_url(url, "the JWKS URL", allow_http_loopback)
             else:
                 assert issuer is not None
-                _parse_url(issuer, "the issuer", allow_http_loopback)
+                parse_url(issuer, "the issuer", allow_http_loopback)
                 discovery = issuer.rstrip("/") + DISCOVERY_PATH
-                self._target = _parse_url(discovery, "the discovery URL", allow_http_loopback)
+                self._target = parse_url(discovery, "the discovery URL", allow_http_loopback)
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 60:
@@ -282,7 +190,7 @@ class JWKSClient:
                 keys, cache_control = self._download()
             except Exception as exc:  # whatever went wrong, the last good set stays and the cooldown applies
                 where = self.url or self._target.geturl()
-                unexpected = not isinstance(exc, _EXPECTED)
+                unexpected = not isinstance(exc, EXPECTED)
                 logger.warning("JWKS fetch from %s failed: %s", where, exc, exc_info=unexpected)
                 self._state = _jwks.failed(self._state, self._policy, self._clock())
                 return
@@ -295,16 +203,16 @@ class JWKSClient:
         finally:
             self._lock.release()
 
-    def _download(self) -> tuple[_jwks.KeySet, str | None]:
+    def _download(self) -> tuple[_jwkset.KeySet, str | None]:
         if self.url is None:
             assert self.issuer is not None
-            raw, _ = _get(self._target, self._timeout, self._max_bytes)
-            uri = _jwks.parse_discovery(raw, self.issuer, self._max_bytes)
-            self._target = _parse_url(uri, "the discovered jwks_uri", self._allow_http_loopback)
+            raw, _ = get(self._target, self._timeout, self._max_bytes)
+            uri = _jwkset.parse_discovery(raw, self.issuer, self._max_bytes)
+            self._target = parse_url(uri, "the discovered jwks_uri", self._allow_http_loopback)
             self.url = uri
-        raw, cache_control = _get(self._target, self._timeout, self._max_bytes)
+        raw, cache_control = get(self._target, self._timeout, self._max_bytes)
         previous = self._state.keys
-        keys = _jwks.parse_jwks(
+        keys = _jwkset.parse_jwks(
             raw, self._backend.verifier, previous=previous, rsa_alg=self._rsa_alg, max_bytes=self._max_bytes
         )
         return keys, cache_control
