@@ -58,6 +58,7 @@ def test_the_public_modules_are_the_expected_ones() -> None:
         "backendkit.flask.auth",
         "backendkit.flask.pagination",
         "backendkit.flask.ratelimit",
+        "backendkit.health",
         "backendkit.logging",
         "backendkit.pagination",
         "backendkit.pagination.backend",

@@ -1,0 +1,354 @@
+"""The :class:`Health` object: named checks, run concurrently with timeouts, cached, with startup and draining.
+
+The shell around :mod:`backendkit.health._report`: it reads the clocks, runs the
+checks (on the event loop for async code, on a small thread pool for sync code,
+never with ``SIGALRM``), caches the report for ``interval`` seconds and lets
+concurrent probes share the run in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import logging
+import threading
+import time
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from backendkit.errors import ConfigurationError
+from backendkit.health._report import (
+    RAISED,
+    TIMED_OUT,
+    CheckInfo,
+    Outcome,
+    Result,
+    Status,
+    as_result,
+    body,
+    http_status,
+    overall,
+)
+
+logger = logging.getLogger("backendkit.health")
+
+CheckFunction = Callable[[], Any] | Callable[[], Awaitable[Any]]
+STILL_RUNNING = "still running"
+
+
+@dataclass(frozen=True)
+class Report:
+    """A probe's answer: the overall status, each check's outcome, and notes (draining, startup)."""
+
+    status: Status
+    outcomes: tuple[Outcome, ...] = ()
+    notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def http_status(self) -> int:
+        """200 for ``pass`` and ``warn``, 503 for ``fail``."""
+        return http_status(self.status)
+
+    def body(self, *, verbose: bool) -> dict[str, Any]:
+        """The ``application/health+json`` document (details only with ``verbose``)."""
+        return body(self.status, self.outcomes, verbose=verbose, notes=self.notes)
+
+
+@dataclass
+class _Check:
+    info: CheckInfo
+    function: CheckFunction
+    is_async: bool
+    running: bool = False  # a run still on its thread: the next run does not start another
+
+
+class Health:
+    """Liveness, readiness and startup for one application.
+
+    Args:
+        interval: Seconds a readiness report is reused: a flood of probes costs each
+            dependency at most one check per interval.
+        deadline: Seconds a whole run may take, whatever the checks' own timeouts.
+        verbose: Whether the bodies show each check (the adapters' default; a request's
+            ``?verbose`` asks for it where the adapter allows).
+
+    Example:
+        >>> health = Health()
+        >>> health.add("cache:responseTime", lambda: Result.ok(0.2, "ms"), component_type="datastore")
+        >>> health.ready().status, health.ready().http_status
+        ('pass', 200)
+        >>> health.drain()
+        >>> health.ready().http_status, health.live().http_status
+        (503, 200)
+    """
+
+    def __init__(
+        self,
+        *,
+        interval: float = 2.0,
+        deadline: float = 5.0,
+        verbose: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        for name, value in (("interval", interval), ("deadline", deadline)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+                raise ConfigurationError(f"{name} is a number of seconds, not {value!r}")
+        if deadline <= 0:
+            raise ConfigurationError("deadline is a positive number of seconds")
+        self.interval = float(interval)
+        self.deadline = float(deadline)
+        self.verbose = verbose
+        self._clock = clock
+        self._wall = wall_clock
+        self._checks: list[_Check] = []
+        self._started: set[str] = set()
+        self._draining = False
+        self._cached: tuple[float, Report] | None = None
+        self._lock = threading.Lock()
+        self._inflight: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[Report]]
+        self._inflight = weakref.WeakKeyDictionary()
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def add(
+        self,
+        name: str,
+        check: CheckFunction,
+        *,
+        critical: bool = True,
+        timeout: float = 1.0,
+        startup: bool = False,
+        component_type: str | None = None,
+        component_id: str | None = None,
+    ) -> None:
+        """Add a readiness check (or, with ``startup``, a check that must pass once before readiness can).
+
+        ``check()`` (sync or async) returns a :class:`Result`, ``None``/``True`` for a pass
+        or ``False`` for a failure, or raises (a failure whose text is logged, never shown).
+        """
+        if not callable(check):
+            raise ConfigurationError(f"the check {name!r} is not callable")
+        if any(existing.info.name == name for existing in self._checks):
+            raise ConfigurationError(f"two checks are named {name!r}")
+        info = CheckInfo(name, critical, timeout, startup, component_type, component_id)
+        is_async = inspect.iscoroutinefunction(check) or inspect.iscoroutinefunction(getattr(check, "__call__", None))  # noqa: B004
+        self._checks.append(_Check(info, check, is_async))
+
+    def check(self, name: str, **options: Any) -> Callable[[CheckFunction], CheckFunction]:
+        """:meth:`add` as a decorator: ``@health.check("postgres:responseTime", timeout=0.5)``."""
+
+        def decorate(function: CheckFunction) -> CheckFunction:
+            self.add(name, function, **options)
+            return function
+
+        return decorate
+
+    @property
+    def checks(self) -> Sequence[CheckInfo]:
+        """The configured checks."""
+        return tuple(check.info for check in self._checks)
+
+    # Draining and startup ------------------------------------------------------------
+
+    def drain(self) -> None:
+        """Answer readiness with 503 from now on (the application is shutting down); liveness stays 200."""
+        self._draining = True
+
+    @property
+    def draining(self) -> bool:
+        """Whether :meth:`drain` was called."""
+        return self._draining
+
+    @property
+    def started(self) -> bool:
+        """Whether every startup check has passed once."""
+        return all(c.info.name in self._started for c in self._checks if c.info.startup)
+
+    # Reports ---------------------------------------------------------------------------
+
+    def live(self) -> Report:
+        """Liveness: the process answers. No dependency is checked (a dead database must not restart pods)."""
+        return Report("pass")
+
+    def startup(self) -> Report:
+        """The startup probe: ``fail`` until every startup check has passed once (readiness runs them)."""
+        if self.started:
+            return Report("pass")
+        return Report("fail", notes={"startup": "not every startup check has passed yet"})
+
+    def ready(self) -> Report:
+        """Readiness, from sync code: runs the checks (sync ones on a thread pool) unless a fresh report is cached."""
+        early = self._early()
+        if early is not None:
+            return early
+        with self._lock:  # concurrent probes wait for the run in flight, then read its report
+            early = self._early()
+            if early is not None:
+                return early
+            return self._store(self._run_sync())
+
+    async def aready(self) -> Report:
+        """Readiness, from async code: checks run concurrently on the loop (sync ones in threads)."""
+        early = self._early()
+        if early is not None:
+            return early
+        loop = asyncio.get_running_loop()
+        task = self._inflight.get(loop)
+        if task is None or task.done():
+            task = loop.create_task(self._arun_and_store())
+            self._inflight[loop] = task
+        return await asyncio.shield(task)
+
+    # Internals -------------------------------------------------------------------------
+
+    def _early(self) -> Report | None:
+        if self._draining:
+            return Report("fail", notes={"draining": "the application is shutting down"})
+        cached = self._cached
+        if cached is not None and self._clock() - cached[0] < self.interval:
+            return cached[1]
+        return None
+
+    def _due(self) -> list[_Check]:
+        return [c for c in self._checks if not (c.info.startup and c.info.name in self._started)]
+
+    def _store(self, outcomes: list[Outcome]) -> Report:
+        for outcome in outcomes:
+            if outcome.check.startup and outcome.result.status == "pass":
+                self._started.add(outcome.check.name)
+        status = overall(outcomes)
+        notes: dict[str, str] = {}
+        if not self.started:
+            status, notes = "fail", {"startup": "not every startup check has passed yet"}
+        report = Report(status, tuple(outcomes), notes)
+        self._cached = (self._clock(), report)
+        return report
+
+    async def _arun_and_store(self) -> Report:
+        return self._store(await self._run_async())
+
+    def _failed(self, check: _Check, exc: BaseException) -> Result:
+        logger.error("health check %s raised", check.info.name, exc_info=exc)
+        return Result.fail(RAISED)
+
+    async def _arun_one(self, check: _Check) -> Result:
+        if check.running:
+            return Result.fail(STILL_RUNNING)
+        check.running = True
+        try:
+            if check.is_async:
+                returned = await asyncio.wait_for(check.function(), check.info.timeout)
+            else:
+                future = asyncio.get_running_loop().run_in_executor(self._executor(), check.function)
+                returned = await asyncio.wait_for(asyncio.shield(future), check.info.timeout)
+            return as_result(returned)
+        except asyncio.TimeoutError:
+            return Result.fail(TIMED_OUT)
+        except Exception as exc:
+            return self._failed(check, exc)
+        finally:
+            if check.is_async:
+                check.running = False
+            else:  # a sync check cut at its timeout still occupies its thread until it returns
+                future.add_done_callback(lambda _: setattr(check, "running", False))
+
+    async def _run_async(self) -> list[Outcome]:
+        due = self._due()
+        tasks = [asyncio.ensure_future(self._arun_one(check)) for check in due]
+        if tasks:
+            await asyncio.wait(tasks, timeout=self.deadline)
+        now = self._wall()
+        outcomes = []
+        for check, task in zip(due, tasks, strict=True):
+            if task.done():
+                result = task.result()
+            else:
+                task.cancel()
+                result = Result.fail(TIMED_OUT)
+            outcomes.append(Outcome(check.info, result, now))
+        return outcomes
+
+    def _run_sync(self) -> list[Outcome]:
+        due = self._due()
+        futures: list[concurrent.futures.Future[tuple[Result, float]] | None] = []
+        for check in due:
+            if check.running:
+                futures.append(None)
+                continue
+            check.running = True
+            if check.is_async:  # on the health object's own loop thread: no event loop per request
+                future = asyncio.run_coroutine_threadsafe(self._timed_async(check), self._background_loop())
+            else:
+                future = self._executor().submit(self._timed_sync, check)
+            futures.append(future)
+        self._wait(due, futures)
+        now = self._wall()
+        outcomes = []
+        for check, submitted in zip(due, futures, strict=True):
+            if submitted is None:
+                result = Result.fail(STILL_RUNNING)
+            elif submitted.done():
+                result, took = submitted.result()
+                if took > check.info.timeout:  # it finished, but later than its timeout allows
+                    result = Result.fail(TIMED_OUT)
+            else:
+                result = Result.fail(TIMED_OUT)
+            outcomes.append(Outcome(check.info, result, now))
+        return outcomes
+
+    def _wait(self, due: list[_Check], futures: Sequence[concurrent.futures.Future[Any] | None]) -> None:
+        """Wait until each check is done or past its own timeout (and the run past its deadline)."""
+        started = time.monotonic()
+        end = started + self.deadline
+        pending = {f: min(started + c.info.timeout, end) for c, f in zip(due, futures, strict=True) if f is not None}
+        while pending:
+            now = time.monotonic()
+            pending = {f: until for f, until in pending.items() if until > now and not f.done()}
+            if not pending:
+                return
+            concurrent.futures.wait(
+                pending, timeout=min(pending.values()) - now, return_when=concurrent.futures.FIRST_COMPLETED
+            )
+
+    def _timed_sync(self, check: _Check) -> tuple[Result, float]:
+        started = time.perf_counter()
+        try:
+            result = as_result(check.function())
+        except Exception as exc:
+            result = self._failed(check, exc)
+        finally:
+            check.running = False
+        return result, time.perf_counter() - started
+
+    async def _timed_async(self, check: _Check) -> tuple[Result, float]:
+        started = time.perf_counter()
+        try:
+            result = as_result(await asyncio.wait_for(check.function(), check.info.timeout))
+        except asyncio.TimeoutError:
+            result = Result.fail(TIMED_OUT)
+        except Exception as exc:
+            result = self._failed(check, exc)
+        finally:
+            check.running = False
+        return result, time.perf_counter() - started
+
+    def _executor(self) -> concurrent.futures.ThreadPoolExecutor:
+        if self._pool is None:
+            # One thread per check at most: a check cut at its timeout is not started again while it runs.
+            workers = max(2, len(self._checks))
+            self._pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="backendkit-health")
+        return self._pool
+
+    def _background_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="backendkit-health-loop", daemon=True).start()
+            self._loop = loop
+        return self._loop
+
+
+__all__ = ["STILL_RUNNING", "CheckFunction", "Health", "Report"]

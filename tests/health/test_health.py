@@ -1,0 +1,227 @@
+"""The Health object: concurrent checks cut at their timeouts, fixed outputs, caching, startup and draining."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from backendkit.errors import ConfigurationError
+from backendkit.health import RAISED, STILL_RUNNING, TIMED_OUT, Health, Result
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _statuses(report: Any) -> dict[str, tuple[str, str | None]]:
+    return {o.check.name: (o.result.status, o.result.output) for o in report.outcomes}
+
+
+def test_sync_checks_run_concurrently_and_a_slow_one_is_cut_at_its_timeout() -> None:
+    release = threading.Event()
+    health = Health()
+    health.add("fast:a", lambda: None)
+    health.add("fast:b", lambda: Result.ok(1.5, "ms"))
+    health.add("slow:c", lambda: release.wait(5), timeout=0.2)
+    started = time.perf_counter()
+    report = health.ready()
+    took = time.perf_counter() - started
+    release.set()
+    assert 0.15 < took < 1.0  # about the slowest timeout, not a sum
+    assert report.status == "fail"
+    assert report.http_status == 503
+    assert _statuses(report) == {"fast:a": ("pass", None), "fast:b": ("pass", None), "slow:c": ("fail", TIMED_OUT)}
+
+
+def test_async_checks_are_cut_on_the_event_loop() -> None:
+    async def hangs() -> None:
+        await asyncio.sleep(5)
+
+    def blocks() -> None:
+        time.sleep(0.6)
+
+    health = Health()
+    health.add("loop:hang", hangs, timeout=0.2)
+    health.add("thread:block", blocks, timeout=0.2)
+    health.add("loop:ok", lambda: True)
+
+    async def main() -> Any:
+        started = time.perf_counter()
+        report = await health.aready()
+        return report, time.perf_counter() - started
+
+    report, took = asyncio.run(main())
+    assert took < 0.5
+    assert _statuses(report)["loop:hang"] == ("fail", TIMED_OUT)
+    assert _statuses(report)["thread:block"] == ("fail", TIMED_OUT)
+    assert _statuses(report)["loop:ok"] == ("pass", None)
+
+
+def test_an_exception_is_logged_but_never_shown(caplog: pytest.LogCaptureFixture) -> None:
+    secret = "postgresql://admin:hunter2@db.internal/prod"
+
+    def broken() -> None:
+        raise ConnectionError(f"could not connect to {secret}")
+
+    health = Health()
+    health.add("postgres:connections", broken)
+    report = health.ready()
+    assert _statuses(report) == {"postgres:connections": ("fail", RAISED)}
+    assert secret not in repr(report.body(verbose=True))
+    assert next(r.exc_info[1] for r in caplog.records if r.name == "backendkit.health").args[0].endswith(secret)  # type: ignore[index,union-attr]
+
+
+def test_a_non_critical_failure_makes_the_report_warn() -> None:
+    health = Health()
+    health.add("search:responseTime", lambda: False, critical=False)
+    health.add("db:responseTime", lambda: True)
+    report = health.ready()
+    assert (report.status, report.http_status) == ("warn", 200)
+    assert report.body(verbose=True)["checks"]["search:responseTime"][0]["critical"] is False
+
+
+def test_the_report_is_cached_for_the_interval() -> None:
+    clock, calls = Clock(), []
+    health = Health(interval=2.0, clock=clock)
+    health.add("db:ping", lambda: calls.append(1))
+    for _ in range(5):
+        health.ready()
+    assert len(calls) == 1
+    clock.now += 2.0
+    health.ready()
+    assert len(calls) == 2
+
+
+def test_concurrent_probes_share_one_run_sync_and_async() -> None:
+    calls: list[int] = []
+
+    def slow() -> None:
+        calls.append(1)
+        time.sleep(0.1)
+
+    health = Health(interval=60)
+    health.add("db:ping", slow)
+    threads = [threading.Thread(target=health.ready) for _ in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1
+
+    async def aslow() -> None:
+        calls.append(2)
+        await asyncio.sleep(0.1)
+
+    other = Health(interval=60)
+    other.add("db:ping", aslow)
+
+    async def flood() -> set[str]:
+        reports = await asyncio.gather(*(other.aready() for _ in range(1000)))
+        return {r.status for r in reports}
+
+    assert asyncio.run(flood()) == {"pass"}
+    assert calls.count(2) == 1
+
+
+def test_a_check_still_running_from_an_earlier_run_is_not_started_again() -> None:
+    release, calls = threading.Event(), []
+
+    def hangs() -> None:
+        calls.append(1)
+        release.wait(5)
+
+    health = Health(interval=0)
+    health.add("db:ping", hangs, timeout=0.1)
+    assert _statuses(health.ready()) == {"db:ping": ("fail", TIMED_OUT)}
+    assert _statuses(health.ready()) == {"db:ping": ("fail", STILL_RUNNING)}
+    assert len(calls) == 1  # one thread held, not one per probe
+    release.set()
+    time.sleep(0.05)
+    assert _statuses(health.ready()) == {"db:ping": ("pass", None)}
+
+
+def test_readiness_waits_for_startup_checks_then_stops_running_them() -> None:
+    warmed, calls = [False], []
+
+    def warm() -> bool:
+        calls.append(1)
+        return warmed[0]
+
+    health = Health(interval=0)
+    health.add("cache:warm", warm, startup=True)
+    assert health.startup().http_status == 503
+    report = health.ready()
+    assert report.http_status == 503
+    assert "startup" in report.body(verbose=True)["notes"][0]
+    warmed[0] = True
+    assert health.ready().http_status == 200
+    assert health.startup().http_status == 200
+    health.ready()
+    assert len(calls) == 2  # passed once: not run again
+
+
+def test_draining_fails_readiness_and_not_liveness() -> None:
+    health = Health()
+    health.add("db:ping", lambda: True)
+    assert health.ready().http_status == 200
+    health.drain()
+    assert health.ready().http_status == 503
+    assert health.live().http_status == 200
+    assert asyncio.run(health.aready()).http_status == 503
+
+
+def test_an_async_check_from_sync_code_runs_on_one_background_loop() -> None:
+    loops: set[int] = set()
+
+    async def on_loop() -> Result:
+        loops.add(id(asyncio.get_running_loop()))
+        return Result.ok()
+
+    health = Health(interval=0)
+    health.add("db:ping", on_loop)
+    for _ in range(3):
+        assert health.ready().status == "pass"
+    assert len(loops) == 1  # no event loop per request
+
+
+def test_the_report_is_health_json() -> None:
+    health = Health(wall_clock=lambda: 0.0)
+    health.add("redis:responseTime", lambda: Result.ok(0.42, "ms"), component_type="datastore", component_id="r1")
+    report = health.ready()
+    assert report.body(verbose=False) == {"status": "pass"}
+    assert report.body(verbose=True) == {
+        "status": "pass",
+        "checks": {
+            "redis:responseTime": [
+                {
+                    "status": "pass",
+                    "time": "1970-01-01T00:00:00.000Z",
+                    "componentId": "r1",
+                    "componentType": "datastore",
+                    "observedValue": 0.42,
+                    "observedUnit": "ms",
+                }
+            ]
+        },
+    }
+
+
+def test_configuration_errors() -> None:
+    health = Health()
+    with pytest.raises(ConfigurationError):
+        health.add("bad name with spaces", lambda: True)
+    with pytest.raises(ConfigurationError):
+        health.add("db:ping", lambda: True, timeout=0)
+    health.add("db:ping", lambda: True)
+    with pytest.raises(ConfigurationError):
+        health.add("db:ping", lambda: True)
+    with pytest.raises(ConfigurationError):
+        Health(deadline=0)
