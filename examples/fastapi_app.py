@@ -10,10 +10,11 @@ from backendkit.auth import Principal
 from backendkit.errors import NotFound
 from backendkit.fastapi import error_responses, install
 from backendkit.fastapi.auth import Auth
+from backendkit.fastapi.health import health_router
 from backendkit.fastapi.pagination import page_params, page_response
 from backendkit.fastapi.ratelimit import limit
 from backendkit.pagination import PageRequest
-from examples import _auth, _limits
+from examples import _auth, _health, _limits
 from examples._tasks import MAX_BODY_SIZE, TASK_PAGES, Task, TaskIn, TaskStore, list_tasks
 
 # The page request as a dependency: its query parameters appear in the OpenAPI document.
@@ -31,9 +32,7 @@ def create_app() -> FastAPI:
     auth = Auth(verifier)
     authenticated = auth.require()  # any valid token
 
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    app.include_router(health_router(_health.health(store, asynchronous=True)))
 
     @app.get("/tasks", responses=error_responses(400))
     def get_tasks(pages: TaskPages) -> Response:

@@ -7,9 +7,10 @@ from flask import Flask, Response, jsonify
 from backendkit.errors import NotFound
 from backendkit.flask import BackendKit, parse_json
 from backendkit.flask.auth import Auth, current_principal, require
+from backendkit.flask.health import health_blueprint
 from backendkit.flask.pagination import page_request, page_response
 from backendkit.flask.ratelimit import limit
-from examples import _auth, _limits
+from examples import _auth, _health, _limits
 from examples._tasks import MAX_BODY_SIZE, TASK_PAGES, TaskIn, TaskStore, list_tasks
 
 
@@ -22,9 +23,7 @@ def create_app() -> Flask:
     verifier = _auth.verifier()
     Auth(verifier, app)
 
-    @app.get("/healthz")
-    def healthz() -> Response:
-        return jsonify(status="ok")
+    app.register_blueprint(health_blueprint(_health.health(store, asynchronous=False)))
 
     @app.get("/tasks")
     def get_tasks() -> Response:

@@ -27,7 +27,7 @@ def test_example_serves_on_the_given_port(module: str) -> None:
     try:
         wait_for_port(port, timeout=30)
         health = request(port, "GET", "/healthz")
-        assert (health.status, json.loads(health.body)) == (200, {"status": "ok"})
+        assert (health.status, json.loads(health.body)) == (200, {"status": "pass"})
         created = request(
             port, "POST", "/tasks", body=b'{"title": "from the CLI"}', headers={"Content-Type": "application/json"}
         )

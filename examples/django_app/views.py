@@ -11,16 +11,13 @@ from backendkit.django.auth import aauthenticate, bearer, require
 from backendkit.django.pagination import page_request, page_response
 from backendkit.django.ratelimit import limit
 from backendkit.errors import NotFound
-from examples import _auth, _limits
+from examples import _auth, _health, _limits
 from examples._tasks import TASK_PAGES, TaskIn, TaskStore, list_tasks
 
 store = TaskStore()
 verifier = _auth.verifier()  # BACKENDKIT["AUTH"] names it
-
-
-@require_safe
-async def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
+# Sync views: they serve WSGI and ASGI alike (under ASGI in a worker thread), no event loop per request.
+health = _health.health(store, asynchronous=False)
 
 
 @require_safe

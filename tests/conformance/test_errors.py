@@ -44,10 +44,13 @@ def create(target: Target, payload: dict[str, Any]) -> Reply:
     return target.request("POST", "/tasks", body=json.dumps(payload).encode())
 
 
-def test_healthz(target: Target) -> None:
-    reply = target.request("GET", "/healthz")
+@pytest.mark.parametrize("path", ["/livez", "/readyz", "/startupz", "/healthz"])
+def test_healthz(target: Target, path: str) -> None:
+    reply = target.request("GET", path)
     assert reply.status == 200
-    assert body_of(reply) == {"status": "ok"}
+    assert reply.headers["content-type"] == "application/health+json"
+    assert reply.headers["cache-control"] == "no-store"
+    assert json.loads(reply.body) == {"status": "pass"}  # details are off on a public listener
     assert FRESH_ID.fullmatch(reply.headers["x-request-id"])
 
 

@@ -40,6 +40,9 @@ def test_the_document_lists_what_is_sent_and_nothing_else() -> None:
     }
     assert responses == {
         "GET /healthz": ["200"],
+        "GET /livez": ["200"],
+        "GET /readyz": ["200", "503"],
+        "GET /startupz": ["200", "503"],
         "GET /tasks": ["200", "400"],
         "POST /tasks": ["201", "400", "409", "413", "415", "422"],
         "GET /tasks/{task_id}": ["200", "404"],

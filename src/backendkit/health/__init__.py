@@ -19,10 +19,13 @@ Example:
 from __future__ import annotations
 
 from backendkit.health._health import STILL_RUNNING, CheckFunction, Health, Report
+from backendkit.health._http import DEFAULT_PATHS, PROBES, probe_paths
 from backendkit.health._report import MEDIA_TYPE, RAISED, TIMED_OUT, CheckInfo, Outcome, Result, Status
 
 __all__ = [
+    "DEFAULT_PATHS",
     "MEDIA_TYPE",
+    "PROBES",
     "RAISED",
     "STILL_RUNNING",
     "TIMED_OUT",
@@ -33,4 +36,5 @@ __all__ = [
     "Report",
     "Result",
     "Status",
+    "probe_paths",
 ]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backendkit.errors import ConfigurationError
+from backendkit.health._http import HEADERS, encode, wants_verbose
 from backendkit.health._report import (
     RAISED,
     TIMED_OUT,
@@ -72,8 +73,9 @@ class Health:
         interval: Seconds a readiness report is reused: a flood of probes costs each
             dependency at most one check per interval.
         deadline: Seconds a whole run may take, whatever the checks' own timeouts.
-        verbose: Whether the bodies show each check (the adapters' default; a request's
-            ``?verbose`` asks for it where the adapter allows).
+        verbose: Whether the bodies show each check (off: only ``status``). Turn it on
+            where only your own network reaches the probes.
+        verbose_query: Whether ``?verbose`` asks for the details on a request (off).
 
     Example:
         >>> health = Health()
@@ -91,6 +93,7 @@ class Health:
         interval: float = 2.0,
         deadline: float = 5.0,
         verbose: bool = False,
+        verbose_query: bool = False,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
@@ -102,6 +105,7 @@ class Health:
         self.interval = float(interval)
         self.deadline = float(deadline)
         self.verbose = verbose
+        self.verbose_query = verbose_query
         self._clock = clock
         self._wall = wall_clock
         self._checks: list[_Check] = []
@@ -169,6 +173,19 @@ class Health:
         return all(c.info.name in self._started for c in self._checks if c.info.startup)
 
     # Reports ---------------------------------------------------------------------------
+
+    def report(self, probe: str) -> Report:
+        """The report of ``probe`` (``live``, ``ready``, ``startup`` or ``healthz``), from sync code."""
+        return self.ready() if probe == "ready" else self.startup() if probe == "startup" else self.live()
+
+    async def areport(self, probe: str) -> Report:
+        """:meth:`report` from async code."""
+        return await self.aready() if probe == "ready" else self.report(probe)
+
+    def response(self, report: Report, query: str = "") -> tuple[int, tuple[tuple[str, str], ...], bytes]:
+        """What an adapter sends for ``report``: status, headers, body (details as configured)."""
+        verbose = wants_verbose(self.verbose, self.verbose_query, query)
+        return report.http_status, HEADERS, encode(report.body(verbose=verbose))
 
     def live(self) -> Report:
         """Liveness: the process answers. No dependency is checked (a dead database must not restart pods)."""

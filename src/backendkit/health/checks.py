@@ -1,0 +1,102 @@
+"""Ready-made checks for common dependencies, each a few lines on the plain-callable protocol.
+
+Each returns a check function for :meth:`backendkit.health.Health.add`, which times
+the round trip (``observedValue`` in ms) and lets any error become a ``fail`` whose
+text is logged, never shown. Drivers are imported by the caller's objects, not here.
+
+Example:
+    >>> from backendkit.health import Health
+    >>> health = Health()
+    >>> health.add("cache:responseTime", timed(lambda: None), component_type="datastore")
+    >>> health.ready().outcomes[0].result.observed_unit
+    'ms'
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from backendkit.health._report import Result
+
+
+def timed(probe: Callable[[], Any]) -> Callable[[], Result]:
+    """A check that calls ``probe()`` and passes with its duration in ms (it fails by raising)."""
+
+    def check() -> Result:
+        started = time.perf_counter()
+        probe()
+        return Result.ok(round((time.perf_counter() - started) * 1000, 3), "ms")
+
+    return check
+
+
+def atimed(probe: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[Result]]:
+    """:func:`timed` for an async probe."""
+
+    async def check() -> Result:
+        started = time.perf_counter()
+        await probe()
+        return Result.ok(round((time.perf_counter() - started) * 1000, 3), "ms")
+
+    return check
+
+
+def redis_check(client: Any) -> Callable[[], Result]:
+    """``PING`` through a ``redis.Redis`` client (give it a short ``socket_timeout``)."""
+    return timed(client.ping)
+
+
+def async_redis_check(client: Any) -> Callable[[], Awaitable[Result]]:
+    """``PING`` through a ``redis.asyncio.Redis`` client, on the event loop."""
+    return atimed(client.ping)
+
+
+def sqlalchemy_check(engine: Any) -> Callable[[], Result]:
+    """``SELECT 1`` on a connection from a SQLAlchemy ``Engine``'s pool."""
+    from sqlalchemy import text
+
+    def probe() -> None:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    return timed(probe)
+
+
+def async_sqlalchemy_check(engine: Any) -> Callable[[], Awaitable[Result]]:
+    """``SELECT 1`` on a connection from a SQLAlchemy ``AsyncEngine``, on the event loop."""
+    from sqlalchemy import text
+
+    async def probe() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    return atimed(probe)
+
+
+def django_database_check(alias: str = "default") -> Callable[[], Result]:
+    """``SELECT 1`` on one of Django's database connections (run on the health thread pool)."""
+
+    def probe() -> None:
+        from django.db import connections
+
+        connection = connections[alias]
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        finally:
+            connection.close()  # the check's thread owns this connection: leave none behind
+
+    return timed(probe)
+
+
+__all__ = [
+    "async_redis_check",
+    "async_sqlalchemy_check",
+    "atimed",
+    "django_database_check",
+    "redis_check",
+    "sqlalchemy_check",
+    "timed",
+]
