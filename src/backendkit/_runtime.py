@@ -73,6 +73,7 @@ class AdapterState:
         self.environ_key = environ_key(self.header)
         self.access_log = settings.access_log
         self.access_log_exclude = frozenset(settings.access_log_exclude)
+        self.access_log_quiet = frozenset(settings.access_log_quiet)
 
     def start_request(
         self,
@@ -113,11 +114,12 @@ class AdapterState:
     ) -> None:
         """Write the access-log line (unless excluded) and unbind the request."""
         try:
+            level = logging.DEBUG if path in self.access_log_quiet else access_level(status, failed=failed)
             if (
                 log_access
                 and self.access_log
                 and path not in self.access_log_exclude
-                and access_logger.isEnabledFor(access_level(status, failed=failed))
+                and access_logger.isEnabledFor(level)
             ):  # build the line only for a logger that will write it
                 entry = access_entry(
                     method=in_flight.facts.method or "",
@@ -129,7 +131,7 @@ class AdapterState:
                     user_agent=user_agent,
                     failed=failed,
                 )
-                access_logger.log(entry.level, entry.message, extra=entry.fields)
+                access_logger.log(level, entry.message, extra=entry.fields)
         finally:
             request_facts_var.reset(in_flight.facts_token)
             request_id_var.reset(in_flight.id_token)

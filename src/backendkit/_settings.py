@@ -14,6 +14,10 @@ from typing import Any
 from backendkit.context import REQUEST_ID_HEADER, is_valid_request_id
 from backendkit.errors import ConfigurationError, ErrorHandler, ExceptionRegistry, Renderer
 
+PROBE_PATHS = ("/livez", "/readyz", "/startupz", "/healthz")
+"""Where the health probes are served by default (``backendkit.health``); rate limits exempt them and the
+access log writes them at DEBUG."""
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -27,6 +31,9 @@ class Settings:
         registry: The exception registry; the process-wide one when ``None``.
         access_log: Log one line per request on the ``backendkit.access`` logger.
         access_log_exclude: Paths never access-logged (exact match).
+        access_log_quiet: Paths whose access lines are written at DEBUG, whatever their
+            status (exact match): the health probes by default, so probe noise does not
+            drown the logs.
         max_body_size: The largest request body accepted, in bytes; a larger one is
             answered 413 ``PAYLOAD_TOO_LARGE``. ``None`` (the default) leaves it to the
             framework and the server, as they do without backendkit.
@@ -45,7 +52,8 @@ class Settings:
     trust_request_id: bool = True
     registry: ExceptionRegistry | None = None
     access_log: bool = True
-    access_log_exclude: tuple[str, ...] = ("/healthz",)
+    access_log_exclude: tuple[str, ...] = ()
+    access_log_quiet: tuple[str, ...] = PROBE_PATHS
     max_body_size: int | None = None
     rate_limits: Any = None
     auth: Any = None
@@ -63,8 +71,9 @@ class Settings:
                 raise ConfigurationError(f"unknown backendkit setting {key!r}; known: {sorted(known)}")
             values[known[name]] = value
         values.update({k: v for k, v in overrides.items() if v is not None})
-        if isinstance(values.get("access_log_exclude"), (list, set, frozenset)):
-            values["access_log_exclude"] = tuple(values["access_log_exclude"])
+        for paths in ("access_log_exclude", "access_log_quiet"):
+            if isinstance(values.get(paths), (list, set, frozenset)):
+                values[paths] = tuple(values[paths])
         try:
             return replace(cls(), **values).validated()
         except TypeError as exc:
@@ -72,9 +81,10 @@ class Settings:
 
     def validated(self) -> Settings:
         """Check every value; raise :class:`ConfigurationError` on the first bad one."""
-        exclude: object = self.access_log_exclude
-        if not isinstance(exclude, tuple) or not all(isinstance(p, str) for p in exclude):
-            raise ConfigurationError("ACCESS_LOG_EXCLUDE must be a list of paths")
+        for name in ("access_log_exclude", "access_log_quiet"):
+            paths: object = getattr(self, name)
+            if not isinstance(paths, tuple) or not all(isinstance(p, str) for p in paths):
+                raise ConfigurationError(f"{name.upper()} must be a list of paths")
         for name in ("debug_errors", "trust_request_id", "access_log"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigurationError(f"{name.upper()} must be True or False")

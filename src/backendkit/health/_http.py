@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+from backendkit._settings import PROBE_PATHS
 from backendkit.errors import ConfigurationError
 from backendkit.health._report import MEDIA_TYPE
 
 PROBES = ("live", "ready", "startup", "healthz")
-DEFAULT_PATHS: Mapping[str, str] = {"live": "/livez", "ready": "/readyz", "startup": "/startupz", "healthz": "/healthz"}
+DEFAULT_PATHS: Mapping[str, str] = dict(zip(PROBES, PROBE_PATHS, strict=True))
 """Where each probe is served: ``healthz`` is an alias of liveness, for probes configured before ``/livez``."""
 
 HEADERS: tuple[tuple[str, str], ...] = (("Content-Type", MEDIA_TYPE), ("Cache-Control", "no-store"))

@@ -10,10 +10,11 @@ from __future__ import annotations
 import inspect
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
+from backendkit._settings import PROBE_PATHS
 from backendkit.errors import ConfigurationError, TooManyRequests
 from backendkit.ratelimit._decision import Decision
 from backendkit.ratelimit._http import policy_field, rate_limit_headers, too_many_requests
@@ -99,6 +100,8 @@ class Limit:
             decorator or dependency counts each route on its own and a middleware
             counts the whole application as one.
         exempt_when: A predicate (sync or async); requests for which it is true are not counted.
+        exempt_paths: Paths never counted (exact match): the health probes by default, so
+            an orchestrator's probes never use up a limit, nor are refused by one.
         shadow: Check and report, but let refused requests through and send no
             headers: a dark launch of a new limit. Would-be refusals are logged on
             ``backendkit.ratelimit`` and counted in :attr:`shadow_refusals`.
@@ -125,6 +128,7 @@ class Limit:
         cost: int | CostFunction = 1,
         scope: str | None = None,
         exempt_when: Predicate | None = None,
+        exempt_paths: Iterable[str] = PROBE_PATHS,
         shadow: bool = False,
         on_decision: Callable[[DecisionEvent], object] | None = None,
         store: Store | AsyncStore | None = None,
@@ -138,6 +142,7 @@ class Limit:
         self.cost = cost
         self.scope = scope
         self.exempt_when = exempt_when
+        self.exempt_paths = frozenset(exempt_paths)
         self.shadow = shadow
         self.on_decision = on_decision
         self.legacy_headers = legacy_headers
@@ -196,6 +201,8 @@ class Limit:
     def check(self, request: RequestInfo, *, per_route: bool) -> Verdict | None:
         """Check a request in sync code; ``None`` when the limit does not apply to it."""
         limiter = self.limiter
+        if request.path in self.exempt_paths:
+            return None
         if self.exempt_when is not None and _now(self.exempt_when(request)):
             return None
         key = self.key(request)
@@ -213,6 +220,8 @@ class Limit:
     async def acheck(self, request: RequestInfo, *, per_route: bool) -> Verdict | None:
         """Check a request on an event loop (key, cost and predicate functions may be async)."""
         limiter = self.async_limiter
+        if request.path in self.exempt_paths:
+            return None
         if self.exempt_when is not None and await _eventually(self.exempt_when(request)):
             return None
         key = self.key(request)
