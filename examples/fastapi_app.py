@@ -10,7 +10,7 @@ from backendkit.auth import Principal
 from backendkit.errors import NotFound
 from backendkit.fastapi import error_responses, install
 from backendkit.fastapi.auth import Auth
-from backendkit.fastapi.health import health_router
+from backendkit.fastapi.health import DrainOnShutdown, health_router
 from backendkit.fastapi.pagination import page_params, page_response
 from backendkit.fastapi.ratelimit import limit
 from backendkit.pagination import PageRequest
@@ -32,7 +32,9 @@ def create_app() -> FastAPI:
     auth = Auth(verifier)
     authenticated = auth.require()  # any valid token
 
-    app.include_router(health_router(_health.health(store, asynchronous=True)))
+    health = _health.health(store, asynchronous=True)
+    app.include_router(health_router(health))
+    app.add_middleware(DrainOnShutdown, health=health)  # /readyz answers 503 from SIGTERM on
 
     @app.get("/tasks", responses=error_responses(400))
     def get_tasks(pages: TaskPages) -> Response:

@@ -225,3 +225,27 @@ def test_configuration_errors() -> None:
         health.add("db:ping", lambda: True)
     with pytest.raises(ConfigurationError):
         Health(deadline=0)
+
+
+def test_a_signal_drains_then_reaches_the_handler_installed_before() -> None:
+    import signal
+
+    seen: list[int] = []
+    original = signal.signal(signal.SIGUSR1, lambda signum, frame: seen.append(signum))
+    try:
+        health = Health()
+        assert health.drain_on_signals([signal.SIGUSR1])
+        assert not health.draining
+        signal.raise_signal(signal.SIGUSR1)
+        assert health.draining
+        assert seen == [signal.SIGUSR1]
+    finally:
+        signal.signal(signal.SIGUSR1, original)
+
+
+def test_signals_are_not_hooked_off_the_main_thread() -> None:
+    answers: list[bool] = []
+    thread = threading.Thread(target=lambda: answers.append(Health().drain_on_signals()))
+    thread.start()
+    thread.join()
+    assert answers == [False]

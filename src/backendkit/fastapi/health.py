@@ -19,7 +19,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from backendkit.health import MEDIA_TYPE, Health, probe_paths
-from backendkit.starlette.health import endpoint
+from backendkit.starlette.health import DrainOnShutdown, endpoint
 
 _CHECK = {
     "type": "object",
@@ -78,4 +78,4 @@ def health_router(
     return router
 
 
-__all__ = ["health_router"]
+__all__ = ["DrainOnShutdown", "health_router"]

@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 import inspect
 import logging
+import signal
 import threading
 import time
 import weakref
@@ -161,6 +162,30 @@ class Health:
     def drain(self) -> None:
         """Answer readiness with 503 from now on (the application is shutting down); liveness stays 200."""
         self._draining = True
+
+    def drain_on_signals(self, signals: Sequence[int] = (signal.SIGTERM, signal.SIGINT)) -> bool:
+        """Drain when one of ``signals`` arrives, then let the handler installed before run as usual.
+
+        Call it once the server has installed its own handlers (for ASGI apps,
+        :class:`backendkit.starlette.health.DrainOnShutdown` does it at lifespan startup):
+        readiness is then 503 from the signal on, while the server finishes the requests in
+        flight. Returns whether it could (signals are only handled on the main thread).
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return False
+        for signum in signals:
+            previous = signal.getsignal(signum)
+
+            def handler(received: int, frame: Any, previous: Any = previous) -> None:
+                self.drain()
+                if callable(previous):
+                    previous(received, frame)
+                elif previous == signal.SIG_DFL:
+                    signal.signal(received, signal.SIG_DFL)
+                    signal.raise_signal(received)
+
+            signal.signal(signum, handler)
+        return True
 
     @property
     def draining(self) -> bool:

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backendkit.health import Health, probe_paths
 
@@ -35,4 +36,35 @@ def health_routes(health: Health, *, paths: Mapping[str, str | None] | None = No
     return [Route(path, endpoint(health, probe), methods=["GET"]) for probe, path in probe_paths(paths).items()]
 
 
-__all__ = ["endpoint", "health_routes"]
+class DrainOnShutdown:
+    """ASGI middleware: readiness answers 503 from the shutdown signal on, while liveness stays 200.
+
+    At lifespan startup (when the server has installed its signal handlers) it chains
+    ``SIGTERM`` and ``SIGINT`` so that the signal drains ``health`` first; at lifespan
+    shutdown it drains too, for servers that send no signal. With uvicorn, requests still
+    in flight after the signal (and probes on kept-alive connections) see 503 on
+    ``/readyz``. ``app.add_middleware(DrainOnShutdown, health=health)``.
+    """
+
+    def __init__(self, app: ASGIApp, *, health: Health) -> None:
+        self.app = app
+        self.health = health
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+        health = self.health
+
+        async def watched() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                health.drain_on_signals()
+            elif message["type"] == "lifespan.shutdown":
+                health.drain()
+            return message
+
+        await self.app(scope, watched, send)
+
+
+__all__ = ["DrainOnShutdown", "endpoint", "health_routes"]
