@@ -53,6 +53,24 @@ def async_redis_check(client: Any) -> Callable[[], Awaitable[Result]]:
     return atimed(client.ping)
 
 
+PROBE_KEY = "backendkit:health:probe"
+"""The key a store check clears: it is never a limit's, so clearing it changes nothing."""
+
+
+def store_check(store: Any) -> Callable[[], Result]:
+    """A rate-limit store answering (``MemoryStore``, ``RedisStore``): one ``clear`` of a key no limit uses.
+
+    A store that cannot answer raises its ``StoreError``: the check fails, whatever the
+    limiter's ``on_store_error`` does with requests meanwhile.
+    """
+    return timed(lambda: store.clear([PROBE_KEY]))
+
+
+def async_store_check(store: Any) -> Callable[[], Awaitable[Result]]:
+    """:func:`store_check` for an ``AsyncRedisStore`` (or a ``MemoryStore``), on the event loop."""
+    return atimed(lambda: store.aclear([PROBE_KEY]))
+
+
 def sqlalchemy_check(engine: Any) -> Callable[[], Result]:
     """``SELECT 1`` on a connection from a SQLAlchemy ``Engine``'s pool."""
     from sqlalchemy import text
@@ -92,11 +110,14 @@ def django_database_check(alias: str = "default") -> Callable[[], Result]:
 
 
 __all__ = [
+    "PROBE_KEY",
     "async_redis_check",
     "async_sqlalchemy_check",
+    "async_store_check",
     "atimed",
     "django_database_check",
     "redis_check",
     "sqlalchemy_check",
+    "store_check",
     "timed",
 ]

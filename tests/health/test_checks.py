@@ -1,0 +1,69 @@
+"""The ready-made checks against real parts: a redis-server of the session's own, and a port nobody listens on."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import redis
+import redis.asyncio
+
+from backendkit.health import RAISED, Health
+from backendkit.health.checks import async_redis_check, async_store_check, redis_check, store_check
+from backendkit.ratelimit import AsyncRedisStore, MemoryStore, RedisStore
+from tests.support.net import free_port
+from tests.support.redis import RedisServer
+
+
+def _only(health: Health) -> tuple[str, str | None, str | None]:
+    [outcome] = health.ready().outcomes
+    return outcome.result.status, outcome.result.output, outcome.result.observed_unit
+
+
+async def _aonly(health: Health) -> tuple[str, str | None, str | None]:
+    [outcome] = (await health.aready()).outcomes
+    return outcome.result.status, outcome.result.output, outcome.result.observed_unit
+
+
+def test_a_memory_store_answers() -> None:
+    health = Health()
+    health.add("ratelimit:responseTime", store_check(MemoryStore()))
+    assert _only(health) == ("pass", None, "ms")
+
+
+@pytest.mark.redis
+def test_redis_and_its_stores_answer_or_fail_without_a_word_of_why(redis_server: RedisServer) -> None:
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    for url, expected in ((redis_server.url, ("pass", None, "ms")), (dead, ("fail", RAISED, None))):
+        client = redis.Redis.from_url(url, socket_timeout=0.3, socket_connect_timeout=0.3)
+        store = RedisStore(url)
+        try:
+            health = Health(interval=0)
+            health.add("redis:responseTime", redis_check(client), timeout=0.5)
+            assert _only(health) == expected
+            health = Health(interval=0)
+            health.add("ratelimit:responseTime", store_check(store), timeout=0.5)
+            assert _only(health) == expected
+        finally:
+            client.close()
+            store.close()
+
+
+@pytest.mark.redis
+def test_async_redis_and_its_store_answer_on_the_loop(redis_server: RedisServer) -> None:
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+
+    async def main(url: str) -> list[tuple[str, str | None, str | None]]:
+        client = redis.asyncio.Redis.from_url(url, socket_timeout=0.3, socket_connect_timeout=0.3)
+        store = AsyncRedisStore(url)
+        try:
+            first, second = Health(interval=0), Health(interval=0)
+            first.add("redis:responseTime", async_redis_check(client), timeout=0.5)
+            second.add("ratelimit:responseTime", async_store_check(store), timeout=0.5)
+            return [await _aonly(first), await _aonly(second)]
+        finally:
+            await client.aclose()
+            await store.aclose()
+
+    assert asyncio.run(main(redis_server.url)) == [("pass", None, "ms")] * 2
+    assert asyncio.run(main(dead)) == [("fail", RAISED, None)] * 2
