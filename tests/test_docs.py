@@ -161,3 +161,45 @@ def test_the_auth_guide_on_django_and_drf(auth_namespace: dict[str, Any]) -> Non
         drf = ns["AuditView"].as_view()(factory.get("/audit", headers=ns["headers"]))
         assert drf.status_code == 200
         assert drf.data == {"sub": "ada"}
+
+
+class _Redis:
+    def ping(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def health_namespace() -> dict[str, Any]:
+    """The health guide's opening block, with the names it reads, its startup check passed."""
+    namespace = run(
+        first_block("health.md"),
+        {"__name__": __name__, "TASKS": [1, 2], "REDIS": _Redis(), "SEARCH_UP": False, "CACHE_WARMED": True},
+    )
+    assert namespace["health"].ready().status == "warn"  # search is down, but not critical
+    namespace["blocks"] = section_blocks("health.md", "Per framework")
+    return namespace
+
+
+def test_the_health_guide_on_fastapi_and_starlette(health_namespace: dict[str, Any]) -> None:
+    from fastapi.testclient import TestClient
+
+    ns = run(health_namespace["blocks"]["FastAPI"], health_namespace)
+    with TestClient(ns["app"]) as client:  # the lifespan runs: DrainOnShutdown is in place
+        reply = client.get("/readyz")
+        assert (reply.status_code, reply.headers["content-type"]) == (200, "application/health+json")
+        assert reply.json() == {"status": "warn"}
+    assert ns["health"].draining  # lifespan shutdown drained it
+    ns["health"] = run(first_block("health.md"), {**ns, "health": None})["health"]  # a fresh one
+    ns = run(health_namespace["blocks"]["Starlette"], ns)
+    assert TestClient(ns["starlette_app"]).get("/livez").json() == {"status": "pass"}
+
+
+def test_the_health_guide_on_flask_and_django(health_namespace: dict[str, Any]) -> None:
+    from django.test import RequestFactory
+
+    ns = run(health_namespace["blocks"]["Flask"], health_namespace)
+    assert ns["flask_app"].test_client().get("/startupz").get_json() == {"status": "pass"}
+    ns = run(health_namespace["blocks"]["Django"], ns)
+    readyz = next(p for p in ns["urlpatterns"] if str(p.pattern) == "readyz")
+    reply = readyz.callback(RequestFactory().get("/readyz"))
+    assert (reply.status_code, json.loads(reply.content)) == (200, {"status": "warn"})
