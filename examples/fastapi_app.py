@@ -10,7 +10,7 @@ from backendkit.auth import Principal
 from backendkit.errors import NotFound
 from backendkit.fastapi import error_responses, install
 from backendkit.fastapi.auth import Auth
-from backendkit.fastapi.health import DrainOnShutdown, health_router
+from backendkit.fastapi.health import DrainOnShutdown, add_health_routes
 from backendkit.fastapi.pagination import page_params, page_response
 from backendkit.fastapi.ratelimit import limit
 from backendkit.pagination import PageRequest
@@ -33,7 +33,7 @@ def create_app() -> FastAPI:
     authenticated = auth.require()  # any valid token
 
     health = _health.health(store, asynchronous=True)
-    app.include_router(health_router(health))
+    add_health_routes(app, health)
     app.add_middleware(DrainOnShutdown, health=health)  # /readyz answers 503 from SIGTERM on
 
     @app.get("/tasks", responses=error_responses(400))

@@ -24,7 +24,8 @@ def endpoint(health: Health, probe: str) -> Callable[[Request], Awaitable[Respon
 
     async def probe_endpoint(request: Request) -> Response:
         report = await health.areport(probe)
-        status, headers, body = health.response(report, request.url.query)
+        # The query from the scope: request.url builds a whole URL (3 µs) to read it.
+        status, headers, body = health.response(report, request.scope.get("query_string", b"").decode("latin-1"))
         return Response(body, status_code=status, headers=dict(headers))
 
     probe_endpoint.__name__ = f"{probe}_probe"
