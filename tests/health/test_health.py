@@ -249,3 +249,29 @@ def test_signals_are_not_hooked_off_the_main_thread() -> None:
     thread.start()
     thread.join()
     assert answers == [False]
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_raising_check_is_logged_with_the_callers_request_id(kind: str, caplog: pytest.LogCaptureFixture) -> None:
+    import json
+
+    from backendkit.context import request_id_var
+    from backendkit.logging import JSONFormatter
+
+    def broken() -> None:
+        raise RuntimeError("down")
+
+    async def abroken() -> None:
+        raise RuntimeError("down")
+
+    health = Health()
+    health.add("db:ping", broken if kind == "sync" else abroken)
+    caplog.handler.setFormatter(JSONFormatter())
+    token = request_id_var.set("probe-1234")
+    try:
+        with caplog.at_level("ERROR", logger="backendkit.health"):
+            assert health.ready().status == "fail"  # from sync code: the pool, or the background loop
+    finally:
+        request_id_var.reset(token)
+    [line] = [json.loads(text) for text in caplog.text.splitlines()]
+    assert line["request_id"] == "probe-1234"

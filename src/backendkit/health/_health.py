@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import inspect
 import logging
 import signal
@@ -325,6 +326,8 @@ class Health:
 
     def _run_sync(self) -> list[Outcome]:
         due = self._due()
+        # The request's context (its id, for the log line of a check that raises) goes with each check.
+        context = contextvars.copy_context()
         futures: list[concurrent.futures.Future[tuple[Result, float]] | None] = []
         for check in due:
             if check.running:
@@ -332,9 +335,9 @@ class Health:
                 continue
             check.running = True
             if check.is_async:  # on the health object's own loop thread: no event loop per request
-                future = asyncio.run_coroutine_threadsafe(self._timed_async(check), self._background_loop())
+                future = asyncio.run_coroutine_threadsafe(self._timed_async(check, context), self._background_loop())
             else:
-                future = self._executor().submit(self._timed_sync, check)
+                future = self._executor().submit(context.copy().run, self._timed_sync, check)
             futures.append(future)
         self._wait(due, futures)
         now = self._wall()

@@ -43,8 +43,8 @@ class DrainOnShutdown:
     At lifespan startup (when the server has installed its signal handlers) it chains
     ``SIGTERM`` and ``SIGINT`` so that the signal drains ``health`` first; at lifespan
     shutdown it drains too, for servers that send no signal. With uvicorn, requests still
-    in flight after the signal (and probes on kept-alive connections) see 503 on
-    ``/readyz``. ``app.add_middleware(DrainOnShutdown, health=health)``.
+    in flight after the signal see readiness 503 (uvicorn itself stops accepting
+    connections and closes idle ones). ``app.add_middleware(DrainOnShutdown, health=health)``.
     """
 
     def __init__(self, app: ASGIApp, *, health: Health) -> None:
