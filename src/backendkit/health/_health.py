@@ -335,7 +335,8 @@ class Health:
                 continue
             check.running = True
             if check.is_async:  # on the health object's own loop thread: no event loop per request
-                future = asyncio.run_coroutine_threadsafe(self._timed_async(check, context), self._background_loop())
+                # (the task runs in a copy of this thread's context: the request id goes along)
+                future = asyncio.run_coroutine_threadsafe(self._timed_async(check), self._background_loop())
             else:
                 future = self._executor().submit(context.copy().run, self._timed_sync, check)
             futures.append(future)
