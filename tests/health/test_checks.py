@@ -8,8 +8,16 @@ import pytest
 import redis
 import redis.asyncio
 
+from backendkit.auth.redis import AsyncRedisRevocations, RedisRevocations
 from backendkit.health import RAISED, Health
-from backendkit.health.checks import async_redis_check, async_store_check, redis_check, store_check
+from backendkit.health.checks import (
+    async_redis_check,
+    async_revocations_check,
+    async_store_check,
+    redis_check,
+    revocations_check,
+    store_check,
+)
 from backendkit.ratelimit import AsyncRedisStore, MemoryStore, RedisStore
 from tests.support.net import free_port
 from tests.support.redis import RedisServer
@@ -37,6 +45,7 @@ def test_redis_and_its_stores_answer_or_fail_without_a_word_of_why(redis_server:
     for url, expected in ((redis_server.url, ("pass", None, "ms")), (dead, ("fail", RAISED, None))):
         client = redis.Redis.from_url(url, socket_timeout=0.3, socket_connect_timeout=0.3)
         store = RedisStore(url)
+        revocations = RedisRevocations.from_url(url, on_error="open")  # open: the check still tells
         try:
             health = Health(interval=0)
             health.add("redis:responseTime", redis_check(client), timeout=0.5)
@@ -44,9 +53,13 @@ def test_redis_and_its_stores_answer_or_fail_without_a_word_of_why(redis_server:
             health = Health(interval=0)
             health.add("ratelimit:responseTime", store_check(store), timeout=0.5)
             assert _only(health) == expected
+            health = Health(interval=0)
+            health.add("revocations:responseTime", revocations_check(revocations), timeout=0.5)
+            assert _only(health) == expected
         finally:
             client.close()
             store.close()
+            revocations.close()
 
 
 @pytest.mark.redis
@@ -56,14 +69,17 @@ def test_async_redis_and_its_store_answer_on_the_loop(redis_server: RedisServer)
     async def main(url: str) -> list[tuple[str, str | None, str | None]]:
         client = redis.asyncio.Redis.from_url(url, socket_timeout=0.3, socket_connect_timeout=0.3)
         store = AsyncRedisStore(url)
+        revocations = AsyncRedisRevocations.from_url(url)
         try:
-            first, second = Health(interval=0), Health(interval=0)
+            first, second, third = Health(interval=0), Health(interval=0), Health(interval=0)
             first.add("redis:responseTime", async_redis_check(client), timeout=0.5)
             second.add("ratelimit:responseTime", async_store_check(store), timeout=0.5)
-            return [await _aonly(first), await _aonly(second)]
+            third.add("revocations:responseTime", async_revocations_check(revocations), timeout=0.5)
+            return [await _aonly(first), await _aonly(second), await _aonly(third)]
         finally:
             await client.aclose()
             await store.aclose()
+            await revocations.aclose()
 
-    assert asyncio.run(main(redis_server.url)) == [("pass", None, "ms")] * 2
-    assert asyncio.run(main(dead)) == [("fail", RAISED, None)] * 2
+    assert asyncio.run(main(redis_server.url)) == [("pass", None, "ms")] * 3
+    assert asyncio.run(main(dead)) == [("fail", RAISED, None)] * 3

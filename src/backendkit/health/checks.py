@@ -71,6 +71,20 @@ def async_store_check(store: Any) -> Callable[[], Awaitable[Result]]:
     return atimed(lambda: store.aclear([PROBE_KEY]))
 
 
+def revocations_check(revocations: Any) -> Callable[[], Result]:
+    """A ``RedisRevocations`` list's Redis answering a ``PING`` (its own bounded client).
+
+    Its ``on_error="open"`` would answer "not revoked" when Redis is down: the check
+    asks Redis itself, so the probe tells the truth either way.
+    """
+    return timed(lambda: revocations.client.ping())
+
+
+def async_revocations_check(revocations: Any) -> Callable[[], Awaitable[Result]]:
+    """:func:`revocations_check` for an ``AsyncRedisRevocations`` (its client for the running loop)."""
+    return atimed(lambda: revocations.client.ping())
+
+
 def sqlalchemy_check(engine: Any) -> Callable[[], Result]:
     """``SELECT 1`` on a connection from a SQLAlchemy ``Engine``'s pool."""
     from sqlalchemy import text
@@ -112,11 +126,13 @@ def django_database_check(alias: str = "default") -> Callable[[], Result]:
 __all__ = [
     "PROBE_KEY",
     "async_redis_check",
+    "async_revocations_check",
     "async_sqlalchemy_check",
     "async_store_check",
     "atimed",
     "django_database_check",
     "redis_check",
+    "revocations_check",
     "sqlalchemy_check",
     "store_check",
     "timed",
