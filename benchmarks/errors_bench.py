@@ -148,6 +148,7 @@ def django_handler(with_backendkit: bool) -> Any:
     logging.getLogger("django.request").disabled = True
     middleware = ["backendkit.django.ErrorMiddleware"] if with_backendkit else []
     urlconf = "benchmarks._django_urls" if with_backendkit else "benchmarks._django_urls_plain"
+
     class Handler(WSGIHandler):
         # Django reads ROOT_URLCONF on every request, not when the handler is built: each handler
         # names its own URLconf per request (before, the plain handler served backendkit's URLs).
