@@ -32,7 +32,8 @@ def create_app() -> FastAPI:
     auth = Auth(verifier)
     authenticated = auth.require()  # any valid token
 
-    health = _health.health(store, asynchronous=True)
+    limited = _limits.limited()
+    health = _health.health(store, limited, asynchronous=True)
     add_health_routes(app, health)
     app.add_middleware(DrainOnShutdown, health=health)  # /readyz answers 503 from SIGTERM on
 
@@ -57,7 +58,7 @@ def create_app() -> FastAPI:
         store.delete(task_id)
         return Response(status_code=204)
 
-    @app.get("/limited", dependencies=[Depends(limit(_limits.limited()))], responses=error_responses(429))
+    @app.get("/limited", dependencies=[Depends(limit(limited))], responses=error_responses(429))
     def limited() -> dict[str, bool]:
         return {"ok": True}
 

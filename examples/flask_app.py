@@ -23,7 +23,8 @@ def create_app() -> Flask:
     verifier = _auth.verifier()
     Auth(verifier, app)
 
-    app.register_blueprint(health_blueprint(_health.health(store, asynchronous=False)))
+    limited = _limits.limited()
+    app.register_blueprint(health_blueprint(_health.health(store, limited, asynchronous=False)))
 
     @app.get("/tasks")
     def get_tasks() -> Response:
@@ -50,7 +51,7 @@ def create_app() -> Flask:
         return response
 
     @app.get("/limited")
-    @limit(_limits.limited())
+    @limit(limited)
     def limited() -> Response:
         return jsonify(ok=True)
 

@@ -17,11 +17,12 @@ from examples._tasks import TASK_PAGES, TaskIn, TaskStore, list_tasks
 store = TaskStore()
 verifier = _auth.verifier()  # BACKENDKIT["AUTH"] names it
 # Sync views: they serve WSGI and ASGI alike (under ASGI in a worker thread), no event loop per request.
-health = _health.health(store, asynchronous=False)
+limited_rule = _limits.limited()
+health = _health.health(store, limited_rule, asynchronous=False)
 
 
 @require_safe
-@limit(_limits.limited())
+@limit(limited_rule)
 def limited(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"ok": True})
 

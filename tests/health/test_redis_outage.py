@@ -18,7 +18,7 @@ import redis
 import redis.asyncio
 
 from backendkit.health import RAISED, TIMED_OUT
-from examples import _health
+from examples import _health, _limits
 from examples._tasks import TaskStore
 from examples.fastapi_app import create_app as create_fastapi_app
 from examples.flask_app import create_app as create_flask_app
@@ -89,7 +89,7 @@ def logged_errors() -> Iterator[Records]:
 def _example_timings(monkeypatch: pytest.MonkeyPatch) -> tuple[float, float]:
     """The examples' cache interval and Redis check timeout, as they configure them."""
     monkeypatch.setenv("BACKENDKIT_EXAMPLE_REDIS_URL", "redis://127.0.0.1:1/0")  # a client that never connects
-    health = _health.health(TaskStore(), asynchronous=False)
+    health = _health.health(TaskStore(), _limits.limited(), asynchronous=False)
     [timeout] = [check.timeout for check in health.checks if check.name == "redis:responseTime"]
     return health.interval, timeout
 
