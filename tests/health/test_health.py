@@ -165,7 +165,7 @@ def test_readiness_waits_for_startup_checks_then_stops_running_them() -> None:
     assert health.ready().http_status == 200
     assert health.startup().http_status == 200
     health.ready()
-    assert len(calls) == 2  # passed once: not run again
+    assert len(calls) == 3  # /startupz ran it, then /readyz twice; passed once: not run again
 
 
 def test_draining_fails_readiness_and_not_liveness() -> None:
@@ -275,3 +275,22 @@ def test_a_raising_check_is_logged_with_the_callers_request_id(kind: str, caplog
         request_id_var.reset(token)
     [line] = [json.loads(text) for text in caplog.text.splitlines()]
     assert line["request_id"] == "probe-1234"
+
+
+def test_the_startup_probe_runs_the_startup_checks_itself() -> None:
+    calls: list[int] = []
+    health = Health(interval=0)
+    health.add("cache:warm", lambda: calls.append(1) or Result.warn("warm, slowly"), startup=True)
+    assert health.startup().http_status == 200  # without any /readyz: a warning counts as started
+    assert asyncio.run(health.astartup()).http_status == 200
+    assert len(calls) == 1
+
+
+def test_an_unusable_result_is_a_failure_not_a_500() -> None:
+    health = Health(interval=0)
+    health.add("a:alias", lambda: Result("up"))  # type: ignore[arg-type]
+    health.add("b:nan", lambda: Result.ok(float("nan")))
+    health.add("c:object", lambda: Result.ok(object()))  # type: ignore[arg-type]
+    report = health.ready()
+    assert _statuses(report) == {"a:alias": ("pass", None), "b:nan": ("fail", RAISED), "c:object": ("fail", RAISED)}
+    assert report.http_status == 503

@@ -215,7 +215,9 @@ class Health:
 
     async def areport(self, probe: str) -> Report:
         """:meth:`report` from async code."""
-        return await self.aready() if probe == "ready" else self.report(probe)
+        if probe == "ready":
+            return await self.aready()
+        return await self.astartup() if probe == "startup" else self.live()
 
     def response(self, report: Report, query: str = "") -> tuple[int, tuple[tuple[str, str], ...], bytes]:
         """What an adapter sends for ``report``: status, headers, body (details as configured)."""
@@ -227,10 +229,18 @@ class Health:
         return Report("pass")
 
     def startup(self) -> Report:
-        """The startup probe: ``fail`` until every startup check has passed once (readiness runs them)."""
+        """The startup probe: ``fail`` until every startup check has passed once (it runs them, as readiness does)."""
+        if not self.started:
+            self.ready()
         if self.started:
             return Report("pass")
         return Report("fail", notes={"startup": "not every startup check has passed yet"})
+
+    async def astartup(self) -> Report:
+        """:meth:`startup` from async code."""
+        if not self.started:
+            await self.aready()
+        return self.startup()
 
     def ready(self) -> Report:
         """Readiness, from sync code: runs the checks (sync ones on a thread pool) unless a fresh report is cached."""
@@ -270,7 +280,7 @@ class Health:
 
     def _store(self, outcomes: list[Outcome]) -> Report:
         for outcome in outcomes:
-            if outcome.check.startup and outcome.result.status == "pass":
+            if outcome.check.startup and outcome.result.status != "fail":  # a warning still counts as started
                 self._started.add(outcome.check.name)
         status = overall(outcomes)
         notes: dict[str, str] = {}

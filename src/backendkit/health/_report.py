@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from backendkit.errors import ConfigurationError
 
@@ -23,6 +23,7 @@ TIMED_OUT = "timed out"
 RAISED = "check failed"
 _NAME = re.compile(r"[A-Za-z0-9_.\-]+(:[A-Za-z0-9_.\-]+)?")
 _RANK = {"pass": 0, "warn": 1, "fail": 2}
+_ALIASES = {"ok": "pass", "up": "pass", "error": "fail", "down": "fail"}  # the draft's aliases
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,15 @@ class Result:
 def as_result(returned: object) -> Result:
     """What a check returned, as a :class:`Result`: a ``Result``, ``None``/``True`` (pass) or ``False`` (fail)."""
     if isinstance(returned, Result):
-        return returned
+        status = _ALIASES.get(returned.status, returned.status)
+        value = returned.observed_value
+        if status not in _RANK or not isinstance(value, (int, float, str, bool, type(None))):
+            raise TypeError(f"a health check returned an unusable Result ({returned.status!r}, {type(value).__name__})")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise TypeError("a health check's observed value is not finite")
+        if status == returned.status:
+            return returned
+        return Result(cast(Status, status), value, returned.observed_unit, returned.output)
     if returned is None or returned is True:
         return Result.ok()
     if returned is False:
