@@ -294,3 +294,125 @@ def test_an_unusable_result_is_a_failure_not_a_500() -> None:
     report = health.ready()
     assert _statuses(report) == {"a:alias": ("pass", None), "b:nan": ("fail", RAISED), "c:object": ("fail", RAISED)}
     assert report.http_status == 503
+
+
+def test_sync_and_async_probes_from_many_threads_and_loops_share_one_run() -> None:
+    # Django under WSGI or ASGI mixes sync views (threads) and async views (a loop per
+    # thread with async_to_sync): a second run meeting the first's checks would read
+    # "still running" and answer a false 503.
+    calls: list[str] = []
+
+    def slow() -> None:
+        calls.append("sync")
+        time.sleep(0.2)
+
+    async def aslow() -> None:
+        calls.append("async")
+        await asyncio.sleep(0.2)
+
+    health = Health(interval=60)
+    health.add("db:ping", slow)
+    health.add("cache:ping", aslow)
+    reports: list[Any] = []
+    lock = threading.Lock()
+
+    def sync_probe() -> None:
+        report = health.ready()
+        with lock:
+            reports.append(report)
+
+    def async_probe() -> None:
+        report = asyncio.run(health.aready())
+        with lock:
+            reports.append(report)
+
+    threads = [threading.Thread(target=sync_probe if i % 2 else async_probe) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(reports) == 20
+    assert {r.status for r in reports} == {"pass"}
+    assert sorted(calls) == ["async", "sync"]
+
+
+def test_a_run_abandoned_with_its_loop_does_not_hold_later_probes() -> None:
+    clock = Clock()
+    health = Health(interval=0, deadline=1, clock=clock)
+    gate = threading.Event()
+
+    async def waits() -> None:
+        while not gate.is_set():
+            await asyncio.sleep(0.01)
+
+    health.add("db:ping", waits, timeout=0.9)
+    loop = asyncio.new_event_loop()
+    probe = loop.create_task(health.aready())
+    loop.run_until_complete(asyncio.sleep(0.05))  # the run is in flight on this loop...
+    gate.set()  # ...which stops running (its thread gave it up) without finishing it
+    assert not probe.done()
+    clock.now += 2  # past the deadline and the grace: the run is stale
+    assert health.ready().status == "pass"
+    loop.run_until_complete(probe)  # (the loop's task ends, for a clean close)
+    loop.close()
+
+
+@pytest.mark.parametrize("kind", ["lambda", "partial"])
+def test_a_plain_callable_returning_a_coroutine_is_awaited(kind: str) -> None:
+    import functools
+
+    async def measure(value: float) -> Result:
+        await asyncio.sleep(0)
+        return Result.warn("slow", value, "ms")
+
+    check = (lambda: measure(7.0)) if kind == "lambda" else functools.partial(measure, 7.0)
+    for run in ("sync", "async", "sync"):
+        health = Health(interval=0)
+        health.add("db:responseTime", check)
+        report = health.ready() if run == "sync" else asyncio.run(health.aready())
+        (outcome,) = report.outcomes
+        assert (outcome.result.status, outcome.result.observed_value, outcome.result.output) == ("warn", 7.0, "slow")
+
+
+def test_the_thread_pool_grows_with_checks_added_after_a_first_run() -> None:
+    health = Health(interval=0, deadline=3)
+    health.add("a:ping", lambda: True)
+    assert health.ready().status == "pass"  # the pool exists now, sized for one check
+    barrier = threading.Barrier(5, timeout=2)  # breaks unless all five checks run at once
+    for name in "bcdef":
+        health.add(f"{name}:ping", lambda: barrier.wait() >= 0, timeout=2.5)
+    report = health.ready()
+    assert _statuses(report) == {f"{n}:ping": ("pass", None) for n in "abcdef"}
+
+
+def test_a_startup_check_must_be_critical() -> None:
+    with pytest.raises(ConfigurationError, match="critical"):
+        Health().add("migrations:applied", lambda: True, startup=True, critical=False)
+
+
+@pytest.mark.parametrize(
+    ("query", "shown"),
+    [
+        ("verbose", True),
+        ("verbose=1", True),
+        ("verbose=true", True),
+        ("verbose=YES", True),
+        ("verbose=on", True),
+        ("a=1&verbose", True),
+        ("verbose=off", False),
+        ("verbose=false", False),
+        ("verbose=0", False),
+        ("verbose=no", False),
+        ("verbose=maybe", False),
+        ("verbose=1&verbose=off", False),  # the last one counts
+        ("verbosely=1", False),
+        ("", False),
+    ],
+)
+def test_only_a_clear_yes_asks_for_details(query: str, shown: bool) -> None:
+    health = Health(verbose_query=True)
+    health.add("db:ping", lambda: True)
+    _, _, body = health.response(health.ready(), query)
+    assert (b'"checks"' in body) is shown
+    _, _, hidden = Health(verbose_query=False).response(health.ready(), query)
+    assert b'"checks"' not in hidden

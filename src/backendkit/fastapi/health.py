@@ -84,6 +84,12 @@ def add_health_routes(
             include_in_schema=include_in_schema,
             tags=["health"],
         )
+        # HEAD too, as Starlette's routes, Flask and Django answer it, with or without install()
+        # (which makes every GET route answer HEAD and keeps a route's own HEAD). Probes from
+        # load balancers often use HEAD; it stays out of the OpenAPI document, as install()'s do.
+        router.add_api_route(
+            path, endpoint(health, probe), methods=["HEAD"], response_class=Response, include_in_schema=False
+        )
 
 
 def health_router(

@@ -16,7 +16,6 @@ import logging
 import signal
 import threading
 import time
-import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +39,7 @@ logger = logging.getLogger("backendkit.health")
 
 CheckFunction = Callable[[], Any] | Callable[[], Awaitable[Any]]
 STILL_RUNNING = "still running"
+_GRACE = 0.5  # seconds a probe waits past the deadline for a run in flight elsewhere before it answers fail
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,18 @@ class _Check:
     function: CheckFunction
     is_async: bool
     running: bool = False  # a run still on its thread: the next run does not start another
+    since: float = 0.0  # when that run began
+
+    def busy(self, now: float) -> bool:
+        """Whether a run of this check is still going (an async one past its timeout was lost with its loop)."""
+        return self.running and (not self.is_async or now - self.since < self.info.timeout + _GRACE)
+
+    def claim(self, now: float) -> bool:
+        """Mark the check running from ``now``, unless it already is."""
+        if self.busy(now):
+            return False
+        self.running, self.since = True, now
+        return True
 
 
 class Health:
@@ -124,9 +136,12 @@ class Health:
         self._draining = False
         self._cached: tuple[float, Report] | None = None
         self._lock = threading.Lock()
-        self._inflight: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[Report]]
-        self._inflight = weakref.WeakKeyDictionary()
+        # The run in flight, shared by every probe of the process whichever thread or loop
+        # it comes from (sync views, async views, a WSGI server's threads), and when it began.
+        self._inflight: tuple[float, concurrent.futures.Future[Report]] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()  # the async runs (a reference, so they are not collected)
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pool_size = 0
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def add(
@@ -149,9 +164,14 @@ class Health:
             raise ConfigurationError(f"the check {name!r} is not callable")
         if any(existing.info.name == name for existing in self._checks):
             raise ConfigurationError(f"two checks are named {name!r}")
+        if startup and not critical:
+            raise ConfigurationError(f"the startup check {name!r} is critical: readiness waits until it has passed")
         info = CheckInfo(name, critical, timeout, startup, component_type, component_id)
         is_async = inspect.iscoroutinefunction(check) or inspect.iscoroutinefunction(getattr(check, "__call__", None))  # noqa: B004
         self._checks.append(_Check(info, check, is_async))
+        if self._pool is not None and self._pool_size < len(self._checks):  # one thread per check, as they grow
+            self._pool.shutdown(wait=False)
+            self._pool = None
 
     def check(self, name: str, **options: Any) -> Callable[[CheckFunction], CheckFunction]:
         """:meth:`add` as a decorator: ``@health.check("postgres:responseTime", timeout=0.5)``."""
@@ -243,27 +263,48 @@ class Health:
         return self.startup()
 
     def ready(self) -> Report:
-        """Readiness, from sync code: runs the checks (sync ones on a thread pool) unless a fresh report is cached."""
+        """Readiness, from sync code: runs the checks (sync ones on a thread pool) unless a fresh report is cached.
+
+        Concurrent probes, from any thread or event loop, share one run. From async code
+        use :meth:`aready`: a sync wait on the loop that runs the checks would stall it.
+        """
         early = self._early()
         if early is not None:
             return early
-        with self._lock:  # concurrent probes wait for the run in flight, then read its report
-            early = self._early()
-            if early is not None:
-                return early
-            return self._store(self._run_sync())
+        early, future, mine = self._claim()
+        if early is not None:
+            return early
+        if not mine:
+            try:
+                return future.result(timeout=self._patience())
+            except concurrent.futures.TimeoutError:
+                return _still_running()
+        try:
+            report = self._store(self._run_sync())
+        except BaseException:
+            future.set_result(_still_running())
+            raise
+        future.set_result(report)
+        return report
 
     async def aready(self) -> Report:
         """Readiness, from async code: checks run concurrently on the loop (sync ones in threads)."""
         early = self._early()
         if early is not None:
             return early
-        loop = asyncio.get_running_loop()
-        task = self._inflight.get(loop)
-        if task is None or task.done():
-            task = loop.create_task(self._arun_and_store())
-            self._inflight[loop] = task
-        return await asyncio.shield(task)
+        early, future, mine = self._claim()
+        if early is not None:
+            return early
+        if mine:
+            task = asyncio.get_running_loop().create_task(self._arun_into(future))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        # shield: a probe that gives up (its client went away) leaves the run to the others
+        waited = asyncio.shield(asyncio.wrap_future(future))
+        try:
+            return await asyncio.wait_for(waited, self._patience())
+        except asyncio.TimeoutError:
+            return _still_running()
 
     # Internals -------------------------------------------------------------------------
 
@@ -290,30 +331,54 @@ class Health:
         self._cached = (self._clock(), report)
         return report
 
-    async def _arun_and_store(self) -> Report:
-        return self._store(await self._run_async())
+    def _patience(self) -> float:
+        return self.deadline + _GRACE
+
+    def _claim(self) -> tuple[Report | None, concurrent.futures.Future[Report], bool]:
+        """A fresh report, or the run in flight to wait for, or a new run that this caller makes (``True``)."""
+        with self._lock:
+            early = self._early()
+            inflight = self._inflight
+            if early is not None or (
+                inflight and not inflight[1].done() and self._clock() - inflight[0] < self._patience()
+            ):
+                # (a run older than the deadline allows was abandoned with its loop: start another)
+                return early, inflight[1] if inflight else concurrent.futures.Future(), False
+            future: concurrent.futures.Future[Report] = concurrent.futures.Future()
+            self._inflight = (self._clock(), future)
+            return None, future, True
+
+    async def _arun_into(self, future: concurrent.futures.Future[Report]) -> None:
+        report = _still_running()
+        try:
+            report = self._store(await self._run_async())
+        finally:  # cancelled with its loop, the run still answers the probes waiting for it
+            future.set_result(report)
 
     def _failed(self, check: _Check, exc: BaseException) -> Result:
         logger.error("health check %s raised", check.info.name, exc_info=exc)
         return Result.fail(RAISED)
 
     async def _arun_one(self, check: _Check) -> Result:
-        if check.running:
+        if not check.claim(self._clock()):
             return Result.fail(STILL_RUNNING)
-        check.running = True
+        was_async = check.is_async
         try:
-            if check.is_async:
+            if was_async:
                 returned = await asyncio.wait_for(check.function(), check.info.timeout)
             else:
                 future = asyncio.get_running_loop().run_in_executor(self._executor(), check.function)
                 returned = await asyncio.wait_for(asyncio.shield(future), check.info.timeout)
+                if inspect.isawaitable(returned):  # a plain callable that returned a coroutine (a lambda, a partial)
+                    check.is_async = True  # (the next runs await it on the loop directly)
+                    returned = await asyncio.wait_for(returned, check.info.timeout)
             return as_result(returned)
         except asyncio.TimeoutError:
             return Result.fail(TIMED_OUT)
         except Exception as exc:
             return self._failed(check, exc)
         finally:
-            if check.is_async:
+            if was_async:
                 check.running = False
             else:  # a sync check cut at its timeout still occupies its thread until it returns
                 future.add_done_callback(lambda _: setattr(check, "running", False))
@@ -340,10 +405,9 @@ class Health:
         context = contextvars.copy_context()
         futures: list[concurrent.futures.Future[tuple[Result, float]] | None] = []
         for check in due:
-            if check.running:
+            if not check.claim(self._clock()):
                 futures.append(None)
                 continue
-            check.running = True
             if check.is_async:  # on the health object's own loop thread: no event loop per request
                 # (the task runs in a copy of this thread's context: the request id goes along)
                 future = asyncio.run_coroutine_threadsafe(self._timed_async(check), self._background_loop())
@@ -382,7 +446,14 @@ class Health:
     def _timed_sync(self, check: _Check) -> tuple[Result, float]:
         started = time.perf_counter()
         try:
-            result = as_result(check.function())
+            returned = check.function()
+            if inspect.isawaitable(returned):  # a plain callable that returned a coroutine: run it on the loop thread
+                check.is_async = True
+                running = asyncio.run_coroutine_threadsafe(_awaited(returned), self._background_loop())
+                returned = running.result(timeout=check.info.timeout)
+            result = as_result(returned)
+        except TimeoutError:
+            result = Result.fail(TIMED_OUT)
         except Exception as exc:
             result = self._failed(check, exc)
         finally:
@@ -404,7 +475,7 @@ class Health:
     def _executor(self) -> concurrent.futures.ThreadPoolExecutor:
         if self._pool is None:
             # One thread per check at most: a check cut at its timeout is not started again while it runs.
-            workers = max(2, len(self._checks))
+            workers = self._pool_size = max(2, len(self._checks))
             self._pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="backendkit-health")
         return self._pool
 
@@ -414,6 +485,14 @@ class Health:
             threading.Thread(target=loop.run_forever, name="backendkit-health-loop", daemon=True).start()
             self._loop = loop
         return self._loop
+
+
+def _still_running() -> Report:
+    return Report("fail", notes={"checks": "a run of the checks is still in flight elsewhere"})
+
+
+async def _awaited(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
 
 
 __all__ = ["STILL_RUNNING", "CheckFunction", "Health", "Report"]

@@ -17,6 +17,7 @@ PROBES = ("live", "ready", "startup", "healthz")
 DEFAULT_PATHS: Mapping[str, str] = dict(zip(PROBES, PROBE_PATHS, strict=True))
 """Where each probe is served: ``healthz`` is an alias of liveness, for probes configured before ``/livez``."""
 
+_YES = frozenset(("", "1", "true", "yes", "on"))
 HEADERS: tuple[tuple[str, str], ...] = (("Content-Type", MEDIA_TYPE), ("Cache-Control", "no-store"))
 
 
@@ -40,7 +41,8 @@ def wants_verbose(default: bool, allow_query: bool, query: str) -> bool:
     if not allow_query or "verbose" not in query:
         return False
     values = [pair.partition("=")[2] for pair in query.split("&") if pair.partition("=")[0] == "verbose"]
-    return bool(values) and values[-1].lower() not in ("0", "false", "no")
+    # Only a clear yes asks (?verbose, =1, =true, =yes, =on): ?verbose=off must not show the details.
+    return bool(values) and values[-1].lower() in _YES
 
 
 def encode(document: Mapping[str, object]) -> bytes:
