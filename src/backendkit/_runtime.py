@@ -114,7 +114,8 @@ class AdapterState:
     ) -> None:
         """Write the access-log line (unless excluded) and unbind the request."""
         try:
-            level = logging.DEBUG if path in self.access_log_quiet else access_level(status, failed=failed)
+            quiet = path in self.access_log_quiet or in_flight.facts.probe
+            level = logging.DEBUG if quiet else access_level(status, failed=failed)
             if (
                 log_access
                 and self.access_log

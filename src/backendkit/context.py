@@ -101,6 +101,8 @@ class RequestFacts:
     trace: TraceContext | None = None
     route: str | Callable[[], str | None] | None = None
     user_id: str | Callable[[], str | None] | None = None
+    probe: bool = False
+    """Answered by a health probe: its access line is written at DEBUG, wherever the probe is mounted."""
 
     def resolved_route(self) -> str | None:
         """The route template, resolving a lazy value (kept lazy until it is known)."""

@@ -46,3 +46,26 @@ def test_probe_access_lines_are_debug(caplog: pytest.LogCaptureFixture) -> None:
     assert statuses == [200, 200, 200]  # the app-wide limit of one a minute does not touch them
     levels = [(r.getMessage(), r.levelname) for r in caplog.records if r.name == "backendkit.access"]
     assert levels == [("GET /readyz 200", "DEBUG")] * 3 + [("GET /nowhere 404", "WARNING")]
+
+
+@pytest.mark.parametrize("quiet", [True, False])
+def test_probes_mounted_elsewhere_are_quiet_too(quiet: bool, caplog: pytest.LogCaptureFixture) -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from backendkit.fastapi import install
+    from backendkit.fastapi.health import health_router
+
+    flask_app = Flask(__name__)
+    BackendKit(flask_app)
+    flask_app.register_blueprint(health_blueprint(Health(quiet=quiet)), url_prefix="/ops")
+    fastapi_app = FastAPI()
+    install(fastapi_app)
+    fastapi_app.include_router(health_router(Health(quiet=quiet), paths={"ready": "/ready"}), prefix="/ops")
+    with caplog.at_level(logging.DEBUG, logger="backendkit.access"), TestClient(fastapi_app) as client:
+        assert flask_app.test_client().get("/ops/readyz").status_code == 200
+        assert client.get("/ops/ready").status_code == 200
+        assert client.get("/ops/nowhere").status_code == 404
+    level = "DEBUG" if quiet else "INFO"
+    lines = [(r.getMessage(), r.levelname) for r in caplog.records if r.name == "backendkit.access"]
+    assert lines == [("GET /ops/readyz 200", level), ("GET /ops/ready 200", level), ("GET /ops/nowhere 404", "WARNING")]

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from backendkit.context import get_request_facts
 from backendkit.errors import ConfigurationError
 from backendkit.health._http import HEADERS, encode, wants_verbose
 from backendkit.health._report import (
@@ -99,6 +100,8 @@ class Health:
         verbose: Whether the bodies show each check (off: only ``status``). Turn it on
             where only your own network reaches the probes.
         verbose_query: Whether ``?verbose`` asks for the details on a request (off).
+        quiet: Whether the probes' access lines go to DEBUG wherever they are mounted
+            (prefixed or renamed too), as ``ACCESS_LOG_QUIET`` does for the default paths.
 
     Example:
         >>> health = Health()
@@ -117,6 +120,7 @@ class Health:
         deadline: float = 5.0,
         verbose: bool = False,
         verbose_query: bool = False,
+        quiet: bool = True,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
@@ -129,6 +133,7 @@ class Health:
         self.deadline = float(deadline)
         self.verbose = verbose
         self.verbose_query = verbose_query
+        self.quiet = quiet
         self._clock = clock
         self._wall = wall_clock
         self._checks: list[_Check] = []
@@ -242,6 +247,9 @@ class Health:
     def response(self, report: Report, query: str = "") -> tuple[int, tuple[tuple[str, str], ...], bytes]:
         """What an adapter sends for ``report``: status, headers, body (details as configured)."""
         verbose = wants_verbose(self.verbose, self.verbose_query, query)
+        facts = get_request_facts() if self.quiet else None
+        if facts is not None:  # the access log writes this request's line at DEBUG
+            facts.probe = True
         return report.http_status, HEADERS, report.encoded(verbose=verbose)
 
     def live(self) -> Report:
