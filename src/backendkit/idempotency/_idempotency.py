@@ -1,0 +1,293 @@
+"""The :class:`Idempotency` object: a key's lock, the handler's response kept, a retry's replay.
+
+The shell around the pure parts (the key parser, the fingerprint, the records and
+the policy): it makes lock tokens, calls the store, and applies the failure policy.
+Adapters give it a :class:`KeyedRequest` before the handler and the response after.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from backendkit.errors import ConfigurationError, ServiceUnavailable
+from backendkit.idempotency._errors import IdempotencyKeyMissing
+from backendkit.idempotency._fingerprint import fingerprint, storage_key
+from backendkit.idempotency._key import parse_key
+from backendkit.idempotency._policy import UNSTORED_STATUSES, found, principal_scope, storable
+from backendkit.idempotency._record import StoredResponse, kept_headers, lock_value, record_value
+from backendkit.idempotency._store import AsyncIdempotencyStore, IdempotencyStore, StoreUnavailable
+
+logger = logging.getLogger("backendkit.idempotency")
+OnError = Literal["closed", "open"]
+REPLAYED = ("Idempotent-Replayed", "true")
+DEFAULT_PREFIX = "backendkit:idempotency:"
+
+
+@dataclass(frozen=True)
+class KeyedRequest:
+    """What the adapters tell :class:`Idempotency` about a request, before its handler runs."""
+
+    method: str
+    path: str
+    query: str
+    content_type: str | None
+    body: bytes
+    key_values: Sequence[str]
+    route: str | None = None
+    user_id: str | None = None
+    api_key: str | None = None
+    client: str | None = None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A first request holding its key's lock: run the handler, then :meth:`Idempotency.finish`."""
+
+    key: str
+    lock: bytes
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A retry: send :attr:`response` (with ``Idempotent-Replayed: true``); the handler does not run."""
+
+    response: StoredResponse
+
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        """The stored headers and ``Idempotent-Replayed: true``."""
+        return (*self.response.headers, REPLAYED)
+
+
+class Idempotency:
+    """Idempotency keys for one application: which requests, which store, what is kept and for how long.
+
+    Args:
+        store: A :class:`~backendkit.idempotency.MemoryStore` or a Redis store (sync for
+            Flask and sync Django views, async for ASGI and async views).
+        methods: The methods a key applies to (POST and PATCH by default; never GET, HEAD, OPTIONS).
+        required: Whether a request without a key is refused (400 ``IDEMPOTENCY_KEY_MISSING``);
+            otherwise it runs as usual, without idempotency.
+        ttl: Seconds a response is kept for the retries (24 h).
+        lock_ttl: Seconds a first request holds its key; a worker that dies holding it
+            frees it after this (60 s). Keep it above your slowest handler.
+        max_size: The largest body kept, in bytes (1 MiB); a larger one is sent but not kept.
+        keep_set_cookie: Whether ``Set-Cookie`` is kept and replayed (off: a replay must not
+            hand out another session's cookie).
+        store_server_errors: Whether 5xx answers are kept (off: a retry runs again).
+        on_error: When the store cannot answer: ``"closed"`` answers 503 (``Retry-After: 1``),
+            ``"open"`` runs the request without idempotency; either way logged once per outage.
+        prefix: Prepended to the store's keys.
+        api_key_header: The header naming an API key's holder, for the scope of keys sent
+            by clients without a user (``None`` to ignore).
+        scope: ``scope(request) -> str``, whose keys a request's are; by default the user
+            (``set_user_id``, which backendkit's authentication sets), else the API key, else
+            the client's address.
+
+    Example:
+        >>> from backendkit.idempotency import Idempotency, KeyedRequest, MemoryStore
+        >>> keys = Idempotency(MemoryStore())
+        >>> request = KeyedRequest("POST", "/payments", "", "application/json", b'{"eur": 5}', ['"a1"'])
+        >>> attempt = keys.start(request)
+        >>> keys.finish(attempt, 201, [("Content-Type", "application/json")], b'{"id": 1}')
+        >>> keys.start(request).response.status
+        201
+    """
+
+    def __init__(
+        self,
+        store: Any,
+        *,
+        methods: Iterable[str] = ("POST", "PATCH"),
+        required: bool = False,
+        ttl: float = 86_400.0,
+        lock_ttl: float = 60.0,
+        max_size: int = 1 << 20,
+        keep_set_cookie: bool = False,
+        store_server_errors: bool = False,
+        unstored: Iterable[int] = UNSTORED_STATUSES,
+        on_error: OnError = "closed",
+        prefix: str = DEFAULT_PREFIX,
+        api_key_header: str | None = "X-API-Key",
+        request_id_header: str = "X-Request-ID",
+        scope: Callable[[KeyedRequest], str] | None = None,
+    ) -> None:
+        if not isinstance(store, (IdempotencyStore, AsyncIdempotencyStore)):
+            raise ConfigurationError(f"{store!r} is not an idempotency store")
+        self.methods = frozenset(m.upper() for m in methods)
+        if self.methods & {"GET", "HEAD", "OPTIONS", "TRACE"}:
+            raise ConfigurationError("idempotency keys are for unsafe methods; GET, HEAD, OPTIONS and TRACE are safe")
+        for name, value in (("ttl", ttl), ("lock_ttl", lock_ttl)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+                raise ConfigurationError(f"{name} is a positive number of seconds, not {value!r}")
+        if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 0:
+            raise ConfigurationError(f"max_size is a number of bytes, not {max_size!r}")
+        if on_error not in ("closed", "open"):
+            raise ConfigurationError(f"on_error is 'closed' or 'open', not {on_error!r}")
+        self.store: Any = store  # (sync, async or both: require_sync/require_async say which is needed)
+        self.required = required
+        self.ttl_ms = math.ceil(ttl * 1000)
+        self.lock_ms = math.ceil(lock_ttl * 1000)
+        self.max_size = max_size
+        self.keep_set_cookie = keep_set_cookie
+        self.store_server_errors = store_server_errors
+        self.unstored = frozenset(unstored)
+        self.on_error: OnError = on_error
+        self.prefix = prefix
+        self.api_key_header = api_key_header
+        self.request_id_header = request_id_header
+        self._scope = scope or _default_scope
+        self._down = False
+
+    def require_sync(self) -> None:
+        """Raise ``ConfigurationError`` unless the store serves sync code (Flask, sync Django views)."""
+        if not isinstance(self.store, IdempotencyStore):
+            raise ConfigurationError(f"{type(self.store).__name__} is for async code; sync code needs a sync store")
+
+    def require_async(self) -> None:
+        """Raise ``ConfigurationError`` unless the store serves async code (ASGI, async Django views)."""
+        if not isinstance(self.store, AsyncIdempotencyStore):
+            raise ConfigurationError(f"{type(self.store).__name__} would block the event loop; use an async store")
+
+    def applies(self, method: str) -> bool:
+        """Whether requests with ``method`` take part."""
+        return method.upper() in self.methods
+
+    # Before the handler -----------------------------------------------------------------------
+
+    def _prepare(self, request: KeyedRequest, required: bool | None) -> tuple[str, bytes, str] | None:
+        key = parse_key(request.key_values)
+        if key is None:
+            if self.required if required is None else required:
+                raise IdempotencyKeyMissing()
+            return None
+        print_ = fingerprint(request.method, request.path, request.query, request.content_type, request.body)
+        where = storage_key(self.prefix, self._scope(request), request.method, request.route or request.path, key)
+        return where, lock_value(print_, secrets.token_hex(16)), print_
+
+    def start(self, request: KeyedRequest, *, required: bool | None = None) -> Attempt | Replay | None:
+        """Before the handler: an :class:`Attempt` (run it), a :class:`Replay`, or ``None`` (no key: run as usual).
+
+        Raises:
+            IdempotencyKeyMissing, IdempotencyKeyInvalid, IdempotencyKeyMismatch,
+            IdempotencyKeyInUse: the answers in the envelope.
+            ServiceUnavailable: the store is down and ``on_error`` is ``"closed"``.
+        """
+        prepared = self._prepare(request, required)
+        if prepared is None:
+            return None
+        where, lock, print_ = prepared
+        try:
+            value, _ = self.store.begin(where, lock, self.lock_ms)
+        except StoreUnavailable as exc:
+            self._unavailable(exc)
+            return None  # (open: run the request without idempotency)
+        self._answered()
+        return self._outcome(value, where, lock, print_)
+
+    async def astart(self, request: KeyedRequest, *, required: bool | None = None) -> Attempt | Replay | None:
+        """:meth:`start` for async code."""
+        prepared = self._prepare(request, required)
+        if prepared is None:
+            return None
+        where, lock, print_ = prepared
+        try:
+            value, _ = await self.store.abegin(where, lock, self.lock_ms)
+        except StoreUnavailable as exc:
+            self._unavailable(exc)
+            return None  # (open: run the request without idempotency)
+        self._answered()
+        return self._outcome(value, where, lock, print_)
+
+    @staticmethod
+    def _outcome(value: bytes | None, where: str, lock: bytes, print_: str) -> Attempt | Replay:
+        response = found(value, print_)
+        return Attempt(where, lock, print_) if response is None else Replay(response)
+
+    # After the handler ------------------------------------------------------------------------
+
+    def _record(
+        self, attempt: Attempt, status: int, headers: Iterable[tuple[str, str]], body: bytes | None
+    ) -> bytes | None:
+        size = None if body is None else len(body)
+        if body is None or not storable(
+            status, size, max_size=self.max_size, store_server_errors=self.store_server_errors, unstored=self.unstored
+        ):
+            return None
+        kept = kept_headers(headers, keep_set_cookie=self.keep_set_cookie, request_id_header=self.request_id_header)
+        return record_value(attempt.fingerprint, StoredResponse(status, kept, body))
+
+    def finish(self, attempt: Attempt, status: int, headers: Iterable[tuple[str, str]], body: bytes | None) -> None:
+        """After the handler: keep its response for the retries, or release the key (``body`` ``None``: streamed)."""
+        record = self._record(attempt, status, headers, body)
+        try:
+            if record is None:
+                self.store.release(attempt.key, attempt.lock)
+            elif not self.store.finish(attempt.key, attempt.lock, record, self.ttl_ms):
+                _lost(attempt)
+        except StoreUnavailable as exc:
+            self._not_kept(exc)
+
+    async def afinish(
+        self, attempt: Attempt, status: int, headers: Iterable[tuple[str, str]], body: bytes | None
+    ) -> None:
+        """:meth:`finish` for async code."""
+        record = self._record(attempt, status, headers, body)
+        try:
+            if record is None:
+                await self.store.arelease(attempt.key, attempt.lock)
+            elif not await self.store.afinish(attempt.key, attempt.lock, record, self.ttl_ms):
+                _lost(attempt)
+        except StoreUnavailable as exc:
+            self._not_kept(exc)
+
+    def abandon(self, attempt: Attempt) -> None:
+        """The handler raised before any response: release the key, so a retry runs again."""
+        try:
+            self.store.release(attempt.key, attempt.lock)
+        except StoreUnavailable as exc:
+            self._not_kept(exc)
+
+    async def aabandon(self, attempt: Attempt) -> None:
+        """:meth:`abandon` for async code."""
+        try:
+            await self.store.arelease(attempt.key, attempt.lock)
+        except StoreUnavailable as exc:
+            self._not_kept(exc)
+
+    # The failure policy -----------------------------------------------------------------------
+
+    def _unavailable(self, exc: Exception) -> None:
+        if not self._down:
+            self._down = True
+            logger.warning("the idempotency store is unavailable (%s); failing %s", exc, self.on_error)
+        if self.on_error == "closed":
+            raise ServiceUnavailable(headers={"Retry-After": "1"}) from exc
+
+    def _answered(self) -> None:
+        if self._down:
+            self._down = False
+            logger.warning("the idempotency store is available again")
+
+    def _not_kept(self, exc: Exception) -> None:
+        # The handler has run and its answer goes out; only its record is lost (the lock expires).
+        if not self._down:
+            self._down = True
+            logger.warning("the idempotency store is unavailable (%s); a response was not kept", exc)
+
+
+def _lost(attempt: Attempt) -> None:
+    logger.warning("an idempotency lock expired before its request finished; raise lock_ttl (key %s)", attempt.key)
+
+
+def _default_scope(request: KeyedRequest) -> str:
+    return principal_scope(request.user_id, request.api_key, request.client)
+
+
+__all__ = ["DEFAULT_PREFIX", "REPLAYED", "Attempt", "Idempotency", "KeyedRequest", "OnError", "Replay"]

@@ -1,0 +1,88 @@
+"""``MemoryStore``: the idempotency store of one process, for tests, examples and single-process services."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+
+class MemoryStore:
+    """Keys in a dict, each with its expiry; sync and async (nothing waits, so the async methods do not yield).
+
+    Args:
+        clock: Seconds, monotonic (tests pass their own).
+        max_entries: Past this many keys, expired ones are dropped; if none has
+            expired, the oldest go: a flood of keys cannot grow the process without bound.
+
+    Example:
+        >>> store = MemoryStore()
+        >>> store.begin("k", b"L" + b"0" * 96, 60_000)
+        (None, 0)
+    """
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic, max_entries: int = 100_000) -> None:
+        self._clock = clock
+        self._max = max_entries
+        self._values: dict[str, tuple[bytes, float]] = {}
+        self._lock = threading.Lock()
+
+    def _live(self, key: str, now: float) -> bytes | None:
+        entry = self._values.get(key)
+        if entry is None:
+            return None
+        if entry[1] <= now:
+            del self._values[key]
+            return None
+        return entry[0]
+
+    def _put(self, key: str, value: bytes, ttl_ms: int, now: float) -> None:
+        self._values.pop(key, None)  # (re-inserted last: the dict's order is the order of writes)
+        self._values[key] = (value, now + ttl_ms / 1000)
+        if len(self._values) > self._max:
+            for stale in [k for k, (_, until) in self._values.items() if until <= now] or [next(iter(self._values))]:
+                del self._values[stale]
+
+    def begin(self, key: str, lock: bytes, lock_ms: int) -> tuple[bytes | None, int]:
+        """See :mod:`backendkit.idempotency._store`."""
+        with self._lock:
+            now = self._clock()
+            value = self._live(key, now)
+            if value is not None:
+                return value, max(0, round((self._values[key][1] - now) * 1000))
+            self._put(key, lock, lock_ms, now)
+            return None, 0
+
+    def finish(self, key: str, lock: bytes, record: bytes, ttl_ms: int) -> bool:
+        """See :mod:`backendkit.idempotency._store`."""
+        with self._lock:
+            now = self._clock()
+            value = self._live(key, now)
+            if value is not None and value != lock:
+                return False
+            self._put(key, record, ttl_ms, now)
+            return True
+
+    def release(self, key: str, lock: bytes) -> None:
+        """See :mod:`backendkit.idempotency._store`."""
+        with self._lock:
+            if self._live(key, self._clock()) == lock:
+                del self._values[key]
+
+    async def abegin(self, key: str, lock: bytes, lock_ms: int) -> tuple[bytes | None, int]:
+        """:meth:`begin` for async code."""
+        return self.begin(key, lock, lock_ms)
+
+    async def afinish(self, key: str, lock: bytes, record: bytes, ttl_ms: int) -> bool:
+        """:meth:`finish` for async code."""
+        return self.finish(key, lock, record, ttl_ms)
+
+    async def arelease(self, key: str, lock: bytes) -> None:
+        """:meth:`release` for async code."""
+        self.release(key, lock)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+__all__ = ["MemoryStore"]

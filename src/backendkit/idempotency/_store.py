@@ -1,0 +1,57 @@
+"""What an idempotency store does: three atomic operations on one key. Pure (a protocol).
+
+- ``begin(key, lock, lock_ms)``: if ``key`` holds a value, answer it (and how many
+  milliseconds it has left); otherwise set it to ``lock`` for ``lock_ms`` and answer
+  ``None``. One atomic step: of two requests with the same key, one gets ``None``.
+- ``finish(key, lock, record, ttl_ms)``: replace our ``lock`` with ``record`` for
+  ``ttl_ms``; nothing when another request's lock has replaced ours (ours expired).
+- ``release(key, lock)``: delete the key if it still holds our ``lock``.
+
+A store that cannot answer raises :class:`StoreUnavailable`; the failure policy
+of :class:`~backendkit.idempotency.Idempotency` decides what the request gets.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+
+class StoreUnavailable(Exception):
+    """The store could not be reached or did not answer in time."""
+
+
+@runtime_checkable
+class IdempotencyStore(Protocol):
+    """A store for sync code."""
+
+    def begin(self, key: str, lock: bytes, lock_ms: int) -> tuple[bytes | None, int]:
+        """See the module's docstring."""
+        ...
+
+    def finish(self, key: str, lock: bytes, record: bytes, ttl_ms: int) -> bool:
+        """See the module's docstring."""
+        ...
+
+    def release(self, key: str, lock: bytes) -> None:
+        """See the module's docstring."""
+        ...
+
+
+@runtime_checkable
+class AsyncIdempotencyStore(Protocol):
+    """A store for async code."""
+
+    async def abegin(self, key: str, lock: bytes, lock_ms: int) -> tuple[bytes | None, int]:
+        """See the module's docstring."""
+        ...
+
+    async def afinish(self, key: str, lock: bytes, record: bytes, ttl_ms: int) -> bool:
+        """See the module's docstring."""
+        ...
+
+    async def arelease(self, key: str, lock: bytes) -> None:
+        """See the module's docstring."""
+        ...
+
+
+__all__ = ["AsyncIdempotencyStore", "IdempotencyStore", "StoreUnavailable"]

@@ -1,0 +1,8 @@
+-- Replace our lock with the response's record. KEYS[1]: the key; ARGV[1]: our lock; ARGV[2]: the record; ARGV[3]: its TTL in ms.
+-- Answers 0 when another request's lock replaced ours (ours expired first): theirs is left alone.
+local value = redis.call('GET', KEYS[1])
+if value and value ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
