@@ -1,0 +1,239 @@
+"""Idempotency keys for any ASGI application: a middleware that keeps first responses and replays them.
+
+Two ways to use it:
+
+- **app-wide** (``IdempotencyMiddleware(app, idempotency)``): every request whose
+  method the :class:`~backendkit.idempotency.Idempotency` covers (POST and PATCH by
+  default) is handled here, before the application: its key is scoped by the user
+  already known at that point (``set_user_id``), else the API key, else the client;
+- **per route** (``app_wide=False``): the middleware only buffers and records; a
+  route's own hook (FastAPI's ``Idempotent`` dependency) starts the key once the
+  route's authentication has run, so keys are scoped per authenticated user.
+
+A first request's response is forwarded as it is sent and kept when the policy says
+so (not streamed, within ``max_size``). A replay is sent by the middleware itself,
+with ``Idempotent-Replayed: true``. Refusals (400, 409, 422, 503) are raised for the
+application's error handling when backendkit's is installed around the middleware;
+on its own, the middleware renders them in the default envelope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from backendkit._headers import channel
+from backendkit._runtime import AdapterState
+from backendkit._settings import Settings
+from backendkit.asgi._respond import encode_headers, send_error_response
+from backendkit.asgi._types import ASGIApp, Message, Receive, Scope, Send
+from backendkit.context import get_request_facts
+from backendkit.errors import APIError, ConfigurationError
+from backendkit.idempotency import Attempt, Idempotency, KeyedRequest, Replay
+
+SLOT = "backendkit.idempotency"
+"""The key of a request's :class:`Slot` in the ASGI scope (``app_wide=False``)."""
+_KEY_HEADER = b"idempotency-key"
+
+
+@dataclass
+class Slot:
+    """A request's idempotency, between the middleware (body, response) and a route's hook (start)."""
+
+    idempotency: Idempotency
+    scope: Scope
+    body: bytes
+    key_values: list[str]
+    attempt: Attempt | None = None
+    replay: Replay | None = None
+    started: bool = field(default=False)
+
+    async def start(self, *, route: str | None = None, required: bool | None = None) -> None:
+        """Start the request's key (once): take it, or raise the refusal; a replay is sent by the middleware."""
+        if self.started:
+            return
+        self.started = True
+        outcome = await self.idempotency.astart(_keyed(self, route), required=required)
+        if isinstance(outcome, Replay):
+            self.replay = outcome
+            raise ReplayInstead()
+        self.attempt = outcome
+
+
+class ReplayInstead(APIError):
+    """Raised by a route's hook when the request is a retry: the middleware sends the stored response instead.
+
+    What the application's error handling renders for it is never sent.
+    """
+
+    status = 409
+    code = "IDEMPOTENT_REPLAY"
+
+
+def _header(scope: Scope, name: bytes) -> list[str]:
+    return [v.decode("latin-1") for k, v in scope.get("headers", ()) if k.lower() == name]
+
+
+def _keyed(slot: Slot, route: str | None) -> KeyedRequest:
+    scope, keys = slot.scope, slot.idempotency
+    facts = get_request_facts()
+    client = scope.get("client")
+    content_type = _header(scope, b"content-type")
+    api_key = _header(scope, keys.api_key_header.lower().encode("latin-1")) if keys.api_key_header else []
+    return KeyedRequest(
+        method=scope.get("method", ""),
+        path=scope.get("path", ""),
+        query=scope.get("query_string", b"").decode("latin-1"),
+        content_type=content_type[0] if content_type else None,
+        body=slot.body,
+        key_values=slot.key_values,
+        route=route,
+        user_id=facts.resolved_user_id() if facts is not None else None,
+        api_key=api_key[0] if api_key else None,
+        client=(facts.client_ip if facts is not None else None) or (client[0] if client else None),
+    )
+
+
+class IdempotencyMiddleware:
+    """Keep first responses to requests with an ``Idempotency-Key``, and replay them to retries.
+
+    Args:
+        app: The ASGI application.
+        idempotency: What is covered, the store (an async one) and the policy.
+        app_wide: Start every covered request's key here (``True``), or leave that to the
+            routes' hooks (``False``: FastAPI's ``Idempotent`` dependency).
+    """
+
+    def __init__(self, app: ASGIApp, idempotency: Idempotency, *, app_wide: bool = True) -> None:
+        idempotency.require_async()
+        self.app = app
+        self.idempotency = idempotency
+        self.app_wide = app_wide
+        self._state: AdapterState | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.idempotency.applies(scope.get("method", "")):
+            await self.app(scope, receive, send)
+            return
+        key_values = _header(scope, _KEY_HEADER)
+        if not key_values and (not self.idempotency.required or not self.app_wide):
+            # No key: nothing to keep. A route that requires one says so through its hook.
+            scope[SLOT] = Slot(self.idempotency, scope, b"", [])
+            await self.app(scope, receive, send)
+            return
+        body, receive = await _buffered(receive)
+        slot = scope[SLOT] = Slot(self.idempotency, scope, body, key_values)
+        if self.app_wide:
+            try:
+                await slot.start()
+            except ReplayInstead:
+                pass
+            except APIError as refusal:
+                await self._refuse(scope, send, refusal)
+                return
+        if slot.replay is not None:
+            await _send_replay(send, slot.replay)
+            return
+        await self._run(scope, receive, send, slot)
+
+    async def _run(self, scope: Scope, receive: Receive, send: Send, slot: Slot) -> None:
+        captured = _Captured(self.idempotency.max_size)
+
+        async def capturing(message: Message) -> None:
+            if slot.replay is not None:  # a route's hook found a retry: its stand-in answer is dropped
+                return
+            if slot.attempt is not None:
+                captured.add(message)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capturing)
+        except BaseException:
+            if slot.attempt is not None:
+                await self.idempotency.aabandon(slot.attempt)
+            if slot.replay is None:
+                raise
+        if slot.replay is not None:
+            await _send_replay(send, slot.replay)
+        elif slot.attempt is not None:
+            if captured.status is None:
+                await self.idempotency.aabandon(slot.attempt)
+            else:
+                await self.idempotency.afinish(slot.attempt, captured.status, captured.headers, captured.body())
+
+    async def _refuse(self, scope: Scope, send: Send, refusal: APIError) -> None:
+        queued = channel(scope)
+        if queued is not None:  # backendkit's error handling is around: it renders the refusal
+            raise refusal
+        state = self._state = self._state or AdapterState(Settings())
+        await send_error_response(send, state.render(refusal, path=scope.get("path", "")))
+
+
+class _Captured:
+    """A response as it goes out: kept whole unless it streams or outgrows ``limit``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.status: int | None = None
+        self.headers: list[tuple[str, str]] = []
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.kept = True
+
+    def add(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])
+            self.headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", ())]
+        elif message["type"] == "http.response.body":
+            chunk = message.get("body", b"")
+            self.size += len(chunk)
+            if message.get("more_body", False) and chunk:
+                self.kept = False  # streamed
+            if self.kept and self.size <= self.limit:
+                self.chunks.append(chunk)
+            else:
+                self.kept = False
+                self.chunks = []
+
+    def body(self) -> bytes | None:
+        return b"".join(self.chunks) if self.kept else None
+
+
+async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
+    """The whole request body, and a ``receive`` that gives it to the application again."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away
+            return b"".join(chunks), _replaying([message], receive)
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    return body, _replaying([{"type": "http.request", "body": body, "more_body": False}], receive)
+
+
+def _replaying(first: list[Message], receive: Receive) -> Receive:
+    async def replayed() -> Message:
+        if first:
+            return first.pop(0)
+        return await receive()
+
+    return replayed
+
+
+async def _send_replay(send: Send, replay: Replay) -> None:
+    headers = encode_headers(replay.headers)
+    headers.append((b"content-length", str(len(replay.response.body)).encode("latin-1")))
+    await send({"type": "http.response.start", "status": replay.response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": replay.response.body})
+
+
+def slot_of(scope: Scope) -> Slot:
+    """The request's :class:`Slot`; a ``ConfigurationError`` when no ``IdempotencyMiddleware`` is installed."""
+    slot: Slot | None = scope.get(SLOT)
+    if slot is None:
+        raise ConfigurationError("an idempotent route needs IdempotencyMiddleware(app, idempotency, app_wide=False)")
+    return slot
+
+
+__all__ = ["SLOT", "IdempotencyMiddleware", "ReplayInstead", "Slot", "slot_of"]
