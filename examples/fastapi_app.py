@@ -11,10 +11,11 @@ from backendkit.errors import NotFound
 from backendkit.fastapi import error_responses, install
 from backendkit.fastapi.auth import Auth
 from backendkit.fastapi.health import DrainOnShutdown, add_health_routes
+from backendkit.fastapi.idempotency import IdempotentRoutes
 from backendkit.fastapi.pagination import page_params, page_response
 from backendkit.fastapi.ratelimit import limit
 from backendkit.pagination import PageRequest
-from examples import _auth, _health, _limits
+from examples import _auth, _health, _idempotency, _limits
 from examples._tasks import MAX_BODY_SIZE, TASK_PAGES, Task, TaskIn, TaskStore, list_tasks
 
 # The page request as a dependency: its query parameters appear in the OpenAPI document.
@@ -36,13 +37,14 @@ def create_app() -> FastAPI:
     health = _health.health(store, limited, asynchronous=True)
     add_health_routes(app, health)
     app.add_middleware(DrainOnShutdown, health=health)  # /readyz answers 503 from SIGTERM on
+    keys = IdempotentRoutes(app, _idempotency.keys(asynchronous=True))  # Idempotency-Key on POST /tasks
 
     @app.get("/tasks", responses=error_responses(400))
     def get_tasks(pages: TaskPages) -> Response:
         page, data = list_tasks(store, pages)
         return page_response(page, data)
 
-    @app.post("/tasks", status_code=201, responses=error_responses(409))
+    @app.post("/tasks", status_code=201, responses=error_responses(409), dependencies=[keys.depends()])
     def create_task(data: TaskIn) -> Task:
         return store.create(data)
 

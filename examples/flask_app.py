@@ -8,9 +8,10 @@ from backendkit.errors import NotFound
 from backendkit.flask import BackendKit, parse_json
 from backendkit.flask.auth import Auth, current_principal, require
 from backendkit.flask.health import health_blueprint
+from backendkit.flask.idempotency import idempotent
 from backendkit.flask.pagination import page_request, page_response
 from backendkit.flask.ratelimit import limit
-from examples import _auth, _health, _limits
+from examples import _auth, _health, _idempotency, _limits
 from examples._tasks import MAX_BODY_SIZE, TASK_PAGES, TaskIn, TaskStore, list_tasks
 
 
@@ -31,7 +32,10 @@ def create_app() -> Flask:
         page, data = list_tasks(store, page_request(TASK_PAGES))
         return page_response(page, data)
 
+    keys = _idempotency.keys(asynchronous=False)
+
     @app.post("/tasks")
+    @idempotent(keys)  # Idempotency-Key: a retry gets the same 201 and the same task
     def create_task() -> tuple[Response, int]:
         task = store.create(parse_json(TaskIn))
         return jsonify(task.model_dump(mode="json")), 201

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.http import require_POST, require_safe
 
 from backendkit.django import parse_json
 from backendkit.django.auth import aauthenticate, bearer, require
+from backendkit.django.idempotency import idempotent
 from backendkit.django.pagination import page_request, page_response
 from backendkit.django.ratelimit import limit
 from backendkit.errors import NotFound
-from examples import _auth, _health, _limits
+from examples import _auth, _health, _idempotency, _limits
 from examples._tasks import TASK_PAGES, TaskIn, TaskStore, list_tasks
 
 store = TaskStore()
@@ -19,6 +21,7 @@ verifier = _auth.verifier()  # BACKENDKIT["AUTH"] names it
 # Sync views: they serve WSGI and ASGI alike (under ASGI in a worker thread), no event loop per request.
 limited_rule = _limits.limited()
 health = _health.health(store, limited_rule, asynchronous=False)
+keys = _idempotency.keys(asynchronous=False)  # Idempotency-Key on POST /tasks
 
 
 @require_safe
@@ -27,6 +30,7 @@ def limited(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"ok": True})
 
 
+@method_decorator(idempotent(keys), name="post")
 class TaskCollection(View):
     """``GET`` / ``HEAD`` / ``POST /tasks`` (sync views)."""
 

@@ -44,6 +44,10 @@ class Settings:
         auth: Django's bearer authentication: a ``backendkit.auth.JWTVerifier`` or
             ``BearerAuth`` (or a dotted path to either), read by
             ``backendkit.django.auth``. The other adapters take it as an argument.
+        idempotency: Django's idempotency keys on every covered request: a
+            ``backendkit.idempotency.Idempotency`` (or a dotted path to one), read by
+            ``backendkit.django.idempotency.IdempotencyMiddleware``. The other adapters
+            take it as an argument.
     """
 
     error_format: str | Renderer = "envelope"
@@ -57,6 +61,7 @@ class Settings:
     max_body_size: int | None = None
     rate_limits: Any = None
     auth: Any = None
+    idempotency: Any = None
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any], *, prefix: str = "", **overrides: Any) -> Settings:

@@ -55,5 +55,8 @@ def test_the_document_lists_what_is_sent_and_nothing_else() -> None:
     }
     assert spec["paths"]["/reports"]["get"]["security"] == [{"bearerAuth": ["reports:read"]}]
     assert spec["paths"]["/healthz"]["get"].get("security") is None  # the existing routes stay open
+    [key] = spec["paths"]["/tasks"]["post"]["parameters"]
+    assert (key["name"], key["in"], key.get("required", False)) == ("Idempotency-Key", "header", False)
+    assert key["schema"]["pattern"].startswith("^(?:[A-Za-z0-9")
     [task_id] = spec["paths"]["/tasks/{task_id}"]["get"]["parameters"]
     assert task_id["schema"]["minimum"] == 0  # the route's int convertor takes digits only

@@ -23,6 +23,9 @@ from backendkit.asgi.idempotency import IdempotencyMiddleware, slot_of
 from backendkit.fastapi._openapi import AUTH_STATUSES
 from backendkit.idempotency import Idempotency, MemoryStore
 
+# The key's syntax, bare or quoted, for the document only: the parser answers a bad key with its own
+# 400 (IDEMPOTENCY_KEY_INVALID), where FastAPI's validation would answer 422.
+KEY_PATTERN = r'^(?:[A-Za-z0-9._~:+/=-]{1,255}|"[A-Za-z0-9._~:+/=-]{1,255}")$'
 _DESCRIPTION = (
     "Makes a retry safe: the first request with a key runs, and a retry with the same key and the same request "
     "gets the first response again, with `Idempotent-Replayed: true`. 1 to 255 characters of A-Z a-z 0-9 - _ . ~ "
@@ -55,7 +58,9 @@ class IdempotentRoutes:
 
         async def idempotency_key(
             request: Request,
-            idempotency_key: str | None = Header(None, alias="Idempotency-Key", description=_DESCRIPTION),
+            idempotency_key: str | None = Header(
+                None, alias="Idempotency-Key", description=_DESCRIPTION, json_schema_extra={"pattern": KEY_PATTERN}
+            ),
         ) -> None:
             route = request.scope.get("route")
             await slot_of(request.scope).start(route=getattr(route, "path", None), required=required)
