@@ -47,12 +47,12 @@ class Slot:
     replay: Replay | None = None
     started: bool = field(default=False)
 
-    async def start(self, *, route: str | None = None, required: bool | None = None) -> None:
+    async def start(self, *, required: bool | None = None) -> None:
         """Start the request's key (once): take it, or raise the refusal; a replay is sent by the middleware."""
         if self.started:
             return
         self.started = True
-        outcome = await self.idempotency.astart(_keyed(self, route), required=required)
+        outcome = await self.idempotency.astart(_keyed(self), required=required)
         if isinstance(outcome, Replay):
             self.replay = outcome
             raise ReplayInstead()
@@ -73,7 +73,7 @@ def _header(scope: Scope, name: bytes) -> list[str]:
     return [v.decode("latin-1") for k, v in scope.get("headers", ()) if k.lower() == name]
 
 
-def _keyed(slot: Slot, route: str | None) -> KeyedRequest:
+def _keyed(slot: Slot) -> KeyedRequest:
     scope, keys = slot.scope, slot.idempotency
     facts = get_request_facts()
     client = scope.get("client")
@@ -86,7 +86,6 @@ def _keyed(slot: Slot, route: str | None) -> KeyedRequest:
         content_type=content_type[0] if content_type else None,
         body=slot.body,
         key_values=slot.key_values,
-        route=route,
         user_id=facts.resolved_user_id() if facts is not None else None,
         api_key=api_key[0] if api_key else None,
         client=(facts.client_ip if facts is not None else None) or (client[0] if client else None),

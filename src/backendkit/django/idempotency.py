@@ -42,7 +42,6 @@ _ATTEMPT = "backendkit.idempotency.attempt"
 
 def _keyed(idempotency: Idempotency, request: HttpRequest) -> KeyedRequest:
     facts = get_request_facts()
-    match = request.resolver_match
     key = request.headers.get("Idempotency-Key")
     api_key = request.headers.get(idempotency.api_key_header) if idempotency.api_key_header else None
     return KeyedRequest(
@@ -52,7 +51,6 @@ def _keyed(idempotency: Idempotency, request: HttpRequest) -> KeyedRequest:
         content_type=request.META.get("CONTENT_TYPE") or None,
         body=request.body,
         key_values=[] if key is None else [key],  # (two fields arrive joined with ",", which no key holds)
-        route="/" + match.route if match is not None and match.route else None,
         user_id=facts.resolved_user_id() if facts is not None else None,
         api_key=api_key,
         client=(facts.client_ip if facts is not None else None) or request.META.get("REMOTE_ADDR"),

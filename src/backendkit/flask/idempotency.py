@@ -36,7 +36,6 @@ _ATTEMPT = "backendkit_idempotency_attempt"
 
 def _keyed_for(idempotency: Idempotency) -> KeyedRequest:
     facts = get_request_facts()
-    rule = request.url_rule
     return KeyedRequest(
         method=request.method,
         path=request.path,
@@ -44,7 +43,6 @@ def _keyed_for(idempotency: Idempotency) -> KeyedRequest:
         content_type=request.headers.get("Content-Type"),
         body=request.get_data(cache=True),
         key_values=request.headers.getlist("Idempotency-Key"),
-        route=rule.rule if rule is not None else None,
         user_id=facts.resolved_user_id() if facts is not None else None,
         api_key=request.headers.get(idempotency.api_key_header) if idempotency.api_key_header else None,
         client=(facts.client_ip if facts is not None else None) or request.remote_addr,

@@ -8,8 +8,11 @@ without spaces around its parameters (``application/json; charset=utf-8`` and
 is a different request.
 
 The storage key is ``prefix`` and ``{`` 32 hex digits ``}``: the SHA-256 of the
-principal's scope, the method, the route and the client's key, so one principal's key
+principal's scope, the method, the path and the client's key, so one principal's key
 can never find another's record, and a Redis Cluster client sends each key to one slot.
+The path, not the route's template: an app-wide middleware runs before any routing, and
+every framework must scope a key the same way (``PATCH /tasks/1`` and ``PATCH /tasks/2``
+with one key are two keys everywhere).
 """
 
 from __future__ import annotations
@@ -40,10 +43,10 @@ def fingerprint(method: str, path: str, query: str, content_type: str | None, bo
     return digest.hexdigest()
 
 
-def storage_key(prefix: str, scope: str, method: str, route: str, key: str) -> str:
-    """The store's key for ``key`` sent by ``scope`` to ``method route``."""
+def storage_key(prefix: str, scope: str, method: str, path: str, key: str) -> str:
+    """The store's key for ``key`` sent by ``scope`` to ``method path``."""
     digest = hashlib.sha256()
-    for text in (scope, method.upper(), route, key):
+    for text in (scope, method.upper(), path, key):
         digest.update(_field(text.encode("utf-8", "surrogateescape")))
     return f"{prefix}{{{digest.hexdigest()[:32]}}}"
 

@@ -38,7 +38,6 @@ class KeyedRequest:
     content_type: str | None
     body: bytes
     key_values: Sequence[str]
-    route: str | None = None
     user_id: str | None = None
     api_key: str | None = None
     client: str | None = None
@@ -168,7 +167,7 @@ class Idempotency:
                 raise IdempotencyKeyMissing()
             return None
         print_ = fingerprint(request.method, request.path, request.query, request.content_type, request.body)
-        where = storage_key(self.prefix, self._scope(request), request.method, request.route or request.path, key)
+        where = storage_key(self.prefix, self._scope(request), request.method, request.path, key)
         return where, lock_value(print_, secrets.token_hex(16)), print_
 
     def start(self, request: KeyedRequest, *, required: bool | None = None) -> Attempt | Replay | None:
