@@ -210,6 +210,24 @@ def test_a_response_is_kept_for_its_ttl(make: Callable[..., Runner]) -> None:
     assert isinstance(run.start(keyed("k9")), Attempt)
 
 
+def test_every_store_operation_is_safe_to_repeat(make: Callable[..., Runner]) -> None:
+    # A store retries a call whose connection broke: the repeat must not turn ours into theirs.
+    run = make()
+    store, lock, record = run.keys.store, b"L" + b"a" * 64 + b"0" * 32, b"R" + b"a" * 64 + b"201[]\n{}"
+
+    def call(name: str, *args: Any) -> Any:
+        if run.loop is None:
+            return getattr(store, name)(*args)
+        return run.loop.run_until_complete(getattr(store, "a" + name)(*args))
+
+    key = run.keys.prefix + "{repeat}"
+    assert call("begin", key, lock, 60_000) == (None, 0)
+    assert call("begin", key, lock, 60_000) == (None, 0)  # our own lock: still ours
+    assert call("finish", key, lock, record, 60_000) is True
+    assert call("finish", key, lock, record, 60_000) is True  # our own record: done
+    assert call("begin", key, b"L" + b"a" * 64 + b"1" * 32, 60_000)[0] == record  # another request: the record
+
+
 def test_the_store_must_suit_the_code() -> None:
     with pytest.raises(ConfigurationError):
         Idempotency(object())

@@ -19,7 +19,7 @@ on its own, the middleware renders them in the default envelope.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from backendkit._headers import channel
 from backendkit._runtime import AdapterState
@@ -37,22 +37,25 @@ _KEY_HEADER = b"idempotency-key"
 
 @dataclass
 class Slot:
-    """A request's idempotency, between the middleware (body, response) and a route's hook (start)."""
+    """A request's idempotency, between the middleware (body, response) and a route's hook (start).
 
-    idempotency: Idempotency
+    The hook names the :class:`Idempotency` (one app can have several: a store per route);
+    the middleware finishes with the one that started.
+    """
+
     scope: Scope
     body: bytes
     key_values: list[str]
+    idempotency: Idempotency | None = None
     attempt: Attempt | None = None
     replay: Replay | None = None
-    started: bool = field(default=False)
 
-    async def start(self, *, required: bool | None = None) -> None:
+    async def start(self, idempotency: Idempotency, *, required: bool | None = None) -> None:
         """Start the request's key (once): take it, or raise the refusal; a replay is sent by the middleware."""
-        if self.started:
+        if self.idempotency is not None:
             return
-        self.started = True
-        outcome = await self.idempotency.astart(_keyed(self), required=required)
+        self.idempotency = idempotency
+        outcome = await idempotency.astart(_keyed(self, idempotency), required=required)
         if isinstance(outcome, Replay):
             self.replay = outcome
             raise ReplayInstead()
@@ -73,8 +76,8 @@ def _header(scope: Scope, name: bytes) -> list[str]:
     return [v.decode("latin-1") for k, v in scope.get("headers", ()) if k.lower() == name]
 
 
-def _keyed(slot: Slot) -> KeyedRequest:
-    scope, keys = slot.scope, slot.idempotency
+def _keyed(slot: Slot, keys: Idempotency) -> KeyedRequest:
+    scope = slot.scope
     facts = get_request_facts()
     client = scope.get("client")
     content_type = _header(scope, b"content-type")
@@ -110,20 +113,20 @@ class IdempotencyMiddleware:
         self._state: AdapterState | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.idempotency.applies(scope.get("method", "")):
-            await self.app(scope, receive, send)
+        if scope["type"] != "http" or not self.idempotency.applies(scope.get("method", "")) or SLOT in scope:
+            await self.app(scope, receive, send)  # (SLOT: an outer IdempotencyMiddleware has the request)
             return
         key_values = _header(scope, _KEY_HEADER)
         if not key_values and (not self.idempotency.required or not self.app_wide):
             # No key: nothing to keep. A route that requires one says so through its hook.
-            scope[SLOT] = Slot(self.idempotency, scope, b"", [])
+            scope[SLOT] = Slot(scope, b"", [])
             await self.app(scope, receive, send)
             return
         body, receive = await _buffered(receive)
-        slot = scope[SLOT] = Slot(self.idempotency, scope, body, key_values)
+        slot = scope[SLOT] = Slot(scope, body, key_values)
         if self.app_wide:
             try:
-                await slot.start()
+                await slot.start(self.idempotency)
             except ReplayInstead:
                 pass
             except APIError as refusal:
@@ -135,7 +138,7 @@ class IdempotencyMiddleware:
         await self._run(scope, receive, send, slot)
 
     async def _run(self, scope: Scope, receive: Receive, send: Send, slot: Slot) -> None:
-        captured = _Captured(self.idempotency.max_size)
+        captured = _Captured(slot)
 
         async def capturing(message: Message) -> None:
             if slot.replay is not None:  # a route's hook found a retry: its stand-in answer is dropped
@@ -147,17 +150,18 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, receive, capturing)
         except BaseException:
-            if slot.attempt is not None:
-                await self.idempotency.aabandon(slot.attempt)
+            if slot.attempt is not None and slot.idempotency is not None:
+                await slot.idempotency.aabandon(slot.attempt)
             if slot.replay is None:
                 raise
+        keys = slot.idempotency
         if slot.replay is not None:
             await _send_replay(send, slot.replay)
-        elif slot.attempt is not None:
+        elif slot.attempt is not None and keys is not None:
             if captured.status is None:
-                await self.idempotency.aabandon(slot.attempt)
+                await keys.aabandon(slot.attempt)
             else:
-                await self.idempotency.afinish(slot.attempt, captured.status, captured.headers, captured.body())
+                await keys.afinish(slot.attempt, captured.status, captured.headers, captured.body())
 
     async def _refuse(self, scope: Scope, send: Send, refusal: APIError) -> None:
         queued = channel(scope)
@@ -170,8 +174,8 @@ class IdempotencyMiddleware:
 class _Captured:
     """A response as it goes out: kept whole unless it streams or outgrows ``limit``."""
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
+    def __init__(self, slot: Slot) -> None:
+        self.slot = slot
         self.status: int | None = None
         self.headers: list[tuple[str, str]] = []
         self.chunks: list[bytes] = []
@@ -187,7 +191,8 @@ class _Captured:
             self.size += len(chunk)
             if message.get("more_body", False) and chunk:
                 self.kept = False  # streamed
-            if self.kept and self.size <= self.limit:
+            keys = self.slot.idempotency
+            if self.kept and keys is not None and self.size <= keys.max_size:
                 self.chunks.append(chunk)
             else:
                 self.kept = False

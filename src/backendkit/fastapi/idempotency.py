@@ -62,7 +62,7 @@ class IdempotentRoutes:
                 None, alias="Idempotency-Key", description=_DESCRIPTION, json_schema_extra={"pattern": KEY_PATTERN}
             ),
         ) -> None:
-            await slot_of(request.scope).start(required=required)
+            await slot_of(request.scope).start(self.idempotency, required=required)
 
         statuses = [400, 409, 422]
         if self.idempotency.on_error == "closed" and not isinstance(self.idempotency.store, MemoryStore):

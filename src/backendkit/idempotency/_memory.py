@@ -48,8 +48,10 @@ class MemoryStore:
         with self._lock:
             now = self._clock()
             value = self._live(key, now)
-            if value is not None:
+            if value is not None and value != lock:  # (our own lock: a repeated call, ours still)
                 return value, max(0, round((self._values[key][1] - now) * 1000))
+            if value == lock:
+                return None, 0
             self._put(key, lock, lock_ms, now)
             return None, 0
 
@@ -58,6 +60,8 @@ class MemoryStore:
         with self._lock:
             now = self._clock()
             value = self._live(key, now)
+            if value == record:  # a repeated call
+                return True
             if value is not None and value != lock:
                 return False
             self._put(key, record, ttl_ms, now)

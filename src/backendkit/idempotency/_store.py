@@ -7,6 +7,9 @@
   ``ttl_ms``; nothing when another request's lock has replaced ours (ours expired).
 - ``release(key, lock)``: delete the key if it still holds our ``lock``.
 
+Each is safe to repeat (a store may retry a call whose connection broke): ``begin``
+answers ``None`` for our own lock, ``finish`` succeeds on our own record.
+
 A store that cannot answer raises :class:`StoreUnavailable`; the failure policy
 of :class:`~backendkit.idempotency.Idempotency` decides what the request gets.
 """

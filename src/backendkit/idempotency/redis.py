@@ -38,6 +38,11 @@ _SCRIPTS = {
     for name in ("begin", "finish", "release")
 }
 _FAILURES = (redis.RedisError, RedisClusterException, OSError)
+# A connection the pool kept from before a Redis restart fails at once ("Connection closed by
+# server"): one more try, on a fresh connection, so a restart does not cost one 503 per pooled
+# connection. Timeouts are not retried (that would double the wait), and the scripts are safe
+# to repeat: begin finds its own lock, finish its own record, release deletes only its lock.
+_STALE = (redis.ConnectionError,)
 
 
 def _begun(reply: Any) -> tuple[bytes | None, int]:
@@ -72,10 +77,15 @@ class RedisStore:
         self._scripts = {name: self.client.register_script(text) for name, text in _SCRIPTS.items()}
 
     def _run(self, name: str, key: str, *args: Any) -> Any:
-        try:
-            return self._scripts[name](keys=[key], args=list(args))
-        except _FAILURES as exc:
-            raise StoreUnavailable(str(exc)) from exc
+        for attempt in (1, 2):
+            try:
+                return self._scripts[name](keys=[key], args=list(args))
+            except _STALE as exc:
+                if attempt == 2:
+                    raise StoreUnavailable(str(exc)) from exc
+            except _FAILURES as exc:
+                raise StoreUnavailable(str(exc)) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def begin(self, key: str, lock: bytes, lock_ms: int) -> tuple[bytes | None, int]:
         """See :mod:`backendkit.idempotency._store`: one round trip."""
@@ -126,10 +136,15 @@ class AsyncRedisStore:
         return found[1]
 
     async def _run(self, name: str, key: str, *args: Any) -> Any:
-        try:
-            return await self._scripts()[name](keys=[key], args=list(args))
-        except _FAILURES as exc:
-            raise StoreUnavailable(str(exc)) from exc
+        for attempt in (1, 2):
+            try:
+                return await self._scripts()[name](keys=[key], args=list(args))
+            except _STALE as exc:
+                if attempt == 2:
+                    raise StoreUnavailable(str(exc)) from exc
+            except _FAILURES as exc:
+                raise StoreUnavailable(str(exc)) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def abegin(self, key: str, lock: bytes, lock_ms: int) -> tuple[bytes | None, int]:
         """See :mod:`backendkit.idempotency._store`: one round trip."""
