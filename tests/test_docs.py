@@ -203,3 +203,47 @@ def test_the_health_guide_on_flask_and_django(health_namespace: dict[str, Any]) 
     readyz = next(p for p in ns["urlpatterns"] if str(p.pattern) == "readyz")
     reply = readyz.callback(RequestFactory().get("/readyz"))
     assert (reply.status_code, json.loads(reply.content)) == (200, {"status": "warn"})
+
+
+@pytest.fixture
+def idempotency_namespace() -> dict[str, Any]:
+    namespace = run(first_block("idempotency.md"), {"__name__": __name__})
+    namespace["blocks"] = section_blocks("idempotency.md", "Per framework")
+    return namespace
+
+
+def _twice(post: Any) -> list[Any]:
+    return [post(), post()]
+
+
+def test_the_idempotency_guide_on_fastapi_and_starlette(idempotency_namespace: dict[str, Any]) -> None:
+    from fastapi.testclient import TestClient
+
+    ns = run(idempotency_namespace["blocks"]["FastAPI"], idempotency_namespace)
+    with TestClient(ns["app"]) as client:
+        first, again = _twice(lambda: client.post("/payments", headers={"Idempotency-Key": "doc-1"}))
+    assert (first.status_code, again.status_code, again.headers["idempotent-replayed"]) == (201, 201, "true")
+    ns = run(idempotency_namespace["blocks"]["Starlette / any ASGI app"], ns)
+
+    async def things(request: Any) -> Any:
+        from starlette.responses import JSONResponse
+
+        return JSONResponse({"n": 1}, status_code=201)
+
+    ns["starlette_app"].add_route("/things", things, methods=["POST"])
+    with TestClient(ns["starlette_app"]) as client:
+        replies = _twice(lambda: client.post("/things", headers={"Idempotency-Key": "doc-2"}))
+    assert replies[1].headers["idempotent-replayed"] == "true"
+
+
+def test_the_idempotency_guide_on_flask_and_django(idempotency_namespace: dict[str, Any]) -> None:
+    from django.test import RequestFactory
+
+    ns = run(idempotency_namespace["blocks"]["Flask"], idempotency_namespace)
+    client = ns["flask_app"].test_client()
+    first, again = _twice(lambda: client.post("/payments", headers={"Idempotency-Key": "doc-3"}))
+    assert (first.status_code, again.headers["Idempotent-Replayed"]) == (201, "true")
+    ns = run(idempotency_namespace["blocks"]["Django"], ns)
+    factory = RequestFactory()
+    replies = _twice(lambda: ns["django_pay"](factory.post("/pay", headers={"Idempotency-Key": "doc-4"})))
+    assert (replies[0].status_code, replies[1]["Idempotent-Replayed"]) == (201, "true")
