@@ -227,7 +227,7 @@ def test_flask_readiness_follows_redis_under_waitress(
     monkeypatch.setenv("BACKENDKIT_EXAMPLE_REDIS_URL", own_redis.url)
     monkeypatch.setenv("BACKENDKIT_EXAMPLE_HEALTH_DETAILS", "1")
     app = create_flask_app()
-    assert len(clients.sync) == 2  # the timings' client, the app's
+    assert len(clients.sync) == 3  # the timings' client, the app's readiness check's, its idempotency store's
     try:
         with waitress_server(app) as port:
             took = _outage(port, own_redis, interval, timeout)
