@@ -133,11 +133,9 @@ def test_async_check_runs_at_most_once_per_interval(
     print(f"async check: {measured}")
 
 
-def test_sync_check_on_the_async_stack_runs_at_most_once_per_interval(
-    redis_server: RedisServer, counter: tuple[str, Callable[[], int]]
-) -> None:
-    key, runs = counter
-    client = redis.Redis.from_url(redis_server.url, socket_timeout=1)
+def _sync_counted(url: str, key: str) -> tuple[Health, redis.Redis]:
+    """A health whose one sync check increments ``key`` and dawdles: its runs are counted in Redis."""
+    client = redis.Redis.from_url(url, socket_timeout=1)
 
     def counted() -> Result:
         value = client.incr(key)
@@ -146,6 +144,14 @@ def test_sync_check_on_the_async_stack_runs_at_most_once_per_interval(
 
     health = Health(interval=INTERVAL)
     health.add("redis:runs", counted, timeout=1.0, component_type="datastore")
+    return health, client
+
+
+def test_sync_check_on_the_async_stack_runs_at_most_once_per_interval(
+    redis_server: RedisServer, counter: tuple[str, Callable[[], int]]
+) -> None:
+    key, runs = counter
+    health, client = _sync_counted(redis_server.url, key)
     try:
         with uvicorn_server(_app(health)) as port:
             measured = _assert_flood_cost(port, runs)
@@ -160,15 +166,7 @@ def test_sync_check_on_a_wsgi_server_runs_at_most_once_per_interval(
     # The sync stack: Flask under waitress, whose worker threads share the run in flight
     # (waitress takes 100 connections at a time; the others wait in the listen queue).
     key, runs = counter
-    client = redis.Redis.from_url(redis_server.url, socket_timeout=1)
-
-    def counted() -> Result:
-        value = client.incr(key)
-        time.sleep(IN_FLIGHT)
-        return Result.ok(value, "runs")
-
-    health = Health(interval=INTERVAL)
-    health.add("redis:runs", counted, timeout=1.0, component_type="datastore")
+    health, client = _sync_counted(redis_server.url, key)
     app = Flask(__name__)
     BackendKit(app)
     app.register_blueprint(health_blueprint(health))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -60,16 +60,6 @@ def fastapi_app(url: str, runs: list[str]) -> Any:
 
 
 SERVED: dict[str, Callable[[str, list[str]], Any]] = {"flask-waitress": flask_app, "fastapi-uvicorn": fastapi_app}
-
-
-@pytest.fixture
-def own_redis() -> Iterator[RedisServer]:
-    binary = find_redis_server()
-    if binary is None:
-        pytest.fail("redis-server is not on PATH")
-    server = start_redis(binary)
-    yield server
-    server.stop()
 
 
 @pytest.mark.parametrize("served", list(SERVED))

@@ -32,7 +32,7 @@ from backendkit.idempotency import (
     Replay,
 )
 from backendkit.idempotency.redis import AsyncRedisStore, RedisStore
-from tests.support.redis import RedisCluster, RedisServer, find_redis_server, start_redis
+from tests.support.redis import RedisCluster, RedisServer
 
 BODY = b'{"title": "buy milk"}'
 CREATED = [("Content-Type", "application/json"), ("Location", "/tasks/7"), ("X-Request-ID", "first")]
@@ -278,18 +278,6 @@ def test_a_cluster_client_works_as_a_plain_one(redis_cluster: RedisCluster) -> N
         keys.finish(attempt, 201, CREATED, b"%d" % n)
         assert keys.start(keyed(f"cluster-{n}")).response.body == b"%d" % n
     client.close()
-
-
-@pytest.fixture
-def own_redis() -> Iterator[RedisServer]:
-    binary = find_redis_server()
-    if binary is None:
-        pytest.fail("redis-server is not on PATH")
-    server = start_redis(binary)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.mark.parametrize("asynchronous", [False, True])
