@@ -302,3 +302,17 @@ def test_a_dead_redis_follows_the_policy(
     assert all("unavailable" in w for w in warnings)
     closed.close()
     opened.close()
+
+
+def test_a_full_memory_store_drops_the_oldest_and_the_expired() -> None:
+    now = [0.0]
+    store = MemoryStore(clock=lambda: now[0], max_entries=3)
+    for n in range(5):
+        store.begin(f"k{n}", b"L" + b"0" * 96, 60_000)
+    assert len(store) == 3
+    assert store.begin("k0", b"L" + b"1" * 96, 60_000) == (None, 0)  # k0 went first: free again
+    assert store.begin("k4", b"L" + b"1" * 96, 60_000)[0] == b"L" + b"0" * 96  # k4 is still held
+    now[0] = 61.0  # every lock expired: each write drops the oldest ones it meets
+    store.begin("k5", b"L" + b"0" * 96, 60_000)
+    store.begin("k6", b"L" + b"0" * 96, 60_000)
+    assert len(store) <= 3

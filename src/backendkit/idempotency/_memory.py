@@ -12,8 +12,9 @@ class MemoryStore:
 
     Args:
         clock: Seconds, monotonic (tests pass their own).
-        max_entries: Past this many keys, expired ones are dropped; if none has
-            expired, the oldest go: a flood of keys cannot grow the process without bound.
+        max_entries: Past this many keys, the oldest writes go first: a flood of keys
+            cannot grow the process without bound. Expired keys are dropped as they
+            are met, and two of the oldest are looked at on every write.
 
     Example:
         >>> store = MemoryStore()
@@ -37,11 +38,19 @@ class MemoryStore:
         return entry[0]
 
     def _put(self, key: str, value: bytes, ttl_ms: int, now: float) -> None:
-        self._values.pop(key, None)  # (re-inserted last: the dict's order is the order of writes)
-        self._values[key] = (value, now + ttl_ms / 1000)
-        if len(self._values) > self._max:
-            for stale in [k for k, (_, until) in self._values.items() if until <= now] or [next(iter(self._values))]:
-                del self._values[stale]
+        values = self._values
+        values.pop(key, None)  # (re-inserted last: the dict's order is the order of writes)
+        values[key] = (value, now + ttl_ms / 1000)
+        # The oldest writes first: drop the two oldest if expired, and the oldest past max_entries.
+        # Constant work per write; a scan of every key, once the store was full, cost each new key
+        # 1.7 to 6.8 ms at 100,000 keys, under the lock (benchmarks/idempotency_bench.py).
+        for _ in range(2):
+            oldest = next(iter(values))
+            if values[oldest][1] > now:
+                break
+            del values[oldest]
+        while len(values) > self._max:
+            del values[next(iter(values))]
 
     def begin(self, key: str, lock: bytes, lock_ms: int) -> tuple[bytes | None, int]:
         """See :mod:`backendkit.idempotency._store`."""
