@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from django.http import HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.template.response import SimpleTemplateResponse
 from django.urls import path
 
 from backendkit.django.idempotency import idempotent
@@ -45,7 +46,50 @@ def plain(request: HttpRequest, n: int) -> JsonResponse:  # covered by the middl
     return JsonResponse({"run": len(runs)}, status=201)
 
 
+class Rendered(SimpleTemplateResponse):
+    """A response rendered late, as a TemplateResponse or DRF's Response is (no template engine needed)."""
+
+    @property
+    def rendered_content(self) -> str:
+        return f"run {len(runs)}"
+
+
+@idempotent(keys)
+def rendered(request: HttpRequest) -> SimpleTemplateResponse:
+    runs.append("rendered")
+    return Rendered(template=None, status=201)  # type: ignore[arg-type]
+
+
+@idempotent(keys)
+def upload(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"size": sum(f.size for f in request.FILES.values())}, status=201)
+
+
+@idempotent(keys)
+def count(request: HttpRequest) -> JsonResponse:
+    runs.append("count")
+    return JsonResponse({"run": len(runs)})
+
+
+@idempotent(keys)
+def missing(request: HttpRequest) -> JsonResponse:
+    runs.append("missing")
+    raise Http404("No such thing.")
+
+
+@idempotent(keys)
+def empty(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(status=204)
+    del response["Content-Type"]
+    return response
+
+
 urlpatterns = [
+    path("rendered", rendered),
+    path("upload", upload),
+    path("count", count),
+    path("missing", missing),
+    path("empty", empty),
     path("pay", pay),
     path("apay", apay),
     path("taken", taken),

@@ -128,8 +128,12 @@ def test_equal_media_types_are_one_fingerprint() -> None:
     assert a != fingerprint("POST", "/p", "", "application/json; charset=latin-1", b"{}")
 
 
-headers = st.lists(
-    st.tuples(st.text(alphabet=string.ascii_letters + "-", min_size=1, max_size=20), st.text(max_size=40)), max_size=6
+headers = st.lists(  # (header values are latin-1, as ASGI and WSGI carry them)
+    st.tuples(
+        st.text(alphabet=string.ascii_letters + "-", min_size=1, max_size=20),
+        st.text(alphabet=st.characters(max_codepoint=255), max_size=40),
+    ),
+    max_size=6,
 )
 
 
@@ -213,3 +217,21 @@ def test_what_a_store_answer_means() -> None:
     assert found(record_value(mine, response), mine) == response
     with pytest.raises(IdempotencyKeyMismatch):
         found(record_value(other, response), mine)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        b"R" + b"f" * 64 + b"201[]",  # no newline
+        b"R" + b"f" * 64 + b"999[]\n",  # no such status
+        b"R" + b"f" * 64 + b"2x1[]\n",
+        b"R" + b"f" * 64 + b'201[["a"]]\n',
+        b"R" + b"f" * 64 + b'201[["a","\\u0100"]]\n',  # not latin-1: no response can carry it
+        b"R\xff" + b"f" * 63 + b"201[]\n",
+        b"X" + b"f" * 64,
+        b"",
+    ],
+)
+def test_values_that_are_not_ours_are_a_value_error(value: bytes) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011  (any ValueError: Idempotency catches them all)
+        found(value, "f" * 64)

@@ -19,6 +19,7 @@ on its own, the middleware renders them in the default envelope.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from backendkit._headers import channel
@@ -111,6 +112,7 @@ class IdempotencyMiddleware:
         self.idempotency = idempotency
         self.app_wide = app_wide
         self._state: AdapterState | None = None
+        self._settling: set[asyncio.Future[None]] = set()  # keys released after an exception
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.idempotency.applies(scope.get("method", "")) or SLOT in scope:
@@ -123,6 +125,9 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         body, receive = await _buffered(receive)
+        if body is None:
+            await self.app(scope, receive, send)  # (it reads the disconnect, as it would have)
+            return
         slot = scope[SLOT] = Slot(scope, body, key_values)
         if self.app_wide:
             try:
@@ -144,24 +149,40 @@ class IdempotencyMiddleware:
             if slot.replay is not None:  # a route's hook found a retry: its stand-in answer is dropped
                 return
             if slot.attempt is not None:
-                captured.add(message)
+                captured.add(message)  # (before it is sent: a client gone does not lose the answer)
             await send(message)
 
         try:
             await self.app(scope, receive, capturing)
         except BaseException:
-            if slot.attempt is not None and slot.idempotency is not None:
-                await slot.idempotency.aabandon(slot.attempt)
+            # A response sent whole is kept even if something raised after it (a background
+            # task, a client gone while it was sent): the handler has run, and a retry must not
+            # run it again. Otherwise the key is released, in a task of its own, which the
+            # cancellation of this request (a client gone, a timeout) cannot cut short.
             if slot.replay is None:
+                self._settle(slot, captured)
                 raise
-        keys = slot.idempotency
         if slot.replay is not None:
             await _send_replay(send, slot.replay)
-        elif slot.attempt is not None and keys is not None:
-            if captured.status is None:
-                await keys.aabandon(slot.attempt)
-            else:
-                await keys.afinish(slot.attempt, captured.status, captured.headers, captured.body())
+        else:
+            await self._settled(slot, captured)
+
+    @staticmethod
+    async def _settled(slot: Slot, captured: _Captured) -> None:
+        keys, attempt = slot.idempotency, slot.attempt
+        if keys is None or attempt is None:
+            return
+        if captured.complete and captured.status is not None:
+            await keys.afinish(attempt, captured.status, captured.headers, captured.body())
+        else:
+            await keys.aabandon(attempt)
+
+    def _settle(self, slot: Slot, captured: _Captured) -> None:
+        if slot.attempt is None:
+            return
+        task = asyncio.ensure_future(self._settled(slot, captured))
+        self._settling.add(task)
+        task.add_done_callback(self._settling.discard)
 
     async def _refuse(self, scope: Scope, send: Send, refusal: APIError) -> None:
         queued = channel(scope)
@@ -172,7 +193,7 @@ class IdempotencyMiddleware:
 
 
 class _Captured:
-    """A response as it goes out: kept whole unless it streams or outgrows ``limit``."""
+    """A response as it goes out: kept whole unless it streams, outgrows the limit or is not plain ASGI."""
 
     def __init__(self, slot: Slot) -> None:
         self.slot = slot
@@ -181,34 +202,40 @@ class _Captured:
         self.chunks: list[bytes] = []
         self.size = 0
         self.kept = True
+        self.complete = False  # the last body message was sent
 
     def add(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
+        kind = message["type"]
+        if kind == "http.response.start":
             self.status = int(message["status"])
             self.headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", ())]
-        elif message["type"] == "http.response.body":
+        elif kind == "http.response.body":
             chunk = message.get("body", b"")
+            more = message.get("more_body", False)
             self.size += len(chunk)
-            if message.get("more_body", False) and chunk:
-                self.kept = False  # streamed
             keys = self.slot.idempotency
-            if self.kept and keys is not None and self.size <= keys.max_size:
+            if (more and chunk) or keys is None or self.size > keys.max_size:
+                self.kept = False  # streamed, or too large
+            if self.kept:
                 self.chunks.append(chunk)
             else:
-                self.kept = False
                 self.chunks = []
+            self.complete = not more
+        else:  # http.response.pathsend, trailers, zero-copy...: a body this middleware never sees
+            self.kept, self.chunks = False, []
+            self.complete = True
 
     def body(self) -> bytes | None:
         return b"".join(self.chunks) if self.kept else None
 
 
-async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
-    """The whole request body, and a ``receive`` that gives it to the application again."""
+async def _buffered(receive: Receive) -> tuple[bytes | None, Receive]:
+    """The whole request body (``None``: the client left first), and a ``receive`` that gives it again."""
     chunks: list[bytes] = []
     while True:
         message = await receive()
-        if message["type"] != "http.request":  # the client went away
-            return b"".join(chunks), _replaying([message], receive)
+        if message["type"] != "http.request":  # the client went away: no key is taken for half a body
+            return None, _replaying([message], receive)
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             break
@@ -227,7 +254,8 @@ def _replaying(first: list[Message], receive: Receive) -> Receive:
 
 async def _send_replay(send: Send, replay: Replay) -> None:
     headers = encode_headers(replay.headers)
-    headers.append((b"content-length", str(len(replay.response.body)).encode("latin-1")))
+    if replay.response.status not in (204, 304):  # (RFC 9110: no Content-Length on a 204)
+        headers.append((b"content-length", str(len(replay.response.body)).encode("latin-1")))
     await send({"type": "http.response.start", "status": replay.response.status, "headers": headers})
     await send({"type": "http.response.body", "body": replay.response.body})
 

@@ -31,7 +31,7 @@ from backendkit.auth._errors import (
     InvalidToken,
     PermissionDenied,
 )
-from backendkit.auth._guards import Guard, GuardContext, predicate, require
+from backendkit.auth._guards import AUTHENTICATES, Guard, GuardContext, predicate, require
 from backendkit.auth._header import bearer_token
 from backendkit.auth._issue import TokenIssuer, issue
 from backendkit.auth._keys import ALGORITHMS, HMACKey, PrivateKey, PublicKey
@@ -53,6 +53,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "ALGORITHMS",
+    "AUTHENTICATES",
     "DEFAULT_LEEWAY",
     "DEFAULT_MAX_SIZE",
     "MAX_LEEWAY",

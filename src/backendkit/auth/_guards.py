@@ -27,6 +27,10 @@ from backendkit.auth._principal import Principal
 from backendkit.auth._rbac import check_permission
 from backendkit.errors import APIError, ConfigurationError
 
+AUTHENTICATES = "_backendkit_authenticates"
+"""Set on the views the adapters' ``require`` decorators return: a decorator that must run after
+authentication (``idempotent``) refuses to be put above one."""
+
 
 @dataclass(frozen=True)
 class GuardContext:

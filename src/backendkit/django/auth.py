@@ -29,7 +29,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.functional import SimpleLazyObject
 
-from backendkit.auth import BearerAuth, Guard, JWTVerifier, Principal
+from backendkit.auth import AUTHENTICATES, BearerAuth, Guard, JWTVerifier, Principal
 from backendkit.auth import require as requirement
 from backendkit.context import get_request_facts
 from backendkit.django._state import get_state
@@ -164,6 +164,7 @@ def require(
                 await bearer().aauthorize(checked, principal, kwargs, request)
                 return await view(request, *args, **kwargs)
 
+            setattr(guarded_async, AUTHENTICATES, True)
             return guarded_async  # type: ignore[return-value]
         if checked.is_async:
             raise ImproperlyConfigured(f"{view.__name__} is sync: its guard cannot have async predicates")
@@ -174,6 +175,7 @@ def require(
             bearer().authorize(checked, principal, kwargs, request)
             return view(request, *args, **kwargs)
 
+        setattr(guarded, AUTHENTICATES, True)
         return guarded  # type: ignore[return-value]
 
     return decorate

@@ -11,6 +11,8 @@ from backendkit.errors import render_envelope, render_problem, status_title
 MARKER = "x-backendkit-error"
 AUTH_STATUSES = "backendkit_statuses"
 """The attribute on an auth dependency listing the error statuses it can send."""
+REQUIRED_HEADERS = "backendkit_required_headers"
+"""The attribute on a dependency listing the headers it requires though it declares them optional."""
 _REF = "#/components/schemas/"
 _STR: dict[str, Any] = {"type": "string"}
 _FIELD_ERROR: dict[str, Any] = {

@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 from starlette.convertors import FloatConvertor, IntegerConvertor, PathConvertor, StringConvertor, UUIDConvertor
 
 from backendkit.errors import status_title
-from backendkit.fastapi._openapi import AUTH_STATUSES, MARKER
+from backendkit.fastapi._openapi import AUTH_STATUSES, MARKER, REQUIRED_HEADERS
 
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # What each convertor lets through (the OpenAPI schema of the path parameter), and the type it gives.
@@ -126,9 +126,22 @@ def document_routes(schema: dict[str, Any], routes: Iterable[Any], *, max_body_s
                     parameter["schema"] = _accepted(parameter.get("schema", {}), converted[1])
             if refused:
                 _add(responses, 404)  # a path the convertor refuses matches no route
-            _add(responses, *sorted(_auth_statuses(declared_route.dependant)))
+            sent_by_dependencies = _auth_statuses(declared_route.dependant)
             if "422" in responses and "422" not in declared and not _can_fail_validation(route, convertors):
                 del responses["422"]  # FastAPI adds it to every operation with a parameter
+            _add(responses, *sorted(sent_by_dependencies))  # (after: a dependency's 422 is sent, validation or not)
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "header" and parameter["name"] in _required_headers(declared_route.dependant):
+                    parameter["required"] = True
+
+
+def _required_headers(dependant: Any) -> set[str]:
+    """Headers a dependency refuses to go without, though it declares them optional (to answer 400 itself)."""
+    names: set[str] = set()
+    for dependency in dependant.dependencies:
+        names.update(getattr(dependency.call, REQUIRED_HEADERS, ()))
+        names |= _required_headers(dependency)
+    return names
 
 
 def _auth_statuses(dependant: Any) -> set[int]:

@@ -24,7 +24,7 @@ from typing import Any, TypeVar, cast
 from flask import Flask, current_app, g, request
 from werkzeug.local import LocalProxy
 
-from backendkit.auth import BearerAuth, Guard, JWTVerifier, Principal
+from backendkit.auth import AUTHENTICATES, BearerAuth, Guard, JWTVerifier, Principal
 from backendkit.auth import require as requirement
 from backendkit.auth._errors import DEFAULT_REALM
 from backendkit.errors import ConfigurationError
@@ -98,6 +98,7 @@ def require(
                 await bearer.aauthorize(checked, principal, request.view_args or {}, request)
                 return await view(*args, **kwargs)
 
+            setattr(guarded_async, AUTHENTICATES, True)
             return cast(F, guarded_async)
         if checked.is_async:
             raise ConfigurationError(f"{view.__name__} is sync: its guard cannot have async predicates")
@@ -110,6 +111,7 @@ def require(
             bearer.authorize(checked, principal, request.view_args or {}, request)
             return view(*args, **kwargs)
 
+        setattr(guarded, AUTHENTICATES, True)
         return cast(F, guarded)
 
     return decorate

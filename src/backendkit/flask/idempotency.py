@@ -14,39 +14,70 @@ Example:
     ...     return {"id": 1}, 201
 
 Put ``@idempotent`` under the authentication decorator (``@require``): it starts the
-key once the user is known, so each user's keys are their own. An ``APIError`` the
-view raises is rendered by the app's handlers first, and kept like any other answer.
+key once the user is known, so each user's keys are their own (above it, it is refused).
+An exception the view raises that the app's handlers render (an ``APIError``,
+``abort(404)``) is rendered first, and kept like any other answer.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from flask import Flask, Response, current_app, g, request
 
+from backendkit.auth import AUTHENTICATES
 from backendkit.context import get_request_facts
-from backendkit.errors import APIError
+from backendkit.errors import ConfigurationError
 from backendkit.idempotency import Attempt, Idempotency, KeyedRequest, Replay
 
 F = TypeVar("F", bound=Callable[..., Any])
 _ATTEMPT = "backendkit_idempotency_attempt"
+_STARTED = "backendkit_idempotency_started"  # one start per request (hooks and a decorator alike)
 
 
-def _keyed_for(idempotency: Idempotency) -> KeyedRequest:
+def _body() -> bytes:
+    """What the fingerprint reads of the body: its bytes, or its parsed form when a hook consumed them.
+
+    A form parsed before (by a CSRF hook, or a multipart upload) leaves ``get_data()`` empty: the
+    fields and the files' contents stand in for it, so a different form is still a different request.
+    """
+    data = request.get_data(cache=True, parse_form_data=False)
+    if data or not (request.form or request.files):
+        return data
+    digest = hashlib.sha256(b"form\0" + urlencode(sorted(request.form.items(multi=True))).encode())
+    for name, upload in sorted(request.files.items(multi=True), key=lambda item: item[0]):
+        digest.update(f"\0{name}\0{upload.filename}\0".encode())
+        while chunk := upload.stream.read(65536):
+            digest.update(chunk)
+        upload.stream.seek(0)
+    return b"form:" + digest.digest()
+
+
+def _keyed_for(idempotency: Idempotency, keys: list[str]) -> KeyedRequest:
     facts = get_request_facts()
     return KeyedRequest(
         method=request.method,
         path=request.path,
         query=request.query_string.decode("latin-1"),
         content_type=request.headers.get("Content-Type"),
-        body=request.get_data(cache=True),
-        key_values=request.headers.getlist("Idempotency-Key"),
+        body=_body() if keys else b"",  # (no key: the body is left to the view, unread)
+        key_values=keys,
         user_id=facts.resolved_user_id() if facts is not None else None,
         api_key=request.headers.get(idempotency.api_key_header) if idempotency.api_key_header else None,
         client=(facts.client_ip if facts is not None else None) or request.remote_addr,
     )
+
+
+def _start(idempotency: Idempotency, required: bool | None = None) -> Attempt | Replay | None:
+    """Start the request's key, once per request, for a method ``idempotency`` covers."""
+    if not idempotency.applies(request.method) or g.get(_STARTED):
+        return None
+    setattr(g, _STARTED, True)
+    return idempotency.start(_keyed_for(idempotency, request.headers.getlist("Idempotency-Key")), required=required)
 
 
 def _replayed(replay: Replay) -> Response:
@@ -54,32 +85,41 @@ def _replayed(replay: Replay) -> Response:
 
 
 def _finish(idempotency: Idempotency, attempt: Attempt, response: Response) -> None:
-    body = None if response.is_streamed else response.get_data()
-    idempotency.finish(attempt, response.status_code, list(response.headers.items()), body)
+    try:
+        body = None if response.is_streamed else response.get_data()
+        idempotency.finish(attempt, response.status_code, list(response.headers.items()), body)
+    except Exception:
+        idempotency.abandon(attempt)
+        raise
 
 
 def idempotent(idempotency: Idempotency, *, required: bool | None = None) -> Callable[[F], F]:
     """Make a view idempotent: a retry with the same key gets the first response, and the view runs once.
 
     ``required`` overrides the ``Idempotency``'s own for this view. The store must be sync.
+    Put it under ``@require``: above, it would start the key before the user is known.
     """
     idempotency.require_sync()
 
     def decorate(view: F) -> F:
+        if getattr(view, AUTHENTICATES, False):
+            raise ConfigurationError(f"{view.__name__}: put @idempotent under @require, so the key is the user's")
+
         @functools.wraps(view)
         def keyed_view(*args: Any, **kwargs: Any) -> Any:
             app = current_app._get_current_object()  # type: ignore[attr-defined]
-            outcome = idempotency.start(_keyed_for(idempotency), required=required)
+            outcome = _start(idempotency, required)
             if isinstance(outcome, Replay):
                 return _replayed(outcome)
             if outcome is None:
                 return app.ensure_sync(view)(*args, **kwargs)
             try:
-                response = app.make_response(app.ensure_sync(view)(*args, **kwargs))
-            except APIError as exc:  # rendered now, so the answer kept is the one the client gets
-                response = app.make_response(app.handle_user_exception(exc))
+                try:
+                    response = app.make_response(app.ensure_sync(view)(*args, **kwargs))
+                except Exception as exc:  # rendered now (an APIError, abort(404)...): the answer kept is the one sent
+                    response = app.make_response(app.handle_user_exception(exc))
             except BaseException:
-                idempotency.abandon(outcome)
+                idempotency.abandon(outcome)  # (nothing rendered it: a bug, for Flask's own 500)
                 raise
             _finish(idempotency, outcome, response)
             return response
@@ -98,9 +138,7 @@ def apply_to_every_request(app: Flask, idempotency: Idempotency) -> None:
     idempotency.require_sync()
 
     def start() -> Response | None:
-        if not idempotency.applies(request.method):
-            return None
-        outcome = idempotency.start(_keyed_for(idempotency))
+        outcome = _start(idempotency)
         if isinstance(outcome, Replay):
             return _replayed(outcome)
         if outcome is not None:

@@ -174,9 +174,12 @@ class Idempotency:
         """Before the handler: an :class:`Attempt` (run it), a :class:`Replay`, or ``None`` (no key: run as usual).
 
         Raises:
-            IdempotencyKeyMissing, IdempotencyKeyInvalid, IdempotencyKeyMismatch,
-            IdempotencyKeyInUse: the answers in the envelope.
-            ServiceUnavailable: the store is down and ``on_error`` is ``"closed"``.
+            IdempotencyKeyMissing: no key where one is required (400).
+            IdempotencyKeyInvalid: not one well-formed key (400).
+            IdempotencyKeyMismatch: the key belongs to another request (422).
+            IdempotencyKeyInUse: the key's first request still runs (409).
+            ServiceUnavailable: the store is down, or holds a value that is not ours, and
+                ``on_error`` is ``"closed"`` (503).
         """
         prepared = self._prepare(request, required)
         if prepared is None:
@@ -204,9 +207,14 @@ class Idempotency:
         self._answered()
         return self._outcome(value, where, lock, print_)
 
-    @staticmethod
-    def _outcome(value: bytes | None, where: str, lock: bytes, print_: str) -> Attempt | Replay:
-        response = found(value, print_)
+    def _outcome(self, value: bytes | None, where: str, lock: bytes, print_: str) -> Attempt | Replay | None:
+        try:
+            response = found(value, print_)
+        except ValueError:  # not a lock or a record of ours (written by hand, or by something else)
+            logger.error("the idempotency store holds a value that is not ours under %s", where)
+            if self.on_error == "closed":
+                raise ServiceUnavailable(headers={"Retry-After": "1"}) from None
+            return None  # (open: run the request without idempotency)
         return Attempt(where, lock, print_) if response is None else Replay(response)
 
     # After the handler ------------------------------------------------------------------------

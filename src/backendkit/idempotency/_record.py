@@ -69,7 +69,13 @@ def record_value(fingerprint: str, response: StoredResponse) -> bytes:
 
 
 def fingerprint_of(value: bytes) -> str:
-    """The fingerprint in a lock or a record."""
+    """The fingerprint in a lock or a record.
+
+    Raises:
+        ValueError: ``value`` is neither (a ``UnicodeDecodeError`` is one).
+    """
+    if value[:1] not in (LOCK, RECORD) or len(value) < _HEAD:
+        raise ValueError("not an idempotency lock or record")
     return value[1:_HEAD].decode("ascii")
 
 
@@ -87,11 +93,15 @@ def decode_record(value: bytes) -> StoredResponse:
     if value[:1] != RECORD or len(value) < _HEAD + 4:
         raise ValueError("not an idempotency record")
     status = int(value[_HEAD : _HEAD + 3])
+    if not 100 <= status <= 599:
+        raise ValueError("not an idempotency record")
     headers_end = value.index(b"\n", _HEAD + 3)
     pairs = json.loads(value[_HEAD + 3 : headers_end])
     if not (isinstance(pairs, list) and all(isinstance(p, list) and len(p) == 2 for p in pairs)):
         raise ValueError("not an idempotency record")
     headers = tuple((str(name), str(text)) for name, text in pairs)
+    for name, text in headers:  # (what a response's headers can hold: a UnicodeEncodeError is a ValueError)
+        name.encode("latin-1"), text.encode("latin-1")
     return StoredResponse(status, headers, value[headers_end + 1 :])
 
 

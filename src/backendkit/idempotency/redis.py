@@ -131,6 +131,11 @@ class AsyncRedisStore:
         loop = asyncio.get_running_loop()
         found = self._per_loop.get(loop)
         if found is None:
+            # A loop's client keeps its loop alive (its connections refer to it), so the weak keys
+            # alone never let go: drop the clients of loops closed since (Django serves each async
+            # view under WSGI on a loop of its own, closed after the view).
+            for closed in [other for other in self._per_loop if other.is_closed()]:
+                del self._per_loop[closed]
             client = self._make()
             found = self._per_loop[loop] = (client, {n: client.register_script(t) for n, t in _SCRIPTS.items()})
         return found[1]
