@@ -51,7 +51,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
@@ -70,6 +69,7 @@ from jose import JWTError, jwk
 from backendkit.auth import HMACKey, InvalidToken, JWTVerifier, Principal, PrivateKey, PublicKey, TokenIssuer
 from backendkit.auth.backends.jose import JoseBackend
 from backendkit.auth.backends.pyjwt import PyJWTBackend
+from benchmarks._machine import cpu_model, package_version
 
 PACKAGES = ("python-jose", "pyjwt", "cryptography", "backendkit")
 SECTION_PACKAGES = {"http": ("fastapi", "starlette"), "redis": ("redis", "hiredis")}
@@ -93,17 +93,6 @@ TARGETS = (("HS256", JOSE, 1.2), ("HS256", PYJWT, 1.0), ("RS256", JOSE, 2.0), ("
 
 Verify = Callable[[str], Any]
 Samples = dict[str, list[float]]
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith(("model name", "Hardware", "cpu model")):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 class Material:
@@ -860,11 +849,6 @@ def redis_checks(args: argparse.Namespace, targets: Targets, port: int) -> None:
 
 
 # --- main ---------------------------------------------------------------------------------------------------
-def package_version(name: str) -> str:
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "not installed"
 
 
 def verify_summary(samples: dict[str, Samples]) -> None:

@@ -57,7 +57,6 @@ import time
 import types
 from collections import Counter
 from collections.abc import Callable, Mapping
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
@@ -76,6 +75,7 @@ from backendkit.django.health import health_urls
 from backendkit.fastapi import install
 from backendkit.fastapi.health import add_health_routes
 from backendkit.health import Health
+from benchmarks._machine import cpu_model, package_version
 
 PACKAGES = (
     "backendkit",
@@ -98,24 +98,6 @@ PEERS = ((FASTAPI_HEALTH, BK_FASTAPI), (DJANGO_HEALTH_CHECK, BK_DJANGO))
 
 Samples = dict[str, list[float]]
 Runner = Callable[[int], None]  # makes n requests
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith(("model name", "Hardware", "cpu model")):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def package_version(name: str) -> str:
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "not installed"
 
 
 def setup_django() -> None:

@@ -97,7 +97,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
@@ -118,6 +117,7 @@ from backendkit.flask import BackendKit
 from backendkit.flask.idempotency import idempotent
 from backendkit.idempotency import Attempt, Idempotency, KeyedRequest, MemoryStore
 from backendkit.idempotency.redis import AsyncRedisStore, RedisStore
+from benchmarks._machine import cpu_model, package_version
 from tests.support.redis import RedisServer, find_redis_server, start_redis
 
 PACKAGES = (
@@ -155,24 +155,6 @@ Runner = Callable[[int], None]  # makes n requests
 
 class Payment(BaseModel):  # at module level: FastAPI resolves the endpoints' (string) annotations here
     eur: int
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith(("model name", "Hardware", "cpu model")):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def package_version(name: str) -> str:
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "not installed"
 
 
 def installed(module: str, package: str) -> bool:
