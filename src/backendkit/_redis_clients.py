@@ -13,7 +13,8 @@ timeouts (at most ``timeout``) and the retries (none).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import asyncio
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 import redis
@@ -68,6 +69,18 @@ def bounded_client(client: Any, timeout: float) -> Callable[[], Any]:
         f"socket_timeout={timeout}, socket_connect_timeout={timeout} and retry=Retry(NoBackoff(), 0), "
         f"or pass a URL"
     )
+
+
+def forget_closed_loops(per_loop: MutableMapping[asyncio.AbstractEventLoop, Any]) -> None:
+    """Drop the clients of event loops closed since (an async store keeps one client per loop).
+
+    A loop's client keeps its loop alive (its connections refer to it), so a weak key
+    alone never lets go: Django serves each async view under WSGI on a loop of its own,
+    and each would leave a client and a connection behind. The sockets of the clients
+    dropped here are closed when they are collected.
+    """
+    for closed in [loop for loop in per_loop if loop.is_closed()]:
+        del per_loop[closed]
 
 
 def _no_retry() -> Retry:

@@ -46,7 +46,13 @@ import redis.connection  # noqa: E402
 from redis.exceptions import RedisClusterException  # noqa: E402
 
 # Shared with the rate-limit stores: the same bounded waits, the same refusal of clients that cannot bound them.
-from backendkit._redis_clients import DEFAULT_TIMEOUT, bounded_client, check_timeout, client_from_url  # noqa: E402
+from backendkit._redis_clients import (  # noqa: E402
+    DEFAULT_TIMEOUT,
+    bounded_client,
+    check_timeout,
+    client_from_url,
+    forget_closed_loops,
+)
 
 OnError = Literal["closed", "open"]
 DEFAULT_PREFIX = "backendkit:revoked:"
@@ -235,6 +241,7 @@ class AsyncRedisRevocations(_Shared):
         loop = asyncio.get_running_loop()
         client = self._per_loop.get(loop)
         if client is None:
+            forget_closed_loops(self._per_loop)
             client = self._per_loop[loop] = self._make()
         return client
 

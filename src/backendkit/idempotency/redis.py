@@ -31,7 +31,13 @@ import redis  # noqa: E402  (after the extra check, which names the extra to ins
 import redis.asyncio  # noqa: E402
 from redis.exceptions import RedisClusterException  # noqa: E402
 
-from backendkit._redis_clients import DEFAULT_TIMEOUT, bounded_client, check_timeout, client_from_url  # noqa: E402
+from backendkit._redis_clients import (  # noqa: E402
+    DEFAULT_TIMEOUT,
+    bounded_client,
+    check_timeout,
+    client_from_url,
+    forget_closed_loops,
+)
 
 _SCRIPTS = {
     name: files("backendkit.idempotency").joinpath(f"lua/{name}.lua").read_text("utf-8")
@@ -131,11 +137,7 @@ class AsyncRedisStore:
         loop = asyncio.get_running_loop()
         found = self._per_loop.get(loop)
         if found is None:
-            # A loop's client keeps its loop alive (its connections refer to it), so the weak keys
-            # alone never let go: drop the clients of loops closed since (Django serves each async
-            # view under WSGI on a loop of its own, closed after the view).
-            for closed in [other for other in self._per_loop if other.is_closed()]:
-                del self._per_loop[closed]
+            forget_closed_loops(self._per_loop)
             client = self._make()
             found = self._per_loop[loop] = (client, {n: client.register_script(t) for n, t in _SCRIPTS.items()})
         return found[1]

@@ -27,7 +27,13 @@ import redis  # noqa: E402  (after the extra check, which names the extra to ins
 import redis.asyncio  # noqa: E402
 from redis.exceptions import NoScriptError  # noqa: E402
 
-from backendkit._redis_clients import DEFAULT_TIMEOUT, bounded_client, check_timeout, client_from_url  # noqa: E402
+from backendkit._redis_clients import (  # noqa: E402
+    DEFAULT_TIMEOUT,
+    bounded_client,
+    check_timeout,
+    client_from_url,
+    forget_closed_loops,
+)
 
 SCRIPT = files("backendkit.ratelimit").joinpath("lua/check.lua").read_text(encoding="utf-8")
 # The script's name in Redis (what SCRIPT LOAD answers): SHA-1 is Redis's choice, not a security measure.
@@ -183,6 +189,7 @@ class AsyncRedisStore(_EncodedArgs):
             return current[1]
         pair = self._per_loop.get(loop)
         if pair is None:
+            forget_closed_loops(self._per_loop)
             # A plain pool, bounded by the queue: redis-py's BlockingConnectionPool does
             # the same with a condition and a timer on every command, which cost a
             # check about a sixth of its time.
