@@ -7,7 +7,7 @@ Two ways to use it:
   default) is handled here, before the application: its key is scoped by the user
   already known at that point (``set_user_id``), else the API key, else the client;
 - **per route** (``app_wide=False``): the middleware only buffers and records; a
-  route's own hook (FastAPI's ``Idempotent`` dependency) starts the key once the
+  route's own hook (FastAPI's ``IdempotentRoutes.depends()``) starts the key once the
   route's authentication has run, so keys are scoped per authenticated user.
 
 A first request's response is forwarded as it is sent and kept when the policy says
@@ -103,7 +103,7 @@ class IdempotencyMiddleware:
         app: The ASGI application.
         idempotency: What is covered, the store (an async one) and the policy.
         app_wide: Start every covered request's key here (``True``), or leave that to the
-            routes' hooks (``False``: FastAPI's ``Idempotent`` dependency).
+            routes' hooks (``False``: FastAPI's ``IdempotentRoutes.depends()``).
     """
 
     def __init__(self, app: ASGIApp, idempotency: Idempotency, *, app_wide: bool = True) -> None:
