@@ -69,7 +69,7 @@ from jose import JWTError, jwk
 from backendkit.auth import HMACKey, InvalidToken, JWTVerifier, Principal, PrivateKey, PublicKey, TokenIssuer
 from backendkit.auth.backends.jose import JoseBackend
 from backendkit.auth.backends.pyjwt import PyJWTBackend
-from benchmarks._machine import cpu_model, package_version
+from benchmarks._harness import Samples, cpu_model, measure_ns, package_version, repeated
 
 PACKAGES = ("python-jose", "pyjwt", "cryptography", "backendkit")
 SECTION_PACKAGES = {"http": ("fastapi", "starlette"), "redis": ("redis", "hiredis")}
@@ -92,7 +92,6 @@ PYJWT = "PyJWT jwt.decode (key loaded once)"
 TARGETS = (("HS256", JOSE, 1.2), ("HS256", PYJWT, 1.0), ("RS256", JOSE, 2.0), ("RS256", PYJWT, 1.0))
 
 Verify = Callable[[str], Any]
-Samples = dict[str, list[float]]
 
 
 class Material:
@@ -149,25 +148,10 @@ def subject_of(result: Any) -> Any:
 
 
 def measure(runners: Mapping[str, Callable[[], Any]], rounds: int, sample_s: float) -> Samples:
-    """Microseconds per call: each runner once per round, the order rotating, repeated to fill a sample."""
-    reps: dict[str, int] = {}
-    for name, run in runners.items():
-        for _ in range(20):  # warm up: caches, the first call's imports
-            run()
-        start = time.perf_counter()
-        for _ in range(50):
-            run()
-        reps[name] = max(20, int(sample_s / max((time.perf_counter() - start) / 50, 1e-7)))
-    names = list(runners)
-    samples: Samples = {name: [] for name in names}
-    for index in range(rounds):
-        for name in names[index % len(names) :] + names[: index % len(names)]:
-            run, n = runners[name], reps[name]
-            start = time.perf_counter_ns()
-            for _ in range(n):
-                run()
-            samples[name].append((time.perf_counter_ns() - start) / n / 1000)
-    return samples
+    """Microseconds per call, in rotating rounds (``benchmarks._harness.measure_ns``)."""
+    runs = {name: repeated(run) for name, run in runners.items()}
+    timed = measure_ns(runs, rounds, sample_s, least=20, warmup=50)
+    return {name: [ns / 1000 for ns in values] for name, values in timed.items()}
 
 
 def ratio(samples: Samples, peer: str, base: str) -> float:

@@ -56,7 +56,7 @@ import sys
 import time
 import types
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
@@ -75,7 +75,7 @@ from backendkit.django.health import health_urls
 from backendkit.fastapi import install
 from backendkit.fastapi.health import add_health_routes
 from backendkit.health import Health
-from benchmarks._machine import cpu_model, package_version
+from benchmarks._harness import Runner, Samples, cpu_model, measure_ns, package_version
 
 PACKAGES = (
     "backendkit",
@@ -95,9 +95,6 @@ FASTAPI_HEALTH = "fastapi-health"
 BK_DJANGO = "backendkit Django (interval 0)"
 DJANGO_HEALTH_CHECK = "django-health-check"
 PEERS = ((FASTAPI_HEALTH, BK_FASTAPI), (DJANGO_HEALTH_CHECK, BK_DJANGO))
-
-Samples = dict[str, list[float]]
-Runner = Callable[[int], None]  # makes n requests
 
 
 def setup_django() -> None:
@@ -338,26 +335,6 @@ class WSGIClient:
 
 
 # --- measurement ----------------------------------------------------------------------------------------
-def measure(runners: Mapping[str, Runner], rounds: int, sample_s: float, *, least: int, warmup: int) -> Samples:
-    """Time per request: each runner once per round, the order rotating, repeated to fill a sample."""
-    reps: dict[str, int] = {}
-    for name, run in runners.items():
-        run(warmup)  # warm up: caches, the first call's imports, the thread pools
-        probe = max(1, warmup)
-        start = time.perf_counter()
-        run(probe)
-        reps[name] = max(least, int(sample_s / max((time.perf_counter() - start) / probe, 1e-7)))
-    names = list(runners)
-    samples: Samples = {name: [] for name in names}
-    for index in range(rounds):
-        for name in names[index % len(names) :] + names[: index % len(names)]:
-            run, n = runners[name], reps[name]
-            start = time.perf_counter_ns()
-            run(n)
-            samples[name].append((time.perf_counter_ns() - start) / n)
-    return samples
-
-
 def scaled(samples: Samples, unit_ns: float) -> Samples:
     return {name: [value / unit_ns for value in values] for name, values in samples.items()}
 
@@ -405,7 +382,7 @@ def readyz_section(title: str, spec: tuple[tuple[str, float], ...], args: argpar
     checks = Checks(spec)
     loop = asyncio.new_event_loop()
     runners = readyz_runners(checks, loop)
-    samples = scaled(measure(runners, args.rounds, args.sample, least=2, warmup=2), 1e6)
+    samples = scaled(measure_ns(runners, args.rounds, args.sample, least=2, warmup=2), 1e6)
     loop.close()
     slowest, total = checks.slowest_ms, checks.sum_ms
     kinds = ", ".join(f"{seconds * 1000:g} ms" for _, seconds in spec)
@@ -493,7 +470,7 @@ def cached_section(args: argparse.Namespace, targets: Targets) -> None:
 
     runners: dict[str, Runner] = {label: batched(client) for label, client in asgi.items()}
     runners |= {label: client.run for label, client in wsgi.items()}
-    raw = measure(runners, args.fast_rounds, args.sample / 2, least=5, warmup=50)
+    raw = measure_ns(runners, args.fast_rounds, args.sample / 2, least=5, warmup=50)
     samples = {
         name: [value / (FASTAPI_BATCH if name in asgi else 1) / 1000 for value in values]
         for name, values in raw.items()
@@ -564,7 +541,7 @@ def cached_parts(fastapi_cached: Health, django_cached: Health, args: argparse.N
         "Request(scope).url.query (the endpoint's read)": repeat(lambda: Request(scope).url.query),
         "scope['query_string'].decode() (for scale)": repeat(lambda: scope["query_string"].decode("latin-1")),
     }
-    samples = scaled(measure(parts, args.fast_rounds, args.sample / 4, least=20, warmup=200), 1e3)
+    samples = scaled(measure_ns(parts, args.fast_rounds, args.sample / 4, least=20, warmup=200), 1e3)
     loop.close()
     print(f"  the parts of backendkit's cached answer (us per call, median of {args.fast_rounds} rounds):")
     print(f"    {'':<52}{'median':>9}{'best':>9}")

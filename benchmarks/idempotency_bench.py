@@ -117,7 +117,7 @@ from backendkit.flask import BackendKit
 from backendkit.flask.idempotency import idempotent
 from backendkit.idempotency import Attempt, Idempotency, KeyedRequest, MemoryStore
 from backendkit.idempotency.redis import AsyncRedisStore, RedisStore
-from benchmarks._machine import cpu_model, package_version
+from benchmarks._harness import Runner, Samples, cpu_model, measure_ns, package_version
 from tests.support.redis import RedisServer, find_redis_server, start_redis
 
 PACKAGES = (
@@ -148,9 +148,6 @@ FLASK_MEMORY = "backendkit @idempotent, MemoryStore"
 FLASK_REDIS = "backendkit @idempotent, RedisStore"
 PEERS = (AIH, FAI)
 CASES = ("first", "replay")
-
-Samples = dict[str, list[float]]
-Runner = Callable[[int], None]  # makes n requests
 
 
 class Payment(BaseModel):  # at module level: FastAPI resolves the endpoints' (string) annotations here
@@ -403,22 +400,9 @@ def checked_after(name: str, contender: Contender, case: str, runs_before: int, 
 
 # --- measurement ----------------------------------------------------------------------------------------
 def measure(runners: Mapping[str, Runner], rounds: int, sample_s: float, *, least: int, warmup: int) -> Samples:
-    """Microseconds per request: each runner once per round, the order rotating, repeated to fill a sample."""
-    reps: dict[str, int] = {}
-    for name, run in runners.items():
-        run(warmup)  # warm up: caches, connections, scripts loaded
-        start = time.perf_counter()
-        run(warmup)
-        reps[name] = max(least, int(sample_s / max((time.perf_counter() - start) / warmup, 1e-7)))
-    names = list(runners)
-    samples: Samples = {name: [] for name in names}
-    for index in range(rounds):
-        for name in names[index % len(names) :] + names[: index % len(names)]:
-            run, n = runners[name], reps[name]
-            start = time.perf_counter_ns()
-            run(n)
-            samples[name].append((time.perf_counter_ns() - start) / n / 1000)
-    return samples
+    """Microseconds per request, in rotating rounds (``benchmarks._harness.measure_ns``)."""
+    timed = measure_ns(runners, rounds, sample_s, least=least, warmup=warmup)
+    return {name: [ns / 1000 for ns in values] for name, values in timed.items()}
 
 
 def ratio(samples: Samples, peer: str, base: str) -> float:
