@@ -157,6 +157,10 @@ def test_the_openapi_document_has_the_header_and_the_statuses() -> None:
     assert {"201", "400", "409", "422"} <= set(operation["responses"])
     assert "503" not in operation["responses"]  # a memory store never fails
     assert "Idempotency-Key" not in json.dumps(app.openapi()["paths"]["/plain"])
+    strict = app.openapi()["paths"]["/strict"]["post"]  # depends(required=True): a 400 without it
+    [required] = [p for p in strict["parameters"] if p["in"] == "header"]
+    assert (required["name"], required["required"]) == ("Idempotency-Key", True)
+    assert "422" in strict["responses"]  # no body to validate, but a reused key is still a 422
 
 
 def test_the_dependency_without_its_middleware_is_a_configuration_error() -> None:

@@ -126,31 +126,28 @@ def document_routes(schema: dict[str, Any], routes: Iterable[Any], *, max_body_s
                     parameter["schema"] = _accepted(parameter.get("schema", {}), converted[1])
             if refused:
                 _add(responses, 404)  # a path the convertor refuses matches no route
-            sent_by_dependencies = _auth_statuses(declared_route.dependant)
+            sent_by_dependencies = _declared(declared_route.dependant, AUTH_STATUSES)
             if "422" in responses and "422" not in declared and not _can_fail_validation(route, convertors):
                 del responses["422"]  # FastAPI adds it to every operation with a parameter
             _add(responses, *sorted(sent_by_dependencies))  # (after: a dependency's 422 is sent, validation or not)
+            required = _declared(declared_route.dependant, REQUIRED_HEADERS)
             for parameter in operation.get("parameters", []):
-                if parameter.get("in") == "header" and parameter["name"] in _required_headers(declared_route.dependant):
+                if parameter.get("in") == "header" and parameter["name"] in required:
                     parameter["required"] = True
 
 
-def _required_headers(dependant: Any) -> set[str]:
-    """Headers a dependency refuses to go without, though it declares them optional (to answer 400 itself)."""
-    names: set[str] = set()
-    for dependency in dependant.dependencies:
-        names.update(getattr(dependency.call, REQUIRED_HEADERS, ()))
-        names |= _required_headers(dependency)
-    return names
+def _declared(dependant: Any, attribute: str) -> set[Any]:
+    """What the route's dependencies, at any depth, list under ``attribute``.
 
-
-def _auth_statuses(dependant: Any) -> set[int]:
-    """What the route's authentication dependencies can answer (400, 401, and 403 when they check anything)."""
-    statuses: set[int] = set()
+    ``AUTH_STATUSES``: the error statuses they can send (authentication's 400, 401 and 403,
+    idempotency keys' 400, 409 and 422). ``REQUIRED_HEADERS``: headers they refuse to go
+    without though they declare them optional (to answer the 400 themselves).
+    """
+    found: set[Any] = set()
     for dependency in dependant.dependencies:
-        statuses.update(getattr(dependency.call, AUTH_STATUSES, ()))
-        statuses |= _auth_statuses(dependency)
-    return statuses
+        found.update(getattr(dependency.call, attribute, ()))
+        found |= _declared(dependency, attribute)
+    return found
 
 
 def _accepted(documented: dict[str, Any], converted: dict[str, Any]) -> dict[str, Any]:
