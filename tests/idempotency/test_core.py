@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -15,6 +16,7 @@ from backendkit.idempotency import (
     StoredResponse,
     decode_record,
     fingerprint,
+    form_body,
     kept_headers,
     media_type,
     parse_key,
@@ -235,3 +237,34 @@ def test_what_a_store_answer_means() -> None:
 def test_values_that_are_not_ours_are_a_value_error(value: bytes) -> None:
     with pytest.raises(ValueError):  # noqa: PT011  (any ValueError: Idempotency catches them all)
         found(value, "f" * 64)
+
+
+@given(
+    st.lists(st.tuples(st.text(max_size=8), st.text(max_size=8)), max_size=5),
+    st.lists(st.tuples(st.text(max_size=8), st.text(max_size=8), st.binary(max_size=50)), max_size=3),
+    st.randoms(),
+)
+def test_a_form_reads_the_same_in_any_order_and_streamed_in_any_chunks(
+    fields: list[tuple[str, str]], files: list[tuple[str, str, bytes]], random: Any
+) -> None:
+    def chunked(data: bytes) -> list[bytes]:
+        cut = random.randint(0, len(data))
+        return [data[:cut], data[cut:]]
+
+    shuffled_fields, shuffled_files = fields[:], files[:]
+    random.shuffle(shuffled_fields)
+    random.shuffle(shuffled_files)
+    as_sent = form_body(fields, [(n, f, [data]) for n, f, data in files])
+    reordered = form_body(shuffled_fields, [(n, f, chunked(data)) for n, f, data in shuffled_files])
+    if len({(n, f) for n, f, _ in files}) == len(files):  # (two files of one name and file name: sent order counts)
+        assert as_sent == reordered
+
+
+def test_any_change_of_a_form_changes_what_stands_for_it() -> None:
+    base = form_body([("amount", "5")], [("doc", "a.txt", [b"first"])])
+    assert base.startswith(b"form:")
+    assert base != form_body([("amount", "5000")], [("doc", "a.txt", [b"first"])])
+    assert base != form_body([("amount", "5")], [("doc", "a.txt", [b"second"])])
+    assert base != form_body([("amount", "5")], [("doc", "b.txt", [b"first"])])
+    assert base != form_body([("amount", "5")], [])
+    assert form_body([("a", "bc")], []) != form_body([("ab", "c")], [])

@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
-from urllib.parse import urlencode
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.http.request import RawPostDataException
 
@@ -40,7 +39,7 @@ from backendkit.context import get_request_facts
 from backendkit.django._respond import error_response, exception_response
 from backendkit.django._state import get_state
 from backendkit.errors import APIError, ConfigurationError
-from backendkit.idempotency import AsyncIdempotencyStore, Attempt, Idempotency, KeyedRequest, Replay
+from backendkit.idempotency import AsyncIdempotencyStore, Attempt, Idempotency, KeyedRequest, Replay, form_body
 
 F = TypeVar("F", bound=Callable[..., Any])
 _ATTEMPT = "backendkit.idempotency.attempt"
@@ -57,14 +56,16 @@ def _body(request: HttpRequest) -> bytes:
             return request.body
         except RawPostDataException:
             pass  # (read as a form already)
-    digest = hashlib.sha256(b"form\0" + urlencode(sorted(request.POST.lists()), doseq=True).encode())
-    for name, uploads in sorted(request.FILES.lists()):
-        for upload in uploads:
-            digest.update(f"\0{name}\0{upload.name}\0".encode())
-            for chunk in upload.chunks():
-                digest.update(chunk)
-            upload.seek(0)
-    return b"form:" + digest.digest()
+    fields = [(name, value) for name, values in request.POST.lists() for value in values]
+    files = [
+        (name, upload.name or "", _chunks(upload)) for name, uploads in request.FILES.lists() for upload in uploads
+    ]
+    return form_body(fields, files)
+
+
+def _chunks(upload: UploadedFile[bytes]) -> Iterator[bytes]:
+    yield from upload.chunks()
+    upload.seek(0)  # (for the view, which reads it next)
 
 
 def _keyed(idempotency: Idempotency, request: HttpRequest) -> KeyedRequest:

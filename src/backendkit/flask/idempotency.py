@@ -22,17 +22,16 @@ An exception the view raises that the app's handlers render (an ``APIError``,
 from __future__ import annotations
 
 import functools
-import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
-from urllib.parse import urlencode
 
 from flask import Flask, Response, current_app, g, request
+from werkzeug.datastructures import FileStorage
 
 from backendkit.auth import AUTHENTICATES
 from backendkit.context import get_request_facts
 from backendkit.errors import ConfigurationError
-from backendkit.idempotency import Attempt, Idempotency, KeyedRequest, Replay
+from backendkit.idempotency import Attempt, Idempotency, KeyedRequest, Replay, form_body
 
 F = TypeVar("F", bound=Callable[..., Any])
 _ATTEMPT = "backendkit_idempotency_attempt"
@@ -48,13 +47,14 @@ def _body() -> bytes:
     data = request.get_data(cache=True, parse_form_data=False)
     if data or not (request.form or request.files):
         return data
-    digest = hashlib.sha256(b"form\0" + urlencode(sorted(request.form.items(multi=True))).encode())
-    for name, upload in sorted(request.files.items(multi=True), key=lambda item: item[0]):
-        digest.update(f"\0{name}\0{upload.filename}\0".encode())
-        while chunk := upload.stream.read(65536):
-            digest.update(chunk)
-        upload.stream.seek(0)
-    return b"form:" + digest.digest()
+    files = [(name, upload.filename or "", _chunks(upload)) for name, upload in request.files.items(multi=True)]
+    return form_body(request.form.items(multi=True), files)
+
+
+def _chunks(upload: FileStorage) -> Iterator[bytes]:
+    while chunk := upload.stream.read(65536):
+        yield chunk
+    upload.stream.seek(0)  # (for the view, which reads it next)
 
 
 def _keyed_for(idempotency: Idempotency, keys: list[str]) -> KeyedRequest:

@@ -12,7 +12,7 @@ from backendkit.idempotency._errors import (
     IdempotencyKeyMismatch,
     IdempotencyKeyMissing,
 )
-from backendkit.idempotency._fingerprint import fingerprint, media_type, storage_key
+from backendkit.idempotency._fingerprint import fingerprint, form_body, media_type, storage_key
 from backendkit.idempotency._idempotency import (
     DEFAULT_PREFIX,
     REPLAYED,
@@ -50,6 +50,7 @@ __all__ = [
     "StoredResponse",
     "decode_record",
     "fingerprint",
+    "form_body",
     "kept_headers",
     "media_type",
     "parse_key",

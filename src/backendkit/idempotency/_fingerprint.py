@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 
 _SPACES = re.compile(r"\s*([;=,])\s*")
 
@@ -43,6 +44,31 @@ def fingerprint(method: str, path: str, query: str, content_type: str | None, bo
     return digest.hexdigest()
 
 
+def form_body(fields: Iterable[tuple[str, str]], files: Iterable[tuple[str, str, Iterable[bytes]]]) -> bytes:
+    """What stands for a body the framework has read as a form (a multipart upload, a form a CSRF
+    check parsed first): its fields, and each file's field name, file name and contents, in one
+    order whatever the order sent. The same form gives the same bytes on Flask and on Django, and
+    an upload is hashed as it streams, never held whole.
+    """
+    digest = hashlib.sha256(b"form")
+    for name, value in sorted(fields):
+        digest.update(
+            _field(name.encode("utf-8", "surrogateescape")) + _field(value.encode("utf-8", "surrogateescape"))
+        )
+    for name, filename, chunks in sorted(files, key=lambda file: (file[0], file[1])):
+        digest.update(
+            b"file"
+            + _field(name.encode("utf-8", "surrogateescape"))
+            + _field(filename.encode("utf-8", "surrogateescape"))
+        )
+        size = 0
+        for chunk in chunks:
+            digest.update(chunk)
+            size += len(chunk)
+        digest.update(size.to_bytes(8, "big"))
+    return b"form:" + digest.digest()
+
+
 def storage_key(prefix: str, scope: str, method: str, path: str, key: str) -> str:
     """The store's key for ``key`` sent by ``scope`` to ``method path``."""
     digest = hashlib.sha256()
@@ -51,4 +77,4 @@ def storage_key(prefix: str, scope: str, method: str, path: str, key: str) -> st
     return f"{prefix}{{{digest.hexdigest()[:32]}}}"
 
 
-__all__ = ["fingerprint", "media_type", "storage_key"]
+__all__ = ["fingerprint", "form_body", "media_type", "storage_key"]
