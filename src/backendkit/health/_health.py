@@ -276,9 +276,6 @@ class Health:
         Concurrent probes, from any thread or event loop, share one run. From async code
         use :meth:`aready`: a sync wait on the loop that runs the checks would stall it.
         """
-        early = self._early()
-        if early is not None:
-            return early
         early, future, mine = self._claim()
         if early is not None:
             return early
@@ -297,9 +294,6 @@ class Health:
 
     async def aready(self) -> Report:
         """Readiness, from async code: checks run concurrently on the loop (sync ones in threads)."""
-        early = self._early()
-        if early is not None:
-            return early
         early, future, mine = self._claim()
         if early is not None:
             return early
@@ -344,6 +338,9 @@ class Health:
 
     def _claim(self) -> tuple[Report | None, concurrent.futures.Future[Report], bool]:
         """A fresh report, or the run in flight to wait for, or a new run that this caller makes (``True``)."""
+        early = self._early()  # (without the lock first: a cached report is what most probes get)
+        if early is not None:
+            return early, _NO_RUN, False
         with self._lock:
             early = self._early()
             inflight = self._inflight
@@ -351,7 +348,7 @@ class Health:
                 inflight and not inflight[1].done() and self._clock() - inflight[0] < self._patience()
             ):
                 # (a run older than the deadline allows was abandoned with its loop: start another)
-                return early, inflight[1] if inflight else concurrent.futures.Future(), False
+                return early, inflight[1] if inflight else _NO_RUN, False
             future: concurrent.futures.Future[Report] = concurrent.futures.Future()
             self._inflight = (self._clock(), future)
             return None, future, True
@@ -493,6 +490,9 @@ class Health:
             threading.Thread(target=loop.run_forever, name="backendkit-health-loop", daemon=True).start()
             self._loop = loop
         return self._loop
+
+
+_NO_RUN: concurrent.futures.Future[Report] = concurrent.futures.Future()  # (with a report at hand: nothing to wait for)
 
 
 def _still_running() -> Report:
