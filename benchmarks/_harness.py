@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import statistics
 import time
 from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
@@ -65,3 +66,8 @@ def repeated(run: Callable[[], object]) -> Runner:
             run()
 
     return run_n
+
+
+def ratio(samples: Samples, peer: str, base: str) -> float:
+    """The median over rounds of peer / base, each round's pair measured side by side (> 1: base is faster)."""
+    return statistics.median(p / b for p, b in zip(samples[peer], samples[base], strict=True))

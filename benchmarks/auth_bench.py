@@ -69,7 +69,7 @@ from jose import JWTError, jwk
 from backendkit.auth import HMACKey, InvalidToken, JWTVerifier, Principal, PrivateKey, PublicKey, TokenIssuer
 from backendkit.auth.backends.jose import JoseBackend
 from backendkit.auth.backends.pyjwt import PyJWTBackend
-from benchmarks._harness import Samples, cpu_model, measure_ns, package_version, repeated
+from benchmarks._harness import Samples, cpu_model, measure_ns, package_version, ratio, repeated
 
 PACKAGES = ("python-jose", "pyjwt", "cryptography", "backendkit")
 SECTION_PACKAGES = {"http": ("fastapi", "starlette"), "redis": ("redis", "hiredis")}
@@ -152,11 +152,6 @@ def measure(runners: Mapping[str, Callable[[], Any]], rounds: int, sample_s: flo
     runs = {name: repeated(run) for name, run in runners.items()}
     timed = measure_ns(runs, rounds, sample_s, least=20, warmup=50)
     return {name: [ns / 1000 for ns in values] for name, values in timed.items()}
-
-
-def ratio(samples: Samples, peer: str, base: str) -> float:
-    """The median over rounds of peer / base, each round's pair measured side by side (> 1: base is faster)."""
-    return statistics.median(p / b for p, b in zip(samples[peer], samples[base], strict=True))
 
 
 def case(material: Material, args: argparse.Namespace) -> Samples:

@@ -75,7 +75,7 @@ from backendkit.django.health import health_urls
 from backendkit.fastapi import install
 from backendkit.fastapi.health import add_health_routes
 from backendkit.health import Health
-from benchmarks._harness import Runner, Samples, cpu_model, measure_ns, package_version
+from benchmarks._harness import Runner, Samples, cpu_model, measure_ns, package_version, ratio
 
 PACKAGES = (
     "backendkit",
@@ -337,11 +337,6 @@ class WSGIClient:
 # --- measurement ----------------------------------------------------------------------------------------
 def scaled(samples: Samples, unit_ns: float) -> Samples:
     return {name: [value / unit_ns for value in values] for name, values in samples.items()}
-
-
-def ratio(samples: Samples, peer: str, base: str) -> float:
-    """The median over rounds of peer / base, each round's pair measured side by side (> 1: base is faster)."""
-    return statistics.median(p / b for p, b in zip(samples[peer], samples[base], strict=True))
 
 
 class Targets:

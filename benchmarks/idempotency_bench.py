@@ -117,7 +117,7 @@ from backendkit.flask import BackendKit
 from backendkit.flask.idempotency import idempotent
 from backendkit.idempotency import Attempt, Idempotency, KeyedRequest, MemoryStore
 from backendkit.idempotency.redis import AsyncRedisStore, RedisStore
-from benchmarks._harness import Runner, Samples, cpu_model, measure_ns, package_version
+from benchmarks._harness import Runner, Samples, cpu_model, measure_ns, package_version, ratio
 from tests.support.redis import RedisServer, find_redis_server, start_redis
 
 PACKAGES = (
@@ -403,11 +403,6 @@ def measure(runners: Mapping[str, Runner], rounds: int, sample_s: float, *, leas
     """Microseconds per request, in rotating rounds (``benchmarks._harness.measure_ns``)."""
     timed = measure_ns(runners, rounds, sample_s, least=least, warmup=warmup)
     return {name: [ns / 1000 for ns in values] for name, values in timed.items()}
-
-
-def ratio(samples: Samples, peer: str, base: str) -> float:
-    """The median over rounds of peer / base, each round's pair measured side by side (> 1: base is faster)."""
-    return statistics.median(p / b for p, b in zip(samples[peer], samples[base], strict=True))
 
 
 def added(samples: Samples, name: str, base: str) -> float:
