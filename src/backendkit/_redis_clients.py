@@ -20,9 +20,10 @@ from typing import Any
 import redis
 import redis.asyncio
 import redis.asyncio.cluster
+import redis.asyncio.retry
 import redis.cluster
+import redis.retry
 from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from backendkit.errors import ConfigurationError
 
@@ -42,7 +43,9 @@ def check_timeout(timeout: float) -> float:
 def client_from_url(url: str, timeout: float, *, asyncio: bool) -> Any:
     """A client for ``url`` whose connects and reads wait at most ``timeout``, with no retries."""
     module: Any = redis.asyncio if asyncio else redis
-    return module.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=_no_retry())
+    return module.Redis.from_url(
+        url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=_no_retry(asyncio=asyncio)
+    )
 
 
 def bounded_client(client: Any, timeout: float) -> Callable[[], Any]:
@@ -66,7 +69,8 @@ def bounded_client(client: Any, timeout: float) -> Callable[[], Any]:
     raise ConfigurationError(
         f"this {type(client).__name__} could keep a check waiting on a dead Redis for longer than {timeout} s "
         f"(its timeouts or retries), and a store can only copy a plain redis.Redis: give it "
-        f"socket_timeout={timeout}, socket_connect_timeout={timeout} and retry=Retry(NoBackoff(), 0), "
+        f"socket_timeout={timeout}, socket_connect_timeout={timeout} and retry=Retry(NoBackoff(), 0) "
+        f"(redis.asyncio.retry.Retry for an asyncio client), "
         f"or pass a URL"
     )
 
@@ -83,8 +87,15 @@ def forget_closed_loops(per_loop: MutableMapping[asyncio.AbstractEventLoop, Any]
         del per_loop[closed]
 
 
-def _no_retry() -> Retry:
-    return Retry(NoBackoff(), 0)
+def _no_retry(*, asyncio: bool) -> Any:
+    """A retry policy of none, of the client's own kind.
+
+    redis-py's asyncio clients take ``redis.asyncio.retry.Retry`` (they await its
+    ``call_with_retry``); since redis-py 8.2 a synchronous one given to them is
+    converted with a ``UserWarning``, a stray plain-text line in a JSON log.
+    """
+    module: Any = redis.asyncio.retry if asyncio else redis.retry
+    return module.Retry(NoBackoff(), 0)
 
 
 def _settings_of(client: Any) -> tuple[Mapping[str, Any], Any]:
@@ -115,7 +126,7 @@ def _bounded_pool(pool: Any, timeout: float) -> Any:
         given = kwargs.get(name)
         if name.startswith("socket") or name in kwargs:
             kwargs[name] = timeout if given is None else min(given, timeout)
-    kwargs["retry"] = _no_retry()
+    kwargs["retry"] = _no_retry(asyncio=isinstance(pool, redis.asyncio.ConnectionPool))
     kwargs.pop("retry_on_timeout", None)
     kwargs["retry_on_error"] = []
     extra: dict[str, Any] = {"connection_class": pool.connection_class, "max_connections": pool.max_connections}

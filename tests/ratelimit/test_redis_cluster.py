@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import redis
 import redis.asyncio.cluster
+import redis.asyncio.retry
 import redis.cluster
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -29,6 +30,8 @@ POLICIES = [TokenBucket("5/second", burst=4), SlidingWindow("6/minute"), Sliding
 # A store waits at most 0.25 s on Redis; a Cluster client must bound its own waits (a store
 # cannot copy one), and says so at start-up when it does not.
 BOUNDED: dict[str, Any] = {"socket_timeout": 0.25, "socket_connect_timeout": 0.25, "retry": Retry(NoBackoff(), 0)}
+# An asyncio client takes the asyncio Retry (redis-py 8.2 warns about a synchronous one).
+ASYNC_BOUNDED: dict[str, Any] = {**BOUNDED, "retry": redis.asyncio.retry.Retry(NoBackoff(), 0)}
 
 
 def cluster_client(cluster: RedisCluster) -> redis.cluster.RedisCluster:
@@ -87,7 +90,7 @@ def test_the_async_store_on_a_cluster(redis_cluster: RedisCluster) -> None:
     async def main() -> dict[str, int]:
         client: Any = redis.asyncio.cluster.RedisCluster(
             startup_nodes=[redis.asyncio.cluster.ClusterNode(h, p) for h, p in redis_cluster.startup_nodes],
-            **BOUNDED,
+            **ASYNC_BOUNDED,
         )
         store = AsyncRedisStore(client)
         limiter = AsyncRateLimiter(POLICIES, store, prefix="acl:", on_store_error="closed")
