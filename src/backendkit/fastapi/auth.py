@@ -18,8 +18,6 @@ Example:
     ...     return {"sub": principal.subject}
 """
 
-from __future__ import annotations
-
 from collections.abc import Awaitable, Callable, Iterable
 
 from fastapi import Request, Security

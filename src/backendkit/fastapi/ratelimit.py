@@ -13,8 +13,6 @@ Example:
     ...     return {"ok": True}
 """
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from typing import Any
 
