@@ -27,7 +27,9 @@ def test_orjson_output_is_identical(message: str, extras: dict[str, Any], profil
 
 
 def test_floats_that_orjson_spells_differently() -> None:
-    record = make_record(extra={"values": [1e-7, -2.5e-5, 1e16, 0.1, 5e-324, 1e-4, -0.0]})
+    record = make_record(
+        extra={"values": [1e-7, -2.5e-5, 1e16, -1.2345678901234568e17, 1.5e300, 0.1, 5e-324, 1e-4, -0.0]}
+    )
     assert JSONFormatter(json="orjson").format(record) == JSONFormatter(json="stdlib").format(record)
 
 

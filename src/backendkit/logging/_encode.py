@@ -64,7 +64,8 @@ def orjson_encoding() -> tuple[Encoder, Callable[[float], Any]] | None:
     """orjson's encoder and the float hook that keeps its output identical, or ``None`` without orjson.
 
     orjson spells small exponents without the zero padding ``repr`` uses
-    (``1e-7`` for ``1e-07``); such floats are handed to it as raw fragments.
+    (``1e-7`` for ``1e-07``), and before 3.11.7 large ones without the sign
+    (``1e16`` for ``1e+16``); such floats are handed to it as raw fragments.
     """
     try:
         import orjson
@@ -74,7 +75,7 @@ def orjson_encoding() -> tuple[Encoder, Callable[[float], Any]] | None:
     fragment = orjson.Fragment
 
     def float_hook(value: float) -> Any:
-        if value != 0.0 and -1e-4 < value < 1e-4:
+        if value != 0.0 and not 1e-4 <= abs(value) < 1e16:
             return fragment(repr(value).encode("ascii"))
         return value
 
