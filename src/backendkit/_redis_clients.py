@@ -114,10 +114,16 @@ def _is_bounded(client: Any, timeout: float) -> bool:
     waits = [kwargs.get("socket_timeout"), kwargs.get("socket_connect_timeout")]
     if any(wait is None or wait > timeout for wait in waits):
         return False
-    if retry is not None and getattr(retry, "get_retries", lambda: 1)() != 0:
+    if retry is not None and _retries_of(retry) != 0:
         return False
     pool_wait = getattr(getattr(client, "connection_pool", None), "timeout", 0)  # a blocking pool's wait
     return pool_wait is not None and pool_wait <= timeout
+
+
+def _retries_of(retry: Any) -> Any:
+    """How many times ``retry`` retries: ``get_retries()`` from redis-py 6.0 on, the attribute it reads before."""
+    get_retries = getattr(retry, "get_retries", None)
+    return get_retries() if get_retries is not None else getattr(retry, "_retries", None)
 
 
 def _bounded_pool(pool: Any, timeout: float) -> Any:
