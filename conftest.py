@@ -3,9 +3,37 @@
 from __future__ import annotations
 
 import os
+from importlib.metadata import version
+
+import pytest
 
 # One Django configuration for the whole process: the example's settings with a
 # URLconf that adds the test-only routes.
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.django_settings")
 
 pytest_plugins = ["tests.support.logs"]  # the log_lines fixture, for every test
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Warnings stay errors, but for two that the TestClient of old Starlette releases raises itself.
+
+    The suite also runs on the lowest versions pyproject.toml allows, with today's anyio. Starlette's
+    TestClient names ``anyio.abc.BlockingPortal`` (an alias anyio now deprecates) before 1.7, and leaves
+    the memory streams of its lifespan unclosed (anyio warns when they are collected) before 0.47.
+    backendkit itself creates no memory streams and names no such alias.
+    """
+    starlette = _release(version("starlette"))
+    if starlette < (1, 7):
+        config.addinivalue_line(
+            "filterwarnings", "ignore:The anyio.abc.BlockingPortal alias is deprecated:DeprecationWarning"
+        )
+    if starlette < (0, 47):
+        config.addinivalue_line(
+            "filterwarnings",
+            "ignore:Exception ignored in. <function MemoryObject(Send|Receive)Stream.__del__"
+            ":pytest.PytestUnraisableExceptionWarning",
+        )
+
+
+def _release(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".")[:2] if part.isdigit())

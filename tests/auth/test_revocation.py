@@ -53,7 +53,8 @@ class Store:
     def __init__(self, kind: str, client: Any = None, server: redis.Redis | None = None, **options: Any) -> None:
         self.kind = kind
         self.server = server  # a client of the test's own, to look at what the store left in Redis
-        self.runner = asyncio.Runner() if kind == "redis-async" else None
+        # A loop of the store's own (asyncio.Runner is 3.11+; the suite runs on 3.10 too).
+        self.loop = asyncio.new_event_loop() if kind == "redis-async" else None
         self.raw: Any
         if kind == "memory":
             self.raw = MemoryRevocations()
@@ -63,7 +64,7 @@ class Store:
             self.raw = AsyncRedisRevocations(client, **options)
 
     def run(self, sync: Callable[[], T], coroutine: Callable[[], Coroutine[Any, Any, T]]) -> T:
-        return sync() if self.runner is None else self.runner.run(coroutine())
+        return sync() if self.loop is None else self.loop.run_until_complete(coroutine())
 
     def revoke(self, jti: str, expires_at: float, now: float) -> None:
         self.run(lambda: self.raw.revoke(jti, expires_at, now), lambda: self.raw.arevoke(jti, expires_at, now))
@@ -82,9 +83,9 @@ class Store:
             self.server.close()
         if isinstance(self.raw, RedisRevocations):
             self.raw.close()
-        elif self.runner is not None:
-            self.runner.run(self.raw.aclose())
-            self.runner.close()
+        elif self.loop is not None:
+            self.loop.run_until_complete(self.raw.aclose())
+            self.loop.close()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from tests.support.asgi import from_peer
 from tests.support.net import Reply
 from tests.support.net import request as socket_request
 
@@ -134,7 +135,7 @@ def fastapi_client(app: Any) -> Send:
 
     # From loopback, as every other target's requests come (Starlette's own default peer is
     # "testclient", which is no address and no trusted proxy).
-    client = TestClient(app, client=("127.0.0.1", 50000))
+    client = TestClient(from_peer(app, "127.0.0.1", 50000))
 
     def send(method: str, path: str, headers: dict[str, str], body: bytes | None) -> Reply:
         r = client.request(method, path, headers=headers, content=body)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backendkit.ratelimit import Limit
+from tests.support.asgi import from_peer
 
 FLAVOURS = ["fastapi", "flask", "django-sync", "django-async"]
 
@@ -103,7 +104,7 @@ def _fastapi(route: Limit | None, default: Limit | list[Limit] | None) -> Iterat
     async def boom() -> None:
         raise LookupError("no such thing")
 
-    with TestClient(app, client=("192.0.2.10", 5000)) as test_client:  # one event loop for every request
+    with TestClient(from_peer(app, "192.0.2.10", 5000)) as test_client:  # one event loop for every request
 
         def get(path: str, headers: dict[str, str] | None = None) -> Reply:
             r = test_client.get(path, headers=headers)
