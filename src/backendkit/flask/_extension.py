@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, Request, Response, current_app, g, request
 from flask.signals import got_request_exception
 from werkzeug.datastructures import Headers
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound
 
 from backendkit._headers import add_headers, close_channel, open_channel
 from backendkit._runtime import AdapterState, InFlight
@@ -213,6 +213,8 @@ def _handle_exception(raised: Exception) -> Response:
         response: Response = raised.get_response()  # type: ignore[assignment]
         return response
     exc: BaseException = raised
+    if isinstance(raised, MethodNotAllowed) and raised is request.routing_exception:
+        exc = _allowed_for_this_url(raised)
     if isinstance(raised, InternalServerError) and raised.original_exception is not None:
         exc = raised.original_exception  # an error raised after the view, re-wrapped by Flask
     handled = state.handle(exc, method=request.method, path=request.path)
@@ -227,6 +229,33 @@ def _handle_exception(raised: Exception) -> Response:
         # re-runs the hooks on this response and stops at the failing one again.
         response.headers[state.header] = in_flight.request_id
     return response
+
+
+def _allowed_for_this_url(refused: MethodNotAllowed) -> HTTPException:
+    """Werkzeug's routing 405 with only the methods whose route accepts this URL; none left is a 404.
+
+    Werkzeug notes the methods of each route whose pattern fits the path, and only
+    then runs the chosen route's converters. When they refuse the value (an ``int``
+    of more digits than Python converts, one past a converter's ``max``), the path
+    names nothing, yet the methods noted on the way make it a 405: ``DELETE
+    /tasks/<4,301 digits>`` was a 405 with ``Allow: GET, HEAD`` where ``GET`` is a
+    404. So each listed method is matched again, and kept if a route takes it.
+    """
+    adapter = current_app.create_url_adapter(request)
+    if adapter is None:
+        return refused
+    allowed = []
+    for method in refused.valid_methods or ():
+        try:
+            adapter.match(method=method)
+        except (NotFound, MethodNotAllowed):  # (its route's converter refused the value)
+            continue
+        except HTTPException:  # a redirect: the URL exists for this method
+            pass
+        allowed.append(method)
+    if not allowed:
+        return NotFound()
+    return refused if len(allowed) == len(refused.valid_methods or ()) else MethodNotAllowed(allowed)
 
 
 def parse_json(model: type[M]) -> M:
