@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import IO, Any
 
 from flask import Flask, Request, Response, current_app, g, request
 from flask.signals import got_request_exception
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound
+from werkzeug.utils import cached_property
 
 from backendkit._headers import add_headers, close_channel, open_channel
 from backendkit._runtime import AdapterState, InFlight
 from backendkit._settings import Settings
+from backendkit._wsgi import terminated_body
 from backendkit.errors import (
     APIError,
     ConfigurationError,
@@ -84,13 +86,19 @@ class _Fields:
             self._present.add(lowered)
 
 
-def _with_json_errors(request_class: type[Request]) -> type[Request]:
-    """A subclass of the app's request class whose ``get_json()`` raises our errors.
+def _request_class(request_class: type[Request]) -> type[Request]:
+    """A subclass of the app's request class whose ``get_json()`` raises our errors, and whose body is never cut.
 
     Flask reports an undecodable body as a generic BadRequest, which cannot be
     told apart from any other 400 afterwards; this hook is the one place that
     knows. ``MalformedJSON`` for an undecodable body, ``UnsupportedMediaType``
     for a body not declared as JSON.
+
+    A body the server ends itself (gunicorn's reading of a chunked body) has no
+    ``Content-Length``; werkzeug reads it up to ``MAX_CONTENT_LENGTH`` and stops
+    there without a word, so a view acted on the first MiB of a larger body. Its
+    ``stream`` is read through :func:`~backendkit._wsgi.terminated_body` instead:
+    whole, or a 413.
     """
 
     def on_json_loading_failed(self: Request, e: ValueError | None) -> Any:
@@ -98,8 +106,17 @@ def _with_json_errors(request_class: type[Request]) -> type[Request]:
             raise MalformedJSON() from e
         raise UnsupportedMediaType()
 
-    namespace = {"on_json_loading_failed": on_json_loading_failed, "__module__": request_class.__module__}
-    return type(request_class.__name__, (request_class,), namespace)
+    def stream(self: Request) -> IO[bytes]:
+        bounded = None if self.shallow else terminated_body(self.environ, self.max_content_length)
+        return bounded if bounded is not None else super(ours, self).stream  # type: ignore[no-any-return]
+
+    namespace = {
+        "on_json_loading_failed": on_json_loading_failed,
+        "stream": cached_property(stream),
+        "__module__": request_class.__module__,
+    }
+    ours = type(request_class.__name__, (request_class,), namespace)
+    return ours
 
 
 class BackendKit:
@@ -130,7 +147,7 @@ class BackendKit:
         _set_body_limit(app, settings.max_body_size)
         state = AdapterState(settings, (translations(),))
         install_state(app, state)
-        app.request_class = _with_json_errors(app.request_class)
+        app.request_class = _request_class(app.request_class)
 
         # The request's in_flight lives in its WSGI environ: plain dict access, no proxy.
         def begin_request() -> None:
@@ -194,7 +211,7 @@ class BackendKit:
 
 
 def _set_body_limit(app: Flask, limit: int | None) -> None:
-    """``MAX_BODY_SIZE`` is Flask's ``MAX_CONTENT_LENGTH``: werkzeug cuts a streamed body there."""
+    """``MAX_BODY_SIZE`` is Flask's ``MAX_CONTENT_LENGTH``, which werkzeug and our request class enforce."""
     if limit is None:
         return
     configured = app.config.get("MAX_CONTENT_LENGTH")
