@@ -219,10 +219,19 @@ def _twice(post: Any) -> list[Any]:
 def test_the_idempotency_guide_on_fastapi_and_starlette(idempotency_namespace: dict[str, Any]) -> None:
     from fastapi.testclient import TestClient
 
-    ns = run(idempotency_namespace["blocks"]["FastAPI"], idempotency_namespace)
+    from tests.auth.apps import verifier
+    from tests.auth.keys import token
+
+    ns = run(idempotency_namespace["blocks"]["FastAPI"], {**idempotency_namespace, "verifier": verifier()})
     with TestClient(ns["app"]) as client:
         first, again = _twice(lambda: client.post("/payments", headers={"Idempotency-Key": "doc-1"}))
+        owners = [
+            client.post("/orders", headers={"Idempotency-Key": "doc-5", "Authorization": f"Bearer {token(sub=sub)}"})
+            for sub in ("ada", "bob", "ada")
+        ]
     assert (first.status_code, again.status_code, again.headers["idempotent-replayed"]) == (201, 201, "true")
+    assert [reply.json() for reply in owners] == [{"owner": "ada"}, {"owner": "bob"}, {"owner": "ada"}]
+    assert [reply.headers.get("idempotent-replayed") for reply in owners] == [None, None, "true"]
     ns = run(idempotency_namespace["blocks"]["Starlette / any ASGI app"], ns)
 
     async def things(request: Any) -> Any:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
 from backendkit.errors import ContentTooLarge
 
@@ -45,7 +45,7 @@ class _Bounded(io.RawIOBase):
         return len(data)
 
 
-def terminated_body(environ: Mapping[str, Any], limit: int | None) -> IO[bytes] | None:
+def terminated_body(environ: Mapping[str, Any], limit: int | None) -> BinaryIO | None:
     """The request's body as a stream refused past ``limit`` bytes, when the server ends the body itself.
 
     Args:

@@ -102,7 +102,7 @@ class ErrorMiddleware:
         known = [limit for limit in limits if limit is not None]
         body = terminated_body(request.META, min(known)) if known else None
         if body is not None:
-            request._stream = body  # type: ignore[attr-defined]
+            request._stream = body
 
     def _too_large(self, request: HttpRequest) -> HttpResponseBase | None:
         """The 413 for a body declared larger than ``MAX_BODY_SIZE``, before any view reads it."""

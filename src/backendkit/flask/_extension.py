@@ -97,7 +97,7 @@ def _request_class(request_class: type[Request]) -> type[Request]:
     A body the server ends itself (gunicorn's reading of a chunked body) has no
     ``Content-Length``; werkzeug reads it up to ``MAX_CONTENT_LENGTH`` and stops
     there without a word, so a view acted on the first MiB of a larger body. Its
-    ``stream`` is read through :func:`~backendkit._wsgi.terminated_body` instead:
+    ``stream`` is read through ``backendkit._wsgi.terminated_body`` instead:
     whole, or a 413.
     """
 
@@ -106,9 +106,11 @@ def _request_class(request_class: type[Request]) -> type[Request]:
             raise MalformedJSON() from e
         raise UnsupportedMediaType()
 
+    ours: type[Request]  # (the class made below)
+
     def stream(self: Request) -> IO[bytes]:
         bounded = None if self.shallow else terminated_body(self.environ, self.max_content_length)
-        return bounded if bounded is not None else super(ours, self).stream  # type: ignore[no-any-return]
+        return bounded if bounded is not None else super(ours, self).stream
 
     namespace = {
         "on_json_loading_failed": on_json_loading_failed,
@@ -259,10 +261,11 @@ def _allowed_for_this_url(refused: MethodNotAllowed) -> HTTPException:
     404. So each listed method is matched again, and kept if a route takes it.
     """
     adapter = current_app.create_url_adapter(request)
+    listed = list(refused.valid_methods or ())
     if adapter is None:
         return refused
     allowed = []
-    for method in refused.valid_methods or ():
+    for method in listed:
         try:
             adapter.match(method=method)
         except (NotFound, MethodNotAllowed):  # (its route's converter refused the value)
@@ -272,7 +275,7 @@ def _allowed_for_this_url(refused: MethodNotAllowed) -> HTTPException:
         allowed.append(method)
     if not allowed:
         return NotFound()
-    return refused if len(allowed) == len(refused.valid_methods or ()) else MethodNotAllowed(allowed)
+    return refused if len(allowed) == len(listed) else MethodNotAllowed(allowed)
 
 
 def parse_json(model: type[M]) -> M:
