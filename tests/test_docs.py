@@ -256,3 +256,29 @@ def test_the_idempotency_guide_on_flask_and_django(idempotency_namespace: dict[s
     factory = RequestFactory()
     replies = _twice(lambda: ns["django_pay"](factory.post("/pay", headers={"Idempotency-Key": "doc-4"})))
     assert (replies[0].status_code, replies[1]["Idempotent-Replayed"]) == (201, "true")
+
+
+def test_the_idempotency_stores_are_imported_from_where_the_guide_says() -> None:
+    from backendkit.idempotency.redis import AsyncRedisStore, RedisStore
+
+    ns = run(section_blocks("idempotency.md", "Stores, and a store that fails")[""], {"__name__": __name__})
+    assert isinstance(ns["keys_for_wsgi"].store, RedisStore)
+    assert isinstance(ns["keys_for_asgi"].store, AsyncRedisStore)
+
+
+def test_the_documented_limit_names_every_parameter_of_limit() -> None:
+    # The guide's "all parameters" block once left out exempt_paths, which the health guide relies on.
+    import ast
+    import inspect
+
+    from backendkit.ratelimit import Limit
+
+    block = next(b for b in _BLOCK.finditer((DOCS / "ratelimit.md").read_text()) if "search = Limit(" in b["code"])
+    call = next(
+        node
+        for node in ast.walk(ast.parse(textwrap.dedent(block["code"])))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Limit"
+    )
+    parameters = list(inspect.signature(Limit).parameters)
+    documented = [*parameters[: len(call.args)], *(keyword.arg for keyword in call.keywords)]
+    assert documented == parameters  # all of them, in the signature's order
