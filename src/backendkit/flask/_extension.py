@@ -8,6 +8,7 @@ from flask import Flask, Request, Response, current_app, g, request
 from flask.signals import got_request_exception
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound
+from werkzeug.routing import IntegerConverter, ValidationError
 from werkzeug.utils import cached_property
 
 from backendkit._headers import add_headers, close_channel, open_channel
@@ -86,6 +87,21 @@ class _Fields:
             self._present.add(lowered)
 
 
+class _IntegerConverter(IntegerConverter):
+    """Werkzeug's ``int`` converter, where a value ``int()`` refuses matches no route, as any other refused value.
+
+    Before werkzeug 3.1.9 its router let the ``ValueError`` of a number with more
+    digits than Python converts (4,300 by default) escape: Flask logged a
+    traceback and answered 500 where the path names nothing (a 404).
+    """
+
+    def to_python(self, value: str) -> Any:
+        try:
+            return super().to_python(value)
+        except ValueError as refused:  # (werkzeug's ValidationError is one too)
+            raise ValidationError() from refused
+
+
 def _request_class(request_class: type[Request]) -> type[Request]:
     """A subclass of the app's request class whose ``get_json()`` raises our errors, and whose body is never cut.
 
@@ -147,6 +163,8 @@ class BackendKit:
             raise RuntimeError("backendkit is already installed on this application")
         settings = Settings.from_mapping(app.config, prefix="BACKENDKIT_", **self._options)
         _set_body_limit(app, settings.max_body_size)
+        if app.url_map.converters.get("int") is IntegerConverter:  # (for the routes added from now on)
+            app.url_map.converters["int"] = _IntegerConverter
         state = AdapterState(settings, (translations(),))
         install_state(app, state)
         app.request_class = _request_class(app.request_class)
