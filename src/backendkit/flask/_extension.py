@@ -7,8 +7,8 @@ from typing import IO, Any
 from flask import Flask, Request, Response, current_app, g, request
 from flask.signals import got_request_exception
 from werkzeug.datastructures import Headers
-from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound
-from werkzeug.routing import IntegerConverter, ValidationError
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
+from werkzeug.routing import IntegerConverter
 from werkzeug.utils import cached_property
 
 from backendkit._headers import add_headers, close_channel, open_channel
@@ -24,6 +24,7 @@ from backendkit.errors import (
     UnsupportedMediaType,
     error_for_status,
 )
+from backendkit.flask._routing import WholeNumberConverter, allowed_for_this_url
 from backendkit.flask._state import EXTENSION, install_state, state_of
 from backendkit.logging._access import normalize_route
 from backendkit.validation import M, parse_model
@@ -85,21 +86,6 @@ class _Fields:
         else:
             self._headers.add(name, value)
             self._present.add(lowered)
-
-
-class _IntegerConverter(IntegerConverter):
-    """Werkzeug's ``int`` converter, where a value ``int()`` refuses matches no route, as any other refused value.
-
-    Before werkzeug 3.1.9 its router let the ``ValueError`` of a number with more
-    digits than Python converts (4,300 by default) escape: Flask logged a
-    traceback and answered 500 where the path names nothing (a 404).
-    """
-
-    def to_python(self, value: str) -> Any:
-        try:
-            return super().to_python(value)
-        except ValueError as refused:  # (werkzeug's ValidationError is one too)
-            raise ValidationError() from refused
 
 
 def _request_class(request_class: type[Request]) -> type[Request]:
@@ -164,7 +150,7 @@ class BackendKit:
         settings = Settings.from_mapping(app.config, prefix="BACKENDKIT_", **self._options)
         _set_body_limit(app, settings.max_body_size)
         if app.url_map.converters.get("int") is IntegerConverter:  # (for the routes added from now on)
-            app.url_map.converters["int"] = _IntegerConverter
+            app.url_map.converters["int"] = WholeNumberConverter
         state = AdapterState(settings, (translations(),))
         install_state(app, state)
         app.request_class = _request_class(app.request_class)
@@ -251,7 +237,7 @@ def _handle_exception(raised: Exception) -> Response:
         return response
     exc: BaseException = raised
     if isinstance(raised, MethodNotAllowed) and raised is request.routing_exception:
-        exc = _allowed_for_this_url(raised)
+        exc = allowed_for_this_url(raised)
     if isinstance(raised, InternalServerError) and raised.original_exception is not None:
         exc = raised.original_exception  # an error raised after the view, re-wrapped by Flask
     handled = state.handle(exc, method=request.method, path=request.path)
@@ -266,34 +252,6 @@ def _handle_exception(raised: Exception) -> Response:
         # re-runs the hooks on this response and stops at the failing one again.
         response.headers[state.header] = in_flight.request_id
     return response
-
-
-def _allowed_for_this_url(refused: MethodNotAllowed) -> HTTPException:
-    """Werkzeug's routing 405 with only the methods whose route accepts this URL; none left is a 404.
-
-    Werkzeug notes the methods of each route whose pattern fits the path, and only
-    then runs the chosen route's converters. When they refuse the value (an ``int``
-    of more digits than Python converts, one past a converter's ``max``), the path
-    names nothing, yet the methods noted on the way make it a 405: ``DELETE
-    /tasks/<4,301 digits>`` was a 405 with ``Allow: GET, HEAD`` where ``GET`` is a
-    404. So each listed method is matched again, and kept if a route takes it.
-    """
-    adapter = current_app.create_url_adapter(request)
-    listed = list(refused.valid_methods or ())
-    if adapter is None:
-        return refused
-    allowed = []
-    for method in listed:
-        try:
-            adapter.match(method=method)
-        except (NotFound, MethodNotAllowed):  # (its route's converter refused the value)
-            continue
-        except HTTPException:  # a redirect: the URL exists for this method
-            pass
-        allowed.append(method)
-    if not allowed:
-        return NotFound()
-    return refused if len(allowed) == len(listed) else MethodNotAllowed(allowed)
 
 
 def parse_json(model: type[M]) -> M:
