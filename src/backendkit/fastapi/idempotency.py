@@ -73,7 +73,7 @@ class IdempotentRoutes:
             if not self.idempotency.applies(request.method):  # (a router-wide dependency meets GET too)
                 return
             if not self._checked:  # the last resort: served without a lifespan, a route added to a router late
-                check_key_order(request.app.router.routes)
+                _check_key_order(request.app.router.routes)
                 self._checked = True
             await slot_of(request.scope).start(self.idempotency, required=required)
 
@@ -107,15 +107,15 @@ def _check_routes_as_they_come(router: APIRouter) -> None:
 
     def add_checked(*args: Any, **kwargs: Any) -> None:
         add_api_route(*args, **kwargs)
-        check_key_order(router.routes[-1:])
+        _check_key_order(router.routes[-1:])
 
     def include_checked(*args: Any, **kwargs: Any) -> None:
         include_router(*args, **kwargs)
-        check_key_order(router.routes)
+        _check_key_order(router.routes)
 
     @asynccontextmanager
     async def lifespan_checked(app: Any) -> AsyncIterator[Any]:
-        check_key_order(router.routes)
+        _check_key_order(router.routes)
         async with lifespan(app) as state:
             yield state
 
@@ -125,7 +125,7 @@ def _check_routes_as_they_come(router: APIRouter) -> None:
     router.lifespan_context = lifespan_checked
 
 
-def check_key_order(routes: Iterable[Any]) -> None:
+def _check_key_order(routes: Iterable[Any]) -> None:
     """Raise ``ConfigurationError`` for the first route whose key dependency runs before its authentication.
 
     The key is scoped by the user: started before authentication, it would be scoped
