@@ -219,10 +219,19 @@ def _twice(post: Any) -> list[Any]:
 def test_the_idempotency_guide_on_fastapi_and_starlette(idempotency_namespace: dict[str, Any]) -> None:
     from fastapi.testclient import TestClient
 
-    ns = run(idempotency_namespace["blocks"]["FastAPI"], idempotency_namespace)
+    from tests.auth.apps import verifier
+    from tests.auth.keys import token
+
+    ns = run(idempotency_namespace["blocks"]["FastAPI"], {**idempotency_namespace, "verifier": verifier()})
     with TestClient(ns["app"]) as client:
         first, again = _twice(lambda: client.post("/payments", headers={"Idempotency-Key": "doc-1"}))
+        owners = [
+            client.post("/orders", headers={"Idempotency-Key": "doc-5", "Authorization": f"Bearer {token(sub=sub)}"})
+            for sub in ("ada", "bob", "ada")
+        ]
     assert (first.status_code, again.status_code, again.headers["idempotent-replayed"]) == (201, 201, "true")
+    assert [reply.json() for reply in owners] == [{"owner": "ada"}, {"owner": "bob"}, {"owner": "ada"}]
+    assert [reply.headers.get("idempotent-replayed") for reply in owners] == [None, None, "true"]
     ns = run(idempotency_namespace["blocks"]["Starlette / any ASGI app"], ns)
 
     async def things(request: Any) -> Any:
@@ -247,3 +256,29 @@ def test_the_idempotency_guide_on_flask_and_django(idempotency_namespace: dict[s
     factory = RequestFactory()
     replies = _twice(lambda: ns["django_pay"](factory.post("/pay", headers={"Idempotency-Key": "doc-4"})))
     assert (replies[0].status_code, replies[1]["Idempotent-Replayed"]) == (201, "true")
+
+
+def test_the_idempotency_stores_are_imported_from_where_the_guide_says() -> None:
+    from backendkit.idempotency.redis import AsyncRedisStore, RedisStore
+
+    ns = run(section_blocks("idempotency.md", "Stores, and a store that fails")[""], {"__name__": __name__})
+    assert isinstance(ns["keys_for_wsgi"].store, RedisStore)
+    assert isinstance(ns["keys_for_asgi"].store, AsyncRedisStore)
+
+
+def test_the_documented_limit_names_every_parameter_of_limit() -> None:
+    # The guide's "all parameters" block once left out exempt_paths, which the health guide relies on.
+    import ast
+    import inspect
+
+    from backendkit.ratelimit import Limit
+
+    block = next(b for b in _BLOCK.finditer((DOCS / "ratelimit.md").read_text()) if "search = Limit(" in b["code"])
+    call = next(
+        node
+        for node in ast.walk(ast.parse(textwrap.dedent(block["code"])))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Limit"
+    )
+    parameters = list(inspect.signature(Limit).parameters)
+    documented = [*parameters[: len(call.args)], *(keyword.arg for keyword in call.keywords)]
+    assert documented == parameters  # all of them, in the signature's order

@@ -260,3 +260,40 @@ def test_rate_limits_from_the_config() -> None:
     app = make_app({"BACKENDKIT_RATE_LIMITS": Limit("2/minute")})
     client = app.test_client()
     assert [client.get("/whoami").status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_a_405_lists_only_the_methods_whose_route_takes_the_url() -> None:
+    # Werkzeug noted the methods of the routes it passed on the way to the one whose converter then
+    # refused the value: DELETE /items/<4,301 digits> was a 405 with Allow: GET, HEAD (GET is a 404).
+    app = Flask(__name__)
+    BackendKit(app)
+    no_options = {"provide_automatic_options": False}  # (the config key for it came with Flask 3.1)
+
+    @app.get("/items/<int:n>", **no_options)
+    def get_item(n: int) -> Any:
+        return jsonify(n=n)
+
+    @app.delete("/items/<int:n>", **no_options)
+    def delete_item(n: int) -> Any:
+        return jsonify(deleted=n)
+
+    @app.get("/small/<int(max=10):n>", **no_options)
+    def get_small(n: int) -> Any:
+        return jsonify(n=n)
+
+    @app.delete("/small/<int:n>", **no_options)
+    def delete_small(n: int) -> Any:
+        return jsonify(deleted=n)
+
+    client = app.test_client()
+    huge = "1" * 4301
+    for method in ("GET", "HEAD", "DELETE", "PUT", "PATCH"):
+        reply = client.open(f"/items/{huge}", method=method)
+        assert (reply.status_code, reply.headers.get("Allow")) == (404, None), method
+        if method != "HEAD":
+            assert reply.get_json()["error"]["code"] == "NOT_FOUND"
+    assert client.delete("/items/7").get_json() == {"deleted": 7}
+    refused = client.put("/small/50")  # GET refuses 50 (max=10); DELETE takes it
+    assert (refused.status_code, refused.headers["Allow"]) == (405, "DELETE")
+    assert refused.get_json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+    assert client.put("/small/5").headers["Allow"] == "DELETE, GET, HEAD"

@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from backendkit.errors import ConfigurationError
 from backendkit.idempotency import (
+    Idempotency,
     IdempotencyKeyInUse,
     IdempotencyKeyInvalid,
     IdempotencyKeyMismatch,
@@ -268,3 +270,34 @@ def test_any_change_of_a_form_changes_what_stands_for_it() -> None:
     assert base != form_body([("amount", "5")], [("doc", "b.txt", [b"first"])])
     assert base != form_body([("amount", "5")], [])
     assert form_body([("a", "bc")], []) != form_body([("ab", "c")], [])
+
+
+@pytest.mark.parametrize(
+    ("name", "home"),
+    [
+        ("RedisStore", "backendkit.idempotency.redis"),
+        ("AsyncRedisStore", "backendkit.idempotency.redis"),
+        ("MemoryStore", "backendkit.idempotency"),
+    ],
+)
+def test_a_rate_limit_store_is_refused_with_both_import_paths(name: str, home: str) -> None:
+    # The rate limits' stores have the same names; the error said only "<...> is not an idempotency store".
+    import importlib
+
+    from backendkit import ratelimit
+
+    kind = getattr(ratelimit, name)
+    given = kind() if name == "MemoryStore" else kind("redis://127.0.0.1:1/0")  # (never connected)
+    with pytest.raises(ConfigurationError) as refused:
+        Idempotency(given)
+    assert str(refused.value) == (
+        f"backendkit.ratelimit.{name} is a rate-limit store; idempotency keys need {home}.{name}, "
+        f"which shares its name: from {home} import {name}"
+    )
+    needed = getattr(importlib.import_module(home), name)  # the path named is the store that works
+    Idempotency(needed() if name == "MemoryStore" else needed("redis://127.0.0.1:1/0"))
+
+
+def test_anything_else_is_refused_with_the_stores_to_use() -> None:
+    with pytest.raises(ConfigurationError, match=r"is not an idempotency store; use backendkit\.idempotency\."):
+        Idempotency(object())

@@ -11,12 +11,14 @@ import asyncio
 import io
 import json
 import logging
+import subprocess
+import sys
 from typing import Any
 
 import anyio
 import pytest
 from django.test import Client, override_settings
-from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI
+from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, Request
 from fastapi.testclient import TestClient
 from flask import Flask, abort, jsonify, request
 
@@ -24,7 +26,7 @@ from backendkit.asgi.idempotency import IdempotencyMiddleware
 from backendkit.auth import Principal
 from backendkit.errors import ConfigurationError
 from backendkit.fastapi import install
-from backendkit.fastapi.auth import Auth
+from backendkit.fastapi.auth import Auth, current_principal
 from backendkit.fastapi.idempotency import IdempotentRoutes
 from backendkit.flask import BackendKit
 from backendkit.flask.idempotency import apply_to_every_request, idempotent
@@ -33,7 +35,9 @@ from backendkit.idempotency.redis import AsyncRedisStore
 from tests.auth.apps import verifier
 from tests.auth.keys import token
 from tests.idempotency import django_urls
+from tests.support.net import free_port
 from tests.support.redis import RedisServer
+from tests.support.servers import ROOT
 
 KEY = {"Idempotency-Key": "edge-1"}
 
@@ -60,47 +64,157 @@ def test_a_response_sent_whole_is_kept_though_a_background_task_raised() -> None
     assert charged == [1]
 
 
-def _auth_app(*, misordered: bool) -> tuple[FastAPI, list[str]]:
+def _auth_app() -> tuple[FastAPI, Auth, IdempotentRoutes]:
     app = FastAPI()
     install(app)
-    auth = Auth(verifier())
-    keys = IdempotentRoutes(app, Idempotency(MemoryStore()))
-    runs: list[str] = []
-    if misordered:  # the principal as a parameter: FastAPI resolves dependencies=[...] first
+    return app, Auth(verifier()), IdempotentRoutes(app, Idempotency(MemoryStore()))
 
-        @app.post("/orders", status_code=201, dependencies=[keys.depends()])
-        def order(principal: Principal = Depends(auth.require())) -> dict[str, str]:  # noqa: B008
+
+def _direct(app: FastAPI, auth: Auth, keys: IdempotentRoutes) -> None:
+    # The principal as a parameter: FastAPI resolves the route's dependencies=[...] first.
+    @app.post("/orders", status_code=201, dependencies=[keys.depends()])
+    def order(principal: Principal = Depends(auth.require())) -> None: ...  # noqa: B008
+
+
+def _in_a_router(app: FastAPI, auth: Auth, keys: IdempotentRoutes) -> None:
+    router = APIRouter()
+
+    @router.post("/orders", status_code=201, dependencies=[keys.depends()])
+    def order(principal: Principal = Depends(auth.require())) -> None: ...  # noqa: B008
+
+    app.include_router(router, prefix="/v1")
+
+
+def _key_at_the_inclusion(app: FastAPI, auth: Auth, keys: IdempotentRoutes) -> None:
+    router = APIRouter()
+
+    @router.post("/orders", status_code=201, dependencies=[Depends(auth.require())])
+    def order() -> None: ...
+
+    app.include_router(router, dependencies=[keys.depends()])  # resolved before the route's own
+
+
+def _key_for_the_whole_router(app: FastAPI, auth: Auth, keys: IdempotentRoutes) -> None:
+    router = APIRouter(dependencies=[keys.depends()])
+
+    @router.post("/orders", status_code=201)
+    def order(principal: Principal = Depends(auth.require())) -> None: ...  # noqa: B008
+
+    app.include_router(router)
+
+
+def _nested_routers(app: FastAPI, auth: Auth, keys: IdempotentRoutes) -> None:
+    outer, inner = APIRouter(), APIRouter()
+
+    @inner.post("/orders", status_code=201, dependencies=[keys.depends()])
+    def order(principal: Principal = Depends(auth.require())) -> None: ...  # noqa: B008
+
+    outer.include_router(inner, prefix="/inner")
+    app.include_router(outer, prefix="/outer")
+
+
+@pytest.mark.parametrize(
+    ("misorder", "route"),
+    [
+        (_direct, "POST /orders"),
+        (_in_a_router, "POST /v1/orders"),
+        (_key_at_the_inclusion, "POST /orders"),
+        (_key_for_the_whole_router, "POST /orders"),
+        (_nested_routers, "POST /outer/inner/orders"),
+    ],
+    ids=["route", "router", "inclusion", "router-wide", "nested"],
+)
+def test_a_key_started_before_authentication_is_refused_where_the_route_is_added(misorder: Any, route: str) -> None:
+    # It was a 500 on every request instead (the check ran at the route's first request).
+    app, auth, keys = _auth_app()
+    with pytest.raises(ConfigurationError) as refused:
+        misorder(app, auth, keys)
+    message = str(refused.value)
+    assert message.startswith(f"{route}: the Idempotency-Key dependency runs before the authentication")
+    assert "declare the authentication before keys.depends()" in message
+
+
+def test_a_route_no_hook_sees_stops_the_app_at_startup() -> None:
+    from tests.idempotency import misordered_app
+
+    with (
+        pytest.raises(ConfigurationError, match="POST /orders: the Idempotency-Key dependency runs before"),
+        TestClient(misordered_app.app),
+    ):
+        pass  # (not reached: the app fails to start)
+
+
+@pytest.mark.socket
+def test_under_uvicorn_a_misordered_app_does_not_start() -> None:
+    port = free_port()
+    args = [sys.executable, "-m", "uvicorn", "tests.idempotency.misordered_app:app", "--port", str(port)]
+    server = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        output, _ = server.communicate(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    assert server.returncode != 0
+    text = output.decode(errors="replace")
+    assert "POST /orders: the Idempotency-Key dependency runs before the authentication" in text
+    assert "Application startup failed" in text
+
+
+def test_served_without_a_lifespan_the_route_is_still_refused() -> None:
+    # The last resort, where neither the hooks nor the startup saw the route: refused at its first
+    # request (a 500, the error in the log), never run with a key scoped by the client's address.
+    from tests.idempotency import misordered_app
+
+    client = TestClient(misordered_app.app, raise_server_exceptions=False)  # (no `with`: no lifespan)
+    reply = client.post("/orders", headers={**KEY, "Authorization": f"Bearer {token(sub='alice')}"})
+    assert reply.status_code == 500
+
+
+@pytest.mark.parametrize("order", ["cached", "parameters", "inclusion"])
+def test_fastapi_keys_are_each_users_own(order: str) -> None:
+    app, auth, keys = _auth_app()
+    runs: list[str] = []
+    authenticated = auth.require()
+    if order == "cached":  # the same dependency before the key, and as the endpoint's parameter (from the cache)
+
+        @app.post("/orders", status_code=201, dependencies=[Depends(authenticated), keys.depends()])
+        def cached(principal: Principal = Depends(authenticated)) -> dict[str, str]:
             runs.append(principal.subject)
             return {"owner": principal.subject}
 
-    else:
+    elif order == "parameters":  # the key as a parameter after the principal's
 
-        @app.post("/orders", status_code=201, dependencies=[Depends(auth.require()), keys.depends()])
-        def ordered() -> dict[str, str]:
-            runs.append("run")
-            return {"ok": "yes"}
+        @app.post("/orders", status_code=201)
+        def parameters(
+            principal: Principal = Depends(authenticated),
+            key: None = keys.depends(),
+        ) -> dict[str, str]:
+            runs.append(principal.subject)
+            return {"owner": principal.subject}
 
-    return app, runs
+    else:  # the authentication at the inclusion, the key on the route
+        router = APIRouter()
 
+        @router.post("/orders", status_code=201, dependencies=[keys.depends()])
+        def included(request: Request) -> dict[str, str]:
+            principal = current_principal(request)
+            assert principal is not None
+            runs.append(principal.subject)
+            return {"owner": principal.subject}
 
-def test_fastapi_refuses_a_key_started_before_authentication(caplog: pytest.LogCaptureFixture) -> None:
-    app, runs = _auth_app(misordered=True)
-    with TestClient(app, raise_server_exceptions=False) as client, caplog.at_level(logging.ERROR):
-        refused = client.post("/orders", headers={**KEY, "Authorization": f"Bearer {token(sub='alice')}"})
-    assert refused.status_code == 500
-    assert runs == []
-    assert any("before its authentication" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)
+        app.include_router(router, dependencies=[Depends(authenticated)])
 
-
-def test_fastapi_keys_are_each_users_own() -> None:
-    app, runs = _auth_app(misordered=False)
     with TestClient(app) as client:
         alice = client.post("/orders", headers={**KEY, "Authorization": f"Bearer {token(sub='alice')}"})
         bob = client.post("/orders", headers={**KEY, "Authorization": f"Bearer {token(sub='bob')}"})
+        again = client.post("/orders", headers={**KEY, "Authorization": f"Bearer {token(sub='alice')}"})
         anonymous = client.post("/orders", headers=KEY)
     assert (alice.status_code, bob.status_code, anonymous.status_code) == (201, 201, 401)
+    assert (alice.json(), bob.json()) == ({"owner": "alice"}, {"owner": "bob"})
     assert "idempotent-replayed" not in bob.headers
-    assert runs == ["run", "run"]
+    assert (again.json(), again.headers["idempotent-replayed"]) == ({"owner": "alice"}, "true")
+    assert runs == ["alice", "bob"]
 
 
 def test_idempotent_above_require_is_refused() -> None:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
 from starlette.applications import Starlette
+from starlette.convertors import IntegerConvertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
 from backendkit.errors import Unauthorized
@@ -254,3 +256,61 @@ def test_a_stream_that_fails_midway_is_logged_as_an_error(log_lines: Any) -> Non
     assert [e["exception"]["type"] for e in errors] == ["RuntimeError"]
     [access] = _access_lines(log_lines, "st-1")
     assert (access["http_status"], access["level"]) == (200, "error")
+
+
+HUGE_ID = "1" * 4301  # one digit more than int() converts by default (sys.get_int_max_str_digits())
+
+
+async def item(request: Request) -> Response:
+    return JSONResponse({"id": request.path_params["id"]})
+
+
+async def buggy(request: Request) -> Response:
+    raise ValueError("a bug of the view")
+
+
+class EvenConvertor(IntegerConvertor):
+    """A convertor of the app's own whose ``convert`` refuses odd numbers with a ValueError."""
+
+    def convert(self, value: str) -> int:
+        if int(value) % 2:
+            raise ValueError("odd")
+        return int(value)
+
+
+register_url_convertor("backendkit_test_even", EvenConvertor())
+
+
+def test_a_path_parameter_its_convertor_cannot_convert_is_404_without_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Starlette's router let int()'s ValueError escape: a 500 with a traceback in the log.
+    app = Starlette(
+        routes=[
+            Route("/items/{id:int}", item, methods=["GET", "DELETE"]),
+            Mount("/shops/{shop:int}", routes=[Route("/items/{id:int}", item)]),
+            Route("/even/{id:backendkit_test_even}", item),
+            Route("/bug", buggy),
+        ]
+    )
+    install(app)
+    client = TestClient(app, raise_server_exceptions=False)
+    with caplog.at_level(logging.INFO):
+        paths = [f"/items/{HUGE_ID}", f"/shops/{HUGE_ID}/items/1", f"/shops/1/items/{HUGE_ID}", "/even/3"]
+        for path in paths:
+            for method in ("GET", "HEAD", "DELETE", "PUT", "PATCH"):
+                reply = client.request(method, path, headers={"X-Request-ID": "huge-1"})
+                assert reply.status_code == 404, (method, path)
+                if method != "HEAD":
+                    assert reply.json() == {
+                        "error": {
+                            "code": "NOT_FOUND",
+                            "message": "The requested resource was not found.",
+                            "request_id": "huge-1",
+                        }
+                    }
+        assert client.get("/items/12").json() == {"id": 12}
+        assert client.get("/even/4").json() == {"id": 4}
+    assert [r.getMessage() for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR] == []
+    # Any other ValueError is still the bug it is.
+    assert client.get("/bug").status_code == 500

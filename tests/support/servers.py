@@ -12,9 +12,9 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from tests.support.net import free_port, wait_for_port
 
@@ -80,14 +80,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def server_process(args: Sequence[str], port: int, *, env: Mapping[str, str] | None = None) -> Iterator[int]:
+def server_process(
+    args: Sequence[str], port: int, *, env: Mapping[str, str] | None = None, output: IO[bytes] | None = None
+) -> Iterator[int]:
     """Run a server command (``args``, which listens on ``port``) from the repository root; yields the port.
 
     For what cannot run in the test process: several worker processes, or a server
-    that serves the app as it would in production (gunicorn). Its output is kept and
-    shown if it never starts listening.
+    that serves the app as it would in production (gunicorn). Its output goes to
+    ``output`` when given (for the test to read once the server has stopped), else
+    it is kept and shown if it never starts listening.
     """
-    with tempfile.TemporaryFile() as log:
+    with tempfile.TemporaryFile() if output is None else nullcontext(output) as log:
         proc = subprocess.Popen(
             list(args), cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT
         )
@@ -108,8 +111,18 @@ def server_process(args: Sequence[str], port: int, *, env: Mapping[str, str] | N
                 proc.wait(timeout=15)
 
 
-def gunicorn(app: str, *, workers: int = 1, env: Mapping[str, str] | None = None) -> Any:
-    """``gunicorn app`` with sync workers on a free loopback port (a context manager yielding the port)."""
+def gunicorn(
+    app: str,
+    *,
+    workers: int = 1,
+    env: Mapping[str, str] | None = None,
+    options: Sequence[str] = (),
+    output: IO[bytes] | None = None,
+) -> Any:
+    """``gunicorn app`` with sync workers on a free loopback port (a context manager yielding the port).
+
+    ``options`` are more command-line options; ``output`` receives what the server writes.
+    """
     port = free_port()
-    args = [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
-    return server_process(args, port, env=env)
+    args = [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}", "--workers", str(workers), *options]
+    return server_process(args, port, env=env, output=output)

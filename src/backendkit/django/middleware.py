@@ -6,12 +6,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotAllowed
 from django.utils.functional import empty
 from django.utils.log import log_response
 
 from backendkit._headers import add_headers, close_channel, open_channel
 from backendkit._runtime import InFlight
+from backendkit._wsgi import terminated_body
 from backendkit.django._respond import MARK, error_response, exception_response
 from backendkit.django._state import get_state
 from backendkit.errors import ContentTooLarge, MethodNotAllowed, NotFound
@@ -45,6 +47,7 @@ class ErrorMiddleware:
         in_flight = self._begin(request)
         response: HttpResponseBase | None = None
         try:
+            self._bound_terminated_body(request)
             refused = self._too_large(request)
             result = refused if refused is not None else self.get_response(request)
             assert isinstance(result, HttpResponseBase)
@@ -85,6 +88,21 @@ class ErrorMiddleware:
         request.request_id = in_flight.request_id  # type: ignore[attr-defined]
         open_channel(meta)
         return in_flight
+
+    def _bound_terminated_body(self, request: HttpRequest) -> None:
+        """Let Django read a body the WSGI server ends itself (gunicorn's chunked), whole or refused.
+
+        Django reads a WSGI body up to its ``Content-Length``, and none without one.
+        gunicorn reads a chunked body itself (``wsgi.input_terminated``), so it can
+        be read to its end, with ``MAX_BODY_SIZE`` (or Django's own
+        ``DATA_UPLOAD_MAX_MEMORY_SIZE``, the smaller) as the limit past which it is
+        a 413. Django keeps the stream it reads from in ``_stream``.
+        """
+        limits = [self.state.settings.max_body_size, settings.DATA_UPLOAD_MAX_MEMORY_SIZE]
+        known = [limit for limit in limits if limit is not None]
+        body = terminated_body(request.META, min(known)) if known else None
+        if body is not None:
+            request._stream = body
 
     def _too_large(self, request: HttpRequest) -> HttpResponseBase | None:
         """The 413 for a body declared larger than ``MAX_BODY_SIZE``, before any view reads it."""

@@ -136,6 +136,19 @@ def document_routes(schema: dict[str, Any], routes: Iterable[Any], *, max_body_s
                     parameter["required"] = True
 
 
+def resolution_order(dependant: Any) -> list[Any]:
+    """The dependencies of ``dependant``, at any depth, in the order FastAPI resolves them (each after its own).
+
+    A route's dependant lists the app's and routers' ``dependencies`` first, then the
+    route's, then the endpoint's parameters; FastAPI resolves them in that order.
+    """
+    order: list[Any] = []
+    for dependency in dependant.dependencies:
+        order += resolution_order(dependency)
+        order.append(dependency)
+    return order
+
+
 def _declared(dependant: Any, attribute: str) -> set[Any]:
     """What the route's dependencies, at any depth, list under ``attribute``.
 
@@ -143,11 +156,7 @@ def _declared(dependant: Any, attribute: str) -> set[Any]:
     idempotency keys' 400, 409 and 422). ``REQUIRED_HEADERS``: headers they refuse to go
     without though they declare them optional (to answer the 400 themselves).
     """
-    found: set[Any] = set()
-    for dependency in dependant.dependencies:
-        found.update(getattr(dependency.call, attribute, ()))
-        found |= _declared(dependency, attribute)
-    return found
+    return {found for dependency in resolution_order(dependant) for found in getattr(dependency.call, attribute, ())}
 
 
 def _accepted(documented: dict[str, Any], converted: dict[str, Any]) -> dict[str, Any]:

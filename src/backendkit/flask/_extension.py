@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import IO, Any
 
 from flask import Flask, Request, Response, current_app, g, request
 from flask.signals import got_request_exception
 from werkzeug.datastructures import Headers
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
+from werkzeug.routing import IntegerConverter
+from werkzeug.utils import cached_property
 
 from backendkit._headers import add_headers, close_channel, open_channel
 from backendkit._runtime import AdapterState, InFlight
 from backendkit._settings import Settings
+from backendkit._wsgi import terminated_body
 from backendkit.errors import (
     APIError,
     ConfigurationError,
@@ -21,6 +24,7 @@ from backendkit.errors import (
     UnsupportedMediaType,
     error_for_status,
 )
+from backendkit.flask._routing import WholeNumberConverter, allowed_for_this_url
 from backendkit.flask._state import EXTENSION, install_state, state_of
 from backendkit.logging._access import normalize_route
 from backendkit.validation import M, parse_model
@@ -84,13 +88,19 @@ class _Fields:
             self._present.add(lowered)
 
 
-def _with_json_errors(request_class: type[Request]) -> type[Request]:
-    """A subclass of the app's request class whose ``get_json()`` raises our errors.
+def _request_class(request_class: type[Request]) -> type[Request]:
+    """A subclass of the app's request class whose ``get_json()`` raises our errors, and whose body is never cut.
 
     Flask reports an undecodable body as a generic BadRequest, which cannot be
     told apart from any other 400 afterwards; this hook is the one place that
     knows. ``MalformedJSON`` for an undecodable body, ``UnsupportedMediaType``
     for a body not declared as JSON.
+
+    A body the server ends itself (gunicorn's reading of a chunked body) has no
+    ``Content-Length``; werkzeug reads it up to ``MAX_CONTENT_LENGTH`` and stops
+    there without a word, so a view acted on the first MiB of a larger body. Its
+    ``stream`` is read through ``backendkit._wsgi.terminated_body`` instead:
+    whole, or a 413.
     """
 
     def on_json_loading_failed(self: Request, e: ValueError | None) -> Any:
@@ -98,8 +108,19 @@ def _with_json_errors(request_class: type[Request]) -> type[Request]:
             raise MalformedJSON() from e
         raise UnsupportedMediaType()
 
-    namespace = {"on_json_loading_failed": on_json_loading_failed, "__module__": request_class.__module__}
-    return type(request_class.__name__, (request_class,), namespace)
+    ours: type[Request]  # (the class made below)
+
+    def stream(self: Request) -> IO[bytes]:
+        bounded = None if self.shallow else terminated_body(self.environ, self.max_content_length)
+        return bounded if bounded is not None else super(ours, self).stream
+
+    namespace = {
+        "on_json_loading_failed": on_json_loading_failed,
+        "stream": cached_property(stream),
+        "__module__": request_class.__module__,
+    }
+    ours = type(request_class.__name__, (request_class,), namespace)
+    return ours
 
 
 class BackendKit:
@@ -128,9 +149,11 @@ class BackendKit:
             raise RuntimeError("backendkit is already installed on this application")
         settings = Settings.from_mapping(app.config, prefix="BACKENDKIT_", **self._options)
         _set_body_limit(app, settings.max_body_size)
+        if app.url_map.converters.get("int") is IntegerConverter:  # (for the routes added from now on)
+            app.url_map.converters["int"] = WholeNumberConverter
         state = AdapterState(settings, (translations(),))
         install_state(app, state)
-        app.request_class = _with_json_errors(app.request_class)
+        app.request_class = _request_class(app.request_class)
 
         # The request's in_flight lives in its WSGI environ: plain dict access, no proxy.
         def begin_request() -> None:
@@ -194,7 +217,7 @@ class BackendKit:
 
 
 def _set_body_limit(app: Flask, limit: int | None) -> None:
-    """``MAX_BODY_SIZE`` is Flask's ``MAX_CONTENT_LENGTH``: werkzeug cuts a streamed body there."""
+    """``MAX_BODY_SIZE`` is Flask's ``MAX_CONTENT_LENGTH``, which werkzeug and our request class enforce."""
     if limit is None:
         return
     configured = app.config.get("MAX_CONTENT_LENGTH")
@@ -213,6 +236,8 @@ def _handle_exception(raised: Exception) -> Response:
         response: Response = raised.get_response()  # type: ignore[assignment]
         return response
     exc: BaseException = raised
+    if isinstance(raised, MethodNotAllowed) and raised is request.routing_exception:
+        exc = allowed_for_this_url(raised)
     if isinstance(raised, InternalServerError) and raised.original_exception is not None:
         exc = raised.original_exception  # an error raised after the view, re-wrapped by Flask
     handled = state.handle(exc, method=request.method, path=request.path)

@@ -20,7 +20,7 @@ from backendkit.idempotency._fingerprint import fingerprint, storage_key
 from backendkit.idempotency._key import parse_key
 from backendkit.idempotency._policy import UNSTORED_STATUSES, found, principal_scope, storable
 from backendkit.idempotency._record import StoredResponse, kept_headers, lock_value, record_value
-from backendkit.idempotency._store import AsyncIdempotencyStore, IdempotencyStore, StoreUnavailable
+from backendkit.idempotency._store import AsyncIdempotencyStore, IdempotencyStore, StoreUnavailable, not_a_store
 
 logger = logging.getLogger("backendkit.idempotency")
 OnError = Literal["closed", "open"]
@@ -118,7 +118,7 @@ class Idempotency:
         scope: Callable[[KeyedRequest], str] | None = None,
     ) -> None:
         if not isinstance(store, (IdempotencyStore, AsyncIdempotencyStore)):
-            raise ConfigurationError(f"{store!r} is not an idempotency store")
+            raise ConfigurationError(not_a_store(store))
         self.methods = frozenset(m.upper() for m in methods)
         if self.methods & {"GET", "HEAD", "OPTIONS", "TRACE"}:
             raise ConfigurationError("idempotency keys are for unsafe methods; GET, HEAD, OPTIONS and TRACE are safe")

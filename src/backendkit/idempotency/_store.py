@@ -16,7 +16,7 @@ of :class:`~backendkit.idempotency.Idempotency` decides what the request gets.
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 class StoreUnavailable(Exception):
@@ -57,4 +57,19 @@ class AsyncIdempotencyStore(Protocol):
         ...
 
 
-__all__ = ["AsyncIdempotencyStore", "IdempotencyStore", "StoreUnavailable"]
+def not_a_store(store: Any) -> str:
+    """Why ``store`` is refused; a rate-limit store, named like an idempotency one, by both import paths."""
+    kind = type(store)
+    if kind.__module__.startswith("backendkit.ratelimit"):
+        home = "backendkit.idempotency.redis" if "Redis" in kind.__name__ else "backendkit.idempotency"
+        return (
+            f"backendkit.ratelimit.{kind.__name__} is a rate-limit store; idempotency keys need "
+            f"{home}.{kind.__name__}, which shares its name: from {home} import {kind.__name__}"
+        )
+    return (
+        f"{store!r} is not an idempotency store; use backendkit.idempotency.MemoryStore, or RedisStore or "
+        "AsyncRedisStore from backendkit.idempotency.redis"
+    )
+
+
+__all__ = ["AsyncIdempotencyStore", "IdempotencyStore", "StoreUnavailable", "not_a_store"]

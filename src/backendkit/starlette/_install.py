@@ -6,6 +6,7 @@ from http import HTTPStatus
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.convertors import CONVERTOR_TYPES
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection
@@ -16,7 +17,14 @@ from backendkit._runtime import AdapterState
 from backendkit._settings import Settings
 from backendkit.asgi import BodyLimit, ErrorBoundary, RequestContextMiddleware, Scope
 from backendkit.asgi._types import Receive, Send
-from backendkit.errors import APIError, ConfigurationError, ErrorResponse, ExceptionRegistry, error_for_status
+from backendkit.errors import (
+    APIError,
+    ConfigurationError,
+    ErrorResponse,
+    ExceptionRegistry,
+    NotFound,
+    error_for_status,
+)
 from backendkit.logging._access import normalize_route
 
 STATE_KEY = "backendkit"
@@ -36,10 +44,31 @@ def _from_http_exception(exc: HTTPException) -> APIError:
     )
 
 
+def _from_convertor_failure(exc: ValueError) -> APIError | None:
+    """A path segment that a route's convertor matched but could not convert: no such resource, 404.
+
+    Starlette's router converts the path parameters while it matches routes, and
+    lets the convertor's ``ValueError`` escape the router: ``{id:int}`` matches
+    any run of digits, and ``int()`` refuses more than ``sys.get_int_max_str_digits()``
+    of them (4,300 by default). Flask and Django answer such a path 404, as a
+    path the convertor's pattern refuses (``/tasks/abc``) is. Told apart from any
+    other ``ValueError`` by where it was raised: in the ``convert`` of a convertor
+    that route paths can name (a registered one's too).
+    """
+    converting = {type(convertor).convert.__code__ for convertor in CONVERTOR_TYPES.values()}
+    frame = exc.__traceback__
+    while frame is not None:
+        if frame.tb_frame.f_code in converting:
+            return NotFound()
+        frame = frame.tb_next
+    return None
+
+
 def translations() -> ExceptionRegistry:
     """Starlette's own exceptions as API errors (used after the app's registries)."""
     registry = ExceptionRegistry()
     registry.register(HTTPException, _from_http_exception)
+    registry.register(ValueError, _from_convertor_failure)
     return registry
 
 
