@@ -164,3 +164,21 @@ def test_an_oversized_page_is_clamped_and_says_so(target: Target) -> None:
     assert reply.status == 200
     meta = json.loads(reply.body)["pagination"]
     assert (meta["limit"], meta["clamped"]) == (100, True)
+
+
+OUT_OF_RANGE = {
+    "/tasks?priority=99999999999999999999999": (
+        "INVALID_FILTER",
+        {"parameter": "priority", "minimum": -(2**63), "maximum": 2**63 - 1},
+    ),
+}
+
+
+def test_a_number_out_of_range_is_the_same_400_naming_both_bounds_everywhere(all_targets: dict[str, Target]) -> None:
+    for path, (code, details) in OUT_OF_RANGE.items():
+        replies = {name: normalized(t.request("GET", path), "", {}) for name, t in all_targets.items()}
+        reference = replies["fastapi-testclient"]
+        assert reference[0] == 400, (path, reference)
+        assert (reference[2]["error"]["code"], reference[2]["error"]["details"]) == (code, details)
+        for name, reply in replies.items():
+            assert reply == reference, f"{path}: {name} differs from fastapi-testclient"

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from backendkit.pagination._filters import integer_bounds
 from backendkit.pagination._params import MAX_DIGITS, boolean
 from backendkit.pagination._sort import MAX_SORT_LENGTH
 
@@ -30,7 +31,10 @@ class QueryParameter:
 
 
 def _filter_schema(parser: Any) -> dict[str, Any]:
-    typed = {int: {"type": "integer"}, float: {"type": "number"}, boolean: {"type": "boolean"}}.get(parser)
+    bounds = integer_bounds(parser)
+    if bounds is not None:
+        return _or_empty({"type": "integer", "minimum": bounds[0], "maximum": bounds[1]})
+    typed = {float: {"type": "number"}, boolean: {"type": "boolean"}}.get(parser)
     return {"type": "string"} if typed is None else _or_empty(typed)
 
 
