@@ -99,3 +99,14 @@ def test_the_bound_itself_is_served_everywhere(every_target: dict[str, t.Target]
     assert body["data"] == [{"id": 2, "price": 2**63 - 1}]
     status, _, body = everywhere(every_target, f"/items?price={-(2**63)}")
     assert (status, body["data"]) == (200, [])
+
+
+def test_a_page_past_the_end_links_back_to_the_last_page_everywhere(every_target: dict[str, t.Target]) -> None:
+    status, headers, body = everywhere(every_target, "/items?page=4294967296&per_page=1")
+    assert (status, body["data"]) == (200, [])
+    meta = body["pagination"]
+    assert (meta["next_page"], meta["prev_page"], meta["total_pages"], meta["total"]) == (None, 2, 2, 2)
+    assert headers["link"] == (
+        '</items?page=2&per_page=1>; rel="prev", </items?page=1&per_page=1>; rel="first", '
+        '</items?page=2&per_page=1>; rel="last"'
+    )

@@ -198,3 +198,20 @@ def test_filter_values_at_their_bounds_reach_the_database_and_past_them_are_a_40
         with pytest.raises(InvalidFilter) as refused:
             FILTERS.parse([(name, value)], now=0.0)
         assert refused.value.details["parameter"] == name
+
+
+def test_past_the_end_the_previous_page_is_the_last_one_when_the_count_tells_it(db: Database) -> None:
+    db.load([{"id": i, "a": i, "b": None, "c": 0} for i in range(1, 8)])
+    counted = db.page(PAGES.parse([("page", "4294967296"), ("per_page", "3")], now=0.0, path="/items"))
+    assert (counted.items, counted.metadata()["prev_page"], counted.metadata()["total_pages"]) == ([], 3, 3)
+    assert counted.links() == {
+        "prev": "/items?page=3&per_page=3",
+        "first": "/items?page=1&per_page=3",
+        "last": "/items?page=3&per_page=3",
+    }
+    offset = db.page(PAGES.parse([("offset", "100"), ("limit", "3")], now=0.0))
+    assert (offset.metadata()["prev_offset"], offset.metadata()["total"]) == (6, 7)
+    uncounted = Pagination(sort=SortSpec(["a", "id"], default="a"), secrets=[SECRET], count="none")
+    unknown = db.page(uncounted.parse([("page", "9"), ("per_page", "3")], now=0.0, path="/items"))
+    assert (unknown.metadata()["prev_page"], unknown.metadata()["total"]) == (None, None)
+    assert unknown.links() == {"first": "/items?page=1&per_page=3"}
