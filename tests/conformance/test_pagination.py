@@ -164,3 +164,45 @@ def test_an_oversized_page_is_clamped_and_says_so(target: Target) -> None:
     assert reply.status == 200
     meta = json.loads(reply.body)["pagination"]
     assert (meta["limit"], meta["clamped"]) == (100, True)
+
+
+def test_a_page_past_the_end_links_back_to_the_last_page_everywhere(all_targets: dict[str, Target]) -> None:
+    """Not to page 4294967295, another empty page: to the last page there is (rel="last" too)."""
+    replies = {}
+    for name, target in all_targets.items():
+        tag, index = seed(target)
+        replies[name] = normalized(target.request("GET", f"/tasks?q={tag}&page=4294967296&per_page=3"), tag, index)
+    reference = replies["fastapi-testclient"]
+    assert reference[0] == 200
+    meta = reference[2]["pagination"]
+    assert (meta["has_more"], meta["next_page"], meta["prev_page"], meta["total_pages"]) == (False, None, 3, 3)
+    assert reference[1]["link"] == (
+        '</tasks?q=TAG&page=3&per_page=3>; rel="prev", '
+        '</tasks?q=TAG&page=1&per_page=3>; rel="first", '
+        '</tasks?q=TAG&page=3&per_page=3>; rel="last"'
+    )
+    for name, reply in replies.items():
+        assert reply == reference, f"{name} differs from fastapi-testclient"
+
+
+OUT_OF_RANGE = {
+    "/tasks?page=92233720368547758": (
+        "INVALID_PAGE",
+        {"parameter": "page", "minimum": 1, "maximum": 999_999_999_999},
+    ),
+    "/tasks?page=0": ("INVALID_PAGE", {"parameter": "page", "minimum": 1, "maximum": 999_999_999_999}),
+    "/tasks?priority=99999999999999999999999": (
+        "INVALID_FILTER",
+        {"parameter": "priority", "minimum": -(2**63), "maximum": 2**63 - 1},
+    ),
+}
+
+
+def test_a_number_out_of_range_is_the_same_400_naming_both_bounds_everywhere(all_targets: dict[str, Target]) -> None:
+    for path, (code, details) in OUT_OF_RANGE.items():
+        replies = {name: normalized(t.request("GET", path), "", {}) for name, t in all_targets.items()}
+        reference = replies["fastapi-testclient"]
+        assert reference[0] == 400, (path, reference)
+        assert (reference[2]["error"]["code"], reference[2]["error"]["details"]) == (code, details)
+        for name, reply in replies.items():
+            assert reply == reference, f"{path}: {name} differs from fastapi-testclient"

@@ -43,6 +43,10 @@ class Database(Protocol):
         """All rows in an order of the query's own (``"-a"``, ``"id"``), for modes without a sort."""
         ...
 
+    def where(self, field: str, op: str, value: Any) -> Any:
+        """The rows whose ``field`` is ``op`` (``"eq"``, ``"gt"``, ``"lt"``) ``value``, as an app applies a filter."""
+        ...
+
 
 class SQLAlchemyDatabase:
     def __init__(self, name: str, schema: Schema | None) -> None:
@@ -63,6 +67,10 @@ class SQLAlchemyDatabase:
     def ordered(self, *fields: str) -> Any:
         order = [items.c[f.lstrip("-")].desc() if f.startswith("-") else items.c[f].asc() for f in fields]
         return select(items).order_by(*order)
+
+    def where(self, field: str, op: str, value: Any) -> Any:
+        column = items.c[field]
+        return select(items).where({"eq": column == value, "gt": column > value, "lt": column < value}[op])
 
     def close(self) -> None:
         self._harness.__exit__(None, None, None)
@@ -99,6 +107,10 @@ class DjangoDatabase:
         from tests.pagination.djangoapp.models import Item
 
         return Item.objects.using(self.alias).order_by(*fields)
+
+    def where(self, field: str, op: str, value: Any) -> Any:
+        lookup = {"eq": "exact", "gt": "gt", "lt": "lt"}[op]
+        return self.ordered().filter(**{f"{field}__{lookup}": value})
 
     def close(self) -> None:
         from django.db import connections

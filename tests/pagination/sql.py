@@ -7,7 +7,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, Table, Text, create_engine, delete, func, insert, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    Numeric,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
@@ -25,6 +39,8 @@ items = Table(
     Column("b", Text, nullable=True),
     Column("c", Integer, nullable=False),
     Column("at", DateTime(timezone=True), nullable=True),
+    Column("n", BigInteger, nullable=True),  # the filter tests' 64-bit and decimal columns
+    Column("d", Numeric(20, 4), nullable=True),
 )
 
 BACKENDS = ["sqlite", "sqlite-async", "postgresql", "postgresql-async"]

@@ -34,8 +34,13 @@ def test_fastapi_lists_every_parameter_in_openapi() -> None:
         "anyOf": [{"type": "integer", "minimum": 1, "maximum": most}, {"type": "string", "maxLength": 0}],
         "title": "Limit",
     }  # an empty value counts as absent
-    assert parameters["page"]["schema"]["anyOf"][0]["minimum"] == 1
-    assert parameters["priority"]["schema"]["anyOf"][0]["type"] == "integer"
+    assert parameters["page"]["schema"]["anyOf"][0] == {"type": "integer", "minimum": 1, "maximum": most}
+    # The bounds a 400 names: the largest page, and a 64-bit integer for an int filter.
+    assert parameters["priority"]["schema"]["anyOf"][0] == {
+        "type": "integer",
+        "minimum": -(2**63),
+        "maximum": 2**63 - 1,
+    }
     assert parameters["q"]["schema"]["type"] == "string"
     sort = parameters["sort"]["schema"]["pattern"]
     assert re.fullmatch(sort, "-priority,title")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backendkit.errors import ConfigurationError
-from backendkit.pagination import Capped, Estimate, Pagination, SortSpec
+from backendkit.pagination import Capped, Estimate, InvalidFilter, Pagination, SortSpec, integer
 from tests.pagination.orms import ORMS, Database, database
 from tests.pagination.walk import PAGES, expected_order, orderings, rows_strategy, walk, walk_with_churn
 
@@ -132,3 +133,85 @@ def test_user_input_reaches_the_database_only_as_bound_values(db: Database) -> N
 def test_rows_inserted_and_deleted_between_pages_never_skip_or_repeat_an_old_row(db: Database) -> None:
     rows = [{"id": i, "a": i % 4 or None, "b": None, "c": i % 2} for i in range(1, 25)]
     walk_with_churn(db.load, lambda pairs: db.page(PAGES.parse(pairs, now=0.0)), rows)
+
+
+FILTERS = Pagination(
+    sort=SortSpec(["id"], default="id"),
+    modes=["page"],
+    filters={
+        "n": int,  # a 64-bit column (BIGINT): int's own bound
+        "a": integer(-(2**31), 2**31 - 1),  # a 32-bit column (PostgreSQL's integer): a narrower bound
+        "d": Decimal,
+        "b": str,
+        "at": datetime.fromisoformat,
+    },
+)
+FILTER_ROWS = [
+    {"id": 1, "a": 2**31 - 1, "b": "x", "c": 0, "n": 2**63 - 1, "d": Decimal("1.5")},
+    {"id": 2, "a": -(2**31), "b": "y", "c": 0, "n": -(2**63), "d": Decimal("-1.5")},
+    {"id": 3, "a": 0, "b": "z", "c": 0, "n": 0, "d": Decimal("2.5")},
+]
+# (filter, value at its bound) -> the ids that are equal to it, greater and less
+AT_THE_BOUNDS = {
+    ("n", "9223372036854775807"): ([1], [], [2, 3]),
+    ("n", "-9223372036854775808"): ([2], [1, 3], []),
+    ("a", "2147483647"): ([1], [], [2, 3]),
+    ("a", "-2147483648"): ([2], [1, 3], []),
+    ("d", "9.999E+131071"): ([], [], [1, 2, 3]),
+    ("d", "-9.999E+131071"): ([], [1, 2, 3], []),
+    ("d", "1E-16383"): ([], [1, 3], [2]),
+    ("at", "0001-01-01T14:00:00+14:00"): ([], [1, 2, 3], []),
+    ("at", "9999-12-31T09:59:59.999999-14:00"): ([], [], [1, 2, 3]),
+}
+PAST_THE_BOUNDS = [
+    ("n", "9223372036854775808"),
+    ("n", "-9223372036854775809"),
+    ("n", "99999999999999999999999"),
+    ("a", "2147483648"),
+    ("d", "1E+131072"),
+    ("d", "1E-16384"),
+    ("d", "NaN"),
+    ("d", "sNaN"),
+    ("d", "-Infinity"),
+    ("b", "x\x00y"),
+    ("at", "0001-01-01T00:00:00+14:00"),
+    ("at", "9999-12-31T23:00:00-14:00"),
+]
+
+
+def test_filter_values_at_their_bounds_reach_the_database_and_past_them_are_a_400(db: Database) -> None:
+    """The bounds are what every backend can compare a column with: at them a query runs, past them none is made.
+
+    Past them, SQLite's driver raised OverflowError, PostgreSQL "out of range" or "cannot contain NUL",
+    Django a ValidationError or an OverflowError: a 500 each, on some backends and not others.
+    """
+    stamp = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    db.load([{**row, "at": stamp} for row in FILTER_ROWS])
+    for (name, value), expected in AT_THE_BOUNDS.items():
+        request = FILTERS.parse([(name, value)], now=0.0)
+        found = tuple(
+            [row.id for row in db.page(request, db.where(name, op, request.filters[name])).items]
+            for op in ("eq", "gt", "lt")
+        )
+        assert found == expected, (db.name, name, value)
+    for name, value in PAST_THE_BOUNDS:
+        with pytest.raises(InvalidFilter) as refused:
+            FILTERS.parse([(name, value)], now=0.0)
+        assert refused.value.details["parameter"] == name
+
+
+def test_past_the_end_the_previous_page_is_the_last_one_when_the_count_tells_it(db: Database) -> None:
+    db.load([{"id": i, "a": i, "b": None, "c": 0} for i in range(1, 8)])
+    counted = db.page(PAGES.parse([("page", "4294967296"), ("per_page", "3")], now=0.0, path="/items"))
+    assert (counted.items, counted.metadata()["prev_page"], counted.metadata()["total_pages"]) == ([], 3, 3)
+    assert counted.links() == {
+        "prev": "/items?page=3&per_page=3",
+        "first": "/items?page=1&per_page=3",
+        "last": "/items?page=3&per_page=3",
+    }
+    offset = db.page(PAGES.parse([("offset", "100"), ("limit", "3")], now=0.0))
+    assert (offset.metadata()["prev_offset"], offset.metadata()["total"]) == (6, 7)
+    uncounted = Pagination(sort=SortSpec(["a", "id"], default="a"), secrets=[SECRET], count="none")
+    unknown = db.page(uncounted.parse([("page", "9"), ("per_page", "3")], now=0.0, path="/items"))
+    assert (unknown.metadata()["prev_page"], unknown.metadata()["total"]) == (None, None)
+    assert unknown.links() == {"first": "/items?page=1&per_page=3"}

@@ -26,6 +26,7 @@ from __future__ import annotations
 from backendkit.pagination._counts import Capped, CountStrategy, Estimate, Total
 from backendkit.pagination._cursor import CursorCodec, Position
 from backendkit.pagination._errors import InvalidCursor, InvalidFilter, InvalidPage, InvalidPageSize, InvalidSort
+from backendkit.pagination._filters import integer
 from backendkit.pagination._keyset import (
     Condition,
     KeysetKey,
@@ -75,6 +76,7 @@ __all__ = [
     "boolean",
     "filters_text",
     "format_ordering",
+    "integer",
     "keyset_window",
     "matches",
     "offset_window",

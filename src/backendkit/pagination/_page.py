@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from backendkit.pagination._counts import Total
+from backendkit.pagination._params import MAX_INDEX
 from backendkit.pagination._request import PageRequest
 
 T = TypeVar("T")
@@ -29,7 +30,8 @@ class Page(Generic[T]):
     """A page of ``items`` and the way to its neighbours.
 
     ``next_cursor`` / ``prev_cursor`` are set in cursor mode; in page and offset
-    modes the neighbours are numbers derived from the request. ``item_cursors``
+    modes the neighbours are numbers, and only of pages that exist: a page past the
+    end links back to the last page when the total is exact, and to none otherwise. ``item_cursors``
     holds a cursor per item (resume right after it) when the pagination asks for them.
     """
 
@@ -49,6 +51,51 @@ class Page(Generic[T]):
             return None
         return max(1, -(-self.total.value // self.request.limit))
 
+    def _next_index(self) -> int | None:
+        """The next page's number (page mode) or offset (offset mode), when there is one (``None`` in cursor mode)."""
+        if self.request.mode == "cursor" or not self.has_next:
+            return None
+        here, _, step = self._numbers()
+        return here + step if here + step <= MAX_INDEX else None
+
+    def _prev_index(self) -> int | None:
+        """The previous page's number (page mode) or offset (offset mode), when it is known to exist.
+
+        That is the page before this one if it holds rows, else (this page is past the
+        end) the last page, which only an exact total tells: past the end of a list of
+        unknown length there is no previous page to name. ``None`` in cursor mode.
+        """
+        if self.request.mode == "cursor" or not self.has_prev:
+            return None
+        here, first, step = self._numbers()
+        before = max(first, here - step)
+        if self.items or max(0, self.request.offset - self.request.limit) < self._rows_known():
+            return before
+        return self._last_index()
+
+    def _numbers(self) -> tuple[int, int, int]:
+        """This page's number or offset, the first page's, and the step between pages (page and offset modes)."""
+        r = self.request
+        if r.mode == "page":
+            assert r.page is not None
+            return r.page, 1, 1
+        return r.offset, 0, r.limit
+
+    def _rows_known(self) -> int:
+        """How many rows the total says there are at least."""
+        if self.total.value is None or self.total.kind == "estimate":
+            return 0
+        return self.total.value + (1 if self.total.kind == "more_than" else 0)
+
+    def _last_index(self) -> int | None:
+        """The last page's number or offset, when the total is exact (and the page can be asked for)."""
+        pages = self.total_pages
+        if pages is None:
+            return None
+        _, first, step = self._numbers()
+        last = first + (pages - 1) * step
+        return last if last <= MAX_INDEX else None
+
     def metadata(self) -> dict[str, Any]:
         """The ``pagination`` object of the body."""
         r = self.request
@@ -65,17 +112,9 @@ class Page(Generic[T]):
             if self.item_cursors is not None:
                 meta["cursors"] = list(self.item_cursors)
         elif r.mode == "page":
-            assert r.page is not None
-            meta.update(
-                next_page=r.page + 1 if self.has_next else None,
-                prev_page=r.page - 1 if self.has_prev else None,
-                total_pages=self.total_pages,
-            )
+            meta.update(next_page=self._next_index(), prev_page=self._prev_index(), total_pages=self.total_pages)
         else:
-            meta.update(
-                next_offset=r.offset + r.limit if self.has_next else None,
-                prev_offset=max(0, r.offset - r.limit) if self.has_prev else None,
-            )
+            meta.update(next_offset=self._next_index(), prev_offset=self._prev_index())
         meta.update(total=self.total.value, total_kind=self.total.kind)
         return meta
 
@@ -93,18 +132,13 @@ class Page(Generic[T]):
             if self.prev_cursor is not None:
                 out["prev"] = self._url(("cursor", self.prev_cursor))
             return out
-        meta = self.metadata()
-        name, first, step = ("page", 1, 1) if r.mode == "page" else ("offset", 0, r.limit)
-        following = meta["next_page" if r.mode == "page" else "next_offset"]
-        previous = meta["prev_page" if r.mode == "page" else "prev_offset"]
-        if following is not None:
-            out["next"] = self._url((name, str(following)))
-        if previous is not None:
-            out["prev"] = self._url((name, str(previous)))
-        out["first"] = self._url((name, str(first)))
-        pages = self.total_pages
-        if pages is not None:
-            out["last"] = self._url((name, str(first + (pages - 1) * step)))
+        name = "page" if r.mode == "page" else "offset"
+        for rel, number in (("next", self._next_index()), ("prev", self._prev_index()), ("first", self._numbers()[1])):
+            if number is not None:
+                out[rel] = self._url((name, str(number)))
+        last = self._last_index()
+        if last is not None:
+            out["last"] = self._url((name, str(last)))
         return out
 
     def link_header(self) -> str | None:

@@ -16,6 +16,7 @@ from backendkit.pagination._errors import (
     InvalidSort,
     invalid_cursor,
 )
+from backendkit.pagination._filters import parse_filters
 from backendkit.pagination._finish import page_of
 from backendkit.pagination._keyset import Window
 from backendkit.pagination._page import Page
@@ -45,8 +46,9 @@ class Pagination:
         modes: The modes served, the first one the default when the client names none.
         page_size: Default, maximum and what happens above it.
         filters: Allowlisted filter parameters, each with a parser (``int``, ``str``,
-            :func:`boolean`...) that raises ``ValueError`` on a bad value. Cursors are bound
-            to the filters they were made under.
+            :func:`boolean`, :func:`integer`...) that raises ``ValueError`` on a bad value.
+            A parsed value no database column can hold (an integer past 64 bits...) is
+            refused too. Cursors are bound to the filters they were made under.
         count: ``"exact"``, ``"none"``, ``Capped(n)`` or ``Estimate(fn)``; ``None`` counts
             exactly in page and offset modes and not at all in cursor mode.
         max_age: Seconds a cursor stays valid (``None``: forever).
@@ -121,7 +123,7 @@ class Pagination:
         ordering = self.sort.parse(given.get("sort")) if self.sort is not None else ()
         if self.sort is None and given.get("sort"):
             raise InvalidSort("This endpoint cannot be sorted.", details={"parameter": "sort"})
-        filters = self._filters(given)
+        filters = parse_filters(self.filters, given)
         offset, page, position = 0, None, None
         if mode == "page":
             page = parse_index(given.get("page"), parameter="page", minimum=1)
@@ -174,18 +176,6 @@ class Pagination:
                 details={"modes": list(self.modes)},
             )
         return wanted
-
-    def _filters(self, given: Mapping[str, str]) -> dict[str, Any]:
-        parsed: dict[str, Any] = {}
-        for name, convert in self.filters.items():
-            raw = given.get(name)
-            if raw is None or raw == "":
-                continue
-            try:
-                parsed[name] = convert(raw)
-            except (ValueError, TypeError, ArithmeticError):
-                raise InvalidFilter(details={"parameter": name}) from None
-        return parsed
 
     def _position(self, token: str, ordering: str, filters: Mapping[str, Any], now: float) -> Position:
         assert self.codec is not None

@@ -6,13 +6,13 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from backendkit.pagination._params import MAX_DIGITS, boolean
+from backendkit.pagination._filters import integer_bounds
+from backendkit.pagination._params import MAX_INDEX, boolean
 from backendkit.pagination._sort import MAX_SORT_LENGTH
 
 if TYPE_CHECKING:
     from backendkit.pagination._pagination import Pagination
 
-_MOST = 10**MAX_DIGITS - 1  # the largest number a page, offset or size may be written with
 _EMPTY = {"type": "string", "maxLength": 0}  # an empty parameter counts as absent, for every parameter
 
 
@@ -30,7 +30,10 @@ class QueryParameter:
 
 
 def _filter_schema(parser: Any) -> dict[str, Any]:
-    typed = {int: {"type": "integer"}, float: {"type": "number"}, boolean: {"type": "boolean"}}.get(parser)
+    bounds = integer_bounds(parser)
+    if bounds is not None:
+        return _or_empty({"type": "integer", "minimum": bounds[0], "maximum": bounds[1]})
+    typed = {float: {"type": "number"}, boolean: {"type": "boolean"}}.get(parser)
     return {"type": "string"} if typed is None else _or_empty(typed)
 
 
@@ -47,7 +50,7 @@ def query_parameters(pagination: Pagination) -> list[QueryParameter]:
         "; larger sizes are clamped" if size.oversize == "clamp" else "; larger sizes are refused"
     )
     size_schema = _or_empty(
-        {"type": "integer", "minimum": 1, "maximum": _MOST if size.oversize == "clamp" else size.maximum}
+        {"type": "integer", "minimum": 1, "maximum": MAX_INDEX if size.oversize == "clamp" else size.maximum}
     )
     out: list[QueryParameter] = []
     if "cursor" in pagination.modes or "offset" in pagination.modes:
@@ -57,11 +60,11 @@ def query_parameters(pagination: Pagination) -> list[QueryParameter]:
         cursor = {"type": "string", "pattern": r"^([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)?$", "maxLength": longest}
         out.append(QueryParameter("cursor", "Opaque cursor from a previous page's next_cursor or prev_cursor.", cursor))
     if "page" in pagination.modes:
-        page = _or_empty({"type": "integer", "minimum": 1, "maximum": _MOST})
+        page = _or_empty({"type": "integer", "minimum": 1, "maximum": MAX_INDEX})
         out.append(QueryParameter("page", "Page number, from 1.", page))
         out.append(QueryParameter("per_page", f"Items per page, {sizes}.", size_schema))
     if "offset" in pagination.modes:
-        offset = _or_empty({"type": "integer", "minimum": 0, "maximum": _MOST})
+        offset = _or_empty({"type": "integer", "minimum": 0, "maximum": MAX_INDEX})
         out.append(QueryParameter("offset", "Items to skip, from 0.", offset))
     if pagination.sort is not None:
         names = sorted(pagination.sort.allowed | {pagination.sort.tiebreaker})

@@ -9,6 +9,7 @@ from backendkit.errors import ConfigurationError
 from backendkit.pagination._errors import InvalidPage, InvalidPageSize
 
 MAX_DIGITS = 12  # a page or offset beyond 10**12 is not a real request
+MAX_INDEX = 10**MAX_DIGITS - 1  # the largest page number and the largest offset
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,19 +55,24 @@ class PageSize:
 
 
 def whole_number(raw: str) -> int | None:
-    """``raw`` as a non-negative int if it is plain ASCII digits (no sign, no spaces, no underscores)."""
-    if not raw or len(raw) > MAX_DIGITS or not (raw.isascii() and raw.isdigit()):
+    """``raw`` as a non-negative int if it is plain ASCII digits (no sign, no spaces, no underscores)
+    of at most :data:`MAX_DIGITS` after any leading zeros."""
+    if not raw or not (raw.isascii() and raw.isdigit()):
         return None
-    return int(raw)
+    digits = raw.lstrip("0")
+    return int(digits or "0") if len(digits) <= MAX_DIGITS else None
 
 
 def parse_index(raw: str | None, *, parameter: str, minimum: int) -> int:
-    """A page number (``minimum`` 1) or offset (``minimum`` 0); :class:`InvalidPage` otherwise."""
+    """A page number (``minimum`` 1) or offset (``minimum`` 0) up to :data:`MAX_INDEX`; else :class:`InvalidPage`."""
     if raw is None or raw == "":
         return minimum
     number = whole_number(raw)
-    if number is None or number < minimum:
-        raise InvalidPage(details={"parameter": parameter, "minimum": minimum})
+    if number is None or not minimum <= number <= MAX_INDEX:
+        raise InvalidPage(
+            f"The {parameter} must be a whole number from {minimum} to {MAX_INDEX}.",
+            details={"parameter": parameter, "minimum": minimum, "maximum": MAX_INDEX},
+        )
     return number
 
 

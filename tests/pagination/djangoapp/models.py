@@ -11,6 +11,8 @@ class Item(models.Model):
     b = models.TextField(null=True)
     c = models.IntegerField()
     at = models.DateTimeField(null=True)
+    n = models.BigIntegerField(null=True)  # the filter tests' 64-bit and decimal columns
+    d = models.DecimalField(max_digits=20, decimal_places=4, null=True)
 
     class Meta:
         app_label = "pagination_tests"
