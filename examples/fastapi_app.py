@@ -15,7 +15,7 @@ from backendkit.fastapi.idempotency import IdempotentRoutes
 from backendkit.fastapi.pagination import page_params, page_response
 from backendkit.fastapi.ratelimit import limit
 from backendkit.pagination import PageRequest
-from examples import _auth, _health, _idempotency, _limits
+from examples import _auth, _health, _idempotency, _limits, _proxies
 from examples._tasks import MAX_BODY_SIZE, TASK_PAGES, Task, TaskIn, TaskStore, list_tasks
 
 # The page request as a dependency: its query parameters appear in the OpenAPI document.
@@ -25,7 +25,7 @@ TaskPages = Annotated[PageRequest, Depends(page_params(TASK_PAGES))]
 def create_app() -> FastAPI:
     # No redirect from /tasks/ to /tasks: Flask and Django answer 404 there too.
     app = FastAPI(title="tasks (FastAPI)", redirect_slashes=False)
-    install(app, max_body_size=MAX_BODY_SIZE)
+    install(app, max_body_size=MAX_BODY_SIZE, trusted_proxies=_proxies.trusted_proxies())
     store = TaskStore()
     # Per app (its own revocation list), so the dependencies below take it as a default value:
     # an Annotated alias would have to be defined at module level.
@@ -94,5 +94,6 @@ if __name__ == "__main__":
 
     args = parse_args(__doc__ or "")
     configure_logging("INFO")
-    # backendkit writes the access log; uvicorn's own logging config would replace ours.
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    # backendkit writes the access log; uvicorn's own logging config would replace ours. backendkit
+    # decides who the client is (trusted_proxies): uvicorn's own X-Forwarded-For handling is off.
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False, proxy_headers=False)

@@ -11,7 +11,7 @@ from backendkit.flask.health import health_blueprint
 from backendkit.flask.idempotency import idempotent
 from backendkit.flask.pagination import page_request, page_response
 from backendkit.flask.ratelimit import limit
-from examples import _auth, _health, _idempotency, _limits
+from examples import _auth, _health, _idempotency, _limits, _proxies
 from examples._tasks import MAX_BODY_SIZE, TASK_PAGES, TaskIn, TaskStore, list_tasks
 
 
@@ -19,7 +19,7 @@ def create_app() -> Flask:
     app = Flask(__name__)
     # FastAPI does not answer OPTIONS by itself; keep every framework's Allow header the same.
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
-    BackendKit(app, max_body_size=MAX_BODY_SIZE)
+    BackendKit(app, max_body_size=MAX_BODY_SIZE, trusted_proxies=_proxies.trusted_proxies())
     store = TaskStore()
     verifier = _auth.verifier()
     Auth(verifier, app)
@@ -95,7 +95,5 @@ if __name__ == "__main__":
 
     args = parse_args(__doc__ or "")
     configure_logging("INFO")
-    # Behind a proxy on this host: waitress takes the client from its X-Forwarded-For.
-    waitress.serve(
-        app, host=args.host, port=args.port, trusted_proxy="127.0.0.1", trusted_proxy_headers="x-forwarded-for"
-    )
+    # backendkit decides who the client is (trusted_proxies); waitress passes the forwarding headers on.
+    waitress.serve(app, host=args.host, port=args.port, clear_untrusted_proxy_headers=False)

@@ -76,6 +76,7 @@ def test_the_public_modules_are_the_expected_ones() -> None:
         "backendkit.pagination.backends.django",
         "backendkit.pagination.backends.sequence",
         "backendkit.pagination.backends.sqlalchemy",
+        "backendkit.proxies",
         "backendkit.ratelimit",
         "backendkit.starlette",
         "backendkit.starlette.auth",

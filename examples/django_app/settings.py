@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from examples._proxies import trusted_proxies
 from examples._tasks import MAX_BODY_SIZE
 
 SECRET_KEY = "example-only-not-secret"  # noqa: S105  (an example, never deployed)
@@ -12,7 +13,12 @@ INSTALLED_APPS = ["backendkit.django"]
 MIDDLEWARE = ["backendkit.django.ErrorMiddleware"]  # @require needs no middleware of its own
 DATABASES: dict[str, object] = {}
 USE_TZ = True
-BACKENDKIT = {"ERROR_FORMAT": "envelope", "MAX_BODY_SIZE": MAX_BODY_SIZE, "AUTH": "examples.django_app.views.verifier"}
+BACKENDKIT = {
+    "ERROR_FORMAT": "envelope",
+    "MAX_BODY_SIZE": MAX_BODY_SIZE,
+    "AUTH": "examples.django_app.views.verifier",
+    "TRUSTED_PROXIES": trusted_proxies(),  # who the client is: see examples/_proxies.py
+}
 
 # JSON lines on standard error, through dictConfig as Django applies LOGGING.
 LOGGING = {

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import Token
 from dataclasses import dataclass
+from typing import Any
 
 from backendkit._settings import Settings
 from backendkit.context import (
@@ -25,6 +26,7 @@ from backendkit.context import (
 )
 from backendkit.errors import APIError, ErrorHandler, ErrorResponse, ExceptionRegistry, HandledError
 from backendkit.logging._access import ACCESS_LOGGER, access_entry, access_level
+from backendkit.proxies import TrustedProxies, client_address
 
 error_logger = logging.getLogger("backendkit.errors")
 access_logger = logging.getLogger(ACCESS_LOGGER)
@@ -74,6 +76,15 @@ class AdapterState:
         self.access_log = settings.access_log
         self.access_log_exclude = frozenset(settings.access_log_exclude)
         self.access_log_quiet = frozenset(settings.access_log_quiet)
+        self.trusted_proxies = TrustedProxies.from_setting(settings.trusted_proxies)
+        # The one forwarding header to read, as the ASGI scope and the WSGI environ name it (None: read none).
+        enabled = self.trusted_proxies.enabled
+        self.forwarding_header = self.trusted_proxies.header.encode("latin-1") if enabled else None
+        self.forwarding_key = environ_key(self.trusted_proxies.header) if enabled else None
+
+    def forwarded_in(self, environ: Mapping[str, Any]) -> str | None:
+        """The forwarding header of a WSGI environ (Django's ``META``) that the settings trust, if any."""
+        return environ.get(self.forwarding_key) if self.forwarding_key is not None else None
 
     def start_request(
         self,
@@ -81,7 +92,8 @@ class AdapterState:
         *,
         traceparent: str | None = None,
         method: str | None = None,
-        client_ip: str | None = None,
+        peer: str | None = None,
+        forwarded: str | None = None,
         route: str | Callable[[], str | None] | None = None,
         user_id: str | Callable[[], str | None] | None = None,
     ) -> InFlight:
@@ -89,10 +101,14 @@ class AdapterState:
 
         ``incoming`` is the request-id header's value, several values joined with
         ``","`` (as WSGI servers pass them); such a joined value is never valid,
-        so a request with two ids gets a fresh one on every framework. Call
-        :meth:`end_request` when the request is done.
+        so a request with two ids gets a fresh one on every framework.
+        ``peer`` is the socket peer and ``forwarded`` the value of the forwarding
+        header the ``TRUSTED_PROXIES`` setting names (lines joined with ``","``):
+        the client's address is decided here, once, for every piece that names
+        the client. Call :meth:`end_request` when the request is done.
         """
         request_id = choose_request_id(incoming, trust_incoming=self.settings.trust_request_id, generate=new_request_id)
+        client_ip = client_address(peer, (forwarded,) if forwarded else (), self.trusted_proxies)
         facts = RequestFacts(
             method=method, client_ip=client_ip, trace=parse_traceparent(traceparent), route=route, user_id=user_id
         )

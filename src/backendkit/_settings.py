@@ -13,6 +13,7 @@ from typing import Any
 
 from backendkit.context import REQUEST_ID_HEADER, is_valid_request_id
 from backendkit.errors import ConfigurationError, ErrorHandler, ExceptionRegistry, Renderer
+from backendkit.proxies import TrustedProxies
 
 PROBE_PATHS = ("/livez", "/readyz", "/startupz", "/healthz")
 """Where the health probes are served by default (``backendkit.health``); rate limits exempt them and the
@@ -48,6 +49,12 @@ class Settings:
             ``backendkit.idempotency.Idempotency`` (or a dotted path to one), read by
             ``backendkit.django.idempotency.IdempotencyMiddleware``. The other adapters
             take it as an argument.
+        trusted_proxies: The proxies that may name the client in a forwarding header:
+            a list of their addresses or networks, a number of hops, a
+            ``backendkit.proxies.TrustedProxies`` (to read ``Forwarded`` instead of
+            ``X-Forwarded-For``), or ``None`` (the default: the socket peer is the
+            client). One client address, for rate-limit keys, idempotency scopes
+            and logs alike.
     """
 
     error_format: str | Renderer = "envelope"
@@ -62,6 +69,7 @@ class Settings:
     rate_limits: Any = None
     auth: Any = None
     idempotency: Any = None
+    trusted_proxies: Any = None
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any], *, prefix: str = "", **overrides: Any) -> Settings:
@@ -79,6 +87,8 @@ class Settings:
         for paths in ("access_log_exclude", "access_log_quiet"):
             if isinstance(values.get(paths), (list, set, frozenset)):
                 values[paths] = tuple(values[paths])
+        if "trusted_proxies" in values:
+            values["trusted_proxies"] = _trusted_proxies(values["trusted_proxies"])
         try:
             return replace(cls(), **values).validated()
         except TypeError as exc:
@@ -101,6 +111,7 @@ class Settings:
             raise ConfigurationError("REQUEST_ID_HEADER must be a header name")
         if not isinstance(self.error_format, str) and not callable(self.error_format):
             raise ConfigurationError("ERROR_FORMAT must be 'envelope', 'problem' or a callable")
+        _trusted_proxies(self.trusted_proxies)
         self.error_handler()
         return self
 
@@ -110,3 +121,10 @@ class Settings:
             return ErrorHandler(renderer=self.error_format, registry=self.registry, debug=self.debug_errors)
         except ValueError as exc:
             raise ConfigurationError(f"ERROR_FORMAT: {exc}") from exc
+
+
+def _trusted_proxies(value: object) -> TrustedProxies:
+    try:
+        return TrustedProxies.from_setting(value)
+    except ValueError as exc:
+        raise ConfigurationError(f"TRUSTED_PROXIES: {exc}") from exc

@@ -98,6 +98,7 @@ class RequestFacts:
 
     method: str | None = None
     client_ip: str | None = None
+    """The client's address, decided once per request from the ``TRUSTED_PROXIES`` setting."""
     trace: TraceContext | None = None
     route: str | Callable[[], str | None] | None = None
     user_id: str | Callable[[], str | None] | None = None
@@ -139,6 +140,17 @@ def get_request_facts() -> RequestFacts | None:
     return request_facts_var.get()
 
 
+def get_client_ip() -> str | None:
+    """The client's address for the request being handled, or ``None`` outside a request (or without one).
+
+    The same address the rate-limit keys, the idempotency scope and the log
+    lines use: the socket peer, or behind the proxies the ``TRUSTED_PROXIES``
+    setting names, the client they forwarded (see :mod:`backendkit.proxies`).
+    """
+    facts = request_facts_var.get()
+    return facts.client_ip if facts is not None else None
+
+
 def set_user_id(user_id: str | None) -> None:
     """Record the authenticated user of the current request, for its log lines.
 
@@ -160,6 +172,7 @@ __all__ = [
     "TraceContext",
     "bind_request_facts",
     "choose_request_id",
+    "get_client_ip",
     "get_request_facts",
     "get_request_id",
     "is_valid_request_id",

@@ -39,15 +39,17 @@ def _reply(status: int, headers: Any, content: bytes) -> Reply:
 
 
 @contextmanager
-def client(flavour: str, route: Limit | None = None, default: Limit | list[Limit] | None = None) -> Iterator[Get]:
-    """A ``get(path, headers=None)`` function for an app of ``flavour`` with these limits."""
+def client(
+    flavour: str, route: Limit | None = None, default: Limit | list[Limit] | None = None, trusted_proxies: Any = None
+) -> Iterator[Get]:
+    """A ``get(path, headers=None)`` function for an app of ``flavour`` with these limits (and trusted proxies)."""
     if flavour == "fastapi":
-        with _fastapi(route, default) as get:
+        with _fastapi(route, default, trusted_proxies) as get:
             yield get
     elif flavour == "flask":
-        yield _flask(route, default)
+        yield _flask(route, default, trusted_proxies)
     else:
-        with _django(route, default, is_async=flavour == "django-async") as get:
+        with _django(route, default, trusted_proxies, is_async=flavour == "django-async") as get:
             yield get
 
 
@@ -67,7 +69,7 @@ async def _close(stores: list[Any]) -> None:
 
 
 @contextmanager
-def _fastapi(route: Limit | None, default: Limit | list[Limit] | None) -> Iterator[Get]:
+def _fastapi(route: Limit | None, default: Limit | list[Limit] | None, trusted_proxies: Any) -> Iterator[Get]:
     from collections.abc import AsyncIterator
     from contextlib import asynccontextmanager
 
@@ -85,7 +87,7 @@ def _fastapi(route: Limit | None, default: Limit | list[Limit] | None) -> Iterat
     app = FastAPI(lifespan=lifespan)
     if default is not None:
         app.add_middleware(RateLimitMiddleware, limits=default)
-    install(app)
+    install(app, trusted_proxies=trusted_proxies)
     deps = [Depends(limit(route))] if route is not None else []
 
     @app.get("/r", dependencies=deps)
@@ -113,14 +115,14 @@ def _fastapi(route: Limit | None, default: Limit | list[Limit] | None) -> Iterat
         yield get
 
 
-def _flask(route: Limit | None, default: Limit | list[Limit] | None) -> Get:
+def _flask(route: Limit | None, default: Limit | list[Limit] | None, trusted_proxies: Any) -> Get:
     from flask import Flask
 
     from backendkit.flask import BackendKit
     from backendkit.flask.ratelimit import limit
 
     app = Flask(__name__)
-    BackendKit(app, rate_limits=default)
+    BackendKit(app, rate_limits=default, trusted_proxies=trusted_proxies)
 
     def limited(view: Callable[..., Any]) -> Callable[..., Any]:
         return limit(route)(view) if route is not None else view
@@ -168,7 +170,9 @@ def _peer_async_client() -> Any:
 
 
 @contextmanager
-def _django(route: Limit | None, default: Limit | list[Limit] | None, *, is_async: bool) -> Iterator[Get]:
+def _django(
+    route: Limit | None, default: Limit | list[Limit] | None, trusted_proxies: Any, *, is_async: bool
+) -> Iterator[Get]:
     import asyncio
 
     from django.conf import settings as django_settings
@@ -211,6 +215,7 @@ def _django(route: Limit | None, default: Limit | list[Limit] | None, *, is_asyn
     if default is not None:
         middleware.append("backendkit.django.ratelimit.RateLimitMiddleware")
     backendkit = {**getattr(django_settings, "BACKENDKIT", {}), "RATE_LIMITS": default}
+    backendkit["TRUSTED_PROXIES"] = trusted_proxies
     with override_settings(ROOT_URLCONF=urlconf, MIDDLEWARE=middleware, BACKENDKIT=backendkit):
         if is_async:
             async_client = _peer_async_client()(raise_request_exception=False)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from backendkit.errors import ConfigurationError
+from backendkit.proxies import TrustedProxies
 from backendkit.ratelimit import (
     AsyncRedisStore,
     DecisionEvent,
@@ -19,7 +20,7 @@ from backendkit.ratelimit import (
     SlidingWindow,
     TokenBucket,
     by_header,
-    by_ip,
+    by_user,
 )
 from tests.ratelimit.apps import FLAVOURS, client
 from tests.support.net import free_port
@@ -182,8 +183,8 @@ def test_hostile_forwarding_headers_never_fail_and_never_move_the_key(flavour: s
 
 def test_behind_a_trusted_proxy_the_forwarded_client_is_the_key(flavour: str) -> None:
     keys: list[str] = []
-    proxied = Limit("5/minute", key=by_ip(["192.0.2.0/24"]), on_decision=lambda e: keys.append(e.key))
-    with client(flavour, route=proxied) as get:
+    proxied = Limit("5/minute", on_decision=lambda e: keys.append(e.key))
+    with client(flavour, route=proxied, trusted_proxies=["192.0.2.0/24"]) as get:
         get("/r", {"X-Forwarded-For": "203.0.113.9, 192.0.2.77"})  # client, then an inner trusted hop
         get("/r", {"Forwarded": 'for="[2001:db8:1:2::5]:4711"'})  # not the header the proxy sets: ignored
         get("/r", {"X-Forwarded-For": "203.0.113.9", "Forwarded": "for=198.51.100.1"})
@@ -193,11 +194,21 @@ def test_behind_a_trusted_proxy_the_forwarded_client_is_the_key(flavour: str) ->
 
 def test_a_proxy_that_sets_forwarded_is_read_instead(flavour: str) -> None:
     keys: list[str] = []
-    key = by_ip(["192.0.2.0/24"], header="Forwarded")
-    with client(flavour, route=Limit("5/minute", key=key, on_decision=lambda e: keys.append(e.key))) as get:
+    trusted = TrustedProxies(["192.0.2.0/24"], header="Forwarded")
+    limit = Limit("5/minute", on_decision=lambda e: keys.append(e.key))
+    with client(flavour, route=limit, trusted_proxies=trusted) as get:
         get("/r", {"Forwarded": 'for="[2001:db8:1:2::5]:4711"'})
         get("/r", {"X-Forwarded-For": "203.0.113.9", "Forwarded": "for=198.51.100.1"})
     assert keys == ["/r|ip:2001:db8:1:2::/64", "/r|ip:198.51.100.1"]
+
+
+def test_the_app_wide_limits_and_the_user_fallback_use_the_same_client(flavour: str) -> None:
+    keys: list[str] = []
+    app_wide = Limit("5/minute", key=by_user(), on_decision=lambda e: keys.append(e.key))
+    route = Limit("5/minute", key=by_header("X-API-Key"), on_decision=lambda e: keys.append(e.key))
+    with client(flavour, route=route, default=app_wide, trusted_proxies=1) as get:
+        get("/r", {"X-Forwarded-For": "198.51.100.3, 203.0.113.4"})  # one proxy: the last hop
+    assert keys == ["*|ip:203.0.113.4", "/r|ip:203.0.113.4"]
 
 
 def _dead_redis_url() -> str:

@@ -41,9 +41,22 @@ class Reply:
 Headers = dict[str, str] | list[tuple[str, str | bytes]]
 
 
-def request(port: int, method: str, path: str, *, headers: Headers | None = None, body: bytes | None = None) -> Reply:
-    """Send one request; ``headers`` may repeat a name or carry raw bytes, as real clients can."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+def request(
+    port: int,
+    method: str,
+    path: str,
+    *,
+    headers: Headers | None = None,
+    body: bytes | None = None,
+    source: str | None = None,
+) -> Reply:
+    """Send one request; ``headers`` may repeat a name or carry raw bytes, as real clients can.
+
+    ``source`` is the loopback address to send from (``127.0.0.2``...), so that a test can
+    play several clients on one machine.
+    """
+    source_address = (source, 0) if source is not None else None
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=source_address)
     try:
         pairs = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
         conn.putrequest(method, path, skip_accept_encoding=True)

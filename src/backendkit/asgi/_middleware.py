@@ -37,8 +37,9 @@ class RequestContextMiddleware:
     settings trust it; anything else, two ids included, is replaced by a fresh
     one. It is echoed in a response header, stored as
     ``scope["state"]["request_id"]`` (``request.state.request_id`` in
-    Starlette), and, with the method, client ip, route and W3C trace ids, bound
-    for every log line of the request.
+    Starlette), and, with the method, client address (behind the proxies the
+    ``trusted_proxies`` setting names), route and W3C trace ids, bound for
+    every log line of the request.
 
     Args:
         app: The application.
@@ -60,7 +61,9 @@ class RequestContextMiddleware:
         self.header = self.state.header.lower().encode("latin-1")
         self.route_of = route_of
         self.user_of = user_of
-        self.wanted = frozenset({self.header, b"traceparent", b"user-agent"})
+        self.forwarding = self.state.forwarding_header  # the one the settings trust, or None
+        wanted = {self.header, b"traceparent", b"user-agent"}
+        self.wanted = frozenset(wanted if self.forwarding is None else {*wanted, self.forwarding})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -73,7 +76,8 @@ class RequestContextMiddleware:
             headers.get(self.header),
             traceparent=headers.get(b"traceparent"),
             method=scope.get("method"),
-            client_ip=client[0] if client else None,
+            peer=client[0] if client else None,
+            forwarded=headers.get(self.forwarding) if self.forwarding is not None else None,
             route=(lambda: route_of(scope)) if route_of is not None else None,
             user_id=(lambda: user_of(scope)) if user_of is not None else None,
         )

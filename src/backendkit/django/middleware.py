@@ -81,7 +81,8 @@ class ErrorMiddleware:
             meta.get(self.state.environ_key),
             traceparent=meta.get("HTTP_TRACEPARENT"),
             method=request.method,
-            client_ip=meta.get("REMOTE_ADDR"),
+            peer=meta.get("REMOTE_ADDR"),
+            forwarded=self.state.forwarded_in(meta),
             route=lambda: normalize_route(getattr(request.resolver_match, "route", None)),
             user_id=lambda: _user_id(request),
         )

@@ -164,7 +164,8 @@ class BackendKit:
                 environ.get(state.environ_key),
                 traceparent=environ.get("HTTP_TRACEPARENT"),
                 method=environ.get("REQUEST_METHOD"),
-                client_ip=environ.get("REMOTE_ADDR"),
+                peer=environ.get("REMOTE_ADDR"),
+                forwarded=state.forwarded_in(environ),
                 route=normalize_route(rule.rule) if rule is not None else None,
             )
             environ[_IN_FLIGHT] = in_flight

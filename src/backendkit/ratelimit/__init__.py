@@ -25,10 +25,7 @@ from backendkit.ratelimit._keys import (  # noqa: E402
     by_header,
     by_ip,
     by_user,
-    client_ip,
-    forwarded_chain,
     ip_key,
-    parse_networks,
     secret_key,
 )
 from backendkit.ratelimit._limiter import AsyncRateLimiter, RateLimiter  # noqa: E402
@@ -71,11 +68,8 @@ __all__ = [
     "by_header",
     "by_ip",
     "by_user",
-    "client_ip",
-    "forwarded_chain",
     "ip_key",
     "limit_list",
-    "parse_networks",
     "parse_rates",
     "rate_limit_headers",
     "secret_key",

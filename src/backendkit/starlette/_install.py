@@ -157,7 +157,8 @@ def install(
         extra_translations: More framework translations (FastAPI's).
         **options: Lower-case setting names: ``error_format``, ``debug_errors``,
             ``request_id_header``, ``trust_request_id``, ``registry``, ``access_log``,
-            ``access_log_exclude``, ``max_body_size``.
+            ``access_log_exclude``, ``max_body_size``, ``trusted_proxies`` (who the
+            client is, for rate limits, idempotency keys and logs alike).
 
     Raises:
         RuntimeError: The app has already started, or was installed twice.
