@@ -1,4 +1,10 @@
-"""The tasks API on FastAPI: ``python -m examples.fastapi_app --port 8000``."""
+"""The tasks API on FastAPI: ``python -m examples.fastapi_app --port 8000``.
+
+Under a server's own command line, with its logging configuration from backendkit.logging::
+
+    uvicorn examples.fastapi_app:app --workers 2 --log-config examples/uvicorn_log.json
+    gunicorn -c examples/gunicorn_conf.py -k uvicorn.workers.UvicornWorker -w 2 examples.fastapi_app:app
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ from backendkit.fastapi.health import DrainOnShutdown, add_health_routes
 from backendkit.fastapi.idempotency import IdempotentRoutes
 from backendkit.fastapi.pagination import page_params, page_response
 from backendkit.fastapi.ratelimit import limit
+from backendkit.logging import configure_logging, uvicorn_log_config
 from backendkit.pagination import PageRequest
 from examples import _auth, _health, _idempotency, _limits
 from examples._tasks import MAX_BODY_SIZE, TASK_PAGES, Task, TaskIn, TaskStore, list_tasks
@@ -84,15 +91,16 @@ def create_app() -> FastAPI:
     return app
 
 
+if __name__ == "__main__":  # JSON from the first line: building the app may log (a server's log config does this)
+    configure_logging("INFO")
+
 app = create_app()
 
 if __name__ == "__main__":
     import uvicorn
 
-    from backendkit.logging import configure_logging
     from examples._serve import parse_args
 
     args = parse_args(__doc__ or "")
-    configure_logging("INFO")
-    # backendkit writes the access log; uvicorn's own logging config would replace ours.
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    # uvicorn's lines as JSON too; its access log off (backendkit writes one line per request).
+    uvicorn.run(app, host=args.host, port=args.port, log_config=uvicorn_log_config("INFO"))

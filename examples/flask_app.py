@@ -1,4 +1,9 @@
-"""The tasks API on Flask: ``python -m examples.flask_app --port 8000`` (served by waitress)."""
+"""The tasks API on Flask: ``python -m examples.flask_app --port 8000`` (served by waitress).
+
+Under gunicorn, with its logging configuration from backendkit.logging::
+
+    gunicorn -c examples/gunicorn_conf.py -w 2 examples.flask_app:app
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from backendkit.flask.health import health_blueprint
 from backendkit.flask.idempotency import idempotent
 from backendkit.flask.pagination import page_request, page_response
 from backendkit.flask.ratelimit import limit
+from backendkit.logging import configure_logging
 from examples import _auth, _health, _idempotency, _limits
 from examples._tasks import MAX_BODY_SIZE, TASK_PAGES, TaskIn, TaskStore, list_tasks
 
@@ -85,16 +91,17 @@ def create_app() -> Flask:
     return app
 
 
+if __name__ == "__main__":  # JSON from the first line: building the app may log (a server's log config does this)
+    configure_logging("INFO")  # waitress's own logger ("Serving on ...") propagates to it too
+
 app = create_app()
 
 if __name__ == "__main__":
     import waitress
 
-    from backendkit.logging import configure_logging
     from examples._serve import parse_args
 
     args = parse_args(__doc__ or "")
-    configure_logging("INFO")
     # Behind a proxy on this host: waitress takes the client from its X-Forwarded-For.
     waitress.serve(
         app, host=args.host, port=args.port, trusted_proxy="127.0.0.1", trusted_proxy_headers="x-forwarded-for"

@@ -12,6 +12,7 @@ import json
 import logging
 import logging.config
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from backendkit.logging import configure_logging, dict_config, gunicorn_logconfi
 from backendkit.logging.__main__ import main
 
 SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "gunicorn.error", "gunicorn.access")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -165,3 +167,8 @@ def test_the_command_line_refuses_an_unknown_server(capsys: pytest.CaptureFixtur
         main(["hypercorn"])
     assert exited.value.code == 2
     assert "invalid choice: 'hypercorn'" in capsys.readouterr().err
+
+
+def test_the_examples_uvicorn_file_is_what_the_command_line_writes() -> None:
+    # The README's `uvicorn --log-config examples/uvicorn_log.json`: never out of date.
+    assert json.loads((ROOT / "examples" / "uvicorn_log.json").read_text()) == uvicorn_log_config("INFO")
