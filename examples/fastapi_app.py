@@ -36,15 +36,16 @@ def create_app() -> FastAPI:
     store = TaskStore()
     # Per app (its own revocation list), so the dependencies below take it as a default value:
     # an Annotated alias would have to be defined at module level.
-    verifier = _auth.verifier()
+    verifier = _auth.verifier(asynchronous=True)
     auth = Auth(verifier)
     authenticated = auth.require()  # any valid token
 
-    limited = _limits.limited()
-    health = _health.health(store, limited, asynchronous=True)
+    limited = _limits.limited(asynchronous=True)
+    idempotency = _idempotency.keys(asynchronous=True)
+    health = _health.health(store, limited=limited, verifier=verifier, keys=idempotency, asynchronous=True)
     add_health_routes(app, health)
     app.add_middleware(DrainOnShutdown, health=health)  # /readyz answers 503 from SIGTERM on
-    keys = IdempotentRoutes(app, _idempotency.keys(asynchronous=True))  # Idempotency-Key on POST /tasks
+    keys = IdempotentRoutes(app, idempotency)  # Idempotency-Key on POST /tasks
 
     @app.get("/tasks", responses=error_responses(400))
     def get_tasks(pages: TaskPages) -> Response:

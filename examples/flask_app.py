@@ -27,18 +27,18 @@ def create_app() -> Flask:
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     BackendKit(app, max_body_size=MAX_BODY_SIZE)
     store = TaskStore()
-    verifier = _auth.verifier()
+    verifier = _auth.verifier(asynchronous=False)
     Auth(verifier, app)
 
-    limited = _limits.limited()
-    app.register_blueprint(health_blueprint(_health.health(store, limited, asynchronous=False)))
+    limited = _limits.limited(asynchronous=False)
+    keys = _idempotency.keys(asynchronous=False)
+    health = _health.health(store, limited=limited, verifier=verifier, keys=keys, asynchronous=False)
+    app.register_blueprint(health_blueprint(health))
 
     @app.get("/tasks")
     def get_tasks() -> Response:
         page, data = list_tasks(store, page_request(TASK_PAGES))
         return page_response(page, data)
-
-    keys = _idempotency.keys(asynchronous=False)
 
     @app.post("/tasks")
     @idempotent(keys)  # Idempotency-Key: a retry gets the same 201 and the same task
