@@ -57,7 +57,7 @@ def dict_config(
     Returns:
         A new dict, yours to change.
 
-    Example:
+    Examples:
         >>> config = dict_config("WARNING", profile="ecs")
         >>> config["root"], config["formatters"]["json"]["profile"]
         ({'level': 'WARNING', 'handlers': ['backendkit']}, 'ecs')
@@ -100,7 +100,7 @@ def uvicorn_log_config(level: int | str = "INFO", **formatter: Any) -> dict[str,
         level: The root logger's level.
         **formatter: The options of :func:`dict_config` (``profile``, ``static_fields``...).
 
-    Example:
+    Examples:
         >>> uvicorn_log_config()["loggers"]["uvicorn.access"]
         {'handlers': [], 'propagate': False}
     """
@@ -136,7 +136,7 @@ def gunicorn_logconfig_dict(level: int | str = "INFO", **formatter: Any) -> dict
         level: The root logger's level.
         **formatter: The options of :func:`dict_config` (``profile``, ``static_fields``...).
 
-    Example:
+    Examples:
         >>> gunicorn_logconfig_dict()["loggers"]["gunicorn.error"]
         {'handlers': ['backendkit'], 'propagate': False}
     """
