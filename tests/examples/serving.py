@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
@@ -21,11 +20,9 @@ APPS = {
 }
 
 
-def uvicorn_worker() -> str:
-    """uvicorn's gunicorn worker: the ``uvicorn-worker`` package's when installed, else the one uvicorn ships."""
-    if importlib.util.find_spec("uvicorn_worker") is not None:
-        return "uvicorn_worker.UvicornWorker"
-    return "uvicorn.workers.UvicornWorker"
+# uvicorn's gunicorn worker, as uvicorn ships it (deprecated there, in favour of the
+# uvicorn-worker package's uvicorn_worker.UvicornWorker, which sets up logging the same way).
+UVICORN_WORKER = "uvicorn.workers.UvicornWorker"
 
 
 def python_m(module: str, port: int) -> list[str]:

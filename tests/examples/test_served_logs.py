@@ -13,6 +13,8 @@ access line, with its request id; a traceback is inside one line.
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import subprocess
 from typing import Any
 
@@ -21,11 +23,11 @@ import pytest
 from tests.examples.serving import (
     APPS,
     PY,
+    UVICORN_WORKER,
     example_env,
     gunicorn,
     json_lines,
     python_m,
-    uvicorn_worker,
     uvicorn_workers,
 )
 from tests.support.net import free_port, request
@@ -51,7 +53,7 @@ SERVERS: dict[str, tuple[Any, Expected]] = {
     "flask-python-m": (lambda port: python_m("examples.flask_app", port), [("waitress", "Serving on http://", 1)]),
     "django-python-m": (lambda port: python_m("examples.django_app", port), UVICORN_ALONE),
     "flask-gunicorn": (lambda port: gunicorn(APPS["flask"], port), GUNICORN),
-    "fastapi-gunicorn": (lambda port: gunicorn(APPS["fastapi"], port, worker=uvicorn_worker()), GUNICORN),
+    "fastapi-gunicorn": (lambda port: gunicorn(APPS["fastapi"], port, worker=UVICORN_WORKER), GUNICORN),
     "django-gunicorn": (lambda port: gunicorn(APPS["django-wsgi"], port), GUNICORN),
     "fastapi-uvicorn-workers": (lambda port: uvicorn_workers(APPS["fastapi"], port), UVICORN_WORKERS),
     "django-uvicorn-workers": (lambda port: uvicorn_workers(APPS["django-asgi"], port), UVICORN_WORKERS),
@@ -125,3 +127,25 @@ def test_a_worker_that_cannot_boot_logs_its_traceback_in_one_line() -> None:
     assert text.count(failed["exception"]["message"]) == 1
     lines = json_lines("\n".join(line for line in text if line != failed["exception"]["message"]))
     assert [line["message"] for line in lines[-2:]] == ["Shutting down: Master", "Reason: Worker failed to boot."]
+
+
+def _as_typed(argv: list[str]) -> tuple[str, ...]:
+    """A command as a user types it, less what may differ: how the program is started, and the port."""
+    program = argv[2] if argv[1:2] == ["-m"] and argv[2] in ("uvicorn", "gunicorn") else None
+    launcher = argv[0].rsplit("/", 1)[-1]
+    words = [program, *argv[3:]] if program else ["python" if launcher.startswith("python") else launcher, *argv[1:]]
+    kept: list[str] = []
+    for word in words:
+        if kept and kept[-1] in ("--port", "-b"):
+            kept.pop()  # the option and its value
+            continue
+        kept.append(word)
+    return tuple(kept)
+
+
+def test_the_readme_gives_the_commands_tested_here() -> None:
+    readme = (ROOT / "README.md").read_text()
+    typed = re.findall(r"\.venv/bin/(?:uvicorn|gunicorn|python -m examples\.)[^`&\n]*", readme)
+    documented = {_as_typed(shlex.split(command.strip())) for command in typed}
+    tested = {_as_typed(command(8000)) for command, _ in SERVERS.values()}
+    assert documented == tested
