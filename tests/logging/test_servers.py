@@ -26,11 +26,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def restored_logging() -> Iterator[None]:
-    """Put back the root logger, the servers' loggers and structlog as they were."""
+    """The servers' loggers as a fresh process has them; then they, the root logger and structlog as they were."""
     import structlog
 
     loggers = [logging.getLogger(), *(logging.getLogger(name) for name in SERVER_LOGGERS)]
     saved = [(lg, list(lg.handlers), lg.level, lg.propagate, lg.disabled) for lg in loggers]
+    for lg in loggers[1:]:  # (servers run in this process by other tests set their levels)
+        lg.handlers[:] = []
+        lg.setLevel(logging.NOTSET)
+        lg.propagate, lg.disabled = True, False
     try:
         yield
     finally:
