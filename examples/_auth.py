@@ -5,7 +5,8 @@ development secret fixed here is used, with a warning at start-up (never deploy
 it). ``BACKENDKIT_EXAMPLE_JWKS_URL``, when set, names a JWKS whose RS256 and
 ES256 keys are accepted by kid too. Tokens come from ``https://auth.example.test/``
 for the audience ``tasks-api``, with ``sub``, ``exp``, ``roles`` (a list) and
-``scope`` (space-separated).
+``scope`` (space-separated). A logout revokes its token in Redis when
+``BACKENDKIT_EXAMPLE_REDIS_URL`` is set (every worker process refuses it), in memory otherwise.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 import logging
 import os
 
-from backendkit.auth import HMACKey, JWTVerifier, MemoryRevocations, Role, Roles
+from backendkit.auth import AsyncRevocations, HMACKey, JWTVerifier, MemoryRevocations, Revocations, Role, Roles
+from examples import _redis
 
 ISSUER = "https://auth.example.test/"
 AUDIENCE = "tasks-api"
@@ -39,8 +41,18 @@ def secret() -> str:
     return DEV_JWT_SECRET
 
 
-def verifier() -> JWTVerifier:
-    """A verifier for one app, with its own revocation list (in memory: one process)."""
+def revocations(*, asynchronous: bool) -> Revocations | AsyncRevocations:
+    """The revocation list: in Redis (async for ASGI apps, sync for WSGI and Django's sync views), or in memory."""
+    url = _redis.url()
+    if not url:
+        return MemoryRevocations()  # one process's
+    from backendkit.auth.redis import AsyncRedisRevocations, RedisRevocations
+
+    return AsyncRedisRevocations.from_url(url) if asynchronous else RedisRevocations.from_url(url)
+
+
+def verifier(*, asynchronous: bool = False) -> JWTVerifier:
+    """A verifier for one app, with its own revocation list (see :func:`revocations`)."""
     jwks = None
     url = os.environ.get("BACKENDKIT_EXAMPLE_JWKS_URL")
     if url:
@@ -53,5 +65,5 @@ def verifier() -> JWTVerifier:
         issuer=ISSUER,
         audience=AUDIENCE,
         roles=ROLES,
-        revocations=MemoryRevocations(),
+        revocations=revocations(asynchronous=asynchronous),
     )

@@ -1,36 +1,55 @@
 """The probes every example serves: ``/livez``, ``/readyz``, ``/startupz`` and ``/healthz``.
 
-Readiness checks the example's own stores (its tasks, and the rate limit's) and, when ``BACKENDKIT_EXAMPLE_REDIS_URL``
-is set, that Redis answers a ``PING`` within 0.5 s. Details are shown (``?verbose``)
-only when ``BACKENDKIT_EXAMPLE_HEALTH_DETAILS=1``: on a public listener they stay off.
+Readiness checks every store the example keeps state in: its tasks, the rate limit's
+store, and, when ``BACKENDKIT_EXAMPLE_REDIS_URL`` is set, the Redis the revocation list
+and the idempotency keys live in, each through its own client, within 0.5 s. Details
+are shown (``?verbose``) only when ``BACKENDKIT_EXAMPLE_HEALTH_DETAILS=1``: on a public
+listener they stay off.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+from backendkit.auth import JWTVerifier
 from backendkit.health import Health, Result
-from backendkit.health.checks import async_redis_check, async_store_check, redis_check, store_check
+from backendkit.health.checks import (
+    async_revocations_check,
+    async_store_check,
+    atimed,
+    revocations_check,
+    store_check,
+    timed,
+)
+from backendkit.idempotency import Idempotency
 from backendkit.ratelimit import Limit
+from examples import _redis
 from examples._tasks import TaskStore
 
+STORE_TIMEOUT = 0.5
+"""Seconds a store's check may take before readiness fails."""
 
-def health(store: TaskStore, limited: Limit, *, asynchronous: bool) -> Health:
-    """The example's health: its task store, the rate-limit store of ``/limited``, and Redis when configured."""
+
+def health(store: TaskStore, *, limited: Limit, verifier: JWTVerifier, keys: Idempotency, asynchronous: bool) -> Health:
+    """The example's health: its tasks, and each store of the rate limit, the revocation list and the keys."""
     details = os.environ.get("BACKENDKIT_EXAMPLE_HEALTH_DETAILS") == "1"
     probes = Health(interval=1.0, verbose_query=details)
     probes.add("tasks:count", lambda: Result.ok(len(store.all()), "tasks"), component_type="component")
     check = async_store_check(limited.store) if asynchronous else store_check(limited.store)
-    probes.add("ratelimit:responseTime", check, component_type="datastore")
-    url = os.environ.get("BACKENDKIT_EXAMPLE_REDIS_URL")
-    if url:
-        import redis
-        import redis.asyncio
-
-        if asynchronous:
-            client = redis.asyncio.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-            probes.add("redis:responseTime", async_redis_check(client), timeout=0.5, component_type="datastore")
-        else:
-            sync_client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-            probes.add("redis:responseTime", redis_check(sync_client), timeout=0.5, component_type="datastore")
+    probes.add("ratelimit:responseTime", check, timeout=STORE_TIMEOUT, component_type="datastore")
+    if _redis.url():  # in memory, the other two have nothing that could fail
+        revoked = verifier.revocations
+        check = async_revocations_check(revoked) if asynchronous else revocations_check(revoked)
+        probes.add("revocations:responseTime", check, timeout=STORE_TIMEOUT, component_type="datastore")
+        check = _ping(keys.store, asynchronous)
+        probes.add("idempotency:responseTime", check, timeout=STORE_TIMEOUT, component_type="datastore")
     return probes
+
+
+def _ping(store: Any, asynchronous: bool) -> Callable[[], Result] | Callable[[], Awaitable[Result]]:
+    # The idempotency store's own client (for the running event loop, when async).
+    if asynchronous:
+        return atimed(lambda: store.client.ping())
+    return timed(lambda: store.client.ping())

@@ -8,14 +8,13 @@ and the same task; the same key with another body is a ``422``.
 
 from __future__ import annotations
 
-import os
-
 from backendkit.idempotency import Idempotency, MemoryStore
+from examples import _redis
 
 
 def keys(*, asynchronous: bool) -> Idempotency:
     """The example's idempotency: an async Redis store for ASGI, a sync one for WSGI, or memory."""
-    url = os.environ.get("BACKENDKIT_EXAMPLE_REDIS_URL")
+    url = _redis.url()
     if not url:
         return Idempotency(MemoryStore())
     from backendkit.idempotency.redis import AsyncRedisStore, RedisStore

@@ -1,4 +1,10 @@
-"""The tasks API on FastAPI: ``python -m examples.fastapi_app --port 8000``."""
+"""The tasks API on FastAPI: ``python -m examples.fastapi_app --port 8000``.
+
+Under a server's own command line, with its logging configuration from backendkit.logging::
+
+    uvicorn examples.fastapi_app:app --workers 2 --log-config examples/uvicorn_log.json
+    gunicorn -c examples/gunicorn_conf.py -k uvicorn.workers.UvicornWorker -w 2 examples.fastapi_app:app
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ from backendkit.fastapi.health import DrainOnShutdown, add_health_routes
 from backendkit.fastapi.idempotency import IdempotentRoutes
 from backendkit.fastapi.pagination import page_params, page_response
 from backendkit.fastapi.ratelimit import limit
+from backendkit.logging import configure_logging, uvicorn_log_config
 from backendkit.pagination import PageRequest
 from examples import _auth, _health, _idempotency, _limits, _proxies
 from examples._tasks import MAX_BODY_SIZE, TASK_PAGES, Task, TaskIn, TaskStore, list_tasks
@@ -29,15 +36,16 @@ def create_app() -> FastAPI:
     store = TaskStore()
     # Per app (its own revocation list), so the dependencies below take it as a default value:
     # an Annotated alias would have to be defined at module level.
-    verifier = _auth.verifier()
+    verifier = _auth.verifier(asynchronous=True)
     auth = Auth(verifier)
     authenticated = auth.require()  # any valid token
 
-    limited = _limits.limited()
-    health = _health.health(store, limited, asynchronous=True)
+    limited = _limits.limited(asynchronous=True)
+    idempotency = _idempotency.keys(asynchronous=True)
+    health = _health.health(store, limited=limited, verifier=verifier, keys=idempotency, asynchronous=True)
     add_health_routes(app, health)
     app.add_middleware(DrainOnShutdown, health=health)  # /readyz answers 503 from SIGTERM on
-    keys = IdempotentRoutes(app, _idempotency.keys(asynchronous=True))  # Idempotency-Key on POST /tasks
+    keys = IdempotentRoutes(app, idempotency)  # Idempotency-Key on POST /tasks
 
     @app.get("/tasks", responses=error_responses(400))
     def get_tasks(pages: TaskPages) -> Response:
@@ -84,16 +92,17 @@ def create_app() -> FastAPI:
     return app
 
 
+if __name__ == "__main__":  # JSON from the first line: building the app may log (a server's log config does this)
+    configure_logging("INFO")
+
 app = create_app()
 
 if __name__ == "__main__":
     import uvicorn
 
-    from backendkit.logging import configure_logging
     from examples._serve import parse_args
 
     args = parse_args(__doc__ or "")
-    configure_logging("INFO")
-    # backendkit writes the access log; uvicorn's own logging config would replace ours. backendkit
+    # uvicorn's lines as JSON too; its access log off (backendkit writes one line per request). backendkit
     # decides who the client is (trusted_proxies): uvicorn's own X-Forwarded-For handling is off.
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False, proxy_headers=False)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=uvicorn_log_config("INFO"), proxy_headers=False)

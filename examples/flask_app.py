@@ -1,4 +1,9 @@
-"""The tasks API on Flask: ``python -m examples.flask_app --port 8000`` (served by waitress)."""
+"""The tasks API on Flask: ``python -m examples.flask_app --port 8000`` (served by waitress).
+
+Under gunicorn, with its logging configuration from backendkit.logging::
+
+    gunicorn -c examples/gunicorn_conf.py -w 2 examples.flask_app:app
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from backendkit.flask.health import health_blueprint
 from backendkit.flask.idempotency import idempotent
 from backendkit.flask.pagination import page_request, page_response
 from backendkit.flask.ratelimit import limit
+from backendkit.logging import configure_logging
 from examples import _auth, _health, _idempotency, _limits, _proxies
 from examples._tasks import MAX_BODY_SIZE, TASK_PAGES, TaskIn, TaskStore, list_tasks
 
@@ -21,18 +27,18 @@ def create_app() -> Flask:
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     BackendKit(app, max_body_size=MAX_BODY_SIZE, trusted_proxies=_proxies.trusted_proxies())
     store = TaskStore()
-    verifier = _auth.verifier()
+    verifier = _auth.verifier(asynchronous=False)
     Auth(verifier, app)
 
-    limited = _limits.limited()
-    app.register_blueprint(health_blueprint(_health.health(store, limited, asynchronous=False)))
+    limited = _limits.limited(asynchronous=False)
+    keys = _idempotency.keys(asynchronous=False)
+    health = _health.health(store, limited=limited, verifier=verifier, keys=keys, asynchronous=False)
+    app.register_blueprint(health_blueprint(health))
 
     @app.get("/tasks")
     def get_tasks() -> Response:
         page, data = list_tasks(store, page_request(TASK_PAGES))
         return page_response(page, data)
-
-    keys = _idempotency.keys(asynchronous=False)
 
     @app.post("/tasks")
     @idempotent(keys)  # Idempotency-Key: a retry gets the same 201 and the same task
@@ -85,15 +91,16 @@ def create_app() -> Flask:
     return app
 
 
+if __name__ == "__main__":  # JSON from the first line: building the app may log (a server's log config does this)
+    configure_logging("INFO")  # waitress's own logger ("Serving on ...") propagates to it too
+
 app = create_app()
 
 if __name__ == "__main__":
     import waitress
 
-    from backendkit.logging import configure_logging
     from examples._serve import parse_args
 
     args = parse_args(__doc__ or "")
-    configure_logging("INFO")
     # backendkit decides who the client is (trusted_proxies); waitress passes the forwarding headers on.
     waitress.serve(app, host=args.host, port=args.port, clear_untrusted_proxy_headers=False)

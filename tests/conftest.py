@@ -10,30 +10,16 @@ import pytest
 from tests.support.postgres import Schema, own_schema
 from tests.support.postgres import required as postgres_required
 from tests.support.postgres import server_url as postgres_url
-from tests.support.redis import RedisCluster, RedisServer, find_redis_server, start_cluster, start_redis
+from tests.support.redis import RedisCluster, RedisServer, redis_binary, start_cluster, start_redis
 
 # The test Django app's models import only once Django is set up (by the fixture below).
 collect_ignore_glob = ["pagination/djangoapp/*"]
 
 
-def _redis_required() -> bool:
-    return os.environ.get("BACKENDKIT_REQUIRE_REDIS", "") not in ("", "0")
-
-
-def _redis_binary() -> str:
-    binary = find_redis_server()
-    if binary is None:
-        message = "redis-server is not on PATH (install it, e.g. apt-get install redis-server)"
-        if _redis_required():
-            pytest.fail(f"BACKENDKIT_REQUIRE_REDIS is set but {message}")
-        pytest.skip(message)
-    return binary
-
-
 @pytest.fixture(scope="session")
 def redis_cluster() -> Iterator[RedisCluster]:
     """A Redis Cluster of three primaries on free loopback ports, from the same redis-server binary."""
-    cluster = start_cluster(_redis_binary())
+    cluster = start_cluster(redis_binary())
     try:
         yield cluster
     finally:
@@ -47,7 +33,7 @@ def redis_server() -> Iterator[RedisServer]:
     Skips when no redis-server binary is on PATH, unless BACKENDKIT_REQUIRE_REDIS=1
     (as in CI), which turns the skip into a failure.
     """
-    server = start_redis(_redis_binary())
+    server = start_redis(redis_binary())
     try:
         yield server
     finally:

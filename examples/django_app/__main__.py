@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import uvicorn
 
+from backendkit.logging import uvicorn_log_config
 from examples._serve import parse_args
 
 args = parse_args(__doc__ or "")
-# Logging is set up by Django from settings.LOGGING; uvicorn's config would replace it. backendkit
-# decides who the client is (TRUSTED_PROXIES): uvicorn's own X-Forwarded-For handling is off.
-uvicorn.run(
-    "examples.django_app.asgi:application",
-    host=args.host,
-    port=args.port,
-    log_config=None,
-    access_log=False,
-    proxy_headers=False,
-)
+# uvicorn's lines as JSON from the first one, its access log off (backendkit writes one line per request);
+# once the app is loaded, Django applies settings.LOGGING, with the same formatter. backendkit decides who
+# the client is (TRUSTED_PROXIES): uvicorn's own X-Forwarded-For handling is off.
+app = "examples.django_app.asgi:application"
+uvicorn.run(app, host=args.host, port=args.port, log_config=uvicorn_log_config("INFO"), proxy_headers=False)

@@ -17,11 +17,12 @@ from examples import _auth, _health, _idempotency, _limits
 from examples._tasks import TASK_PAGES, TaskIn, TaskStore, list_tasks
 
 store = TaskStore()
-verifier = _auth.verifier()  # BACKENDKIT["AUTH"] names it
-# Sync views: they serve WSGI and ASGI alike (under ASGI in a worker thread), no event loop per request.
-limited_rule = _limits.limited()
-health = _health.health(store, limited_rule, asynchronous=False)
+# Sync stores: sync views use them as they are (under ASGI in a worker thread), async views in a thread,
+# so they serve WSGI and ASGI alike, with no event loop per request.
+verifier = _auth.verifier(asynchronous=False)  # BACKENDKIT["AUTH"] names it
+limited_rule = _limits.limited(asynchronous=False)
 keys = _idempotency.keys(asynchronous=False)  # Idempotency-Key on POST /tasks
+health = _health.health(store, limited=limited_rule, verifier=verifier, keys=keys, asynchronous=False)
 
 
 @require_safe

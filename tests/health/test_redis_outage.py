@@ -18,7 +18,7 @@ import redis
 import redis.asyncio
 
 from backendkit.health import RAISED, TIMED_OUT
-from examples import _health, _limits
+from examples import _auth, _health, _idempotency, _limits
 from examples._tasks import TaskStore
 from examples.fastapi_app import create_app as create_fastapi_app
 from examples.flask_app import create_app as create_flask_app
@@ -32,6 +32,8 @@ pytestmark = [pytest.mark.redis, pytest.mark.socket]
 
 MARGIN = 1.0  # seconds for the probes themselves on a loaded machine
 POLL = 0.05
+# The examples' checks of the stores they keep in Redis when BACKENDKIT_EXAMPLE_REDIS_URL is set.
+REDIS_CHECKS = ("ratelimit:responseTime", "revocations:responseTime", "idempotency:responseTime")
 
 
 class RestartableRedis:
@@ -87,11 +89,14 @@ def logged_errors() -> Iterator[Records]:
 
 
 def _example_timings(monkeypatch: pytest.MonkeyPatch) -> tuple[float, float]:
-    """The examples' cache interval and Redis check timeout, as they configure them."""
-    monkeypatch.setenv("BACKENDKIT_EXAMPLE_REDIS_URL", "redis://127.0.0.1:1/0")  # a client that never connects
-    health = _health.health(TaskStore(), _limits.limited(), asynchronous=False)
-    [timeout] = [check.timeout for check in health.checks if check.name == "redis:responseTime"]
-    return health.interval, timeout
+    """The examples' cache interval and their longest store check timeout, as they configure them."""
+    monkeypatch.setenv("BACKENDKIT_EXAMPLE_REDIS_URL", "redis://127.0.0.1:1/0")  # clients that never connect
+    verifier, limited = _auth.verifier(asynchronous=True), _limits.limited(asynchronous=True)
+    keys = _idempotency.keys(asynchronous=True)  # (async stores: their clients are made on first use)
+    health = _health.health(TaskStore(), limited=limited, verifier=verifier, keys=keys, asynchronous=True)
+    timeouts = {check.name: check.timeout for check in health.checks if check.name in REDIS_CHECKS}
+    assert set(timeouts) == set(REDIS_CHECKS)
+    return health.interval, max(timeouts.values())
 
 
 def _probe(port: int) -> int:
@@ -101,18 +106,21 @@ def _probe(port: int) -> int:
     assert health_document(live) == {"status": "pass"}
     ready = request(port, "GET", "/readyz?verbose")
     document = health_document(ready)
-    [redis_entry] = document["checks"]["redis:responseTime"]
     [tasks_entry] = document["checks"]["tasks:count"]
     assert tasks_entry["status"] == "pass", document
-    assert redis_entry["componentType"] == "datastore", document
-    if ready.status == 200:
-        assert redis_entry["status"] == "pass", document
-        assert redis_entry["observedUnit"] == "ms", document
-        assert isinstance(redis_entry["observedValue"], float), document
-    else:
-        assert redis_entry["status"] == "fail", document
-        assert redis_entry["output"] in (RAISED, TIMED_OUT), document  # fixed words, never the exception's
-        assert "observedValue" not in redis_entry, document
+    redis_entries = [entry for name in REDIS_CHECKS for entry in document["checks"][name]]
+    assert {entry["componentType"] for entry in redis_entries} == {"datastore"}, document
+    for entry in redis_entries:
+        if entry["status"] == "pass":
+            assert entry["observedUnit"] == "ms", document
+            assert isinstance(entry["observedValue"], float), document
+        else:
+            assert entry["status"] == "fail", document
+            assert entry["output"] in (RAISED, TIMED_OUT), document  # fixed words, never the exception's
+            assert "observedValue" not in entry, document
+    passed = [entry["status"] == "pass" for entry in redis_entries]
+    # Ready only when every store answers; a report made while Redis stopped may have caught some still passing.
+    assert all(passed) if ready.status == 200 else not all(passed), document
     return ready.status
 
 
@@ -155,12 +163,18 @@ def _outage(port: int, redis_server: RestartableRedis, interval: float, timeout:
 
 
 def _only_dependency_errors(records: Records) -> None:
-    """The only errors logged are the Redis check's, each with the driver's error attached for the operator."""
+    """The only errors logged are the Redis checks', each with the driver's error attached for the operator."""
     assert records.records, "the failing check logged nothing"
     for record in records.records:
         assert record.name == "backendkit.health", record.getMessage()
         assert record.exc_info is not None, record.getMessage()
-        assert isinstance(record.exc_info[1], redis.exceptions.ConnectionError), record.exc_info
+        assert _driver_error(record.exc_info[1]), record.exc_info
+
+
+def _driver_error(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is redis-py's connection error, or a store's error raised from one."""
+    connection_error = redis.exceptions.ConnectionError
+    return isinstance(exc, connection_error) or isinstance(getattr(exc, "__cause__", None), connection_error)
 
 
 class Clients:
@@ -209,7 +223,7 @@ def test_fastapi_readiness_follows_redis_under_uvicorn(
     monkeypatch.setenv("BACKENDKIT_EXAMPLE_REDIS_URL", own_redis.url)
     monkeypatch.setenv("BACKENDKIT_EXAMPLE_HEALTH_DETAILS", "1")
     app = _fastapi_app(clients)
-    assert (len(clients.sync), len(clients.asynchronous)) == (1, 1)  # the timings' client, the app's
+    assert (len(clients.sync), len(clients.asynchronous)) == (0, 0)  # async stores: one client per loop, on first use
     with uvicorn_server(app) as port:
         try:
             took = _outage(port, own_redis, interval, timeout)
@@ -227,7 +241,7 @@ def test_flask_readiness_follows_redis_under_waitress(
     monkeypatch.setenv("BACKENDKIT_EXAMPLE_REDIS_URL", own_redis.url)
     monkeypatch.setenv("BACKENDKIT_EXAMPLE_HEALTH_DETAILS", "1")
     app = create_flask_app()
-    assert len(clients.sync) == 3  # the timings' client, the app's readiness check's, its idempotency store's
+    assert len(clients.sync) == 3  # the rate limit's, the revocation list's and the idempotency store's
     try:
         with waitress_server(app) as port:
             took = _outage(port, own_redis, interval, timeout)
@@ -252,6 +266,8 @@ def test_the_check_error_goes_to_the_log_with_the_request_id(
         clients.close_sync()
     assert reply.status == 503
     assert health_document(reply) == {"status": "fail"}
-    [line] = [line for line in log_lines.lines if line["logger"] == "backendkit.health"]
-    assert line["exception"]["type"] == "redis.exceptions.ConnectionError"
-    assert line.get("request_id") == reply.headers["x-request-id"]
+    lines = [line for line in log_lines.lines if line["logger"] == "backendkit.health"]
+    assert sorted(line["message"] for line in lines) == [f"health check {name} raised" for name in sorted(REDIS_CHECKS)]
+    for line in lines:
+        assert "redis.exceptions.ConnectionError" in line["exception"]["stack"], line  # raised, or the cause
+        assert line.get("request_id") == reply.headers["x-request-id"]

@@ -265,6 +265,22 @@ def test_one_of_many_threads_takes_a_key_in_redis(redis_server: RedisServer) -> 
         store.close()
 
 
+def test_an_async_store_shows_the_client_of_each_loop(redis_server: RedisServer) -> None:
+    # What a readiness check pings: the connections the store itself uses, on the loop that runs the check.
+    store = AsyncRedisStore(redis_server.url)
+
+    async def ping() -> tuple[Any, bool]:
+        client = store.client
+        answered = await client.ping()
+        assert store.client is client  # one client per loop
+        await store.aclose()
+        return client, answered
+
+    first, second = asyncio.run(ping()), asyncio.run(ping())
+    assert (first[1], second[1]) == (True, True)
+    assert first[0] is not second[0]  # another loop, another client
+
+
 def test_a_cluster_client_works_as_a_plain_one(redis_cluster: RedisCluster) -> None:
     nodes = [redis.cluster.ClusterNode(h, p) for h, p in redis_cluster.startup_nodes]
     client = redis.cluster.RedisCluster(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -32,6 +33,19 @@ class RedisServer:
 
 def find_redis_server() -> str | None:
     return shutil.which("redis-server")
+
+
+def redis_binary() -> str:
+    """redis-server's path; the test skips without it, or fails when BACKENDKIT_REQUIRE_REDIS is set (as in CI)."""
+    import pytest
+
+    binary = find_redis_server()
+    if binary is None:
+        message = "redis-server is not on PATH (install it, e.g. apt-get install redis-server)"
+        if os.environ.get("BACKENDKIT_REQUIRE_REDIS", "") not in ("", "0"):
+            pytest.fail(f"BACKENDKIT_REQUIRE_REDIS is set but {message}")
+        pytest.skip(message)
+    return binary
 
 
 def start_redis(

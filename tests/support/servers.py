@@ -13,6 +13,7 @@ import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -109,6 +110,47 @@ def server_process(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=15)
+
+
+@dataclass
+class Output:
+    """What a server process wrote, each stream apart; filled in once the process has stopped."""
+
+    stdout: str = ""
+    stderr: str = ""
+
+
+@contextmanager
+def logged_process(args: Sequence[str], port: int, *, env: Mapping[str, str]) -> Iterator[Output]:
+    """:func:`server_process` keeping the server's standard output and error apart, for tests of its log.
+
+    ``env`` is the whole environment of the process. The yielded :class:`Output` is
+    filled in when the block ends and the process has been stopped (SIGTERM, as a
+    process manager does, so what the server writes while it stops is in it too).
+    """
+    output = Output()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(list(args), cwd=ROOT, env=dict(env), stdout=out, stderr=err)
+        try:
+            try:
+                wait_for_port(port, timeout=30)
+            except TimeoutError:
+                err.seek(0)
+                raise TimeoutError(
+                    f"{args[0]} never listened on {port}: {err.read().decode(errors='replace')}"
+                ) from None
+            yield output
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=15)
+            out.seek(0)
+            err.seek(0)
+            output.stdout = out.read().decode(errors="replace")
+            output.stderr = err.read().decode(errors="replace")
 
 
 def gunicorn(

@@ -133,14 +133,22 @@ class AsyncRedisStore:
         self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Any, dict[str, Any]]]
         self._per_loop = weakref.WeakKeyDictionary()
 
-    def _scripts(self) -> dict[str, Any]:
+    def _for_loop(self) -> tuple[Any, dict[str, Any]]:
         loop = asyncio.get_running_loop()
         found = self._per_loop.get(loop)
         if found is None:
             forget_closed_loops(self._per_loop)
             client = self._make()
             found = self._per_loop[loop] = (client, {n: client.register_script(t) for n, t in _SCRIPTS.items()})
-        return found[1]
+        return found
+
+    @property
+    def client(self) -> Any:
+        """The client this store uses on the running event loop (a readiness check pings it)."""
+        return self._for_loop()[0]
+
+    def _scripts(self) -> dict[str, Any]:
+        return self._for_loop()[1]
 
     async def _run(self, name: str, key: str, *args: Any) -> Any:
         for attempt in (1, 2):

@@ -7,6 +7,10 @@ Example:
 Or with ``logging.config.dictConfig``::
 
     "formatters": {"json": {"()": "backendkit.logging.JSONFormatter", "profile": "gcp"}}
+
+Or, for the servers, their own settings: ``uvicorn.run(app, log_config=uvicorn_log_config())``,
+``logconfig_dict = gunicorn_logconfig_dict()`` in a gunicorn configuration file, and
+``python -m backendkit.logging uvicorn > log.json`` for ``uvicorn --log-config log.json``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from backendkit.logging._formatter import JSONFormatter
 from backendkit.logging._profiles import PROFILES, Event, Profile, render
 from backendkit.logging._redact import DEFAULT_KEYS, Redactor
 from backendkit.logging._scrub import REDACTED
+from backendkit.logging._servers import dict_config, gunicorn_logconfig_dict, uvicorn_log_config
 
 __all__ = [
     "DEFAULT_KEYS",
@@ -26,6 +31,9 @@ __all__ = [
     "Profile",
     "Redactor",
     "configure_logging",
+    "dict_config",
+    "gunicorn_logconfig_dict",
     "render",
     "to_stdlib",
+    "uvicorn_log_config",
 ]

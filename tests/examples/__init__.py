@@ -1,0 +1,1 @@
+"""The examples served as the README and the docs serve them: real processes, real servers."""
