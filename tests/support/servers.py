@@ -75,6 +75,11 @@ def waitress_server(app: Any) -> Iterator[int]:
         server.task_dispatcher.shutdown()  # let the worker threads finish what they serve
         server.close()
         thread.join(timeout=10)
+        # Its loop has ended: close the connections it still holds (a socket left to the garbage
+        # collector is a ResourceWarning in whichever test happens to run then).
+        from waitress import wasyncore
+
+        wasyncore.close_all(server._map)  # type: ignore[union-attr]
 
 
 ROOT = Path(__file__).resolve().parents[2]
