@@ -148,7 +148,7 @@ class AdapterState:
                     user_agent=user_agent,
                     failed=failed,
                 )
-                access_logger.log(level, entry.message, extra=entry.fields)
+                access_logger.log(level, "%s %s %d", entry.method, entry.path, entry.status, extra=entry.fields)
         finally:
             request_facts_var.reset(in_flight.facts_token)
             request_id_var.reset(in_flight.id_token)

@@ -19,11 +19,22 @@ DEBUG, INFO, WARNING, ERROR = 10, 20, 30, 40
 
 @dataclass(frozen=True)
 class AccessEntry:
-    """What an adapter logs for one request: level, message and fields."""
+    """What an adapter logs for one request: level, the message's parts and fields.
+
+    The message is ``"%s %s %d"`` of method, path and status, logged with them
+    as arguments (``GET /tasks/5 404``).
+    """
 
     level: int
-    message: str
+    method: str
+    path: str
+    status: int
     fields: dict[str, Any]
+
+    @property
+    def message(self) -> str:
+        """The message as written: ``GET /tasks/5 404``."""
+        return f"{self.method} {self.path} {self.status}"
 
 
 @lru_cache(maxsize=4096)  # templates are few and fixed; this runs once per request
@@ -108,4 +119,4 @@ def access_entry(
     }
     if user_id is not None:
         fields["user_id"] = user_id
-    return AccessEntry(level, f"{method} {path} {status}", fields)
+    return AccessEntry(level, method, path, status, fields)

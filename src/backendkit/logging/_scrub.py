@@ -15,13 +15,24 @@ it so:
 
 from __future__ import annotations
 
+import binascii
 import re
 from collections.abc import Callable, Iterable
 
 REDACTED = "[REDACTED]"
 
-# An HTTP credential: Bearer and Basic (any case), and what follows.
-_CREDENTIAL = re.compile(r"(?i:bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
+# An HTTP credential: the scheme, Bearer or Basic (any case), and the token68 after it. A scheme
+# followed by another ("Bearer Bearer <token>", a client's mistake) is not a credential itself:
+# the second one, found next, is.
+_CREDENTIAL = re.compile(r"(?i:bearer|(?P<basic>basic))\s+(?!(?i:bearer|basic)\s)(?P<value>[A-Za-z0-9._~+/=-]+)")
+# The longest word of prose after a scheme ("bearer token", "Basic Auth", "basic authentication"):
+# 14 letters of one case carry at most 66 bits, and a bearer token needs 128 (RFC 6749 §10.10).
+_PROSE_LETTERS = 14
+# After an Authorization key and a scheme, the credential ("Token 9944b0..."): white space and a token68.
+_SCHEME_CREDENTIAL = re.compile(r"[ \t]+(?P<token>[A-Za-z0-9._~+/=-]+)")
+_SCHEMES = ("bearer", "basic")
+# What follows the key of a pair: a word followed by it is the next pair's key, not a credential.
+_KEY_AHEAD = re.compile(r"[\"']?\s*:")
 # A run of base64url characters and dots that holds "eyJ": where a JWS compact serialisation
 # (three base64url parts, the header starting with '{"', so eyJ) may be. The run is found
 # once, from its start; the JWT in it is then found by splitting on the dots (a pattern
@@ -117,7 +128,7 @@ class TextScrubber:
         # runs only when the text holds what it looks for.
         lowered = text.lower()
         if "bearer" in lowered or "basic" in lowered:
-            text = _CREDENTIAL.sub(REDACTED, text)
+            text = _CREDENTIAL.sub(_credential, text)
         if "eyJ" in text:
             text = _JWT_RUN.sub(_jwts_in_run, text)
         if _INPUT_VALUE in text and _INPUT_TYPE in text:
@@ -155,6 +166,8 @@ class TextScrubber:
                 end = bare.end() if bare is not None else start
                 if end == start:
                     continue
+                if text[end : end + 1] in (" ", "\t") and _is_scheme(decoded, text[start:end]):
+                    end = _credential_end(text, end)  # "Authorization: Token 9944b0...": the token goes too
             if decoded is not key and ("=" in decoded or ":" in decoded):
                 # "password%3Dhunter4=x": the encoded key holds a pair of its own.
                 out.append(f"{text[done : match.start()]}{REDACTED}{text[match.start('kq') : start]}")
@@ -182,6 +195,58 @@ class TextScrubber:
         # One level of decoding, as a server applies: no loop through nested escapes.
         scrubbed = self._plain(decoded)
         return run if scrubbed == decoded else scrubbed
+
+
+def _is_scheme(key: str, value: str) -> bool:
+    """Whether ``value`` is an authentication scheme, its credential to follow.
+
+    Under an ``Authorization`` key (a header's ``credentials``, RFC 9110 §11.4), any
+    word is; under another secret key, only Bearer and Basic, so that nothing after
+    an ordinary value is taken with it (``token=x 404``).
+    """
+    if not (value.isascii() and value.isalpha()):
+        return False
+    return value.lower() in _SCHEMES or "authorization" in key.lower().replace("-", "").replace("_", "")
+
+
+def _credential_end(text: str, end: int) -> int:
+    """Where the credential after the scheme ending at ``end`` ends (after the next one if the scheme is sent twice)."""
+    while (credential := _SCHEME_CREDENTIAL.match(text, end)) is not None:
+        if _KEY_AHEAD.match(text, credential.end()):  # "Authorization: Basic password: ...": a pair follows
+            break
+        end = credential.end()
+        if credential["token"].lower() not in _SCHEMES:
+            break
+    return end
+
+
+def _credential(match: re.Match[str]) -> str:
+    """A ``Bearer`` or ``Basic`` credential replaced, the scheme with it; a word of prose after the scheme kept."""
+    return match.group(0) if _is_prose(match["value"], basic=match["basic"] is not None) else REDACTED
+
+
+def _is_prose(value: str, *, basic: bool) -> bool:
+    """Whether the word after a scheme is prose: up to 14 letters, all lower case, all upper case or capitalised.
+
+    No token format has that shape (a random one has it by chance only when short:
+    measured, none of 200,000 of each format from 16 characters up, such as JWTs,
+    GitHub and Stripe keys, UUIDs or ``secrets.token_urlsafe()``). After Basic,
+    a word that is the base64 of ``user:password`` is a credential whatever its
+    shape (RFC 7617).
+    """
+    word = value.rstrip("=")  # "Bearer realm=\"api\"": a challenge's parameter name
+    if not (0 < len(word) <= _PROSE_LETTERS and word.isalpha()):
+        return False
+    if not (word.islower() or word.isupper() or word.istitle()):
+        return False
+    return not (basic and _holds_user_password(word))
+
+
+def _holds_user_password(word: str) -> bool:
+    try:  # letters only: every character is in the base64 alphabet
+        return b":" in binascii.a2b_base64(word + "=" * (-len(word) % 4))
+    except binascii.Error:
+        return False
 
 
 def _jwts_in_run(match: re.Match[str]) -> str:

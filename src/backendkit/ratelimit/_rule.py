@@ -250,11 +250,11 @@ class Limit:
                 with self._lock:
                     self.shadow_refusals += 1
                 logger.info(
-                    "shadow rate limit would refuse %s %s (key %s, retry after %.3f s)",
+                    "shadow rate limit would refuse %s %s (retry after %.3f s, key %s)",
                     request.method,
                     request.path,
-                    bucket,
                     decision.retry_after or 0.0,
+                    bucket,  # last: a value with a secret in it is redacted to its end, a comma included
                     extra={"ratelimit_key": bucket, "ratelimit_shadow": True},
                 )
             return Verdict(decision, bucket, [], None)
