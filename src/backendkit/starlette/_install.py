@@ -5,6 +5,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+from starlette import status
 from starlette.applications import Starlette
 from starlette.convertors import CONVERTOR_TYPES
 from starlette.exceptions import HTTPException
@@ -12,6 +13,7 @@ from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.routing import Match
+from starlette.websockets import WebSocket
 
 from backendkit._runtime import AdapterState
 from backendkit._settings import Settings
@@ -82,8 +84,25 @@ def to_response(response: ErrorResponse) -> Response:
     )
 
 
-async def handle_http_exception(conn: HTTPConnection, exc: Exception) -> Response:
-    """The app's ``HTTPException`` handler (routing 404/405, ``raise HTTPException``)."""
+async def handle_http_exception(conn: HTTPConnection, exc: Exception) -> Response | None:
+    """The app's ``HTTPException`` handler (routing 404/405, ``raise HTTPException``).
+
+    On a websocket the answer is sent here, as a denial response (or a close where the
+    server has no denial responses), and ``None`` returned: Starlette 0.38 and earlier
+    ignore what a handler returns for a websocket (the client then waited for ever), and
+    later releases send only a response that is not ``None``.
+    """
+    response = _http_exception_response(conn, exc)
+    if not isinstance(conn, WebSocket):
+        return response
+    if "websocket.http.response" in conn.scope.get("extensions", {}):
+        await response(conn.scope, conn.receive, conn.send)
+    else:
+        await conn.close(code=status.WS_1008_POLICY_VIOLATION)
+    return None
+
+
+def _http_exception_response(conn: HTTPConnection, exc: Exception) -> Response:
     state: AdapterState = getattr(conn.app.state, STATE_KEY)
     assert isinstance(exc, HTTPException)
     if exc.status_code < 400:  # a redirect or a 304 raised as an exception is no error
@@ -180,7 +199,7 @@ def install(
     setattr(app.state, STATE_KEY, state)
     # Exceptions the router and endpoints raise are caught by Starlette's
     # ExceptionMiddleware; only its HTTPException handler needs replacing.
-    app.add_exception_handler(HTTPException, handle_http_exception)
+    app.add_exception_handler(HTTPException, handle_http_exception)  # type: ignore[arg-type]  # both scopes
     _interleave_boundaries(app, state)
 
 
