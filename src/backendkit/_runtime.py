@@ -161,7 +161,13 @@ class AdapterState:
         return handled
 
     def log_failure(self, exc: BaseException, *, method: str, path: str) -> None:
-        """Log an exception that came too late to answer (the response had started)."""
+        """Log an exception that came too late to answer (the response had started).
+
+        A group of one exception is logged as that exception: Starlette before 0.46
+        wraps what a streamed body raised in an anyio task group's ``ExceptionGroup``.
+        """
+        while len(getattr(exc, "exceptions", ())) == 1 and isinstance(exc.exceptions[0], BaseException):  # type: ignore[attr-defined]
+            exc = exc.exceptions[0]  # type: ignore[attr-defined]
         request_id = request_id_var.get()
         error_logger.error(
             "Unhandled %s after the response to %s %s had started (request_id=%s)",
