@@ -13,6 +13,8 @@ AUTH_STATUSES = "backendkit_statuses"
 """The attribute on an auth dependency listing the error statuses it can send."""
 REQUIRED_HEADERS = "backendkit_required_headers"
 """The attribute on a dependency listing the headers it requires though it declares them optional."""
+AUTH_SCOPES = "backendkit_scopes"
+"""The attribute on an auth dependency: its security scheme's name and the scopes it requires."""
 _REF = "#/components/schemas/"
 _STR: dict[str, Any] = {"type": "string"}
 _FIELD_ERROR: dict[str, Any] = {

@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 from starlette.convertors import FloatConvertor, IntegerConvertor, PathConvertor, StringConvertor, UUIDConvertor
 
 from backendkit.errors import status_title
-from backendkit.fastapi._openapi import AUTH_STATUSES, MARKER, REQUIRED_HEADERS
+from backendkit.fastapi._openapi import AUTH_SCOPES, AUTH_STATUSES, MARKER, REQUIRED_HEADERS
 
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # What each convertor lets through (the OpenAPI schema of the path parameter), and the type it gives.
@@ -134,6 +134,23 @@ def document_routes(schema: dict[str, Any], routes: Iterable[Any], *, max_body_s
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "header" and parameter["name"] in required:
                     parameter["required"] = True
+            _add_scopes(operation, declared_route.dependant)
+
+
+def _add_scopes(operation: dict[str, Any], dependant: Any) -> None:
+    """The scopes the route's auth dependencies require, in its security requirements.
+
+    FastAPI from 0.123 on lists them itself; before, only an OAuth2 or OpenID Connect
+    scheme got its scopes, and a bearer scheme's requirement was an empty list.
+    """
+    scopes: dict[str, list[str]] = {}
+    for dependency in resolution_order(dependant):
+        for scheme, scope in getattr(dependency.call, AUTH_SCOPES, ()):
+            if scope not in scopes.setdefault(scheme, []):
+                scopes[scheme].append(scope)
+    for requirement in operation.get("security", []):
+        for scheme, listed in requirement.items():
+            listed.extend(scope for scope in scopes.get(scheme, ()) if scope not in listed)
 
 
 def resolution_order(dependant: Any) -> list[Any]:

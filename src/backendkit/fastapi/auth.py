@@ -25,7 +25,7 @@ from fastapi.security import HTTPBearer
 
 from backendkit.auth import BearerAuth, Guard, JWTVerifier, Principal, require
 from backendkit.auth._errors import DEFAULT_REALM
-from backendkit.fastapi._openapi import AUTH_STATUSES
+from backendkit.fastapi._openapi import AUTH_SCOPES, AUTH_STATUSES
 
 
 class _Scheme(HTTPBearer):
@@ -81,6 +81,7 @@ class Auth:
             return principal
 
         setattr(authenticated, AUTH_STATUSES, (400, 401, 403) if can_deny else (400, 401))
+        setattr(authenticated, AUTH_SCOPES, [(self.scheme.scheme_name, scope) for scope in scopes])
         return authenticated
 
 
