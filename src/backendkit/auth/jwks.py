@@ -19,7 +19,7 @@ import math
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from backendkit.auth import _jwks, _jwkset
@@ -56,7 +56,8 @@ class JWKSClient:
         timeout: Seconds one request may take, connect to last byte (discovery adds a second request).
         max_bytes: The largest document read.
         cooldown: Seconds between fetches caused by unknown kids or failures.
-        negative_ttl: Seconds a kid the set lacked is refused without a fetch (0: never remembered).
+        negative_ttl: Seconds a kid the set lacked is refused without a fetch, from its first miss (retries
+            do not extend it; 0: never remembered).
         min_ttl: The shortest freshness honoured from ``max-age``.
         max_ttl: The longest freshness honoured from ``max-age``.
         rsa_alg: The algorithm for RSA keys published without ``alg`` (Microsoft Entra ID's
@@ -127,7 +128,7 @@ class JWKSClient:
         self._async_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]
         self._async_locks = weakref.WeakKeyDictionary()
         self._logged: frozenset[str] = frozenset()
-        self._absent: dict[str, float] = {}  # the negative cache: kid -> until (see _jwks.remember_absent)
+        self._absent: Mapping[str, float] = {}  # the negative cache: kid -> until (see _jwks.remember_absent)
 
     @classmethod
     def from_issuer(cls, issuer: str, **options: Any) -> JWKSClient:
@@ -159,11 +160,9 @@ class JWKSClient:
             return _jwks.select(state, kid, alg)
         except InvalidToken as exc:
             if exc.reason == "unknown_kid":  # the set is loaded and lacks it: no fetch for it for a while
-                # Copied, changed, put back: threads share the dict, and none may see it half changed
+                # A new mapping, swapped in whole: threads share it, and none may see it half changed
                 # (a miss lost to a concurrent one costs at most one more fetch, after the cooldown).
-                absent = dict(self._absent)
-                _jwks.remember_absent(absent, kid, self._clock(), self._policy)
-                self._absent = absent
+                self._absent = _jwks.remember_absent(self._absent, kid, self._clock(), self._policy)
             raise
 
     async def aselect(self, kid: str, alg: str) -> Verify:
