@@ -163,6 +163,18 @@ def test_the_auth_guide_on_django_and_drf(auth_namespace: dict[str, Any]) -> Non
         assert drf.data == {"sub": "ada"}
 
 
+def test_the_auth_guides_keys_and_signing_blocks(auth_namespace: dict[str, Any]) -> None:
+    from tests.auth.keys import ec_pair
+
+    namespace = {**auth_namespace, "secret": auth_namespace["JWT_SECRET"], "pem_text": ec_pair().public_pem}
+    namespace = run(section_blocks("auth.md", "Keys")[""], namespace)
+    verifier = namespace["JWTVerifier"]([namespace["HMACKey"](namespace["JWT_SECRET"])], audience="tasks-api")
+    claims = verifier.claims(namespace["token"], now=1_800_000_030)
+    assert (claims["iat"], claims["exp"]) == (1_800_000_000, 1_800_000_060)
+    short = verifier.claims(namespace["short"])
+    assert short["exp"] - short["iat"] == 30
+
+
 def test_the_auth_guide_publishes_keys_on_every_framework(auth_namespace: dict[str, Any]) -> None:
     from django.test import RequestFactory
     from fastapi.testclient import TestClient

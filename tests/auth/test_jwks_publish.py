@@ -502,3 +502,29 @@ def test_a_route_path_must_start_with_a_slash(path: Any) -> None:
     for make in (jwks_routes, jwks_router, jwks_blueprint, jwks_urls):
         with pytest.raises(ConfigurationError, match="starts with"):
             make(document, path=path)
+
+
+# Issuing at a time and for a lifetime of one's choosing (documented in issue 19 §3).
+
+
+def test_issue_takes_the_time_and_lifetime_it_is_given_and_refuses_nonsense() -> None:
+    from backendkit.auth import issue
+
+    key = HMACKey("a-32-byte-secret-for-this-example!")
+    verifier = JWTVerifier([key], audience="api", leeway=0)
+    token = issue(key, "u", audience="api", lifetime=60, now=1_800_000_000.9)
+    claims = verifier.claims(token, now=1_800_000_059)
+    assert (claims["iat"], claims["exp"]) == (1_800_000_000, 1_800_000_060)
+    issuer = TokenIssuer(key, audience="api", lifetime=600)
+    assert verifier.claims(issuer.issue("u", now=1_800_000_000), now=1_800_000_000)["exp"] == 1_800_000_600
+    assert verifier.claims(issuer.issue("u", now=1_800_000_000, lifetime=5.7), now=1_800_000_000)["exp"] == (
+        1_800_000_005
+    )
+    for lifetime in (0, 0.5, -60, float("inf"), float("nan"), True, "60"):
+        with pytest.raises(ConfigurationError, match="lifetime"):
+            TokenIssuer(key, lifetime=lifetime)
+        with pytest.raises(ValueError, match="lifetime"):
+            issuer.issue("u", lifetime=lifetime)
+    for now in (-1, float("nan"), float("inf"), True, "1800000000"):
+        with pytest.raises(ValueError, match="now"):
+            issuer.issue("u", now=now)
