@@ -58,7 +58,7 @@ _NIST = {
 _COORDINATE_BYTES = {"P-256": 32, "P-384": 48, "P-521": 66}
 _PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]{1,40})-----(.*?)-----END \1-----", re.S)
 _BEGIN = re.compile(r"-----BEGIN ([A-Z0-9 ]{1,40})-----")
-_SEQUENCE, _INTEGER, _BIT_STRING, _NULL, _OID = 0x30, 0x02, 0x03, 0x05, 0x06
+_SEQUENCE, _INTEGER, _BIT_STRING, _OID = 0x30, 0x02, 0x03, 0x06
 
 
 def _element(data: bytes, at: int) -> tuple[int, bytes, int]:
@@ -129,8 +129,9 @@ def _spki_members(der: bytes) -> dict[str, Any]:
     if not bits or bits[0] != 0:
         raise ValueError("a key is a whole number of bytes")
     key = bits[1:]
-    at = 0
-    _, oid, at = _element(algorithm, at)
+    tag, oid, at = _element(algorithm, 0)
+    if tag != _OID:
+        raise ValueError("no algorithm identifier")
     kind = _oid(oid)
     params = algorithm[at:]
     if kind == _RSA_ENCRYPTION:
