@@ -168,7 +168,7 @@ def test_threads_that_need_a_hung_fetch_wait_for_it_only_until_wait_after_its_st
     assert max(took[f"waiter-{i}"] for i in range(6)) < FAST  # 0.3 s from the fetch's start, not its 3 s
     late = time.perf_counter()
     assert _reason(client, _forged_kid(rng)) == "keys_unavailable"  # past the wait: answered at once
-    assert time.perf_counter() - late < 0.2
+    assert time.perf_counter() - late < 0.5  # at once: the fetch holds it 3 s
     fetcher.join()
     assert TIMEOUT - 0.5 < took["fetcher"] < TIMEOUT + 2  # the one thread the fetch holds, bounded by its timeout
     assert hanging.requests() == 1
@@ -229,10 +229,10 @@ def test_with_wait_0_only_the_fetching_request_waits(hanging: JWKSServer) -> Non
             await client.aselect("second", "RS256")
         return time.perf_counter() - started
 
-    assert asyncio.run(waiter()) < 0.2
+    assert asyncio.run(waiter()) < 0.5  # at once: the fetch holds it 3 s
     started = time.perf_counter()
     assert _reason(client, "third") == "keys_unavailable"
-    assert time.perf_counter() - started < 0.2
+    assert time.perf_counter() - started < 0.5  # at once: the fetch holds it 3 s
     fetcher.join()
 
 
