@@ -163,6 +163,49 @@ def test_the_auth_guide_on_django_and_drf(auth_namespace: dict[str, Any]) -> Non
         assert drf.data == {"sub": "ada"}
 
 
+def test_the_auth_guides_keys_and_signing_blocks(auth_namespace: dict[str, Any]) -> None:
+    from tests.auth.keys import ec_pair
+
+    namespace = {**auth_namespace, "secret": auth_namespace["JWT_SECRET"], "pem_text": ec_pair().public_pem}
+    namespace = run(section_blocks("auth.md", "Keys")[""], namespace)
+    verifier = namespace["JWTVerifier"]([namespace["HMACKey"](namespace["JWT_SECRET"])], audience="tasks-api")
+    claims = verifier.claims(namespace["token"], now=1_800_000_030)
+    assert (claims["iat"], claims["exp"]) == (1_800_000_000, 1_800_000_060)
+    short = verifier.claims(namespace["short"])
+    assert short["exp"] - short["iat"] == 30
+
+
+def test_the_auth_guide_publishes_keys_on_every_framework(auth_namespace: dict[str, Any]) -> None:
+    from django.test import RequestFactory
+    from fastapi.testclient import TestClient
+
+    from backendkit.auth import JWKS_PATH, JWTVerifier, PublicKey
+    from tests.auth.keys import ec_pair
+
+    blocks = section_blocks("auth.md", "Publishing your own keys")
+    namespace = {**auth_namespace, "PRIVATE_PEM": ec_pair().private_pem, "PUBLIC_PEM": ec_pair().public_pem}
+    namespace = run(blocks[""], namespace)
+    jwks, token = namespace["jwks"], namespace["signer"].issue("ada")
+    replies = [
+        TestClient(run(blocks["FastAPI"], namespace)["app"]).get(JWKS_PATH),
+        TestClient(run(blocks["Starlette"], namespace)["starlette_app"]).get(JWKS_PATH),
+    ]
+    for reply in replies:
+        assert (reply.status_code, reply.content, reply.headers["cache-control"]) == (
+            200,
+            jwks.body,
+            "public, max-age=300",
+        )
+    flask_reply = run(blocks["Flask"], namespace)["flask_app"].test_client().get(JWKS_PATH)
+    assert (flask_reply.status_code, flask_reply.data) == (200, jwks.body)
+    [pattern] = run(blocks["Django"], namespace)["urlpatterns"]
+    assert pattern.callback(RequestFactory().get(JWKS_PATH)).content == jwks.body
+    [published] = json.loads(jwks.body)["keys"]
+    key = PublicKey(published, alg=published["alg"], kid=published["kid"])
+    verifier = JWTVerifier([key], issuer="https://tasks.example.test/", audience="tasks-api")
+    assert verifier.verify(token).subject == "ada"
+
+
 class _Redis:
     def ping(self) -> bool:
         return True

@@ -2,24 +2,31 @@
 
 Each framework's example, on the seven targets of the conformance suite (test
 clients and real servers), accepts tokens signed by the keys the loopback JWKS
-publishes, refuses a kid it does not publish, and still accepts the HS256 secret.
+publishes, refuses a kid it does not publish, and still accepts the HS256 secret;
+a key rotated in is accepted within one cooldown while clients keep sending it.
+The examples' clients are the library's own with a 1 s cooldown (30 s by default),
+so a rotation takes a second to test, not half a minute.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.test import override_settings
 
-from backendkit.auth import HMACKey, PrivateKey, issue
+from backendkit.auth import HMACKey, PrivateKey, issue, jwks
 from examples import _auth
 from tests.auth.jwks_server import JWKSServer, jwks_server
 from tests.auth.test_jwks import ec_signer, rsa_signer
 from tests.conformance.targets import Target, django_client, fastapi_client, flask_client, served
 from tests.support.servers import uvicorn_server, waitress_server
+
+COOLDOWN = 1.0
 
 
 def _token(signer: Any = None, *, kid: str | None = None) -> str:
@@ -44,6 +51,8 @@ def targets(server: JWKSServer) -> Iterator[dict[str, Target]]:
 
     with pytest.MonkeyPatch.context() as env:
         env.setenv("BACKENDKIT_EXAMPLE_JWKS_URL", server.url)
+        short = functools.partial(jwks.JWKSClient, cooldown=COOLDOWN, negative_ttl=COOLDOWN)
+        env.setattr(jwks, "JWKSClient", short)  # examples/_auth.py imports it when it builds a verifier
         fastapi, flask = fastapi_app(), flask_app()  # the examples read the variable when they are made
         django_settings = {"BACKENDKIT": {"ERROR_FORMAT": "envelope", "AUTH": _auth.verifier()}}
         served_fastapi, served_flask = fastapi_app(), flask_app()
@@ -79,3 +88,26 @@ def test_tokens_by_kid_from_the_jwks_are_accepted_alongside_the_secret(targets: 
         assert (status, body["error"]["code"]) == (401, "INVALID_TOKEN"), name
         status, body = _me(target, _token(rsa_signer("example-rsa"), kid="example-ec"))  # RS256 on the EC kid
         assert (status, body["error"]["code"]) == (401, "INVALID_TOKEN"), name
+
+
+def test_a_rotated_key_is_accepted_within_a_cooldown_while_clients_keep_sending_it(
+    server: JWKSServer, targets: dict[str, Target]
+) -> None:
+    # Issue 19 §2: each miss renewed the kid's negative-cache entry, so a client retrying more often than
+    # the cooldown kept a newly published key refused for ever (401 after 35 s of retries once a second).
+    for name, target in targets.items():
+        rotated = rsa_signer(f"rotated-{name}")
+        token = _token(rotated, kid=rotated.kid)
+        # The first token with the new kid arrives before the JWKS the client sees has it (a CDN's delay).
+        first_miss = time.monotonic()
+        assert _me(target, token)[0] == 401, name
+        server.jwks = {"keys": [*server.jwks["keys"], rotated.jwk()]}
+        while True:  # the client retries ten times a second
+            status, body = _me(target, token)
+            waited = time.monotonic() - first_miss
+            if status == 200:
+                break
+            assert (status, body["error"]["code"]) == (401, "INVALID_TOKEN"), name
+            assert waited < COOLDOWN + 3, f"{name}: still refused {waited:.1f} s after the first miss"
+            time.sleep(0.1)
+        assert body["sub"] == "jwks-user"

@@ -596,7 +596,9 @@ def test_any_bytes_read_as_a_key_set_or_a_value_error(raw: bytes) -> None:
     assert isinstance(found.keys, dict)
 
 
-def test_a_kid_the_set_lacked_is_remembered_for_a_cooldown_from_its_last_miss(server: JWKSServer, clock: Clock) -> None:
+def test_a_kid_the_set_lacked_is_remembered_for_a_cooldown_from_its_first_miss(
+    server: JWKSServer, clock: Clock
+) -> None:
     verifier = verifier_for(server, clock)
     genuine = ec_signer("ec-a").token()
     verifier.verify(genuine)  # fetch 1 at t=0

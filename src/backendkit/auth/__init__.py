@@ -1,11 +1,11 @@
 """Authentication and authorisation: hardened JWT verification, JWKS, revocation, principals and RBAC guards.
 
 The policy is backendkit's and pure (``_compact``, ``_keyring``, ``_claims``,
-``_principal``, ``_rbac``, ``_guards``, ``_header``, ``_jwkset``, ``_jwks``): a token is taken apart
-strictly, selects among keys configuration bound to one algorithm each, and has
-its claims checked with strict types against a time passed in. A signature
-backend (python-jose by default, or PyJWT) only checks signatures. Needs the
-``jwt`` extra (or ``pyjwt``).
+``_principal``, ``_rbac``, ``_guards``, ``_header``, ``_jwkset``, ``_jwks``, ``_jwk``,
+``_publish``): a token is taken apart strictly, selects among keys configuration
+bound to one algorithm each, and has its claims checked with strict types against
+a time passed in. A signature backend (python-jose by default, or PyJWT) only
+checks signatures. Needs the ``jwt`` extra (or ``pyjwt``).
 
 Example:
     >>> from backendkit.auth import HMACKey, JWTVerifier, Role, Roles, issue, require
@@ -36,6 +36,7 @@ from backendkit.auth._header import bearer_token
 from backendkit.auth._issue import TokenIssuer, issue
 from backendkit.auth._keys import ALGORITHMS, HMACKey, PrivateKey, PublicKey
 from backendkit.auth._principal import ClaimMapping, Principal
+from backendkit.auth._publish import JWKS_MEDIA_TYPE, JWKS_PATH, JWKSDocument
 from backendkit.auth._rbac import Role, Roles, permits
 from backendkit.auth._revocation import AsyncRevocations, MemoryRevocations, Revocations
 from backendkit.auth._verifier import JWTVerifier, KeySource
@@ -56,6 +57,8 @@ __all__ = [
     "AUTHENTICATES",
     "DEFAULT_LEEWAY",
     "DEFAULT_MAX_SIZE",
+    "JWKS_MEDIA_TYPE",
+    "JWKS_PATH",
     "MAX_LEEWAY",
     "REASONS",
     "AsyncRedisRevocations",
@@ -70,6 +73,7 @@ __all__ = [
     "InvalidRequest",
     "InvalidToken",
     "JWKSClient",
+    "JWKSDocument",
     "JWTVerifier",
     "KeySource",
     "MemoryRevocations",

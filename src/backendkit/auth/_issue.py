@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import time
 from collections.abc import Iterable, Mapping
@@ -21,6 +22,19 @@ _RESERVED = frozenset({"sub", "iat", "exp", "jti", "iss", "aud"})
 
 def _json(value: Mapping[str, Any]) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def _lifetime(value: object, error: type[ValueError] = ValueError) -> float:
+    # Whole seconds go into exp: a lifetime under one second would make a token that has expired when issued.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 1 <= value < math.inf:
+        raise error(f"lifetime is a number of seconds, at least 1, not {value!r}")
+    return float(value)
+
+
+def _now(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+        raise ValueError(f"now is a time in seconds since the epoch, not {value!r}")
+    return float(value)
 
 
 class TokenIssuer:
@@ -44,8 +58,7 @@ class TokenIssuer:
     ) -> None:
         if not isinstance(key, (HMACKey, PrivateKey)):
             raise ConfigurationError("a token is signed with an HMACKey or a PrivateKey")
-        if isinstance(lifetime, bool) or not isinstance(lifetime, (int, float)) or lifetime <= 0:
-            raise ConfigurationError(f"lifetime is a positive number of seconds, not {lifetime!r}")
+        lifetime = _lifetime(lifetime, ConfigurationError)
         if backend is None:
             from backendkit.auth.backends import default_backend
 
@@ -57,7 +70,7 @@ class TokenIssuer:
         self._header = b64url_encode(_json(header))
         self.issuer = issuer
         self.audience = audience if audience is None or isinstance(audience, str) else list(audience)
-        self.lifetime = float(lifetime)
+        self.lifetime = lifetime
 
     def issue(
         self,
@@ -70,15 +83,32 @@ class TokenIssuer:
     ) -> str:
         """A signed token for ``subject`` with ``iat``, ``exp``, ``jti``, ``iss`` and ``aud`` set.
 
-        ``claims`` adds others (``roles``, ``scope``...); it cannot override the six above.
+        Args:
+            subject: The ``sub`` claim.
+            claims: Other claims (``roles``, ``scope``...); they cannot override the six this sets.
+            lifetime: Seconds from ``iat`` to ``exp`` for this token (the issuer's ``lifetime``, 900 s,
+                when ``None``); whole seconds, at least 1 (a fraction is dropped).
+            now: The ``iat``, in seconds since the epoch (the current time when ``None``; a fraction
+                is dropped): to issue at a known time, in tests or for a token that must line up with
+                another clock.
+            jti: The ``jti`` (a random 128-bit one when ``None``).
+
+        Example:
+            >>> key = HMACKey("a-32-byte-secret-for-this-example!")
+            >>> issuer = TokenIssuer(key, audience="api")
+            >>> token = issuer.issue("user-1", lifetime=60, now=1_800_000_000, jti="t-1")
+            >>> from backendkit.auth import JWTVerifier
+            >>> claims = JWTVerifier([key], audience="api").claims(token, now=1_800_000_030)
+            >>> claims["iat"], claims["exp"], claims["jti"]
+            (1800000000, 1800000060, 't-1')
         """
         extra = dict(claims or {})
         clash = _RESERVED & extra.keys()
         if clash:
             raise ValueError(f"set {sorted(clash)} through issue()'s own arguments")
-        issued_at = int(time.time() if now is None else now)
+        issued_at = int(time.time() if now is None else _now(now))
         payload: dict[str, Any] = {"sub": subject, "iat": issued_at}
-        payload["exp"] = issued_at + int(self.lifetime if lifetime is None else lifetime)
+        payload["exp"] = issued_at + int(self.lifetime if lifetime is None else _lifetime(lifetime))
         payload["jti"] = jti if jti is not None else secrets.token_urlsafe(16)
         if self.issuer is not None:
             payload["iss"] = self.issuer
@@ -103,10 +133,21 @@ def issue(
 ) -> str:
     """One signed token; see :class:`TokenIssuer`, which signs many with one key object.
 
+    ``lifetime`` is the seconds from ``iat`` to ``exp`` (900 by default, at least 1),
+    ``now`` the ``iat`` in seconds since the epoch (the current time by default): both
+    as :meth:`TokenIssuer.issue` takes them. ``jti`` is random unless given.
+
     Example:
-        >>> token = issue(HMACKey("a-32-byte-secret-for-this-example!"), "user-1", audience="api")
+        >>> key = HMACKey("a-32-byte-secret-for-this-example!")
+        >>> token = issue(key, "user-1", audience="api")
         >>> len(token.split("."))
         3
+        >>> from backendkit.auth import JWTVerifier
+        >>> expired = issue(key, "user-1", audience="api", lifetime=60, now=1_800_000_000)
+        >>> JWTVerifier([key], audience="api").claims(expired, now=1_800_000_120)
+        Traceback (most recent call last):
+        ...
+        backendkit.auth._errors.InvalidToken: The access token is invalid or has expired.
     """
     signer = TokenIssuer(key, issuer=issuer, audience=audience, lifetime=lifetime, backend=backend)
     return signer.issue(subject, claims=claims, now=now, jti=jti)

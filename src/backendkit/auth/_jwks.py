@@ -7,11 +7,12 @@ The set itself is read by :mod:`backendkit.auth._jwkset`.
 
 Unknown kids: a storm of random kids is bounded by the cooldown (one fetch per
 cooldown, whatever the kids). A kid a set lacked is also remembered as absent
-(:func:`remember_absent`: at most 128 kids, for a cooldown by default), so one bad kid
-sent over and over costs no fetch in that time, even right after the refresh of a stale
-set. The negative cache is kept short on purpose: a longer one would refuse a key an
-issuer published late (a CDN in front of its JWKS) for minutes after it appears; a new
-set clears it.
+(:func:`remember_absent`: at most 128 kids, for a cooldown by default, from its first
+miss), so one bad kid sent over and over costs no fetch in that time, even right after
+the refresh of a stale set. The negative cache is kept short on purpose: a longer one
+would refuse a key an issuer published late (a CDN in front of its JWKS) for minutes
+after it appears; a new set clears it. Repeated misses never extend an entry: a
+rotated-in kid that clients keep sending is fetched a cooldown after its first miss.
 """
 
 from __future__ import annotations
@@ -112,24 +113,30 @@ def need(state: CacheState, kid: str, now: float, absent_until: float = -math.in
 
 
 def remember_absent(
-    absent: dict[str, float], kid: str, now: float, policy: CachePolicy, size: int = NEGATIVE_SIZE
-) -> None:
-    """Note in ``absent`` (kid → until) that the set lacked ``kid`` at ``now``; at most ``size`` kids are kept.
+    absent: Mapping[str, float], kid: str, now: float, policy: CachePolicy, size: int = NEGATIVE_SIZE
+) -> Mapping[str, float]:
+    """``absent`` (kid → until) noting that the set lacked ``kid`` at ``now``; at most ``size`` kids are kept.
+
+    Only the first miss starts an entry: a miss answered from the entry itself does
+    not extend it (else a client retrying a newly published kid more often than
+    ``negative_ttl`` would keep it absent for ever). So a kid first seen missing at
+    ``t`` may be fetched from ``t + negative_ttl`` on, whatever the retry rate. The
+    mapping is not changed: an unchanged one is returned as it is, else a new one.
 
     Example:
-        >>> absent: dict[str, float] = {}
-        >>> remember_absent(absent, "forged", 100.0, CachePolicy())
+        >>> absent = remember_absent({}, "forged", 100.0, CachePolicy())
         >>> absent, need(CacheState(keys={}), "forged", 120.0, absent["forged"]) is Need.NOTHING
         ({'forged': 130.0}, True)
+        >>> remember_absent(absent, "forged", 125.0, CachePolicy()) is absent  # not renewed
+        True
     """
-    if policy.negative_ttl <= 0:
-        return
-    for stale in [k for k, until in absent.items() if until <= now]:
-        del absent[stale]
-    while len(absent) >= size:
-        del absent[next(iter(absent))]  # the oldest entry (dicts keep insertion order)
-    absent.pop(kid, None)
-    absent[kid] = now + policy.negative_ttl
+    if policy.negative_ttl <= 0 or absent.get(kid, -math.inf) > now:
+        return absent
+    kept = {k: until for k, until in absent.items() if until > now and k != kid}
+    while len(kept) >= size:
+        del kept[next(iter(kept))]  # the oldest entry (dicts keep insertion order)
+    kept[kid] = now + policy.negative_ttl
+    return kept
 
 
 def select(state: CacheState, kid: str, alg: str) -> Verify:

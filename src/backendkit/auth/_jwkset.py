@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backendkit.auth._compact import json_object
+from backendkit.auth._jwk import ALG_OF_CURVE, PUBLIC_MEMBERS
 from backendkit.auth._keyring import Verify
 from backendkit.auth._keys import ALGORITHMS, KTY_OF_ALG, MAX_KID_LENGTH, PublicKey
 from backendkit.errors import ConfigurationError
@@ -20,8 +21,6 @@ from backendkit.errors import ConfigurationError
 DEFAULT_MAX_BYTES = 64 * 1024
 """The largest JWKS read (64 KiB: some 150 RSA-2048 keys, where issuers publish a handful)."""
 
-_ALG_OF_CURVE = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512", "Ed25519": "EdDSA", "Ed448": "EdDSA"}
-_PUBLIC_MEMBERS = {"RSA": ("n", "e"), "EC": ("crv", "x", "y"), "OKP": ("crv", "x")}
 _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 
 
@@ -57,7 +56,7 @@ def _pinned_alg(jwk: Mapping[str, Any], kty: str, rsa_alg: str | None) -> str:
             raise ValueError('RSA key without "alg" is ambiguous (RS256? PS256?); set rsa_alg to bind one')
         return str(alg or rsa_alg)
     # EC and OKP: the curve fixes the algorithm, so a declared alg must agree with it.
-    implied = _ALG_OF_CURVE.get(jwk["crv"])
+    implied = ALG_OF_CURVE.get(jwk["crv"])
     if implied is None or KTY_OF_ALG[implied] != kty:
         raise ValueError(f"curve {_show(jwk['crv'])} names no signature algorithm for a {kty} key")
     if alg is not None and alg != implied:
@@ -80,11 +79,11 @@ def _read_key(jwk: Any, rsa_alg: str | None) -> tuple[str, str, tuple[tuple[str,
     kty = jwk.get("kty")
     if kty == "oct":
         raise ValueError(f"kid {kid!r}: a shared secret (oct) is never taken from a URL")
-    if not isinstance(kty, str) or kty not in _PUBLIC_MEMBERS:
+    if not isinstance(kty, str) or kty not in PUBLIC_MEMBERS:
         raise ValueError(f"kid {kid!r}: unsupported kty {_show(kty)}")
     if _PRIVATE_MEMBERS & jwk.keys():
         raise ValueError(f"kid {kid!r}: holds private key members; the issuer publishes a secret")
-    members = _PUBLIC_MEMBERS[kty]
+    members = PUBLIC_MEMBERS[kty]
     if not all(isinstance(jwk.get(name), str) and jwk[name] for name in members):
         raise ValueError(f"kid {kid!r}: {kty} needs {', '.join(members)} as strings")
     try:

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from backendkit.auth._jwk import public_members
 from backendkit.errors import ConfigurationError
 
 HMAC_ALGS = frozenset({"HS256", "HS384", "HS512"})
@@ -182,6 +183,26 @@ class PublicKey:
     def kty(self) -> str:
         """The JWK key type its algorithm needs: ``RSA``, ``EC`` or ``OKP``."""
         return KTY_OF_ALG[self.alg]
+
+    def to_jwk(self) -> dict[str, str]:
+        """This key as a public JWK (RFC 7517), to publish: its members, ``alg``, ``use: "sig"`` and its ``kid``.
+
+        From a PEM (``BEGIN PUBLIC KEY``, or PKCS #1's ``BEGIN RSA PUBLIC KEY``) or a JWK,
+        written canonically; only the public members ever come out. A private key, a
+        certificate, an RSA key under 2048 bits, an EC point off its curve or a curve
+        another algorithm needs is a :class:`ConfigurationError`. To publish a set, see
+        :class:`backendkit.auth.JWKSDocument`.
+
+        Example:
+            >>> jwk = {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
+            >>> PublicKey(jwk, alg="EdDSA", kid="2026-11").to_jwk()["kid"]
+            '2026-11'
+        """
+        jwk = public_members(self.key, self.kty, self.alg)
+        jwk.update(alg=self.alg, use="sig")
+        if self.kid is not None:
+            jwk["kid"] = self.kid
+        return jwk
 
 
 @dataclass(frozen=True)

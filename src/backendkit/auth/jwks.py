@@ -1,10 +1,13 @@
 """Keys from a JWKS endpoint, fetched with the standard library and cached by the pure policy in ``_jwks``.
 
 One core, two thin shells: :meth:`JWKSClient.select` and :meth:`JWKSClient.aselect`
-ask the same immutable cache state what a lookup needs, and both fetch through the
-same blocking function under the same ``threading.Lock``; the async side runs it in
-a worker thread (``asyncio.to_thread``) behind an ``asyncio.Lock`` per event loop, so
-the loop never waits on the network and concurrent tasks share one fetch.
+ask the same immutable cache state what a lookup needs, and share one fetch at a
+time, in flight for every thread and event loop. The lookup that starts a fetch makes
+it (the async one in a worker thread, ``asyncio.to_thread``, so the loop never waits on
+the network); the lookups that need it meanwhile wait for that fetch, but never past
+``wait`` seconds from its start (0.5 s by default), and the others never wait. So a
+hung endpoint holds one thread for its ``timeout``, not every thread of a WSGI server:
+a waiting request holds its worker thread, under WSGI even an async view's.
 
 A fetch is a single ``GET`` over ``https`` (plain ``http`` only to a loopback host),
 redirects refused, the body capped at ``max_bytes`` and the whole exchange bounded
@@ -14,12 +17,13 @@ by ``timeout``. A failed fetch keeps the last good set; the next try waits a coo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import threading
 import time
-import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from concurrent import futures
 from typing import Any
 
 from backendkit.auth import _jwks, _jwkset
@@ -37,12 +41,28 @@ logger = logging.getLogger("backendkit.auth")
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 """Where an OpenID Provider publishes its configuration, appended to the issuer (OpenID Connect Discovery §4)."""
 
+DEFAULT_WAIT = 0.5
+"""Seconds, from its start, that lookups wait for a fetch another request started (a healthy JWKS answers sooner)."""
+
+
+class _Flight:
+    """The fetch in flight: when it started, and a future that is done when it has ended."""
+
+    __slots__ = ("ended", "started")
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.ended: futures.Future[None] = futures.Future()
+        # Running from the start: a waiter that gives up (a timeout, a cancelled task) cannot cancel it.
+        self.ended.set_running_or_notify_cancel()
+
 
 class JWKSClient:
     """Public keys from a JWKS URL (or an OpenID issuer's discovery document), for :class:`JWTVerifier`.
 
     Nothing is fetched when it is built. A token whose kid is not cached causes at
-    most one fetch per ``cooldown``, however many such tokens arrive; a set is fresh
+    most one fetch per ``cooldown``, however many such tokens arrive, and one fetch
+    at a time is shared by every thread and event loop; a set is fresh
     for the response's ``max-age`` clamped to [``min_ttl``, ``max_ttl``] (300 s
     without one); a stale set is refetched once, and kept if the fetch fails. A
     lookup fails with :class:`InvalidToken`: ``unknown_kid``, ``alg_mismatch``, or
@@ -54,9 +74,14 @@ class JWKSClient:
             (see :meth:`from_issuer`).
         backend: The signature backend that builds each key (the default backend if None).
         timeout: Seconds one request may take, connect to last byte (discovery adds a second request).
+        wait: Seconds, from a fetch's start, that the lookups needing it wait for it when another request
+            started it; then they are answered from the cache (``unknown_kid``, or ``keys_unavailable``
+            before any set loaded). A waiting request holds its thread on a WSGI server: this bounds
+            how long a hung endpoint can hold a server's threads besides the one fetching.
         max_bytes: The largest document read.
         cooldown: Seconds between fetches caused by unknown kids or failures.
-        negative_ttl: Seconds a kid the set lacked is refused without a fetch (0: never remembered).
+        negative_ttl: Seconds a kid the set lacked is refused without a fetch, from its first miss (retries
+            do not extend it; 0: never remembered).
         min_ttl: The shortest freshness honoured from ``max-age``.
         max_ttl: The longest freshness honoured from ``max-age``.
         rsa_alg: The algorithm for RSA keys published without ``alg`` (Microsoft Entra ID's
@@ -81,6 +106,7 @@ class JWKSClient:
         issuer: str | None = None,
         backend: SignatureBackend | None = None,
         timeout: float = 2.0,
+        wait: float = DEFAULT_WAIT,
         max_bytes: int = DEFAULT_MAX_BYTES,
         cooldown: float = DEFAULT_COOLDOWN,
         negative_ttl: float = NEGATIVE_TTL,
@@ -104,6 +130,8 @@ class JWKSClient:
             raise ConfigurationError(str(exc)) from None
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 60:
             raise ConfigurationError(f"timeout is a number of seconds in (0, 60], not {timeout!r}")
+        if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not 0 <= wait <= 60:
+            raise ConfigurationError(f"wait is a number of seconds in [0, 60], not {wait!r}")
         if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1024:
             raise ConfigurationError(f"max_bytes is a number of bytes (at least 1024), not {max_bytes!r}")
         if rsa_alg is not None and rsa_alg not in RSA_ALGS:
@@ -123,11 +151,11 @@ class JWKSClient:
         self._rsa_alg = rsa_alg
         self._clock = clock
         self._allow_http_loopback = allow_http_loopback
+        self._wait = float(wait)
         self._lock = threading.Lock()
-        self._async_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]
-        self._async_locks = weakref.WeakKeyDictionary()
+        self._flight: _Flight | None = None  # at most one fetch at a time
         self._logged: frozenset[str] = frozenset()
-        self._absent: dict[str, float] = {}  # the negative cache: kid -> until (see _jwks.remember_absent)
+        self._absent: Mapping[str, float] = {}  # the negative cache: kid -> until (see _jwks.remember_absent)
 
     @classmethod
     def from_issuer(cls, issuer: str, **options: Any) -> JWKSClient:
@@ -147,7 +175,23 @@ class JWKSClient:
         """The verify function of key ``kid`` bound to ``alg``, fetching if needed, or :class:`InvalidToken`."""
         step = self._need(kid)
         if step is not Need.NOTHING:
-            self._refresh(kid, wait=step is Need.FETCH)
+            flight, mine = self._board(kid)
+            if flight is not None and mine:
+                self._fetch(flight)
+            elif flight is not None and step is Need.FETCH:
+                futures.wait([flight.ended], timeout=self._patience(flight))
+        return self._select(kid, alg)
+
+    async def aselect(self, kid: str, alg: str) -> Verify:
+        """:meth:`select` for async code: the fetch runs in a worker thread, and a wait holds no thread."""
+        step = self._need(kid)
+        if step is not Need.NOTHING:
+            flight, mine = self._board(kid)
+            if flight is not None and mine:
+                await asyncio.to_thread(self._fetch, flight)
+            elif flight is not None and step is Need.FETCH:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(asyncio.wrap_future(flight.ended), self._patience(flight))
         return self._select(kid, alg)
 
     def _need(self, kid: str) -> Need:
@@ -159,33 +203,29 @@ class JWKSClient:
             return _jwks.select(state, kid, alg)
         except InvalidToken as exc:
             if exc.reason == "unknown_kid":  # the set is loaded and lacks it: no fetch for it for a while
-                # Copied, changed, put back: threads share the dict, and none may see it half changed
+                # A new mapping, swapped in whole: threads share it, and none may see it half changed
                 # (a miss lost to a concurrent one costs at most one more fetch, after the cooldown).
-                absent = dict(self._absent)
-                _jwks.remember_absent(absent, kid, self._clock(), self._policy)
-                self._absent = absent
+                self._absent = _jwks.remember_absent(self._absent, kid, self._clock(), self._policy)
             raise
 
-    async def aselect(self, kid: str, alg: str) -> Verify:
-        """:meth:`select` for async code: the fetch runs in a worker thread, one per event loop at a time."""
-        step = self._need(kid)
-        if step is not Need.NOTHING:
-            lock = self._async_locks.get(asyncio.get_running_loop())
-            if lock is None:
-                lock = self._async_locks[asyncio.get_running_loop()] = asyncio.Lock()
-            if step is Need.FETCH or not lock.locked():  # a stale key is served while another task refreshes
-                async with lock:
-                    if self._need(kid) is step:  # unless the task before us did it
-                        await asyncio.to_thread(self._refresh, kid, wait=step is Need.FETCH)
-        return self._select(kid, alg)
+    def _board(self, kid: str) -> tuple[_Flight | None, bool]:
+        """The fetch in flight; or a new one, for the caller to make (``True``); or none, no longer needed."""
+        with self._lock:  # held for this bookkeeping only, never across the network
+            if self._flight is not None:
+                return self._flight, False
+            if self._need(kid) is Need.NOTHING:  # a fetch that has just ended answered it
+                return None, False
+            self._flight = _Flight()
+            return self._flight, True
 
-    def _refresh(self, kid: str, *, wait: bool) -> None:
-        """Fetch if the lookup of ``kid`` still needs it; without ``wait``, only if no other fetch is running."""
-        if not self._lock.acquire(blocking=wait):
-            return
+    def _patience(self, flight: _Flight) -> float:
+        # Counted from the fetch's start, not from each waiter's arrival: however many requests come,
+        # none waits past ``started + wait``, so waiters cannot hold a thread pool for a hung fetch's timeout.
+        return max(flight.started + self._wait - time.monotonic(), 0.0)
+
+    def _fetch(self, flight: _Flight) -> None:
+        """Fetch the set and swap in the state it brings; the flight ends, whatever happens."""
         try:
-            if self._need(kid) is Need.NOTHING:
-                return
             try:
                 keys, cache_control = self._download()
             except Exception as exc:  # whatever went wrong, the last good set stays and the cooldown applies
@@ -201,7 +241,9 @@ class JWKSClient:
             self._state = _jwks.loaded(self._policy, keys, cache_control, self._clock())
             self._absent = {}  # a new set: what it lacks is learnt again
         finally:
-            self._lock.release()
+            with self._lock:
+                self._flight = None
+            flight.ended.set_result(None)
 
     def _download(self) -> tuple[_jwkset.KeySet, str | None]:
         if self.url is None:
@@ -218,4 +260,4 @@ class JWKSClient:
         return keys, cache_control
 
 
-__all__ = ["DISCOVERY_PATH", "JWKSClient"]
+__all__ = ["DEFAULT_WAIT", "DISCOVERY_PATH", "JWKSClient"]

@@ -26,11 +26,14 @@ from typing import Any, TypeVar
 
 from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction
 from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotAllowed
+from django.urls import URLPattern
+from django.urls import path as url_path
 from django.utils.functional import SimpleLazyObject
 
-from backendkit.auth import AUTHENTICATES, BearerAuth, Guard, JWTVerifier, Principal
+from backendkit.auth import AUTHENTICATES, JWKS_PATH, BearerAuth, Guard, JWKSDocument, JWTVerifier, Principal
 from backendkit.auth import require as requirement
+from backendkit.auth._publish import route_path
 from backendkit.context import get_request_facts
 from backendkit.django._state import get_state
 from backendkit.errors import APIError
@@ -181,4 +184,38 @@ def require(
     return decorate
 
 
-__all__ = ["AuthMiddleware", "aauthenticate", "authenticate", "bearer", "established", "require"]
+def _jwks_response(request: HttpRequest, document: JWKSDocument) -> HttpResponse:
+    # The method checked here rather than by @require_safe, which wraps an async view as a sync one before Django 5.
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])  # ErrorMiddleware renders the 405
+    response = HttpResponse(document.body)
+    for name, value in document.headers:
+        response[name] = value
+    response["Content-Length"] = str(len(document.body))  # as the other frameworks send it (Django does not)
+    return response
+
+
+def jwks_urls(document: JWKSDocument, *, path: str = JWKS_PATH, asynchronous: bool = False) -> list[URLPattern]:
+    """The JWK Set at ``path`` (``/.well-known/jwks.json``), GET and HEAD, as URL patterns to include.
+
+    A sync view by default; ``asynchronous=True`` serves an async one, for ASGI (no
+    thread hop: the document is built once and sent as it is). Example::
+
+        urlpatterns = [*jwks_urls(JWKSDocument([PublicKey(public_pem, alg="RS256", kid="2026-11")])), ...]
+    """
+    if asynchronous:
+
+        async def jwks_async(request: HttpRequest) -> HttpResponse:
+            return _jwks_response(request, document)
+
+        view: Callable[..., Any] = jwks_async
+    else:
+
+        def jwks(request: HttpRequest) -> HttpResponse:
+            return _jwks_response(request, document)
+
+        view = jwks
+    return [url_path(route_path(path).lstrip("/"), view, name="backendkit-jwks")]
+
+
+__all__ = ["AuthMiddleware", "aauthenticate", "authenticate", "bearer", "established", "jwks_urls", "require"]

@@ -19,13 +19,33 @@ Example:
 """
 
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
-from fastapi import Request, Security
+from fastapi import APIRouter, FastAPI, Request, Security
+from fastapi.responses import Response
 from fastapi.security import HTTPBearer
 
-from backendkit.auth import BearerAuth, Guard, JWTVerifier, Principal, require
+from backendkit.auth import JWKS_PATH, BearerAuth, Guard, JWKSDocument, JWTVerifier, Principal, require
 from backendkit.auth._errors import DEFAULT_REALM
+from backendkit.auth._publish import route_path
 from backendkit.fastapi._openapi import AUTH_SCOPES, AUTH_STATUSES
+from backendkit.starlette.auth import jwks_endpoint
+
+_JWK = {
+    "type": "object",
+    "required": ["kty", "kid", "alg", "use"],
+    "properties": {
+        "kty": {"type": "string", "enum": ["RSA", "EC", "OKP"]},
+        "kid": {"type": "string"},
+        "alg": {"type": "string"},
+        "use": {"type": "string", "enum": ["sig"]},
+        "n": {"type": "string", "description": "RSA modulus, base64url"},
+        "e": {"type": "string", "description": "RSA exponent, base64url"},
+        "crv": {"type": "string", "enum": ["P-256", "P-384", "P-521", "Ed25519", "Ed448"]},
+        "x": {"type": "string", "description": "EC x coordinate or OKP public key, base64url"},
+        "y": {"type": "string", "description": "EC y coordinate, base64url"},
+    },
+}
 
 
 class _Scheme(HTTPBearer):
@@ -91,4 +111,56 @@ def current_principal(request: Request) -> Principal | None:
     return principal
 
 
-__all__ = ["Auth", "current_principal"]
+def _jwks_responses(document: JWKSDocument) -> dict[int | str, dict[str, Any]]:
+    media_type, cache_control = (value for _, value in document.headers)
+    schema = {"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "items": _JWK}}}
+    return {
+        200: {
+            "description": "The JWK Set (RFC 7517) of the public keys that verify this service's tokens",
+            "content": {media_type: {"schema": schema, "example": {"keys": list(document.keys)}}},
+            "headers": {"Cache-Control": {"schema": {"type": "string", "example": cache_control}}},
+        }
+    }
+
+
+def add_jwks_routes(
+    app: FastAPI | APIRouter, document: JWKSDocument, *, path: str = JWKS_PATH, include_in_schema: bool = True
+) -> None:
+    """Serve ``document`` at ``path`` (``/.well-known/jwks.json``), GET and HEAD, on ``app`` itself.
+
+    The OpenAPI document gives the GET its media type, the JWK Set's schema, the
+    published keys as the example and the ``Cache-Control`` header.
+
+    Example:
+        >>> from backendkit.auth import JWKSDocument, PublicKey
+        >>> jwk = {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
+        >>> app = FastAPI()
+        >>> add_jwks_routes(app, JWKSDocument([PublicKey(jwk, alg="EdDSA", kid="k1")]))
+    """
+    router = app.router if isinstance(app, FastAPI) else app
+    path = route_path(path)
+    endpoint = jwks_endpoint(document)
+    router.add_api_route(
+        path,
+        endpoint,
+        methods=["GET"],
+        response_class=Response,
+        responses=_jwks_responses(document),
+        summary="The public keys that verify this service's tokens",
+        include_in_schema=include_in_schema,
+        tags=["auth"],
+    )
+    # HEAD too, as on Starlette, Flask and Django (with or without install()); out of the document, as install()'s.
+    router.add_api_route(
+        path, jwks_endpoint(document), methods=["HEAD"], response_class=Response, include_in_schema=False
+    )
+
+
+def jwks_router(document: JWKSDocument, *, path: str = JWKS_PATH, include_in_schema: bool = True) -> APIRouter:
+    """The JWK Set as a router, for ``app.include_router`` (see :func:`add_jwks_routes`)."""
+    router = APIRouter()
+    add_jwks_routes(router, document, path=path, include_in_schema=include_in_schema)
+    return router
+
+
+__all__ = ["Auth", "add_jwks_routes", "current_principal", "jwks_router"]

@@ -21,12 +21,13 @@ from collections.abc import Callable, Iterable
 from inspect import iscoroutinefunction
 from typing import Any, TypeVar, cast
 
-from flask import Flask, current_app, g, request
+from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.local import LocalProxy
 
-from backendkit.auth import AUTHENTICATES, BearerAuth, Guard, JWTVerifier, Principal
+from backendkit.auth import AUTHENTICATES, JWKS_PATH, BearerAuth, Guard, JWKSDocument, JWTVerifier, Principal
 from backendkit.auth import require as requirement
 from backendkit.auth._errors import DEFAULT_REALM
+from backendkit.auth._publish import route_path
 from backendkit.errors import ConfigurationError
 from backendkit.flask._state import state_of
 
@@ -117,4 +118,23 @@ def require(
     return decorate
 
 
-__all__ = ["Auth", "current_principal", "require"]
+def jwks_blueprint(document: JWKSDocument, *, path: str = JWKS_PATH, name: str = "backendkit_jwks") -> Blueprint:
+    """The JWK Set at ``path`` (``/.well-known/jwks.json``), GET and HEAD, as a blueprint to register.
+
+    Example:
+        >>> from backendkit.auth import JWKSDocument, PublicKey
+        >>> jwk = {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
+        >>> app = Flask(__name__)
+        >>> app.register_blueprint(jwks_blueprint(JWKSDocument([PublicKey(jwk, alg="EdDSA", kid="k1")])))
+    """
+    blueprint = Blueprint(name, __name__)
+    headers = list(document.headers)
+
+    def jwks() -> Response:
+        return Response(document.body, headers=headers)
+
+    blueprint.add_url_rule(route_path(path), endpoint="jwks", view_func=jwks, methods=["GET"])
+    return blueprint
+
+
+__all__ = ["Auth", "current_principal", "jwks_blueprint", "require"]

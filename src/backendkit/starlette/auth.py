@@ -28,10 +28,22 @@ from typing import Any, TypeVar, cast
 
 from starlette.authentication import AuthCredentials, AuthenticationBackend, BaseUser
 from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
+from starlette.routing import Route
 
-from backendkit.auth import BearerAuth, CredentialsRequired, Guard, JWTVerifier, Principal, bearer_token
+from backendkit.auth import (
+    JWKS_PATH,
+    BearerAuth,
+    CredentialsRequired,
+    Guard,
+    JWKSDocument,
+    JWTVerifier,
+    Principal,
+    bearer_token,
+)
 from backendkit.auth import require as requirement
 from backendkit.auth._errors import DEFAULT_REALM
+from backendkit.auth._publish import route_path
 from backendkit.errors import ConfigurationError
 
 E = TypeVar("E", bound=Callable[..., Awaitable[Any]])
@@ -107,4 +119,26 @@ def require(
     return decorate
 
 
-__all__ = ["JWTBackend", "PrincipalUser", "require"]
+def jwks_endpoint(document: JWKSDocument) -> Callable[[Request], Awaitable[Response]]:
+    """The async endpoint that serves ``document``: its bytes and headers, as every framework sends them."""
+    headers = dict(document.headers)
+
+    async def jwks(request: Request) -> Response:
+        return Response(document.body, headers=headers)
+
+    return jwks
+
+
+def jwks_routes(document: JWKSDocument, *, path: str = JWKS_PATH) -> list[Route]:
+    """The JWK Set at ``path`` (``/.well-known/jwks.json``), GET and HEAD, to add to an app's routes.
+
+    Example:
+        >>> from starlette.applications import Starlette
+        >>> from backendkit.auth import JWKSDocument, PublicKey
+        >>> jwk = {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
+        >>> app = Starlette(routes=jwks_routes(JWKSDocument([PublicKey(jwk, alg="EdDSA", kid="k1")])))
+    """
+    return [Route(route_path(path), jwks_endpoint(document), methods=["GET"])]
+
+
+__all__ = ["JWTBackend", "PrincipalUser", "jwks_endpoint", "jwks_routes", "require"]
