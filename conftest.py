@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from importlib.metadata import version
 
 import pytest
+
+from tests.support.versions import release
 
 # One Django configuration for the whole process: the example's settings with a
 # URLconf that adds the test-only routes.
@@ -22,7 +23,7 @@ def pytest_configure(config: pytest.Config) -> None:
     the memory streams of its lifespan unclosed (anyio warns when they are collected) before 0.47.
     backendkit itself creates no memory streams and names no such alias.
     """
-    starlette = _release(version("starlette"))
+    starlette = release("starlette")
     if starlette < (1, 7):
         config.addinivalue_line(
             "filterwarnings", "ignore:The anyio.abc.BlockingPortal alias is deprecated:DeprecationWarning"
@@ -33,7 +34,3 @@ def pytest_configure(config: pytest.Config) -> None:
             "ignore:Exception ignored in. <function MemoryObject(Send|Receive)Stream.__del__"
             ":pytest.PytestUnraisableExceptionWarning",
         )
-
-
-def _release(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in text.split(".")[:2] if part.isdigit())

@@ -21,6 +21,9 @@ from tests.conformance.targets import BUG_MESSAGE, Target, comparable
 from tests.support.net import Reply
 from tests.support.net import request as socket_request
 from tests.support.servers import gunicorn
+from tests.support.versions import release
+
+FASTAPI = release("fastapi")
 
 FRESH_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -239,6 +242,10 @@ def test_malformed_json_is_400(target: Target, payload: bytes) -> None:
 def test_body_not_declared_as_json_is_415(target: Target, content_type: str | None) -> None:
     headers = {"Content-Type": content_type} if content_type else {}
     reply = target.request("POST", "/tasks", body=b'{"title": "typed wrong"}', headers=headers, json_type=False)
+    if content_type is None and target.framework == "fastapi" and FASTAPI < (0, 132):
+        # FastAPI reads a body with no Content-Type as JSON before 0.132 (docs/errors.md, docs/releases.md).
+        assert (reply.status, json.loads(reply.body)["title"]) == (201, "typed wrong")
+        return
     assert reply.status == 415
     assert error_of(reply) == {
         "code": "UNSUPPORTED_MEDIA_TYPE",
@@ -251,7 +258,10 @@ def test_body_not_declared_as_json_is_415(target: Target, content_type: str | No
 def test_non_object_body_is_422_at_the_root(target: Target, payload: bytes) -> None:
     reply = target.request("POST", "/tasks", body=payload)
     assert reply.status == 422
-    assert [(d["field"], d["code"]) for d in error_of(reply)["details"]] == [("", "model_attributes_type")]
+    expected = "model_attributes_type"
+    if payload == b"null" and target.framework == "fastapi" and FASTAPI < (0, 151):
+        expected = "missing"  # FastAPI takes a JSON null for no body before 0.151 (docs/releases.md)
+    assert [(d["field"], d["code"]) for d in error_of(reply)["details"]] == [("", expected)]
 
 
 def test_duplicate_title_is_409_via_the_registry(target: Target) -> None:
