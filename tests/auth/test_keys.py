@@ -56,6 +56,18 @@ def test_an_hmac_secret_that_looks_like_a_public_key_is_refused(name: str) -> No
         HMACKey(_public_like()[name])
 
 
+@pytest.mark.parametrize("last", [b"\n", b"\r", b" ", b"\t", b"\0"])
+@pytest.mark.parametrize("padding", [b"\n", b"\r\n", b" \n\0"])
+def test_a_key_whose_last_byte_looks_like_padding_is_still_refused(last: bytes, padding: bytes) -> None:
+    # An EC point's last coordinate byte is 0x0a about once in 256 keys: stripping every
+    # newline from the end cut into the point, and "raw EC point and a newline" passed.
+    point = ec_point()[:-1] + last
+    with pytest.raises(ConfigurationError, match="looks like"):
+        HMACKey(point + padding)
+    with pytest.raises(ConfigurationError, match="looks like"):
+        HMACKey(padding + point)
+
+
 @given(st.binary(min_size=32, max_size=43))
 def test_random_secrets_of_up_to_43_bytes_are_accepted_in_any_encoding(raw: bytes) -> None:
     # Shorter than the smallest public key in DER: raw, base64 or hex, never taken for one.

@@ -51,7 +51,7 @@ def _looks_like_public_key(secret: bytes) -> str | None:
         return "a PEM or SSH key"
     if stripped[:1] == b"{" and b'"kty"' in stripped:
         return "a JWK"
-    for candidate in (secret, stripped):
+    for candidate in _trimmings(secret):
         if _is_der_sequence(candidate):
             return "a DER-encoded key or certificate"
         if _is_ec_point(candidate):
@@ -60,6 +60,22 @@ def _looks_like_public_key(secret: bytes) -> str | None:
         if _is_der_sequence(decoded) or _is_ec_point(decoded):
             return "an encoded (base64, base64url or hex) key or certificate"
     return None
+
+
+_PADDING = b" \t\r\n\0"
+_MAX_TRIM = 8  # bytes of padding tried on each side: a file's newline, a CRLF, a NUL, a few spaces
+
+
+def _trimmings(secret: bytes) -> list[bytes]:
+    """``secret`` without each amount of the padding around it that a file or an env var adds.
+
+    Binary keys may end or start with a byte that looks like padding (an EC point's last
+    coordinate byte can be 0x0a), so stripping all of it could cut into the key itself:
+    each cut, up to ``_MAX_TRIM`` bytes a side, is tried.
+    """
+    lead = min(len(secret) - len(secret.lstrip(_PADDING)), _MAX_TRIM)
+    trail = min(len(secret) - len(secret.rstrip(_PADDING)), _MAX_TRIM)
+    return [secret[i : len(secret) - j] for i in range(lead + 1) for j in range(trail + 1)]
 
 
 def _is_ec_point(data: bytes) -> bool:
