@@ -101,20 +101,29 @@ def server_process(
             list(args), cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT
         )
         try:
-            try:
-                wait_for_port(port, timeout=30)
-            except TimeoutError:
-                log.seek(0)
-                output = log.read().decode(errors="replace")
-                raise TimeoutError(f"{args[0]} never listened on {port}: {output}") from None
+            _wait_listening(args, port, log)
             yield port
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=15)
+            _stop(proc, timeout=15)
+
+
+def _wait_listening(args: Sequence[str], port: int, errors: IO[bytes]) -> None:
+    """Wait until the server listens on ``port``; else fail with what it wrote to ``errors``."""
+    try:
+        wait_for_port(port, timeout=30)
+    except TimeoutError:
+        errors.seek(0)
+        raise TimeoutError(f"{args[0]} never listened on {port}: {errors.read().decode(errors='replace')}") from None
+
+
+def _stop(proc: subprocess.Popen[bytes], *, timeout: float) -> None:
+    """SIGTERM, as a process manager does; SIGKILL if it has not exited within ``timeout``."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=15)
 
 
 @dataclass
@@ -137,21 +146,10 @@ def logged_process(args: Sequence[str], port: int, *, env: Mapping[str, str]) ->
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(list(args), cwd=ROOT, env=dict(env), stdout=out, stderr=err)
         try:
-            try:
-                wait_for_port(port, timeout=30)
-            except TimeoutError:
-                err.seek(0)
-                raise TimeoutError(
-                    f"{args[0]} never listened on {port}: {err.read().decode(errors='replace')}"
-                ) from None
+            _wait_listening(args, port, err)
             yield output
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=15)
+            _stop(proc, timeout=30)
             out.seek(0)
             err.seek(0)
             output.stdout = out.read().decode(errors="replace")
