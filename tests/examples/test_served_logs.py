@@ -123,8 +123,9 @@ def test_a_worker_that_cannot_boot_logs_its_traceback_in_one_line() -> None:
     assert (failed["logger"], failed["level"]) == ("gunicorn.error", "error")
     assert "Redis URL" in failed["exception"]["message"]
     assert failed["exception"]["stack"].startswith("Traceback (most recent call last):")
-    # gunicorn also prints the exception's message itself, after logging it (not through logging): one line.
-    assert text.count(failed["exception"]["message"]) == 1
+    # Recent gunicorn releases also print the exception's message themselves, after logging it (not
+    # through logging): one plain line at most; gunicorn 22 passes it through logging, as JSON.
+    assert text.count(failed["exception"]["message"]) <= 1
     lines = json_lines("\n".join(line for line in text if line != failed["exception"]["message"]))
     assert [line["message"] for line in lines[-2:]] == ["Shutting down: Master", "Reason: Worker failed to boot."]
 

@@ -13,7 +13,7 @@ from sqlalchemy import BigInteger, Column, Integer, MetaData, Table, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from backendkit.pagination import Pagination, SortSpec
+from backendkit.pagination import PageRequest, Pagination, SortSpec
 
 PRICES = Pagination(sort=SortSpec(["id"], default="id"), modes=["page"], filters={"price": int})
 ROWS = [{"id": 1, "price": 5}, {"id": 2, "price": 2**63 - 1}]
@@ -30,18 +30,19 @@ def statement(filters: dict[str, Any]) -> Any:
 
 
 def fastapi_app(engine: Engine) -> Any:
-    from fastapi import Depends, FastAPI, Response
+    from fastapi import Depends, FastAPI
 
     from backendkit.fastapi import install
     from backendkit.fastapi.pagination import page_params, page_response
-    from backendkit.pagination import PageRequest
     from backendkit.pagination.backends.sqlalchemy import paginate
 
     app = FastAPI()
     install(app)
 
-    @app.get("/items")
-    def items(pages: PageRequest = Depends(page_params(PRICES))) -> Response:  # noqa: B008  (FastAPI's idiom)
+    # FastAPI 0.110 resolves annotations in the module's globals only: PageRequest is imported
+    # at the top, and the response (a Response, which needs no model) is not annotated.
+    @app.get("/items", response_model=None)
+    def items(pages: PageRequest = Depends(page_params(PRICES))):  # noqa: B008
         with Session(engine) as session:
             page = paginate(session, statement(dict(pages.filters)), pages)
             return page_response(page, [dict(row._mapping) for row in page.items])

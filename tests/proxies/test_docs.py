@@ -9,6 +9,7 @@ from django.test import override_settings
 
 from backendkit.context import get_client_ip
 from backendkit.proxies import TrustedProxies
+from tests.support.asgi import from_peer
 from tests.test_docs import run, section_blocks
 
 BLOCKS = section_blocks("errors.md", "Client addresses behind proxies")
@@ -29,8 +30,8 @@ def test_the_asgi_blocks(tab: str) -> None:
         return JSONResponse({"client": get_client_ip()})
 
     app.add_route("/who", who)
-    proxied = TestClient(app, client=("10.0.0.2", 5000)).get("/who", headers=FORWARDED)
-    direct = TestClient(app, client=("203.0.113.5", 5000)).get("/who", headers=FORWARDED)
+    proxied = TestClient(from_peer(app, "10.0.0.2", 5000)).get("/who", headers=FORWARDED)
+    direct = TestClient(from_peer(app, "203.0.113.5", 5000)).get("/who", headers=FORWARDED)
     assert (proxied.json(), direct.json()) == ({"client": "198.51.100.7"}, {"client": "203.0.113.5"})
 
 
