@@ -11,6 +11,7 @@ answer in well under that, and those that need it within it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import sys
 import threading
@@ -121,7 +122,7 @@ def test_a_hanging_jwks_holds_up_only_the_requests_that_need_it(hanging: JWKSSer
         while hanging.requests() == 0 and time.monotonic() < deadline:
             time.sleep(0.01)
         assert hanging.requests() == 1  # the fetch has started, and hangs
-        time.sleep(0.1)  # the storm has reached the server's threads
+        time.sleep(0.25)  # the storm has reached the server's threads (they answer after wait, 0.5 s, or 3 s)
         bystanders = {path: _timed(port, path, _token()) for path in BYSTANDERS}
         for thread in threads:
             thread.join()
@@ -134,6 +135,13 @@ def test_a_hanging_jwks_holds_up_only_the_requests_that_need_it(hanging: JWKSSer
 
 
 # The client itself: one fetch shared by every thread and event loop, and waits bounded by ``wait``.
+
+
+def _until_fetching(server: JWKSServer) -> None:
+    deadline = time.monotonic() + 5
+    while server.requests() == 0:
+        assert time.monotonic() < deadline, "the fetch never reached the JWKS server"
+        time.sleep(0.01)
 
 
 def _forged_kid(rng: random.Random) -> str:
@@ -158,8 +166,7 @@ def test_threads_that_need_a_hung_fetch_wait_for_it_only_until_wait_after_its_st
 
     fetcher = threading.Thread(target=lookup, args=("fetcher", _forged_kid(rng)))
     fetcher.start()
-    while hanging.requests() == 0:
-        time.sleep(0.01)
+    _until_fetching(hanging)
     waiters = [threading.Thread(target=lookup, args=(f"waiter-{i}", _forged_kid(rng))) for i in range(6)]
     for thread in waiters:
         thread.start()
@@ -216,12 +223,37 @@ def test_a_cancelled_waiter_does_not_cancel_the_fetch_for_the_others(server_with
     assert server_with_keys.requests() == 1
 
 
+def test_a_cancelled_fetcher_still_fetches_for_the_others(server_with_keys: JWKSServer) -> None:
+    # The fetch once ran in the loop's default executor: cancelled while still queued there (the
+    # executor busy), it never ran, its flight never ended, and no lookup ever fetched again.
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = JWKSClient(server_with_keys.url)
+    release = threading.Event()
+
+    async def main() -> Any:
+        loop = asyncio.get_running_loop()
+        executor = ThreadPoolExecutor(max_workers=1)
+        loop.set_default_executor(executor)
+        busy = loop.run_in_executor(None, release.wait, 5)  # the loop's executor is taken
+        fetcher = asyncio.create_task(client.aselect("rsa-a", "RS256"))
+        await asyncio.sleep(0.05)
+        fetcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await fetcher
+        release.set()
+        await busy
+        return await client.aselect("rsa-a", "RS256")
+
+    assert callable(asyncio.run(main()))
+    assert server_with_keys.requests() == 1
+
+
 def test_with_wait_0_only_the_fetching_request_waits(hanging: JWKSServer) -> None:
     client = JWKSClient(hanging.url, timeout=TIMEOUT, wait=0)
     fetcher = threading.Thread(target=_reason, args=(client, "first"))
     fetcher.start()
-    while hanging.requests() == 0:
-        time.sleep(0.01)
+    _until_fetching(hanging)
 
     async def waiter() -> float:
         started = time.perf_counter()

@@ -188,7 +188,9 @@ class JWKSClient:
         if step is not Need.NOTHING:
             flight, mine = self._board(kid)
             if flight is not None and mine:
-                await asyncio.to_thread(self._fetch, flight)
+                self._start(flight)
+                # A caller cancelled here leaves the fetch to run on and end the flight for the others.
+                await asyncio.wrap_future(flight.ended)
             elif flight is not None and step is Need.FETCH:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(asyncio.wrap_future(flight.ended), self._patience(flight))
@@ -223,6 +225,19 @@ class JWKSClient:
         # none waits past ``started + wait``, so waiters cannot hold a thread pool for a hung fetch's timeout.
         return max(flight.started + self._wait - time.monotonic(), 0.0)
 
+    def _start(self, flight: _Flight) -> None:
+        """Fetch in a thread of the fetch's own, which nothing can cancel before it has run.
+
+        Not the event loop's executor: a job still queued there when its caller is cancelled
+        never runs, and its flight would never end (every later lookup would take the fetch
+        for one in flight, and no fetch would ever be made again).
+        """
+        try:
+            threading.Thread(target=self._fetch, args=(flight,), name="backendkit-jwks-fetch", daemon=True).start()
+        except BaseException:
+            self._end(flight)
+            raise
+
     def _fetch(self, flight: _Flight) -> None:
         """Fetch the set and swap in the state it brings; the flight ends, whatever happens."""
         try:
@@ -241,9 +256,12 @@ class JWKSClient:
             self._state = _jwks.loaded(self._policy, keys, cache_control, self._clock())
             self._absent = {}  # a new set: what it lacks is learnt again
         finally:
-            with self._lock:
-                self._flight = None
-            flight.ended.set_result(None)
+            self._end(flight)
+
+    def _end(self, flight: _Flight) -> None:
+        with self._lock:
+            self._flight = None
+        flight.ended.set_result(None)
 
     def _download(self) -> tuple[_jwkset.KeySet, str | None]:
         if self.url is None:
