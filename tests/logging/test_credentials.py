@@ -103,7 +103,15 @@ PROSE = [
     "upgrade from the basic plan",
     'WWW-Authenticate: Bearer realm="api", error="invalid_token"',
     'Basic realm="staff", charset="UTF-8"',
+    "the bearer of this letter",
 ]
+
+
+# After Bearer, a closed list of words is prose, not the shape of a word: a short secret that
+# looks like one is still redacted in free text.
+@pytest.mark.parametrize("secret", ["letmeinplease", "ABCDEFGHIJKLMN", "Letmein", "hunter", "secretword"])
+def test_a_short_word_like_secret_after_bearer_is_redacted(secret: str) -> None:
+    assert REDACTOR.scrub(f"retrying with Bearer {secret} now") == "retrying with [REDACTED] now"
 
 
 @pytest.mark.parametrize("text", PROSE)

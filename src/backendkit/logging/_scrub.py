@@ -25,11 +25,35 @@ REDACTED = "[REDACTED]"
 # followed by another ("Bearer Bearer <token>", a client's mistake) is not a credential itself:
 # the second one, found next, is.
 _CREDENTIAL = re.compile(r"(?i:bearer|(?P<basic>basic))\s+(?!(?i:bearer|basic)\s)(?P<value>[A-Za-z0-9._~+/=-]+)")
-# The longest word of prose after a scheme ("bearer token", "Basic Auth", "basic authentication"):
-# 14 letters of one case carry at most 66 bits, and a bearer token needs 128 (RFC 6749 §10.10).
+# The words of prose that follow Bearer ("bearer token", a challenge's "Bearer realm=..."): a closed
+# list, so that no short secret passes for prose ("Bearer letmeinplease" is redacted); and any lower-case
+# word of up to 3 letters ("the bearer of"), 14 bits at most, which no bearer token is.
+_SHORT_WORD = 3
+# The longest word of prose after Basic ("Basic Auth", "the basic plan"): 14 letters of one case
+# carry at most 66 bits; a Basic credential is recognised by what it decodes to instead.
 _PROSE_LETTERS = 14
-# After an Authorization key and a scheme, the credential ("Token 9944b0..."): white space and a token68.
-_SCHEME_CREDENTIAL = re.compile(r"[ \t]+(?P<token>[A-Za-z0-9._~+/=-]+)")
+_PROSE = frozenset(
+    {
+        "auth",
+        "authentication",
+        "authorization",
+        "challenge",
+        "credential",
+        "credentials",
+        "error",
+        "header",
+        "headers",
+        "realm",
+        "scheme",
+        "schemes",
+        "scope",
+        "token",
+        "tokens",
+    }
+)
+# After an Authorization key and a scheme, the credential ("Token 9944b0..."): white space and a token68,
+# or the marker of one redacted already ("Bearer Bearer <token>": one marker for the whole value).
+_SCHEME_CREDENTIAL = re.compile(r"[ \t]+(?P<token>[A-Za-z0-9._~+/=-]+|\[REDACTED\])")
 _SCHEMES = ("bearer", "basic")
 # What follows the key of a pair: a word followed by it is the next pair's key, not a credential.
 _KEY_AHEAD = re.compile(r"[\"']?\s*:")
@@ -226,20 +250,23 @@ def _credential(match: re.Match[str]) -> str:
 
 
 def _is_prose(value: str, *, basic: bool) -> bool:
-    """Whether the word after a scheme is prose: up to 14 letters, all lower case, all upper case or capitalised.
+    """Whether the word after a scheme is prose rather than a credential.
 
-    No token format has that shape (a random one has it by chance only when short:
-    measured, none of 200,000 of each format from 16 characters up, such as JWTs,
-    GitHub and Stripe keys, UUIDs or ``secrets.token_urlsafe()``). After Basic,
-    a word that is the base64 of ``user:password`` is a credential whatever its
-    shape (RFC 7617).
+    After Bearer, only the words prose puts there (:data:`_PROSE`, any case) and the
+    short words of a sentence ("the bearer of"): a closed list rather than a shape, so
+    that a short secret ("Bearer letmeinplease") is still redacted. "Basic" is a common
+    word ("the basic plan") and its credential has a shape of its own: the base64 of
+    ``user:password`` (RFC 7617), a credential whatever else it looks like; a word of
+    up to 14 letters of one case (or capitalised) that is not one is prose.
     """
     word = value.rstrip("=")  # "Bearer realm=\"api\"": a challenge's parameter name
+    if not basic:
+        return word.lower() in _PROSE or (word.isalpha() and word.islower() and len(word) <= _SHORT_WORD)
     if not (0 < len(word) <= _PROSE_LETTERS and word.isalpha()):
         return False
     if not (word.islower() or word.isupper() or word.istitle()):
         return False
-    return not (basic and _holds_user_password(word))
+    return not _holds_user_password(word)
 
 
 def _holds_user_password(word: str) -> bool:
