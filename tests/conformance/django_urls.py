@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
 
 from backendkit.context import get_request_id
 from backendkit.django.views import handler400, handler403, handler404, handler500
@@ -24,6 +25,13 @@ async def whoami(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"request_id": get_request_id()})
 
 
+@csrf_exempt
+def form_echo(request: HttpRequest) -> JsonResponse:
+    """The fields and the files (name: size) Django parsed from the body."""
+    files = {name: upload.size for name, upload in request.FILES.items()}
+    return JsonResponse({"fields": dict(request.POST.items()), "files": files})
+
+
 def log(request: HttpRequest, item: str) -> JsonResponse:
     log_inside()
     return JsonResponse({"request_id": get_request_id()})
@@ -35,6 +43,7 @@ urlpatterns = [
     path("boom-validation", boom_validation),
     path("whoami", whoami),
     path("log/<str:item>", log),
+    path("form-echo", form_echo),
 ]
 
 __all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]

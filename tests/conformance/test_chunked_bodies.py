@@ -26,16 +26,19 @@ pytestmark = pytest.mark.socket
 APPS = {"flask-gunicorn": "examples.flask_app:app", "django-gunicorn-wsgi": "examples.django_app.wsgi:application"}
 
 
-def send_chunked(port: int, body: bytes, headers: dict[str, str] | None = None, chunk: int = 65536) -> Reply:
-    """POST /tasks with a chunked body over a raw socket; the answer is read while the body is still going out.
+def send_chunked(
+    port: int, body: bytes, headers: dict[str, str] | None = None, chunk: int = 65536, path: str = "/tasks"
+) -> Reply:
+    """POST ``path`` with a chunked body over a raw socket; the answer is read while the body is still going out.
 
     A server that refuses a body stops reading it and may close the connection under the
     sender: the answer it sent first is what counts.
     """
+    given = {name.lower() for name in headers or {}}
     lines = [
-        "POST /tasks HTTP/1.1",
+        f"POST {path} HTTP/1.1",
         f"Host: 127.0.0.1:{port}",
-        "Content-Type: application/json",
+        *(["Content-Type: application/json"] if "content-type" not in given else []),
         "Transfer-Encoding: chunked",
         "Connection: close",
         *(f"{name}: {value}" for name, value in (headers or {}).items()),
@@ -146,3 +149,41 @@ def test_a_key_never_replays_for_a_body_over_the_limit(port: int) -> None:
     assert (longer.status, error_code(longer)) == (413, "PAYLOAD_TOO_LARGE"), longer
     assert "idempotent-replayed" not in longer.headers
     assert titles(port).count(title) == 1
+
+
+# Django's multipart parser reads Content-Length bytes, and none without one: a chunked upload
+# under gunicorn was parsed as an empty form (no fields, no files) and the view went on with it.
+DJANGO_TEST_APP = "django.core.wsgi:get_wsgi_application()"
+
+
+def multipart(fields: dict[str, str], files: dict[str, bytes], boundary: str = "bk-boundary") -> bytes:
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    for name, data in files.items():
+        head = f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{name}.bin"\r\n'
+        parts.append(head.encode() + b"Content-Type: application/octet-stream\r\n\r\n" + data + b"\r\n")
+    return b"".join(parts) + f"--{boundary}--\r\n".encode()
+
+
+@pytest.fixture(scope="module")
+def django_port() -> Any:
+    env = {"DJANGO_SETTINGS_MODULE": "tests.conformance.django_settings"}
+    with gunicorn(DJANGO_TEST_APP, env=env) as port:
+        yield port
+
+
+def test_a_chunked_upload_is_parsed_under_django_wsgi(django_port: int) -> None:
+    body = multipart({"title": "chunked"}, {"attachment": b"\x00\x01" * 5000})
+    headers = {"Content-Type": "multipart/form-data; boundary=bk-boundary"}
+    reply = send_chunked(django_port, body, headers, path="/form-echo", chunk=4096)
+    assert reply.status == 200, reply
+    assert json.loads(reply.body) == {"fields": {"title": "chunked"}, "files": {"attachment": 10000}}
+
+
+def test_a_chunked_upload_over_the_limit_is_413_under_django_wsgi(django_port: int) -> None:
+    body = multipart({"title": "too big"}, {"attachment": b"x" * (MAX_BODY_SIZE + 1)})
+    headers = {"Content-Type": "multipart/form-data; boundary=bk-boundary"}
+    reply = send_chunked(django_port, body, headers, path="/form-echo")
+    assert (reply.status, error_code(reply)) == (413, "PAYLOAD_TOO_LARGE"), reply

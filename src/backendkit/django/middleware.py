@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
@@ -47,8 +48,7 @@ class ErrorMiddleware:
         in_flight = self._begin(request)
         response: HttpResponseBase | None = None
         try:
-            self._bound_terminated_body(request)
-            refused = self._too_large(request)
+            refused = self._bound_terminated_body(request) or self._too_large(request)
             result = refused if refused is not None else self.get_response(request)
             assert isinstance(result, HttpResponseBase)
             response = self._finish(request, result)
@@ -90,7 +90,7 @@ class ErrorMiddleware:
         open_channel(meta)
         return in_flight
 
-    def _bound_terminated_body(self, request: HttpRequest) -> None:
+    def _bound_terminated_body(self, request: HttpRequest) -> HttpResponseBase | None:
         """Let Django read a body the WSGI server ends itself (gunicorn's chunked), whole or refused.
 
         Django reads a WSGI body up to its ``Content-Length``, and none without one.
@@ -98,12 +98,25 @@ class ErrorMiddleware:
         be read to its end, with ``MAX_BODY_SIZE`` (or Django's own
         ``DATA_UPLOAD_MAX_MEMORY_SIZE``, the smaller) as the limit past which it is
         a 413. Django keeps the stream it reads from in ``_stream``.
+
+        Django's multipart parser reads ``Content-Length`` bytes, and none without one:
+        a multipart body is read here, at most the limit, and its length set, so that
+        a chunked upload is parsed (or refused) as one sent with its length.
         """
         limits = [self.state.settings.max_body_size, settings.DATA_UPLOAD_MAX_MEMORY_SIZE]
         known = [limit for limit in limits if limit is not None]
         body = terminated_body(request.META, min(known)) if known else None
-        if body is not None:
-            request._stream = body
+        if body is None:
+            return None
+        if request.META.get("CONTENT_TYPE", "").lower().startswith("multipart/"):
+            try:
+                data = body.read()
+            except ContentTooLarge as exc:
+                return error_response(request, exc)
+            request.META["CONTENT_LENGTH"] = str(len(data))
+            body = io.BytesIO(data)
+        request._stream = body
+        return None
 
     def _too_large(self, request: HttpRequest) -> HttpResponseBase | None:
         """The 413 for a body declared larger than ``MAX_BODY_SIZE``, before any view reads it."""
