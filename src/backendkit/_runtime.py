@@ -166,7 +166,7 @@ class AdapterState:
         A group of one exception is logged as that exception: Starlette before 0.46
         wraps what a streamed body raised in an anyio task group's ``ExceptionGroup``.
         """
-        while len(getattr(exc, "exceptions", ())) == 1 and isinstance(exc.exceptions[0], BaseException):  # type: ignore[attr-defined]
+        while _group_of_one(exc):
             exc = exc.exceptions[0]  # type: ignore[attr-defined]
         request_id = request_id_var.get()
         error_logger.error(
@@ -205,4 +205,15 @@ def log_unhandled(exc: BaseException, handled: HandledError, *, request_id: str 
         request_id,
         exc_info=(type(exc), exc, exc.__traceback__),
         extra=extra,
+    )
+
+
+def _group_of_one(exc: BaseException) -> bool:
+    """An exception group (the builtin, or the backport anyio uses on Python 3.10) holding one exception."""
+    grouped = getattr(exc, "exceptions", None)
+    return (
+        type(exc).__name__ in ("ExceptionGroup", "BaseExceptionGroup")
+        and isinstance(grouped, tuple)
+        and len(grouped) == 1
+        and isinstance(grouped[0], BaseException)
     )

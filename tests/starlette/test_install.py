@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -310,9 +311,28 @@ class EvenConvertor(IntegerConvertor):
         return int(value)
 
 
-register_url_convertor("backendkit_test_even", EvenConvertor())
+class BuiltinConvertor(IntegerConvertor):
+    """A convertor whose ``convert`` is a builtin: it has no code object to compare."""
+
+    convert = staticmethod(int)  # type: ignore[assignment]
 
 
+@pytest.fixture
+def convertors() -> Iterator[None]:
+    """Two convertors of the app's own, registered for the test only (Starlette keeps them process-wide)."""
+    from starlette.convertors import CONVERTOR_TYPES
+
+    saved = dict(CONVERTOR_TYPES)
+    register_url_convertor("backendkit_test_even", EvenConvertor())
+    register_url_convertor("backendkit_test_builtin", BuiltinConvertor())
+    try:
+        yield
+    finally:
+        CONVERTOR_TYPES.clear()
+        CONVERTOR_TYPES.update(saved)
+
+
+@pytest.mark.usefixtures("convertors")
 def test_a_path_parameter_its_convertor_cannot_convert_is_404_without_a_traceback(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -322,6 +342,7 @@ def test_a_path_parameter_its_convertor_cannot_convert_is_404_without_a_tracebac
             Route("/items/{id:int}", item, methods=["GET", "DELETE"]),
             Mount("/shops/{shop:int}", routes=[Route("/items/{id:int}", item)]),
             Route("/even/{id:backendkit_test_even}", item),
+            Route("/builtin/{id:backendkit_test_builtin}", item),
             Route("/bug", buggy),
         ]
     )
@@ -346,3 +367,8 @@ def test_a_path_parameter_its_convertor_cannot_convert_is_404_without_a_tracebac
     assert [r.getMessage() for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR] == []
     # Any other ValueError is still the bug it is.
     assert client.get("/bug").status_code == 500
+    # A registered convertor with no code object to compare (a builtin convert) breaks nothing: its
+    # ValueError cannot be told from a view's (a 500), and every other convertor's is still a 404.
+    assert client.get("/builtin/7").json() == {"id": 7}
+    assert client.get(f"/builtin/{HUGE_ID}").status_code == 500
+    assert client.get(f"/items/{HUGE_ID}").status_code == 404

@@ -57,7 +57,9 @@ def _from_convertor_failure(exc: ValueError) -> APIError | None:
     other ``ValueError`` by where it was raised: in the ``convert`` of a convertor
     that route paths can name (a registered one's too).
     """
-    converting = {type(convertor).convert.__code__ for convertor in CONVERTOR_TYPES.values()}
+    # (a convert that is no Python function, a builtin or a partial, has no code object and raises nothing here)
+    codes = (getattr(type(convertor).convert, "__code__", None) for convertor in CONVERTOR_TYPES.values())
+    converting = {code for code in codes if code is not None}
     frame = exc.__traceback__
     while frame is not None:
         if frame.tb_frame.f_code in converting:
