@@ -26,7 +26,8 @@ def uvicorn_server(app: Any) -> Iterator[int]:
     import uvicorn
 
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    # proxy_headers off: backendkit decides who the client is (trusted_proxies), not the server as well.
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", proxy_headers=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
@@ -42,19 +43,13 @@ def uvicorn_server(app: Any) -> Iterator[int]:
 def waitress_server(app: Any) -> Iterator[int]:
     """Serve a WSGI app with waitress; yields the port.
 
-    Like uvicorn by default, it trusts forwarding headers from loopback (waitress
-    otherwise removes them), so tests can play clients behind a local proxy.
+    Forwarding headers reach the app as they were sent (waitress would otherwise remove
+    those of untrusted peers): backendkit decides who the client is (``trusted_proxies``),
+    not the server as well.
     """
     from waitress.server import create_server
 
-    server = create_server(
-        app,
-        host="127.0.0.1",
-        port=0,
-        threads=4,
-        trusted_proxy="127.0.0.1",
-        trusted_proxy_headers="x-forwarded-for",
-    )
+    server = create_server(app, host="127.0.0.1", port=0, threads=4, clear_untrusted_proxy_headers=False)
     port: int = server.effective_port  # type: ignore[union-attr]
     stopping = threading.Event()
 
