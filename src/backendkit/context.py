@@ -151,6 +151,11 @@ def get_client_ip() -> str | None:
     return facts.client_ip if facts is not None else None
 
 
+def client_ip_or(peer: str | None) -> str | None:
+    """:func:`get_client_ip`, else ``peer``: for a piece used where no adapter has started the request."""
+    return get_client_ip() or peer
+
+
 def set_user_id(user_id: str | None) -> None:
     """Record the authenticated user of the current request, for its log lines.
 
@@ -172,6 +177,7 @@ __all__ = [
     "TraceContext",
     "bind_request_facts",
     "choose_request_id",
+    "client_ip_or",
     "get_client_ip",
     "get_request_facts",
     "get_request_id",

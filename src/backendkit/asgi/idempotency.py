@@ -27,7 +27,7 @@ from backendkit._runtime import AdapterState
 from backendkit._settings import Settings
 from backendkit.asgi._respond import encode_headers, send_error_response
 from backendkit.asgi._types import ASGIApp, Message, Receive, Scope, Send
-from backendkit.context import get_request_facts
+from backendkit.context import client_ip_or, get_request_facts
 from backendkit.errors import APIError, ConfigurationError
 from backendkit.idempotency import Attempt, Idempotency, KeyedRequest, Replay
 
@@ -92,7 +92,7 @@ def _keyed(slot: Slot, keys: Idempotency) -> KeyedRequest:
         key_values=slot.key_values,
         user_id=facts.resolved_user_id() if facts is not None else None,
         api_key=api_key[0] if api_key else None,
-        client=(facts.client_ip if facts is not None else None) or (client[0] if client else None),
+        client=client_ip_or(client[0] if client else None),
     )
 
 

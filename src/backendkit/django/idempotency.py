@@ -35,7 +35,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHt
 from django.http.request import RawPostDataException
 
 from backendkit.auth import AUTHENTICATES
-from backendkit.context import get_request_facts
+from backendkit.context import client_ip_or, get_request_facts
 from backendkit.django._respond import error_response, exception_response
 from backendkit.django._state import get_state
 from backendkit.errors import APIError, ConfigurationError
@@ -81,7 +81,7 @@ def _keyed(idempotency: Idempotency, request: HttpRequest) -> KeyedRequest:
         key_values=[] if key is None else [key],  # (two fields arrive joined with ",", which no key holds)
         user_id=facts.resolved_user_id() if facts is not None else None,
         api_key=api_key,
-        client=(facts.client_ip if facts is not None else None) or request.META.get("REMOTE_ADDR"),
+        client=client_ip_or(request.META.get("REMOTE_ADDR")),
     )
 
 

@@ -29,7 +29,7 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.datastructures import FileStorage
 
 from backendkit.auth import AUTHENTICATES
-from backendkit.context import get_request_facts
+from backendkit.context import client_ip_or, get_request_facts
 from backendkit.errors import ConfigurationError
 from backendkit.idempotency import Attempt, Idempotency, KeyedRequest, Replay, form_body
 
@@ -68,7 +68,7 @@ def _keyed_for(idempotency: Idempotency, keys: list[str]) -> KeyedRequest:
         key_values=keys,
         user_id=facts.resolved_user_id() if facts is not None else None,
         api_key=request.headers.get(idempotency.api_key_header) if idempotency.api_key_header else None,
-        client=(facts.client_ip if facts is not None else None) or request.remote_addr,
+        client=client_ip_or(request.remote_addr),
     )
 
 
