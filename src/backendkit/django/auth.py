@@ -26,10 +26,11 @@ from typing import Any, TypeVar
 
 from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction
 from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import URLPattern
 from django.urls import path as url_path
 from django.utils.functional import SimpleLazyObject
+from django.views.decorators.http import require_safe
 
 from backendkit.auth import AUTHENTICATES, JWKS_PATH, BearerAuth, Guard, JWKSDocument, JWTVerifier, Principal
 from backendkit.auth import require as requirement
@@ -184,10 +185,7 @@ def require(
     return decorate
 
 
-def _jwks_response(request: HttpRequest, document: JWKSDocument) -> HttpResponse:
-    # The method checked here rather than by @require_safe, which wraps an async view as a sync one before Django 5.
-    if request.method not in ("GET", "HEAD"):
-        return HttpResponseNotAllowed(["GET", "HEAD"])  # ErrorMiddleware renders the 405
+def _jwks_response(document: JWKSDocument) -> HttpResponse:
     response = HttpResponse(document.body)
     for name, value in document.headers:
         response[name] = value
@@ -206,16 +204,17 @@ def jwks_urls(document: JWKSDocument, *, path: str = JWKS_PATH, asynchronous: bo
     if asynchronous:
 
         async def jwks_async(request: HttpRequest) -> HttpResponse:
-            return _jwks_response(request, document)
+            return _jwks_response(document)
 
         view: Callable[..., Any] = jwks_async
     else:
 
         def jwks(request: HttpRequest) -> HttpResponse:
-            return _jwks_response(request, document)
+            return _jwks_response(document)
 
         view = jwks
-    return [url_path(route_path(path).lstrip("/"), view, name="backendkit-jwks")]
+    # Any other method is a 405 with Allow: GET, HEAD, which ErrorMiddleware renders in the envelope.
+    return [url_path(route_path(path).lstrip("/"), require_safe(view), name="backendkit-jwks")]
 
 
 __all__ = ["AuthMiddleware", "aauthenticate", "authenticate", "bearer", "established", "jwks_urls", "require"]
