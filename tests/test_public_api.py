@@ -101,5 +101,19 @@ def test_all_is_declared_complete_and_resolvable(name: str) -> None:
             assert attr in exported, f"{name}.{attr} is public but missing from __all__"
 
 
-def test_version() -> None:
-    assert backendkit.__version__.count(".") == 2
+def test_the_version_says_what_the_changelog_says() -> None:
+    # A release's version has its dated section in the changelog; until then the version is a
+    # development one (X.Y.Z.devN) and the changelog's first section is [Unreleased].
+    import re
+    from pathlib import Path
+
+    changelog = (Path(__file__).resolve().parents[1] / "CHANGELOG.md").read_text()
+    first = re.search(r"^## \[([^\]]+)\](.*)$", changelog, re.MULTILINE)
+    assert first is not None
+    released = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)", backendkit.__version__)
+    if released:
+        assert first.group(1) == backendkit.__version__
+        assert re.fullmatch(r" - \d{4}-\d{2}-\d{2}", first.group(2)), "a release's section carries its date"
+    else:
+        assert re.fullmatch(r"\d+\.\d+\.\d+\.dev\d+", backendkit.__version__)
+        assert first.group(1) == "Unreleased"

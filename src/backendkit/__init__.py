@@ -12,6 +12,7 @@ from backendkit._extras import MissingExtraError
 from backendkit._settings import Settings
 from backendkit.errors import ConfigurationError
 
-__version__ = "0.1.0"
+# A development version until the release is tagged (docs/releases.md): 0.1.0 will be the first release.
+__version__ = "0.1.0.dev0"
 
 __all__ = ["ConfigurationError", "MissingExtraError", "Settings", "__version__"]
