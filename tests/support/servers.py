@@ -6,7 +6,9 @@ app object the server serves, while every byte still crosses a real socket.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -93,7 +95,12 @@ def server_process(
     """
     with tempfile.TemporaryFile() if output is None else nullcontext(output) as log:
         proc = subprocess.Popen(
-            list(args), cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT
+            list(args),
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its workers in its process group, for _stop
         )
         try:
             _wait_listening(args, port, log)
@@ -112,12 +119,17 @@ def _wait_listening(args: Sequence[str], port: int, errors: IO[bytes]) -> None:
 
 
 def _stop(proc: subprocess.Popen[bytes], *, timeout: float) -> None:
-    """SIGTERM, as a process manager does; SIGKILL if it has not exited within ``timeout``."""
+    """SIGTERM, as a process manager does; SIGKILL if it has not exited within ``timeout``.
+
+    The SIGKILL goes to the whole process group (the server was started in a session of
+    its own): a master killed alone would leave its workers serving on the port.
+    """
     proc.terminate()
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=15)
 
 
@@ -139,7 +151,7 @@ def logged_process(args: Sequence[str], port: int, *, env: Mapping[str, str]) ->
     """
     output = Output()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(list(args), cwd=ROOT, env=dict(env), stdout=out, stderr=err)
+        proc = subprocess.Popen(list(args), cwd=ROOT, env=dict(env), stdout=out, stderr=err, start_new_session=True)
         try:
             _wait_listening(args, port, err)
             yield output
