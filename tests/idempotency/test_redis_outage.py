@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import pytest
@@ -31,32 +32,47 @@ from tests.support.servers import uvicorn_server, waitress_server
 pytestmark = [pytest.mark.redis, pytest.mark.socket]
 
 
-def flask_app(url: str, runs: list[str]) -> Any:
+@contextmanager
+def flask_app(url: str, runs: list[str]) -> Iterator[int]:
     app = Flask(__name__)
     BackendKit(app)
-    for policy in ("closed", "open"):
-        keys = Idempotency(RedisStore(url), on_error=policy)  # type: ignore[arg-type]
+    stores = [RedisStore(url), RedisStore(url)]
+    for policy, store in zip(("closed", "open"), stores, strict=True):
+        keys = Idempotency(store, on_error=policy)  # type: ignore[arg-type]
 
         def create(policy: str = policy) -> tuple[object, int]:
             runs.append(policy)
             return jsonify(run=len(runs)), 201
 
         app.add_url_rule(f"/{policy}", f"create_{policy}", idempotent(keys)(create), methods=["POST"])
-    return waitress_server(app)
+    try:
+        with waitress_server(app) as port:
+            yield port
+    finally:
+        for store in stores:  # its connections closed, not left to the garbage collector
+            store.close()
 
 
 def fastapi_app(url: str, runs: list[str]) -> Any:
-    app = FastAPI()
+    stores = [AsyncRedisStore(url), AsyncRedisStore(url)]
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        for store in stores:  # on the server's loop, where its connections live
+            await store.aclose()
+
+    app = FastAPI(lifespan=lifespan)
     install(app)
-    for policy in ("closed", "open"):
-        keys = IdempotentRoutes(app, Idempotency(AsyncRedisStore(url), on_error=policy))  # type: ignore[arg-type]
+    for policy, store in zip(("closed", "open"), stores, strict=True):
+        keys = IdempotentRoutes(app, Idempotency(store, on_error=policy))  # type: ignore[arg-type]
 
         async def create(policy: str = policy) -> dict[str, int]:
             runs.append(policy)
             return {"run": len(runs)}
 
         app.add_api_route(f"/{policy}", create, methods=["POST"], status_code=201, dependencies=[keys.depends()])
-    return uvicorn_server(app)
+    return uvicorn_server(app, lifespan="on")
 
 
 SERVED: dict[str, Callable[[str, list[str]], Any]] = {"flask-waitress": flask_app, "fastapi-uvicorn": fastapi_app}

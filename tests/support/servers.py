@@ -23,13 +23,15 @@ from tests.support.net import free_port, wait_for_port
 
 
 @contextmanager
-def uvicorn_server(app: Any) -> Iterator[int]:
-    """Serve an ASGI app with uvicorn; yields the port."""
+def uvicorn_server(app: Any, *, lifespan: str = "off") -> Iterator[int]:
+    """Serve an ASGI app with uvicorn; yields the port (``lifespan="on"`` runs the app's start-up and shutdown)."""
     import uvicorn
 
     port = free_port()
     # proxy_headers off: backendkit decides who the client is (trusted_proxies), not the server as well.
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", proxy_headers=False)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan, proxy_headers=False
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
