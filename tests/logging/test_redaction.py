@@ -96,6 +96,31 @@ def test_redaction_can_be_switched_off_but_sanitising_stays() -> None:
     assert redactor.clean({"password": "p", "n": float("inf")}) == {"password": "p", "n": "inf"}
 
 
+def test_a_mapping_whose_items_repeat_a_name_keeps_every_value() -> None:
+    # werkzeug's Headers is a Mapping in some releases (3.1.0), and not in others (3.1.9): as a
+    # mapping its repeated names kept only their last value.
+    from collections.abc import Iterator, Mapping
+
+    class Repeating(Mapping[str, str]):
+        pairs = (("Authorization", "Basic aHVudGVyMi1wdw=="), ("Accept", "*/*"), ("Accept", "text/html"))
+
+        def __getitem__(self, name: str) -> str:
+            return next(value for key, value in self.pairs if key == name)
+
+        def __iter__(self) -> Iterator[str]:
+            return iter(dict(self.pairs))
+
+        def __len__(self) -> int:
+            return len(self.pairs)
+
+        def items(self) -> Iterator[tuple[str, str]]:  # type: ignore[override]
+            return iter(self.pairs)
+
+    cleaned = Redactor().clean({"headers": Repeating()})
+    assert cleaned["headers"] == {"Authorization": "[REDACTED]", "Accept": ["*/*", "text/html"]}
+    assert Redactor().clean({"plain": {"a": 1, "b": 2}}) == {"plain": {"a": 1, "b": 2}}
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [

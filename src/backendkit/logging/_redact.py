@@ -170,6 +170,12 @@ class Redactor:
         if depth >= _MAX_DEPTH:
             return _cut("too deep")
         if isinstance(value, Mapping):
+            if type(value) is not dict:
+                # A mapping whose items repeat a name keeps every value (werkzeug's Headers, a Mapping
+                # in some releases): not a dict, where the last value of a name would win.
+                pairs = _repeating_pairs(value)
+                if pairs is not None:
+                    return self._clean_pairs(pairs, depth, seen)
             return self._clean_mapping(value, depth, seen)
         items = getattr(value, "items", None)
         if callable(items) and not isinstance(value, (str, bytes)):
@@ -266,3 +272,19 @@ def _safe_str(value: Any) -> str:
             return object.__repr__(value)
         except Exception:  # pragma: no cover - object.__repr__ does not fail
             return "<unprintable>"
+
+
+def _repeating_pairs(mapping: Mapping[Any, Any]) -> list[tuple[Any, Any]] | None:
+    """The first items of ``mapping`` when a name repeats among them, else ``None``."""
+    try:
+        pairs = list(islice(mapping.items(), _MAX_ITEMS))
+    except Exception:
+        return None
+    names = [pair[0] for pair in pairs if isinstance(pair, tuple) and len(pair) == 2]
+    if len(names) != len(pairs):
+        return None
+    try:
+        repeats = len(set(names)) < len(names)
+    except TypeError:  # a name that cannot be hashed: no repeat told, the mapping as it is
+        return None
+    return pairs if repeats else None
