@@ -8,7 +8,6 @@ the test's own redis-server is stopped and restarted on the same port.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -25,7 +24,7 @@ from examples.flask_app import create_app as create_flask_app
 from tests.health.probing import Records, health_document
 from tests.support.logs import LineCatcher
 from tests.support.net import free_port, request
-from tests.support.redis import RedisServer, find_redis_server, start_redis
+from tests.support.redis import RedisServer, redis_binary, start_redis
 from tests.support.servers import uvicorn_server, waitress_server
 
 pytestmark = [pytest.mark.redis, pytest.mark.socket]
@@ -61,13 +60,7 @@ class RestartableRedis:
 
 @pytest.fixture
 def own_redis() -> Iterator[RestartableRedis]:
-    binary = find_redis_server()
-    if binary is None:
-        message = "redis-server is not on PATH"
-        if os.environ.get("BACKENDKIT_REQUIRE_REDIS", "") not in ("", "0"):
-            pytest.fail(f"BACKENDKIT_REQUIRE_REDIS is set but {message}")
-        pytest.skip(message)
-    server = RestartableRedis(binary)
+    server = RestartableRedis(redis_binary())
     try:
         yield server
     finally:
