@@ -8,7 +8,7 @@ import ipaddress
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from backendkit.context import request_facts_var
+from backendkit.context import client_ip_or, request_facts_var
 from backendkit.proxies import parse_address
 
 
@@ -88,8 +88,7 @@ class RequestInfo:
         Decided once per request by the adapter from the ``TRUSTED_PROXIES``
         setting; the socket peer when no adapter has started the request.
         """
-        facts = request_facts_var.get()
-        return facts.client_ip if facts is not None else self.peer
+        return client_ip_or(self.peer)
 
     @property
     def route(self) -> str | None:
