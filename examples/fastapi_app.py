@@ -16,7 +16,7 @@ from backendkit.auth import Principal
 from backendkit.errors import NotFound
 from backendkit.fastapi import error_responses, install
 from backendkit.fastapi.auth import Auth
-from backendkit.fastapi.health import DrainOnShutdown, add_health_routes
+from backendkit.fastapi.health import DrainOnShutdown, health_routes
 from backendkit.fastapi.idempotency import IdempotentRoutes
 from backendkit.fastapi.pagination import page_params, page_response
 from backendkit.fastapi.ratelimit import limit
@@ -43,7 +43,7 @@ def create_app() -> FastAPI:
     limited = _limits.limited(asynchronous=True)
     idempotency = _idempotency.keys(asynchronous=True)
     health = _health.health(store, limited=limited, verifier=verifier, keys=idempotency, asynchronous=True)
-    add_health_routes(app, health)
+    health_routes(health, app=app)
     app.add_middleware(DrainOnShutdown, health=health)  # /readyz answers 503 from SIGTERM on
     keys = IdempotentRoutes(app, idempotency)  # Idempotency-Key on POST /tasks
 

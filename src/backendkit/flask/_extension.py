@@ -212,9 +212,9 @@ class BackendKit:
         # come here too; Flask itself keeps routing redirects out of error handlers.
         app.register_error_handler(Exception, _handle_exception)
         if settings.rate_limits is not None:
-            from backendkit.flask.ratelimit import apply_to_every_request
+            from backendkit.flask.ratelimit import limit_every_request
 
-            apply_to_every_request(app, settings.rate_limits)
+            limit_every_request(app, settings.rate_limits)
 
 
 def _set_body_limit(app: Flask, limit: int | None) -> None:

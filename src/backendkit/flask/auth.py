@@ -24,6 +24,7 @@ from typing import Any, TypeVar, cast
 from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.local import LocalProxy
 
+from backendkit._deprecation import renamed
 from backendkit.auth import AUTHENTICATES, JWKS_PATH, BearerAuth, Guard, JWKSDocument, JWTVerifier, Principal
 from backendkit.auth import require as requirement
 from backendkit.auth._errors import DEFAULT_REALM
@@ -118,14 +119,14 @@ def require(
     return decorate
 
 
-def jwks_blueprint(document: JWKSDocument, *, path: str = JWKS_PATH, name: str = "backendkit_jwks") -> Blueprint:
+def jwks_routes(document: JWKSDocument, *, path: str = JWKS_PATH, name: str = "backendkit_jwks") -> Blueprint:
     """The JWK Set at ``path`` (``/.well-known/jwks.json``), GET and HEAD, as a blueprint to register.
 
     Example:
         >>> from backendkit.auth import JWKSDocument, PublicKey
         >>> jwk = {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
         >>> app = Flask(__name__)
-        >>> app.register_blueprint(jwks_blueprint(JWKSDocument([PublicKey(jwk, alg="EdDSA", kid="k1")])))
+        >>> app.register_blueprint(jwks_routes(JWKSDocument([PublicKey(jwk, alg="EdDSA", kid="k1")])))
     """
     blueprint = Blueprint(name, __name__)
     headers = list(document.headers)
@@ -137,4 +138,5 @@ def jwks_blueprint(document: JWKSDocument, *, path: str = JWKS_PATH, name: str =
     return blueprint
 
 
-__all__ = ["Auth", "current_principal", "jwks_blueprint", "require"]
+__all__ = ["Auth", "current_principal", "jwks_routes", "require"]
+__getattr__ = renamed(__name__, {"jwks_blueprint": ("jwks_routes", jwks_routes)})

@@ -119,6 +119,12 @@ def require(
     return decorate
 
 
+def current_principal(conn: HTTPConnection) -> Principal | None:
+    """The principal ``JWTBackend`` established for this request (``None`` when it carried no token)."""
+    user = conn.scope.get("user")
+    return user.principal if isinstance(user, PrincipalUser) else None
+
+
 def jwks_endpoint(document: JWKSDocument) -> Callable[[Request], Awaitable[Response]]:
     """The async endpoint that serves ``document``: its bytes and headers, as every framework sends them."""
     headers = dict(document.headers)
@@ -141,4 +147,4 @@ def jwks_routes(document: JWKSDocument, *, path: str = JWKS_PATH) -> list[Route]
     return [Route(route_path(path), jwks_endpoint(document), methods=["GET"])]
 
 
-__all__ = ["JWTBackend", "PrincipalUser", "jwks_endpoint", "jwks_routes", "require"]
+__all__ = ["JWTBackend", "PrincipalUser", "current_principal", "jwks_endpoint", "jwks_routes", "require"]
