@@ -14,6 +14,8 @@ from backendkit.django._state import get_state
 _MIDDLEWARE = "backendkit.django.ErrorMiddleware"
 _ALIASES = {_MIDDLEWARE, "backendkit.django.middleware.ErrorMiddleware"}
 _RATE_LIMIT = "backendkit.django.ratelimit.RateLimitMiddleware"
+_IDEMPOTENCY = "backendkit.django.idempotency.IdempotencyMiddleware"
+_READ_BY = {"RATE_LIMITS": _RATE_LIMIT, "IDEMPOTENCY": _IDEMPOTENCY}  # a setting, and the middleware that reads it
 _DJANGO_CSRF = "django.views.csrf.csrf_failure"
 
 
@@ -67,6 +69,27 @@ def check_setup(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
             )
         )
     return messages
+
+
+def check_settings_are_read(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E005: ``RATE_LIMITS`` or ``IDEMPOTENCY`` set, and the middleware that reads it missing (it would do nothing).
+
+    A check of its own (``check_setup`` reports the rest), so that each stays one concern.
+    """
+    try:
+        configured = get_state().settings
+    except ImproperlyConfigured:
+        return []  # (E002, from check_setup)
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    return [
+        Error(
+            f'BACKENDKIT["{name}"] is set but {reader!r} is not in MIDDLEWARE: nothing reads it.',
+            hint=f"Add {reader!r} after {_MIDDLEWARE!r}, or remove the setting.",
+            id="backendkit.E005",
+        )
+        for name, reader in _READ_BY.items()
+        if getattr(configured, name.lower()) is not None and reader not in middleware
+    ]
 
 
 def _rate_limit_messages(value: object) -> list[CheckMessage]:

@@ -14,9 +14,10 @@ class BackendKitConfig(AppConfig):
     verbose_name = "backendkit"
 
     def ready(self) -> None:
-        from backendkit.django._checks import check_setup
+        from backendkit.django._checks import check_settings_are_read, check_setup
 
         checks.register(check_setup)
+        checks.register(check_settings_are_read)
 
 
 __all__ = ["BackendKitConfig"]
