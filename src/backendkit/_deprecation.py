@@ -18,7 +18,7 @@ from typing import Any
 def renamed(module: str, aliases: Mapping[str, tuple[str, Any]]) -> Callable[[str], Any]:
     """A module ``__getattr__`` serving each old name of ``aliases`` (``old -> (new name, object)``)."""
 
-    def __getattr__(name: str) -> Any:
+    def __getattr__(name: str) -> Any:  # noqa: N807  (the module hook's own name)
         found = aliases.get(name)
         if found is None:
             raise AttributeError(f"module {module!r} has no attribute {name!r}")

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
-from fastapi import Request as FastAPIRequest  # (at module level: the endpoints' annotations are strings)
 from django.urls import path
+from fastapi import Request as FastAPIRequest  # (at module level: the endpoints' annotations are strings)
 
 from backendkit.context import get_request_facts
 
@@ -241,7 +241,8 @@ def django(settings: dict[str, Any]) -> Iterator[Send]:
 
     from backendkit.django._state import get_state
 
-    middleware = ["backendkit.django.ErrorMiddleware", *(DJANGO_MIDDLEWARE[k] for k in settings if k in DJANGO_MIDDLEWARE)]
+    pieces = [DJANGO_MIDDLEWARE[name] for name in settings if name in DJANGO_MIDDLEWARE]
+    middleware = ["backendkit.django.ErrorMiddleware", *pieces]
     backendkit = {name.upper(): value for name, value in settings.items()}
     with override_settings(ROOT_URLCONF=__name__, MIDDLEWARE=middleware, BACKENDKIT=backendkit):
         get_state()  # built now, as Django's start-up does: a refused setting is raised here

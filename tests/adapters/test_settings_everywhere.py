@@ -17,7 +17,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from backendkit._settings import Settings
-from backendkit.errors import Conflict, ConfigurationError, ExceptionRegistry
+from backendkit.errors import ConfigurationError, Conflict, ExceptionRegistry
 from backendkit.idempotency import Idempotency, MemoryStore
 from backendkit.ratelimit import Limit
 from tests.adapters.apps import PAID, Send, Teapot, built
@@ -34,7 +34,7 @@ class Honoured:
     """The key's value, and what a request shows of it."""
 
     value: Callable[[], Any]
-    shows: Callable[[Send, pytest.LogCaptureFixture], None]
+    shows: Callable[[Send, pytest.LogCaptureFixture], None]  # (raises when the effect is missing)
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,10 @@ def _everywhere(decision: Honoured | Refused) -> dict[str, Honoured | Refused]:
     return dict.fromkeys(ADAPTERS, decision)
 
 
-def _composed(value: Callable[[], Any], honoured: Callable[[Send, pytest.LogCaptureFixture], None], says: str) -> dict[str, Honoured | Refused]:
+Shows = Callable[[Send, pytest.LogCaptureFixture], None]
+
+
+def _composed(value: Callable[[], Any], honoured: Shows, says: str) -> dict[str, Honoured | Refused]:
     """Honoured by Flask and Django; refused by an ASGI app, which adds the piece itself."""
     return {
         "flask": Honoured(value, honoured),
@@ -175,9 +178,8 @@ def test_a_key_is_honoured_or_refused(key: str, framework: str, caplog: pytest.L
     decision = DECISIONS[key][framework]
     settings = {key: decision.value()}
     if isinstance(decision, Refused):
-        with pytest.raises((ConfigurationError, ImproperlyConfigured), match=decision.says):
-            with built(framework, settings):
-                pass
+        with pytest.raises((ConfigurationError, ImproperlyConfigured), match=decision.says), built(framework, settings):
+            pass
         return
     with caplog.at_level(logging.DEBUG, logger="backendkit.access"), built(framework, settings) as send:
         decision.shows(send, caplog)

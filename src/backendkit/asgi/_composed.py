@@ -23,7 +23,8 @@ COMPOSED = {
     ),
     "idempotency": (
         "on Starlette app.add_middleware(IdempotencyMiddleware, idempotency=...) (backendkit.asgi.idempotency); "
-        "on FastAPI IdempotentRoutes(app, idempotency) and dependencies=[keys.depends()] (backendkit.fastapi.idempotency)"
+        "on FastAPI IdempotentRoutes(app, idempotency) and dependencies=[keys.depends()] "
+        "(backendkit.fastapi.idempotency)"
     ),
 }
 """The settings an ASGI app composes itself, and what to write instead."""

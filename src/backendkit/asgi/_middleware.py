@@ -11,8 +11,8 @@ from typing import Any
 from backendkit._headers import add_headers, open_channel
 from backendkit._runtime import AdapterState
 from backendkit._settings import Settings
-from backendkit.asgi._composed import refuse_composed
 from backendkit.asgi._body import ANSWERED, BodyLimit
+from backendkit.asgi._composed import refuse_composed
 from backendkit.asgi._respond import ResponseHeaders, send_error_response
 from backendkit.asgi._types import ASGIApp, Message, Receive, Scope, Send
 from backendkit.errors import ExceptionRegistry

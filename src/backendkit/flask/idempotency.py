@@ -163,6 +163,4 @@ def idempotent_every_request(app: Flask, idempotency: Idempotency) -> None:
 
 
 __all__ = ["idempotent", "idempotent_every_request"]
-__getattr__ = renamed(
-    __name__, {"apply_to_every_request": ("idempotent_every_request", idempotent_every_request)}
-)
+__getattr__ = renamed(__name__, {"apply_to_every_request": ("idempotent_every_request", idempotent_every_request)})
