@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import Request
 
 from backendkit._headers import channel
-from backendkit.asgi.ratelimit import RateLimitMiddleware, request_info
+from backendkit.asgi.ratelimit import RateLimitMiddleware, acheck, request_info
 from backendkit.errors import ConfigurationError
 from backendkit.ratelimit import Decision, Limit, Policy
 
@@ -32,14 +32,13 @@ class RateLimitDependency:
     """
 
     def __init__(self, rule: Limit) -> None:
-        rule.require_async_store()  # a blocking store is a configuration error, now
         self.limit = rule
 
     async def __call__(self, request: Request) -> Decision | None:
         queued = channel(request.scope)
         if queued is None:
             raise ConfigurationError("rate-limit dependencies need backendkit.fastapi.install(app)")
-        verdict = await self.limit.acheck(request_info(request.scope, request), per_route=True)
+        verdict = await acheck(self.limit, request_info(request.scope, request), per_route=True)
         return None if verdict is None else verdict.apply(queued)  # a refusal is rendered by install()
 
 
@@ -48,8 +47,9 @@ def limit(policies: str | Policy | Sequence[Policy] | Limit, **options: Any) -> 
 
     ``options`` are those of :class:`~backendkit.ratelimit.Limit`; pass a
     ``Limit`` to share one configured limit. The bucket is per route unless the
-    limit names a ``scope``. Key, cost and exemption functions may be async;
-    the store must be async (``MemoryStore`` or ``AsyncRedisStore``). Add
+    limit names a ``scope``. Key, cost and exemption functions may be async
+    with a store that can be awaited (``MemoryStore`` or ``AsyncRedisStore``); a
+    sync-only store (``RedisStore``) is checked in a worker thread. Add
     ``responses=error_responses(429)`` to document the refusal in OpenAPI.
     """
     return RateLimitDependency(policies if isinstance(policies, Limit) else Limit(policies, **options))
