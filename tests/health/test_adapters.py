@@ -7,8 +7,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.applications import Starlette
 
-from backendkit.fastapi import install
 from backendkit.fastapi import health as fastapi_health
+from backendkit.fastapi import install
 from backendkit.fastapi.health import health_routes as fastapi_health_routes
 from backendkit.health import MEDIA_TYPE, Health
 from backendkit.starlette.health import health_routes

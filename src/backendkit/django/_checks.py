@@ -92,6 +92,40 @@ def check_settings_are_read(app_configs: Any = None, **kwargs: Any) -> list[Chec
     ]
 
 
+def check_guarded_views(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E006: a view in the URLconf has ``@require`` and ``BACKENDKIT["AUTH"]`` is not set.
+
+    Such a view would answer every request with a configuration error; found here, at
+    start-up (``runserver``, ``migrate``, ``check --deploy``), instead.
+    """
+    try:
+        if get_state().settings.auth is not None:
+            return []
+    except ImproperlyConfigured:
+        return []  # (E002, from check_setup)
+    from backendkit.auth import AUTHENTICATES
+
+    guarded = [name for name, view in _views(get_resolver().url_patterns, "") if getattr(view, AUTHENTICATES, False)]
+    if not guarded:
+        return []
+    return [
+        Error(
+            f'{guarded[0]} has @require, and BACKENDKIT["AUTH"] is not set: it cannot authenticate anyone.',
+            hint='BACKENDKIT = {"AUTH": "myproject.auth.verifier"}  # a JWTVerifier or BearerAuth, or a dotted path',
+            id="backendkit.E006",
+        )
+    ]
+
+
+def _views(patterns: Any, prefix: str) -> Any:
+    for pattern in patterns:
+        nested = getattr(pattern, "url_patterns", None)
+        if nested is not None:
+            yield from _views(nested, prefix + str(pattern.pattern))
+        else:
+            yield prefix + str(pattern.pattern), pattern.callback
+
+
 def _rate_limit_messages(value: object) -> list[CheckMessage]:
     """E004: ``BACKENDKIT["RATE_LIMITS"]`` is not a Limit, a list of them or a path to either; or the old setting."""
     messages: list[CheckMessage] = []

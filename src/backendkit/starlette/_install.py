@@ -193,6 +193,7 @@ def install(
         raise RuntimeError("install backendkit before the application starts")
     settings = settings if settings is not None else Settings.from_mapping({}, **options)
     refuse_composed(settings)  # rate_limits, auth, idempotency: the app adds them where they belong
+    _check_guarded_routes(app)  # the routes and middleware given to Starlette(...); again at start-up
     found = (*((extra_translations,) if extra_translations else ()), translations())
     state = AdapterState(settings, found)
     setattr(app.state, STATE_KEY, state)
@@ -200,6 +201,15 @@ def install(
     # ExceptionMiddleware; only its HTTPException handler needs replacing.
     app.add_exception_handler(HTTPException, handle_http_exception)  # type: ignore[arg-type]  # both scopes
     _interleave_boundaries(app, state)
+
+
+def _check_guarded_routes(app: Starlette) -> None:
+    """``@require`` endpoints need authenticating middleware; checked only when such an endpoint exists."""
+    try:
+        from backendkit.starlette.auth import check_guarded_routes
+    except ImportError:  # (the auth extra is not installed: no endpoint can have @require)
+        return
+    check_guarded_routes(app.routes, app.user_middleware)
 
 
 def _interleave_boundaries(app: Starlette, state: AdapterState) -> None:
@@ -210,6 +220,7 @@ def _interleave_boundaries(app: Starlette, state: AdapterState) -> None:
     build = app.build_middleware_stack
 
     def build_with_boundaries() -> Any:
+        _check_guarded_routes(app)  # at start-up: what was added after install() too
         user = app.user_middleware
         stack = [*first, boundary]
         for middleware in user:
