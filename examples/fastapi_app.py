@@ -18,7 +18,7 @@ from backendkit.fastapi import error_responses, install
 from backendkit.fastapi.auth import Auth
 from backendkit.fastapi.health import DrainOnShutdown, health_routes
 from backendkit.fastapi.idempotency import IdempotentRoutes
-from backendkit.fastapi.pagination import page_params, page_response
+from backendkit.fastapi.pagination import page_request, page_response
 from backendkit.fastapi.ratelimit import limit
 from backendkit.logging import configure_logging, uvicorn_log_config
 from backendkit.pagination import PageRequest
@@ -26,7 +26,7 @@ from examples import _auth, _health, _idempotency, _limits, _proxies
 from examples._tasks import MAX_BODY_SIZE, TASK_PAGES, Task, TaskIn, TaskStore, list_tasks
 
 # The page request as a dependency: its query parameters appear in the OpenAPI document.
-TaskPages = Annotated[PageRequest, Depends(page_params(TASK_PAGES))]
+TaskPages = Annotated[PageRequest, Depends(page_request(TASK_PAGES))]
 
 
 def create_app() -> FastAPI:

@@ -19,6 +19,7 @@ RENAMED = [
     ("backendkit.django.health", "health_urls", "health_routes"),
     ("backendkit.django.auth", "jwks_urls", "jwks_routes"),
     ("backendkit.django.auth", "established", "current_principal"),
+    ("backendkit.fastapi.pagination", "page_params", "page_request"),
 ]
 
 

@@ -143,7 +143,8 @@ def check_guarded_routes(routes: Iterable[BaseRoute], middleware: Iterable[Middl
 def _authenticates(entry: Middleware) -> bool:
     options = {**getattr(entry, "options", {}), **getattr(entry, "kwargs", {})}  # (Starlette < 0.35: options)
     backends = [options.get("backend"), *getattr(entry, "args", ())]
-    return entry.cls is AuthenticationMiddleware and any(isinstance(b, JWTBackend) for b in backends)
+    factory: object = entry.cls
+    return factory is AuthenticationMiddleware and any(isinstance(b, JWTBackend) for b in backends)
 
 
 def _endpoints(routes: Iterable[BaseRoute]) -> Iterator[Route]:
