@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from benchmarks._harness.http import ASGIDriver, WSGIDriver, http_scope, wsgi_environ
 from benchmarks._harness.measure import Runner, measure_fixed
 from benchmarks._harness.run import Run, add_quick, quick
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks._django_settings")
 
 CASES = {  # name: (method, path, body)

@@ -6,9 +6,10 @@ that two contenders' samples of the same round can be compared side by side.
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 
 Samples = dict[str, list[float]]
 Runner = Callable[[int], None]  # runs its contender n times
@@ -22,6 +23,16 @@ def repeated(run: Callable[[], object]) -> Runner:
             run()
 
     return run_n
+
+
+def awaited(loop: asyncio.AbstractEventLoop, call: Callable[[], Awaitable[object]], times: int) -> Callable[[], None]:
+    """A call that awaits ``call()`` ``times`` times in a row in one ``run_until_complete``: the loop's cost spread."""
+
+    async def many() -> None:
+        for _ in range(times):
+            await call()
+
+    return lambda: loop.run_until_complete(many())
 
 
 def measure_ns(

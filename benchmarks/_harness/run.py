@@ -80,9 +80,7 @@ class Summary:
         """A figure and whether it met its target (``None``: not judged)."""
         self.lines.append((label, figure, self.unknown if ok is None else "PASS" if ok else "MISS"))
 
-    def target(
-        self, label: str, value: float | None, med: float | None, ok: bool | None, fmt: str = "{:.2f}x"
-    ) -> None:
+    def target(self, label: str, value: float | None, med: float | None, ok: bool | None, fmt: str = "{:.2f}x") -> None:
         """A target judged on ``value`` (the best rounds), the median's figure beside; ``None``: not run."""
         if value is None or ok is None:
             self.lines.append((label, "n/a", self.unknown))
