@@ -153,7 +153,7 @@ class ASGIDriver:
 
 # --- WSGI -------------------------------------------------------------------------------------------------
 def wsgi_environ(method: str, path: str, **more: Any) -> dict[str, Any]:
-    """A WSGI environ for ``method path`` on localhost:80; ``more`` adds or replaces keys (``wsgi.input`` is per request)."""
+    """A WSGI environ for ``method path`` on localhost:80; ``more`` adds or replaces keys (the input: per request)."""
     return {
         "REQUEST_METHOD": method,
         "PATH_INFO": path,
