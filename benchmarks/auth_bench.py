@@ -80,7 +80,7 @@ from benchmarks._harness.measure import (
     scaled,
 )
 from benchmarks._harness.redis import commands_run, counting
-from benchmarks._harness.run import Run, Summary, add_only, add_quick, quick
+from benchmarks._harness.run import Run, Summary, add_only, parse
 from benchmarks._harness.run import only as chosen
 
 PACKAGES = ("python-jose", "pyjwt", "cryptography", "backendkit")
@@ -748,12 +748,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=31)
     parser.add_argument("--sample", type=float, default=0.05, help="seconds each sample lasts (about)")
-    add_quick(parser)
     parser.add_argument("--no-stages", action="store_true", help="skip the stage breakdown")
     add_only(parser, SECTIONS)
-    args = parser.parse_args()
-    if quick(args):
-        args.rounds, args.sample = 3, 0.01
+    args = parse(parser, quick={"rounds": 3, "sample": 0.01})
     only = chosen(parser, args, SECTIONS)
 
     run = Run(list(PACKAGES) + [p for section in only for p in SECTION_PACKAGES.get(section, ())])

@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from benchmarks._harness.http import ASGIDriver, WSGIDriver, http_scope, wsgi_environ
 from benchmarks._harness.measure import Runner, measure_fixed
-from benchmarks._harness.run import Run, add_quick, quick
+from benchmarks._harness.run import Run, parse
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks._django_settings")
 
@@ -145,10 +145,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=7)
-    add_quick(parser, "50 requests x 2 rounds")
-    args = parser.parse_args()
-    if quick(args):
-        args.requests, args.rounds = 50, 2
+    args = parse(parser, quick={"requests": 50, "rounds": 2})
 
     import logging
 

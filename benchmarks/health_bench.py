@@ -75,7 +75,7 @@ from backendkit.fastapi.health import add_health_routes
 from backendkit.health import Health
 from benchmarks._harness.http import ASGIDriver, Response, WSGIDriver, http_scope, wsgi_environ
 from benchmarks._harness.measure import Runner, Samples, measure_ns, print_rows, ratio, repeated, scaled
-from benchmarks._harness.run import Run, Summary, add_only, add_quick, only, quick
+from benchmarks._harness.run import Run, Summary, add_only, only, parse
 
 PACKAGES = (
     "backendkit",
@@ -446,11 +446,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=21, help="rounds of the 20 ms cases")
     parser.add_argument("--fast-rounds", type=int, default=31, help="rounds of the cached-vs-plain case")
     parser.add_argument("--sample", type=float, default=0.1, help="seconds each sample of a 20 ms case lasts (about)")
-    add_quick(parser)
     add_only(parser, SECTIONS)
-    args = parser.parse_args()
-    if quick(args):
-        args.rounds, args.fast_rounds, args.sample = 3, 3, 0.04
+    args = parse(parser, quick={"rounds": 3, "fast_rounds": 3, "sample": 0.04})
     sections = only(parser, args, SECTIONS)
 
     setup_django()

@@ -117,7 +117,7 @@ from backendkit.idempotency.redis import AsyncRedisStore, RedisStore
 from benchmarks._harness.http import ASGIDriver, WSGIDriver, http_scope
 from benchmarks._harness.measure import Runner, Samples, added, added_ratio, measure_us, print_rows, ratio
 from benchmarks._harness.redis import RedisServer, commands_run, counting, describe, find_redis_server, start_redis
-from benchmarks._harness.run import Run, Summary, add_only, add_quick, quick
+from benchmarks._harness.run import Run, Summary, add_only, parse
 from benchmarks._harness.run import only as chosen
 
 PACKAGES = (
@@ -293,6 +293,17 @@ def contenders_for(
     return made[0], made[1]
 
 
+def closed_later(closing: list[Callable[[], Any]], make: Callable[[], Any], close: str) -> Callable[[], Any]:
+    """``make``, each store it makes to be closed at the end of the section (its method ``close``)."""
+
+    def made() -> Any:
+        store = make()
+        closing.append(getattr(store, close))
+        return store
+
+    return made
+
+
 def check_first(name: str, contender: Contender) -> None:
     """A fresh key: 201, the handler's answer, not a replay."""
     before = contender.runs.count
@@ -339,10 +350,14 @@ def run_case(
     title: str,
     contenders: dict[str, tuple[Contender, Contender]],
     args: argparse.Namespace,
+    summary: Summary,
     *,
     batch: bool,
 ) -> dict[str, Samples]:
-    """Both cases, first request and replay, each its own interleaved measurement; the tables printed."""
+    """Both cases, first request and replay, each its own interleaved measurement; the tables printed.
+
+    What each contender adds to the baseline goes to the summary.
+    """
     results: dict[str, Samples] = {}
     for index, case in enumerate(CASES):
         pairs = {name: pair[index] for name, pair in contenders.items()}
@@ -365,6 +380,10 @@ def run_case(
             plus = "" if name == BASELINE else f"{added(samples, name, BASELINE):+.1f}"
             line += f"{statistics.median(samples[name]):>16.1f}{min(samples[name]):>8.1f}{plus:>9}"
         print(line)
+    for name in contenders:
+        if name != BASELINE:
+            figures = ", ".join(f"{case} {added(results[case], name, BASELINE):+.1f} us" for case in CASES)
+            summary.note(f"{title} added: {name}", figures)
     return results
 
 
@@ -383,13 +402,7 @@ def fastapi_section(args: argparse.Namespace, redis_url: str | None, summary: Su
         BK_MEMORY: pair("backendkit", MemoryStore),
     }
     if redis_url is not None:
-
-        def async_store() -> AsyncRedisStore:
-            store = AsyncRedisStore(redis_url)
-            closing.append(store.aclose)
-            return store
-
-        contenders[BK_REDIS] = pair("backendkit", async_store)
+        contenders[BK_REDIS] = pair("backendkit", closed_later(closing, lambda: AsyncRedisStore(redis_url), "aclose"))
     contenders[BK_APP_WIDE] = pair("backendkit app-wide", MemoryStore)
     if installed("idempotency_header_middleware", "asgi-idempotency-header"):
         from idempotency_header_middleware.backends import MemoryBackend, RedisBackend
@@ -408,7 +421,7 @@ def fastapi_section(args: argparse.Namespace, redis_url: str | None, summary: Su
 
         contenders[AIH_REDIS] = pair("asgi-idempotency-header", peer_redis)
 
-    results = run_case("FastAPI", contenders, args, batch=True)
+    results = run_case("FastAPI", contenders, args, summary, batch=True)
     peers = [peer for peer in PEERS if peer in contenders]
     if peers:
         print(
@@ -430,12 +443,6 @@ def fastapi_section(args: argparse.Namespace, redis_url: str | None, summary: Su
                     figures.append(f"{case} {total:.2f}x (added {shown})")
                 print(line)
                 summary.note(f"FastAPI: {label}", ", ".join(figures))
-    for name in contenders:
-        if name != BASELINE:
-            summary.note(
-                f"FastAPI added: {name}",
-                ", ".join(f"{case} {added(results[case], name, BASELINE):+.1f} us" for case in CASES),
-            )
     for close in closing:
         loop.run_until_complete(close())
     loop.close()
@@ -456,20 +463,8 @@ def flask_section(args: argparse.Namespace, redis_url: str | None, summary: Summ
 
     contenders = {BASELINE: pair("baseline", None), FLASK_MEMORY: pair("backendkit", MemoryStore)}
     if redis_url is not None:
-
-        def sync_store() -> RedisStore:
-            store = RedisStore(redis_url)
-            closing.append(store.close)
-            return store
-
-        contenders[FLASK_REDIS] = pair("backendkit", sync_store)
-    results = run_case("Flask", contenders, args, batch=False)
-    for name in contenders:
-        if name != BASELINE:
-            summary.note(
-                f"Flask added: {name}",
-                ", ".join(f"{case} {added(results[case], name, BASELINE):+.1f} us" for case in CASES),
-            )
+        contenders[FLASK_REDIS] = pair("backendkit", closed_later(closing, lambda: RedisStore(redis_url), "close"))
+    run_case("Flask", contenders, args, summary, batch=False)
     for close in closing:
         close()
     print()
@@ -703,11 +698,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=31, help="rounds of each case")
     parser.add_argument("--sample", type=float, default=0.08, help="seconds each sample lasts (about)")
     parser.add_argument("--trips", type=int, default=1000, help="requests per case for the round-trip counts")
-    add_quick(parser)
     add_only(parser, SECTIONS)
-    args = parser.parse_args()
-    if quick(args):
-        args.rounds, args.sample, args.trips = 3, 0.01, 50
+    args = parse(parser, quick={"rounds": 3, "sample": 0.01, "trips": 50})
     only = chosen(parser, args, SECTIONS)
 
     run = Run(PACKAGES)

@@ -22,7 +22,7 @@ from typing import Any
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from benchmarks._harness.measure import Runner, measure_fixed
-from benchmarks._harness.run import Run, add_quick, quick
+from benchmarks._harness.run import Run, parse
 
 EXTRA = {"user_id": 42, "order": {"id": "A-17", "items": 3}, "client_ip": "10.0.0.7"}
 
@@ -97,10 +97,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=7)
-    add_quick(parser, "200 records x 2 rounds")
-    args = parser.parse_args()
-    if quick(args):
-        args.records, args.rounds = 200, 2
+    args = parse(parser, quick={"records": 200, "rounds": 2})
 
     Run(("backendkit", "structlog", "python-json-logger", "orjson")).header(
         f"{args.records} records x {args.rounds} rounds, interleaved; microseconds per record (best; median)"

@@ -38,7 +38,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from backendkit.pagination import Pagination, Position, SortSpec, filters_text
 from backendkit.pagination.backends.sqlalchemy import paginate
 from benchmarks._harness.measure import Samples, best, measure_ns, median, ratio_of_bests, repeated, scaled
-from benchmarks._harness.run import Run, Summary, add_quick, quick
+from benchmarks._harness.run import Run, Summary, parse
 
 SECRET = "a-secret-of-at-least-16-bytes"
 SIZE = 20
@@ -307,10 +307,7 @@ def main() -> None:
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
-    add_quick(parser, "20,000 rows, 2 rounds")
-    args = parser.parse_args()
-    if quick(args):
-        args.rows, args.rounds = 20_000, 2
+    args = parse(parser, quick={"rows": 20_000, "rounds": 2})
 
     run = Run(PACKAGES)
     run.versions["sqlite"] = sqlite3.sqlite_version

@@ -46,7 +46,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from benchmarks._harness.http import ASGIDriver, WSGIDriver, http_scope, wsgi_environ
 from benchmarks._harness.measure import Runner, Samples, best, measure_fixed, median, ratio_of_bests
 from benchmarks._harness.redis import commands_run, counting, describe, start_redis
-from benchmarks._harness.run import Run, Summary, add_quick, quick
+from benchmarks._harness.run import Run, Summary, parse
 
 RATE = "1000000/minute"
 CLIENTS = [f"client-{i}" for i in range(1000)]
@@ -80,6 +80,19 @@ def print_table(samples: Samples, base: str, unit: str = "us/check") -> None:
     for name in samples:
         nb, nm = best(samples, name), median(samples, name)
         print(f"  {name:<46}{nb:>10.2f}{nm:>9.2f}{1e6 / nb:>11,.0f}{nb / b:>7.2f}x{nm / m:>9.2f}x")
+
+
+def report(summary: Summary, title: str, samples: Samples, base: str, target: tuple[str, str, float]) -> bool:
+    """The case's table, then its target judged: (label, peer, wanted), peer / base at least ``wanted`` (best rounds).
+
+    Returns whether it was met.
+    """
+    print(title)
+    print_table(samples, base)
+    label, peer, wanted = target
+    value, med = ratio_of_bests(samples, peer, base)
+    summary.target(label, value, med, value >= wanted)
+    return value >= wanted
 
 
 class StoreFailures(logging.Handler):
@@ -124,12 +137,10 @@ def case_memory(args: argparse.Namespace, summary: Summary) -> None:
         assert getattr(result, "allowed", result) is True, (name, result)
 
     samples = measure({name: sync_loop(check) for name, check in checks.items()}, args.checks, args.rounds)
-    print(f"1. memory, one policy ({RATE}); {args.checks} checks x {args.rounds} rounds")
-    print_table(samples, "backendkit SlidingWindow")
+    title = f"1. memory, one policy ({RATE}); {args.checks} checks x {args.rounds} rounds"
+    target = ("memory: >= 3x limits SWC", "limits SlidingWindowCounter", 3.0)
+    report(summary, title, samples, "backendkit SlidingWindow", target)
     print()
-    swc, bk = "limits SlidingWindowCounter", "backendkit SlidingWindow"
-    ratio, med = ratio_of_bests(samples, swc, bk)
-    summary.target("memory: >= 3x limits SWC", ratio, med, ratio >= 3)
 
 
 # --- 2 and 3. Redis, sync ---------------------------------------------------------------------------------
@@ -184,12 +195,10 @@ def case_redis_one(args: argparse.Namespace, summary: Summary, port: int) -> Non
     runners = {"bare EVALSHA loop (same script, same client)": bare, **runners}
 
     samples = measure(runners, args.redis_checks, args.rounds)
-    print(f"2. Redis, one policy ({RATE}); {args.redis_checks} checks x {args.rounds} rounds, one connection each")
-    print_table(samples, "backendkit RedisStore")
+    title = f"2. Redis, one policy ({RATE}); {args.redis_checks} checks x {args.rounds} rounds, one connection each"
+    target = ("redis 1 policy: >= 0.9x bare EVALSHA checks/s", "bare EVALSHA loop (same script, same client)", 0.9)
+    report(summary, title, samples, "backendkit RedisStore", target)
     print()
-    bk, loop = "backendkit RedisStore", "bare EVALSHA loop (same script, same client)"
-    ratio, med = ratio_of_bests(samples, loop, bk)
-    summary.target("redis 1 policy: >= 0.9x bare EVALSHA checks/s", ratio, med, ratio >= 0.9)
     client.close()
     for storage in storages.values():
         storage.storage.close()
@@ -226,10 +235,8 @@ def case_redis_three(args: argparse.Namespace, summary: Summary, port: int) -> N
         result = check("sanity")
         assert getattr(result, "allowed", result) is True, (name, result)
     samples = measure({name: sync_loop(check) for name, (check, _) in checks.items()}, args.redis_checks, args.rounds)
-    print(f"3. Redis, three policies ({', '.join(THREE)}); {args.redis_checks} checks x {args.rounds} rounds")
-    print_table(samples, bk)
-    ratio, med = ratio_of_bests(samples, peer, bk)
-    summary.target("redis 3 policies: >= 2.5x limits SWC x3 checks/s", ratio, med, ratio >= 2.5)
+    title = f"3. Redis, three policies ({', '.join(THREE)}); {args.redis_checks} checks x {args.rounds} rounds"
+    report(summary, title, samples, bk, ("redis 3 policies: >= 2.5x limits SWC x3 checks/s", peer, 2.5))
     for _, client in checks.values():
         client.close()
 
@@ -300,11 +307,9 @@ def case_async(args: argparse.Namespace, summary: Summary, port: int) -> None:
     samples = measure(
         {name: async_runner(loop, check, TASKS) for name, check in checks.items()}, args.redis_checks, args.rounds
     )
-    print(f"4. async Redis, one policy, {TASKS} concurrent tasks; {args.redis_checks} checks x {args.rounds} rounds")
-    print_table(samples, bk)
+    title = f"4. async Redis, one policy, {TASKS} concurrent tasks; {args.redis_checks} checks x {args.rounds} rounds"
+    report(summary, title, samples, bk, ("async redis, 50 tasks: ahead of limits aio SWC", peer, 1.0))
     print()
-    ratio, med = ratio_of_bests(samples, peer, bk)
-    summary.target("async redis, 50 tasks: ahead of limits aio SWC", ratio, med, ratio > 1)
     loop.run_until_complete(store.aclose())
     loop.run_until_complete(plain.aclose())
     loop.run_until_complete(storage.bridge.storage.aclose())
@@ -561,10 +566,8 @@ def main() -> None:
     parser.add_argument("--skip-limits-memory", action="store_true", help="no bytes-per-key figure for limits")
     parser.add_argument("--redis-server", default="redis-server", help="the redis-server executable")
     parser.add_argument("--cases", default="1,2,3,4,5,6", help="which cases to run, comma-separated")
-    add_quick(parser, "2 rounds of a few hundred checks and requests, 2,000 keys")
-    args = parser.parse_args()
-    if quick(args):
-        args.rounds, args.checks, args.redis_checks, args.requests, args.keys = 2, 500, 200, 100, 2000
+    quick = {"rounds": 2, "checks": 500, "redis_checks": 200, "requests": 100, "keys": 2000}
+    args = parse(parser, quick=quick)
     cases = {int(case) for case in args.cases.split(",")}
 
     run = Run(("backendkit", *PACKAGES))

@@ -6,7 +6,7 @@ import argparse
 import os
 import platform
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 # BACKENDKIT_BENCH_QUICK=1 makes every benchmark run as with --quick (the smoke test sets it).
@@ -96,13 +96,19 @@ class Summary:
             print(f"  {label:<{width}}{figure:<{figures}}{verdict}".rstrip())
 
 
-def add_quick(parser: argparse.ArgumentParser, what: str = "3 rounds of short samples") -> None:
-    parser.add_argument("--quick", action="store_true", help=f"a smoke run: {what} (or {QUICK_ENV}=1)")
+def parse(parser: argparse.ArgumentParser, quick: Mapping[str, object]) -> argparse.Namespace:
+    """The arguments, with ``--quick`` added: a smoke run, the options set to ``quick`` (also if QUICK_ENV is set).
 
-
-def quick(args: argparse.Namespace) -> bool:
-    """Whether this is a smoke run: ``--quick``, or the environment asks for one."""
-    return bool(getattr(args, "quick", False)) or os.environ.get(QUICK_ENV, "") not in ("", "0")
+    A smoke run proves that every case runs and prints its figures; its figures mean nothing.
+    """
+    shown = ", ".join(f"--{name.replace('_', '-')} {value}" for name, value in quick.items())
+    parser.add_argument("--quick", action="store_true", help=f"a smoke run: {shown} (or {QUICK_ENV}=1)")
+    args = parser.parse_args()
+    if args.quick or os.environ.get(QUICK_ENV, "") not in ("", "0"):
+        args.quick = True
+        for name, value in quick.items():
+            setattr(args, name, value)
+    return args
 
 
 def add_only(parser: argparse.ArgumentParser, sections: Sequence[str]) -> None:
