@@ -95,13 +95,15 @@ skip = ("machine:", "versions:", "load average", "total time", "redis-server", "
 
 def figures(path: Path) -> dict[str, list[float]]:
     found: dict[str, list[float]] = {}
+    seen: dict[str, int] = {}
     for line in path.read_text().splitlines():
         text = line.strip()
         if not text or text.startswith(skip) or not number.search(text):
             continue
-        key = number.sub("#", line.rstrip())
-        if key in found:  # the same shape twice (another case's table): tell them apart
-            key += f"  [{sum(k.startswith(key) for k in found) + 1}]"
+        key = " ".join(number.sub("#", text).split())  # columns padded to the figures' widths: spaces ignored
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:  # the same shape again (another case's table, another status): told apart by order
+            key += f" [{seen[key]}]"
         found[key] = [float(n.replace(",", "")) for n in number.findall(text)]
     return found
 
@@ -130,7 +132,7 @@ for bench in benches:
                 continue
             a, b = (statistics.median(values) for values in columns)
             change = f"{b / a:>7.3f}" if a else "      -"
-            label = key.strip()[:70]
+            label = key[:70]
             print(f"  {label:<70} #{position + 1:<2} A{spread(columns[0])}  B{spread(columns[1])}  {change}")
 EOF
 echo
