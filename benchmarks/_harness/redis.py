@@ -18,7 +18,7 @@ def counting(connection_class: type[Any]) -> type[Any]:
     Nothing is pipelined in the benchmarks, so a send is one command.
     """
 
-    class Counting(connection_class):  # type: ignore[misc,valid-type]
+    class Counting(connection_class):  # type: ignore[misc]
         sent = 0
 
         def send_packed_command(self, command: Any, check_health: bool = True) -> Any:
