@@ -43,7 +43,6 @@ import http.server
 import json
 import logging
 import os
-import platform
 import secrets
 import statistics
 import sys
@@ -69,7 +68,20 @@ from jose import JWTError, jwk
 from backendkit.auth import HMACKey, InvalidToken, JWTVerifier, Principal, PrivateKey, PublicKey, TokenIssuer
 from backendkit.auth.backends.jose import JoseBackend
 from backendkit.auth.backends.pyjwt import PyJWTBackend
-from benchmarks._harness import Samples, cpu_model, measure_ns, package_version, ratio, repeated
+from benchmarks._harness.http import ASGIDriver, http_scope
+from benchmarks._harness.measure import (
+    Samples,
+    awaited,
+    differences,
+    measure_us,
+    print_rows,
+    ratio,
+    repeated,
+    scaled,
+)
+from benchmarks._harness.redis import commands_run, counting
+from benchmarks._harness.run import Run, Summary, add_only, parse
+from benchmarks._harness.run import only as chosen
 
 PACKAGES = ("python-jose", "pyjwt", "cryptography", "backendkit")
 SECTION_PACKAGES = {"http": ("fastapi", "starlette"), "redis": ("redis", "hiredis")}
@@ -148,10 +160,8 @@ def subject_of(result: Any) -> Any:
 
 
 def measure(runners: Mapping[str, Callable[[], Any]], rounds: int, sample_s: float) -> Samples:
-    """Microseconds per call, in rotating rounds (``benchmarks._harness.measure_ns``)."""
-    runs = {name: repeated(run) for name, run in runners.items()}
-    timed = measure_ns(runs, rounds, sample_s, least=20, warmup=50)
-    return {name: [ns / 1000 for ns in values] for name, values in timed.items()}
+    """Microseconds per call, in rotating rounds."""
+    return measure_us({name: repeated(run) for name, run in runners.items()}, rounds, sample_s, least=20, warmup=50)
 
 
 def case(material: Material, args: argparse.Namespace) -> Samples:
@@ -266,37 +276,6 @@ def stages(materials: dict[str, Material], args: argparse.Namespace) -> None:
     print()
 
 
-# --- what the new sections share ----------------------------------------------------------------------------
-class Targets:
-    """The new sections' targets, for the summary: (label, figure, PASS / MISS / NOT RUN)."""
-
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, str, str]] = []
-
-    def add(self, label: str, figure: str, ok: bool | None) -> None:
-        self.lines.append((label, figure, "NOT RUN" if ok is None else "PASS" if ok else "MISS"))
-
-
-def per_op(samples: Samples, ops: int) -> Samples:
-    """Samples of runners that do ``ops`` operations per call, as microseconds per operation."""
-    return {name: [value / ops for value in values] for name, values in samples.items()}
-
-
-def differences(samples: Samples, name: str, base: str) -> list[float]:
-    """What ``name`` costs over ``base`` in each round, the two measured side by side."""
-    return [n - b for n, b in zip(samples[name], samples[base], strict=True)]
-
-
-def print_rows(samples: Samples, base: str | None = None, compare: tuple[str, ...] = (), width: int = 58) -> None:
-    """Median and best per runner; for the rows in ``compare``, the median over rounds of what each adds to ``base``."""
-    print(f"  {'':<{width}}{'median':>9}{'best':>9}" + (f"{'added':>10}" if compare else ""))
-    for name, values in samples.items():
-        extra = ""
-        if base and name in compare:
-            extra = f"{statistics.median(differences(samples, name, base)):>+10.2f}"
-        print(f"  {name:<{width}}{statistics.median(values):>9.2f}{min(values):>9.2f}{extra}")
-
-
 # --- HTTP: what the FastAPI dependency adds to a request ----------------------------------------------------
 HTTP_BATCH = 20  # requests per timed call, in one run_until_complete: the loop's own cost is spread over them
 NO_AUTH = "no auth (the same route, no dependency)"
@@ -374,7 +353,7 @@ class Dependencies:
         """The dependencies called as FastAPI would call them, without FastAPI; and their verification alone."""
         from starlette.requests import Request
 
-        scope = ASGIClient.scope_for(f"Bearer {token}")
+        scope = me_scope(f"Bearer {token}")
         auth, authenticated, verifier = self.auth, self.authenticated, self.verifier
         security, current_claims = self.security, self.current_claims
 
@@ -393,92 +372,39 @@ class Dependencies:
         async def jose_decode() -> None:
             jose.jwt.decode(token, SECRET, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER)
 
-        def batch(call: Callable[[], Awaitable[None]]) -> Callable[[], None]:
-            async def many() -> None:
-                for _ in range(HTTP_BATCH):
-                    await call()
-
-            return lambda: loop.run_until_complete(many())
-
         return {
-            "backendkit: auth.scheme(request), then authenticated(...)": batch(backendkit),
-            "  of which JWTVerifier.averify(token)": batch(backendkit_verify),
-            "tutorial: HTTPBearer()(request), then current_claims(...)": batch(tutorial),
-            "  of which jose.jwt.decode(token, ...)": batch(jose_decode),
+            "backendkit: auth.scheme(request), then authenticated(...)": awaited(loop, backendkit, HTTP_BATCH),
+            "  of which JWTVerifier.averify(token)": awaited(loop, backendkit_verify, HTTP_BATCH),
+            "tutorial: HTTPBearer()(request), then current_claims(...)": awaited(loop, tutorial, HTTP_BATCH),
+            "  of which jose.jwt.decode(token, ...)": awaited(loop, jose_decode, HTTP_BATCH),
         }
 
 
-class ASGIClient:
-    """``GET /me`` sent straight into an ASGI app on one event loop: no server, no sockets, no threads."""
-
-    def __init__(self, app: Any, loop: asyncio.AbstractEventLoop, token: str) -> None:
-        self.app, self.loop = app, loop
-        self.scope = self.scope_for(f"Bearer {token}")
-
-    @staticmethod
-    def scope_for(authorization: str) -> dict[str, Any]:
-        return {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "path": "/me",
-            "raw_path": b"/me",
-            "query_string": b"",
-            "root_path": "",
-            "scheme": "http",
-            "server": ("127.0.0.1", 8000),
-            "client": ("127.0.0.1", 50000),
-            "headers": [(b"host", b"bench"), (b"authorization", authorization.encode())],
-        }
-
-    async def _many(self) -> None:
-        app, scope = self.app, self.scope
-        for _ in range(HTTP_BATCH):
-            await app(dict(scope), _receive, _discard)
-
-    def batch(self) -> None:
-        """HTTP_BATCH requests."""
-        self.loop.run_until_complete(self._many())
-
-    def get(self, authorization: str) -> tuple[int, bytes]:
-        """One request with this ``Authorization``: its status and body."""
-        messages: list[dict[str, Any]] = []
-
-        async def send(message: dict[str, Any]) -> None:
-            messages.append(message)
-
-        self.loop.run_until_complete(self.app(self.scope_for(authorization), _receive, send))
-        status = next(m["status"] for m in messages if m["type"] == "http.response.start")
-        return status, b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+def me_scope(authorization: str) -> dict[str, Any]:
+    """``GET /me`` with this ``Authorization``."""
+    return http_scope("GET", "/me", [(b"host", b"bench"), (b"authorization", authorization.encode())])
 
 
-async def _receive() -> dict[str, Any]:
-    return {"type": "http.request", "body": b"", "more_body": False}
-
-
-async def _discard(message: dict[str, Any]) -> None:
-    pass
-
-
-def http_section(args: argparse.Namespace, targets: Targets) -> None:
+def http_section(args: argparse.Namespace, summary: Summary) -> None:
     material = Material("HS256")
     loop = asyncio.new_event_loop()
     dependencies = Dependencies()
     variants = (NO_AUTH, HTTP_BK, HTTP_TUTORIAL, HTTP_EMPTY)
-    clients = {variant: ASGIClient(dependencies.app(variant), loop, material.token) for variant in variants}
+    scope = me_scope(f"Bearer {material.token}")
+    clients = {variant: ASGIDriver(dependencies.app(variant), scope, loop) for variant in variants}
     forged = material.token[:-4] + ("AAAA" if not material.token.endswith("AAAA") else "BBBB")
     for variant, client in clients.items():  # each answers the token, and the auth ones refuse a forged one
-        status, body = client.get(f"Bearer {material.token}")
+        status, _, body = client.request()
         assert (status, json.loads(body)) == (200, {"sub": SUBJECT}), (variant, status, body)
         if variant in (HTTP_BK, HTTP_TUTORIAL):
             logging.disable(logging.CRITICAL)  # the access log's line for the 401
             try:
-                assert client.get(f"Bearer {forged}")[0] == 401, variant
+                assert client.request(me_scope(f"Bearer {forged}")).status == 401, variant
             finally:
                 logging.disable(logging.NOTSET)
-    samples = per_op(measure({v: c.batch for v, c in clients.items()}, args.rounds, args.sample * 2), HTTP_BATCH)
-    parts = per_op(measure(dependencies.by_hand(loop, material.token), args.rounds, args.sample), HTTP_BATCH)
+    batches = {variant: functools.partial(client.run, HTTP_BATCH) for variant, client in clients.items()}
+    samples = scaled(measure(batches, args.rounds, args.sample * 2), HTTP_BATCH)
+    parts = scaled(measure(dependencies.by_hand(loop, material.token), args.rounds, args.sample), HTTP_BATCH)
     loop.close()
 
     print(f"http: what the auth dependency adds to a FastAPI request; us per request, median of {args.rounds} rounds")
@@ -495,7 +421,7 @@ def http_section(args: argparse.Namespace, targets: Targets) -> None:
     verdict = "PASS" if value >= 1.0 else "MISS"
     print(f"  tutorial added / backendkit added: {value:.2f}x (median of per-round ratios {per_round:.2f}x)  {verdict}")
     print("  where the added time goes: the dependencies called by hand, outside FastAPI; us per call")
-    print_rows(parts)
+    print_rows(parts, width=58)
     names = list(parts)
     ours_by_hand, theirs_by_hand = statistics.median(parts[names[0]]), statistics.median(parts[names[2]])
     print(
@@ -504,7 +430,7 @@ def http_section(args: argparse.Namespace, targets: Targets) -> None:
     )
     print()
     figure = f"{value:.2f}x (backendkit +{ours_added:.1f} us, tutorial +{theirs_added:.1f} us)"
-    targets.add("http: tutorial added / backendkit added >= 1.0x", figure, value >= 1.0)
+    summary.judge("http: tutorial added / backendkit added >= 1.0x", figure, value >= 1.0)
 
 
 # --- JWKS: a cached kid lookup, and storms of unknown kids --------------------------------------------------
@@ -572,7 +498,7 @@ def forged_tokens(token: str, count: int) -> list[str]:
     return forged
 
 
-def jwks_section(args: argparse.Namespace, targets: Targets) -> None:
+def jwks_section(args: argparse.Namespace, summary: Summary) -> None:
     from backendkit.auth import JWKSClient
 
     private = rsa.generate_private_key(65537, 2048)
@@ -611,7 +537,7 @@ def jwks_section(args: argparse.Namespace, targets: Targets) -> None:
         print(f"  JWKS verify - static verify: {added:+.2f} us (median of per-round differences); < 1 us  {verdict}")
         select = statistics.median(samples[JWKS_SELECT])
         print(f"  select alone {select:.2f} us; JWKS requests while timing: {timed_requests}")
-        targets.add(
+        summary.judge(
             "jwks: cached kid lookup adds < 1 us to verify", f"{added:+.2f} us (select {select:.2f} us)", added < 1.0
         )
 
@@ -644,7 +570,7 @@ def jwks_section(args: argparse.Namespace, targets: Targets) -> None:
         verdict = "PASS" if ok else "MISS"
         print(f"  requests per storm: {counts[0]} within the cooldown, {counts[1]} after it; at most 1 each  {verdict}")
         print()
-        targets.add(f"jwks: {STORM} unknown kids -> <= 1 fetch per cooldown", f"{counts[0]} then {counts[1]}", ok)
+        summary.judge(f"jwks: {STORM} unknown kids -> <= 1 fetch per cooldown", f"{counts[0]} then {counts[1]}", ok)
     finally:
         server.close()
 
@@ -654,64 +580,36 @@ REDIS_BATCH = 50  # awaits per timed call of an async runner, in one run_until_c
 REVOKED = 100  # of the 1,000 jtis counted, so that both answers are exercised
 
 
-def counting_connections() -> tuple[type[Any], type[Any], Callable[[], int]]:
-    """redis-py connection classes (sync, asyncio) counting what they send: one send per round trip."""
-    import redis
-    import redis.asyncio
-
-    sent = [0]
-
-    class Counting(redis.Connection):
-        def send_packed_command(self, command: Any, check_health: bool = True) -> None:
-            sent[0] += 1
-            super().send_packed_command(command, check_health)
-
-    class AsyncCounting(redis.asyncio.Connection):
-        async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
-            sent[0] += 1
-            await super().send_packed_command(command, check_health)
-
-    return Counting, AsyncCounting, lambda: sent[0]
-
-
-def redis_commands(admin: Any) -> Counter[str]:
-    """The commands Redis ran since the last CONFIG RESETSTAT, but for INFO and CONFIG themselves."""
-    stats = admin.info("commandstats")
-    return Counter(
-        {
-            name.removeprefix("cmdstat_"): value["calls"]
-            for name, value in stats.items()
-            if not name.startswith(("cmdstat_info", "cmdstat_config"))
-        }
-    )
-
-
-def redis_section(args: argparse.Namespace, targets: Targets) -> None:
+def redis_section(args: argparse.Namespace, summary: Summary) -> None:
     try:
         from tests.support.redis import find_redis_server, start_redis
     except ImportError as exc:
         print(f"revocation on Redis: skipped: the tests' redis helper cannot be imported ({exc})\n")
-        targets.add("redis: 1 command per revocation check", "n/a", None)
+        summary.judge("redis: 1 command per revocation check", "n/a", None)
         return
     binary = find_redis_server()
     if binary is None:
         print("revocation on Redis: skipped: no redis-server\n")
-        targets.add("redis: 1 command per revocation check", "skipped: no redis-server", None)
+        summary.judge("redis: 1 command per revocation check", "skipped: no redis-server", None)
         return
     server = start_redis(binary)
     try:
-        redis_checks(args, targets, server.port)
+        redis_checks(args, summary, server.port)
     finally:
         server.stop()
 
 
-def redis_checks(args: argparse.Namespace, targets: Targets, port: int) -> None:
+def redis_checks(args: argparse.Namespace, summary: Summary, port: int) -> None:
     import redis
     import redis.asyncio
 
     from backendkit.auth.redis import AsyncRedisRevocations, RedisRevocations
 
-    sync_class, async_class, sent = counting_connections()
+    sync_class, async_class = counting(redis.Connection), counting(redis.asyncio.Connection)
+
+    def sent() -> int:
+        return int(sync_class.sent + async_class.sent)
+
     # Clients as an application builds them; the lists copy them with bounded timeouts (and the connection class).
     store = RedisRevocations(redis.Redis(connection_pool=redis.ConnectionPool(port=port, connection_class=sync_class)))
     async_pool = redis.asyncio.ConnectionPool(port=port, connection_class=async_class)
@@ -730,11 +628,7 @@ def redis_checks(args: argparse.Namespace, targets: Targets, port: int) -> None:
         store.revoke(jtis[i * 10], now + 3600, now)
 
     def batch(call: Callable[[], Awaitable[Any]]) -> Callable[[], None]:
-        async def many() -> None:
-            for _ in range(REDIS_BATCH):
-                await call()
-
-        return lambda: loop.run_until_complete(many())
+        return awaited(loop, call, REDIS_BATCH)
 
     # Round trips and commands: 1,000 checks of distinct jtis, a tenth of them revoked, then 1,000 verifies.
     print(
@@ -758,10 +652,10 @@ def redis_checks(args: argparse.Namespace, targets: Targets, port: int) -> None:
     }
     for name, run in passes.items():
         run()  # connect first: the connection's own HELLO/CLIENT commands are not a check's
-        admin.config_resetstat()
         before = sent()
-        answers = run()
-        round_trips, commands = (sent() - before) / len(jtis), redis_commands(admin)
+        with commands_run(admin) as commands:
+            answers = run()
+        round_trips = (sent() - before) / len(jtis)
         if isinstance(answers, list) and isinstance(answers[0], bool):
             assert sum(answers) == REVOKED, (name, sum(answers))
         counted[name] = (round_trips, commands.total() / len(jtis))
@@ -802,7 +696,7 @@ def redis_checks(args: argparse.Namespace, targets: Targets, port: int) -> None:
         "averify + AsyncRedisRevocations": batch(lambda: on_async.averify(token, now=now)),
     }
     sync_samples = measure(runners, args.rounds, args.sample)
-    async_samples = per_op(measure(async_runners, args.rounds, args.sample * 2), REDIS_BATCH)
+    async_samples = scaled(measure(async_runners, args.rounds, args.sample * 2), REDIS_BATCH)
     print(f"  us per call, median of {args.rounds} rounds (async: {REDIS_BATCH} awaits in a row per sample);")
     print("  verify, averify: JWTVerifier's, an HS256 token; differences: medians over rounds of per-round differences")
     for samples in (sync_samples, async_samples):
@@ -820,7 +714,7 @@ def redis_checks(args: argparse.Namespace, targets: Targets, port: int) -> None:
     print(f"  one round trip and one command per check, sync and async, verify included: {'PASS' if ok else 'MISS'}")
     print()
     shown = ", ".join(f"{trips:.2f}/{commands:.2f}" for trips, commands in counted.values())
-    targets.add("redis: 1 round trip / 1 command per revocation check", shown, ok)
+    summary.judge("redis: 1 round trip / 1 command per revocation check", shown, ok)
     loop.run_until_complete(async_store.aclose())
     loop.close()
     store.close()
@@ -854,24 +748,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=31)
     parser.add_argument("--sample", type=float, default=0.05, help="seconds each sample lasts (about)")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: 3 rounds of short samples")
     parser.add_argument("--no-stages", action="store_true", help="skip the stage breakdown")
-    parser.add_argument("--only", default=",".join(SECTIONS), help=f"sections to run, comma-separated: {SECTIONS}")
-    args = parser.parse_args()
-    if args.quick:
-        args.rounds, args.sample = 3, 0.01
-    only = [section.strip() for section in args.only.split(",") if section.strip()]
-    if unknown := set(only) - set(SECTIONS):
-        parser.error(f"--only: unknown sections {sorted(unknown)}; choose among {', '.join(SECTIONS)}")
+    add_only(parser, SECTIONS)
+    args = parse(parser, quick={"rounds": 3, "sample": 0.01})
+    only = chosen(parser, args, SECTIONS)
 
-    started = time.perf_counter()
-    machine = f"{cpu_model()}, {os.cpu_count()} cpu(s), {platform.machine()}, {platform.platform()}"
-    packages = list(PACKAGES) + [p for section in only for p in SECTION_PACKAGES.get(section, ())]
-    versions = ", ".join([f"python {platform.python_version()}"] + [f"{p} {package_version(p)}" for p in packages])
-    jose_keys = f"python-jose keys: {jose.backends.RSAKey.__name__}, {jose.backends.ECKey.__name__}"
-    print(f"machine: {machine}\nversions: {versions}\n{jose_keys}")
-    load_before = os.getloadavg()[0]
-    print(f"load average at the start: {load_before:.2f}\n")
+    run = Run(list(PACKAGES) + [p for section in only for p in SECTION_PACKAGES.get(section, ())])
+    run.header(f"python-jose keys: {jose.backends.RSAKey.__name__}, {jose.backends.ECKey.__name__}")
 
     samples: dict[str, Samples] = {}
     if "verify" in only:
@@ -879,24 +762,17 @@ def main() -> None:
         samples = {alg: case(material, args) for alg, material in materials.items()}
         if not args.no_stages:
             stages({alg: materials[alg] for alg in ("HS256", "RS256")}, args)
-    targets = Targets()
+    summary = Summary()
     sections = {"http": http_section, "jwks": jwks_section, "redis": redis_section}
     for name, section in sections.items():
         if name in only:
-            section(args, targets)
+            section(args, summary)
 
     if samples:
         verify_summary(samples)
-    if targets.lines:
-        print("targets: http, jwks, redis")
-        for label, figure, verdict in targets.lines:
-            print(f"  {label:<56}{figure:<50}{verdict}")
-    load_after = os.getloadavg()[0]
-    print(f"  machine: {machine}\n  versions: {versions}")
-    print(f"  load average: {load_before:.2f} at the start, {load_after:.2f} at the end", end="")
-    busy = max(load_before, load_after) > 1.5  # this run is one busy cpu; more means others competed
-    print(" (others were running: the medians are noisier than usual)" if busy else "")
-    print(f"  total time: {time.perf_counter() - started:.0f} s")
+    if summary.lines:
+        summary.print("targets: http, jwks, redis")
+    run.footer()
 
 
 if __name__ == "__main__":

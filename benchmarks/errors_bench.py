@@ -6,25 +6,24 @@ figures isolate framework + middleware cost from network noise. Variants are
 interleaved round by round; the best and median of the rounds are reported in
 microseconds per request, with the ratio to the framework without backendkit.
 
-    python benchmarks/errors_bench.py [--requests 2000] [--rounds 7]
+    python benchmarks/errors_bench.py [--requests 2000] [--rounds 7] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import io
 import os
-import platform
 import statistics
 import sys
-import time
 from collections.abc import Callable
-from importlib.metadata import version
 from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from benchmarks._harness.http import ASGIDriver, WSGIDriver, http_scope, wsgi_environ
+from benchmarks._harness.measure import Runner, measure_fixed
+from benchmarks._harness.run import Run, parse
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks._django_settings")
 
 CASES = {  # name: (method, path, body)
@@ -74,35 +73,10 @@ def fastapi_app(with_backendkit: bool, extra_middleware: int) -> Any:
     return app
 
 
-def asgi_runner(app: Any, method: str, path: str, body: bytes) -> Callable[[int], None]:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "scheme": "http",
-        "server": ("127.0.0.1", 8000),
-        "client": ("127.0.0.1", 50000),
-        "headers": [(b"host", b"bench"), (b"content-type", b"application/json")],
-    }
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        pass
-
-    async def many(n: int) -> None:
-        for _ in range(n):
-            with contextlib.suppress(RuntimeError):  # plain FastAPI re-raises 500s after answering
-                await app(dict(scope), receive, send)
-
-    loop = asyncio.new_event_loop()
-    return lambda n: loop.run_until_complete(many(n))
+def asgi_runner(app: Any, method: str, path: str, body: bytes) -> Runner:
+    scope = http_scope(method, path, [(b"host", b"bench"), (b"content-type", b"application/json")])
+    # Plain FastAPI re-raises 500s after answering.
+    return ASGIDriver(app, scope, body=body, tolerate=(RuntimeError,)).run
 
 
 # --- Flask and Django (WSGI) ------------------------------------------------------------------------------
@@ -162,58 +136,16 @@ def django_handler(with_backendkit: bool) -> Any:
     return handler
 
 
-def wsgi_runner(app: Any, method: str, path: str, body: bytes) -> Callable[[int], None]:
-    base = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "SCRIPT_NAME": "",
-        "QUERY_STRING": "",
-        "SERVER_NAME": "localhost",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "CONTENT_TYPE": "application/json",
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.url_scheme": "http",
-        "wsgi.errors": io.StringIO(),
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-        "wsgi.version": (1, 0),
-    }
-
-    def start_response(status: str, headers: Any, exc_info: Any = None) -> None:
-        pass
-
-    def many(n: int) -> None:
-        for _ in range(n):
-            environ = dict(base)
-            environ["wsgi.input"] = io.BytesIO(body)
-            result = app(environ, start_response)
-            b"".join(result)
-            if hasattr(result, "close"):
-                result.close()
-
-    return many
-
-
-# --- measurement ------------------------------------------------------------------------------------------
-def measure(runners: dict[str, Callable[[int], None]], requests: int, rounds: int) -> dict[str, list[float]]:
-    for run in runners.values():
-        run(max(50, requests // 20))  # warm up
-    samples: dict[str, list[float]] = {name: [] for name in runners}
-    for _ in range(rounds):
-        for name, run in runners.items():
-            start = time.perf_counter_ns()
-            run(requests)
-            samples[name].append((time.perf_counter_ns() - start) / requests / 1000)
-    return samples
+def wsgi_runner(app: Any, method: str, path: str, body: bytes) -> Runner:
+    environ = wsgi_environ(method, path, CONTENT_TYPE="application/json", CONTENT_LENGTH=str(len(body)))
+    return WSGIDriver(app, environ, body=body).run
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=7)
-    args = parser.parse_args()
+    args = parse(parser, quick={"requests": 50, "rounds": 2})
 
     import logging
 
@@ -222,13 +154,12 @@ def main() -> None:
 
     django.setup()
 
-    print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cpu(s)")
-    packages = ("fastapi", "starlette", "flask", "django", "pydantic")
-    print("versions: " + ", ".join(f"{p} {version(p)}" for p in packages))
-    print(f"{args.requests} requests x {args.rounds} rounds, interleaved; microseconds per request\n")
+    Run(("backendkit", "fastapi", "starlette", "flask", "django", "pydantic")).header(
+        f"{args.requests} requests x {args.rounds} rounds, interleaved; microseconds per request"
+    )
     print(f"{'framework':<28}{'case':<6}{'without':>10}{'with':>10}{'ratio':>8}   (best; median)")
 
-    variants: list[tuple[str, Callable[[bool], Any], Callable[..., Callable[[int], None]]]] = [
+    variants: list[tuple[str, Callable[[bool], Any], Callable[..., Runner]]] = [
         ("fastapi", lambda bk: fastapi_app(bk, 0), asgi_runner),
         ("fastapi + 3 middleware", lambda bk: fastapi_app(bk, 3), asgi_runner),
         ("flask", flask_app, wsgi_runner),
@@ -238,7 +169,7 @@ def main() -> None:
         apps = {False: build(False), True: build(True)}
         for case, (method, path, body) in CASES.items():
             runners = {str(bk): runner(app, method, path, body) for bk, app in apps.items()}
-            samples = measure(runners, args.requests, args.rounds)
+            samples = measure_fixed(runners, args.requests, args.rounds, warmup=max(50, args.requests // 20))
             best = {k: min(v) for k, v in samples.items()}
             median = {k: statistics.median(v) for k, v in samples.items()}
             print(

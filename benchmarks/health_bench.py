@@ -47,10 +47,8 @@ import argparse
 import asyncio
 import dataclasses
 import functools
-import io
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -75,7 +73,9 @@ from backendkit.django.health import health_urls
 from backendkit.fastapi import install
 from backendkit.fastapi.health import add_health_routes
 from backendkit.health import Health
-from benchmarks._harness import Runner, Samples, cpu_model, measure_ns, package_version, ratio
+from benchmarks._harness.http import ASGIDriver, Response, WSGIDriver, http_scope, wsgi_environ
+from benchmarks._harness.measure import Runner, Samples, measure_ns, print_rows, ratio, repeated, scaled
+from benchmarks._harness.run import Run, Summary, add_only, only, parse
 
 PACKAGES = (
     "backendkit",
@@ -87,6 +87,7 @@ PACKAGES = (
     "asgiref",
 )
 SECTIONS = ("readyz", "slow", "cached")
+HEADERS = [(b"host", b"bench"), (b"accept", b"application/json")]
 SLOW_S = 0.020
 ONLY_READY = {"live": None, "startup": None, "healthz": None}  # add_health_routes / health_urls: /readyz alone
 
@@ -210,51 +211,9 @@ def plain_fastapi(*, router: bool = False) -> FastAPI:
     return app
 
 
-async def _receive() -> dict[str, Any]:
-    return {"type": "http.request", "body": b"", "more_body": False}
-
-
-async def _discard(message: dict[str, Any]) -> None:
-    pass
-
-
-class ASGIClient:
-    """``GET path`` sent straight into an ASGI app on one event loop: no server, no sockets, no threads."""
-
-    def __init__(self, app: Any, loop: asyncio.AbstractEventLoop, route: str) -> None:
-        self.app, self.loop = app, loop
-        self.scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "path": route,
-            "raw_path": route.encode(),
-            "query_string": b"",
-            "root_path": "",
-            "scheme": "http",
-            "server": ("127.0.0.1", 8000),
-            "client": ("127.0.0.1", 50000),
-            "headers": [(b"host", b"bench"), (b"accept", b"application/json")],
-        }
-
-    async def _many(self, n: int) -> None:
-        app, scope = self.app, self.scope
-        for _ in range(n):
-            await app(dict(scope), _receive, _discard)
-
-    def run(self, n: int) -> None:
-        self.loop.run_until_complete(self._many(n))
-
-    def get(self) -> tuple[int, bytes]:
-        messages: list[dict[str, Any]] = []
-
-        async def send(message: dict[str, Any]) -> None:
-            messages.append(message)
-
-        self.loop.run_until_complete(self.app(dict(self.scope), _receive, send))
-        status = next(m["status"] for m in messages if m["type"] == "http.response.start")
-        return status, b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+def asgi(app: Any, loop: asyncio.AbstractEventLoop, route: str) -> ASGIDriver:
+    """``GET route`` sent straight into an ASGI app on ``loop``."""
+    return ASGIDriver(app, http_scope("GET", route, HEADERS), loop)
 
 
 # --- Django through its WSGI callable -------------------------------------------------------------------
@@ -287,71 +246,16 @@ def plain_django() -> Site:
     return Site([path("plain", plain_view)])
 
 
-class WSGIClient:
-    """``GET path`` sent straight into a WSGI callable: no server, no sockets."""
-
-    def __init__(self, app: Any, route: str) -> None:
-        self.app = app
-        self.environ = {
-            "REQUEST_METHOD": "GET",
-            "PATH_INFO": route,
-            "SCRIPT_NAME": "",
-            "QUERY_STRING": "",
-            "SERVER_NAME": "localhost",
-            "SERVER_PORT": "80",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "HTTP_HOST": "localhost",
-            "HTTP_ACCEPT": "application/json",
-            "wsgi.url_scheme": "http",
-            "wsgi.errors": io.StringIO(),
-            "wsgi.multithread": True,
-            "wsgi.multiprocess": False,
-            "wsgi.run_once": False,
-            "wsgi.version": (1, 0),
-        }
-        self.status = ""
-
-    def _start_response(self, status: str, headers: Any, exc_info: Any = None) -> None:
-        self.status = status
-
-    def get(self) -> tuple[int, bytes]:
-        environ = dict(self.environ)
-        environ["wsgi.input"] = io.BytesIO(b"")
-        result = self.app(environ, self._start_response)
-        try:
-            body = b"".join(result)
-        finally:
-            result.close()
-        return int(self.status.split()[0]), body
-
-    def run(self, n: int) -> None:
-        app, base, start_response = self.app, self.environ, self._start_response
-        for _ in range(n):
-            environ = dict(base)
-            environ["wsgi.input"] = io.BytesIO(b"")
-            result = app(environ, start_response)
-            b"".join(result)
-            result.close()
-
-
-# --- measurement ----------------------------------------------------------------------------------------
-def scaled(samples: Samples, unit_ns: float) -> Samples:
-    return {name: [value / unit_ns for value in values] for name, values in samples.items()}
-
-
-class Targets:
-    """The targets, for the summary: (label, figure, PASS / MISS / info)."""
-
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, str, str]] = []
-
-    def add(self, label: str, figure: str, ok: bool | None) -> None:
-        self.lines.append((label, figure, "info" if ok is None else "PASS" if ok else "MISS"))
+def wsgi(app: Any, route: str) -> WSGIDriver:
+    """``GET route`` sent straight into a WSGI callable."""
+    environ = wsgi_environ("GET", route, HTTP_HOST="localhost", HTTP_ACCEPT="application/json")
+    environ["wsgi.multithread"] = True
+    return WSGIDriver(app, environ)
 
 
 # --- /readyz with the checks run every request ----------------------------------------------------------
-def expect(label: str, answer: tuple[int, bytes], checks: Checks, before: Counter[str], ran: bool) -> None:
-    status, body = answer
+def expect(label: str, answer: Response, checks: Checks, before: Counter[str], ran: bool) -> None:
+    status, _, body = answer
     assert status == 200, (label, status, body)
     json.loads(body)
     ran_each = {name: checks.calls[name] - before[name] for name, _ in checks.spec}
@@ -360,20 +264,20 @@ def expect(label: str, answer: tuple[int, bytes], checks: Checks, before: Counte
 
 
 def readyz_runners(checks: Checks, loop: asyncio.AbstractEventLoop) -> dict[str, Runner]:
-    clients: dict[str, ASGIClient | WSGIClient] = {
-        BK_FASTAPI: ASGIClient(bk_fastapi(checks.health(0, sync=False)), loop, "/readyz"),
-        FASTAPI_HEALTH: ASGIClient(fastapi_health_app(checks), loop, "/readyz"),
-        BK_DJANGO: WSGIClient(bk_django(checks.health(0, sync=True)), "/readyz"),
-        DJANGO_HEALTH_CHECK: WSGIClient(django_health_check_site(checks), "/readyz"),
+    clients: dict[str, ASGIDriver | WSGIDriver] = {
+        BK_FASTAPI: asgi(bk_fastapi(checks.health(0, sync=False)), loop, "/readyz"),
+        FASTAPI_HEALTH: asgi(fastapi_health_app(checks), loop, "/readyz"),
+        BK_DJANGO: wsgi(bk_django(checks.health(0, sync=True)), "/readyz"),
+        DJANGO_HEALTH_CHECK: wsgi(django_health_check_site(checks), "/readyz"),
     }
     for label, client in clients.items():  # each answers 200 with JSON, and ran every check once
         for _ in range(2):
             before = Counter(checks.calls)
-            expect(label, client.get(), checks, before, ran=True)
+            expect(label, client.request(), checks, before, ran=True)
     return {label: client.run for label, client in clients.items()}
 
 
-def readyz_section(title: str, spec: tuple[tuple[str, float], ...], args: argparse.Namespace, targets: Targets) -> None:
+def readyz_section(title: str, spec: tuple[tuple[str, float], ...], args: argparse.Namespace, summary: Summary) -> None:
     checks = Checks(spec)
     loop = asyncio.new_event_loop()
     runners = readyz_runners(checks, loop)
@@ -405,14 +309,14 @@ def readyz_section(title: str, spec: tuple[tuple[str, float], ...], args: argpar
     print()
     for peer, base in PEERS:
         value = ratio(samples, peer, base)
-        targets.add(f"{title}: {peer} / {base}", f"{value:.2f}x", None)
+        summary.judge(f"{title}: {peer} / {base}", f"{value:.2f}x", None)
     for name in (BK_FASTAPI, BK_DJANGO):
         m = statistics.median(samples[name])
         ok = m <= slowest * 1.10 + 1.0  # about the slowest check: within 10% and a millisecond of it
-        targets.add(f"{title}: {name} <= slowest x 1.1 + 1 ms", f"{m:.2f} ms vs {slowest:g} ms", ok)
+        summary.judge(f"{title}: {name} <= slowest x 1.1 + 1 ms", f"{m:.2f} ms vs {slowest:g} ms", ok)
     if total - slowest >= 5:
         for peer, _ in PEERS:
-            targets.add(f"{title}: {peer} runs its checks", verdicts[peer], None)
+            summary.judge(f"{title}: {peer} runs its checks", verdicts[peer], None)
 
 
 # --- a cached answer against a plain JSON route ---------------------------------------------------------
@@ -437,37 +341,37 @@ def noise_of(samples: Samples, control: str, base: str) -> float:
     return max(0.01, abs(statistics.median(ratios) - 1) + (quartiles[2] - quartiles[0]) / 2)
 
 
-def cached_section(args: argparse.Namespace, targets: Targets) -> None:
+def cached_section(args: argparse.Namespace, summary: Summary) -> None:
     checks = Checks(THREE)
     loop = asyncio.new_event_loop()
     fastapi_cached = checks.health(3600, sync=False)
     django_cached = checks.health(3600, sync=True)
-    asgi = {
-        PLAIN_FASTAPI: ASGIClient(plain_fastapi(), loop, "/plain"),
-        PLAIN_FASTAPI_AA: ASGIClient(plain_fastapi(), loop, "/plain"),
-        PLAIN_FASTAPI_ROUTER: ASGIClient(plain_fastapi(router=True), loop, "/plain"),
-        CACHED_FASTAPI: ASGIClient(bk_fastapi(fastapi_cached), loop, "/readyz"),
+    asgis = {
+        PLAIN_FASTAPI: asgi(plain_fastapi(), loop, "/plain"),
+        PLAIN_FASTAPI_AA: asgi(plain_fastapi(), loop, "/plain"),
+        PLAIN_FASTAPI_ROUTER: asgi(plain_fastapi(router=True), loop, "/plain"),
+        CACHED_FASTAPI: asgi(bk_fastapi(fastapi_cached), loop, "/readyz"),
     }
-    wsgi = {
-        PLAIN_DJANGO: WSGIClient(plain_django(), "/plain"),
-        PLAIN_DJANGO_AA: WSGIClient(plain_django(), "/plain"),
-        CACHED_DJANGO: WSGIClient(bk_django(django_cached), "/readyz"),
+    wsgis = {
+        PLAIN_DJANGO: wsgi(plain_django(), "/plain"),
+        PLAIN_DJANGO_AA: wsgi(plain_django(), "/plain"),
+        CACHED_DJANGO: wsgi(bk_django(django_cached), "/readyz"),
     }
-    for label, client in {**asgi, **wsgi}.items():  # the same body; the cached probes ran the checks once only
-        first = client.get()
-        assert first[0] == 200, (label, first)
-        assert json.loads(first[1]) == {"status": "pass"}, (label, first)
+    for label, client in {**asgis, **wsgis}.items():  # the same body; the cached probes ran the checks once only
+        first = client.request()
+        assert first.status == 200, (label, first)
+        assert json.loads(first.body) == {"status": "pass"}, (label, first)
         before = Counter(checks.calls)
-        expect(label, client.get(), checks, before, ran=False)
+        expect(label, client.request(), checks, before, ran=False)
 
-    def batched(client: ASGIClient) -> Runner:
+    def batched(client: ASGIDriver) -> Runner:
         return lambda n: client.run(n * FASTAPI_BATCH)
 
-    runners: dict[str, Runner] = {label: batched(client) for label, client in asgi.items()}
-    runners |= {label: client.run for label, client in wsgi.items()}
+    runners: dict[str, Runner] = {label: batched(client) for label, client in asgis.items()}
+    runners |= {label: client.run for label, client in wsgis.items()}
     raw = measure_ns(runners, args.fast_rounds, args.sample / 2, least=5, warmup=50)
     samples = {
-        name: [value / (FASTAPI_BATCH if name in asgi else 1) / 1000 for value in values]
+        name: [value / (FASTAPI_BATCH if name in asgis else 1) / 1000 for value in values]
         for name, values in raw.items()
     }
     loop.close()
@@ -498,7 +402,7 @@ def cached_section(args: argparse.Namespace, targets: Targets) -> None:
             f"  {framework}: cached / plain {value:.3f}x; noise (A/A) {noise:.1%}; target <= {1 + noise:.3f}x"
             f"  {'PASS' if ok else 'MISS'}"
         )
-        targets.add(
+        summary.judge(
             f"{framework}: cached /readyz <= plain route x (1 + noise)", f"{value:.3f}x (noise {noise:.1%})", ok
         )
     print()
@@ -514,34 +418,25 @@ def cached_parts(fastapi_cached: Health, django_cached: Health, args: argparse.N
     """
     loop = asyncio.new_event_loop()
     report = django_cached.ready()
-    scope = ASGIClient(None, loop, "/readyz").scope
+    scope = http_scope("GET", "/readyz", HEADERS)
 
     async def areport(n: int) -> None:
         for _ in range(n):
             await fastapi_cached.areport("ready")
 
-    def repeat(call: Callable[[], Any]) -> Runner:
-        def run(n: int) -> None:
-            for _ in range(n):
-                call()
-
-        return run
-
     parts: dict[str, Runner] = {
         "Health.areport('ready'), cached (awaited)": lambda n: loop.run_until_complete(areport(n)),
-        "Health.report('ready'), cached": repeat(functools.partial(django_cached.report, "ready")),
-        "Health.response(report, ''): body built, encoded": repeat(
+        "Health.report('ready'), cached": repeated(functools.partial(django_cached.report, "ready")),
+        "Health.response(report, ''): body built, encoded": repeated(
             functools.partial(django_cached.response, report, "")
         ),
-        "Request(scope).url.query (the endpoint's read)": repeat(lambda: Request(scope).url.query),
-        "scope['query_string'].decode() (for scale)": repeat(lambda: scope["query_string"].decode("latin-1")),
+        "Request(scope).url.query (the endpoint's read)": repeated(lambda: Request(scope).url.query),
+        "scope['query_string'].decode() (for scale)": repeated(lambda: scope["query_string"].decode("latin-1")),
     }
     samples = scaled(measure_ns(parts, args.fast_rounds, args.sample / 4, least=20, warmup=200), 1e3)
     loop.close()
     print(f"  the parts of backendkit's cached answer (us per call, median of {args.fast_rounds} rounds):")
-    print(f"    {'':<52}{'median':>9}{'best':>9}")
-    for name, values in samples.items():
-        print(f"    {name:<52}{statistics.median(values):>9.2f}{min(values):>9.2f}")
+    print_rows(samples, width=52, indent="    ")
     print()
 
 
@@ -551,41 +446,24 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=21, help="rounds of the 20 ms cases")
     parser.add_argument("--fast-rounds", type=int, default=31, help="rounds of the cached-vs-plain case")
     parser.add_argument("--sample", type=float, default=0.1, help="seconds each sample of a 20 ms case lasts (about)")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: 3 rounds of short samples")
-    parser.add_argument("--only", default=",".join(SECTIONS), help=f"sections to run, comma-separated: {SECTIONS}")
-    args = parser.parse_args()
-    if args.quick:
-        args.rounds, args.fast_rounds, args.sample = 3, 3, 0.04
-    only = [section.strip() for section in args.only.split(",") if section.strip()]
-    if unknown := set(only) - set(SECTIONS):
-        parser.error(f"--only: unknown sections {sorted(unknown)}; choose among {', '.join(SECTIONS)}")
+    add_only(parser, SECTIONS)
+    args = parse(parser, quick={"rounds": 3, "fast_rounds": 3, "sample": 0.04})
+    sections = only(parser, args, SECTIONS)
 
     setup_django()
-    started = time.perf_counter()
-    machine = f"{cpu_model()}, {os.cpu_count()} cpu(s), {platform.machine()}, {platform.platform()}"
-    versions = ", ".join([f"python {platform.python_version()}"] + [f"{p} {package_version(p)}" for p in PACKAGES])
-    print(f"machine: {machine}\nversions: {versions}")
-    load_before = os.getloadavg()[0]
-    print(f"load average at the start: {load_before:.2f}\n")
+    run = Run(PACKAGES)
+    run.header()
 
-    targets = Targets()
-    if "readyz" in only:
-        readyz_section("three checks", THREE, args, targets)
-    if "slow" in only:
-        readyz_section("info, three slow checks", THREE_SLOW, args, targets)
-    if "cached" in only:
-        cached_section(args, targets)
+    summary = Summary(unknown="info")
+    if "readyz" in sections:
+        readyz_section("three checks", THREE, args, summary)
+    if "slow" in sections:
+        readyz_section("info, three slow checks", THREE_SLOW, args, summary)
+    if "cached" in sections:
+        cached_section(args, summary)
 
-    print("summary (ratios: the median of per-round ratios; > 1: backendkit is faster)")
-    width = max((len(label) for label, _, _ in targets.lines), default=0) + 2
-    for label, figure, verdict in targets.lines:
-        print(f"  {label:<{width}}{figure:<28}{verdict}")
-    load_after = os.getloadavg()[0]
-    print(f"  machine: {machine}\n  versions: {versions}")
-    print(f"  load average: {load_before:.2f} at the start, {load_after:.2f} at the end", end="")
-    busy = max(load_before, load_after) > 1.5
-    print(" (others were running: the medians are noisier than usual)" if busy else "")
-    print(f"  total time: {time.perf_counter() - started:.0f} s")
+    summary.print("summary (ratios: the median of per-round ratios; > 1: backendkit is faster)")
+    run.footer()
 
 
 if __name__ == "__main__":

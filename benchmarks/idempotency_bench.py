@@ -84,18 +84,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import importlib.util
-import io
 import itertools
 import json
 import logging
 import os
-import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,8 +114,11 @@ from backendkit.flask import BackendKit
 from backendkit.flask.idempotency import idempotent
 from backendkit.idempotency import Attempt, Idempotency, KeyedRequest, MemoryStore
 from backendkit.idempotency.redis import AsyncRedisStore, RedisStore
-from benchmarks._harness import Runner, Samples, cpu_model, measure_ns, package_version, ratio
-from tests.support.redis import RedisServer, find_redis_server, start_redis
+from benchmarks._harness.http import ASGIDriver, WSGIDriver, http_scope
+from benchmarks._harness.measure import Runner, Samples, added, added_ratio, measure_us, print_rows, ratio
+from benchmarks._harness.redis import RedisServer, commands_run, counting, describe, find_redis_server, start_redis
+from benchmarks._harness.run import Run, Summary, add_only, parse
+from benchmarks._harness.run import only as chosen
 
 PACKAGES = (
     "backendkit",
@@ -148,6 +148,12 @@ FLASK_MEMORY = "backendkit @idempotent, MemoryStore"
 FLASK_REDIS = "backendkit @idempotent, RedisStore"
 PEERS = (AIH, FAI)
 CASES = ("first", "replay")
+ASGI_HEADERS = [
+    (b"host", b"bench"),
+    (b"content-type", b"application/json"),
+    (b"content-length", str(len(BODY)).encode()),
+    (b"accept", b"application/json"),
+]
 
 
 class Payment(BaseModel):  # at module level: FastAPI resolves the endpoints' (string) annotations here
@@ -207,84 +213,20 @@ def fastapi_app(kind: str, runs: Runs, store: Any = None) -> FastAPI:
     return app
 
 
-def _receiver(body: bytes) -> Callable[[], Any]:
-    """The body, then (as a server does) a wait until the response is sent: the caller is cancelled."""
-    sent = False
+def keyed(key: Callable[[], str]) -> Callable[[dict[str, Any]], None]:
+    """Completes a request's scope: the ``Idempotency-Key`` header ``key()`` gives, and a state of its own."""
 
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.Event().wait()
-        return {"type": "http.disconnect"}  # pragma: no cover (never reached)
-
-    return receive
-
-
-async def _discard(message: dict[str, Any]) -> None:
-    pass
-
-
-class ASGIClient:
-    """``POST /payments`` with a key, sent straight into an ASGI app on one event loop: no server, no sockets."""
-
-    def __init__(self, app: Any, loop: asyncio.AbstractEventLoop, key: Callable[[], str]) -> None:
-        self.app, self.loop, self.key = app, loop, key
-        self.sent = 0
-        self.scope = {  # what uvicorn gives an app
-            "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.3"},
-            "http_version": "1.1",
-            "method": "POST",
-            "path": PATH,
-            "raw_path": PATH.encode(),
-            "query_string": b"",
-            "root_path": "",
-            "scheme": "http",
-            "server": ("127.0.0.1", 8000),
-            "client": ("127.0.0.1", 50000),
-            "state": {},
-        }
-        self.headers = [
-            (b"host", b"bench"),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(BODY)).encode()),
-            (b"accept", b"application/json"),
-        ]
-
-    def _scope(self) -> dict[str, Any]:
-        scope = dict(self.scope)
-        scope["headers"] = [*self.headers, (b"idempotency-key", self.key().encode())]
+    def prepare(scope: dict[str, Any]) -> None:
+        scope["headers"] = [*ASGI_HEADERS, (b"idempotency-key", key().encode())]
         scope["state"] = {}
-        return scope
 
-    async def _many(self, n: int) -> None:
-        app = self.app
-        for _ in range(n):
-            await app(self._scope(), _receiver(BODY), _discard)
-        self.sent += n
+    return prepare
 
-    def run(self, n: int) -> None:
-        self.loop.run_until_complete(self._many(n))
 
-    def post(self) -> tuple[int, dict[str, str], bytes]:
-        messages: list[dict[str, Any]] = []
-
-        async def send(message: dict[str, Any]) -> None:
-            messages.append(message)
-
-        self.loop.run_until_complete(self.app(self._scope(), _receiver(BODY), send))
-        self.sent += 1
-        start = next(m for m in messages if m["type"] == "http.response.start")
-        headers: dict[str, str] = {}
-        for name, value in start.get("headers", ()):
-            lowered = name.decode("latin-1").lower()
-            headers[lowered] = (
-                f"{headers[lowered]}, {value.decode('latin-1')}" if lowered in headers else value.decode()
-            )
-        body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
-        return start["status"], headers, body
+def asgi(app: Any, loop: asyncio.AbstractEventLoop, key: Callable[[], str]) -> ASGIDriver:
+    """``POST /payments`` with a key, with the scope uvicorn gives an app, sent straight into it."""
+    scope = http_scope("POST", PATH, asgi={"version": "3.0", "spec_version": "2.3"}, state={})
+    return ASGIDriver(app, scope, loop, body=BODY, prepare=keyed(key))
 
 
 # --- Flask through its WSGI callable --------------------------------------------------------------------
@@ -306,48 +248,21 @@ def flask_app(kind: str, runs: Runs, store: Any = None) -> Flask:
     return app
 
 
-class WSGIClient:
-    """``POST /payments`` with a key, sent straight into a WSGI callable: no server, no sockets."""
+def wsgi(app: Any, key: Callable[[], str]) -> WSGIDriver:
+    """``POST /payments`` with a key, sent straight into a WSGI callable (an environ built by werkzeug)."""
+    environ = EnvironBuilder(
+        path=PATH,
+        method="POST",
+        data=BODY,
+        content_type="application/json",
+        headers={"Host": "bench", "Accept": "application/json"},
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
+    ).get_environ()
 
-    def __init__(self, app: Any, key: Callable[[], str]) -> None:
-        self.app, self.key = app, key
-        self.sent = 0
-        self.environ = EnvironBuilder(
-            path=PATH,
-            method="POST",
-            data=BODY,
-            content_type="application/json",
-            headers={"Host": "bench", "Accept": "application/json"},
-            environ_base={"REMOTE_ADDR": "127.0.0.1"},
-        ).get_environ()
-        self.status = ""
-        self.headers: list[tuple[str, str]] = []
+    def prepare(environ: dict[str, Any]) -> None:
+        environ["HTTP_IDEMPOTENCY_KEY"] = key()
 
-    def _start_response(self, status: str, headers: Any, exc_info: Any = None) -> None:
-        self.status, self.headers = status, headers
-
-    def _environ(self) -> dict[str, Any]:
-        environ = dict(self.environ)
-        environ["wsgi.input"] = io.BytesIO(BODY)
-        environ["HTTP_IDEMPOTENCY_KEY"] = self.key()
-        return environ
-
-    def run(self, n: int) -> None:
-        app, start_response = self.app, self._start_response
-        for _ in range(n):
-            result = app(self._environ(), start_response)
-            b"".join(result)
-            result.close()
-        self.sent += n
-
-    def post(self) -> tuple[int, dict[str, str], bytes]:
-        result = self.app(self._environ(), self._start_response)
-        try:
-            body = b"".join(result)
-        finally:
-            result.close()
-        self.sent += 1
-        return int(self.status.split()[0]), {k.lower(): v for k, v in self.headers}, body
+    return WSGIDriver(app, environ, body=BODY, prepare=prepare)
 
 
 # --- the contenders -------------------------------------------------------------------------------------
@@ -355,16 +270,44 @@ class WSGIClient:
 class Contender:
     """A client of one app, its handler's run count, and whether it keeps keys."""
 
-    client: ASGIClient | WSGIClient
+    client: ASGIDriver | WSGIDriver
     runs: Runs
     idempotent: bool
     stores: list[Any] = field(default_factory=list)
 
 
+def contenders_for(
+    kind: str,
+    make_store: Callable[[], Any] | None,
+    idempotent: bool,
+    client: Callable[[Runs, Any, Callable[[], str]], ASGIDriver | WSGIDriver],
+) -> tuple[Contender, Contender]:
+    """One contender per case, each its own app and store: fresh keys for the first, a key of its own to replay."""
+    made = []
+    for case in CASES:
+        runs = Runs()
+        store = make_store() if make_store else None
+        replay_key = f"replay-{kind.replace(' ', '-')}-{id(runs)}"
+        key = fresh_key if case == "first" else (lambda k=replay_key: k)
+        made.append(Contender(client(runs, store, key), runs, idempotent, [store]))
+    return made[0], made[1]
+
+
+def closed_later(closing: list[Callable[[], Any]], make: Callable[[], Any], close: str) -> Callable[[], Any]:
+    """``make``, each store it makes to be closed at the end of the section (its method ``close``)."""
+
+    def made() -> Any:
+        store = make()
+        closing.append(getattr(store, close))
+        return store
+
+    return made
+
+
 def check_first(name: str, contender: Contender) -> None:
     """A fresh key: 201, the handler's answer, not a replay."""
     before = contender.runs.count
-    status, headers, body = contender.client.post()
+    status, headers, body = contender.client.request()
     assert status == 201, (name, status, body)
     assert json.loads(body) == {"id": before + 1, "eur": 5}, (name, body)
     assert "idempotent-replayed" not in headers, (name, headers)
@@ -372,9 +315,9 @@ def check_first(name: str, contender: Contender) -> None:
 
 def check_replay(name: str, contender: Contender) -> None:
     """The replay key: the first answer kept, then sent again without running the handler."""
-    first = contender.client.post()
+    first = contender.client.request()
     runs = contender.runs.count
-    again = contender.client.post()
+    again = contender.client.request()
     assert first[0] == again[0] == 201, (name, first, again)
     if contender.idempotent:
         assert contender.runs.count == runs, (name, "the handler ran on a replay")
@@ -400,42 +343,21 @@ def checked_after(name: str, contender: Contender, case: str, runs_before: int, 
 
 # --- measurement ----------------------------------------------------------------------------------------
 def measure(runners: Mapping[str, Runner], rounds: int, sample_s: float, *, least: int, warmup: int) -> Samples:
-    """Microseconds per request, in rotating rounds (``benchmarks._harness.measure_ns``)."""
-    timed = measure_ns(runners, rounds, sample_s, least=least, warmup=warmup)
-    return {name: [ns / 1000 for ns in values] for name, values in timed.items()}
-
-
-def added(samples: Samples, name: str, base: str) -> float:
-    """The median over rounds of what ``name`` costs over ``base`` in the same round."""
-    return statistics.median(c - b for c, b in zip(samples[name], samples[base], strict=True))
-
-
-def added_ratio(samples: Samples, peer: str, mine: str, base: str) -> float | None:
-    """The median over rounds of (peer - base) / (mine - base); ``None`` unless both medians add something."""
-    if added(samples, peer, base) <= 0 or added(samples, mine, base) <= 0:
-        return None
-    pairs = zip(samples[peer], samples[mine], samples[base], strict=True)
-    return statistics.median((p - b) / (m - b) for p, m, b in pairs if m - b > 0)
-
-
-class Summary:
-    """Lines for the summary at the end: (label, figure)."""
-
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, str]] = []
-
-    def add(self, label: str, figure: str) -> None:
-        self.lines.append((label, figure))
+    return measure_us(runners, rounds, sample_s, least=least, warmup=warmup)
 
 
 def run_case(
     title: str,
     contenders: dict[str, tuple[Contender, Contender]],
     args: argparse.Namespace,
+    summary: Summary,
     *,
     batch: bool,
 ) -> dict[str, Samples]:
-    """Both cases, first request and replay, each its own interleaved measurement; the tables printed."""
+    """Both cases, first request and replay, each its own interleaved measurement; the tables printed.
+
+    What each contender adds to the baseline goes to the summary.
+    """
     results: dict[str, Samples] = {}
     for index, case in enumerate(CASES):
         pairs = {name: pair[index] for name, pair in contenders.items()}
@@ -458,6 +380,10 @@ def run_case(
             plus = "" if name == BASELINE else f"{added(samples, name, BASELINE):+.1f}"
             line += f"{statistics.median(samples[name]):>16.1f}{min(samples[name]):>8.1f}{plus:>9}"
         print(line)
+    for name in contenders:
+        if name != BASELINE:
+            figures = ", ".join(f"{case} {added(results[case], name, BASELINE):+.1f} us" for case in CASES)
+            summary.note(f"{title} added: {name}", figures)
     return results
 
 
@@ -467,28 +393,16 @@ def fastapi_section(args: argparse.Namespace, redis_url: str | None, summary: Su
     closing: list[Callable[[], Any]] = []
 
     def pair(kind: str, make_store: Callable[[], Any] | None, idempotent: bool = True) -> tuple[Contender, Contender]:
-        made = []
-        for case in CASES:
-            runs = Runs()
-            store = make_store() if make_store else None
-            replay_key = f"replay-{kind.replace(' ', '-')}-{id(runs)}"
-            key = fresh_key if case == "first" else (lambda k=replay_key: k)
-            client = ASGIClient(fastapi_app(kind, runs, store), loop, key)
-            made.append(Contender(client, runs, idempotent, [store]))
-        return made[0], made[1]
+        return contenders_for(
+            kind, make_store, idempotent, lambda runs, store, key: asgi(fastapi_app(kind, runs, store), loop, key)
+        )
 
     contenders: dict[str, tuple[Contender, Contender]] = {
         BASELINE: pair("baseline", None, idempotent=False),
         BK_MEMORY: pair("backendkit", MemoryStore),
     }
     if redis_url is not None:
-
-        def async_store() -> AsyncRedisStore:
-            store = AsyncRedisStore(redis_url)
-            closing.append(store.aclose)
-            return store
-
-        contenders[BK_REDIS] = pair("backendkit", async_store)
+        contenders[BK_REDIS] = pair("backendkit", closed_later(closing, lambda: AsyncRedisStore(redis_url), "aclose"))
     contenders[BK_APP_WIDE] = pair("backendkit app-wide", MemoryStore)
     if installed("idempotency_header_middleware", "asgi-idempotency-header"):
         from idempotency_header_middleware.backends import MemoryBackend, RedisBackend
@@ -507,7 +421,7 @@ def fastapi_section(args: argparse.Namespace, redis_url: str | None, summary: Su
 
         contenders[AIH_REDIS] = pair("asgi-idempotency-header", peer_redis)
 
-    results = run_case("FastAPI", contenders, args, batch=True)
+    results = run_case("FastAPI", contenders, args, summary, batch=True)
     peers = [peer for peer in PEERS if peer in contenders]
     if peers:
         print(
@@ -528,13 +442,7 @@ def fastapi_section(args: argparse.Namespace, redis_url: str | None, summary: Su
                     line += f"{total:>15.2f}x{shown:>9}"
                     figures.append(f"{case} {total:.2f}x (added {shown})")
                 print(line)
-                summary.add(f"FastAPI: {label}", ", ".join(figures))
-    for name in contenders:
-        if name != BASELINE:
-            summary.add(
-                f"FastAPI added: {name}",
-                ", ".join(f"{case} {added(results[case], name, BASELINE):+.1f} us" for case in CASES),
-            )
+                summary.note(f"FastAPI: {label}", ", ".join(figures))
     for close in closing:
         loop.run_until_complete(close())
     loop.close()
@@ -546,31 +454,17 @@ def flask_section(args: argparse.Namespace, redis_url: str | None, summary: Summ
     closing: list[Callable[[], Any]] = []
 
     def pair(kind: str, make_store: Callable[[], Any] | None) -> tuple[Contender, Contender]:
-        made = []
-        for case in CASES:
-            runs = Runs()
-            store = make_store() if make_store else None
-            replay_key = f"replay-flask-{kind.replace(' ', '-')}-{id(runs)}"
-            key = fresh_key if case == "first" else (lambda k=replay_key: k)
-            made.append(Contender(WSGIClient(flask_app(kind, runs, store), key), runs, kind != "baseline", [store]))
-        return made[0], made[1]
+        return contenders_for(
+            f"flask {kind}",
+            make_store,
+            kind != "baseline",
+            lambda runs, store, key: wsgi(flask_app(kind, runs, store), key),
+        )
 
     contenders = {BASELINE: pair("baseline", None), FLASK_MEMORY: pair("backendkit", MemoryStore)}
     if redis_url is not None:
-
-        def sync_store() -> RedisStore:
-            store = RedisStore(redis_url)
-            closing.append(store.close)
-            return store
-
-        contenders[FLASK_REDIS] = pair("backendkit", sync_store)
-    results = run_case("Flask", contenders, args, batch=False)
-    for name in contenders:
-        if name != BASELINE:
-            summary.add(
-                f"Flask added: {name}",
-                ", ".join(f"{case} {added(results[case], name, BASELINE):+.1f} us" for case in CASES),
-            )
+        contenders[FLASK_REDIS] = pair("backendkit", closed_later(closing, lambda: RedisStore(redis_url), "close"))
+    run_case("Flask", contenders, args, summary, batch=False)
     for close in closing:
         close()
     print()
@@ -612,7 +506,7 @@ def parts_section(args: argparse.Namespace, summary: Summary) -> None:
         "the same raising ReplayInstead (its 409 rendered and sent)": parts_app("raises", Runs()),
         "IdempotencyMiddleware(app_wide=False) alone (buffering)": parts_app("buffering", Runs()),
     }
-    runners: dict[str, Runner] = {name: ASGIClient(app, loop, fresh_key).run for name, app in apps.items()}
+    runners: dict[str, Runner] = {name: asgi(app, loop, fresh_key).run for name, app in apps.items()}
     # The 409 sent without the middleware would be logged (a 4xx access line is a warning, written to stderr
     # by logging's last resort); the real replay's line says 201 and is not written: so none is, here.
     logging.disable(logging.WARNING)
@@ -650,16 +544,14 @@ def parts_section(args: argparse.Namespace, summary: Summary) -> None:
         warmup=200,
     )
     print(f"FastAPI, the pieces alone: us per request (median of {args.rounds} rounds), added over the baseline")
-    print(f"  {'':<60}{'median':>9}{'best':>9}{'added':>9}")
+    print_rows(samples, BASELINE, width=60, digits=1)
     for name in samples:
-        plus = "" if name == BASELINE else f"{added(samples, name, BASELINE):+.1f}"
-        print(f"  {name:<60}{statistics.median(samples[name]):>9.1f}{min(samples[name]):>9.1f}{plus:>9}")
         if name != BASELINE:
-            summary.add(f"FastAPI piece: {name}", f"{added(samples, name, BASELINE):+.1f} us")
+            summary.note(f"FastAPI piece: {name}", f"{added(samples, name, BASELINE):+.1f} us")
     print("  the core alone, MemoryStore, a KeyedRequest built each call: us per call")
+    print_rows(core, width=60, header=False)
     for name, values in core.items():
-        print(f"  {name:<60}{statistics.median(values):>9.2f}{min(values):>9.2f}")
-        summary.add(f"core: {name}", f"{statistics.median(values):.2f} us")
+        summary.note(f"core: {name}", f"{statistics.median(values):.2f} us")
     print()
 
 
@@ -677,12 +569,12 @@ def full_section(args: argparse.Namespace, summary: Summary) -> None:
         full.finish(f"filler-{i}", lock, record, 86_400_000)
     filled = time.perf_counter() - started
     contenders = {
-        BASELINE: Contender(ASGIClient(fastapi_app("baseline", runs := Runs()), loop, fresh_key), runs, False),
+        BASELINE: Contender(asgi(fastapi_app("baseline", runs := Runs()), loop, fresh_key), runs, False),
         f"{BK_MEMORY} (room)": Contender(
-            ASGIClient(fastapi_app("backendkit", runs := Runs(), room := MemoryStore()), loop, fresh_key), runs, True
+            asgi(fastapi_app("backendkit", runs := Runs(), room := MemoryStore()), loop, fresh_key), runs, True
         ),
         f"{BK_MEMORY} (full: {limit:,} records)": Contender(
-            ASGIClient(fastapi_app("backendkit", runs := Runs(), full), loop, fresh_key), runs, True
+            asgi(fastapi_app("backendkit", runs := Runs(), full), loop, fresh_key), runs, True
         ),
     }
     for name, contender in contenders.items():
@@ -697,12 +589,9 @@ def full_section(args: argparse.Namespace, summary: Summary) -> None:
         f"FastAPI first requests, a MemoryStore at its max_entries ({limit:,} live records, filled in {filled:.1f} s)"
         f" against one with room; us per request (median of {rounds} rounds)"
     )
-    print(f"  {'':<52}{'median':>9}{'best':>9}{'added':>10}")
-    for name in contenders:
-        plus = "" if name == BASELINE else f"{added(samples, name, BASELINE):+.1f}"
-        print(f"  {name:<52}{statistics.median(samples[name]):>9.1f}{min(samples[name]):>9.1f}{plus:>10}")
+    print_rows(samples, BASELINE, width=52, digits=1)
     print("  past max_entries, MemoryStore._put drops its oldest writes: constant work per new key")
-    summary.add(
+    summary.note(
         f"FastAPI first request, MemoryStore full ({limit:,})",
         f"{added(samples, list(contenders)[2], BASELINE):+.1f} us over the baseline "
         f"(with room {added(samples, list(contenders)[1], BASELINE):+.1f} us)",
@@ -712,35 +601,6 @@ def full_section(args: argparse.Namespace, summary: Summary) -> None:
 
 
 # --- Redis round trips, counted -------------------------------------------------------------------------
-def counting(connection_class: type[Any]) -> type[Any]:
-    """``connection_class`` counting what it sends: one send per command (nothing is pipelined here)."""
-
-    class Counting(connection_class):  # type: ignore[misc,valid-type]
-        sent = 0
-
-        def send_packed_command(self, command: Any, check_health: bool = True) -> Any:
-            Counting.sent += 1
-            return super().send_packed_command(command, check_health)
-
-    return Counting
-
-
-def command_stats(admin: redis.Redis) -> dict[str, int]:
-    stats = admin.info("commandstats")
-    return {name.removeprefix("cmdstat_"): int(value["calls"]) for name, value in stats.items()}
-
-
-@contextlib.contextmanager
-def commands_run(admin: redis.Redis, into: dict[str, int]) -> Iterator[None]:
-    """What Redis ran inside the block (its own INFO left out)."""
-    before = command_stats(admin)
-    yield
-    after = command_stats(admin)
-    for name, calls in after.items():
-        if name != "info" and calls - before.get(name, 0):
-            into[name] = calls - before.get(name, 0)
-
-
 def trips_section(args: argparse.Namespace, server: RedisServer, summary: Summary) -> None:
     admin = redis.Redis(host=server.host, port=server.port)
     n = args.trips
@@ -760,14 +620,12 @@ def trips_section(args: argparse.Namespace, server: RedisServer, summary: Summar
         "FastAPI, backendkit AsyncRedisStore": (
             lambda: async_counting.sent,
             lambda key: Contender(
-                ASGIClient(fastapi_app("backendkit", r := Runs(), AsyncRedisStore(async_client)), loop, key), r, True
+                asgi(fastapi_app("backendkit", r := Runs(), AsyncRedisStore(async_client)), loop, key), r, True
             ),
         ),
         "Flask, backendkit RedisStore": (
             lambda: sync_counting.sent,
-            lambda key: Contender(
-                WSGIClient(flask_app("backendkit", r := Runs(), RedisStore(sync_client)), key), r, True
-            ),
+            lambda key: Contender(wsgi(flask_app("backendkit", r := Runs(), RedisStore(sync_client)), key), r, True),
         ),
     }
     if installed("idempotency_header_middleware", "asgi-idempotency-header"):
@@ -776,7 +634,7 @@ def trips_section(args: argparse.Namespace, server: RedisServer, summary: Summar
         rows["FastAPI, asgi-idempotency-header RedisBackend (info)"] = (
             lambda: async_counting.sent,
             lambda key: Contender(
-                ASGIClient(fastapi_app("asgi-idempotency-header", r := Runs(), RedisBackend(peer_client)), loop, key),
+                asgi(fastapi_app("asgi-idempotency-header", r := Runs(), RedisBackend(peer_client)), loop, key),
                 r,
                 True,
             ),
@@ -793,9 +651,8 @@ def trips_section(args: argparse.Namespace, server: RedisServer, summary: Summar
                 contender.client.run(5)  # connections opened, scripts loaded
             else:
                 check_replay(label, contender)
-            ran: dict[str, int] = {}
             runs, count = contender.runs.count, sent()
-            with commands_run(admin, ran):
+            with commands_run(admin) as ran:
                 contender.client.run(n)
             per_request = (sent() - count) / n
             handler = contender.runs.count - runs
@@ -803,7 +660,7 @@ def trips_section(args: argparse.Namespace, server: RedisServer, summary: Summar
             commands = ", ".join(f"{name} {calls / n:g}" for name, calls in sorted(ran.items()))
             print(f"  {label:<52}{case:<8}sent {per_request:.2f}   in Redis: {commands}")
             figures.append(f"{case} {per_request:.2f}")
-        summary.add(f"Redis round trips per request: {label}", ", ".join(figures))
+        summary.note(f"Redis round trips per request: {label}", ", ".join(figures))
     sync_ping = redis.Redis(host=server.host, port=server.port)
     async_ping = redis.asyncio.Redis(host=server.host, port=server.port)
 
@@ -824,7 +681,7 @@ def trips_section(args: argparse.Namespace, server: RedisServer, summary: Summar
     )
     shown = ", ".join(f"{name} {statistics.median(values):.1f}" for name, values in scale.items())
     print(f"  for scale, one bare round trip, us (median): {shown}")
-    summary.add("one bare round trip, us", shown)
+    summary.note("one bare round trip, us", shown)
     sync_ping.close()
     loop.run_until_complete(async_ping.aclose())
     loop.run_until_complete(async_client.aclose())
@@ -841,35 +698,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=31, help="rounds of each case")
     parser.add_argument("--sample", type=float, default=0.08, help="seconds each sample lasts (about)")
     parser.add_argument("--trips", type=int, default=1000, help="requests per case for the round-trip counts")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: 3 rounds of short samples")
-    parser.add_argument("--only", default=",".join(SECTIONS), help=f"sections to run, comma-separated: {SECTIONS}")
-    args = parser.parse_args()
-    if args.quick:
-        args.rounds, args.sample, args.trips = 3, 0.01, 50
-    only = [section.strip() for section in args.only.split(",") if section.strip()]
-    if unknown := set(only) - set(SECTIONS):
-        parser.error(f"--only: unknown sections {sorted(unknown)}; choose among {', '.join(SECTIONS)}")
+    add_only(parser, SECTIONS)
+    args = parse(parser, quick={"rounds": 3, "sample": 0.01, "trips": 50})
+    only = chosen(parser, args, SECTIONS)
 
-    started = time.perf_counter()
-    machine = f"{cpu_model()}, {os.cpu_count()} cpu(s), {platform.machine()}, {platform.platform()}"
-    versions = ", ".join([f"python {platform.python_version()}"] + [f"{p} {package_version(p)}" for p in PACKAGES])
-    print(f"machine: {machine}\nversions: {versions}")
-    load_before = os.getloadavg()[0]
-    print(f"load average at the start: {load_before:.2f}")
-
+    run = Run(PACKAGES)
     binary = find_redis_server()
     server = start_redis(binary) if binary is not None else None
     redis_url = server.url if server is not None else None
     if server is None:
-        print("redis-server not found: the Redis contenders and the round-trip counts are left out")
+        run.header("redis-server not found: the Redis contenders and the round-trip counts are left out")
     else:
-        info = redis.Redis(host=server.host, port=server.port).info("server")
-        parser_name = "hiredis" if redis.utils.HIREDIS_AVAILABLE else "pure Python (hiredis not installed)"
-        print(
-            f"redis-server {info['redis_version']} on {server.host}:{server.port} (no persistence);"
-            f" redis-py parser: {parser_name}"
-        )
-    print()
+        with redis.Redis(host=server.host, port=server.port) as admin:
+            run.header(describe(admin, f"{server.host}:{server.port}"))
 
     summary = Summary()
     try:
@@ -887,16 +728,8 @@ def main() -> None:
         if server is not None:
             server.stop()
 
-    print("summary (added: median over rounds of the contender minus the baseline; ratios: peer / backendkit)")
-    width = max((len(label) for label, _ in summary.lines), default=0) + 2
-    for label, figure in summary.lines:
-        print(f"  {label:<{width}}{figure}")
-    load_after = os.getloadavg()[0]
-    print(f"  machine: {machine}\n  versions: {versions}")
-    print(f"  load average: {load_before:.2f} at the start, {load_after:.2f} at the end", end="")
-    busy = max(load_before, load_after) > 1.5
-    print(" (others were running: the medians are noisier than usual)" if busy else "")
-    print(f"  total time: {time.perf_counter() - started:.0f} s")
+    summary.print("summary (added: median over rounds of the contender minus the baseline; ratios: peer / backendkit)")
+    run.footer()
 
 
 if __name__ == "__main__":

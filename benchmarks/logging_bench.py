@@ -6,7 +6,7 @@ event dict. Rounds are interleaved; the best and median round are reported in
 microseconds per record, with ratios to python-json-logger and to the stdlib
 text formatter (the floor: no JSON, no redaction).
 
-    python benchmarks/logging_bench.py [--records 20000] [--rounds 7]
+    python benchmarks/logging_bench.py [--records 20000] [--rounds 7] [--quick]
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import platform
 import statistics
 import sys
-import time
 from collections.abc import Callable
-from importlib.metadata import version
 from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from benchmarks._harness.measure import Runner, measure_fixed
+from benchmarks._harness.run import Run, parse
 
 EXTRA = {"user_id": 42, "order": {"id": "A-17", "items": 3}, "client_ip": "10.0.0.7"}
 
@@ -84,32 +84,28 @@ def formatters() -> dict[str, Callable[[logging.LogRecord], Any]]:
     }
 
 
-def measure(func: Callable[[logging.LogRecord], Any], record: logging.LogRecord, n: int) -> float:
-    start = time.perf_counter_ns()
-    for _ in range(n):
-        record.exc_text = None  # the stdlib formatters cache the traceback text on the record
-        func(record)
-    return (time.perf_counter_ns() - start) / n / 1000
+def runner(func: Callable[[logging.LogRecord], Any], record: logging.LogRecord) -> Runner:
+    def run(n: int) -> None:
+        for _ in range(n):
+            record.exc_text = None  # the stdlib formatters cache the traceback text on the record
+            func(record)
+
+    return run
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=7)
-    args = parser.parse_args()
+    args = parse(parser, quick={"records": 200, "rounds": 2})
 
-    packages = ("structlog", "python-json-logger", "orjson")
-    print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cpu(s)")
-    print("versions: " + ", ".join(f"{p} {version(p)}" for p in packages))
-    print(f"{args.records} records x {args.rounds} rounds, interleaved; microseconds per record (best; median)\n")
+    Run(("backendkit", "structlog", "python-json-logger", "orjson")).header(
+        f"{args.records} records x {args.rounds} rounds, interleaved; microseconds per record (best; median)"
+    )
     funcs = formatters()
     for case, record in make_records().items():
-        samples: dict[str, list[float]] = {name: [] for name in funcs}
-        for func in funcs.values():
-            measure(func, record, 1000)  # warm up
-        for _ in range(args.rounds):
-            for name, func in funcs.items():
-                samples[name].append(measure(func, record, args.records))
+        runners = {name: runner(func, record) for name, func in funcs.items()}
+        samples = measure_fixed(runners, args.records, args.rounds, warmup=1000)
         best = {name: min(values) for name, values in samples.items()}
         pjl, text = best["python-json-logger JsonFormatter"], best["stdlib text formatter"]
         print(f"{case}:")

@@ -12,6 +12,7 @@ SQLite runs on a temporary file, PostgreSQL in a schema of the run's own; both a
 Cases are interleaved round by round; the best and the median round are reported.
 
     python benchmarks/pagination_bench.py [--rows 1000000] [--rounds 7] [--skip-sqlite] [--skip-postgres]
+        [--quick]
 """
 
 from __future__ import annotations
@@ -20,15 +21,12 @@ import argparse
 import contextlib
 import glob
 import os
-import platform
 import random
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from importlib.metadata import version
 from typing import Any
 
 import psycopg
@@ -39,6 +37,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from backendkit.pagination import Pagination, Position, SortSpec, filters_text
 from backendkit.pagination.backends.sqlalchemy import paginate
+from benchmarks._harness.measure import Samples, best, measure_ns, median, ratio_of_bests, repeated, scaled
+from benchmarks._harness.run import Run, Summary, parse
 
 SECRET = "a-secret-of-at-least-16-bytes"
 SIZE = 20
@@ -51,8 +51,6 @@ DDL = (
 )
 INDEX = "CREATE INDEX ix_tasks_priority_id ON tasks (priority DESC, id ASC)"
 TARGET_SAMPLE_S = 0.05  # each sample repeats a fetch until it lasts about this long (at most 200 times)
-
-Samples = dict[str, list[float]]
 
 
 class Base(DeclarativeBase):
@@ -74,48 +72,26 @@ def rows(n: int) -> Iterator[tuple[int, int, str, int]]:
 
 
 def measure(runners: dict[str, Callable[[], object]], rounds: int, unit: float) -> Samples:
-    """Per call, in units of ``unit`` seconds; each runner once per round, in turn, repeated to fill a sample."""
-    reps: dict[str, int] = {}
-    for name, run in runners.items():
-        run()  # warm up: connection, statement caches, pages in memory
-        start = time.perf_counter()
-        run()
-        reps[name] = max(1, min(200, int(TARGET_SAMPLE_S / max(time.perf_counter() - start, 1e-7))))
-    samples: Samples = {name: [] for name in runners}
-    for _ in range(rounds):
-        for name, run in runners.items():
-            n = reps[name]
-            start = time.perf_counter_ns()
-            for _ in range(n):
-                run()
-            samples[name].append((time.perf_counter_ns() - start) / n / 1e9 / unit)
-    return samples
+    """Per call, in units of ``unit`` seconds; each runner once per round, in turn, repeated to fill a sample.
 
-
-def best(samples: Samples, name: str) -> float:
-    return min(samples[name])
-
-
-def median(samples: Samples, name: str) -> float:
-    return statistics.median(samples[name])
-
-
-class Summary:
-    """The targets, met or not on the best rounds (the median beside), and notes."""
-
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, str, str]] = []
-
-    def target(self, label: str, value: float, med: float, ok: bool, fmt: str) -> None:
-        self.lines.append((label, f"{fmt.format(value)} (median {fmt.format(med)})", "PASS" if ok else "MISS"))
-
-    def note(self, label: str, text: str) -> None:
-        self.lines.append((label, text, ""))
+    Each is warmed up once (connection, statement caches, pages in memory), then timed once to choose its
+    repetitions: about TARGET_SAMPLE_S a sample, at most 200.
+    """
+    timed = measure_ns(
+        {name: repeated(run) for name, run in runners.items()},
+        rounds,
+        TARGET_SAMPLE_S,
+        least=1,
+        warmup=1,
+        most=200,
+        rotate=False,
+    )
+    return scaled(timed, unit * 1e9)
 
 
 # --- databases --------------------------------------------------------------------------------------------
 @contextlib.contextmanager
-def sqlite_db(args: argparse.Namespace, versions: dict[str, str]) -> Iterator[Engine]:
+def sqlite_db(args: argparse.Namespace, run: Run) -> Iterator[Engine]:
     """A temporary file, filled in one transaction, deleted at the end."""
     fd, path = tempfile.mkstemp(prefix="pagination_bench_", suffix=".sqlite3")
     os.close(fd)
@@ -138,7 +114,7 @@ def sqlite_db(args: argparse.Namespace, versions: dict[str, str]) -> Iterator[En
 
 
 @contextlib.contextmanager
-def postgres_db(args: argparse.Namespace, versions: dict[str, str]) -> Iterator[Engine]:
+def postgres_db(args: argparse.Namespace, run: Run) -> Iterator[Engine]:
     """A schema of the run's own, filled with COPY, dropped at the end."""
     schema = f"pagination_bench_{os.getpid()}"
     url = args.postgres_url.replace("postgresql://", "postgresql+psycopg://", 1)
@@ -154,10 +130,9 @@ def postgres_db(args: argparse.Namespace, versions: dict[str, str]) -> Iterator[
                     copy.write_row(row)
             conn.execute(INDEX)
             conn.execute("VACUUM ANALYZE tasks")
-            versions["postgresql"] = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
-        print(
-            f"1b. PostgreSQL {versions['postgresql']}, schema {schema} ({time.perf_counter() - start:.1f} s to build)"
-        )
+            server = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+        run.versions["postgresql"] = server
+        print(f"1b. PostgreSQL {server}, schema {schema} ({time.perf_counter() - start:.1f} s to build)")
         yield engine
     finally:
         engine.dispose()
@@ -240,10 +215,6 @@ def fetchers(engine: Engine, depth: int) -> tuple[dict[str, Callable[[], list[An
     return runners, notes
 
 
-def ratio(samples: Samples, num: str, den: str) -> tuple[float, float]:
-    return best(samples, num) / best(samples, den), median(samples, num) / median(samples, den)
-
-
 def case_database(label: str, engine: Engine, args: argparse.Namespace, summary: Summary) -> None:
     depth = min(DEPTH, args.rows // 2)
     runners, notes = fetchers(engine, depth)
@@ -257,7 +228,7 @@ def case_database(label: str, engine: Engine, args: argparse.Namespace, summary:
         if p1 not in samples or dp not in samples:
             print(f"  {m:<46}(incomplete: see above)")
             continue
-        r, rm = ratio(samples, dp, p1)
+        r, rm = ratio_of_bests(samples, dp, p1)
         print(
             f"  {m:<46}{best(samples, p1):>9.3f}{median(samples, p1):>9.3f}{best(samples, dp):>10.3f}"
             f"{median(samples, dp):>9.3f}{r:>9.2f}x{rm:>9.2f}x"
@@ -272,7 +243,7 @@ def case_database(label: str, engine: Engine, args: argparse.Namespace, summary:
         if not all(f"{n} | {w}" in samples for n in (ours, theirs) for w in ("page 1", "deep")):
             print(f"    {theirs + ' / ' + ours:<72}n/a")
             continue
-        (r1, m1), (rd, md) = (ratio(samples, f"{theirs} | {w}", f"{ours} | {w}") for w in ("page 1", "deep"))
+        (r1, m1), (rd, md) = (ratio_of_bests(samples, f"{theirs} | {w}", f"{ours} | {w}") for w in ("page 1", "deep"))
         print(f"    {theirs + ' / ' + ours:<72}page 1 {r1:.2f}x ({m1:.2f}x), deep {rd:.2f}x ({md:.2f}x)")
         if ours.endswith("keyset"):
             summary.note(
@@ -281,7 +252,7 @@ def case_database(label: str, engine: Engine, args: argparse.Namespace, summary:
             )
     p1, dp = "backendkit keyset | page 1", "backendkit keyset | deep"
     if p1 in samples and dp in samples:
-        r, rm = ratio(samples, dp, p1)
+        r, rm = ratio_of_bests(samples, dp, p1)
         summary.target(f"{label}: backendkit keyset deep/page 1 <= 1.5x", r, rm, r <= 1.5, "{:.2f}x")
         summary.note(
             f"{label}: backendkit keyset ms, page 1 | deep", f"{best(samples, p1):.3f} | {best(samples, dp):.3f}"
@@ -336,14 +307,11 @@ def main() -> None:
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
-    args = parser.parse_args()
+    args = parse(parser, quick={"rows": 20_000, "rounds": 2})
 
-    started = time.perf_counter()
-    machine = f"{platform.platform()}, {platform.machine()}, {os.cpu_count()} cpu(s)"
-    versions = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
-    versions.update({p: version(p) for p in PACKAGES})
-    print(f"machine: {machine}\nversions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
-    print(f"{args.rows:,} rows, {LEVELS} priority levels, -priority,id, {SIZE} a page; best and median round\n")
+    run = Run(PACKAGES)
+    run.versions["sqlite"] = sqlite3.sqlite_version
+    run.header(f"{args.rows:,} rows, {LEVELS} priority levels, -priority,id, {SIZE} a page; best and median round")
 
     summary = Summary()
     for label, skip, database in (
@@ -351,16 +319,12 @@ def main() -> None:
         ("postgresql", args.skip_postgres, postgres_db),
     ):
         if not skip:
-            with database(args, versions) as engine:
+            with database(args, run) as engine:
                 case_database(label, engine, args, summary)
     case_cursor(args, summary)
 
-    print("summary")
-    for label, value, verdict in summary.lines:
-        print(f"  {label:<70}{value:<32}{verdict}")
-    print(f"  machine: {machine}")
-    print("  versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
-    print(f"  total time: {time.perf_counter() - started:.0f} s")
+    summary.print()
+    run.footer()
 
 
 if __name__ == "__main__":

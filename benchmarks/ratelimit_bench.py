@@ -19,28 +19,22 @@ by round; the best and the median round are reported.
 
     python benchmarks/ratelimit_bench.py [--rounds 5] [--checks 20000] [--redis-checks 5000]
         [--requests 2000] [--keys 1000000] [--skip-limits-memory] [--redis-server redis-server]
-        [--cases 1,2,3,4,5,6]
+        [--cases 1,2,3,4,5,6] [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import functools
 import gc
-import io
 import logging
 import os
-import platform
-import socket
-import statistics
-import subprocess
+import shutil
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
-from importlib.metadata import version
+from collections.abc import Callable
 from typing import Any
 
 # At module level: FastAPI resolves an endpoint's (string) annotations in the module's globals,
@@ -49,13 +43,15 @@ from fastapi import Request, Response
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+from benchmarks._harness.http import ASGIDriver, WSGIDriver, http_scope, wsgi_environ
+from benchmarks._harness.measure import Runner, Samples, best, measure_fixed, median, ratio_of_bests
+from benchmarks._harness.redis import commands_run, counting, describe, start_redis
+from benchmarks._harness.run import Run, Summary, parse
+
 RATE = "1000000/minute"
 CLIENTS = [f"client-{i}" for i in range(1000)]
 TASKS = 50
 PACKAGES = ("limits", "pyrate-limiter", "slowapi", "flask-limiter", "fastapi", "starlette", "flask", "redis")
-
-Runner = Callable[[int], None]
-Samples = dict[str, list[float]]
 
 
 @functools.lru_cache(maxsize=8)
@@ -73,24 +69,8 @@ def sync_loop(check: Callable[[str], Any]) -> Runner:
 
 
 def measure(runners: dict[str, Runner], n: int, rounds: int) -> Samples:
-    """Microseconds per operation, each runner once per round, in turn."""
-    for run in runners.values():
-        run(max(50, n // 10))  # warm up: connections, scripts loaded, caches
-    samples: Samples = {name: [] for name in runners}
-    for _ in range(rounds):
-        for name, run in runners.items():
-            start = time.perf_counter_ns()
-            run(n)
-            samples[name].append((time.perf_counter_ns() - start) / n / 1000)
-    return samples
-
-
-def best(samples: Samples, name: str) -> float:
-    return min(samples[name])
-
-
-def median(samples: Samples, name: str) -> float:
-    return statistics.median(samples[name])
+    """Microseconds per operation, each runner once per round, in turn (warmed up: connections, scripts, caches)."""
+    return measure_fixed(runners, n, rounds, warmup=max(50, n // 10))
 
 
 def print_table(samples: Samples, base: str, unit: str = "us/check") -> None:
@@ -102,21 +82,17 @@ def print_table(samples: Samples, base: str, unit: str = "us/check") -> None:
         print(f"  {name:<46}{nb:>10.2f}{nm:>9.2f}{1e6 / nb:>11,.0f}{nb / b:>7.2f}x{nm / m:>9.2f}x")
 
 
-class Summary:
-    """The targets and whether each was met (judged on the best rounds; the median ratio is shown beside)."""
+def report(summary: Summary, title: str, samples: Samples, base: str, target: tuple[str, str, float]) -> bool:
+    """The case's table, then its target judged: (label, peer, wanted), peer / base at least ``wanted`` (best rounds).
 
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, str, str]] = []
-
-    def target(self, label: str, value: float | None, med: float | None, ok: bool | None, fmt: str = "{:.2f}x") -> None:
-        if value is None or ok is None:
-            self.lines.append((label, "n/a", "NOT RUN"))
-            return
-        shown = fmt.format(value) + (f" (median {fmt.format(med)})" if med is not None else "")
-        self.lines.append((label, shown, "PASS" if ok else "MISS"))
-
-    def note(self, label: str, text: str) -> None:
-        self.lines.append((label, text, ""))
+    Returns whether it was met.
+    """
+    print(title)
+    print_table(samples, base)
+    label, peer, wanted = target
+    value, med = ratio_of_bests(samples, peer, base)
+    summary.target(label, value, med, value >= wanted)
+    return value >= wanted
 
 
 class StoreFailures(logging.Handler):
@@ -129,54 +105,6 @@ class StoreFailures(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if "unavailable" in record.getMessage():
             self.count += 1
-
-
-# --- Redis server -----------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def redis_server(executable: str) -> Iterator[int]:
-    """A throwaway redis-server on a free loopback port, without persistence; yields the port."""
-    import redis
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        client = redis.Redis(host="127.0.0.1", port=port)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{executable} did not start on port {port}") from None
-                time.sleep(0.05)
-        client.close()
-        yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def counting_connection_class() -> Any:
-    import redis
-
-    class CountingConnection(redis.Connection):
-        """Counts what the client sends: one send per command (there is no pipelining here)."""
-
-        sent = 0
-
-        def send_packed_command(self, command: Any, check_health: bool = True) -> None:
-            CountingConnection.sent += 1
-            super().send_packed_command(command, check_health)
-
-    return CountingConnection
 
 
 # --- 1. memory, one policy --------------------------------------------------------------------------------
@@ -209,12 +137,10 @@ def case_memory(args: argparse.Namespace, summary: Summary) -> None:
         assert getattr(result, "allowed", result) is True, (name, result)
 
     samples = measure({name: sync_loop(check) for name, check in checks.items()}, args.checks, args.rounds)
-    print(f"1. memory, one policy ({RATE}); {args.checks} checks x {args.rounds} rounds")
-    print_table(samples, "backendkit SlidingWindow")
+    title = f"1. memory, one policy ({RATE}); {args.checks} checks x {args.rounds} rounds"
+    target = ("memory: >= 3x limits SWC", "limits SlidingWindowCounter", 3.0)
+    report(summary, title, samples, "backendkit SlidingWindow", target)
     print()
-    swc, bk = "limits SlidingWindowCounter", "backendkit SlidingWindow"
-    ratio, med = best(samples, swc) / best(samples, bk), median(samples, swc) / median(samples, bk)
-    summary.target("memory: >= 3x limits SWC", ratio, med, ratio >= 3)
 
 
 # --- 2 and 3. Redis, sync ---------------------------------------------------------------------------------
@@ -269,12 +195,10 @@ def case_redis_one(args: argparse.Namespace, summary: Summary, port: int) -> Non
     runners = {"bare EVALSHA loop (same script, same client)": bare, **runners}
 
     samples = measure(runners, args.redis_checks, args.rounds)
-    print(f"2. Redis, one policy ({RATE}); {args.redis_checks} checks x {args.rounds} rounds, one connection each")
-    print_table(samples, "backendkit RedisStore")
+    title = f"2. Redis, one policy ({RATE}); {args.redis_checks} checks x {args.rounds} rounds, one connection each"
+    target = ("redis 1 policy: >= 0.9x bare EVALSHA checks/s", "bare EVALSHA loop (same script, same client)", 0.9)
+    report(summary, title, samples, "backendkit RedisStore", target)
     print()
-    bk, loop = "backendkit RedisStore", "bare EVALSHA loop (same script, same client)"
-    ratio, med = best(samples, loop) / best(samples, bk), median(samples, loop) / median(samples, bk)
-    summary.target("redis 1 policy: >= 0.9x bare EVALSHA checks/s", ratio, med, ratio >= 0.9)
     client.close()
     for storage in storages.values():
         storage.storage.close()
@@ -311,15 +235,13 @@ def case_redis_three(args: argparse.Namespace, summary: Summary, port: int) -> N
         result = check("sanity")
         assert getattr(result, "allowed", result) is True, (name, result)
     samples = measure({name: sync_loop(check) for name, (check, _) in checks.items()}, args.redis_checks, args.rounds)
-    print(f"3. Redis, three policies ({', '.join(THREE)}); {args.redis_checks} checks x {args.rounds} rounds")
-    print_table(samples, bk)
-    ratio, med = best(samples, peer) / best(samples, bk), median(samples, peer) / median(samples, bk)
-    summary.target("redis 3 policies: >= 2.5x limits SWC x3 checks/s", ratio, med, ratio >= 2.5)
+    title = f"3. Redis, three policies ({', '.join(THREE)}); {args.redis_checks} checks x {args.rounds} rounds"
+    report(summary, title, samples, bk, ("redis 3 policies: >= 2.5x limits SWC x3 checks/s", peer, 2.5))
     for _, client in checks.values():
         client.close()
 
     # Round trips and server-side commands, on clients that count what they send.
-    connection_class = counting_connection_class()
+    connection_class = counting(redis.Connection)
     admin = redis.Redis(host="127.0.0.1", port=port)
     n = 1000
     print(f"  per check, over {n} checks:{'round trips':>27}{'commands run':>14}   (commands by name)")
@@ -328,17 +250,11 @@ def case_redis_three(args: argparse.Namespace, summary: Summary, port: int) -> N
         check, client = build(pool)
         for key in CLIENTS[:20]:
             check(key)  # connect, load the scripts
-        admin.config_resetstat()
         connection_class.sent = 0
-        for key in keys_for(n):
-            check(key)
+        with commands_run(admin) as calls:
+            for key in keys_for(n):
+                check(key)
         sent = connection_class.sent
-        stats = admin.info("commandstats")
-        calls = {
-            command.removeprefix("cmdstat_"): value["calls"]
-            for command, value in stats.items()
-            if not command.startswith(("cmdstat_info", "cmdstat_config"))
-        }
         detail = ", ".join(f"{command} {count / n:g}" for command, count in sorted(calls.items()))
         print(f"    {name:<44}{sent / n:>7.2f}{sum(calls.values()) / n:>14.2f}   ({detail})")
         summary.note(f"round trips per check, {name}", f"{sent / n:.2f} ({sum(calls.values()) / n:.2f} commands run)")
@@ -391,11 +307,9 @@ def case_async(args: argparse.Namespace, summary: Summary, port: int) -> None:
     samples = measure(
         {name: async_runner(loop, check, TASKS) for name, check in checks.items()}, args.redis_checks, args.rounds
     )
-    print(f"4. async Redis, one policy, {TASKS} concurrent tasks; {args.redis_checks} checks x {args.rounds} rounds")
-    print_table(samples, bk)
+    title = f"4. async Redis, one policy, {TASKS} concurrent tasks; {args.redis_checks} checks x {args.rounds} rounds"
+    report(summary, title, samples, bk, ("async redis, 50 tasks: ahead of limits aio SWC", peer, 1.0))
     print()
-    ratio, med = best(samples, peer) / best(samples, bk), median(samples, peer) / median(samples, bk)
-    summary.target("async redis, 50 tasks: ahead of limits aio SWC", ratio, med, ratio > 1)
     loop.run_until_complete(store.aclose())
     loop.run_until_complete(plain.aclose())
     loop.run_until_complete(storage.bridge.storage.aclose())
@@ -445,43 +359,8 @@ def fastapi_app(variant: str) -> Any:
 
 
 def asgi_runner(app: Any) -> tuple[Runner, Callable[[], int]]:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "path": "/x",
-        "raw_path": b"/x",
-        "query_string": b"",
-        "root_path": "",
-        "scheme": "http",
-        "server": ("127.0.0.1", 8000),
-        "client": ("127.0.0.1", 50000),
-        "headers": [(b"host", b"bench")],
-    }
-    status: list[int] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        pass
-
-    async def record(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            status.append(message["status"])
-
-    async def many(n: int) -> None:
-        for _ in range(n):
-            await app(dict(scope), receive, send)
-
-    loop = asyncio.new_event_loop()
-
-    def one_status() -> int:
-        loop.run_until_complete(app(dict(scope), receive, record))
-        return status[-1]
-
-    return lambda n: loop.run_until_complete(many(n)), one_status
+    driver = ASGIDriver(app, http_scope("GET", "/x", [(b"host", b"bench")]))
+    return driver.run, lambda: driver.request().status
 
 
 def flask_app(variant: str) -> Any:
@@ -532,44 +411,8 @@ def flask_app(variant: str) -> Any:
 
 
 def wsgi_runner(app: Any) -> tuple[Runner, Callable[[], int]]:
-    base = {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": "/x",
-        "SCRIPT_NAME": "",
-        "QUERY_STRING": "",
-        "REMOTE_ADDR": "127.0.0.1",
-        "SERVER_NAME": "localhost",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "wsgi.url_scheme": "http",
-        "wsgi.errors": io.StringIO(),
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-        "wsgi.version": (1, 0),
-    }
-    status: list[str] = []
-
-    def start_response(status_line: str, headers: Any, exc_info: Any = None) -> None:
-        status.append(status_line)
-
-    def request() -> None:
-        environ = dict(base)
-        environ["wsgi.input"] = io.BytesIO(b"")
-        result = app(environ, start_response)
-        b"".join(result)
-        if hasattr(result, "close"):
-            result.close()
-
-    def many(n: int) -> None:
-        for _ in range(n):
-            request()
-
-    def one_status() -> int:
-        request()
-        return int(status[-1].split()[0])
-
-    return many, one_status
+    driver = WSGIDriver(app, wsgi_environ("GET", "/x", REMOTE_ADDR="127.0.0.1"))
+    return driver.run, lambda: driver.request().status
 
 
 def added(samples: Samples, name: str, baseline: str) -> tuple[float, float]:
@@ -702,11 +545,8 @@ def case_bytes(args: argparse.Namespace, summary: Summary) -> None:
 def run_redis_cases(args: argparse.Namespace, summary: Summary, port: int, cases: set[int]) -> None:
     import redis
 
-    admin = redis.Redis(host="127.0.0.1", port=port)
-    info = admin.info("server")
-    admin.close()
-    parser = "hiredis" if redis.utils.HIREDIS_AVAILABLE else "pure Python (hiredis not installed)"
-    print(f"redis-server {info['redis_version']} on 127.0.0.1:{port} (no persistence); redis-py parser: {parser}\n")
+    with redis.Redis(host="127.0.0.1", port=port) as admin:
+        print(describe(admin, f"127.0.0.1:{port}") + "\n")
     if 2 in cases:
         case_redis_one(args, summary, port)
     if 3 in cases:
@@ -726,15 +566,12 @@ def main() -> None:
     parser.add_argument("--skip-limits-memory", action="store_true", help="no bytes-per-key figure for limits")
     parser.add_argument("--redis-server", default="redis-server", help="the redis-server executable")
     parser.add_argument("--cases", default="1,2,3,4,5,6", help="which cases to run, comma-separated")
-    args = parser.parse_args()
+    quick = {"rounds": 2, "checks": 500, "redis_checks": 200, "requests": 100, "keys": 2000}
+    args = parse(parser, quick=quick)
     cases = {int(case) for case in args.cases.split(",")}
 
-    started = time.perf_counter()
-    print(
-        f"python {platform.python_version()} on {platform.machine()} ({platform.platform()}), {os.cpu_count()} cpu(s)"
-    )
-    print("versions: " + ", ".join(f"{p} {version(p)}" for p in ("backendkit", *PACKAGES)))
-    print(f"{len(CLIENTS)} client keys cycled; rounds interleaved; best and median round\n")
+    run = Run(("backendkit", *PACKAGES))
+    run.header(f"{len(CLIENTS)} client keys cycled; rounds interleaved; best and median round")
 
     summary = Summary()
     failures = StoreFailures()
@@ -742,21 +579,19 @@ def main() -> None:
     if 1 in cases:
         case_memory(args, summary)
     if cases & {2, 3, 4}:
-        with redis_server(args.redis_server) as port:
-            run_redis_cases(args, summary, port, cases)
+        server = start_redis(shutil.which(args.redis_server) or args.redis_server)
+        try:
+            run_redis_cases(args, summary, server.port, cases)
+        finally:
+            server.stop()
     if 5 in cases:
         case_http(args, summary)
     if 6 in cases:
         case_bytes(args, summary)
 
-    print("summary")
     summary.note("backendkit store failures during the run", str(failures.count))
-    for label, value, verdict in summary.lines:
-        print(f"  {label:<60}{value:<44}{verdict}")
-    machine = f"{platform.platform()}, {platform.machine()}, {os.cpu_count()} cpu(s)"
-    print(f"  machine: {machine}, python {platform.python_version()}")
-    print("  versions: " + ", ".join(f"{p} {version(p)}" for p in ("backendkit", *PACKAGES)))
-    print(f"  total time: {time.perf_counter() - started:.0f} s")
+    summary.print()
+    run.footer()
 
 
 if __name__ == "__main__":

@@ -122,8 +122,8 @@ class JSONFormatter(logging.Formatter):
         # The hot loop of the formatter: extraction, redaction and naming in one pass,
         # with the common scalar types handled inline.
         redactor = self.redactor
-        verdicts = redactor._verdicts
-        clean = redactor._clean
+        verdicts = redactor.verdicts
+        clean = redactor.clean_nested
         put = self._profile.put
         shortest = redactor.shortest
         seen: set[int] = set()

@@ -119,9 +119,25 @@ class Redactor:
             return text
         return self._text.scrub(text)
 
+    @property
+    def verdicts(self) -> Mapping[str, bool]:
+        """The keys judged so far and whether each is secret: a caller's hot loop looks here first.
+
+        A key not in it yet is judged by :meth:`is_secret_key`, which remembers it.
+        """
+        return self._verdicts
+
     def clean(self, value: Any) -> Any:
         """A JSON-safe, redacted copy of ``value``; never raises."""
         return self._clean(value, 0, set())
+
+    def clean_nested(self, value: Any, depth: int, seen: set[int]) -> Any:
+        """:meth:`clean` for a value ``depth`` levels into a record whose containers so far are in ``seen``.
+
+        For callers that clean many values of one record (the formatter's extras): the
+        depth bound and the cycle check cover the whole record, not each value alone.
+        """
+        return self._clean(value, depth, seen)
 
     def clean_mapping(self, mapping: Mapping[Any, Any]) -> dict[str, Any]:
         """:meth:`clean` for the top level of a mapping, redacting by key."""

@@ -1,0 +1,142 @@
+"""Every benchmark runs its cases in a smoke run (BACKENDKIT_BENCH_QUICK=1) and prints its figures.
+
+No timing is asserted: a smoke run's figures mean nothing. The benchmarks need the peers of the
+``bench`` extra (``pip install -e ".[bench]"``); without them a benchmark's test is skipped.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.postgres import required as postgres_required
+from tests.support.postgres import server_url as postgres_url
+from tests.support.redis import redis_binary
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# benchmark: (the modules it imports beyond the test extra's, whether it needs redis-server, labels of its figures)
+BENCHMARKS: dict[str, tuple[tuple[str, ...], bool, tuple[str, ...]]] = {
+    "errors_bench": (
+        ("fastapi", "flask", "django", "pydantic"),
+        False,
+        ("fastapi", "fastapi + 3 middleware", "flask", "django"),
+    ),
+    "logging_bench": (
+        ("structlog", "pythonjsonlogger", "orjson"),
+        False,
+        ("backendkit JSONFormatter + orjson", "python-json-logger JsonFormatter", "stdlib text formatter"),
+    ),
+    "health_bench": (
+        ("fastapi_health", "health_check", "django"),
+        False,
+        (
+            "three checks: backendkit FastAPI (interval 0) <= slowest x 1.1 + 1 ms",
+            "info, three slow checks: django-health-check / backendkit Django (interval 0)",
+            "FastAPI: cached /readyz <= plain route x (1 + noise)",
+            "Django: cached /readyz <= plain route x (1 + noise)",
+            "Health.response(report, ''): body built, encoded",
+        ),
+    ),
+    "auth_bench": (
+        ("jose", "jwt", "cryptography", "fastapi", "redis"),
+        True,
+        (
+            "backendkit verify (python-jose backend)",
+            "RS256 python-jose jwt.decode / backendkit claims (PyJWT backend) >= 2.0x",
+            "http: tutorial added / backendkit added >= 1.0x",
+            "jwks: cached kid lookup adds < 1 us to verify",
+            "redis: 1 round trip / 1 command per revocation check",
+        ),
+    ),
+    "idempotency_bench": (
+        ("fastapi", "flask", "redis", "werkzeug"),
+        True,
+        (
+            "FastAPI added: backendkit per route, MemoryStore",
+            "FastAPI added: backendkit per route, AsyncRedisStore",
+            "Flask added: backendkit @idempotent, RedisStore",
+            "FastAPI piece: IdempotencyMiddleware(app_wide=False) alone (buffering)",
+            "core: Idempotency.start, a replay",
+            "Redis round trips per request: Flask, backendkit RedisStore",
+            "one bare round trip, us",
+        ),
+    ),
+    "ratelimit_bench": (
+        ("limits", "slowapi", "flask_limiter", "redis"),
+        True,
+        (
+            "memory: >= 3x limits SWC",
+            "redis 1 policy: >= 0.9x bare EVALSHA checks/s",
+            "round trips per check, backendkit, 3 policies, one check",
+            "async redis, 50 tasks: ahead of limits aio SWC",
+            "fastapi, middleware: added us/request",
+            "flask, rate_limits: added us/request",
+            "bytes per key, limits MemoryStorage SWC",
+        ),
+    ),
+    "pagination_bench": (
+        ("fastapi_pagination", "sqlakeyset", "psycopg", "sqlalchemy"),
+        False,
+        (
+            "sqlite: backendkit keyset deep/page 1 <= 1.5x",
+            "sqlite: cursor, as shipped / bk keyset, page 1 | deep",
+            "cursor encode + decode < 10 us",
+            "fastapi-pagination cursor encode + decode",
+        ),
+    ),
+}
+
+
+def postgres_reachable() -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect(postgres_url(), connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        if postgres_required():
+            raise
+        return False
+
+
+@pytest.mark.parametrize("name", list(BENCHMARKS))
+def test_benchmark_prints_its_figures(name: str) -> None:
+    modules, needs_redis, labels = BENCHMARKS[name]
+    missing = [module for module in modules if importlib.util.find_spec(module) is None]
+    if missing:
+        pytest.skip(f"{name} needs {', '.join(missing)}: pip install -e '.[bench]'")
+    if needs_redis:
+        redis_binary()  # skips without redis-server (fails when BACKENDKIT_REQUIRE_REDIS is set)
+    arguments: list[str] = []
+    if name == "pagination_bench":
+        if postgres_reachable():
+            arguments += ["--postgres-url", postgres_url()]
+            labels = (*labels, "postgresql: backendkit keyset deep/page 1 <= 1.5x")
+        else:
+            arguments.append("--skip-postgres")
+    # The checkout's sources first, whatever the virtualenv has installed.
+    path = os.pathsep.join([str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "BACKENDKIT_BENCH_QUICK": "1", "PYTHONPATH": path}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / f"{name}.py"), *arguments],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    out = result.stdout
+    assert re.search(r"^machine: .+$", out, re.MULTILINE), out[:500]
+    assert re.search(r"^versions: python \d", out, re.MULTILINE), out[:500]
+    for label in labels:  # each figure's line: its label first, then a number
+        assert re.search(rf"^\s*{re.escape(label)}.*\d", out, re.MULTILINE), (label, out[-3000:])
+    assert "Traceback" not in result.stderr, result.stderr[-4000:]
