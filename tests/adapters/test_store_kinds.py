@@ -189,3 +189,17 @@ def test_an_async_only_store_in_sync_code_is_refused_when_built(
 ) -> None:
     with pytest.raises((ConfigurationError, ImproperlyConfigured), match=r"async|event loop"):
         build(redis_server.url)()
+
+
+def test_an_async_key_with_a_sync_only_store_is_refused_when_built(redis_server: RedisServer) -> None:
+    from backendkit.asgi.ratelimit import RateLimitMiddleware
+    from backendkit.fastapi.ratelimit import limit
+
+    async def key(request: RequestInfo) -> str:
+        return "one"
+
+    rule = Limit("1/minute", key=key, store=RedisStore(redis_server.url))
+    with pytest.raises(ConfigurationError, match=r"key function .* is async"):
+        limit(rule)
+    with pytest.raises(ConfigurationError, match=r"key function .* is async"):
+        RateLimitMiddleware(lambda *a: None, rule)  # type: ignore[arg-type]

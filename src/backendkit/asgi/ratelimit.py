@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,7 +24,7 @@ from backendkit._runtime import AdapterState
 from backendkit._settings import Settings
 from backendkit.asgi._respond import ResponseHeaders, send_error_response
 from backendkit.asgi._types import ASGIApp, Message, Receive, Scope, Send
-from backendkit.errors import TooManyRequests
+from backendkit.errors import ConfigurationError, TooManyRequests
 from backendkit.ratelimit import Limit, RequestInfo, Verdict, limit_list
 
 
@@ -56,6 +57,26 @@ async def acheck(limit: Limit, info: RequestInfo, *, per_route: bool) -> Verdict
     return await asyncio.to_thread(limit.check, info, per_route=per_route)
 
 
+def threadable(limit: Limit) -> Limit:
+    """``limit``, checked when built: a sync-only store is checked in a thread, where nothing can be awaited.
+
+    So an ``async def`` key, cost or ``exempt_when`` with such a store is a
+    :class:`ConfigurationError` now, not on every request.
+    """
+    if limit.checks_async:
+        return limit
+    for name in ("key", "cost", "exempt_when"):
+        function = getattr(limit, name)
+        called = type(function).__dict__.get("__call__")  # (an instance of a class with ``async def __call__``)
+        if inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(called):
+            raise ConfigurationError(
+                f"the {name} function of {limit!r} is async, and its store ({type(limit.store).__name__}) is "
+                "sync-only: it is checked in a worker thread, where nothing is awaited; use an async store "
+                "(AsyncRedisStore) or a sync function"
+            )
+    return limit
+
+
 class RateLimitMiddleware:
     """Check every HTTP request against ``limits``, in order, before the application sees it.
 
@@ -73,7 +94,7 @@ class RateLimitMiddleware:
 
     def __init__(self, app: ASGIApp, limits: Limit | Sequence[Limit]) -> None:
         self.app = app
-        self.limits = limit_list(limits, setting="RateLimitMiddleware's limits")
+        self.limits = [threadable(limit) for limit in limit_list(limits, setting="RateLimitMiddleware's limits")]
         self._state: AdapterState | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -116,4 +137,4 @@ def _adding(send: Send, queued: list[tuple[str, str]]) -> Send:
     return send_with_headers
 
 
-__all__ = ["RateLimitMiddleware", "acheck", "request_info"]
+__all__ = ["RateLimitMiddleware", "acheck", "request_info", "threadable"]

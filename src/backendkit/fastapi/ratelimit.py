@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import HTTPException, Request, Response
 
 from backendkit._headers import channel
-from backendkit.asgi.ratelimit import RateLimitMiddleware, acheck, request_info
+from backendkit.asgi.ratelimit import RateLimitMiddleware, acheck, request_info, threadable
 from backendkit.errors import TooManyRequests
 from backendkit.ratelimit import Decision, Limit, Policy
 
@@ -38,7 +38,7 @@ class RateLimitDependency:
     """
 
     def __init__(self, rule: Limit) -> None:
-        self.limit = rule
+        self.limit = threadable(rule)
 
     async def __call__(self, request: Request, response: Response) -> Decision | None:
         verdict = await acheck(self.limit, request_info(request.scope, request), per_route=True)
