@@ -4,9 +4,9 @@ The checks: two that return at once and one that sleeps 20 ms (``asyncio.sleep``
 async checks the FastAPI contenders run, ``time.sleep`` in the sync ones the Django
 contenders run). Every contender runs the same three functions:
 
-- backendkit FastAPI: ``add_health_routes(app, Health(interval=0))``, so every request runs the checks;
+- backendkit FastAPI: ``health_routes(Health(interval=0), app=app)``, so every request runs the checks;
 - fastapi-health: ``app.add_api_route("/readyz", health([...]))``, the checks as its conditions;
-- backendkit Django: ``health_urls(Health(interval=0))``, sync views, the sync checks on the
+- backendkit Django: ``health_routes(Health(interval=0))``, sync views, the sync checks on the
   health object's thread pool;
 - django-health-check: ``HealthCheckView.as_view(checks=[...])`` with three custom ``HealthCheck``
   subclasses whose sync ``run`` does the same (asked for JSON with ``Accept: application/json``).
@@ -28,7 +28,7 @@ route of the same framework behind the same backendkit set-up: FastAPI ``@app.ge
 ``JsonResponse({"status": "pass"})``. The plain route is measured twice, as two identical apps
 (an A/A control): the spread of their per-round ratio is the noise the target allows; the
 target is cached / plain <= 1 + noise. For information, the plain route is also measured inside
-an included ``APIRouter`` (``health_router`` is one, and FastAPI charges for the nesting: for information), and
+an included ``APIRouter`` (``health_routes(health)`` is one, and FastAPI charges for the nesting: for information), and
 the parts of backendkit's cached answer are timed alone (the report, the body, the query read).
 
 Contenders run in rounds, one sample each per round in a rotating order; a sample repeats the
@@ -69,9 +69,9 @@ from fastapi import APIRouter, FastAPI, Request
 from health_check.base import HealthCheck
 from health_check.views import HealthCheckView
 
-from backendkit.django.health import health_urls
+from backendkit.django.health import health_routes as django_health_routes
 from backendkit.fastapi import install
-from backendkit.fastapi.health import add_health_routes
+from backendkit.fastapi.health import health_routes
 from backendkit.health import Health
 from benchmarks._harness.http import ASGIDriver, Response, WSGIDriver, http_scope, wsgi_environ
 from benchmarks._harness.measure import Runner, Samples, measure_ns, print_rows, ratio, repeated, scaled
@@ -89,7 +89,7 @@ PACKAGES = (
 SECTIONS = ("readyz", "slow", "cached")
 HEADERS = [(b"host", b"bench"), (b"accept", b"application/json")]
 SLOW_S = 0.020
-ONLY_READY = {"live": None, "startup": None, "healthz": None}  # add_health_routes / health_urls: /readyz alone
+ONLY_READY = {"live": None, "startup": None, "healthz": None}  # health_routes: /readyz alone
 
 BK_FASTAPI = "backendkit FastAPI (interval 0)"
 FASTAPI_HEALTH = "fastapi-health"
@@ -187,7 +187,7 @@ def fastapi_app() -> FastAPI:
 
 def bk_fastapi(health: Health) -> FastAPI:
     app = fastapi_app()
-    add_health_routes(app, health, paths=ONLY_READY)  # on the app itself, as the docs advise
+    health_routes(health, paths=ONLY_READY, app=app)  # on the app itself, as the docs advise
     return app
 
 
@@ -235,7 +235,7 @@ def plain_view(request: HttpRequest) -> JsonResponse:
 
 
 def bk_django(health: Health) -> Site:
-    return Site(health_urls(health, paths=ONLY_READY))
+    return Site(django_health_routes(health, paths=ONLY_READY))
 
 
 def django_health_check_site(checks: Checks) -> Site:
@@ -392,7 +392,7 @@ def cached_section(args: argparse.Namespace, summary: Summary) -> None:
                 f"  {name:<52}{statistics.median(values):>9.2f}{min(values):>9.2f}"
                 f"{ratio(samples, name, plain):>8.2f}x{added:>+9.2f}"
             )
-        if info:  # what FastAPI charges for a route of an included router (health_router's), for information
+        if info:  # what FastAPI charges for a route of an included router (health_routes(health)'s), for information
             router = statistics.median(r - p for r, p in zip(samples[info[0]], samples[plain], strict=True))
             print(f"  {framework}: a route of an included router costs {router:+.2f} us more (info)")
         noise = noise_of(samples, control, plain)

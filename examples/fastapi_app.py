@@ -16,9 +16,9 @@ from backendkit.auth import Principal
 from backendkit.errors import NotFound
 from backendkit.fastapi import error_responses, install
 from backendkit.fastapi.auth import Auth
-from backendkit.fastapi.health import DrainOnShutdown, add_health_routes
+from backendkit.fastapi.health import DrainOnShutdown, health_routes
 from backendkit.fastapi.idempotency import IdempotentRoutes
-from backendkit.fastapi.pagination import page_params, page_response
+from backendkit.fastapi.pagination import page_request, page_response
 from backendkit.fastapi.ratelimit import limit
 from backendkit.logging import configure_logging, uvicorn_log_config
 from backendkit.pagination import PageRequest
@@ -26,7 +26,7 @@ from examples import _auth, _health, _idempotency, _limits, _proxies
 from examples._tasks import MAX_BODY_SIZE, TASK_PAGES, Task, TaskIn, TaskStore, list_tasks
 
 # The page request as a dependency: its query parameters appear in the OpenAPI document.
-TaskPages = Annotated[PageRequest, Depends(page_params(TASK_PAGES))]
+TaskPages = Annotated[PageRequest, Depends(page_request(TASK_PAGES))]
 
 
 def create_app() -> FastAPI:
@@ -43,7 +43,7 @@ def create_app() -> FastAPI:
     limited = _limits.limited(asynchronous=True)
     idempotency = _idempotency.keys(asynchronous=True)
     health = _health.health(store, limited=limited, verifier=verifier, keys=idempotency, asynchronous=True)
-    add_health_routes(app, health)
+    health_routes(health, app=app)
     app.add_middleware(DrainOnShutdown, health=health)  # /readyz answers 503 from SIGTERM on
     keys = IdempotentRoutes(app, idempotency)  # Idempotency-Key on POST /tasks
 

@@ -12,7 +12,7 @@ from flask import Flask, Response, jsonify
 from backendkit.errors import NotFound
 from backendkit.flask import BackendKit, parse_json
 from backendkit.flask.auth import Auth, current_principal, require
-from backendkit.flask.health import health_blueprint
+from backendkit.flask.health import health_routes
 from backendkit.flask.idempotency import idempotent
 from backendkit.flask.pagination import page_request, page_response
 from backendkit.flask.ratelimit import limit
@@ -33,7 +33,7 @@ def create_app() -> Flask:
     limited = _limits.limited(asynchronous=False)
     keys = _idempotency.keys(asynchronous=False)
     health = _health.health(store, limited=limited, verifier=verifier, keys=keys, asynchronous=False)
-    app.register_blueprint(health_blueprint(health))
+    app.register_blueprint(health_routes(health))
 
     @app.get("/tasks")
     def get_tasks() -> Response:

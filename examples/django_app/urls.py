@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django.urls import path
 
-from backendkit.django.health import health_urls
+from backendkit.django.health import health_routes
 from backendkit.django.views import handler400, handler403, handler404, handler500
 from examples.django_app import views
 
 urlpatterns = [
-    *health_urls(views.health),
+    *health_routes(views.health),
     path("tasks", views.TaskCollection.as_view()),
     path("tasks/<int:task_id>", views.TaskItem.as_view()),
     path("limited", views.limited),

@@ -39,16 +39,22 @@ class Settings:
             answered 413 ``PAYLOAD_TOO_LARGE``. ``None`` (the default) leaves it to the
             framework and the server, as they do without backendkit.
         rate_limits: Rate limits on every request: a ``backendkit.ratelimit.Limit``, a list
-            of them (Django: or a dotted path to either). The Flask and Django adapters
-            check it every request; Starlette and FastAPI refuse it (there, rate limits
-            are a middleware the app adds). ``None`` for none.
-        auth: Django's bearer authentication: a ``backendkit.auth.JWTVerifier`` or
-            ``BearerAuth`` (or a dotted path to either), read by
-            ``backendkit.django.auth``. The other adapters take it as an argument.
-        idempotency: Django's idempotency keys on every covered request: a
-            ``backendkit.idempotency.Idempotency`` (or a dotted path to one), read by
-            ``backendkit.django.idempotency.IdempotencyMiddleware``. The other adapters
-            take it as an argument.
+            of them (Django: or a dotted path to either). Flask checks them before every
+            request; Django's ``RateLimitMiddleware`` does (system check E005 without it).
+            Starlette and FastAPI refuse it: there the app adds the middleware where it
+            belongs. ``None`` for none.
+        auth: Bearer authentication: a ``backendkit.auth.JWTVerifier`` or ``BearerAuth``
+            (Django: or a dotted path to either). Flask installs its ``Auth`` and names
+            every request's user; Django's ``AuthMiddleware``, ``@require`` and DRF read
+            it. Starlette and FastAPI refuse it (``JWTBackend``, ``Auth(...).require()``).
+        idempotency: Idempotency keys on every covered request: a
+            ``backendkit.idempotency.Idempotency`` (Django: or a dotted path to one).
+            Flask covers every request; Django's ``IdempotencyMiddleware`` does (E005
+            without it). Starlette and FastAPI refuse it (``IdempotencyMiddleware``,
+            ``IdempotentRoutes``).
+
+    Every key is honoured or refused on every adapter, never ignored (docs/architecture.md,
+    "Settings: honoured or refused"; tests/adapters/test_settings_everywhere.py).
         trusted_proxies: The proxies that may name the client in a forwarding header:
             a list of their addresses or networks, a number of hops, a
             ``backendkit.proxies.TrustedProxies`` (to read ``Forwarded`` instead of

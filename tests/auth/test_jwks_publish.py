@@ -341,11 +341,11 @@ def _fastapi_app(document: JWKSDocument) -> Any:
     from fastapi import FastAPI
 
     from backendkit.fastapi import install
-    from backendkit.fastapi.auth import add_jwks_routes
+    from backendkit.fastapi.auth import jwks_routes
 
     app = FastAPI()
     install(app)
-    add_jwks_routes(app, document)
+    jwks_routes(document, app=app)
     return app
 
 
@@ -364,21 +364,21 @@ def _flask_app(document: JWKSDocument) -> Any:
     from flask import Flask
 
     from backendkit.flask import BackendKit
-    from backendkit.flask.auth import jwks_blueprint
+    from backendkit.flask.auth import jwks_routes
 
     app = Flask(__name__)
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False  # as the examples: FastAPI does not answer OPTIONS
     BackendKit(app)
-    app.register_blueprint(jwks_blueprint(document))
+    app.register_blueprint(jwks_routes(document))
     return app
 
 
 def _django_urlconf(document: JWKSDocument, *, asynchronous: bool) -> types.ModuleType:
-    from backendkit.django.auth import jwks_urls
+    from backendkit.django.auth import jwks_routes
     from backendkit.django.views import handler404, handler500
 
     urlconf = types.ModuleType(f"jwks_urls_{asynchronous}")
-    urlconf.urlpatterns = jwks_urls(document, asynchronous=asynchronous)  # type: ignore[attr-defined]
+    urlconf.urlpatterns = jwks_routes(document, asynchronous=asynchronous)  # type: ignore[attr-defined]
     urlconf.handler404 = handler404  # type: ignore[attr-defined]
     urlconf.handler500 = handler500  # type: ignore[attr-defined]
     return urlconf
@@ -493,13 +493,13 @@ def test_fastapi_documents_the_route_with_its_media_type_schema_keys_and_cache_c
 
 @pytest.mark.parametrize("path", ["jwks.json", "", None])
 def test_a_route_path_must_start_with_a_slash(path: Any) -> None:
-    from backendkit.django.auth import jwks_urls
-    from backendkit.fastapi.auth import jwks_router
-    from backendkit.flask.auth import jwks_blueprint
+    from backendkit.django.auth import jwks_routes as django_jwks_routes
+    from backendkit.fastapi.auth import jwks_routes as fastapi_jwks_routes
+    from backendkit.flask.auth import jwks_routes as flask_jwks_routes
     from backendkit.starlette.auth import jwks_routes
 
     document = _service().document
-    for make in (jwks_routes, jwks_router, jwks_blueprint, jwks_urls):
+    for make in (jwks_routes, fastapi_jwks_routes, flask_jwks_routes, django_jwks_routes):
         with pytest.raises(ConfigurationError, match="starts with"):
             make(document, path=path)
 

@@ -7,8 +7,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.applications import Starlette
 
+from backendkit.fastapi import health as fastapi_health
 from backendkit.fastapi import install
-from backendkit.fastapi.health import add_health_routes, health_router
+from backendkit.fastapi.health import health_routes as fastapi_health_routes
 from backendkit.health import MEDIA_TYPE, Health
 from backendkit.starlette.health import health_routes
 
@@ -18,9 +19,12 @@ def _fastapi(kind: str) -> FastAPI:
     if kind == "installed":
         install(app)
     if kind == "router":
-        app.include_router(health_router(Health()))
-    else:
-        add_health_routes(app, Health())
+        app.include_router(fastapi_health_routes(Health()))
+    elif kind == "installed":
+        fastapi_health_routes(Health(), app=app)
+    else:  # the deprecated way, onto the app itself, kept working for one release
+        with pytest.deprecated_call():
+            fastapi_health.add_health_routes(app, Health())
     return app
 
 

@@ -35,11 +35,11 @@ def _fastapi(health: Health) -> AbstractContextManager[int]:
     from fastapi import FastAPI
 
     from backendkit.fastapi import install
-    from backendkit.fastapi.health import health_router
+    from backendkit.fastapi.health import health_routes
 
     app = FastAPI()
     install(app)
-    app.include_router(health_router(health))
+    app.include_router(health_routes(health))
     return uvicorn_server(app)
 
 
@@ -47,11 +47,11 @@ def _flask(health: Health) -> AbstractContextManager[int]:
     from flask import Flask
 
     from backendkit.flask import BackendKit
-    from backendkit.flask.health import health_blueprint
+    from backendkit.flask.health import health_routes
 
     app = Flask(__name__)
     BackendKit(app)
-    app.register_blueprint(health_blueprint(health))
+    app.register_blueprint(health_routes(health))
     return waitress_server(app)
 
 

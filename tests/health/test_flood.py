@@ -23,9 +23,9 @@ from fastapi import FastAPI
 from flask import Flask
 
 from backendkit.fastapi import install
-from backendkit.fastapi.health import health_router
+from backendkit.fastapi.health import health_routes as fastapi_health_routes
 from backendkit.flask import BackendKit
-from backendkit.flask.health import health_blueprint
+from backendkit.flask.health import health_routes as flask_health_routes
 from backendkit.health import MEDIA_TYPE, Health, Result
 from tests.support.net import request
 from tests.support.redis import RedisServer
@@ -54,7 +54,7 @@ def counter(redis_server: RedisServer) -> Iterator[tuple[str, Callable[[], int]]
 def _app(health: Health) -> FastAPI:
     app = FastAPI()
     install(app)
-    app.include_router(health_router(health))
+    app.include_router(fastapi_health_routes(health))
     return app
 
 
@@ -169,7 +169,7 @@ def test_sync_check_on_a_wsgi_server_runs_at_most_once_per_interval(
     health, client = _sync_counted(redis_server.url, key)
     app = Flask(__name__)
     BackendKit(app)
-    app.register_blueprint(health_blueprint(health))
+    app.register_blueprint(flask_health_routes(health))
     try:
         with waitress_server(app) as port:
             measured = _assert_flood_cost(port, runs)

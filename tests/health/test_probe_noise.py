@@ -9,7 +9,7 @@ from flask import Flask
 
 from backendkit._settings import PROBE_PATHS, Settings
 from backendkit.flask import BackendKit
-from backendkit.flask.health import health_blueprint
+from backendkit.flask.health import health_routes as flask_health_routes
 from backendkit.health import DEFAULT_PATHS, Health
 from backendkit.ratelimit import Limit, RequestInfo
 
@@ -38,7 +38,7 @@ def test_rate_limits_exempt_the_probes_by_default() -> None:
 def test_probe_access_lines_are_debug(caplog: pytest.LogCaptureFixture) -> None:
     app = Flask(__name__)
     BackendKit(app, rate_limits=Limit("1/minute"))
-    app.register_blueprint(health_blueprint(Health()))
+    app.register_blueprint(flask_health_routes(Health()))
     client = app.test_client()
     with caplog.at_level(logging.DEBUG, logger="backendkit.access"):
         statuses = [client.get("/readyz").status_code for _ in range(3)]
@@ -54,14 +54,14 @@ def test_probes_mounted_elsewhere_are_quiet_too(quiet: bool, caplog: pytest.LogC
     from fastapi.testclient import TestClient
 
     from backendkit.fastapi import install
-    from backendkit.fastapi.health import health_router
+    from backendkit.fastapi.health import health_routes as fastapi_health_routes
 
     flask_app = Flask(__name__)
     BackendKit(flask_app)
-    flask_app.register_blueprint(health_blueprint(Health(quiet=quiet)), url_prefix="/ops")
+    flask_app.register_blueprint(flask_health_routes(Health(quiet=quiet)), url_prefix="/ops")
     fastapi_app = FastAPI()
     install(fastapi_app)
-    fastapi_app.include_router(health_router(Health(quiet=quiet), paths={"ready": "/ready"}), prefix="/ops")
+    fastapi_app.include_router(fastapi_health_routes(Health(quiet=quiet), paths={"ready": "/ready"}), prefix="/ops")
     with caplog.at_level(logging.DEBUG, logger="backendkit.access"), TestClient(fastapi_app) as client:
         assert flask_app.test_client().get("/ops/readyz").status_code == 200
         assert client.get("/ops/ready").status_code == 200

@@ -29,7 +29,7 @@ from backendkit.fastapi import install
 from backendkit.fastapi.auth import Auth, current_principal
 from backendkit.fastapi.idempotency import IdempotentRoutes
 from backendkit.flask import BackendKit
-from backendkit.flask.idempotency import apply_to_every_request, idempotent
+from backendkit.flask.idempotency import idempotent, idempotent_every_request
 from backendkit.idempotency import Idempotency, KeyedRequest, MemoryStore, storage_key
 from backendkit.idempotency.redis import AsyncRedisStore
 from tests.auth.apps import verifier
@@ -454,7 +454,7 @@ def test_one_start_per_request_with_the_hooks_and_a_decorator() -> None:
     keys = Idempotency(MemoryStore())
     app = Flask(__name__)
     BackendKit(app)
-    apply_to_every_request(app, keys)
+    idempotent_every_request(app, keys)
     runs: list[str] = []
 
     @app.post("/both")

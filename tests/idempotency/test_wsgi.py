@@ -12,7 +12,7 @@ from flask import Flask, jsonify
 
 from backendkit.errors import ConfigurationError, Conflict
 from backendkit.flask import BackendKit
-from backendkit.flask.idempotency import apply_to_every_request, idempotent
+from backendkit.flask.idempotency import idempotent, idempotent_every_request
 from backendkit.idempotency import Idempotency, MemoryStore
 from tests.idempotency import django_urls
 
@@ -76,7 +76,7 @@ def test_flask_keeps_an_error_the_view_raised_as_it_was_sent() -> None:
 def test_flask_app_wide_hooks() -> None:
     app = Flask(__name__)
     BackendKit(app)
-    apply_to_every_request(app, Idempotency(MemoryStore()))
+    idempotent_every_request(app, Idempotency(MemoryStore()))
     runs: list[int] = []
 
     @app.post("/things/<int:n>")

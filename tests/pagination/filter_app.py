@@ -33,7 +33,7 @@ def fastapi_app(engine: Engine) -> Any:
     from fastapi import Depends, FastAPI
 
     from backendkit.fastapi import install
-    from backendkit.fastapi.pagination import page_params, page_response
+    from backendkit.fastapi.pagination import page_request, page_response
     from backendkit.pagination.backends.sqlalchemy import paginate
 
     app = FastAPI()
@@ -42,7 +42,7 @@ def fastapi_app(engine: Engine) -> Any:
     # FastAPI 0.110 resolves annotations in the module's globals only: PageRequest is imported
     # at the top, and the response (a Response, which needs no model) is not annotated.
     @app.get("/items", response_model=None)
-    def items(pages: PageRequest = Depends(page_params(PRICES))):  # noqa: B008
+    def items(pages: PageRequest = Depends(page_request(PRICES))):  # noqa: B008
         with Session(engine) as session:
             page = paginate(session, statement(dict(pages.filters)), pages)
             return page_response(page, [dict(row._mapping) for row in page.items])

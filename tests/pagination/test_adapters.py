@@ -52,14 +52,14 @@ def test_fastapi_offers_only_the_parameters_of_the_modes_it_serves() -> None:
     from fastapi.testclient import TestClient
 
     from backendkit.fastapi import install
-    from backendkit.fastapi.pagination import page_params, page_response
+    from backendkit.fastapi.pagination import page_request, page_response
 
     pages = Pagination(modes=["offset"], page_size=PageSize(default=5, maximum=10, oversize="reject"))
     app = FastAPI()
     install(app)
 
     @app.get("/rows")
-    def rows(request: Any = Depends(page_params(pages))) -> Any:  # noqa: B008  (FastAPI's idiom)
+    def rows(request: Any = Depends(page_request(pages))) -> Any:  # noqa: B008  (FastAPI's idiom)
         return page_response(pages.paginate_sequence([{"n": i} for i in range(12)], request))
 
     client = TestClient(app)

@@ -12,6 +12,7 @@ from backendkit._headers import add_headers, open_channel
 from backendkit._runtime import AdapterState
 from backendkit._settings import Settings
 from backendkit.asgi._body import ANSWERED, BodyLimit
+from backendkit.asgi._composed import refuse_composed
 from backendkit.asgi._respond import ResponseHeaders, send_error_response
 from backendkit.asgi._types import ASGIApp, Message, Receive, Scope, Send
 from backendkit.errors import ExceptionRegistry
@@ -179,6 +180,7 @@ class ErrorMiddleware:
         **options: Any,
     ) -> None:
         settings = settings if settings is not None else Settings.from_mapping({}, **options)
+        refuse_composed(settings)
         state = AdapterState(settings, translations)
         inner: ASGIApp = ErrorBoundary(app, state=state)
         if settings.max_body_size is not None:

@@ -29,7 +29,7 @@ from backendkit.asgi._respond import encode_headers, send_error_response
 from backendkit.asgi._types import ASGIApp, Message, Receive, Scope, Send
 from backendkit.context import client_ip_or, get_request_facts
 from backendkit.errors import APIError, ConfigurationError
-from backendkit.idempotency import Attempt, Idempotency, KeyedRequest, Replay
+from backendkit.idempotency import AsyncIdempotencyStore, Attempt, Idempotency, KeyedRequest, Replay
 
 SLOT = "backendkit.idempotency"
 """The key of a request's :class:`Slot` in the ASGI scope (``app_wide=False``)."""
@@ -56,7 +56,11 @@ class Slot:
         if self.idempotency is not None:
             return
         self.idempotency = idempotency
-        outcome = await idempotency.astart(_keyed(self, idempotency), required=required)
+        keyed = _keyed(self, idempotency)
+        if _awaitable(idempotency):
+            outcome = await idempotency.astart(keyed, required=required)
+        else:  # a sync-only store: off the event loop, as on every framework
+            outcome = await asyncio.to_thread(idempotency.start, keyed, required=required)
         if isinstance(outcome, Replay):
             self.replay = outcome
             raise ReplayInstead()
@@ -71,6 +75,11 @@ class ReplayInstead(APIError):
 
     status = 409
     code = "IDEMPOTENT_REPLAY"
+
+
+def _awaitable(idempotency: Idempotency) -> bool:
+    """Whether the store can be awaited; a sync-only one (``RedisStore``) runs in a worker thread."""
+    return isinstance(idempotency.store, AsyncIdempotencyStore)
 
 
 def _header(scope: Scope, name: bytes) -> list[str]:
@@ -101,13 +110,13 @@ class IdempotencyMiddleware:
 
     Args:
         app: The ASGI application.
-        idempotency: What is covered, the store (an async one) and the policy.
+        idempotency: What is covered, the store and the policy. A store that can be
+            awaited runs on the event loop; a sync-only one (``RedisStore``) in a worker thread.
         app_wide: Start every covered request's key here (``True``), or leave that to the
             routes' hooks (``False``: FastAPI's ``IdempotentRoutes.depends()``).
     """
 
     def __init__(self, app: ASGIApp, idempotency: Idempotency, *, app_wide: bool = True) -> None:
-        idempotency.require_async()
         self.app = app
         self.idempotency = idempotency
         self.app_wide = app_wide
@@ -172,10 +181,12 @@ class IdempotencyMiddleware:
         keys, attempt = slot.idempotency, slot.attempt
         if keys is None or attempt is None:
             return
+        on_loop = _awaitable(keys)
         if captured.complete and captured.status is not None:
-            await keys.afinish(attempt, captured.status, captured.headers, captured.body())
+            answer = (attempt, captured.status, captured.headers, captured.body())
+            await (keys.afinish(*answer) if on_loop else asyncio.to_thread(keys.finish, *answer))
         else:
-            await keys.aabandon(attempt)
+            await (keys.aabandon(attempt) if on_loop else asyncio.to_thread(keys.abandon, attempt))
 
     def _settle(self, slot: Slot, captured: _Captured) -> None:
         if slot.attempt is None:

@@ -14,6 +14,8 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,8 +24,8 @@ from backendkit._runtime import AdapterState
 from backendkit._settings import Settings
 from backendkit.asgi._respond import ResponseHeaders, send_error_response
 from backendkit.asgi._types import ASGIApp, Message, Receive, Scope, Send
-from backendkit.errors import TooManyRequests
-from backendkit.ratelimit import Limit, RequestInfo, limit_list
+from backendkit.errors import ConfigurationError, TooManyRequests
+from backendkit.ratelimit import Limit, RequestInfo, Verdict, limit_list
 
 
 def request_info(scope: Scope, native: Any = None) -> RequestInfo:
@@ -43,15 +45,47 @@ def request_info(scope: Scope, native: Any = None) -> RequestInfo:
     )
 
 
+async def acheck(limit: Limit, info: RequestInfo, *, per_route: bool) -> Verdict | None:
+    """Check ``info`` against ``limit`` from async code: on the loop, or a sync-only store in a worker thread.
+
+    The one rule on every framework: a store that cannot be awaited (``RedisStore``)
+    is not refused in async code, it runs off the event loop, at the cost of a
+    thread hop per check (tens of microseconds); an ``AsyncRedisStore`` needs none.
+    """
+    if limit.checks_async:
+        return await limit.acheck(info, per_route=per_route)
+    return await asyncio.to_thread(limit.check, info, per_route=per_route)
+
+
+def threadable(limit: Limit) -> Limit:
+    """``limit``, checked when built: a sync-only store is checked in a thread, where nothing can be awaited.
+
+    So an ``async def`` key, cost or ``exempt_when`` with such a store is a
+    :class:`ConfigurationError` now, not on every request.
+    """
+    if limit.checks_async:
+        return limit
+    for name in ("key", "cost", "exempt_when"):
+        function = getattr(limit, name)
+        called = type(function).__dict__.get("__call__")  # (an instance of a class with ``async def __call__``)
+        if inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(called):
+            raise ConfigurationError(
+                f"the {name} function of {limit!r} is async, and its store ({type(limit.store).__name__}) is "
+                "sync-only: it is checked in a worker thread, where nothing is awaited; use an async store "
+                "(AsyncRedisStore) or a sync function"
+            )
+    return limit
+
+
 class RateLimitMiddleware:
     """Check every HTTP request against ``limits``, in order, before the application sees it.
 
     Each :class:`~backendkit.ratelimit.Limit` is all-or-nothing over its own
     policies; put policies that must be atomic together in one ``Limit``. A
     middleware's limits count the whole application as one bucket per key
-    unless they name a ``scope``. Stores must be async (``MemoryStore``,
-    ``AsyncRedisStore``): a sync Redis client would block the event loop, and
-    is refused at start-up.
+    unless they name a ``scope``. A store that can be awaited (``MemoryStore``,
+    ``AsyncRedisStore``) is checked on the event loop; a sync-only one
+    (``RedisStore``) in a worker thread (see :func:`acheck`).
 
     Args:
         app: The ASGI application.
@@ -60,9 +94,7 @@ class RateLimitMiddleware:
 
     def __init__(self, app: ASGIApp, limits: Limit | Sequence[Limit]) -> None:
         self.app = app
-        self.limits = limit_list(limits, setting="RateLimitMiddleware's limits")
-        for limit in self.limits:
-            limit.require_async_store()  # a configuration error now rather than on the first request
+        self.limits = [threadable(limit) for limit in limit_list(limits, setting="RateLimitMiddleware's limits")]
         self._state: AdapterState | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -75,7 +107,7 @@ class RateLimitMiddleware:
             queued = open_channel(scope)
         info = request_info(scope)
         for limit in self.limits:
-            verdict = await limit.acheck(info, per_route=False)
+            verdict = await acheck(limit, info, per_route=False)
             if verdict is None:
                 continue
             try:
@@ -105,4 +137,4 @@ def _adding(send: Send, queued: list[tuple[str, str]]) -> Send:
     return send_with_headers
 
 
-__all__ = ["RateLimitMiddleware", "request_info"]
+__all__ = ["RateLimitMiddleware", "acheck", "request_info", "threadable"]

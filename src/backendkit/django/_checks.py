@@ -14,6 +14,8 @@ from backendkit.django._state import get_state
 _MIDDLEWARE = "backendkit.django.ErrorMiddleware"
 _ALIASES = {_MIDDLEWARE, "backendkit.django.middleware.ErrorMiddleware"}
 _RATE_LIMIT = "backendkit.django.ratelimit.RateLimitMiddleware"
+_IDEMPOTENCY = "backendkit.django.idempotency.IdempotencyMiddleware"
+_READ_BY = {"RATE_LIMITS": _RATE_LIMIT, "IDEMPOTENCY": _IDEMPOTENCY}  # a setting, and the middleware that reads it
 _DJANGO_CSRF = "django.views.csrf.csrf_failure"
 
 
@@ -67,6 +69,61 @@ def check_setup(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
             )
         )
     return messages
+
+
+def check_settings_are_read(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E005: ``RATE_LIMITS`` or ``IDEMPOTENCY`` set, and the middleware that reads it missing (it would do nothing).
+
+    A check of its own (``check_setup`` reports the rest), so that each stays one concern.
+    """
+    try:
+        configured = get_state().settings
+    except ImproperlyConfigured:
+        return []  # (E002, from check_setup)
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    return [
+        Error(
+            f'BACKENDKIT["{name}"] is set but {reader!r} is not in MIDDLEWARE: nothing reads it.',
+            hint=f"Add {reader!r} after {_MIDDLEWARE!r}, or remove the setting.",
+            id="backendkit.E005",
+        )
+        for name, reader in _READ_BY.items()
+        if getattr(configured, name.lower()) is not None and reader not in middleware
+    ]
+
+
+def check_guarded_views(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E006: a view in the URLconf has ``@require`` and ``BACKENDKIT["AUTH"]`` is not set.
+
+    Such a view would answer every request with a configuration error; found here, at
+    start-up (``runserver``, ``migrate``, ``check --deploy``), instead.
+    """
+    try:
+        if get_state().settings.auth is not None:
+            return []
+    except ImproperlyConfigured:
+        return []  # (E002, from check_setup)
+    from backendkit.auth import AUTHENTICATES
+
+    guarded = [name for name, view in _views(get_resolver().url_patterns, "") if getattr(view, AUTHENTICATES, False)]
+    if not guarded:
+        return []
+    return [
+        Error(
+            f'{guarded[0]} has @require, and BACKENDKIT["AUTH"] is not set: it cannot authenticate anyone.',
+            hint='BACKENDKIT = {"AUTH": "myproject.auth.verifier"}  # a JWTVerifier or BearerAuth, or a dotted path',
+            id="backendkit.E006",
+        )
+    ]
+
+
+def _views(patterns: Any, prefix: str) -> Any:
+    for pattern in patterns:
+        nested = getattr(pattern, "url_patterns", None)
+        if nested is not None:
+            yield from _views(nested, prefix + str(pattern.pattern))
+        else:
+            yield prefix + str(pattern.pattern), pattern.callback
 
 
 def _rate_limit_messages(value: object) -> list[CheckMessage]:

@@ -14,9 +14,11 @@ class BackendKitConfig(AppConfig):
     verbose_name = "backendkit"
 
     def ready(self) -> None:
-        from backendkit.django._checks import check_setup
+        from backendkit.django._checks import check_guarded_views, check_settings_are_read, check_setup
 
         checks.register(check_setup)
+        checks.register(check_settings_are_read)
+        checks.register(check_guarded_views)
 
 
 __all__ = ["BackendKitConfig"]

@@ -32,6 +32,7 @@ from django.urls import path as url_path
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_safe
 
+from backendkit._deprecation import renamed
 from backendkit.auth import AUTHENTICATES, JWKS_PATH, BearerAuth, Guard, JWKSDocument, JWTVerifier, Principal
 from backendkit.auth import require as requirement
 from backendkit.auth._publish import route_path
@@ -85,8 +86,11 @@ async def aauthenticate(request: HttpRequest) -> Principal:
     return principal
 
 
-def established(request: HttpRequest) -> Principal | None:
-    """The principal if this request has been authenticated already (nothing is verified here)."""
+def current_principal(request: HttpRequest) -> Principal | None:
+    """The principal if this request has been authenticated already (nothing is verified here).
+
+    ``request.principal`` (with ``AuthMiddleware``) authenticates when read; this only looks.
+    """
     principal: Principal | None = request.__dict__.get(_PRINCIPAL)
     return principal
 
@@ -128,7 +132,7 @@ class AuthMiddleware:
 
 
 def _subject_or_none(request: HttpRequest) -> str | None:
-    principal = established(request)
+    principal = current_principal(request)
     if principal is not None:
         return principal.subject
     if request.META.get("HTTP_AUTHORIZATION") is None:
@@ -193,13 +197,13 @@ def _jwks_response(document: JWKSDocument) -> HttpResponse:
     return response
 
 
-def jwks_urls(document: JWKSDocument, *, path: str = JWKS_PATH, asynchronous: bool = False) -> list[URLPattern]:
+def jwks_routes(document: JWKSDocument, *, path: str = JWKS_PATH, asynchronous: bool = False) -> list[URLPattern]:
     """The JWK Set at ``path`` (``/.well-known/jwks.json``), GET and HEAD, as URL patterns to include.
 
     A sync view by default; ``asynchronous=True`` serves an async one, for ASGI (no
     thread hop: the document is built once and sent as it is). Example::
 
-        urlpatterns = [*jwks_urls(JWKSDocument([PublicKey(public_pem, alg="RS256", kid="2026-11")])), ...]
+        urlpatterns = [*jwks_routes(JWKSDocument([PublicKey(public_pem, alg="RS256", kid="2026-11")])), ...]
     """
     if asynchronous:
 
@@ -217,4 +221,15 @@ def jwks_urls(document: JWKSDocument, *, path: str = JWKS_PATH, asynchronous: bo
     return [url_path(route_path(path).lstrip("/"), require_safe(view), name="backendkit-jwks")]
 
 
-__all__ = ["AuthMiddleware", "aauthenticate", "authenticate", "bearer", "established", "jwks_urls", "require"]
+__all__ = [
+    "AuthMiddleware",
+    "aauthenticate",
+    "authenticate",
+    "bearer",
+    "current_principal",
+    "jwks_routes",
+    "require",
+]
+__getattr__ = renamed(
+    __name__, {"jwks_urls": ("jwks_routes", jwks_routes), "established": ("current_principal", current_principal)}
+)

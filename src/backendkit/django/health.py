@@ -2,10 +2,10 @@
 
 Example::
 
-    from backendkit.django.health import health_urls
+    from backendkit.django.health import health_routes
     from myproject.health import health  # a backendkit.health.Health
 
-    urlpatterns = [*health_urls(health), ...]  # or health_urls(health, asynchronous=True) under ASGI
+    urlpatterns = [*health_routes(health), ...]  # or health_routes(health, asynchronous=True) under ASGI
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 from django.views.decorators.http import require_safe
 
+from backendkit._deprecation import renamed
 from backendkit.health import Health, Report, probe_paths
 
 
@@ -42,7 +43,7 @@ def _view(health: Health, probe: str, asynchronous: bool) -> Callable[..., Any]:
     return require_safe(probe_view)
 
 
-def health_urls(
+def health_routes(
     health: Health, *, paths: Mapping[str, str | None] | None = None, asynchronous: bool = False
 ) -> list[URLPattern]:
     """``livez``, ``readyz``, ``startupz`` and ``healthz`` (or ``paths``), answering GET and HEAD.
@@ -57,4 +58,5 @@ def health_urls(
     ]
 
 
-__all__ = ["health_urls"]
+__all__ = ["health_routes"]
+__getattr__ = renamed(__name__, {"health_urls": ("health_routes", health_routes)})

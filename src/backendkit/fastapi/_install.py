@@ -62,8 +62,9 @@ def install(app: FastAPI, *, settings: Settings | None = None, **options: Any) -
     Args:
         app: The application.
         settings: Shared settings; built from ``options`` when omitted.
-        **options: Lower-case setting names: ``error_format``, ``debug_errors``,
-            ``request_id_header``, ``trust_request_id``, ``registry``.
+        **options: Lower-case setting names, as ``backendkit.starlette.install`` takes them
+            (``rate_limits``, ``auth`` and ``idempotency`` refused: they are dependencies and
+            middleware the app places itself).
     """
     install_starlette(app, settings=settings, extra_translations=translations(), **options)
     state: AdapterState = getattr(app.state, STATE_KEY)

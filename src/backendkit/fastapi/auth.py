@@ -25,6 +25,7 @@ from fastapi import APIRouter, FastAPI, Request, Security
 from fastapi.responses import Response
 from fastapi.security import HTTPBearer
 
+from backendkit._deprecation import renamed
 from backendkit.auth import JWKS_PATH, BearerAuth, Guard, JWKSDocument, JWTVerifier, Principal, require
 from backendkit.auth._errors import DEFAULT_REALM
 from backendkit.auth._publish import route_path
@@ -123,20 +124,10 @@ def _jwks_responses(document: JWKSDocument) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def add_jwks_routes(
+def _add_jwks_routes(
     app: FastAPI | APIRouter, document: JWKSDocument, *, path: str = JWKS_PATH, include_in_schema: bool = True
 ) -> None:
-    """Serve ``document`` at ``path`` (``/.well-known/jwks.json``), GET and HEAD, on ``app`` itself.
-
-    The OpenAPI document gives the GET its media type, the JWK Set's schema, the
-    published keys as the example and the ``Cache-Control`` header.
-
-    Example:
-        >>> from backendkit.auth import JWKSDocument, PublicKey
-        >>> jwk = {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
-        >>> app = FastAPI()
-        >>> add_jwks_routes(app, JWKSDocument([PublicKey(jwk, alg="EdDSA", kid="k1")]))
-    """
+    """Serve ``document`` on ``app`` itself (the deprecated ``add_jwks_routes``: ``jwks_routes(document, app=app)``)."""
     router = app.router if isinstance(app, FastAPI) else app
     path = route_path(path)
     endpoint = jwks_endpoint(document)
@@ -156,11 +147,37 @@ def add_jwks_routes(
     )
 
 
-def jwks_router(document: JWKSDocument, *, path: str = JWKS_PATH, include_in_schema: bool = True) -> APIRouter:
-    """The JWK Set as a router, for ``app.include_router`` (see :func:`add_jwks_routes`)."""
-    router = APIRouter()
-    add_jwks_routes(router, document, path=path, include_in_schema=include_in_schema)
+def jwks_routes(
+    document: JWKSDocument,
+    *,
+    path: str = JWKS_PATH,
+    include_in_schema: bool = True,
+    app: FastAPI | APIRouter | None = None,
+) -> APIRouter:
+    """The JWK Set at ``path`` (``/.well-known/jwks.json``), GET and HEAD, as a router to include.
+
+    The OpenAPI document gives the GET its media type, the JWK Set's schema, the
+    published keys as the example and the ``Cache-Control`` header. With ``app=``, the
+    routes are added to that app (or router) itself, which is returned, as
+    ``health_routes(health, app=app)`` does (an included router is kept whole by FastAPI
+    0.165: its routes cost more per request, and its 405 lists only its own methods).
+
+    Example:
+        >>> from backendkit.auth import JWKSDocument, PublicKey
+        >>> jwk = {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
+        >>> app = FastAPI()
+        >>> app.include_router(jwks_routes(JWKSDocument([PublicKey(jwk, alg="EdDSA", kid="k1")])))
+    """
+    router = APIRouter() if app is None else app.router if isinstance(app, FastAPI) else app
+    _add_jwks_routes(router, document, path=path, include_in_schema=include_in_schema)
     return router
 
 
-__all__ = ["Auth", "add_jwks_routes", "current_principal", "jwks_router"]
+__all__ = ["Auth", "current_principal", "jwks_routes"]
+__getattr__ = renamed(
+    __name__,
+    {
+        "add_jwks_routes": ("jwks_routes(document, app=app)", _add_jwks_routes),
+        "jwks_router": ("jwks_routes", jwks_routes),
+    },
+)

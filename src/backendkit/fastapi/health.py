@@ -3,11 +3,11 @@
 Example:
     >>> from fastapi import FastAPI
     >>> from backendkit.fastapi import install
-    >>> from backendkit.fastapi.health import add_health_routes
+    >>> from backendkit.fastapi.health import health_routes
     >>> from backendkit.health import Health
     >>> app = FastAPI()
     >>> install(app)
-    >>> add_health_routes(app, Health())  # or app.include_router(health_router(health))
+    >>> _ = health_routes(Health(), app=app)  # onto the app itself, or app.include_router(health_routes(health))
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import Response
 
+from backendkit._deprecation import renamed
 from backendkit.health import MEDIA_TYPE, Health, probe_paths
 from backendkit.starlette.health import DrainOnShutdown, endpoint
 
@@ -60,18 +61,14 @@ def _responses(can_fail: bool) -> dict[int | str, dict[str, Any]]:
     return answers
 
 
-def add_health_routes(
+def _add_health_routes(
     app: FastAPI | APIRouter,
     health: Health,
     *,
     paths: Mapping[str, str | None] | None = None,
     include_in_schema: bool = True,
 ) -> None:
-    """Add ``/livez``, ``/readyz``, ``/startupz`` and ``/healthz`` (or ``paths``) to ``app`` itself.
-
-    Routes of an included router cost FastAPI about 8 µs more per request than the
-    app's own (benchmarks/health_bench.py): probes come often, so this is the cheaper way.
-    """
+    """Add the probes to ``app`` itself (the deprecated ``add_health_routes``: ``health_routes(health, app=app)``)."""
     router = app.router if isinstance(app, FastAPI) else app
     for probe, path in probe_paths(paths).items():
         router.add_api_route(
@@ -92,13 +89,31 @@ def add_health_routes(
         )
 
 
-def health_router(
-    health: Health, *, paths: Mapping[str, str | None] | None = None, include_in_schema: bool = True
+def health_routes(
+    health: Health,
+    *,
+    paths: Mapping[str, str | None] | None = None,
+    include_in_schema: bool = True,
+    app: FastAPI | APIRouter | None = None,
 ) -> APIRouter:
-    """The probes as a router, for ``app.include_router`` (see :func:`add_health_routes`, a little cheaper)."""
-    router = APIRouter()
-    add_health_routes(router, health, paths=paths, include_in_schema=include_in_schema)
+    """``/livez``, ``/readyz``, ``/startupz`` and ``/healthz`` (or ``paths``), GET and HEAD, as a router.
+
+    The same verb as ``health_routes`` on Starlette (routes), Flask (a blueprint) and Django
+    (URL patterns): ``app.include_router(health_routes(health))``. With ``app=``, the routes
+    are added to that app (or router) itself, which is returned: FastAPI 0.165 keeps an
+    included router whole, and its routes cost about 8 µs more per request
+    (benchmarks/health_bench.py), which probes, that come often, need not pay.
+    """
+    router = APIRouter() if app is None else app.router if isinstance(app, FastAPI) else app
+    _add_health_routes(router, health, paths=paths, include_in_schema=include_in_schema)
     return router
 
 
-__all__ = ["DrainOnShutdown", "add_health_routes", "health_router"]
+__all__ = ["DrainOnShutdown", "health_routes"]
+__getattr__ = renamed(
+    __name__,
+    {
+        "add_health_routes": ("health_routes(health, app=app)", _add_health_routes),
+        "health_router": ("health_routes", health_routes),
+    },
+)

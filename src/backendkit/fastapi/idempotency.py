@@ -48,11 +48,10 @@ class IdempotentRoutes:
 
     Args:
         app: The application (the middleware is added to it, inside ``install``'s).
-        idempotency: The store (an async one) and the policy.
+        idempotency: The store and the policy (a sync-only store runs in a worker thread).
     """
 
     def __init__(self, app: FastAPI, idempotency: Idempotency) -> None:
-        idempotency.require_async()
         self.idempotency = idempotency
         self._checked = False  # whether every route was checked at a request already
         app.add_middleware(IdempotencyMiddleware, idempotency=idempotency, app_wide=False)

@@ -4,14 +4,14 @@ Examples:
     >>> from fastapi import Depends, FastAPI
     >>> from fastapi.testclient import TestClient
     >>> from backendkit.fastapi import install
-    >>> from backendkit.fastapi.pagination import page_params, page_response
+    >>> from backendkit.fastapi.pagination import page_request, page_response
     >>> from backendkit.pagination import PageRequest, Pagination, SortSpec
     >>> app = FastAPI()
     >>> install(app)
     >>> ITEMS = [{"id": i} for i in range(1, 31)]
     >>> PAGES = Pagination(sort=SortSpec(["id"], default="id"), secrets=["a-secret-of-at-least-16-bytes"])
     >>> @app.get("/items")
-    ... def items(pages: PageRequest = Depends(page_params(PAGES))):
+    ... def items(pages: PageRequest = Depends(page_request(PAGES))):
     ...     return page_response(PAGES.paginate_sequence(ITEMS, pages))
     >>> TestClient(app).get("/items?page=2&per_page=10").json()["pagination"]["next_page"]
     3
@@ -31,10 +31,11 @@ from typing import Any
 
 from fastapi import Query, Request, Response
 
+from backendkit._deprecation import renamed
 from backendkit.errors import encode
 from backendkit.pagination import Page, PageRequest, Pagination, parse_query
 
-__all__ = ["page_params", "page_response"]
+__all__ = ["page_request", "page_response"]
 
 
 def _schema(exact: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
@@ -51,10 +52,12 @@ def _schema(exact: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
     return document
 
 
-def page_params(pagination: Pagination) -> Callable[..., PageRequest]:
+def page_request(pagination: Pagination) -> Callable[..., PageRequest]:
     """A dependency that returns the validated :class:`~backendkit.pagination.PageRequest`.
 
-    Use it as ``pages: PageRequest = Depends(page_params(PAGES))``; every parameter
+    ``page_request`` on every framework: here the dependency that reads it, as FastAPI reads a request.
+
+    Use it as ``pages: PageRequest = Depends(page_request(PAGES))``; every parameter
     it reads is listed in the route's OpenAPI parameters with its real type and range.
     """
 
@@ -82,3 +85,6 @@ def page_response(page: Page[Any], data: Sequence[Any] | None = None, *, status_
     return Response(
         encode(page.body(data)), status_code=status_code, media_type="application/json", headers=dict(page.headers())
     )
+
+
+__getattr__ = renamed(__name__, {"page_params": ("page_request", page_request)})

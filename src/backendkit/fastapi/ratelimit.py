@@ -16,11 +16,11 @@ Example:
 from collections.abc import Sequence
 from typing import Any
 
-from fastapi import Request
+from fastapi import HTTPException, Request, Response
 
 from backendkit._headers import channel
-from backendkit.asgi.ratelimit import RateLimitMiddleware, request_info
-from backendkit.errors import ConfigurationError
+from backendkit.asgi.ratelimit import RateLimitMiddleware, acheck, request_info, threadable
+from backendkit.errors import TooManyRequests
 from backendkit.ratelimit import Decision, Limit, Policy
 
 
@@ -29,18 +29,32 @@ class RateLimitDependency:
 
     Used as ``Depends(...)`` it returns the :class:`~backendkit.ratelimit.Decision`
     (``None`` for an exempt request), so an endpoint can read it.
+
+    With ``install(app)`` the refusal is backendkit's 429 and the headers go on every
+    response. Without it (nothing of backendkit's runs when the app is built, so nothing
+    could say so then), the dependency answers in FastAPI's own shape rather than fail
+    per request: the headers on the endpoint's response, a refusal as an
+    ``HTTPException(429)`` with ``Retry-After`` and the ``RateLimit`` fields.
     """
 
     def __init__(self, rule: Limit) -> None:
-        rule.require_async_store()  # a blocking store is a configuration error, now
-        self.limit = rule
+        self.limit = threadable(rule)
 
-    async def __call__(self, request: Request) -> Decision | None:
+    async def __call__(self, request: Request, response: Response) -> Decision | None:
+        verdict = await acheck(self.limit, request_info(request.scope, request), per_route=True)
+        if verdict is None:
+            return None
         queued = channel(request.scope)
-        if queued is None:
-            raise ConfigurationError("rate-limit dependencies need backendkit.fastapi.install(app)")
-        verdict = await self.limit.acheck(request_info(request.scope, request), per_route=True)
-        return None if verdict is None else verdict.apply(queued)  # a refusal is rendered by install()
+        if queued is not None:
+            return verdict.apply(queued)  # a refusal is rendered by install()
+        fields: list[tuple[str, str]] = []  # no install(): FastAPI's own answers
+        try:
+            return verdict.apply(fields)
+        except TooManyRequests as refusal:
+            raise HTTPException(429, refusal.message, headers={**dict(fields), **refusal.headers}) from None
+        finally:
+            for name, value in fields:
+                response.headers.append(name, value)
 
 
 def limit(policies: str | Policy | Sequence[Policy] | Limit, **options: Any) -> RateLimitDependency:
@@ -48,8 +62,9 @@ def limit(policies: str | Policy | Sequence[Policy] | Limit, **options: Any) -> 
 
     ``options`` are those of :class:`~backendkit.ratelimit.Limit`; pass a
     ``Limit`` to share one configured limit. The bucket is per route unless the
-    limit names a ``scope``. Key, cost and exemption functions may be async;
-    the store must be async (``MemoryStore`` or ``AsyncRedisStore``). Add
+    limit names a ``scope``. Key, cost and exemption functions may be async
+    with a store that can be awaited (``MemoryStore`` or ``AsyncRedisStore``); a
+    sync-only store (``RedisStore``) is checked in a worker thread. Add
     ``responses=error_responses(429)`` to document the refusal in OpenAPI.
     """
     return RateLimitDependency(policies if isinstance(policies, Limit) else Limit(policies, **options))

@@ -136,6 +136,10 @@ class BackendKit:
     ``rate_limits`` (one :class:`~backendkit.ratelimit.Limit` or several; also the
     ``BACKENDKIT_RATE_LIMITS`` config key) are checked before every request, after
     the URL is matched; per-view limits use :func:`backendkit.flask.ratelimit.limit`.
+    ``auth`` (``BACKENDKIT_AUTH``: a ``JWTVerifier`` or ``BearerAuth``) installs
+    :class:`backendkit.flask.auth.Auth` and names every request's user from its bearer
+    token; ``idempotency`` (``BACKENDKIT_IDEMPOTENCY``: an ``Idempotency``) covers every
+    request whose method it covers, as ``idempotent_every_request`` does.
     """
 
     def __init__(self, app: Flask | None = None, **options: Any) -> None:
@@ -211,10 +215,39 @@ class BackendKit:
         # Registered for Exception, so routing 404/405 and every HTTPException
         # come here too; Flask itself keeps routing redirects out of error handlers.
         app.register_error_handler(Exception, _handle_exception)
-        if settings.rate_limits is not None:
-            from backendkit.flask.ratelimit import apply_to_every_request
+        _every_request(app, settings)
 
-            apply_to_every_request(app, settings.rate_limits)
+
+def _every_request(app: Flask, settings: Settings) -> None:
+    """The settings that turn a piece on for every request: rate limits, authentication, idempotency keys.
+
+    Each is what its function does when called by hand (``limit_every_request``,
+    ``Auth`` with ``name_every_user``, ``idempotent_every_request``), in the order
+    Django's middleware runs them: limits, then the user, then the key scoped by the user.
+    """
+    if settings.rate_limits is not None:
+        from backendkit.flask.ratelimit import limit_every_request
+
+        limit_every_request(app, settings.rate_limits)
+    if settings.auth is not None:
+        from backendkit.auth import BearerAuth, JWTVerifier
+        from backendkit.flask.auth import Auth, name_every_user
+
+        if not isinstance(settings.auth, (JWTVerifier, BearerAuth)):
+            raise ConfigurationError(
+                f"BACKENDKIT_AUTH must be a JWTVerifier or a BearerAuth, not {type(settings.auth).__name__}"
+            )
+        Auth(settings.auth).init_app(app)
+        name_every_user(app)
+    if settings.idempotency is not None:
+        from backendkit.flask.idempotency import idempotent_every_request
+        from backendkit.idempotency import Idempotency
+
+        if not isinstance(settings.idempotency, Idempotency):
+            raise ConfigurationError(
+                f"BACKENDKIT_IDEMPOTENCY must be an Idempotency, not {type(settings.idempotency).__name__}"
+            )
+        idempotent_every_request(app, settings.idempotency)
 
 
 def _set_body_limit(app: Flask, limit: int | None) -> None:

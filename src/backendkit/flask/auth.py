@@ -24,11 +24,13 @@ from typing import Any, TypeVar, cast
 from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.local import LocalProxy
 
+from backendkit._deprecation import renamed
 from backendkit.auth import AUTHENTICATES, JWKS_PATH, BearerAuth, Guard, JWKSDocument, JWTVerifier, Principal
 from backendkit.auth import require as requirement
 from backendkit.auth._errors import DEFAULT_REALM
 from backendkit.auth._publish import route_path
-from backendkit.errors import ConfigurationError
+from backendkit.context import get_request_facts
+from backendkit.errors import APIError, ConfigurationError
 from backendkit.flask._state import state_of
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,10 +42,14 @@ class Auth:
 
     Follows Flask's extension pattern: ``Auth(verifier, app)``, or ``Auth(verifier)``
     and ``init_app(app)`` in an app factory. Nothing is kept on the extension object.
+    The ``BACKENDKIT_AUTH`` config key (a ``JWTVerifier`` or ``BearerAuth``) installs one
+    too, and names each request's user from its bearer token (see :func:`name_every_user`).
     """
 
-    def __init__(self, verifier: JWTVerifier, app: Flask | None = None, *, realm: str = DEFAULT_REALM) -> None:
-        self._bearer = BearerAuth(verifier, realm=realm)
+    def __init__(
+        self, verifier: JWTVerifier | BearerAuth, app: Flask | None = None, *, realm: str = DEFAULT_REALM
+    ) -> None:
+        self._bearer = verifier if isinstance(verifier, BearerAuth) else BearerAuth(verifier, realm=realm)
         if app is not None:
             self.init_app(app)
 
@@ -62,6 +68,39 @@ def _bearer() -> BearerAuth:
     if bearer is None:
         raise ConfigurationError("@require needs backendkit.flask.auth.Auth on the app")
     return bearer
+
+
+def name_every_user(app: Flask) -> None:
+    """Name every request's user from its bearer token, as Django's ``AuthMiddleware`` does.
+
+    The request's ``user_id`` (the access log, ``by_user()`` rate limits, idempotency
+    scopes) is the subject of a valid token, verified when first read and once per
+    request; a missing or refused token names no one here, and ``@require`` answers
+    it. The ``BACKENDKIT_AUTH`` config key turns this on with the ``Auth``.
+    """
+
+    def lazily() -> None:
+        facts = get_request_facts()
+        if facts is not None:
+            facts.user_id = _subject_or_none
+
+    # After the extension's first hook (which binds the facts), before every before_request hook.
+    app.url_value_preprocessors.setdefault(None, []).append(lambda endpoint, values: lazily())
+
+
+def _subject_or_none() -> str | None:
+    principal = _principal()
+    if principal is None:
+        lines = request.headers.getlist("Authorization")
+        if not lines:
+            return None
+        bearer = _bearer()
+        try:  # read for a log line or a key: a refusal names no one, and is not logged (@require logs it)
+            principal = bearer.verifier.verify(bearer.token(lines))
+        except APIError:
+            return None
+        g.backendkit_principal = principal
+    return principal.subject
 
 
 def _principal() -> Principal | None:
@@ -118,14 +157,14 @@ def require(
     return decorate
 
 
-def jwks_blueprint(document: JWKSDocument, *, path: str = JWKS_PATH, name: str = "backendkit_jwks") -> Blueprint:
+def jwks_routes(document: JWKSDocument, *, path: str = JWKS_PATH, name: str = "backendkit_jwks") -> Blueprint:
     """The JWK Set at ``path`` (``/.well-known/jwks.json``), GET and HEAD, as a blueprint to register.
 
     Example:
         >>> from backendkit.auth import JWKSDocument, PublicKey
         >>> jwk = {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
         >>> app = Flask(__name__)
-        >>> app.register_blueprint(jwks_blueprint(JWKSDocument([PublicKey(jwk, alg="EdDSA", kid="k1")])))
+        >>> app.register_blueprint(jwks_routes(JWKSDocument([PublicKey(jwk, alg="EdDSA", kid="k1")])))
     """
     blueprint = Blueprint(name, __name__)
     headers = list(document.headers)
@@ -137,4 +176,5 @@ def jwks_blueprint(document: JWKSDocument, *, path: str = JWKS_PATH, name: str =
     return blueprint
 
 
-__all__ = ["Auth", "current_principal", "jwks_blueprint", "require"]
+__all__ = ["Auth", "current_principal", "jwks_routes", "name_every_user", "require"]
+__getattr__ = renamed(__name__, {"jwks_blueprint": ("jwks_routes", jwks_routes)})

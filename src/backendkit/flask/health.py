@@ -3,11 +3,11 @@
 Example:
     >>> from flask import Flask
     >>> from backendkit.flask import BackendKit
-    >>> from backendkit.flask.health import health_blueprint
+    >>> from backendkit.flask.health import health_routes
     >>> from backendkit.health import Health
     >>> app = Flask(__name__)
     >>> extension = BackendKit(app)
-    >>> app.register_blueprint(health_blueprint(Health()))
+    >>> app.register_blueprint(health_routes(Health()))
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 
 from flask import Blueprint, Response, request
 
+from backendkit._deprecation import renamed
 from backendkit.health import Health, probe_paths
 
 
@@ -28,14 +29,18 @@ def _view(health: Health, probe: str) -> Callable[[], Response]:
     return probe_view
 
 
-def health_blueprint(
+def health_routes(
     health: Health, *, paths: Mapping[str, str | None] | None = None, name: str = "backendkit_health"
 ) -> Blueprint:
-    """``/livez``, ``/readyz``, ``/startupz`` and ``/healthz`` (or ``paths``) as a blueprint to register."""
+    """``/livez``, ``/readyz``, ``/startupz`` and ``/healthz`` (or ``paths``) as a blueprint to register.
+
+    The same verb as ``health_routes`` on FastAPI, Starlette and Django, in Flask's own unit.
+    """
     blueprint = Blueprint(name, __name__)
     for probe, path in probe_paths(paths).items():
         blueprint.add_url_rule(path, endpoint=probe, view_func=_view(health, probe), methods=["GET"])
     return blueprint
 
 
-__all__ = ["health_blueprint"]
+__all__ = ["health_routes"]
+__getattr__ = renamed(__name__, {"health_blueprint": ("health_routes", health_routes)})

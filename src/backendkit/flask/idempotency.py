@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from flask import Flask, Response, current_app, g, request
 from werkzeug.datastructures import FileStorage
 
+from backendkit._deprecation import renamed
 from backendkit.auth import AUTHENTICATES
 from backendkit.context import client_ip_or, get_request_facts
 from backendkit.errors import ConfigurationError
@@ -129,7 +130,7 @@ def idempotent(idempotency: Idempotency, *, required: bool | None = None) -> Cal
     return decorate
 
 
-def apply_to_every_request(app: Flask, idempotency: Idempotency) -> None:
+def idempotent_every_request(app: Flask, idempotency: Idempotency) -> None:
     """Cover every request whose method ``idempotency`` covers, before any view runs.
 
     A key is scoped by the user known before the view (none, unless something in a
@@ -161,4 +162,5 @@ def apply_to_every_request(app: Flask, idempotency: Idempotency) -> None:
     app.teardown_request(abandon)
 
 
-__all__ = ["apply_to_every_request", "idempotent"]
+__all__ = ["idempotent", "idempotent_every_request"]
+__getattr__ = renamed(__name__, {"apply_to_every_request": ("idempotent_every_request", idempotent_every_request)})

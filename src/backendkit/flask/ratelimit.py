@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, request
 
+from backendkit._deprecation import renamed
 from backendkit._headers import channel
 from backendkit.errors import ConfigurationError
 from backendkit.ratelimit import Decision, Limit, Policy, RequestInfo, limit_list
@@ -66,7 +67,7 @@ def limit(policies: str | Policy | Sequence[Policy] | Limit, **options: Any) -> 
     return decorate
 
 
-def apply_to_every_request(app: Flask, limits: Limit | Sequence[Limit]) -> None:
+def limit_every_request(app: Flask, limits: Limit | Sequence[Limit]) -> None:
     """Check ``limits`` before every request of ``app`` (the extension's ``rate_limits``)."""
     rules = limit_list(limits, setting="BACKENDKIT_RATE_LIMITS (or rate_limits=)")
     for rule in rules:
@@ -79,4 +80,5 @@ def apply_to_every_request(app: Flask, limits: Limit | Sequence[Limit]) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, check_limits)
 
 
-__all__ = ["apply_to_every_request", "limit"]
+__all__ = ["limit", "limit_every_request"]
+__getattr__ = renamed(__name__, {"apply_to_every_request": ("limit_every_request", limit_every_request)})

@@ -18,10 +18,10 @@ from starlette.websockets import WebSocket
 from backendkit._runtime import AdapterState
 from backendkit._settings import Settings
 from backendkit.asgi import BodyLimit, ErrorBoundary, RequestContextMiddleware, Scope
+from backendkit.asgi._composed import refuse_composed
 from backendkit.asgi._types import Receive, Send
 from backendkit.errors import (
     APIError,
-    ConfigurationError,
     ErrorResponse,
     ExceptionRegistry,
     NotFound,
@@ -178,24 +178,22 @@ def install(
         extra_translations: More framework translations (FastAPI's).
         **options: Lower-case setting names: ``error_format``, ``debug_errors``,
             ``request_id_header``, ``trust_request_id``, ``registry``, ``access_log``,
-            ``access_log_exclude``, ``max_body_size``, ``trusted_proxies`` (who the
-            client is, for rate limits, idempotency keys and logs alike).
+            ``access_log_exclude``, ``access_log_quiet``, ``max_body_size``,
+            ``trusted_proxies`` (who the client is, for rate limits, idempotency keys
+            and logs alike). ``rate_limits``, ``auth`` and ``idempotency`` are refused:
+            an ASGI app adds those pieces itself, in the order it chooses.
 
     Raises:
         RuntimeError: The app has already started, or was installed twice.
+        ConfigurationError: A setting is wrong, or one the app composes itself is set.
     """
     if getattr(app.state, STATE_KEY, None) is not None:
         raise RuntimeError("backendkit is already installed on this application")
     if app.middleware_stack is not None:
         raise RuntimeError("install backendkit before the application starts")
     settings = settings if settings is not None else Settings.from_mapping({}, **options)
-    if settings.rate_limits is not None:
-        # An ASGI app composes its middleware itself; a setting read nowhere would limit nothing.
-        raise ConfigurationError(
-            "rate_limits is a setting of the Flask and Django adapters; on Starlette and FastAPI add "
-            "app.add_middleware(RateLimitMiddleware, limits=...) (from backendkit.fastapi.ratelimit or "
-            "backendkit.asgi.ratelimit), or limit routes with Depends(limit(...))"
-        )
+    refuse_composed(settings)  # rate_limits, auth, idempotency: the app adds them where they belong
+    _check_guarded_routes(app)  # the routes and middleware given to Starlette(...); again at start-up
     found = (*((extra_translations,) if extra_translations else ()), translations())
     state = AdapterState(settings, found)
     setattr(app.state, STATE_KEY, state)
@@ -203,6 +201,15 @@ def install(
     # ExceptionMiddleware; only its HTTPException handler needs replacing.
     app.add_exception_handler(HTTPException, handle_http_exception)  # type: ignore[arg-type]  # both scopes
     _interleave_boundaries(app, state)
+
+
+def _check_guarded_routes(app: Starlette) -> None:
+    """``@require`` endpoints need authenticating middleware; checked only when such an endpoint exists."""
+    try:
+        from backendkit.starlette.auth import check_guarded_routes
+    except ImportError:  # (the auth extra is not installed: no endpoint can have @require)
+        return
+    check_guarded_routes(app.routes, app.user_middleware)
 
 
 def _interleave_boundaries(app: Starlette, state: AdapterState) -> None:
@@ -213,6 +220,7 @@ def _interleave_boundaries(app: Starlette, state: AdapterState) -> None:
     build = app.build_middleware_stack
 
     def build_with_boundaries() -> Any:
+        _check_guarded_routes(app)  # at start-up: what was added after install() too
         user = app.user_middleware
         stack = [*first, boundary]
         for middleware in user:

@@ -23,15 +23,18 @@ Example:
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any, TypeVar, cast
 
 from starlette.authentication import AuthCredentials, AuthenticationBackend, BaseUser
+from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from backendkit.auth import (
+    AUTHENTICATES,
     JWKS_PATH,
     BearerAuth,
     CredentialsRequired,
@@ -98,7 +101,9 @@ def require(
 ) -> Callable[[E], E]:
     """An endpoint decorator (``async def endpoint(request)``): 401 without a principal, then the guard.
 
-    Predicates receive the route's path parameters as ``ctx.params``.
+    Predicates receive the route's path parameters as ``ctx.params``. ``install()``
+    refuses, when the app is built or starts, an app that routes to such an endpoint
+    without ``AuthenticationMiddleware`` and :class:`JWTBackend` (see :func:`check_guarded_routes`).
     """
     checked = requirement(guard, permissions=permissions, scopes=scopes, roles=roles)
 
@@ -106,17 +111,54 @@ def require(
         @functools.wraps(endpoint)
         async def guarded(request: Request, *args: Any, **kwargs: Any) -> Any:
             bearer: BearerAuth | None = request.scope.get(_BEARER)
-            if bearer is None:
-                raise ConfigurationError("@require needs AuthenticationMiddleware with backendkit's JWTBackend")
             user = request.scope.get("user")
-            if not isinstance(user, PrincipalUser):
-                raise CredentialsRequired(bearer.realm)
+            if bearer is None or not isinstance(user, PrincipalUser):
+                # (no JWTBackend ran: refused at start-up by install(); without it, nobody is authenticated)
+                raise CredentialsRequired(bearer.realm if bearer is not None else DEFAULT_REALM)
             await bearer.aauthorize(checked, user.principal, request.path_params, request)
             return await endpoint(request, *args, **kwargs)
 
+        setattr(guarded, AUTHENTICATES, True)
         return cast(E, guarded)
 
     return decorate
+
+
+def check_guarded_routes(routes: Iterable[BaseRoute], middleware: Iterable[Middleware]) -> None:
+    """Raise :class:`ConfigurationError` if a route's endpoint has ``@require`` and no middleware authenticates.
+
+    ``install()`` calls it when it is called and again when the app starts (routes and
+    middleware added later are covered), so the mistake is found before any request.
+    """
+    if any(_authenticates(entry) for entry in middleware):
+        return
+    for route in _endpoints(routes):
+        if getattr(route.endpoint, AUTHENTICATES, False):
+            raise ConfigurationError(
+                f"{route.path}: @require needs Middleware(AuthenticationMiddleware, backend=JWTBackend(verifier)) "
+                "in the app's middleware (from starlette.middleware.authentication and backendkit.starlette.auth)"
+            )
+
+
+def _authenticates(entry: Middleware) -> bool:
+    options = {**getattr(entry, "options", {}), **getattr(entry, "kwargs", {})}  # (Starlette < 0.35: options)
+    backends = [options.get("backend"), *getattr(entry, "args", ())]
+    factory: object = entry.cls
+    return factory is AuthenticationMiddleware and any(isinstance(b, JWTBackend) for b in backends)
+
+
+def _endpoints(routes: Iterable[BaseRoute]) -> Iterator[Route]:
+    for route in routes:
+        if isinstance(route, Route):
+            yield route
+        else:  # a Mount or a Host of a router (an app of its own has no routes to look into)
+            yield from _endpoints(getattr(route, "routes", None) or ())
+
+
+def current_principal(conn: HTTPConnection) -> Principal | None:
+    """The principal ``JWTBackend`` established for this request (``None`` when it carried no token)."""
+    user = conn.scope.get("user")
+    return user.principal if isinstance(user, PrincipalUser) else None
 
 
 def jwks_endpoint(document: JWKSDocument) -> Callable[[Request], Awaitable[Response]]:
@@ -141,4 +183,12 @@ def jwks_routes(document: JWKSDocument, *, path: str = JWKS_PATH) -> list[Route]
     return [Route(route_path(path), jwks_endpoint(document), methods=["GET"])]
 
 
-__all__ = ["JWTBackend", "PrincipalUser", "jwks_endpoint", "jwks_routes", "require"]
+__all__ = [
+    "JWTBackend",
+    "PrincipalUser",
+    "check_guarded_routes",
+    "current_principal",
+    "jwks_endpoint",
+    "jwks_routes",
+    "require",
+]
