@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,17 +98,13 @@ def test_a_sync_check_cut_at_its_timeout_keeps_its_thread_and_is_not_started_aga
 def test_concurrent_first_use_makes_one_thread_pool_and_one_background_loop() -> None:
     runner = Health()._runner
     barrier = threading.Barrier(16, timeout=10)
-    made: list[tuple[object, object]] = []
 
-    def first_use() -> None:
-        barrier.wait()
-        made.append((runner.executor(), runner.loop()))
+    def first_use(_: int) -> tuple[object, object]:
+        barrier.wait()  # all sixteen ask at once
+        return runner.executor(), runner.loop()
 
-    threads = [threading.Thread(target=first_use) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with concurrent.futures.ThreadPoolExecutor(16) as threads:
+        made = list(threads.map(first_use, range(16)))
     assert len(made) == 16
     assert len({id(pool) for pool, _ in made}) == 1
     assert len({id(loop) for _, loop in made}) == 1
