@@ -139,7 +139,7 @@ class Runner:
         except Exception as exc:
             return self._answer(entry, error=exc)
 
-    def _answer(self, entry: Entry, returned: object = None, error: Exception | None = None) -> Answer:
+    def _answer(self, check: Entry, returned: object = None, error: Exception | None = None) -> Answer:
         """What a check's return or exception means, decided once for both runners, and when it was had."""
         if error is None:
             try:
@@ -149,7 +149,7 @@ class Runner:
         if isinstance(error, _TIMEOUTS):
             result = Result.fail(TIMED_OUT)
         elif error is not None:
-            logger.error("health check %s raised", entry.info.name, exc_info=error)
+            logger.error("health check %s raised", check.info.name, exc_info=error)
             result = Result.fail(RAISED)
         return result, self._clock()
 
