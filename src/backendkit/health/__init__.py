@@ -18,9 +18,20 @@ Example:
 
 from __future__ import annotations
 
-from backendkit.health._health import STILL_RUNNING, CheckFunction, Health, Report
+from backendkit.health._health import Health
 from backendkit.health._http import DEFAULT_PATHS, PROBES, probe_paths
-from backendkit.health._report import MEDIA_TYPE, RAISED, TIMED_OUT, CheckInfo, Outcome, Result, Status
+from backendkit.health._report import (
+    MEDIA_TYPE,
+    RAISED,
+    STILL_RUNNING,
+    TIMED_OUT,
+    CheckInfo,
+    Outcome,
+    Report,
+    Result,
+    Status,
+)
+from backendkit.health._run import CheckFunction
 
 __all__ = [
     "DEFAULT_PATHS",

@@ -6,12 +6,11 @@ the startup checks have passed, and ``/healthz`` is liveness under its old name.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from backendkit._settings import PROBE_PATHS
 from backendkit.errors import ConfigurationError
-from backendkit.health._report import MEDIA_TYPE
+from backendkit.health._report import MEDIA_TYPE, encode
 
 PROBES = ("live", "ready", "startup", "healthz")
 DEFAULT_PATHS: Mapping[str, str] = dict(zip(PROBES, PROBE_PATHS, strict=True))
@@ -43,11 +42,6 @@ def wants_verbose(default: bool, allow_query: bool, query: str) -> bool:
     values = [pair.partition("=")[2] for pair in query.split("&") if pair.partition("=")[0] == "verbose"]
     # Only a clear yes asks (?verbose, =1, =true, =yes, =on): ?verbose=off must not show the details.
     return bool(values) and values[-1].lower() in _YES
-
-
-def encode(document: Mapping[str, object]) -> bytes:
-    """The body's bytes (compact JSON)."""
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 __all__ = ["DEFAULT_PATHS", "HEADERS", "PROBES", "encode", "probe_paths", "wants_verbose"]

@@ -2,30 +2,42 @@
 
 The framework adapters build a :class:`RequestInfo`, call :meth:`Limit.check`
 (or :meth:`Limit.acheck` on an event loop) and translate the :class:`Verdict`:
-headers to add to the response, or an error to raise. The policy lives here.
+headers to add to the response, or an error to raise. The policy lives here; the
+steps up to the store, and the checks of a limit's arguments, in the pure
+:mod:`backendkit.ratelimit._admission`.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from backendkit._settings import PROBE_PATHS
 from backendkit.errors import ConfigurationError, TooManyRequests
+from backendkit.ratelimit._admission import (
+    admission,
+    arun_steps,
+    async_function,
+    check_options,
+    is_async,
+    is_sync,
+    path_set,
+    policy_list,
+    run_steps,
+    whole_cost,
+)
 from backendkit.ratelimit._decision import Decision
 from backendkit.ratelimit._http import policy_field, rate_limit_headers, too_many_requests
 from backendkit.ratelimit._keys import KeyFunction, RequestInfo, by_ip
 from backendkit.ratelimit._limiter import AsyncRateLimiter, OnStoreError, RateLimiter
 from backendkit.ratelimit._memory import MemoryStore
-from backendkit.ratelimit._policies import Policy, SlidingWindow
+from backendkit.ratelimit._policies import Policy
 from backendkit.ratelimit._store import AsyncStore, Store
 
 logger = logging.getLogger("backendkit.ratelimit")
-T = TypeVar("T")
 
 CostFunction = Callable[[RequestInfo], "int | Awaitable[int]"]
 Predicate = Callable[[RequestInfo], "bool | Awaitable[bool]"]
@@ -115,8 +127,14 @@ class Limit:
         retry_interval: Seconds between attempts to use a failed store again.
         legacy_headers: Also send ``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset``.
 
+    Raises:
+        ConfigurationError: When an argument is wrong (a cost of 0, a rate that is not
+            one, a single string as ``exempt_paths``...), or when an ``async def`` key,
+            cost or ``exempt_when`` meets a store that async code cannot await: always
+            here, never on a request.
+
     Example:
-        >>> from backendkit.ratelimit import Limit, TokenBucket, by_header
+        >>> from backendkit.ratelimit import Limit, SlidingWindow, TokenBucket, by_header
         >>> search = Limit([TokenBucket("10/second", burst=20), SlidingWindow("1000/hour")], key=by_header("X-API-Key"))
     """
 
@@ -137,12 +155,22 @@ class Limit:
         retry_interval: float = 1.0,
         legacy_headers: bool = False,
     ) -> None:
-        self.policies = [SlidingWindow(policies)] if isinstance(policies, str) else policies
+        check_options(
+            key=key,
+            exempt_when=exempt_when,
+            on_decision=on_decision,
+            scope=scope,
+            prefix=prefix,
+            shadow=shadow,
+            legacy_headers=legacy_headers,
+            store=store,
+        )
+        self.policies = policy_list(policies)
         self.key = key if key is not None else by_ip()
-        self.cost = cost
+        self.cost = whole_cost(cost)
         self.scope = scope
         self.exempt_when = exempt_when
-        self.exempt_paths = frozenset(exempt_paths)
+        self.exempt_paths = path_set(exempt_paths)
         self.shadow = shadow
         self.on_decision = on_decision
         self.legacy_headers = legacy_headers
@@ -150,14 +178,21 @@ class Limit:
         self._policy_field: str | None = None  # RateLimit-Policy: fixed by the policies
         self._lock = threading.Lock()
         self.store = store if store is not None else MemoryStore()
+        # An async key, cost or predicate is awaited, so only async code can check this limit: known now.
+        self._awaits = next((f for f in (self.key, self.cost, exempt_when) if async_function(f)), None)
+        if self._awaits is not None and not is_async(self.store):
+            raise ConfigurationError(
+                f"{self._awaits!r} is async: only async code can check this limit, and it needs a store "
+                f"async code can await (MemoryStore, AsyncRedisStore), not {type(self.store).__name__}"
+            )
         options: dict[str, Any] = {
             "prefix": prefix,
             "on_store_error": on_store_error,
             "retry_interval": retry_interval,
         }
-        self._sync = RateLimiter(self.policies, cast(Store, self.store), **options) if _is_sync(self.store) else None
+        self._sync = RateLimiter(self.policies, cast(Store, self.store), **options) if is_sync(self.store) else None
         self._async = (
-            AsyncRateLimiter(self.policies, cast(AsyncStore, self.store), **options) if _is_async(self.store) else None
+            AsyncRateLimiter(self.policies, cast(AsyncStore, self.store), **options) if is_async(self.store) else None
         )
 
     def __repr__(self) -> str:
@@ -179,11 +214,13 @@ class Limit:
         return self.require_async_store()
 
     def require_sync_store(self) -> RateLimiter:
-        """The sync limiter; a :class:`ConfigurationError` now if the store cannot serve sync views.
+        """The sync limiter; a :class:`ConfigurationError` now if sync views cannot use this limit.
 
-        Adapters call it when a sync view or hook is set up, so a wrong store fails at
-        start-up rather than on the first request.
+        Adapters call it when a sync view or hook is set up, so a wrong store, or an
+        async key, cost or ``exempt_when``, fails at start-up rather than on the first request.
         """
+        if self._awaits is not None:
+            raise ConfigurationError(f"{self._awaits!r} is async: a sync view cannot await it; use an async view")
         if self._sync is None:
             raise ConfigurationError(
                 f"{type(self.store).__name__} is async only; a sync view needs a sync store such as RedisStore"
@@ -201,43 +238,14 @@ class Limit:
     def check(self, request: RequestInfo, *, per_route: bool) -> Verdict | None:
         """Check a request in sync code; ``None`` when the limit does not apply to it."""
         limiter = self.limiter
-        if request.path in self.exempt_paths:
-            return None
-        if self.exempt_when is not None and _now(self.exempt_when(request)):
-            return None
-        key = self.key(request)
-        if type(key) is not str:  # the common answer needs no awaitable check
-            key = _now(key)
-            if key is None:
-                return None
-        bucket = self._bucket(key, request, per_route)
-        cost = self.cost
-        if type(cost) is not int or cost < 1:
-            cost = _cost(_now(cost(request)) if callable(cost) else cost)
-        decision = limiter.hit(bucket, cost)
-        return self._verdict(bucket, decision, request)
+        admitted = run_steps(admission(self, request, per_route), request)
+        return None if admitted is None else self._verdict(admitted[0], limiter.hit(*admitted), request)
 
     async def acheck(self, request: RequestInfo, *, per_route: bool) -> Verdict | None:
         """Check a request on an event loop (key, cost and predicate functions may be async)."""
         limiter = self.async_limiter
-        if request.path in self.exempt_paths:
-            return None
-        if self.exempt_when is not None and await _eventually(self.exempt_when(request)):
-            return None
-        key = self.key(request)
-        if type(key) is not str:  # the common answer needs no awaitable check
-            key = await _eventually(key)
-            if key is None:
-                return None
-        bucket = self._bucket(key, request, per_route)
-        cost = self.cost
-        if type(cost) is not int or cost < 1:
-            cost = _cost(await _eventually(cost(request)) if callable(cost) else cost)
-        return self._verdict(bucket, await limiter.hit(bucket, cost), request)
-
-    def _bucket(self, key: str, request: RequestInfo, per_route: bool) -> str:
-        scope = self.scope if self.scope is not None else (request.route or request.path) if per_route else "*"
-        return f"{scope}|{key}"
+        admitted = await arun_steps(admission(self, request, per_route), request)
+        return None if admitted is None else self._verdict(admitted[0], await limiter.hit(*admitted), request)
 
     def _verdict(self, bucket: str, decision: Decision, request: RequestInfo) -> Verdict:
         if self.on_decision is not None:
@@ -288,29 +296,3 @@ def limit_list(value: object, *, setting: str = "limits") -> list[Limit]:
         if not isinstance(rule, Limit):
             raise ConfigurationError(f"{setting} holds Limit objects, not {type(rule).__name__}: write Limit(...)")
     return cast(list[Limit], given)
-
-
-def _is_sync(store: object) -> bool:
-    return callable(getattr(store, "apply", None))
-
-
-def _is_async(store: object) -> bool:
-    return callable(getattr(store, "aapply", None))
-
-
-def _cost(value: object) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"a request's cost must be a positive whole number, not {value!r}")
-    return value
-
-
-def _now(value: T | Awaitable[T]) -> T:
-    if inspect.isawaitable(value):
-        if inspect.iscoroutine(value):
-            value.close()
-        raise ConfigurationError("an async key, cost or exempt_when function needs an async view")
-    return value
-
-
-async def _eventually(value: T | Awaitable[T]) -> T:
-    return await value if inspect.isawaitable(value) else value
