@@ -111,8 +111,9 @@ class Limit:
             limit), a ``RedisStore`` for sync views or an ``AsyncRedisStore`` for
             async ones.
         prefix: Prepended to every store key.
-        on_store_error: ``"open"``, ``"closed"`` or ``"memory"``; see :class:`RateLimiter`.
+        on_store_error: ``"open"`` or ``"closed"``; see :class:`RateLimiter`.
         retry_interval: Seconds between attempts to use a failed store again.
+        fallback: A store that counts while ``store`` fails (a :class:`MemoryStore`); see :class:`RateLimiter`.
         legacy_headers: Also send ``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset``.
 
     Example:
@@ -136,6 +137,7 @@ class Limit:
         on_store_error: OnStoreError = "open",
         retry_interval: float = 1.0,
         legacy_headers: bool = False,
+        fallback: Store | None = None,
     ) -> None:
         self.policies = [SlidingWindow(policies)] if isinstance(policies, str) else policies
         self.key = key if key is not None else by_ip()
@@ -154,6 +156,7 @@ class Limit:
             "prefix": prefix,
             "on_store_error": on_store_error,
             "retry_interval": retry_interval,
+            "fallback": fallback,
         }
         self._sync = RateLimiter(self.policies, cast(Store, self.store), **options) if _is_sync(self.store) else None
         self._async = (
