@@ -138,7 +138,7 @@ class Idempotency:
         if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 0:
             raise ConfigurationError(f"max_size is a number of bytes, not {max_size!r}")
         self.on_store_error = on_store_error_from(on_store_error, on_error)
-        self.breaker = Breaker(retry_interval, logger=logger, what="the idempotency store")
+        self.breaker = Breaker(retry_interval, logger=logger.name, what="the idempotency store")
         self.store: Any = store  # (sync, async or both: require_sync/require_async say which is needed)
         self.required = required
         self.ttl_ms = math.ceil(ttl * 1000)

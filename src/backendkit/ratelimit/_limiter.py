@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Generic, Literal, TypeVar, cast
 
@@ -15,6 +14,7 @@ from backendkit.ratelimit._policies import Policy
 from backendkit.ratelimit._store import AsyncStore, Store
 from backendkit.stores import Breaker, StoreUnavailable
 from backendkit.stores._core import check_on_store_error
+from backendkit.stores._outage import deprecated
 
 logger = logging.getLogger("backendkit.ratelimit")
 OnStoreError = Literal["open", "closed", "memory"]  # "memory": deprecated, fallback=MemoryStore() now
@@ -42,11 +42,7 @@ class _Limiter(Generic[S]):
         if not policy_list or not all(isinstance(p, Policy) for p in policy_list):
             raise TypeError("policies are TokenBucket or SlidingWindow objects")
         if on_store_error == "memory" and fallback is None:
-            warnings.warn(
-                'on_store_error="memory" is deprecated and goes in the next release; use fallback=MemoryStore()',
-                DeprecationWarning,
-                stacklevel=3,
-            )
+            deprecated('on_store_error="memory"', "fallback=MemoryStore()", stacklevel=4)
             on_store_error, fallback = "open", MemoryStore()
         if fallback is not None and not callable(getattr(fallback, "apply", None)):
             raise ConfigurationError(f"fallback is a sync store that never fails (a MemoryStore), not {fallback!r}")
@@ -54,7 +50,7 @@ class _Limiter(Generic[S]):
         self.prefix = prefix
         self.on_store_error = check_on_store_error(on_store_error)
         self.fallback = fallback
-        self.breaker = Breaker(retry_interval, logger=logger, what="the rate-limit store")
+        self.breaker = Breaker(retry_interval, logger=logger.name, what="the rate-limit store")
         # What the log line says a check does meanwhile.
         self._meanwhile = "counting in the fallback store" if fallback is not None else f"failing {self.on_store_error}"
         self._specs: tuple[Spec, ...] = tuple(spec for p in policy_list for spec in p.specs())

@@ -9,7 +9,7 @@ from backendkit.ratelimit._algorithms import Spec, Step
 from backendkit.stores._core import StoreUnavailable
 
 StoreError = StoreUnavailable
-"""The store could not answer (Redis down, timed out...): :class:`backendkit.stores.StoreUnavailable`, by its old name."""
+"""The store could not answer (Redis down, timed out...): :class:`backendkit.stores.StoreUnavailable`."""
 
 
 class Store(Protocol):

@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import warnings
 from collections.abc import Callable
+from warnings import warn
 
 from backendkit.stores._core import BreakerState, OnStoreError, check_on_store_error, check_retry_interval
 
@@ -24,14 +24,13 @@ class Breaker:
     Args:
         retry_interval: Seconds between tries of a failed store (checked: a
             ``ConfigurationError`` when it is not a number of seconds).
-        logger: The piece's logger (``backendkit.ratelimit``...).
+        logger: The name of the piece's logger (``"backendkit.ratelimit"``...).
         what: The store as the log lines name it ("the idempotency store").
         clock: Monotonic seconds. An attribute too: tests set it to a clock of their own.
 
     Example:
-        >>> import logging
         >>> now = [0.0]
-        >>> breaker = Breaker(1.0, logger=logging.getLogger("x"), what="the store", clock=lambda: now[0])
+        >>> breaker = Breaker(1.0, logger="x", what="the store", clock=lambda: now[0])
         >>> breaker.failed(OSError("refused"), "failing open")
         >>> breaker.usable(), (now.__setitem__(0, 1.0), breaker.usable())[1], breaker.usable()
         (False, True, False)
@@ -41,7 +40,7 @@ class Breaker:
         self,
         retry_interval: float,
         *,
-        logger: logging.Logger,
+        logger: str,
         what: str,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -73,7 +72,7 @@ class Breaker:
         with self._lock:
             news = self.state.failed(self.clock())
         if news:
-            self.logger.warning("%s is unavailable (%s); %s", self.what, exc, doing)
+            logging.getLogger(self.logger).warning("%s is unavailable (%s); %s", self.what, exc, doing)
 
     def answered(self) -> None:
         """The store answered; the first answer after an outage is logged."""
@@ -82,7 +81,7 @@ class Breaker:
         with self._lock:
             news = self.state.answered()
         if news:
-            self.logger.warning("%s is available again", self.what)
+            logging.getLogger(self.logger).warning("%s is available again", self.what)
 
 
 def on_store_error_from(on_store_error: object, on_error: object = None, *, stacklevel: int = 3) -> OnStoreError:
@@ -93,12 +92,13 @@ def on_store_error_from(on_store_error: object, on_error: object = None, *, stac
     if on_error is None:
         return check_on_store_error(on_store_error)
     checked = check_on_store_error(on_error, "on_error")
-    warnings.warn(
-        "on_error is deprecated and goes in the next release; use on_store_error (the same values)",
-        DeprecationWarning,
-        stacklevel=stacklevel,
-    )
+    deprecated("on_error", "on_store_error (the same values)", stacklevel=stacklevel + 1)
     return checked
 
 
-__all__ = ["Breaker", "on_store_error_from"]
+def deprecated(old: str, new: str, *, stacklevel: int = 3) -> None:
+    """Warn that ``old`` goes in the next release, and what to write instead (one place for the wording)."""
+    warn(f"{old} is deprecated and goes in the next release; use {new}", DeprecationWarning, stacklevel=stacklevel)
+
+
+__all__ = ["Breaker", "deprecated", "on_store_error_from"]

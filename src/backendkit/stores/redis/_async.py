@@ -91,15 +91,13 @@ class AsyncRedisConnection:
                 await queue.wait()
             started, succeeded = loop.time(), False
             try:
-                reply = await call.send(client)
+                reply = await call.asend(client)
                 succeeded = True
+                return reply
             except Exception as exc:
-                call.failed(exc, queue, started, loop.time(), self.timeout)
-                continue
+                call.failed(exc, queue, started, loop.time(), self.timeout)  # raises, unless it goes again
             finally:
                 queue.done(succeeded=succeeded)
-            if call.answered():
-                return reply
 
     async def aclose(self) -> None:
         """Close the client the store opened for the running event loop (never one the application gave)."""

@@ -15,13 +15,14 @@
   command tries once more in its turn (a rate-limit check counted twice is
   stricter, never looser).
 
-The connections (``_sync.py``, ``_async.py``) only send what :meth:`Call.send` says and
-hand the outcome back.
+The connections (``_sync.py``, ``_async.py``) only send the call (:meth:`Call.send` or
+:meth:`Call.asend`) and hand a failure back to :meth:`Call.failed`.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable
 from typing import Any
 
 import redis
@@ -73,21 +74,23 @@ class Call:
         self.script = script
         self.repeatable = repeatable
         self.retried = False
-        self.loading: bool | None = False  # True: load the script next; None: loaded once already
+        self.loading = False  # whether the script is loaded before the command (after a NOSCRIPT)
 
     def send(self, client: Any) -> Any:
-        """Send the next command on ``client``: its reply, or, on an asyncio client, what to await for it."""
+        """Send the command on a sync ``client`` (after loading the script, when Redis lost it): its reply."""
         if self.loading:
             assert self.script is not None
-            return client.script_load(self.script.text)  # (on a Cluster client: on every primary)
+            client.script_load(self.script.text)  # (on a Cluster client: on every primary)
         return client.execute_command(*self.command)
 
-    def answered(self) -> bool:
-        """The command sent answered; whether that is the reply (not the script's loading)."""
-        if self.loading:
-            self.loading = None
-            return False
-        return True
+    def asend(self, client: Any) -> Awaitable[Any]:
+        """:meth:`send` on an asyncio ``client``: what to await for the reply."""
+        return self._load_and_send(client) if self.loading else client.execute_command(*self.command)
+
+    async def _load_and_send(self, client: Any) -> Any:
+        assert self.script is not None
+        await client.script_load(self.script.text)
+        return await client.execute_command(*self.command)
 
     def failed(
         self, exc: Exception, queue: CheckQueue | None = None, started: float = 0.0, now: float = 0.0, wait: float = 0.0
@@ -97,7 +100,7 @@ class Call:
         ``queue``, ``started`` and ``now`` (the loop's times), and ``wait`` (the store's
         timeout) come from the asyncio side, whose queue of commands learns of the failure.
         """
-        if isinstance(exc, NoScriptError) and self.script is not None and self.loading is False:
+        if isinstance(exc, NoScriptError) and self.script is not None and not self.loading:
             self.loading = True
             return
         if not isinstance(exc, FAILURES):

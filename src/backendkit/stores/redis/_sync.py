@@ -52,12 +52,9 @@ class RedisConnection:
         client, call = self.client, Call(command, script, repeatable)
         while True:
             try:
-                reply = call.send(client)
+                return call.send(client)
             except Exception as exc:
-                call.failed(exc)
-            else:
-                if call.answered():
-                    return reply
+                call.failed(exc)  # raises, unless the call goes again
 
     def close(self) -> None:
         """Close the connections the store opened (never a client the application gave as it is)."""
