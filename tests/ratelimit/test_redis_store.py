@@ -24,8 +24,8 @@ from backendkit.ratelimit import (
     SlidingWindow,
     TokenBucket,
 )
-from backendkit.stores.redis import _turns
 from backendkit.ratelimit._algorithms import SlidingWindowSpec, State, TokenBucketSpec, evaluate
+from backendkit.stores.redis import _turns
 from tests.ratelimit.vectors import VECTORS
 from tests.support.redis import RedisServer, find_redis_server, start_redis
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -40,7 +41,7 @@ def test_a_down_store_is_probed_at_most_once_per_interval(interval: float, gaps:
         if state.usable(now):
             probes.append(now)
             assert not state.failed(now)  # still down: no news
-    assert all(later >= earlier + interval for earlier, later in zip(probes, probes[1:]))
+    assert all(later >= earlier + interval for earlier, later in pairwise(probes))
     assert all(p >= interval for p in probes)  # none before the first interval is over
 
 
@@ -50,7 +51,8 @@ def test_one_answer_closes_the_breaker_and_is_news_once() -> None:
     state.failed(0.0)
     assert state.usable(1.0)
     assert (state.answered(), state.answered()) == (True, False)
-    assert state.usable(1.1) and not state.down
+    assert state.usable(1.1)
+    assert not state.down
 
 
 def test_the_shell_logs_one_line_per_state_change(caplog: pytest.LogCaptureFixture) -> None:
@@ -93,7 +95,7 @@ BAD: list[dict[str, Any]] = [
 @pytest.mark.parametrize("options", BAD, ids=[repr(o) for o in BAD])
 @pytest.mark.parametrize("owner", list(POLICY_OWNERS))
 def test_a_bad_policy_is_a_configuration_error_when_built(owner: str, options: dict[str, Any]) -> None:
-    with pytest.raises(ConfigurationError, match="on_store_error|retry_interval"):
+    with pytest.raises(ConfigurationError, match=r"on_store_error|retry_interval"):
         POLICY_OWNERS[owner](**options)
 
 
