@@ -38,9 +38,11 @@ async def _aonly(health: Health) -> tuple[str, str | None, str | None]:
     return outcome.result.status, outcome.result.output, outcome.result.observed_unit
 
 
-def test_a_memory_store_answers() -> None:
+@pytest.mark.parametrize("feature", ["ratelimit", "idempotency"])
+def test_a_memory_store_answers(feature: str) -> None:
     health = Health()
-    health.add("ratelimit:responseTime", store_check(MemoryStore()))
+    check = store_check(MemoryStore()) if feature == "ratelimit" else idempotency_check(IdempotencyMemoryStore())
+    health.add(f"{feature}:responseTime", check)
     assert _only(health) == ("pass", None, "ms")
 
 
@@ -88,12 +90,6 @@ def test_async_redis_and_its_store_answer_on_the_loop(redis_server: RedisServer)
 
     assert asyncio.run(main(redis_server.url)) == [("pass", None, "ms")] * 3
     assert asyncio.run(main(dead)) == [("fail", RAISED, None)] * 3
-
-
-def test_an_idempotency_memory_store_answers() -> None:
-    health = Health()
-    health.add("idempotency:responseTime", idempotency_check(IdempotencyMemoryStore()))
-    assert _only(health) == ("pass", None, "ms")
 
 
 @pytest.mark.redis

@@ -85,8 +85,7 @@ def test_a_cluster_error_reaches_on_store_error(redis_cluster: RedisCluster) -> 
 @pytest.mark.redis
 def test_an_async_cluster_error_reaches_on_store_error(redis_cluster: RedisCluster) -> None:
     async def main() -> bool:
-        nodes = [redis.asyncio.cluster.ClusterNode(h, p) for h, p in redis_cluster.startup_nodes]
-        client: Any = redis.asyncio.cluster.RedisCluster(startup_nodes=nodes, **ASYNC_BOUNDED)
+        client = async_cluster_client(redis_cluster)
         store = AsyncRedisStore(client)
         try:
             return (await AsyncSpread(POLICIES, store, on_store_error="closed").hit("user")).allowed
@@ -95,6 +94,11 @@ def test_an_async_cluster_error_reaches_on_store_error(redis_cluster: RedisClust
             await client.aclose()
 
     assert asyncio.run(main()) is False
+
+
+def async_cluster_client(cluster: RedisCluster) -> Any:
+    startup = [redis.asyncio.cluster.ClusterNode(host, port) for host, port in cluster.startup_nodes]
+    return redis.asyncio.cluster.RedisCluster(startup_nodes=startup, **ASYNC_BOUNDED)
 
 
 # Sentinel: no sentinel answers, so no master is found (MasterNotFoundError).

@@ -158,13 +158,10 @@ class JWTVerifier:
                 raise ConfigurationError("this revocation list is async: verify with averify()")
             if self._usable():
                 try:
-                    revoked = revocations.is_revoked(claims["jti"], now)
+                    revoked: bool | None = revocations.is_revoked(claims["jti"], now)
                 except StoreUnavailable as exc:
                     revoked = self._unavailable(exc)
-                else:
-                    self.breaker.answered()
-                if revoked:
-                    raise InvalidToken("revoked")
+                self._refuse_if(revoked)
         return principal_from_claims(claims, self.mapping, self.roles)
 
     async def averify(self, token: object, *, now: float | None = None) -> Principal:
@@ -173,17 +170,10 @@ class JWTVerifier:
         claims = await self.aclaims(token, now=now)
         if self.revocations is not None and self._usable():
             try:
-                if self._async_list is not None:
-                    revoked = await self._async_list.ais_revoked(claims["jti"], now)
-                else:  # a blocking list (RedisRevocations): in a worker thread, off the event loop
-                    assert self._sync_list is not None
-                    revoked = await asyncio.to_thread(self._sync_list.is_revoked, claims["jti"], now)
+                revoked: bool | None = await self._ais_revoked(claims["jti"], now)
             except StoreUnavailable as exc:
                 revoked = self._unavailable(exc)
-            else:
-                self.breaker.answered()
-            if revoked:
-                raise InvalidToken("revoked")
+            self._refuse_if(revoked)
         return principal_from_claims(claims, self.mapping, self.roles)
 
     def revoke(self, principal: Principal, *, now: float | None = None) -> None:
@@ -217,18 +207,33 @@ class JWTVerifier:
 
     # The outage policy of the revocation list (the breaker skips a failed store meanwhile).
 
+    async def _ais_revoked(self, jti: str, now: float) -> bool:
+        if self._async_list is not None:
+            return await self._async_list.ais_revoked(jti, now)
+        assert self._sync_list is not None  # a blocking list (RedisRevocations): in a worker thread, off the loop
+        return await asyncio.to_thread(self._sync_list.is_revoked, jti, now)
+
     def _usable(self) -> bool:
         if self.breaker.usable():
             return True
-        return self._unavailable(None)  # closed: raises; open: "not revoked", nothing to ask
+        self._unavailable(None)  # closed: raises; open: "not revoked", nothing to ask
+        return False
 
-    def _unavailable(self, exc: StoreUnavailable | None) -> bool:
-        """A check without its store (``exc``: it failed now): a 503 when closed, else "not revoked" (False)."""
+    def _unavailable(self, exc: StoreUnavailable | None) -> bool | None:
+        """A check without its store (``exc``: it failed now): a 503 when closed, else no answer (None)."""
         if exc is not None:
             self.breaker.failed(exc, f"failing {self.on_store_error}")
         if self.on_store_error == "closed":
             raise ServiceUnavailable(headers={"Retry-After": "1"}) from exc
-        return False
+        return None
+
+    def _refuse_if(self, revoked: bool | None) -> None:
+        """The list's answer (``None``: none, failing open): refused when revoked; an answer closes the breaker."""
+        if revoked is None:
+            return
+        self.breaker.answered()
+        if revoked:
+            raise InvalidToken("revoked")
 
     def _not_stored(self, exc: StoreUnavailable) -> ServiceUnavailable:
         """A revocation that could not be stored: a 503 whatever the policy (a silent logout is worse)."""
