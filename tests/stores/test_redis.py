@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterator
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -245,13 +246,12 @@ def test_async_idempotency_asks_a_hung_store_once_per_retry_interval(hung: Any) 
     keys.breaker.clock = clock = Clock()
     loop = asyncio.new_event_loop()
     try:
-        assert probes_over_time(hung, clock, lambda: loop.run_until_complete(keys.astart(keyed("k")))) == [
-            1,
-            1,
-            2,
-            2,
-            3,
-        ]
+        seen = probes_over_time(hung, clock, lambda: loop.run_until_complete(keys.astart(keyed("k"))))
+        added = [later - earlier for earlier, later in pairwise([0, *seen])]
+        assert added[1::2] == [0, 0]  # nothing reaches Redis within an interval
+        # One probe per interval; on the asyncio side a probe whose timeout fired late (a busy machine's
+        # loop, not Redis) tries once more in its turn: one call, one or two connections.
+        assert all(probe in (1, 2) for probe in added[::2]), seen
         loop.run_until_complete(store.aclose())
     finally:
         loop.close()

@@ -121,6 +121,8 @@ class AsyncRedisStore(_EncodedArgs, AsyncRedisConnection):
     Close it with :meth:`aclose` on the loop that used it (in a lifespan handler).
     """
 
+    retry_late_timeouts = True  # a blocked loop delays checks, it does not fail them open
+
     async def aapply(self, keys: Sequence[str], specs: Sequence[Spec], cost: int, op: str) -> list[Step]:
         """One atomic check: one EVALSHA, whatever the number of policies."""
         return await self._aapply(keys, specs, cost, op, None)

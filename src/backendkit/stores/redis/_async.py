@@ -43,6 +43,9 @@ class AsyncRedisConnection:
     client the application gave as it is stays the application's.
     """
 
+    # Whether a command whose timeout fired late (the loop was busy, not Redis) goes again, in its turn.
+    retry_late_timeouts = False
+
     def __init__(self, client: Any, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         name = type(self).__name__
         if isinstance(client, (redis.Redis, redis.RedisCluster)):
@@ -51,8 +54,8 @@ class AsyncRedisConnection:
         self._given = client
         make: Callable[[], Any]
         if isinstance(client, str):
-            url = checked_url(client)
-            make = lambda: client_from_url(url, self.timeout, asyncio=True)  # noqa: E731
+            url, timeout = checked_url(client), self.timeout  # (not self: no cycle, the store goes with its last use)
+            make = lambda: client_from_url(url, timeout, asyncio=True)  # noqa: E731
         else:
             make = bounded_client(client, self.timeout)
         self._make = make
@@ -95,7 +98,8 @@ class AsyncRedisConnection:
                 succeeded = True
                 return reply
             except Exception as exc:
-                call.failed(exc, queue, started, loop.time(), self.timeout)  # raises, unless it goes again
+                late = self.timeout if self.retry_late_timeouts else None
+                call.failed(exc, queue, started, loop.time(), late)  # raises, unless it goes again
             finally:
                 queue.done(succeeded=succeeded)
 

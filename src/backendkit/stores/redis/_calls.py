@@ -10,10 +10,10 @@
   ``repeatable`` (safe to send twice) is sent once more after a ``ConnectionError``,
   on a fresh connection: a pooled connection from before a Redis restart fails at
   once ("Connection closed by server"). Timeouts are not retried that way (it would
-  double the wait), except on the asyncio side when the timeout fired late, because
-  the event loop was busy rather than Redis slow (see ``_turns.py``): then any
-  command tries once more in its turn (a rate-limit check counted twice is
-  stricter, never looser).
+  double the wait), except on the asyncio side of a store that asks for it (the
+  rate-limit stores) when the timeout fired late, because the event loop was busy
+  rather than Redis slow (see ``_turns.py``): then the command tries once more in
+  its turn (a rate-limit check counted twice is stricter, never looser).
 
 The connections (``_sync.py``, ``_async.py``) only send the call (:meth:`Call.send` or
 :meth:`Call.asend`) and hand a failure back to :meth:`Call.failed`.
@@ -93,12 +93,18 @@ class Call:
         return await client.execute_command(*self.command)
 
     def failed(
-        self, exc: Exception, queue: CheckQueue | None = None, started: float = 0.0, now: float = 0.0, wait: float = 0.0
+        self,
+        exc: Exception,
+        queue: CheckQueue | None = None,
+        started: float = 0.0,
+        now: float = 0.0,
+        wait: float | None = None,
     ) -> None:
         """Whether to send again (it returns) or fail: it raises StoreUnavailable (a non-driver error as it is).
 
-        ``queue``, ``started`` and ``now`` (the loop's times), and ``wait`` (the store's
-        timeout) come from the asyncio side, whose queue of commands learns of the failure.
+        ``queue``, ``started`` and ``now`` (the loop's times) come from the asyncio side, whose
+        queue of commands learns of the failure; ``wait`` (the store's timeout) too, from a
+        store whose timeouts that fired late are tried again (the rate-limit stores).
         """
         if isinstance(exc, NoScriptError) and self.script is not None and not self.loading:
             self.loading = True
@@ -108,7 +114,7 @@ class Call:
         if isinstance(exc, redis.TimeoutError):
             if queue is not None:  # Redis hangs, or this loop was blocked: see CheckQueue
                 suspected_only = queue.timed_out(started, now, exc)
-                if not self.retried and suspected_only and now - started >= wait * LATE:
+                if wait is not None and not self.retried and suspected_only and now - started >= wait * LATE:
                     self.retried = True
                     return
         elif isinstance(exc, redis.ConnectionError):  # refused or reset (Sentinel: no master found)
