@@ -81,6 +81,8 @@ def test_the_public_modules_are_the_expected_ones() -> None:
         "backendkit.starlette",
         "backendkit.starlette.auth",
         "backendkit.starlette.health",
+        "backendkit.stores",
+        "backendkit.stores.redis",
         "backendkit.validation",
     ]
 

@@ -43,4 +43,5 @@ def test_a_client_per_loop_and_none_for_closed_loops(kind: str, redis_server: Re
         asyncio.run(once())
     assert len(store._per_loop) == 1  # the last loop's client: the others were dropped
     store._per_loop.clear()
+    store._current = None  # the last loop's client, which the kernel keeps at hand for its next call
     gc.collect()

@@ -31,6 +31,7 @@ from redis.retry import Retry
 from backendkit.auth import HMACKey, InvalidToken, JWTVerifier, MemoryRevocations, Principal, issue
 from backendkit.auth.redis import AsyncRedisRevocations, RedisRevocations
 from backendkit.errors import ConfigurationError, ServiceUnavailable
+from backendkit.stores import StoreUnavailable
 from tests.support.net import Blackhole, blackhole, free_port
 from tests.support.redis import RedisCluster, RedisServer, find_redis_server, start_redis
 
@@ -210,7 +211,16 @@ def test_odd_jtis_make_fixed_length_keys_on_the_server(redis_store: Store, prefi
 
 def dead_store(kind: str, port: int, on_error: str) -> Store:
     client: Any = (redis.Redis if kind == "redis" else redis.asyncio.Redis)(host="127.0.0.1", port=port)
-    return Store(kind, client, on_error=on_error, timeout=TIMEOUT)
+    return Store(kind, client, on_store_error=on_error, timeout=TIMEOUT)
+
+
+def token_of(subject: str) -> str:
+    return issue(KEY, subject, now=NOW)
+
+
+def principal_of(token: str) -> Principal:
+    """The principal of ``token``, verified without a revocation list (what a logout revokes)."""
+    return JWTVerifier([KEY]).verify(token, now=NOW)
 
 
 def attempts(hole: Blackhole | None) -> int:
@@ -233,15 +243,27 @@ def test_a_dead_redis_fails_closed_with_a_503_within_the_timeout(
 ) -> None:
     port, hole = dead_port
     store = dead_store(kind, port, "closed")
+    verifier = JWTVerifier([KEY], revocations=store.raw)  # the verifier applies the store's policy
     started = time.monotonic()
     with pytest.raises(ServiceUnavailable) as caught:
-        store.is_revoked("t1", NOW)
+        store.verify(verifier, token_of("user-1"), NOW)
     elapsed = time.monotonic() - started
     assert elapsed < TIMEOUT + SLACK
     assert attempts(hole) == 1  # one attempt, no retry
     assert caught.value.status == 503
     assert caught.value.headers == {"Retry-After": "1"}
-    assert isinstance(caught.value.__cause__, redis.RedisError)  # chained, for the logs; never shown
+    # Chained, for the logs; never shown: the store's StoreUnavailable, from the driver's error.
+    assert isinstance(caught.value.__cause__, StoreUnavailable)
+    assert isinstance(caught.value.__cause__.__cause__, redis.RedisError)
+    store.close()
+
+
+@pytest.mark.parametrize("kind", REDIS_KINDS)
+def test_a_dead_redis_is_store_unavailable_from_the_store_itself(kind: str) -> None:
+    store = dead_store(kind, free_port(), "closed")
+    with pytest.raises(StoreUnavailable) as caught:  # never an HTTP error from a store
+        store.is_revoked("t1", NOW)
+    assert isinstance(caught.value.__cause__, redis.RedisError)
     store.close()
 
 
@@ -251,11 +273,12 @@ def test_a_dead_redis_fails_open_with_one_warning_per_outage(
 ) -> None:
     port, _ = dead_port
     store = dead_store(kind, port, "open")
+    verifier = JWTVerifier([KEY], revocations=store.raw)
     with caplog.at_level(logging.WARNING, logger="backendkit.auth"):
         started = time.monotonic()
-        assert not store.is_revoked("t1", NOW)
+        assert store.verify(verifier, token_of("t1"), NOW).subject == "t1"  # not revoked
         assert time.monotonic() - started < TIMEOUT + SLACK
-        assert not store.is_revoked("t2", NOW)
+        assert store.verify(verifier, token_of("t2"), NOW).subject == "t2"
     warnings = [r for r in caplog.records if r.name == "backendkit.auth"]
     assert len(warnings) == 1
     assert warnings[0].levelno == logging.WARNING
@@ -267,8 +290,9 @@ def test_a_dead_redis_fails_open_with_one_warning_per_outage(
 @pytest.mark.parametrize("kind", REDIS_KINDS)
 def test_a_revocation_redis_cannot_store_is_a_503_whatever_on_error_says(kind: str, on_error: str) -> None:
     store = dead_store(kind, free_port(), on_error)
+    verifier = JWTVerifier([KEY], revocations=store.raw)
     with pytest.raises(ServiceUnavailable):
-        store.revoke("t1", NOW + 60, NOW)
+        store.revoke_principal(verifier, principal_of(token_of("user-1")), NOW)
     store.close()
 
 
@@ -287,13 +311,17 @@ def test_the_store_answers_again_when_redis_is_back(
     kind: str, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     port = free_port()
-    store = Store(kind, f"redis://127.0.0.1:{port}/0", on_error="open", timeout=TIMEOUT)
+    store = Store(kind, f"redis://127.0.0.1:{port}/0", on_store_error="open", timeout=TIMEOUT)
+    verifier = JWTVerifier([KEY], revocations=store.raw)
+    token = token_of("user-1")
     with caplog.at_level(logging.WARNING, logger="backendkit.auth"):
-        assert not store.is_revoked("t1", NOW)  # nothing listens yet
+        assert store.verify(verifier, token, NOW).subject == "user-1"  # nothing listens yet: not revoked
         restarted = start_redis(find_redis_server() or "redis-server", port=port)
         try:
-            store.revoke("t1", NOW + 60, NOW)
-            assert store.is_revoked("t1", NOW)
+            store.revoke_principal(verifier, principal_of(token), NOW)  # a revocation always asks Redis
+            with pytest.raises(InvalidToken) as caught:
+                store.verify(verifier, token, NOW)
+            assert caught.value.reason == "revoked"
         finally:
             store.close()
             restarted.stop()
@@ -413,8 +441,8 @@ def test_a_cluster_client_that_could_wait_longer_is_refused_at_start_up(redis_cl
 
 BAD_OPTIONS: list[dict[str, Any]] = [
     {"prefix": 3},
-    {"on_error": "maybe"},
-    {"on_error": None},
+    {"on_store_error": "maybe"},
+    {"on_store_error": None},
     {"timeout": 0},
     {"timeout": -1},
     {"timeout": True},

@@ -11,16 +11,21 @@ import redis.asyncio
 from backendkit.auth.redis import AsyncRedisRevocations, RedisRevocations
 from backendkit.health import RAISED, Health
 from backendkit.health.checks import (
+    async_idempotency_check,
     async_redis_check,
     async_revocations_check,
     async_store_check,
+    idempotency_check,
     redis_check,
     revocations_check,
     store_check,
 )
+from backendkit.idempotency import MemoryStore as IdempotencyMemoryStore
+from backendkit.idempotency.redis import AsyncRedisStore as IdempotencyAsyncRedisStore
+from backendkit.idempotency.redis import RedisStore as IdempotencyRedisStore
 from backendkit.ratelimit import AsyncRedisStore, MemoryStore, RedisStore
 from tests.support.net import free_port
-from tests.support.redis import RedisServer
+from tests.support.redis import RedisServer, redis_binary, start_redis
 
 
 def _only(health: Health) -> tuple[str, str | None, str | None]:
@@ -33,9 +38,11 @@ async def _aonly(health: Health) -> tuple[str, str | None, str | None]:
     return outcome.result.status, outcome.result.output, outcome.result.observed_unit
 
 
-def test_a_memory_store_answers() -> None:
+@pytest.mark.parametrize("feature", ["ratelimit", "idempotency"])
+def test_a_memory_store_answers(feature: str) -> None:
     health = Health()
-    health.add("ratelimit:responseTime", store_check(MemoryStore()))
+    check = store_check(MemoryStore()) if feature == "ratelimit" else idempotency_check(IdempotencyMemoryStore())
+    health.add(f"{feature}:responseTime", check)
     assert _only(health) == ("pass", None, "ms")
 
 
@@ -45,7 +52,7 @@ def test_redis_and_its_stores_answer_or_fail_without_a_word_of_why(redis_server:
     for url, expected in ((redis_server.url, ("pass", None, "ms")), (dead, ("fail", RAISED, None))):
         client = redis.Redis.from_url(url, socket_timeout=0.3, socket_connect_timeout=0.3)
         store = RedisStore(url)
-        revocations = RedisRevocations.from_url(url, on_error="open")  # open: the check still tells
+        revocations = RedisRevocations.from_url(url, on_store_error="open")  # open: the check still tells
         try:
             health = Health(interval=0)
             health.add("redis:responseTime", redis_check(client), timeout=0.5)
@@ -83,3 +90,42 @@ def test_async_redis_and_its_store_answer_on_the_loop(redis_server: RedisServer)
 
     assert asyncio.run(main(redis_server.url)) == [("pass", None, "ms")] * 3
     assert asyncio.run(main(dead)) == [("fail", RAISED, None)] * 3
+
+
+@pytest.mark.redis
+def test_the_idempotency_store_check_passes_then_fails_when_redis_stops(redis_server: RedisServer) -> None:
+    own = start_redis(redis_binary())  # a redis-server of this test's own, stopped half way
+    store = IdempotencyRedisStore(own.url)
+    health = Health(interval=0)
+    health.add("idempotency:responseTime", idempotency_check(store), timeout=0.5)
+    try:
+        assert _only(health) == ("pass", None, "ms")
+        inspect = redis.Redis.from_url(own.url)
+        assert inspect.dbsize() == 0  # the probe leaves nothing behind
+        inspect.close()
+        own.stop()
+        assert _only(health) == ("fail", RAISED, None)
+    finally:
+        store.close()
+        own.stop()
+
+
+@pytest.mark.redis
+def test_the_async_idempotency_store_check_passes_then_fails_when_redis_stops(redis_server: RedisServer) -> None:
+    own = start_redis(redis_binary())
+
+    async def main() -> list[tuple[str, str | None, str | None]]:
+        store = IdempotencyAsyncRedisStore(own.url)
+        health = Health(interval=0)
+        health.add("idempotency:responseTime", async_idempotency_check(store), timeout=0.5)
+        try:
+            before = await _aonly(health)
+            own.stop()
+            return [before, await _aonly(health)]
+        finally:
+            await store.aclose()
+
+    try:
+        assert asyncio.run(main()) == [("pass", None, "ms"), ("fail", RAISED, None)]
+    finally:
+        own.stop()

@@ -332,7 +332,7 @@ def test_flask_fingerprints_a_form_a_hook_has_read() -> None:
 @pytest.mark.parametrize("on_error", ["closed", "open"])
 def test_a_value_not_ours_follows_the_failure_policy(on_error: str, caplog: pytest.LogCaptureFixture) -> None:
     store = MemoryStore()
-    keys = Idempotency(store, on_error=on_error)  # type: ignore[arg-type]
+    keys = Idempotency(store, on_store_error=on_error)  # type: ignore[arg-type]
     keyed = KeyedRequest("POST", "/pay", "", None, b"{}", ["edge-1"], client="10.0.0.1")
     store.begin(storage_key(keys.prefix, "client:10.0.0.1", "POST", "/pay", "edge-1"), b"garbage\xff", 60_000)
     with caplog.at_level(logging.ERROR, logger="backendkit.idempotency"):

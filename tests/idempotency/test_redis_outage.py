@@ -1,8 +1,9 @@
 """Redis stopped mid-run, behind real servers: each failure policy answers as documented, never a 500.
 
-``on_error="closed"``: a request with a key is a 503 (``Retry-After: 1``) and its handler
+``on_store_error="closed"``: a request with a key is a 503 (``Retry-After: 1``) and its handler
 does not run; ``"open"``: it runs without idempotency. Requests without a key are served
-either way. When Redis is back, keys work again. Flask under waitress (the sync store)
+either way. When Redis is back, keys work again (once the breaker's retry interval is over: the
+test moves the breakers' clock rather than sleeping). Flask under waitress (the sync store)
 and FastAPI under uvicorn (the async store).
 """
 
@@ -33,12 +34,13 @@ pytestmark = [pytest.mark.redis, pytest.mark.socket]
 
 
 @contextmanager
-def flask_app(url: str, runs: list[str]) -> Iterator[int]:
+def flask_app(url: str, runs: list[str], clock: Callable[[], float]) -> Iterator[int]:
     app = Flask(__name__)
     BackendKit(app)
     stores = [RedisStore(url), RedisStore(url)]
     for policy, store in zip(("closed", "open"), stores, strict=True):
-        keys = Idempotency(store, on_error=policy)  # type: ignore[arg-type]
+        keys = Idempotency(store, on_store_error=policy)  # type: ignore[arg-type]
+        keys.breaker.clock = clock
 
         def create(policy: str = policy) -> tuple[object, int]:
             runs.append(policy)
@@ -53,7 +55,7 @@ def flask_app(url: str, runs: list[str]) -> Iterator[int]:
             store.close()
 
 
-def fastapi_app(url: str, runs: list[str]) -> Any:
+def fastapi_app(url: str, runs: list[str], clock: Callable[[], float]) -> Any:
     stores = [AsyncRedisStore(url), AsyncRedisStore(url)]
 
     @asynccontextmanager
@@ -65,7 +67,9 @@ def fastapi_app(url: str, runs: list[str]) -> Any:
     app = FastAPI(lifespan=lifespan)
     install(app)
     for policy, store in zip(("closed", "open"), stores, strict=True):
-        keys = IdempotentRoutes(app, Idempotency(store, on_error=policy))  # type: ignore[arg-type]
+        idempotency = Idempotency(store, on_store_error=policy)  # type: ignore[arg-type]
+        idempotency.breaker.clock = clock
+        keys = IdempotentRoutes(app, idempotency)
 
         async def create(policy: str = policy) -> dict[str, int]:
             runs.append(policy)
@@ -75,16 +79,20 @@ def fastapi_app(url: str, runs: list[str]) -> Any:
     return uvicorn_server(app, lifespan="on")
 
 
-SERVED: dict[str, Callable[[str, list[str]], Any]] = {"flask-waitress": flask_app, "fastapi-uvicorn": fastapi_app}
+SERVED: dict[str, Callable[[str, list[str], Callable[[], float]], Any]] = {
+    "flask-waitress": flask_app,
+    "fastapi-uvicorn": fastapi_app,
+}
 
 
 @pytest.mark.parametrize("served", list(SERVED))
 def test_each_policy_through_an_outage(served: str, own_redis: RedisServer) -> None:
     runs: list[str] = []
+    now = [0.0]  # the breakers' clock
     errors = Records(logging.ERROR)
     logging.getLogger().addHandler(errors)
     try:
-        with SERVED[served](own_redis.url, runs) as port:
+        with SERVED[served](own_redis.url, runs, lambda: now[0]) as port:
 
             def post(path: str, key: str | None) -> Any:
                 headers = {"Content-Type": "application/json"} | ({"Idempotency-Key": key} if key else {})
@@ -96,6 +104,7 @@ def test_each_policy_through_an_outage(served: str, own_redis: RedisServer) -> N
             opened = [post("/open", "k2") for _ in range(3)]
             unkeyed = post("/closed", None)
             restarted = start_redis(find_redis_server() or "", port=own_redis.port)
+            now[0] += 1.0  # the breakers' retry interval is over: the next request tries Redis
             try:
                 after = [post("/closed", "k3"), post("/closed", "k3")]
             finally:

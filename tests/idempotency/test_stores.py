@@ -234,7 +234,7 @@ def test_the_store_must_suit_the_code() -> None:
     with pytest.raises(ConfigurationError):
         Idempotency(MemoryStore(), methods=("GET", "POST"))
     with pytest.raises(ConfigurationError):
-        Idempotency(MemoryStore(), on_error="maybe")  # type: ignore[arg-type]
+        Idempotency(MemoryStore(), on_store_error="maybe")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError):
         Idempotency(AsyncRedisStore("redis://127.0.0.1:1/0")).require_sync()
     with pytest.raises(ConfigurationError):
@@ -301,8 +301,8 @@ def test_a_dead_redis_follows_the_policy(
     own_redis: RedisServer, asynchronous: bool, caplog: pytest.LogCaptureFixture
 ) -> None:
     store: Any = AsyncRedisStore(own_redis.url) if asynchronous else RedisStore(own_redis.url)
-    closed = Runner(Idempotency(store, on_error="closed"), asynchronous)
-    opened = Runner(Idempotency(store, on_error="open"), asynchronous)
+    closed = Runner(Idempotency(store, on_store_error="closed"), asynchronous)
+    opened = Runner(Idempotency(store, on_store_error="open"), asynchronous)
     running = closed.start(keyed("outage"))  # taken while Redis is up
     assert isinstance(running, Attempt)
     own_redis.stop()

@@ -32,7 +32,10 @@ def test_the_walk_finds_every_call_and_can_render_each() -> None:
     assert WALK.problems == []
     templates = {call.template for call in WALK.calls}
     assert {"bearer token refused: %s", "%s %s %d", "health check %s raised"} <= templates
-    assert len(WALK.calls) >= 20  # as many as the source had when this test was written, or more
+    # The outage lines of every store, written once in the kernel's breaker (issue 20 merged the
+    # seven copies the rate limiter, the idempotency keys and the revocation lists had into these two).
+    assert {"%s is unavailable (%s); %s", "%s is available again"} <= templates
+    assert len(WALK.calls) >= 15  # as many as the source had after that merge, or more
 
 
 def test_the_walk_refuses_a_message_it_could_not_render() -> None:
@@ -157,6 +160,14 @@ def samples() -> dict[str, list[Any]]:
         "warning": list(warnings),
         "self.on_error": ["open", "closed"],
         "self.on_store_error": ["open", "closed"],
+        "self.what": ["the rate-limit store", "the idempotency store", "the Redis revocation list"],
+        "doing": [
+            "failing open",
+            "failing closed",
+            "counting in the fallback store",
+            "a response was not kept",
+            "a revocation was not stored",
+        ],
         "check.info.name": ["redis", "postgres", "disk-space", "jwks"],
         "attempt.key": [store_key],
         "bucket": ["/tasks|ip:127.0.0.1", "login|user:u-42", "*|ip:2001:db8::/64"],

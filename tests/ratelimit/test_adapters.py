@@ -15,6 +15,7 @@ from backendkit.ratelimit import (
     AsyncRedisStore,
     DecisionEvent,
     Limit,
+    MemoryStore,
     RedisStore,
     RequestInfo,
     SlidingWindow,
@@ -230,7 +231,7 @@ def test_a_dead_redis_fails_open_by_default_and_closed_on_request(flavour: str) 
     assert refused.status == 429
     assert refused.body["error"]["code"] == "RATE_LIMITED"
     assert refused.headers["retry-after"] == "1"
-    memory = Limit("1/minute", store=_store_for(flavour, _dead_redis_url()), on_store_error="memory")
+    memory = Limit("1/minute", store=_store_for(flavour, _dead_redis_url()), fallback=MemoryStore())
     with client(flavour, route=memory) as get:
         assert [get("/r").status for _ in range(2)] == [200, 429]
 

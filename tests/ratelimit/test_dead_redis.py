@@ -24,7 +24,7 @@ from redis.retry import Retry
 
 from backendkit.errors import ConfigurationError
 from backendkit.ratelimit import AsyncRateLimiter, AsyncRedisStore, RateLimiter, RedisStore, SlidingWindow
-from backendkit.ratelimit._turns import FIRST_IN_FLIGHT
+from backendkit.stores.redis._turns import FIRST_IN_FLIGHT
 from tests.support.net import Blackhole, blackhole, free_port
 
 TIMEOUT = 0.25

@@ -105,6 +105,7 @@ def test_the_async_store_on_a_cluster(redis_cluster: RedisCluster) -> None:
             return results
         finally:
             await store.aclose()
+            await client.aclose()  # the application's client: the store's aclose leaves it open
 
     assert asyncio.run(main()) == {"a": 4, "b": 4, "c": 4, "d": 4}
     assert evalsha_calls(nodes) == 40

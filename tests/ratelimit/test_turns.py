@@ -6,8 +6,9 @@ import asyncio
 
 import pytest
 
-from backendkit.ratelimit import StoreError, _turns
-from backendkit.ratelimit._turns import CheckQueue
+from backendkit.ratelimit import StoreError
+from backendkit.stores.redis import _turns
+from backendkit.stores.redis._turns import CheckQueue
 
 
 def test_waiters_are_served_first_come_first_served_and_time_out(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,8 +1,15 @@
-"""The :class:`JWTVerifier`: the shell around the pure policy; it reads the clock, fetches keys, asks revocations."""
+"""The :class:`JWTVerifier`: the shell around the pure policy; it reads the clock, fetches keys, asks revocations.
+
+It is also the revocation list's outage policy: a list raises
+:class:`~backendkit.stores.StoreUnavailable` when its store cannot answer, and the
+verifier answers by ``on_store_error`` (a 503, or "not revoked"), through the store
+kernel's breaker, so an outage costs one request's wait per ``retry_interval``.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
@@ -17,7 +24,11 @@ from backendkit.auth._policy import accept, open_token
 from backendkit.auth._principal import ClaimMapping, Principal, principal_from_claims
 from backendkit.auth._rbac import Roles
 from backendkit.auth._revocation import AsyncRevocations, Revocations
-from backendkit.errors import ConfigurationError
+from backendkit.errors import ConfigurationError, ServiceUnavailable
+from backendkit.stores import Breaker, OnStoreError, StoreUnavailable
+from backendkit.stores._core import check_on_store_error
+
+logger = logging.getLogger("backendkit.auth")
 
 
 class KeySource(Protocol):
@@ -49,6 +60,13 @@ class JWTVerifier:
         revocations: A revocation list; tokens then need a ``jti``.
         backend: The signature backend (python-jose by default).
         clock: The time, in seconds since the epoch.
+        on_store_error: What a check answers when the revocation list's store cannot:
+            ``"closed"`` raises :class:`~backendkit.errors.ServiceUnavailable` (503,
+            ``Retry-After: 1``: a revoked token is never accepted because Redis was down),
+            ``"open"`` answers "not revoked". By default the list's own ``on_store_error``
+            (a ``RedisRevocations``'), else ``"closed"``. Logged once per outage.
+        retry_interval: Seconds between tries of a failed revocation store: meanwhile
+            checks answer by the policy at once (the breaker).
 
     Example:
         >>> from backendkit.auth import HMACKey, issue
@@ -75,6 +93,8 @@ class JWTVerifier:
         revocations: Revocations | AsyncRevocations | None = None,
         backend: SignatureBackend | None = None,
         clock: Callable[[], float] = time.time,
+        on_store_error: OnStoreError | None = None,
+        retry_interval: float = 1.0,
     ) -> None:
         if backend is None:
             from backendkit.auth.backends import default_backend
@@ -102,6 +122,10 @@ class JWTVerifier:
         self._sync_list = revocations if isinstance(revocations, Revocations) else None
         self._async_list = revocations if isinstance(revocations, AsyncRevocations) else None
         self.clock = clock
+        policy = getattr(revocations, "on_store_error", "closed") if on_store_error is None else on_store_error
+        self.on_store_error = check_on_store_error(policy)
+        what = getattr(revocations, "store_name", "the revocation list")
+        self.breaker = Breaker(retry_interval, logger=logger.name, what=what)
 
     def _local_key(self, jws: CompactJWS) -> Verify | None:
         return self.ring.select(jws.header, allow_missing=self.jwks is not None)
@@ -132,44 +156,89 @@ class JWTVerifier:
             revocations = self._sync_list
             if revocations is None:
                 raise ConfigurationError("this revocation list is async: verify with averify()")
-            if revocations.is_revoked(claims["jti"], now):
-                raise InvalidToken("revoked")
+            if self._usable():
+                try:
+                    revoked: bool | None = revocations.is_revoked(claims["jti"], now)
+                except StoreUnavailable as exc:
+                    revoked = self._unavailable(exc)
+                self._refuse_if(revoked)
         return principal_from_claims(claims, self.mapping, self.roles)
 
     async def averify(self, token: object, *, now: float | None = None) -> Principal:
         """:meth:`verify` for async code."""
         now = self.clock() if now is None else now
         claims = await self.aclaims(token, now=now)
-        if self.revocations is not None:
-            if self._async_list is not None:
-                revoked = await self._async_list.ais_revoked(claims["jti"], now)
-            else:  # a blocking list (RedisRevocations): in a worker thread, off the event loop
-                assert self._sync_list is not None
-                revoked = await asyncio.to_thread(self._sync_list.is_revoked, claims["jti"], now)
-            if revoked:
-                raise InvalidToken("revoked")
+        if self.revocations is not None and self._usable():
+            try:
+                revoked: bool | None = await self._ais_revoked(claims["jti"], now)
+            except StoreUnavailable as exc:
+                revoked = self._unavailable(exc)
+            self._refuse_if(revoked)
         return principal_from_claims(claims, self.mapping, self.roles)
 
     def revoke(self, principal: Principal, *, now: float | None = None) -> None:
         """Revoke the token ``principal`` was verified from, until its ``exp`` (a logout)."""
         self._revocations_for(Revocations)
         assert self._sync_list is not None
-        self._sync_list.revoke(principal.claims["jti"], self._refused_until(principal), self._now(now))
+        try:
+            self._sync_list.revoke(principal.claims["jti"], self._refused_until(principal), self._now(now))
+        except StoreUnavailable as exc:
+            raise self._not_stored(exc) from exc
+        self.breaker.answered()
 
     async def arevoke(self, principal: Principal, *, now: float | None = None) -> None:
         """:meth:`revoke` for async code."""
         self._revocations_for(AsyncRevocations)
         jti, until, at = principal.claims["jti"], self._refused_until(principal), self._now(now)
-        if self._async_list is not None:
-            await self._async_list.arevoke(jti, until, at)
-        else:
-            assert self._sync_list is not None
-            await asyncio.to_thread(self._sync_list.revoke, jti, until, at)
+        try:
+            if self._async_list is not None:
+                await self._async_list.arevoke(jti, until, at)
+            else:
+                assert self._sync_list is not None
+                await asyncio.to_thread(self._sync_list.revoke, jti, until, at)
+        except StoreUnavailable as exc:
+            raise self._not_stored(exc) from exc
+        self.breaker.answered()
 
     @property
     def checks_sync(self) -> bool:
         """Whether :meth:`verify` (not only :meth:`averify`) can be used: no revocation list is async-only."""
         return self.revocations is None or self._sync_list is not None
+
+    # The outage policy of the revocation list (the breaker skips a failed store meanwhile).
+
+    async def _ais_revoked(self, jti: str, now: float) -> bool:
+        if self._async_list is not None:
+            return await self._async_list.ais_revoked(jti, now)
+        assert self._sync_list is not None  # a blocking list (RedisRevocations): in a worker thread, off the loop
+        return await asyncio.to_thread(self._sync_list.is_revoked, jti, now)
+
+    def _usable(self) -> bool:
+        if self.breaker.usable():
+            return True
+        self._unavailable(None)  # closed: raises; open: "not revoked", nothing to ask
+        return False
+
+    def _unavailable(self, exc: StoreUnavailable | None) -> bool | None:
+        """A check without its store (``exc``: it failed now): a 503 when closed, else no answer (None)."""
+        if exc is not None:
+            self.breaker.failed(exc, f"failing {self.on_store_error}")
+        if self.on_store_error == "closed":
+            raise ServiceUnavailable(headers={"Retry-After": "1"}) from exc
+        return None
+
+    def _refuse_if(self, revoked: bool | None) -> None:
+        """The list's answer (``None``: none, failing open): refused when revoked; an answer closes the breaker."""
+        if revoked is None:
+            return
+        self.breaker.answered()
+        if revoked:
+            raise InvalidToken("revoked")
+
+    def _not_stored(self, exc: StoreUnavailable) -> ServiceUnavailable:
+        """A revocation that could not be stored: a 503 whatever the policy (a silent logout is worse)."""
+        self.breaker.failed(exc, "a revocation was not stored")
+        return ServiceUnavailable(headers={"Retry-After": "1"})
 
     def _refused_until(self, principal: Principal) -> float:
         # Until the token would be refused anyway: its exp, plus the leeway verify forgives.

@@ -77,7 +77,7 @@ class IdempotentRoutes:
             await slot_of(request.scope).start(self.idempotency, required=required)
 
         statuses = [400, 409, 422]
-        if self.idempotency.on_error == "closed" and not isinstance(self.idempotency.store, MemoryStore):
+        if self.idempotency.on_store_error == "closed" and not isinstance(self.idempotency.store, MemoryStore):
             statuses.append(503)  # (a memory store never fails)
         setattr(start_idempotency_key, AUTH_STATUSES, tuple(statuses))
         setattr(start_idempotency_key, _STARTS_KEY, True)

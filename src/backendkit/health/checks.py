@@ -54,14 +54,15 @@ def async_redis_check(client: Any) -> Callable[[], Awaitable[Result]]:
 
 
 PROBE_KEY = "backendkit:health:probe"
-"""The key a store check clears: it is never a limit's, so clearing it changes nothing."""
+"""The key a store check clears or releases: never a limit's nor an idempotency key's, so it changes nothing."""
+_PROBE_LOCK = b"backendkit:health:probe"  # released only if the probe key held it: it never does
 
 
 def store_check(store: Any) -> Callable[[], Result]:
     """A rate-limit store answering (``MemoryStore``, ``RedisStore``): one ``clear`` of a key no limit uses.
 
-    A store that cannot answer raises its ``StoreError``: the check fails, whatever the
-    limiter's ``on_store_error`` does with requests meanwhile.
+    A store that cannot answer raises :class:`~backendkit.stores.StoreUnavailable`: the
+    check fails, whatever the limiter's ``on_store_error`` does with requests meanwhile.
     """
     return timed(lambda: store.clear([PROBE_KEY]))
 
@@ -71,11 +72,32 @@ def async_store_check(store: Any) -> Callable[[], Awaitable[Result]]:
     return atimed(lambda: store.aclear([PROBE_KEY]))
 
 
+def idempotency_check(store: Any) -> Callable[[], Result]:
+    """An idempotency store answering (``MemoryStore``, ``RedisStore`` from ``backendkit.idempotency.redis``).
+
+    One ``release`` of a key no request uses, with a lock nobody holds: one round trip
+    that changes nothing. A store that cannot answer raises
+    :class:`~backendkit.stores.StoreUnavailable`: the check fails, whatever the
+    ``on_store_error`` of :class:`~backendkit.idempotency.Idempotency` does meanwhile.
+
+    Example:
+        >>> from backendkit.idempotency import MemoryStore
+        >>> idempotency_check(MemoryStore())().observed_unit
+        'ms'
+    """
+    return timed(lambda: store.release(PROBE_KEY, _PROBE_LOCK))
+
+
+def async_idempotency_check(store: Any) -> Callable[[], Awaitable[Result]]:
+    """:func:`idempotency_check` for an ``AsyncRedisStore`` (or a ``MemoryStore``), on the event loop."""
+    return atimed(lambda: store.arelease(PROBE_KEY, _PROBE_LOCK))
+
+
 def revocations_check(revocations: Any) -> Callable[[], Result]:
     """A ``RedisRevocations`` list's Redis answering a ``PING`` (its own bounded client).
 
-    Its ``on_error="open"`` would answer "not revoked" when Redis is down: the check
-    asks Redis itself, so the probe tells the truth either way.
+    A verifier with ``on_store_error="open"`` answers "not revoked" when Redis is down:
+    the check asks Redis itself, so the probe tells the truth either way.
     """
     return timed(lambda: revocations.client.ping())
 
@@ -125,12 +147,14 @@ def django_database_check(alias: str = "default") -> Callable[[], Result]:
 
 __all__ = [
     "PROBE_KEY",
+    "async_idempotency_check",
     "async_redis_check",
     "async_revocations_check",
     "async_sqlalchemy_check",
     "async_store_check",
     "atimed",
     "django_database_check",
+    "idempotency_check",
     "redis_check",
     "revocations_check",
     "sqlalchemy_check",

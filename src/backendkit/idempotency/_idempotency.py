@@ -1,7 +1,9 @@
 """The :class:`Idempotency` object: a key's lock, the handler's response kept, a retry's replay.
 
 The shell around the pure parts (the key parser, the fingerprint, the records and
-the policy): it makes lock tokens, calls the store, and applies the failure policy.
+the policy): it makes lock tokens, calls the store, and applies the outage policy
+(``on_store_error``, with the store kernel's breaker). Each sync method and its async
+twin only call the store: the steps before and after are shared and do no I/O.
 Adapters give it a :class:`KeyedRequest` before the handler and the response after.
 """
 
@@ -12,7 +14,7 @@ import math
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from backendkit.errors import ConfigurationError, ServiceUnavailable
 from backendkit.idempotency._errors import IdempotencyKeyMissing
@@ -21,9 +23,11 @@ from backendkit.idempotency._key import parse_key
 from backendkit.idempotency._policy import UNSTORED_STATUSES, found, principal_scope, storable
 from backendkit.idempotency._record import StoredResponse, kept_headers, lock_value, record_value
 from backendkit.idempotency._store import AsyncIdempotencyStore, IdempotencyStore, StoreUnavailable, not_a_store
+from backendkit.stores import Breaker, OnStoreError
+from backendkit.stores._outage import on_store_error_from
 
 logger = logging.getLogger("backendkit.idempotency")
-OnError = Literal["closed", "open"]
+OnError = OnStoreError  # its old name
 REPLAYED = ("Idempotent-Replayed", "true")
 DEFAULT_PREFIX = "backendkit:idempotency:"
 
@@ -80,8 +84,12 @@ class Idempotency:
         keep_set_cookie: Whether ``Set-Cookie`` is kept and replayed (off: a replay must not
             hand out another session's cookie).
         store_server_errors: Whether 5xx answers are kept (off: a retry runs again).
-        on_error: When the store cannot answer: ``"closed"`` answers 503 (``Retry-After: 1``),
-            ``"open"`` runs the request without idempotency; either way logged once per outage.
+        on_store_error: When the store cannot answer: ``"closed"`` (the default) answers 503
+            (``Retry-After: 1``): a retried payment must not run twice because Redis was down;
+            ``"open"`` runs the request without idempotency. Either way logged once per outage.
+            ``on_error`` is its deprecated old name.
+        retry_interval: Seconds between tries of a failed store: meanwhile requests get the
+            policy's answer at once, and one request per interval tries the store (the breaker).
         prefix: Prepended to the store's keys.
         api_key_header: The header naming an API key's holder, for the scope of keys sent
             by clients without a user (``None`` to ignore).
@@ -111,11 +119,13 @@ class Idempotency:
         keep_set_cookie: bool = False,
         store_server_errors: bool = False,
         unstored: Iterable[int] = UNSTORED_STATUSES,
-        on_error: OnError = "closed",
+        on_store_error: OnStoreError = "closed",
         prefix: str = DEFAULT_PREFIX,
         api_key_header: str | None = "X-API-Key",
         request_id_header: str = "X-Request-ID",
         scope: Callable[[KeyedRequest], str] | None = None,
+        retry_interval: float = 1.0,
+        on_error: OnStoreError | None = None,
     ) -> None:
         if not isinstance(store, (IdempotencyStore, AsyncIdempotencyStore)):
             raise ConfigurationError(not_a_store(store))
@@ -127,8 +137,8 @@ class Idempotency:
                 raise ConfigurationError(f"{name} is a positive number of seconds, not {value!r}")
         if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 0:
             raise ConfigurationError(f"max_size is a number of bytes, not {max_size!r}")
-        if on_error not in ("closed", "open"):
-            raise ConfigurationError(f"on_error is 'closed' or 'open', not {on_error!r}")
+        self.on_store_error = on_store_error_from(on_store_error, on_error)
+        self.breaker = Breaker(retry_interval, logger=logger.name, what="the idempotency store")
         self.store: Any = store  # (sync, async or both: require_sync/require_async say which is needed)
         self.required = required
         self.ttl_ms = math.ceil(ttl * 1000)
@@ -137,12 +147,10 @@ class Idempotency:
         self.keep_set_cookie = keep_set_cookie
         self.store_server_errors = store_server_errors
         self.unstored = frozenset(unstored)
-        self.on_error: OnError = on_error
         self.prefix = prefix
         self.api_key_header = api_key_header
         self.request_id_header = request_id_header
         self._scope = scope or _default_scope
-        self._down = False
 
     def require_sync(self) -> None:
         """Raise ``ConfigurationError`` unless the store serves sync code (Flask, sync Django views)."""
@@ -160,15 +168,19 @@ class Idempotency:
 
     # Before the handler -----------------------------------------------------------------------
 
-    def _prepare(self, request: KeyedRequest, required: bool | None) -> tuple[str, bytes, str] | None:
+    def _attempt(self, request: KeyedRequest, required: bool | None) -> Attempt | None:
+        """What to ask the store for (``None``: run as usual: no key, or no store meanwhile and failing open)."""
         key = parse_key(request.key_values)
         if key is None:
             if self.required if required is None else required:
                 raise IdempotencyKeyMissing()
             return None
+        if not self.breaker.usable():  # the store is down: the policy answers at once
+            self._unavailable(None)
+            return None
         print_ = fingerprint(request.method, request.path, request.query, request.content_type, request.body)
         where = storage_key(self.prefix, self._scope(request), request.method, request.path, key)
-        return where, lock_value(print_, secrets.token_hex(16)), print_
+        return Attempt(where, lock_value(print_, secrets.token_hex(16)), print_)
 
     def start(self, request: KeyedRequest, *, required: bool | None = None) -> Attempt | Replay | None:
         """Before the handler: an :class:`Attempt` (run it), a :class:`Replay`, or ``None`` (no key: run as usual).
@@ -179,43 +191,40 @@ class Idempotency:
             IdempotencyKeyMismatch: the key belongs to another request (422).
             IdempotencyKeyInUse: the key's first request still runs (409).
             ServiceUnavailable: the store is down, or holds a value that is not ours, and
-                ``on_error`` is ``"closed"`` (503).
+                ``on_store_error`` is ``"closed"`` (503).
         """
-        prepared = self._prepare(request, required)
-        if prepared is None:
+        attempt = self._attempt(request, required)
+        if attempt is None:
             return None
-        where, lock, print_ = prepared
         try:
-            value, _ = self.store.begin(where, lock, self.lock_ms)
+            value, _ = self.store.begin(attempt.key, attempt.lock, self.lock_ms)
         except StoreUnavailable as exc:
             self._unavailable(exc)
-            return None  # (open: run the request without idempotency)
-        self._answered()
-        return self._outcome(value, where, lock, print_)
+            return None
+        return self._outcome(value, attempt)
 
     async def astart(self, request: KeyedRequest, *, required: bool | None = None) -> Attempt | Replay | None:
         """:meth:`start` for async code."""
-        prepared = self._prepare(request, required)
-        if prepared is None:
+        attempt = self._attempt(request, required)
+        if attempt is None:
             return None
-        where, lock, print_ = prepared
         try:
-            value, _ = await self.store.abegin(where, lock, self.lock_ms)
+            value, _ = await self.store.abegin(attempt.key, attempt.lock, self.lock_ms)
         except StoreUnavailable as exc:
             self._unavailable(exc)
-            return None  # (open: run the request without idempotency)
-        self._answered()
-        return self._outcome(value, where, lock, print_)
+            return None
+        return self._outcome(value, attempt)
 
-    def _outcome(self, value: bytes | None, where: str, lock: bytes, print_: str) -> Attempt | Replay | None:
+    def _outcome(self, value: bytes | None, attempt: Attempt) -> Attempt | Replay | None:
+        self.breaker.answered()
         try:
-            response = found(value, print_)
+            response = found(value, attempt.fingerprint)
         except ValueError:  # not a lock or a record of ours (written by hand, or by something else)
-            logger.error("the idempotency store holds a value that is not ours under %s", where)
-            if self.on_error == "closed":
+            logger.error("the idempotency store holds a value that is not ours under %s", attempt.key)
+            if self.on_store_error == "closed":
                 raise ServiceUnavailable(headers={"Retry-After": "1"}) from None
             return None  # (open: run the request without idempotency)
-        return Attempt(where, lock, print_) if response is None else Replay(response)
+        return attempt if response is None else Replay(response)
 
     # After the handler ------------------------------------------------------------------------
 
@@ -232,61 +241,65 @@ class Idempotency:
 
     def finish(self, attempt: Attempt, status: int, headers: Iterable[tuple[str, str]], body: bytes | None) -> None:
         """After the handler: keep its response for the retries, or release the key (``body`` ``None``: streamed)."""
-        record = self._record(attempt, status, headers, body)
-        try:
-            if record is None:
-                self.store.release(attempt.key, attempt.lock)
-            elif not self.store.finish(attempt.key, attempt.lock, record, self.ttl_ms):
-                _lost(attempt)
-        except StoreUnavailable as exc:
-            self._not_kept(exc)
+        self._end(attempt, self._record(attempt, status, headers, body))
 
     async def afinish(
         self, attempt: Attempt, status: int, headers: Iterable[tuple[str, str]], body: bytes | None
     ) -> None:
         """:meth:`finish` for async code."""
-        record = self._record(attempt, status, headers, body)
-        try:
-            if record is None:
-                await self.store.arelease(attempt.key, attempt.lock)
-            elif not await self.store.afinish(attempt.key, attempt.lock, record, self.ttl_ms):
-                _lost(attempt)
-        except StoreUnavailable as exc:
-            self._not_kept(exc)
+        await self._aend(attempt, self._record(attempt, status, headers, body))
 
     def abandon(self, attempt: Attempt) -> None:
         """The handler raised before any response: release the key, so a retry runs again."""
-        try:
-            self.store.release(attempt.key, attempt.lock)
-        except StoreUnavailable as exc:
-            self._not_kept(exc)
+        self._end(attempt, None)
 
     async def aabandon(self, attempt: Attempt) -> None:
         """:meth:`abandon` for async code."""
+        await self._aend(attempt, None)
+
+    def _end(self, attempt: Attempt, record: bytes | None) -> None:
+        # Keep ``record`` under the attempt's key, or release the key when it is None.
+        if not self.breaker.usable():
+            return  # the store is down: not kept (the lock expires)
         try:
-            await self.store.arelease(attempt.key, attempt.lock)
+            kept = self._keep(attempt, record) if record is not None else self.store.release(attempt.key, attempt.lock)
         except StoreUnavailable as exc:
-            self._not_kept(exc)
+            self.breaker.failed(exc, "a response was not kept")
+            return
+        self._ended(attempt, kept)
 
-    # The failure policy -----------------------------------------------------------------------
+    async def _aend(self, attempt: Attempt, record: bytes | None) -> None:
+        if not self.breaker.usable():
+            return
+        try:
+            kept = await (
+                self._akeep(attempt, record) if record is not None else self.store.arelease(attempt.key, attempt.lock)
+            )
+        except StoreUnavailable as exc:
+            self.breaker.failed(exc, "a response was not kept")
+            return
+        self._ended(attempt, kept)
 
-    def _unavailable(self, exc: Exception) -> None:
-        if not self._down:
-            self._down = True
-            logger.warning("the idempotency store is unavailable (%s); failing %s", exc, self.on_error)
-        if self.on_error == "closed":
+    def _keep(self, attempt: Attempt, record: bytes) -> bool:
+        return bool(self.store.finish(attempt.key, attempt.lock, record, self.ttl_ms))
+
+    async def _akeep(self, attempt: Attempt, record: bytes) -> bool:
+        return bool(await self.store.afinish(attempt.key, attempt.lock, record, self.ttl_ms))
+
+    # The outage policy ------------------------------------------------------------------------
+
+    def _unavailable(self, exc: StoreUnavailable | None) -> None:
+        """No store to ask (``exc``: it failed now; ``None``: the breaker skips it): 503 when closed, else run."""
+        if exc is not None:
+            self.breaker.failed(exc, f"failing {self.on_store_error}")
+        if self.on_store_error == "closed":
             raise ServiceUnavailable(headers={"Retry-After": "1"}) from exc
+        # (open: the request runs without idempotency)
 
-    def _answered(self) -> None:
-        if self._down:
-            self._down = False
-            logger.warning("the idempotency store is available again")
-
-    def _not_kept(self, exc: Exception) -> None:
-        # The handler has run and its answer goes out; only its record is lost (the lock expires).
-        if not self._down:
-            self._down = True
-            logger.warning("the idempotency store is unavailable (%s); a response was not kept", exc)
+    def _ended(self, attempt: Attempt, kept: bool | None) -> None:
+        self.breaker.answered()
+        if kept is False:
+            _lost(attempt)
 
 
 def _lost(attempt: Attempt) -> None:

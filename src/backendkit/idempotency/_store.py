@@ -10,17 +10,16 @@
 Each is safe to repeat (a store may retry a call whose connection broke): ``begin``
 answers ``None`` for our own lock, ``finish`` succeeds on our own record.
 
-A store that cannot answer raises :class:`StoreUnavailable`; the failure policy
-of :class:`~backendkit.idempotency.Idempotency` decides what the request gets.
+A store that cannot answer raises :class:`StoreUnavailable` (the store kernel's
+one error, :class:`backendkit.stores.StoreUnavailable`); the ``on_store_error``
+policy of :class:`~backendkit.idempotency.Idempotency` decides what the request gets.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-
-class StoreUnavailable(Exception):
-    """The store could not be reached or did not answer in time."""
+from backendkit.stores._core import StoreUnavailable
 
 
 @runtime_checkable

@@ -33,7 +33,7 @@ from backendkit.ratelimit._memory import MemoryStore  # noqa: E402
 from backendkit.ratelimit._policies import Policy, SlidingWindow, TokenBucket  # noqa: E402
 from backendkit.ratelimit._rates import Rate, parse_rates  # noqa: E402
 from backendkit.ratelimit._rule import DecisionEvent, Limit, Verdict, limit_list  # noqa: E402
-from backendkit.ratelimit._store import AsyncStore, Store, StoreError  # noqa: E402
+from backendkit.ratelimit._store import AsyncStore, Store, StoreError  # noqa: E402  (= backendkit.stores.StoreUnavailable)
 
 
 def __getattr__(name: str) -> object:

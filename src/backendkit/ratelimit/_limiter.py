@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable, Sequence
 from typing import Generic, Literal, TypeVar, cast
 
+from backendkit.errors import ConfigurationError
 from backendkit.ratelimit._algorithms import Spec, Step, TokenBucketSpec
 from backendkit.ratelimit._decision import Decision, PolicyState, single_policy_decider
 from backendkit.ratelimit._memory import MemoryStore
 from backendkit.ratelimit._policies import Policy
-from backendkit.ratelimit._store import AsyncStore, Store, StoreError
+from backendkit.ratelimit._store import AsyncStore, Store
+from backendkit.stores import Breaker, StoreUnavailable
+from backendkit.stores._core import check_on_store_error
+from backendkit.stores._outage import deprecated
 
 logger = logging.getLogger("backendkit.ratelimit")
-OnStoreError = Literal["open", "closed", "memory"]
+OnStoreError = Literal["open", "closed", "memory"]  # "memory": deprecated, fallback=MemoryStore() now
 
 
 S = TypeVar("S", Store, AsyncStore)
@@ -34,16 +36,23 @@ class _Limiter(Generic[S]):
         prefix: str = "rl:",
         on_store_error: OnStoreError = "open",
         retry_interval: float = 1.0,
+        fallback: Store | None = None,
     ) -> None:
         policy_list = [policies] if isinstance(policies, Policy) else list(policies)
         if not policy_list or not all(isinstance(p, Policy) for p in policy_list):
             raise TypeError("policies are TokenBucket or SlidingWindow objects")
-        if on_store_error not in ("open", "closed", "memory"):
-            raise ValueError(f"on_store_error is 'open', 'closed' or 'memory', not {on_store_error!r}")
+        if on_store_error == "memory" and fallback is None:
+            deprecated('on_store_error="memory"', "fallback=MemoryStore()", stacklevel=4)
+            on_store_error, fallback = "open", MemoryStore()
+        if fallback is not None and not callable(getattr(fallback, "apply", None)):
+            raise ConfigurationError(f"fallback is a sync store that never fails (a MemoryStore), not {fallback!r}")
         self.policies = policy_list
         self.prefix = prefix
-        self.on_store_error = on_store_error
-        self.retry_interval = retry_interval
+        self.on_store_error = check_on_store_error(on_store_error)
+        self.fallback = fallback
+        self.breaker = Breaker(retry_interval, logger=logger.name, what="the rate-limit store")
+        # What the log line says a check does meanwhile.
+        self._meanwhile = "counting in the fallback store" if fallback is not None else f"failing {self.on_store_error}"
         self._specs: tuple[Spec, ...] = tuple(spec for p in policy_list for spec in p.specs())
         self._names = [name for p in policy_list for name in p.names()]
         # A token bucket's quota is its capacity (the burst), what "remaining" counts down from.
@@ -54,9 +63,6 @@ class _Limiter(Generic[S]):
             f"{kind}:{rate.amount}:{rate.window}"
             for kind, rate in zip(kinds, [r for p in policy_list for r in p.rates], strict=True)
         ]
-        self._fallback = MemoryStore() if on_store_error == "memory" else None
-        self._down_until: float | None = None  # the breaker: skip the store until then
-        self._probing = threading.Lock()  # held only to decide which check tries a failed store again
         # A MemoryStore is both a Store and an AsyncStore.
         self.store = store if store is not None else cast(S, MemoryStore())
         # One policy: decisions straight from its step (the common case, worth its own path).
@@ -91,36 +97,18 @@ class _Limiter(Generic[S]):
             return self._decide_single(steps[0])
         return Decision.from_steps(self._names, self._limits, self._windows, steps)
 
-    def _store_usable(self) -> bool:
-        if self._down_until is None:  # the common case, without a lock
-            return True
-        now = time.monotonic()
-        with self._probing:
-            down_until = self._down_until
-            if down_until is None:
-                return True
-            if now < down_until:
-                return False
-            # Half open: this check tries the store again; every other one keeps to the
-            # failure path until it has answered (or the next interval), so a dead store
-            # delays at most one check per retry_interval.
-            self._down_until = now + self.retry_interval
-            return True
-
-    def _store_failed(self, exc: Exception) -> None:
-        if self._down_until is None:
-            logger.warning("rate-limit store unavailable (%s); failing %s", exc, self.on_store_error)
-        self._down_until = time.monotonic() + self.retry_interval
+    @property
+    def retry_interval(self) -> float:
+        """Seconds between tries of a failed store (the breaker's)."""
+        return self.breaker.retry_interval
 
     def _store_answered(self, steps: Sequence[Step]) -> Decision:
-        if self._down_until is not None:
-            self._down_until = None
-            logger.warning("rate-limit store available again")
+        self.breaker.answered()
         return self._decision(steps)
 
     def _degraded(self, keys: list[str], cost: int, op: str) -> Decision:
-        if self._fallback is not None:
-            return self._decision(self._fallback.apply(keys, self._specs, cost, op))
+        if self.fallback is not None:
+            return self._decision(self.fallback.apply(keys, self._specs, cost, op))
         allowed = self.on_store_error == "open" or op != "hit"
         states = tuple(
             PolicyState(name, limit, window, limit, 0.0, None if allowed else self.retry_interval)
@@ -151,9 +139,14 @@ class RateLimiter(_Limiter[Store]):
         store: Where state lives; a new :class:`MemoryStore` by default.
         prefix: Prepended to every store key.
         on_store_error: What a check answers when the store fails: ``"open"``
-            (allow), ``"closed"`` (deny) or ``"memory"`` (count in a local
-            MemoryStore meanwhile). Never an exception.
-        retry_interval: Seconds between attempts to use a failed store again.
+            (allow: the default, a rate limit is a protection, not a gate) or
+            ``"closed"`` (deny, with ``Retry-After``). Never an exception.
+            ``"memory"`` is the deprecated spelling of ``fallback=MemoryStore()``.
+        retry_interval: Seconds between tries of a failed store: meanwhile the
+            checks answer by the policy at once, and one check per interval
+            tries the store again (the breaker).
+        fallback: A store that counts meanwhile instead (a :class:`MemoryStore`:
+            per process, so a limit is per process during the outage).
 
     Example:
         >>> from backendkit.ratelimit import RateLimiter, SlidingWindow
@@ -170,8 +163,16 @@ class RateLimiter(_Limiter[Store]):
         prefix: str = "rl:",
         on_store_error: OnStoreError = "open",
         retry_interval: float = 1.0,
+        fallback: Store | None = None,
     ) -> None:
-        super().__init__(policies, store, prefix=prefix, on_store_error=on_store_error, retry_interval=retry_interval)
+        super().__init__(
+            policies,
+            store,
+            prefix=prefix,
+            on_store_error=on_store_error,
+            retry_interval=retry_interval,
+            fallback=fallback,
+        )
 
     def hit(self, key: str, cost: int = 1) -> Decision:
         """Consume ``cost`` from every policy if all of them admit it."""
@@ -193,16 +194,16 @@ class RateLimiter(_Limiter[Store]):
         """Forget everything about ``key``."""
         try:
             self.store.clear(self.keys(key))
-        except StoreError as exc:
-            self._store_failed(exc)
+        except StoreUnavailable as exc:
+            self.breaker.failed(exc, self._meanwhile)
 
     def _run(self, key: str, cost: int, op: str) -> Decision:
         keys = self.keys(key)
-        if self._store_usable():
+        if self.breaker.usable():
             try:
                 return self._store_answered(self.store.apply(keys, self._specs, cost, op))
-            except StoreError as exc:
-                self._store_failed(exc)
+            except StoreUnavailable as exc:
+                self.breaker.failed(exc, self._meanwhile)
         return self._degraded(keys, cost, op)
 
 
@@ -237,14 +238,14 @@ class AsyncRateLimiter(_Limiter[AsyncStore]):
         """Forget everything about ``key``."""
         try:
             await self.store.aclear(self.keys(key))
-        except StoreError as exc:
-            self._store_failed(exc)
+        except StoreUnavailable as exc:
+            self.breaker.failed(exc, self._meanwhile)
 
     async def _run(self, key: str, cost: int, op: str) -> Decision:
         keys = self.keys(key)
-        if self._store_usable():
+        if self.breaker.usable():
             try:
                 return self._store_answered(await self.store.aapply(keys, self._specs, cost, op))
-            except StoreError as exc:
-                self._store_failed(exc)
+            except StoreUnavailable as exc:
+                self.breaker.failed(exc, self._meanwhile)
         return self._degraded(keys, cost, op)

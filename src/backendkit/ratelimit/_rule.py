@@ -123,8 +123,9 @@ class Limit:
             limit), a ``RedisStore`` for sync views or an ``AsyncRedisStore`` for
             async ones.
         prefix: Prepended to every store key.
-        on_store_error: ``"open"``, ``"closed"`` or ``"memory"``; see :class:`RateLimiter`.
+        on_store_error: ``"open"`` or ``"closed"``; see :class:`RateLimiter`.
         retry_interval: Seconds between attempts to use a failed store again.
+        fallback: A store that counts while ``store`` fails (a :class:`MemoryStore`); see :class:`RateLimiter`.
         legacy_headers: Also send ``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset``.
 
     Raises:
@@ -154,6 +155,7 @@ class Limit:
         on_store_error: OnStoreError = "open",
         retry_interval: float = 1.0,
         legacy_headers: bool = False,
+        fallback: Store | None = None,
     ) -> None:
         check_options(
             key=key,
@@ -189,6 +191,7 @@ class Limit:
             "prefix": prefix,
             "on_store_error": on_store_error,
             "retry_interval": retry_interval,
+            "fallback": fallback,
         }
         self._sync = RateLimiter(self.policies, cast(Store, self.store), **options) if is_sync(self.store) else None
         self._async = (

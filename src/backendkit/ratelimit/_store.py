@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from backendkit.ratelimit._algorithms import Spec, Step
+from backendkit.stores._core import StoreUnavailable
 
-
-class StoreError(Exception):
-    """The store could not answer (Redis down, timed out...). Raised by stores, wrapped ``from`` the cause."""
+StoreError = StoreUnavailable
+"""The store could not answer (Redis down, timed out...): :class:`backendkit.stores.StoreUnavailable`."""
 
 
 class Store(Protocol):

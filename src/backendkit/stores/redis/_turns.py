@@ -1,4 +1,7 @@
-"""``CheckQueue``: how many checks an async store lets run at once on one event loop, and who waits.
+"""``CheckQueue``: how many commands an async store lets run at once on one event loop, and who waits.
+
+Every async store of the kernel (rate limits, idempotency keys, revocation lists) goes through one
+queue per event loop; the story below is the rate limiter's, where it was found.
 
 Each check in flight holds one connection, so this is also how many connections
 the store opens. It opens them gradually: a cold worker hit by a burst of 500
@@ -27,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import collections
 
-from backendkit.ratelimit._store import StoreError
+from backendkit.stores._core import StoreUnavailable
 
 MAX_IN_FLIGHT = 100  # the most checks in flight, and so connections, on one loop
 FIRST_IN_FLIGHT = 4  # how many a loop starts with (and starts again with after a failure)
@@ -38,7 +41,7 @@ class CheckQueue:
     """At most ``in_flight`` checks at once, growing by one per success made while others wait, up to ``most``.
 
     What ``asyncio.Semaphore`` does, but a free turn is taken without an await
-    (its ``acquire`` is a coroutine even then), waiting ends in a StoreError, the
+    (its ``acquire`` is a coroutine even then), waiting ends in a StoreUnavailable, the
     number of turns grows with successes, and an unreachable store empties the queue.
     """
 
@@ -64,12 +67,12 @@ class CheckQueue:
         return False
 
     async def wait(self) -> None:
-        """Wait for a turn (first come, first served); raises StoreError when the store failed meanwhile."""
+        """Wait for a turn (first come, first served); raises StoreUnavailable when the store failed meanwhile."""
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append(waiter)
         try:
             await asyncio.wait_for(waiter, QUEUE_TIMEOUT)  # a future, not a coroutine: no task made
-        except StoreError:
+        except StoreUnavailable:
             raise  # failed over together with the rest of the queue
         except BaseException as exc:
             if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
@@ -77,7 +80,7 @@ class CheckQueue:
             elif waiter in self._waiting:
                 self._waiting.remove(waiter)
             if isinstance(exc, asyncio.TimeoutError):
-                raise StoreError(f"redis: no turn free within {QUEUE_TIMEOUT} s") from exc
+                raise StoreUnavailable(f"redis: no turn free within {QUEUE_TIMEOUT} s") from exc
             raise
 
     def done(self, *, succeeded: bool) -> None:
@@ -100,7 +103,7 @@ class CheckQueue:
         while self._waiting:
             waiter = self._waiting.popleft()
             if not waiter.done():
-                waiter.set_exception(StoreError(f"redis: {cause}"))
+                waiter.set_exception(StoreUnavailable(f"redis: {cause}"))
 
     def timed_out(self, started: float, now: float, cause: BaseException) -> bool:
         """A check that started at loop time ``started`` timed out at ``now``; whether it may try again.

@@ -1,6 +1,7 @@
 """Redis clients a store can wait on: every wait bounded by the store's timeout, no retries.
 
-Shared by the rate-limit stores and the revocation lists. A rate limiter (or a
+Shared by every Redis store of the kernel (rate limits, idempotency keys,
+revocation lists). A rate limiter (or a
 revocation check) that waits for a dead Redis slows every request down, so a store
 never lets a check wait longer than its ``timeout``. redis-py's defaults do not
 agree: ``redis.Redis()`` retries a failed connection three times with back-off
@@ -22,6 +23,7 @@ import redis.asyncio
 import redis.asyncio.cluster
 import redis.asyncio.retry
 import redis.cluster
+import redis.connection
 import redis.retry
 from redis.backoff import NoBackoff
 
@@ -31,6 +33,7 @@ from backendkit.errors import ConfigurationError
 DEFAULT_TIMEOUT = 0.25
 _TIMEOUTS = ("socket_timeout", "socket_connect_timeout", "orig_socket_timeout", "orig_socket_connect_timeout")
 _CLUSTERS: tuple[type[Any], ...] = (redis.cluster.RedisCluster, redis.asyncio.cluster.RedisCluster)
+_parse_url: Callable[[str], object] = redis.connection.parse_url  # (untyped in redis-py)
 
 
 def check_timeout(timeout: float) -> float:
@@ -38,6 +41,17 @@ def check_timeout(timeout: float) -> float:
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
         raise ConfigurationError(f"timeout is a positive number of seconds, not {timeout!r}")
     return float(timeout)
+
+
+def checked_url(url: object) -> str:
+    """``url`` if redis-py can connect to it; a ``ConfigurationError`` now (a scheme, a port...) otherwise."""
+    if not isinstance(url, str):
+        raise ConfigurationError(f"a Redis URL is a string, not {url!r}")
+    try:
+        _parse_url(url)
+    except ValueError as exc:  # an unknown scheme, a bad port...
+        raise ConfigurationError(f"not a Redis URL: {exc}") from exc
+    return url
 
 
 def client_from_url(url: str, timeout: float, *, asyncio: bool) -> Any:
