@@ -201,10 +201,10 @@ def stage_runners(material: Material, backend: Any) -> dict[str, Callable[[], An
     pipeline; the differences between consecutive prefixes say what each costs in place.
     Private names: update this with the verifier.
     """
-    from backendkit.auth._claims import check_claims
-    from backendkit.auth._compact import parse_compact
-    from backendkit.auth._keyring import check_header, signature_plausible
-    from backendkit.auth._principal import principal_from_claims
+    from backendkit.auth._core.claims import check_claims
+    from backendkit.auth._core.compact import parse_compact
+    from backendkit.auth._core.keyring import check_header, signature_plausible
+    from backendkit.auth._core.principal import principal_from_claims
 
     verifier, token, now = material.verifier(backend), material.token, material.issued_at + 1
     max_size, ring, rules = verifier.max_size, verifier.ring, verifier.rules

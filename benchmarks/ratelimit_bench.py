@@ -160,7 +160,7 @@ def case_redis_one(args: argparse.Namespace, summary: Summary, port: int) -> Non
     from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
 
     from backendkit.ratelimit import RateLimiter, RedisStore, SlidingWindow
-    from backendkit.ratelimit._redis import SCRIPT, script_args
+    from backendkit.ratelimit._stores.redis import SCRIPT, script_args
 
     store = RedisStore(redis.Redis(host="127.0.0.1", port=port))
     limiter = RateLimiter(SlidingWindow(RATE), store, on_store_error="closed")

@@ -25,7 +25,7 @@ from backendkit.context import (
     request_id_var,
 )
 from backendkit.errors import APIError, ErrorHandler, ErrorResponse, ExceptionRegistry, HandledError
-from backendkit.logging._access import ACCESS_LOGGER, access_entry, access_level
+from backendkit.logging._core.access import ACCESS_LOGGER, access_entry, access_level
 from backendkit.proxies import TrustedProxies, client_address
 
 error_logger = logging.getLogger("backendkit.errors")

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from backendkit.auth import InvalidToken, JWTVerifier, MemoryRevocations
-from backendkit.auth._backend import SignatureBackend
+from backendkit.auth._core.backend import SignatureBackend
 from backendkit.auth.backends.jose import JoseBackend
 from backendkit.auth.backends.pyjwt import PyJWTBackend
 from tests.auth.corpus import CASES, Case

@@ -21,9 +21,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backendkit.auth import ALGORITHMS, InvalidToken, JWTVerifier, PrivateKey, issue
-from backendkit.auth._jwks import CachePolicy, CacheState, Need, failed, loaded, need, select
-from backendkit.auth._jwkset import JWKEntry, KeySet, parse_discovery, parse_jwks
-from backendkit.auth._keys import KTY_OF_ALG
+from backendkit.auth._core.jwks import CachePolicy, CacheState, Need, failed, loaded, need, select
+from backendkit.auth._core.jwkset import JWKEntry, KeySet, parse_discovery, parse_jwks
+from backendkit.auth._core.keys import KTY_OF_ALG
 from backendkit.auth.backends.jose import JoseBackend
 from backendkit.auth.backends.pyjwt import PyJWTBackend
 from backendkit.auth.jwks import JWKSClient

@@ -37,7 +37,7 @@ from backendkit.auth import (
     PublicKey,
     TokenIssuer,
 )
-from backendkit.auth._jwkset import parse_jwks
+from backendkit.auth._core.jwkset import parse_jwks
 from backendkit.auth.backends.jose import JoseBackend
 from backendkit.auth.backends.pyjwt import PyJWTBackend
 from backendkit.errors import ConfigurationError

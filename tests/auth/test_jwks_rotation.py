@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backendkit.auth import InvalidToken
-from backendkit.auth._jwks import CachePolicy, CacheState, Need, need, remember_absent
+from backendkit.auth._core.jwks import CachePolicy, CacheState, Need, need, remember_absent
 from backendkit.auth.jwks import JWKSClient
 from tests.auth.jwks_server import JWKSServer, jwks_server
 from tests.auth.test_jwks import Clock, rsa_signer

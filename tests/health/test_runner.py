@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backendkit.health import STILL_RUNNING, TIMED_OUT, CheckInfo, Health, Result
-from backendkit.health._run import Answer, Entry, Run
+from backendkit.health._core.run import Answer, Entry, Run
 
 EPOCH = 1_700_000_000.0
 

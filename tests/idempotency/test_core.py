@@ -25,8 +25,8 @@ from backendkit.idempotency import (
     record_value,
     storable,
 )
-from backendkit.idempotency._policy import found
-from backendkit.idempotency._record import lock_value
+from backendkit.idempotency._core.policy import found
+from backendkit.idempotency._core.record import lock_value
 
 SAFE = string.ascii_letters + string.digits + "-_.~:+/="
 keys = st.text(alphabet=SAFE, min_size=1, max_size=255)

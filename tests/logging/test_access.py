@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backendkit.logging._access import ERROR, INFO, WARNING, access_entry, normalize_route
+from backendkit.logging._core.access import ERROR, INFO, WARNING, access_entry, normalize_route
 
 
 @pytest.mark.parametrize(

@@ -82,15 +82,15 @@ def samples() -> dict[str, list[Any]]:
     """Representative values of each argument the library logs, by the argument's source text."""
     import redis
 
-    from backendkit.auth._errors import REASONS
+    from backendkit.auth._core.errors import REASONS
+    from backendkit.auth._core.jwkset import parse_jwks
     from backendkit.auth._fetch import Refused, get, parse_url
-    from backendkit.auth._jwkset import parse_jwks
     from backendkit.auth.backends import default_backend
-    from backendkit.idempotency._fingerprint import storage_key
+    from backendkit.idempotency._core.fingerprint import storage_key
+    from backendkit.idempotency._core.store import StoreUnavailable
     from backendkit.idempotency._idempotency import DEFAULT_PREFIX
-    from backendkit.idempotency._store import StoreUnavailable
     from backendkit.ratelimit import Limit
-    from backendkit.ratelimit._store import StoreError
+    from backendkit.ratelimit._core.store import StoreError
     from tests.auth.keys import ec_pair, rsa_pair
     from tests.support.net import free_port
 

@@ -11,7 +11,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from backendkit.logging import JSONFormatter, Redactor
-from backendkit.logging._access import access_entry, redact_query
+from backendkit.logging._core.access import access_entry, redact_query
 from tests.logging.conftest import make_record
 
 JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"

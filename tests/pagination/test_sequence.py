@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backendkit.pagination import Capped, Estimate, Pagination, SortSpec, matches, paginate_sequence, seek, sort_rows
-from backendkit.pagination._keyset import _holds, travel_keys
+from backendkit.pagination._core.keyset import _holds, travel_keys
 from tests.pagination.walk import PAGES, expected_order, orderings, rows_strategy, walk
 
 SECRET = "sequence-secret-0123456789"

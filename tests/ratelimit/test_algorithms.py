@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backendkit.ratelimit._algorithms import (
+from backendkit.ratelimit._core.algorithms import (
     SlidingWindowSpec,
     State,
     TokenBucketSpec,

@@ -18,7 +18,7 @@ from backendkit.ratelimit import (
     TokenBucket,
     parse_rates,
 )
-from backendkit.ratelimit._algorithms import TokenBucketSpec
+from backendkit.ratelimit._core.algorithms import TokenBucketSpec
 
 
 @pytest.mark.parametrize(

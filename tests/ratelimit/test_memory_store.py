@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backendkit.ratelimit import MemoryStore, RateLimiter, SlidingWindow, TokenBucket
-from backendkit.ratelimit._algorithms import SlidingWindowSpec, State, TokenBucketSpec, evaluate
+from backendkit.ratelimit._core.algorithms import SlidingWindowSpec, State, TokenBucketSpec, evaluate
 from tests.ratelimit.vectors import VECTORS
 
 

@@ -24,7 +24,7 @@ from backendkit.ratelimit import (
     SlidingWindow,
     TokenBucket,
 )
-from backendkit.ratelimit._algorithms import SlidingWindowSpec, State, TokenBucketSpec, evaluate
+from backendkit.ratelimit._core.algorithms import SlidingWindowSpec, State, TokenBucketSpec, evaluate
 from backendkit.stores.redis import _turns
 from tests.ratelimit.vectors import VECTORS
 from tests.support.redis import RedisServer, find_redis_server, start_redis

@@ -7,7 +7,7 @@ will run the same table.
 
 from __future__ import annotations
 
-from backendkit.ratelimit._algorithms import SlidingWindowSpec, Spec, TokenBucketSpec
+from backendkit.ratelimit._core.algorithms import SlidingWindowSpec, Spec, TokenBucketSpec
 
 Row = tuple[int, int, str, bool, int, int, int | None]
 S = 1_000_000

@@ -19,11 +19,11 @@ Example:
 
 from __future__ import annotations
 
-from backendkit.auth._backend import SignatureBackend
 from backendkit.auth._bearer import BearerAuth
-from backendkit.auth._claims import DEFAULT_LEEWAY, MAX_LEEWAY
-from backendkit.auth._compact import DEFAULT_MAX_SIZE
-from backendkit.auth._errors import (
+from backendkit.auth._core.backend import SignatureBackend
+from backendkit.auth._core.claims import DEFAULT_LEEWAY, MAX_LEEWAY
+from backendkit.auth._core.compact import DEFAULT_MAX_SIZE
+from backendkit.auth._core.errors import (
     REASONS,
     CredentialsRequired,
     InsufficientScope,
@@ -31,14 +31,14 @@ from backendkit.auth._errors import (
     InvalidToken,
     PermissionDenied,
 )
-from backendkit.auth._guards import AUTHENTICATES, Guard, GuardContext, predicate, require
-from backendkit.auth._header import bearer_token
+from backendkit.auth._core.guards import AUTHENTICATES, Guard, GuardContext, predicate, require
+from backendkit.auth._core.header import bearer_token
+from backendkit.auth._core.keys import ALGORITHMS, HMACKey, PrivateKey, PublicKey
+from backendkit.auth._core.principal import ClaimMapping, Principal
+from backendkit.auth._core.publish import JWKS_MEDIA_TYPE, JWKS_PATH, JWKSDocument
+from backendkit.auth._core.rbac import Role, Roles, permits
 from backendkit.auth._issue import TokenIssuer, issue
-from backendkit.auth._keys import ALGORITHMS, HMACKey, PrivateKey, PublicKey
-from backendkit.auth._principal import ClaimMapping, Principal
-from backendkit.auth._publish import JWKS_MEDIA_TYPE, JWKS_PATH, JWKSDocument
-from backendkit.auth._rbac import Role, Roles, permits
-from backendkit.auth._revocation import AsyncRevocations, MemoryRevocations, Revocations
+from backendkit.auth._stores.memory import AsyncRevocations, MemoryRevocations, Revocations
 from backendkit.auth._verifier import JWTVerifier, KeySource
 from backendkit.auth.jwks import JWKSClient
 

@@ -15,10 +15,10 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from backendkit.auth._errors import DEFAULT_REALM, CredentialsRequired, InvalidToken
-from backendkit.auth._guards import Guard, GuardContext
-from backendkit.auth._header import bearer_token
-from backendkit.auth._principal import Principal
+from backendkit.auth._core.errors import DEFAULT_REALM, CredentialsRequired, InvalidToken
+from backendkit.auth._core.guards import Guard, GuardContext
+from backendkit.auth._core.header import bearer_token
+from backendkit.auth._core.principal import Principal
 from backendkit.auth._verifier import JWTVerifier
 from backendkit.context import set_user_id
 from backendkit.errors import ConfigurationError
@@ -40,7 +40,7 @@ class BearerAuth:
         >>> auth.authenticate(None)
         Traceback (most recent call last):
         ...
-        backendkit.auth._errors.CredentialsRequired: Authentication is required.
+        backendkit.auth._core.errors.CredentialsRequired: Authentication is required.
     """
 
     def __init__(self, verifier: JWTVerifier, *, realm: str = DEFAULT_REALM) -> None:

@@ -9,9 +9,9 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from backendkit.auth._backend import SignatureBackend
-from backendkit.auth._compact import b64url_encode
-from backendkit.auth._keys import HMACKey, PrivateKey, SigningKey
+from backendkit.auth._core.backend import SignatureBackend
+from backendkit.auth._core.compact import b64url_encode
+from backendkit.auth._core.keys import HMACKey, PrivateKey, SigningKey
 from backendkit.errors import ConfigurationError
 
 DEFAULT_LIFETIME = 900.0
@@ -147,7 +147,7 @@ def issue(
         >>> JWTVerifier([key], audience="api").claims(expired, now=1_800_000_120)
         Traceback (most recent call last):
         ...
-        backendkit.auth._errors.InvalidToken: The access token is invalid or has expired.
+        backendkit.auth._core.errors.InvalidToken: The access token is invalid or has expired.
     """
     signer = TokenIssuer(key, issuer=issuer, audience=audience, lifetime=lifetime, backend=backend)
     return signer.issue(subject, claims=claims, now=now, jti=jti)

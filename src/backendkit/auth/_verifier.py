@@ -14,16 +14,16 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from backendkit.auth._backend import SignatureBackend
-from backendkit.auth._claims import DEFAULT_LEEWAY, ClaimRules
-from backendkit.auth._compact import DEFAULT_MAX_SIZE, CompactJWS
-from backendkit.auth._errors import InvalidToken
-from backendkit.auth._keyring import KeyRing, Verify
-from backendkit.auth._keys import VerifyingKey, check_unique
-from backendkit.auth._policy import accept, open_token
-from backendkit.auth._principal import ClaimMapping, Principal, principal_from_claims
-from backendkit.auth._rbac import Roles
-from backendkit.auth._revocation import AsyncRevocations, Revocations
+from backendkit.auth._core.backend import SignatureBackend
+from backendkit.auth._core.claims import DEFAULT_LEEWAY, ClaimRules
+from backendkit.auth._core.compact import DEFAULT_MAX_SIZE, CompactJWS
+from backendkit.auth._core.errors import InvalidToken
+from backendkit.auth._core.keyring import KeyRing, Verify
+from backendkit.auth._core.keys import VerifyingKey, check_unique
+from backendkit.auth._core.policy import accept, open_token
+from backendkit.auth._core.principal import ClaimMapping, Principal, principal_from_claims
+from backendkit.auth._core.rbac import Roles
+from backendkit.auth._stores.memory import AsyncRevocations, Revocations
 from backendkit.errors import ConfigurationError, ServiceUnavailable
 from backendkit.stores import Breaker, OnStoreError, StoreUnavailable
 from backendkit.stores._core import check_on_store_error

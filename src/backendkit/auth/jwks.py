@@ -26,14 +26,15 @@ from collections.abc import Callable, Mapping
 from concurrent import futures
 from typing import Any
 
-from backendkit.auth import _jwks, _jwkset
-from backendkit.auth._backend import SignatureBackend
-from backendkit.auth._errors import InvalidToken
+from backendkit.auth._core import jwks as _jwks
+from backendkit.auth._core import jwkset as _jwkset
+from backendkit.auth._core.backend import SignatureBackend
+from backendkit.auth._core.errors import InvalidToken
+from backendkit.auth._core.jwks import DEFAULT_COOLDOWN, MAX_TTL, MIN_TTL, NEGATIVE_TTL, CachePolicy, Need
+from backendkit.auth._core.jwkset import DEFAULT_MAX_BYTES
+from backendkit.auth._core.keyring import Verify
+from backendkit.auth._core.keys import RSA_ALGS
 from backendkit.auth._fetch import EXPECTED, get, parse_url
-from backendkit.auth._jwks import DEFAULT_COOLDOWN, MAX_TTL, MIN_TTL, NEGATIVE_TTL, CachePolicy, Need
-from backendkit.auth._jwkset import DEFAULT_MAX_BYTES
-from backendkit.auth._keyring import Verify
-from backendkit.auth._keys import RSA_ALGS
 from backendkit.errors import ConfigurationError
 
 logger = logging.getLogger("backendkit.auth")

@@ -35,7 +35,7 @@ from django.views.decorators.http import require_safe
 from backendkit._deprecation import renamed
 from backendkit.auth import AUTHENTICATES, JWKS_PATH, BearerAuth, Guard, JWKSDocument, JWTVerifier, Principal
 from backendkit.auth import require as requirement
-from backendkit.auth._publish import route_path
+from backendkit.auth._core.publish import route_path
 from backendkit.context import get_request_facts
 from backendkit.django._state import get_state
 from backendkit.errors import APIError

@@ -30,7 +30,7 @@ from rest_framework.permissions import BasePermission  # noqa: E402
 
 from backendkit.auth import CredentialsRequired, Guard, Principal, bearer_token  # noqa: E402
 from backendkit.auth import require as requirement  # noqa: E402
-from backendkit.auth._errors import challenge  # noqa: E402
+from backendkit.auth._core.errors import challenge  # noqa: E402
 from backendkit.django.auth import authenticate, bearer  # noqa: E402
 
 

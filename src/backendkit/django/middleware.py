@@ -18,7 +18,7 @@ from backendkit._wsgi import terminated_body
 from backendkit.django._respond import MARK, error_response, exception_response
 from backendkit.django._state import get_state
 from backendkit.errors import ContentTooLarge, MethodNotAllowed, NotFound
-from backendkit.logging._access import normalize_route
+from backendkit.logging._core.access import normalize_route
 
 _LOGGED = "_has_been_logged"  # Django's mark on a response its django.request logger has written
 GetResponse = Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]]

@@ -27,8 +27,8 @@ from fastapi.security import HTTPBearer
 
 from backendkit._deprecation import renamed
 from backendkit.auth import JWKS_PATH, BearerAuth, Guard, JWKSDocument, JWTVerifier, Principal, require
-from backendkit.auth._errors import DEFAULT_REALM
-from backendkit.auth._publish import route_path
+from backendkit.auth._core.errors import DEFAULT_REALM
+from backendkit.auth._core.publish import route_path
 from backendkit.fastapi._openapi import AUTH_SCOPES, AUTH_STATUSES
 from backendkit.starlette.auth import jwks_endpoint
 

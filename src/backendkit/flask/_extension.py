@@ -26,7 +26,7 @@ from backendkit.errors import (
 )
 from backendkit.flask._routing import WholeNumberConverter, allowed_for_this_url
 from backendkit.flask._state import EXTENSION, install_state, state_of
-from backendkit.logging._access import normalize_route
+from backendkit.logging._core.access import normalize_route
 from backendkit.validation import M, parse_model
 
 _IN_FLIGHT = "backendkit.in_flight"

@@ -27,8 +27,8 @@ from werkzeug.local import LocalProxy
 from backendkit._deprecation import renamed
 from backendkit.auth import AUTHENTICATES, JWKS_PATH, BearerAuth, Guard, JWKSDocument, JWTVerifier, Principal
 from backendkit.auth import require as requirement
-from backendkit.auth._errors import DEFAULT_REALM
-from backendkit.auth._publish import route_path
+from backendkit.auth._core.errors import DEFAULT_REALM
+from backendkit.auth._core.publish import route_path
 from backendkit.context import get_request_facts
 from backendkit.errors import APIError, ConfigurationError
 from backendkit.flask._state import state_of

@@ -18,9 +18,8 @@ Example:
 
 from __future__ import annotations
 
-from backendkit.health._health import Health
-from backendkit.health._http import DEFAULT_PATHS, PROBES, probe_paths
-from backendkit.health._report import (
+from backendkit.health._core.http import DEFAULT_PATHS, PROBES, probe_paths
+from backendkit.health._core.report import (
     MEDIA_TYPE,
     RAISED,
     STILL_RUNNING,
@@ -31,7 +30,8 @@ from backendkit.health._report import (
     Result,
     Status,
 )
-from backendkit.health._run import CheckFunction
+from backendkit.health._core.run import CheckFunction
+from backendkit.health._health import Health
 
 __all__ = [
     "DEFAULT_PATHS",

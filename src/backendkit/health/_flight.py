@@ -13,8 +13,8 @@ import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 
-from backendkit.health._report import Report
-from backendkit.health._run import GRACE
+from backendkit.health._core.report import Report
+from backendkit.health._core.run import GRACE
 
 
 class SingleFlight:

@@ -1,9 +1,9 @@
 """The :class:`Health` object: named checks, run concurrently with timeouts, cached, with startup and draining.
 
-The shell around :mod:`backendkit.health._report`: the registry of checks, startup
+The shell around :mod:`backendkit.health._core.report`: the registry of checks, startup
 and draining. The checks are run by :mod:`backendkit.health._runner` (on the event
 loop for async code, on a small thread pool for sync code, never with ``SIGALRM``),
-with every decision taken by :mod:`backendkit.health._run`; the report is cached for
+with every decision taken by :mod:`backendkit.health._core.run`; the report is cached for
 ``interval`` seconds and shared by concurrent probes (:mod:`backendkit.health._flight`).
 """
 
@@ -18,10 +18,10 @@ from typing import Any
 
 from backendkit.context import get_request_facts
 from backendkit.errors import ConfigurationError
+from backendkit.health._core.http import HEADERS, wants_verbose
+from backendkit.health._core.report import STILL_RUNNING, CheckInfo, Outcome, Report, overall
+from backendkit.health._core.run import CheckFunction, Entry
 from backendkit.health._flight import SingleFlight
-from backendkit.health._http import HEADERS, wants_verbose
-from backendkit.health._report import STILL_RUNNING, CheckInfo, Outcome, Report, overall
-from backendkit.health._run import CheckFunction, Entry
 from backendkit.health._runner import Runner
 
 

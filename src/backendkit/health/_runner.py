@@ -1,6 +1,6 @@
 """The runner: starts each due check on a thread or a loop and waits, from sync code or from async code.
 
-The decisions are :class:`backendkit.health._run.Run`'s; what a check's answer or
+The decisions are :class:`backendkit.health._core.run.Run`'s; what a check's answer or
 exception means is decided in one place (:meth:`Runner._answer`). The two runners
 differ only in how they start an attempt and how they wait: sync code runs sync
 checks on a small thread pool and async ones on one background event loop (so no
@@ -20,8 +20,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from backendkit.health._report import RAISED, TIMED_OUT, Outcome, Result, as_result
-from backendkit.health._run import Answer, Attempt, Entry, Run
+from backendkit.health._core.report import RAISED, TIMED_OUT, Outcome, Result, as_result
+from backendkit.health._core.run import Answer, Attempt, Entry, Run
 
 logger = logging.getLogger("backendkit.health")
 # A check that raises one of these took too long by its own measure (a driver's socket timeout): "timed out".

@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from backendkit.health._report import Result
+from backendkit.health._core.report import Result
 
 
 def timed(probe: Callable[[], Any]) -> Callable[[], Result]:

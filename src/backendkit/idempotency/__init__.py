@@ -6,13 +6,17 @@ kept, and a retry with the same key and the same request gets that response agai
 with ``Idempotent-Replayed: true``. See docs/idempotency.md.
 """
 
-from backendkit.idempotency._errors import (
+from backendkit.idempotency._core.errors import (
     IdempotencyKeyInUse,
     IdempotencyKeyInvalid,
     IdempotencyKeyMismatch,
     IdempotencyKeyMissing,
 )
-from backendkit.idempotency._fingerprint import fingerprint, form_body, media_type, storage_key
+from backendkit.idempotency._core.fingerprint import fingerprint, form_body, media_type, storage_key
+from backendkit.idempotency._core.key import HEADER, MAX_LENGTH, parse_key
+from backendkit.idempotency._core.policy import UNSTORED_STATUSES, principal_scope, storable
+from backendkit.idempotency._core.record import StoredResponse, decode_record, kept_headers, record_value
+from backendkit.idempotency._core.store import AsyncIdempotencyStore, IdempotencyStore, StoreUnavailable
 from backendkit.idempotency._idempotency import (
     DEFAULT_PREFIX,
     REPLAYED,
@@ -22,11 +26,7 @@ from backendkit.idempotency._idempotency import (
     OnError,
     Replay,
 )
-from backendkit.idempotency._key import HEADER, MAX_LENGTH, parse_key
-from backendkit.idempotency._memory import MemoryStore
-from backendkit.idempotency._policy import UNSTORED_STATUSES, principal_scope, storable
-from backendkit.idempotency._record import StoredResponse, decode_record, kept_headers, record_value
-from backendkit.idempotency._store import AsyncIdempotencyStore, IdempotencyStore, StoreUnavailable
+from backendkit.idempotency._stores.memory import MemoryStore
 
 __all__ = [
     "DEFAULT_PREFIX",

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from backendkit.errors import ConfigurationError, ServiceUnavailable
-from backendkit.idempotency._errors import IdempotencyKeyMissing
-from backendkit.idempotency._fingerprint import fingerprint, storage_key
-from backendkit.idempotency._key import parse_key
-from backendkit.idempotency._policy import UNSTORED_STATUSES, found, principal_scope, storable
-from backendkit.idempotency._record import StoredResponse, kept_headers, lock_value, record_value
-from backendkit.idempotency._store import AsyncIdempotencyStore, IdempotencyStore, StoreUnavailable, not_a_store
+from backendkit.idempotency._core.errors import IdempotencyKeyMissing
+from backendkit.idempotency._core.fingerprint import fingerprint, storage_key
+from backendkit.idempotency._core.key import parse_key
+from backendkit.idempotency._core.policy import UNSTORED_STATUSES, found, principal_scope, storable
+from backendkit.idempotency._core.record import StoredResponse, kept_headers, lock_value, record_value
+from backendkit.idempotency._core.store import AsyncIdempotencyStore, IdempotencyStore, StoreUnavailable, not_a_store
 from backendkit.stores import Breaker, OnStoreError
 from backendkit.stores._outage import on_store_error_from
 

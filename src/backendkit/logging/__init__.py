@@ -16,10 +16,10 @@ Or, for the servers, their own settings: ``uvicorn.run(app, log_config=uvicorn_l
 from __future__ import annotations
 
 from backendkit.logging._configure import configure_logging, to_stdlib
+from backendkit.logging._core.profiles import PROFILES, Event, Profile, render
+from backendkit.logging._core.redact import DEFAULT_KEYS, Redactor
+from backendkit.logging._core.scrub import REDACTED
 from backendkit.logging._formatter import JSONFormatter
-from backendkit.logging._profiles import PROFILES, Event, Profile, render
-from backendkit.logging._redact import DEFAULT_KEYS, Redactor
-from backendkit.logging._scrub import REDACTED
 from backendkit.logging._servers import dict_config, gunicorn_logconfig_dict, uvicorn_log_config
 
 __all__ = [

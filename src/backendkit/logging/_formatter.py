@@ -10,10 +10,10 @@ from itertools import islice
 from typing import Any, Literal
 
 from backendkit.context import get_request_facts, request_id_var
-from backendkit.logging._encode import Encoder, encode_stdlib, orjson_encoding
-from backendkit.logging._profiles import Profile
-from backendkit.logging._redact import Redactor
-from backendkit.logging._scrub import REDACTED, may_hold_secret
+from backendkit.logging._core.encode import Encoder, encode_stdlib, orjson_encoding
+from backendkit.logging._core.profiles import Profile
+from backendkit.logging._core.redact import Redactor
+from backendkit.logging._core.scrub import REDACTED, may_hold_secret
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 # (uvicorn's color_message repeats the message with terminal escapes: noise in JSON.)

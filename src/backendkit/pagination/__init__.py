@@ -23,11 +23,11 @@ Examples:
 
 from __future__ import annotations
 
-from backendkit.pagination._counts import Capped, CountStrategy, Estimate, Total
-from backendkit.pagination._cursor import CursorCodec, Position
-from backendkit.pagination._errors import InvalidCursor, InvalidFilter, InvalidPage, InvalidPageSize, InvalidSort
-from backendkit.pagination._filters import integer
-from backendkit.pagination._keyset import (
+from backendkit.pagination._core.counts import Capped, CountStrategy, Estimate, Total
+from backendkit.pagination._core.cursor import CursorCodec, Position
+from backendkit.pagination._core.errors import InvalidCursor, InvalidFilter, InvalidPage, InvalidPageSize, InvalidSort
+from backendkit.pagination._core.filters import integer
+from backendkit.pagination._core.keyset import (
     Condition,
     KeysetKey,
     Seek,
@@ -37,14 +37,14 @@ from backendkit.pagination._keyset import (
     offset_window,
     seek,
 )
-from backendkit.pagination._page import Page
-from backendkit.pagination._pagination import Pagination
-from backendkit.pagination._parameters import QueryParameter
-from backendkit.pagination._params import PageSize, boolean
-from backendkit.pagination._query import parse_query
-from backendkit.pagination._request import FetchPlan, Mode, PageRequest
-from backendkit.pagination._sort import Ordering, SortKey, SortSpec, format_ordering
-from backendkit.pagination._values import filters_text
+from backendkit.pagination._core.page import Page
+from backendkit.pagination._core.pagination import Pagination
+from backendkit.pagination._core.parameters import QueryParameter
+from backendkit.pagination._core.params import PageSize, boolean
+from backendkit.pagination._core.query import parse_query
+from backendkit.pagination._core.request import FetchPlan, Mode, PageRequest
+from backendkit.pagination._core.sort import Ordering, SortKey, SortSpec, format_ordering
+from backendkit.pagination._core.values import filters_text
 from backendkit.pagination.backends.sequence import paginate_sequence, sort_rows
 
 __all__ = [

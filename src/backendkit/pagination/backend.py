@@ -18,11 +18,11 @@ backend, ``backendkit.pagination.backends.sequence``, is the smallest example.
 
 from __future__ import annotations
 
-from backendkit.pagination._counts import CountStrategy, count_cap, counts_rows
-from backendkit.pagination._finish import afinish, finish, page_of
-from backendkit.pagination._keyset import Condition, KeysetKey, Seek, matches, seek, travel_keys
-from backendkit.pagination._page import Page
-from backendkit.pagination._request import FetchPlan, PageRequest, Values, default_values
+from backendkit.pagination._core.counts import CountStrategy, count_cap, counts_rows
+from backendkit.pagination._core.finish import afinish, finish, page_of
+from backendkit.pagination._core.keyset import Condition, KeysetKey, Seek, matches, seek, travel_keys
+from backendkit.pagination._core.page import Page
+from backendkit.pagination._core.request import FetchPlan, PageRequest, Values, default_values
 
 __all__ = [
     "Condition",

@@ -17,9 +17,9 @@ from backendkit._extras import require
 
 require("limits", extra="ratelimit", module="backendkit.ratelimit")
 
-from backendkit.ratelimit._decision import Decision, PolicyState  # noqa: E402
-from backendkit.ratelimit._http import rate_limit_headers, too_many_requests  # noqa: E402
-from backendkit.ratelimit._keys import (  # noqa: E402
+from backendkit.ratelimit._core.decision import Decision, PolicyState  # noqa: E402
+from backendkit.ratelimit._core.http import rate_limit_headers, too_many_requests  # noqa: E402
+from backendkit.ratelimit._core.keys import (  # noqa: E402
     KeyFunction,
     RequestInfo,
     by_header,
@@ -28,18 +28,18 @@ from backendkit.ratelimit._keys import (  # noqa: E402
     ip_key,
     secret_key,
 )
+from backendkit.ratelimit._core.policies import Policy, SlidingWindow, TokenBucket  # noqa: E402
+from backendkit.ratelimit._core.rates import Rate, parse_rates  # noqa: E402
+from backendkit.ratelimit._core.store import AsyncStore, Store, StoreError  # noqa: E402  (= backendkit.stores.StoreUnavailable)
 from backendkit.ratelimit._limiter import AsyncRateLimiter, RateLimiter  # noqa: E402
-from backendkit.ratelimit._memory import MemoryStore  # noqa: E402
-from backendkit.ratelimit._policies import Policy, SlidingWindow, TokenBucket  # noqa: E402
-from backendkit.ratelimit._rates import Rate, parse_rates  # noqa: E402
 from backendkit.ratelimit._rule import DecisionEvent, Limit, Verdict, limit_list  # noqa: E402
-from backendkit.ratelimit._store import AsyncStore, Store, StoreError  # noqa: E402  (= backendkit.stores.StoreUnavailable)
+from backendkit.ratelimit._stores.memory import MemoryStore  # noqa: E402
 
 
 def __getattr__(name: str) -> object:
     # The Redis stores need the redis extra; import them only when asked for.
     if name in ("RedisStore", "AsyncRedisStore"):
-        from backendkit.ratelimit import _redis
+        from backendkit.ratelimit._stores import redis as _redis
 
         return getattr(_redis, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,11 +7,11 @@ from collections.abc import Callable, Sequence
 from typing import Generic, Literal, TypeVar, cast
 
 from backendkit.errors import ConfigurationError
-from backendkit.ratelimit._algorithms import Spec, Step, TokenBucketSpec
-from backendkit.ratelimit._decision import Decision, PolicyState, single_policy_decider
-from backendkit.ratelimit._memory import MemoryStore
-from backendkit.ratelimit._policies import Policy
-from backendkit.ratelimit._store import AsyncStore, Store
+from backendkit.ratelimit._core.algorithms import Spec, Step, TokenBucketSpec
+from backendkit.ratelimit._core.decision import Decision, PolicyState, single_policy_decider
+from backendkit.ratelimit._core.policies import Policy
+from backendkit.ratelimit._core.store import AsyncStore, Store
+from backendkit.ratelimit._stores.memory import MemoryStore
 from backendkit.stores import Breaker, StoreUnavailable
 from backendkit.stores._core import check_on_store_error
 from backendkit.stores._outage import deprecated

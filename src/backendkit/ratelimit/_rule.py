@@ -4,7 +4,7 @@ The framework adapters build a :class:`RequestInfo`, call :meth:`Limit.check`
 (or :meth:`Limit.acheck` on an event loop) and translate the :class:`Verdict`:
 headers to add to the response, or an error to raise. The policy lives here; the
 steps up to the store, and the checks of a limit's arguments, in the pure
-:mod:`backendkit.ratelimit._admission`.
+:mod:`backendkit.ratelimit._core.admission`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any, cast
 
 from backendkit._settings import PROBE_PATHS
 from backendkit.errors import ConfigurationError, TooManyRequests
-from backendkit.ratelimit._admission import (
+from backendkit.ratelimit._core.admission import (
     admission,
     arun_steps,
     async_function,
@@ -29,13 +29,13 @@ from backendkit.ratelimit._admission import (
     run_steps,
     whole_cost,
 )
-from backendkit.ratelimit._decision import Decision
-from backendkit.ratelimit._http import policy_field, rate_limit_headers, too_many_requests
-from backendkit.ratelimit._keys import KeyFunction, RequestInfo, by_ip
+from backendkit.ratelimit._core.decision import Decision
+from backendkit.ratelimit._core.http import policy_field, rate_limit_headers, too_many_requests
+from backendkit.ratelimit._core.keys import KeyFunction, RequestInfo, by_ip
+from backendkit.ratelimit._core.policies import Policy
+from backendkit.ratelimit._core.store import AsyncStore, Store
 from backendkit.ratelimit._limiter import AsyncRateLimiter, OnStoreError, RateLimiter
-from backendkit.ratelimit._memory import MemoryStore
-from backendkit.ratelimit._policies import Policy
-from backendkit.ratelimit._store import AsyncStore, Store
+from backendkit.ratelimit._stores.memory import MemoryStore
 
 logger = logging.getLogger("backendkit.ratelimit")
 

@@ -27,7 +27,7 @@ from backendkit.errors import (
     NotFound,
     error_for_status,
 )
-from backendkit.logging._access import normalize_route
+from backendkit.logging._core.access import normalize_route
 
 STATE_KEY = "backendkit"
 _ROOT_PATH_KEY = "backendkit.root_path"

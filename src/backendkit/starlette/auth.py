@@ -45,8 +45,8 @@ from backendkit.auth import (
     bearer_token,
 )
 from backendkit.auth import require as requirement
-from backendkit.auth._errors import DEFAULT_REALM
-from backendkit.auth._publish import route_path
+from backendkit.auth._core.errors import DEFAULT_REALM
+from backendkit.auth._core.publish import route_path
 from backendkit.errors import ConfigurationError
 
 E = TypeVar("E", bound=Callable[..., Awaitable[Any]])

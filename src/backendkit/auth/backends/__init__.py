@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from backendkit._extras import MissingExtraError
 
 if TYPE_CHECKING:
-    from backendkit.auth._backend import SignatureBackend
+    from backendkit.auth._core.backend import SignatureBackend
 
 
 def default_backend() -> SignatureBackend:

@@ -18,8 +18,8 @@ require("jose", extra="jwt", module="backendkit.auth.backends.jose")
 from jose import jwk  # noqa: E402
 from jose.exceptions import JOSEError  # noqa: E402
 
-from backendkit.auth._backend import Sign  # noqa: E402
-from backendkit.auth._keys import EC_ALGS, HMAC_ALGS, HMACKey, PrivateKey, SigningKey, VerifyingKey  # noqa: E402
+from backendkit.auth._core.backend import Sign  # noqa: E402
+from backendkit.auth._core.keys import EC_ALGS, HMAC_ALGS, HMACKey, PrivateKey, SigningKey, VerifyingKey  # noqa: E402
 from backendkit.auth.backends._crypto import check_key_object  # noqa: E402
 from backendkit.errors import ConfigurationError  # noqa: E402
 

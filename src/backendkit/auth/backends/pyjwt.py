@@ -21,8 +21,8 @@ require("jwt", extra="pyjwt", module="backendkit.auth.backends.pyjwt")
 from jwt.algorithms import get_default_algorithms  # noqa: E402
 from jwt.exceptions import PyJWTError  # noqa: E402
 
-from backendkit.auth._backend import Sign  # noqa: E402
-from backendkit.auth._keys import ALGORITHMS, HMACKey, PrivateKey, SigningKey, VerifyingKey  # noqa: E402
+from backendkit.auth._core.backend import Sign  # noqa: E402
+from backendkit.auth._core.keys import ALGORITHMS, HMACKey, PrivateKey, SigningKey, VerifyingKey  # noqa: E402
 from backendkit.auth.backends._crypto import check_key_object  # noqa: E402
 from backendkit.errors import ConfigurationError  # noqa: E402
 

@@ -1,0 +1,51 @@
+"""The ``Authorization`` header, read as RFC 6750 §2.1 and RFC 9110 §11 define it.
+
+Pure. No header, or a credential of another scheme (``Basic ...``), is "no bearer
+credentials" (401 with a bare challenge). Two headers, a ``Bearer`` with no token,
+or a token outside the token68 alphabet is a malformed request (400
+``invalid_request``). The scheme name is compared without case.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from backendkit.auth._core.errors import DEFAULT_REALM, InvalidRequest
+
+_CREDENTIALS = re.compile(r"([!#$%&'*+.^_`|~0-9A-Za-z-]+)(?: +(.*))?", re.DOTALL)
+_TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+
+
+def bearer_token(values: str | Sequence[str] | None, realm: str = DEFAULT_REALM) -> str | None:
+    """The bearer token in the request's ``Authorization`` header line(s), or ``None`` if there is none.
+
+    Example:
+        >>> bearer_token("bearer abc.def.ghi")
+        'abc.def.ghi'
+        >>> bearer_token("Basic dXNlcjpwYXNz") is None
+        True
+    """
+    if values is None:
+        return None
+    if not isinstance(values, str):
+        if len(values) > 1:
+            raise InvalidRequest(realm)
+        if not values:
+            return None
+        values = values[0]
+    value = values.strip(" \t")
+    if not value:
+        return None
+    match = _CREDENTIALS.fullmatch(value)
+    if match is None:
+        raise InvalidRequest(realm)
+    scheme, token = match.groups()
+    if scheme.lower() != "bearer":
+        return None
+    if token is None or _TOKEN68.fullmatch(token) is None:
+        raise InvalidRequest(realm)
+    return token
+
+
+__all__ = ["bearer_token"]

@@ -1,0 +1,5 @@
+"""Where idempotency keys and kept responses live: in memory (one process) and in Redis
+(every process, on the store kernel, ``backendkit.stores.redis``), with the Lua scripts.
+
+I/O at the edge of the feature: these modules import its pure core, never its shell.
+"""
