@@ -76,17 +76,12 @@ class _Shared:
         connect(client, timeout=timeout)
 
     @classmethod
-    def from_url(
-        cls: type[_Store],
-        url: str,
-        *,
-        prefix: str = DEFAULT_PREFIX,
-        on_store_error: OnStoreError = "closed",
-        timeout: float = DEFAULT_TIMEOUT,
-        on_error: OnStoreError | None = None,
-    ) -> _Store:
-        """A store with clients of its own for ``url`` (``redis://``, ``rediss://`` or ``unix://``)."""
-        return cls(checked_url(url), prefix=prefix, on_store_error=on_store_error, timeout=timeout, on_error=on_error)
+    def from_url(cls: type[_Store], url: str, **options: Any) -> _Store:
+        """A store with clients of its own for ``url`` (``redis://``, ``rediss://`` or ``unix://``).
+
+        ``options`` are the constructor's: ``prefix``, ``on_store_error``, ``timeout``.
+        """
+        return cls(checked_url(url), **options)
 
     def key(self, jti: str) -> str:
         """The Redis key of ``jti``: ``prefix`` and 32 hex digits, whatever the ``jti``."""

@@ -6,6 +6,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from backendkit.stores._core.expiring import live
+
 
 class MemoryStore:
     """Keys in a dict, each with its expiry; sync and async (nothing waits, so the async methods do not yield).
@@ -29,13 +31,7 @@ class MemoryStore:
         self._lock = threading.Lock()
 
     def _live(self, key: str, now: float) -> bytes | None:
-        entry = self._values.get(key)
-        if entry is None:
-            return None
-        if entry[1] <= now:
-            del self._values[key]
-            return None
-        return entry[0]
+        return live(self._values, key, now)
 
     def _put(self, key: str, value: bytes, ttl_ms: int, now: float) -> None:
         values = self._values

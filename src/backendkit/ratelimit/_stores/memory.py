@@ -8,6 +8,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from backendkit.ratelimit._core.algorithms import Spec, State, Step, evaluate, step_function, ttl
+from backendkit.stores._core.expiring import live
 
 _monotonic_ns = time.monotonic_ns
 # Expired entries are reclaimed by the checks themselves (no thread): a check that adds a
@@ -137,13 +138,7 @@ class MemoryStore:
                 self._data.pop(key, None)
 
     def _get(self, key: str, now: int) -> State | None:
-        entry = self._data.get(key)
-        if entry is None:
-            return None
-        if entry[1] <= now:
-            del self._data[key]
-            return None
-        return entry[0]
+        return live(self._data, key, now)
 
     def _put(self, key: str, spec: Spec, state: State | None, now: int) -> None:
         if state is None:

@@ -7,9 +7,9 @@ No I/O, no driver, no logging, asyncio or threading; the time is passed in
 
 from __future__ import annotations
 
-from backendkit.stores._core._breaker import BreakerState
-from backendkit.stores._core._errors import StoreUnavailable
-from backendkit.stores._core._policy import OUTAGE_POLICIES, OnStoreError, check_on_store_error, check_retry_interval
+from backendkit.stores._core.breaker import BreakerState
+from backendkit.stores._core.errors import StoreUnavailable
+from backendkit.stores._core.policy import OUTAGE_POLICIES, OnStoreError, check_on_store_error, check_retry_interval
 
 __all__ = [
     "OUTAGE_POLICIES",
