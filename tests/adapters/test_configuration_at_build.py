@@ -148,3 +148,67 @@ def test_django_settings_whose_middleware_is_missing_are_reported_at_start_up() 
     with override_settings(BACKENDKIT=settings, MIDDLEWARE=["backendkit.django.ErrorMiddleware"]):
         messages = [m for m in checks.run_checks() if m.id == "backendkit.E005"]
     assert sorted(m.msg.split('"')[1] for m in messages) == ["IDEMPOTENCY", "RATE_LIMITS"]
+
+
+# Flask: nothing of backendkit runs when views are added, so a missing extension or Auth is
+# found by the first request that needs it. That request, and every one after, gets a defined
+# answer (never a 500), and the missing piece is logged once per app.
+
+
+def test_flask_limit_without_the_extension_limits_and_refuses_in_the_envelope(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from flask import Flask
+
+    from backendkit.flask.ratelimit import limit
+
+    app = Flask(__name__)
+
+    @app.get("/one")
+    @limit("2/minute")
+    def one() -> dict[str, bool]:
+        return {"ok": True}
+
+    client = app.test_client()
+    with caplog.at_level("ERROR", logger="backendkit.errors"):
+        answers = [client.get("/one") for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 429, 429]
+    assert answers[0].headers["RateLimit"].startswith('"2-per-60s";r=1;')  # the fields, as with the extension
+    assert answers[0].headers["RateLimit-Policy"] == '"2-per-60s";q=2;w=60'
+    refused = answers[2]
+    assert refused.get_json()["error"]["code"] == "RATE_LIMITED"
+    assert int(refused.headers["Retry-After"]) > 0
+    assert refused.headers["RateLimit"].startswith('"2-per-60s";r=0;')
+    missing = [r for r in caplog.records if "BackendKit extension is not on this app" in r.getMessage()]
+    assert len(missing) == 1  # once per app, not once per request
+
+
+def test_flask_require_without_auth_refuses_401_never_500(caplog: pytest.LogCaptureFixture) -> None:
+    from flask import Flask
+
+    from backendkit.flask import BackendKit
+    from backendkit.flask.auth import require
+
+    for with_extension in (True, False):
+        app = Flask(__name__)
+        if with_extension:
+            BackendKit(app)
+
+        @app.get("/mine")
+        @require(roles=["admin"])
+        def mine() -> dict[str, bool]:
+            return {"ok": True}
+
+        client = app.test_client()
+        caplog.clear()
+        with caplog.at_level("ERROR", logger="backendkit.errors"):
+            answers = [
+                client.get("/mine"),
+                client.get("/mine", headers={"Authorization": f"Bearer {token(roles=['admin'])}"}),
+            ]
+        for answer in answers:
+            assert answer.status_code == 401, with_extension
+            assert answer.get_json()["error"]["code"] == "UNAUTHORIZED"
+            assert answer.headers["WWW-Authenticate"].startswith("Bearer")
+        said = [r.getMessage() for r in caplog.records if "Auth is not on the app" in r.getMessage()]
+        assert len(said) == 1, with_extension

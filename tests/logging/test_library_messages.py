@@ -161,6 +161,11 @@ def samples() -> dict[str, list[Any]]:
         "self.on_error": ["open", "closed"],
         "self.on_store_error": ["open", "closed"],
         "self.what": ["the rate-limit store", "the idempotency store", "the Redis revocation list"],
+        "what": [
+            "the BackendKit extension is not on this app: BackendKit(app), or init_app(app)",
+            "@require is on a view but backendkit.flask.auth.Auth is not on the app: every request to it is "
+            "refused 401; add Auth(verifier).init_app(app) or BACKENDKIT_AUTH",
+        ],
         "doing": [
             "failing open",
             "failing closed",

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from backendkit.errors import ConfigurationError
 from backendkit.pagination import PageSize, Pagination, SortSpec
 
 SECRET = "adapter-secret-0123456789"
@@ -72,15 +71,21 @@ def test_fastapi_offers_only_the_parameters_of_the_modes_it_serves() -> None:
     assert refused.json()["error"]["code"] == "INVALID_PAGE_SIZE"
 
 
-def test_flask_without_the_extension_is_a_configuration_error() -> None:
+def test_flask_without_the_extension_pages_and_refuses_in_the_envelope() -> None:
+    # Issue 20: no ConfigurationError while answering a request. Without the extension the
+    # page is read as usual, and a refusal is the default envelope, never a 500.
     from flask import Flask
 
     from backendkit.flask.pagination import page_request
 
     app = Flask(__name__)
     pages = Pagination(modes=["page"])
-    with app.test_request_context("/x?page=2"), pytest.raises(ConfigurationError, match="BackendKit"):
-        page_request(pages)
+    with app.test_request_context("/x?page=2"):
+        assert page_request(pages).page == 2
+    app.add_url_rule("/x", "x", lambda: {"page": page_request(pages).page})
+    refused = app.test_client().get("/x?page=0")
+    assert refused.status_code == 400
+    assert refused.get_json()["error"]["code"] == "INVALID_PAGE"
 
 
 def test_flask_reads_the_raw_query_string() -> None:

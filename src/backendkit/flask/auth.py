@@ -27,11 +27,11 @@ from werkzeug.local import LocalProxy
 from backendkit._deprecation import renamed
 from backendkit.auth import AUTHENTICATES, JWKS_PATH, BearerAuth, Guard, JWKSDocument, JWTVerifier, Principal
 from backendkit.auth import require as requirement
-from backendkit.auth._core.errors import DEFAULT_REALM
+from backendkit.auth._core.errors import DEFAULT_REALM, CredentialsRequired
 from backendkit.auth._core.publish import route_path
 from backendkit.context import get_request_facts
 from backendkit.errors import APIError, ConfigurationError
-from backendkit.flask._state import state_of
+from backendkit.flask._state import refuse, report_missing, state_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXTENSION = "backendkit.auth"  # the key of the BearerAuth in app.extensions
@@ -66,7 +66,15 @@ class Auth:
 def _bearer() -> BearerAuth:
     bearer: BearerAuth | None = current_app.extensions.get(EXTENSION)
     if bearer is None:
-        raise ConfigurationError("@require needs backendkit.flask.auth.Auth on the app")
+        # Nothing of backendkit runs when the views are added, so this is found on a request: no one
+        # can be authenticated, and the request is refused as one without credentials (never a 500).
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        report_missing(
+            app,
+            "@require is on a view but backendkit.flask.auth.Auth is not on the app: every "
+            "request to it is refused 401; add Auth(verifier).init_app(app) or BACKENDKIT_AUTH",
+        )
+        refuse(CredentialsRequired(DEFAULT_REALM))
     return bearer
 
 

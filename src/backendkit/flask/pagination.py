@@ -25,10 +25,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, request
 
-from backendkit.errors import encode
-from backendkit.flask._state import state_of
+from backendkit.errors import APIError, encode
+from backendkit.flask._state import refuse
 from backendkit.pagination import Page, PageRequest, Pagination, parse_query
 
 __all__ = ["page_request", "page_response"]
@@ -36,9 +36,11 @@ __all__ = ["page_request", "page_response"]
 
 def page_request(pagination: Pagination) -> PageRequest:
     """The page the current request asks for, validated against ``pagination``."""
-    state_of(current_app, needed_by="pagination (the extension renders its 400s)")
     path = request.script_root + request.path
-    return pagination.parse(parse_query(request.query_string), now=time.time(), path=path)
+    try:
+        return pagination.parse(parse_query(request.query_string), now=time.time(), path=path)
+    except APIError as refusal:
+        refuse(refusal)  # (the extension renders it; without the extension, the default settings do)
 
 
 def page_response(page: Page[Any], data: Sequence[Any] | None = None, *, status: int = 200) -> Response:

@@ -20,11 +20,12 @@ from collections.abc import Callable, Sequence
 from inspect import iscoroutinefunction
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, request
+from flask import Flask, Response, after_this_request, current_app, request
 
 from backendkit._deprecation import renamed
 from backendkit._headers import channel
-from backendkit.errors import ConfigurationError
+from backendkit.errors import APIError
+from backendkit.flask._state import refuse
 from backendkit.ratelimit import Decision, Limit, Policy, RequestInfo, limit_list
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -33,10 +34,23 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _check(limit: Limit, *, per_route: bool) -> Decision | None:
     req = request._get_current_object()  # type: ignore[attr-defined]
     queued = channel(req.environ)  # opened by the extension's first hook
-    if queued is None:
-        raise ConfigurationError("rate limits need the BackendKit extension on the app")
     verdict = limit.check(RequestInfo.from_environ(req.environ, path=req.path, native=req), per_route=per_route)
-    return None if verdict is None else verdict.apply(queued)  # the extension renders a refusal
+    if verdict is None:
+        return None
+    if queued is not None:
+        return verdict.apply(queued)  # the extension renders a refusal and sends the queued headers
+    fields: list[tuple[str, str]] = []  # without the extension: sent with the response, refusal or not
+    after_this_request(lambda response: _with_fields(response, fields))
+    try:
+        return verdict.apply(fields)
+    except APIError as refusal:
+        refuse(refusal)
+
+
+def _with_fields(response: Response, fields: list[tuple[str, str]]) -> Response:
+    for name, value in fields:
+        response.headers.add(name, value)
+    return response
 
 
 def limit(policies: str | Policy | Sequence[Policy] | Limit, **options: Any) -> Callable[[F], F]:
