@@ -192,3 +192,22 @@ def test_a_guard_refuses_a_malformed_permission_name() -> None:
     for name in ("tasks:", ":read", "tasks::read", ""):
         with pytest.raises(ConfigurationError):
             require(permissions=[name])
+
+
+def test_django_names_no_user_from_an_async_only_list_outside_a_view_that_authenticates() -> None:
+    # The access log and by_user() keys ask for the user lazily, maybe on the event loop; with a
+    # revocation list that can only be awaited that read cannot verify, so it names no one (before
+    # issue 20 it raised a ConfigurationError on every such request, which the log path swallowed).
+    from django.test import RequestFactory
+
+    from backendkit.auth import BearerAuth, JWTVerifier
+    from backendkit.django.auth import _subject_or_none
+    from tests.auth.keys import AUDIENCE, ISSUER, NOW, verifying_keys
+
+    verifier = JWTVerifier(
+        verifying_keys(), issuer=ISSUER, audience=AUDIENCE, revocations=_AsyncOnlyList(), clock=lambda: NOW
+    )
+    settings = {**apps.DJANGO_SETTINGS, "BACKENDKIT": {"AUTH": BearerAuth(verifier)}}
+    with override_settings(**settings):
+        request = RequestFactory().get("/anywhere", headers={"Authorization": f"Bearer {token()}"})
+        assert _subject_or_none(request) is None

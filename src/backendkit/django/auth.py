@@ -140,6 +140,10 @@ def _subject_or_none(request: HttpRequest) -> str | None:
     # Read for a log line or a rate-limit key: a refusal here is no user, and is not logged
     # (the view's own authentication logs it, once).
     auth = bearer()
+    if not auth.verifier.checks_sync:
+        # An async-only revocation list cannot be asked from here (this may run on the event
+        # loop, in the access log): the user is named by the view's own authentication only.
+        return None
     try:
         principal = auth.verifier.verify(auth.token(_lines(request)))
     except APIError:
