@@ -258,9 +258,9 @@ class Idempotency:
         await self._aend(attempt, None)
 
     def _end(self, attempt: Attempt, record: bytes | None) -> None:
-        # Keep ``record`` under the attempt's key, or release the key when it is None.
-        if not self.breaker.usable():
-            return  # the store is down: not kept (the lock expires)
+        # Keep ``record`` under the attempt's key, or release the key when it is None. Always
+        # asked, whatever the breaker says: this request holds the lock, and a record not kept
+        # (or a lock not released) would turn its retries into 409s, then a second run.
         try:
             kept = self._keep(attempt, record) if record is not None else self.store.release(attempt.key, attempt.lock)
         except StoreUnavailable as exc:
@@ -269,8 +269,6 @@ class Idempotency:
         self._ended(attempt, kept)
 
     async def _aend(self, attempt: Attempt, record: bytes | None) -> None:
-        if not self.breaker.usable():
-            return
         try:
             kept = await (
                 self._akeep(attempt, record) if record is not None else self.store.arelease(attempt.key, attempt.lock)

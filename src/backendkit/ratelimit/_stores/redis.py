@@ -131,7 +131,11 @@ class AsyncRedisStore(_EncodedArgs, AsyncRedisConnection):
         self, keys: Sequence[str], specs: Sequence[Spec], cost: int, op: str, now: int | None
     ) -> list[Step]:
         args = self.args(specs, cost, op, now)
-        return parse_reply(await self.acall("EVALSHA", SHA, len(keys), *keys, *args, script=CHECK))
+        # A retried check that Redis did run counts twice (stricter); a refund given twice would loosen.
+        late_retry = op != "refund"
+        return parse_reply(
+            await self.acall("EVALSHA", SHA, len(keys), *keys, *args, script=CHECK, late_retry=late_retry)
+        )
 
     async def aclear(self, keys: Sequence[str]) -> None:
         """Delete ``keys``."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -34,7 +35,8 @@ class AsyncRedisConnection:
     An asyncio connection belongs to the loop that opened it, so the store keeps one
     client per event loop (Django runs each async view served over WSGI on a loop of
     its own) and forgets those of closed loops; a client given with bounded settings
-    is used as it is, on the loop it belongs to. On each loop at most 100 commands
+    is used as it is on the first loop that uses it, and copied (same settings) for
+    any other loop. On each loop at most 100 commands
     are in flight (so at most 100 connections), starting with 4 and letting one more
     in each time one succeeds while others wait; when Redis cannot be reached, every
     waiting command fails over at once (``_turns.py``).
@@ -61,6 +63,7 @@ class AsyncRedisConnection:
         self._make = make
         self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClient] = weakref.WeakKeyDictionary()
         self._current: tuple[weakref.ref[asyncio.AbstractEventLoop], _LoopClient] | None = None
+        self._loops_lock = threading.Lock()
 
     def _for_loop(self, loop: asyncio.AbstractEventLoop) -> _LoopClient:
         current = self._current  # the loop of the last call, almost always this one
@@ -68,15 +71,19 @@ class AsyncRedisConnection:
             return current[1]
         pair = self._per_loop.get(loop)
         if pair is None:
-            forget_closed_loops(self._per_loop)
-            # A plain pool, bounded by the queue: redis-py's BlockingConnectionPool does
-            # the same with a condition and a timer on every command, which cost a
-            # check about a sixth of its time.
-            client = self._make()
-            # Never more commands in flight than the client's pool has connections: past them
-            # redis-py raises "Too many connections", which would fail every waiting command.
-            connections = getattr(getattr(client, "connection_pool", None), "max_connections", None)
-            pair = self._per_loop[loop] = (client, CheckQueue(connections=connections))
+            # Loops of other threads (Django's async views under WSGI) arrive here at once.
+            with self._loops_lock:
+                pair = self._per_loop.get(loop)
+                if pair is None:
+                    forget_closed_loops(self._per_loop)
+                    # A plain pool, bounded by the queue: redis-py's BlockingConnectionPool does
+                    # the same with a condition and a timer on every command, which cost a
+                    # check about a sixth of its time.
+                    client = self._make()
+                    # Never more commands in flight than the client's pool has connections: past them
+                    # redis-py raises "Too many connections", which would fail every waiting command.
+                    connections = getattr(getattr(client, "connection_pool", None), "max_connections", None)
+                    pair = self._per_loop[loop] = (client, CheckQueue(connections=connections))
         self._current = (weakref.ref(loop), pair)
         return pair
 
@@ -85,8 +92,15 @@ class AsyncRedisConnection:
         """The client this store uses on the running event loop (a readiness check pings it)."""
         return self._for_loop(asyncio.get_running_loop())[0]
 
-    async def acall(self, *command: Any, script: Script | None = None, repeatable: bool = False) -> Any:
-        """Send ``command`` in its turn on this loop: its reply, or StoreUnavailable (see ``_calls.Call``)."""
+    async def acall(
+        self, *command: Any, script: Script | None = None, repeatable: bool = False, late_retry: bool | None = None
+    ) -> Any:
+        """Send ``command`` in its turn on this loop: its reply, or StoreUnavailable (see ``_calls.Call``).
+
+        ``late_retry`` (the class's ``retry_late_timeouts`` when ``None``) lets a command whose
+        timeout fired late go again; give ``False`` for one that would loosen a limit if Redis
+        ran it twice (a refund).
+        """
         loop = asyncio.get_running_loop()
         (client, queue), call = self._for_loop(loop), Call(command, script, repeatable)
         while True:
@@ -98,14 +112,16 @@ class AsyncRedisConnection:
                 succeeded = True
                 return reply
             except Exception as exc:
-                late = self.timeout if self.retry_late_timeouts else None
+                again = self.retry_late_timeouts if late_retry is None else late_retry
+                late = self.timeout if again else None
                 call.failed(exc, queue, started, loop.time(), late)  # raises, unless it goes again
             finally:
                 queue.done(succeeded=succeeded)
 
     async def aclose(self) -> None:
         """Close the client the store opened for the running event loop (never one the application gave)."""
-        found = self._per_loop.pop(asyncio.get_running_loop(), None)
+        with self._loops_lock:
+            found = self._per_loop.pop(asyncio.get_running_loop(), None)
         self._current = None
         if found is not None and found[0] is not self._given:
             await found[0].aclose()

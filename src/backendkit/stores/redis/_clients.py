@@ -73,13 +73,16 @@ def bounded_client(client: Any, timeout: float) -> Callable[[], Any]:
         ConfigurationError: ``client`` could wait longer and cannot be copied (a Redis
             Cluster client, a Sentinel-managed pool, a pool class of your own).
     """
-    if _is_bounded(client, timeout):
-        return lambda: client
+    copy: Callable[[], Any] | None = None
     if isinstance(client, (redis.Redis, redis.asyncio.Redis)):  # (a Cluster client is neither)
         pool = client.connection_pool
         module: Any = redis.asyncio if isinstance(client, redis.asyncio.Redis) else redis
         if type(pool) in (module.ConnectionPool, module.BlockingConnectionPool):
-            return lambda: module.Redis.from_pool(_bounded_pool(pool, timeout))  # it owns (and closes) the pool
+            copy = lambda: module.Redis.from_pool(_bounded_pool(pool, timeout))  # noqa: E731  (owns its pool)
+    if _is_bounded(client, timeout):
+        return _itself_first(client, copy)
+    if copy is not None:
+        return copy
     raise ConfigurationError(
         f"this {type(client).__name__} could keep a check waiting on a dead Redis for longer than {timeout} s "
         f"(its timeouts or retries), and a store can only copy a plain redis.Redis: give it "
@@ -87,6 +90,22 @@ def bounded_client(client: Any, timeout: float) -> Callable[[], Any]:
         f"(redis.asyncio.retry.Retry for an asyncio client), "
         f"or pass a URL"
     )
+
+
+def _itself_first(client: Any, copy: Callable[[], Any] | None) -> Callable[[], Any]:
+    """``client`` on the first call; a copy on each later one (an asyncio client works on one loop only).
+
+    A client that cannot be copied (a Cluster client) is given every time: give each
+    event loop a store of its own, or a URL, when one process runs several loops.
+    """
+    given = [client]
+
+    def make() -> Any:
+        if given:
+            return given.pop()
+        return client if copy is None else copy()
+
+    return make
 
 
 def forget_closed_loops(per_loop: MutableMapping[asyncio.AbstractEventLoop, Any]) -> None:
