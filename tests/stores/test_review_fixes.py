@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+import warnings
 from collections import Counter
 
 import pytest
@@ -12,10 +13,11 @@ import redis.asyncio
 import redis.asyncio.retry
 from redis.backoff import NoBackoff
 
-from backendkit.errors import APIError
+from backendkit.auth.redis import AsyncRedisRevocations, RedisRevocations
+from backendkit.errors import APIError, ConfigurationError
 from backendkit.idempotency import Attempt, Idempotency, KeyedRequest, MemoryStore, Replay, StoreUnavailable
 from backendkit.idempotency.redis import AsyncRedisStore as AsyncIdempotencyStore
-from backendkit.ratelimit import AsyncRateLimiter, AsyncRedisStore, SlidingWindow
+from backendkit.ratelimit import AsyncRateLimiter, AsyncRedisStore, Limit, RateLimiter, SlidingWindow
 from tests.support.redis import RedisServer
 
 
@@ -104,3 +106,43 @@ def test_loops_of_many_threads_get_their_clients_without_tripping_over_each_othe
     finally:
         sys.setswitchinterval(interval)
     assert errors == Counter()
+
+
+OLD_SPELLINGS = {
+    "RateLimiter memory": lambda: RateLimiter(SlidingWindow("1/second"), on_store_error="memory"),
+    "AsyncRateLimiter memory": lambda: AsyncRateLimiter(SlidingWindow("1/second"), on_store_error="memory"),
+    "Limit memory": lambda: Limit("1/second", on_store_error="memory"),
+    "Idempotency on_error": lambda: Idempotency(MemoryStore(), on_error="open"),
+    "RedisRevocations on_error": lambda: RedisRevocations("redis://127.0.0.1:1/0", on_error="open"),
+    "RedisRevocations.from_url on_error": lambda: RedisRevocations.from_url("redis://127.0.0.1:1/0", on_error="open"),
+    "AsyncRedisRevocations on_error": lambda: AsyncRedisRevocations("redis://127.0.0.1:1/0", on_error="open"),
+}
+
+
+@pytest.mark.parametrize("spelling", list(OLD_SPELLINGS))
+def test_an_old_spelling_warns_once_at_the_callers_line(spelling: str) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        OLD_SPELLINGS[spelling]()
+    assert [w.category for w in caught] == [DeprecationWarning]
+    assert caught[0].filename == __file__  # not a line of backendkit's, which filters would hide
+
+
+def test_renamed_attributes_still_read_and_write_with_a_warning() -> None:
+    keys = Idempotency(MemoryStore(), on_store_error="open")
+    revoked = RedisRevocations("redis://127.0.0.1:1/0", on_store_error="open")
+    for holder in (keys, revoked):
+        with pytest.warns(DeprecationWarning, match="use on_store_error"):
+            assert holder.on_error == "open"  # type: ignore[attr-defined]
+        with pytest.warns(DeprecationWarning, match="use on_store_error"):
+            holder.on_error = "closed"  # type: ignore[attr-defined]
+        assert holder.on_store_error == "closed"
+    revoked.close()
+
+
+def test_a_limiters_retry_interval_can_be_set_and_is_checked() -> None:
+    limiter = RateLimiter(SlidingWindow("1/second"))
+    limiter.retry_interval = 5
+    assert limiter.breaker.retry_interval == 5
+    with pytest.raises(ConfigurationError):
+        limiter.retry_interval = -1

@@ -27,6 +27,7 @@ from backendkit.auth._stores.memory import AsyncRevocations, Revocations
 from backendkit.errors import ConfigurationError, ServiceUnavailable
 from backendkit.stores import Breaker, OnStoreError, StoreUnavailable
 from backendkit.stores._core import check_on_store_error
+from backendkit.stores._outage import without_store
 
 logger = logging.getLogger("backendkit.auth")
 
@@ -220,11 +221,8 @@ class JWTVerifier:
         return False
 
     def _unavailable(self, exc: StoreUnavailable | None) -> bool | None:
-        """A check without its store (``exc``: it failed now): a 503 when closed, else no answer (None)."""
-        if exc is not None:
-            self.breaker.failed(exc, f"failing {self.on_store_error}")
-        if self.on_store_error == "closed":
-            raise ServiceUnavailable(headers={"Retry-After": "1"}) from exc
+        """A check without its store: a 503 when closed, else no answer (None)."""
+        without_store(self.breaker, exc, self.on_store_error)
         return None
 
     def _refuse_if(self, revoked: bool | None) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from backendkit._deprecation import RenamedAttribute
 from backendkit.errors import ConfigurationError, ServiceUnavailable
 from backendkit.idempotency._core.errors import IdempotencyKeyMissing
 from backendkit.idempotency._core.fingerprint import fingerprint, storage_key
@@ -24,7 +25,7 @@ from backendkit.idempotency._core.policy import UNSTORED_STATUSES, found, princi
 from backendkit.idempotency._core.record import StoredResponse, kept_headers, lock_value, record_value
 from backendkit.idempotency._core.store import AsyncIdempotencyStore, IdempotencyStore, StoreUnavailable, not_a_store
 from backendkit.stores import Breaker, OnStoreError
-from backendkit.stores._outage import on_store_error_from
+from backendkit.stores._outage import on_store_error_from, without_store
 
 logger = logging.getLogger("backendkit.idempotency")
 OnError = OnStoreError  # its old name
@@ -106,6 +107,8 @@ class Idempotency:
         >>> keys.start(request).response.status
         201
     """
+
+    on_error = RenamedAttribute("on_error", "on_store_error")
 
     def __init__(
         self,
@@ -287,12 +290,8 @@ class Idempotency:
     # The outage policy ------------------------------------------------------------------------
 
     def _unavailable(self, exc: StoreUnavailable | None) -> None:
-        """No store to ask (``exc``: it failed now; ``None``: the breaker skips it): 503 when closed, else run."""
-        if exc is not None:
-            self.breaker.failed(exc, f"failing {self.on_store_error}")
-        if self.on_store_error == "closed":
-            raise ServiceUnavailable(headers={"Retry-After": "1"}) from exc
-        # (open: the request runs without idempotency)
+        """No store to ask: 503 when closed; open, the request runs without idempotency."""
+        without_store(self.breaker, exc, self.on_store_error)
 
     def _ended(self, attempt: Attempt, kept: bool | None) -> None:
         self.breaker.answered()

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Generic, Literal, TypeVar, cast
 
+from backendkit._deprecation import deprecated
 from backendkit.errors import ConfigurationError
 from backendkit.ratelimit._core.algorithms import Spec, Step, TokenBucketSpec
 from backendkit.ratelimit._core.decision import Decision, PolicyState, single_policy_decider
@@ -14,7 +15,6 @@ from backendkit.ratelimit._core.store import AsyncStore, Store
 from backendkit.ratelimit._stores.memory import MemoryStore
 from backendkit.stores import Breaker, StoreUnavailable
 from backendkit.stores._core import check_on_store_error
-from backendkit.stores._outage import deprecated
 
 logger = logging.getLogger("backendkit.ratelimit")
 OnStoreError = Literal["open", "closed", "memory"]  # "memory": deprecated, fallback=MemoryStore() now
@@ -42,7 +42,7 @@ class _Limiter(Generic[S]):
         if not policy_list or not all(isinstance(p, Policy) for p in policy_list):
             raise TypeError("policies are TokenBucket or SlidingWindow objects")
         if on_store_error == "memory" and fallback is None:
-            deprecated('on_store_error="memory"', "fallback=MemoryStore()", stacklevel=4)
+            deprecated('on_store_error="memory"', "fallback=MemoryStore()")
             on_store_error, fallback = "open", MemoryStore()
         if fallback is not None and not callable(getattr(fallback, "apply", None)):
             raise ConfigurationError(f"fallback is a sync store that never fails (a MemoryStore), not {fallback!r}")
@@ -99,8 +99,12 @@ class _Limiter(Generic[S]):
 
     @property
     def retry_interval(self) -> float:
-        """Seconds between tries of a failed store (the breaker's)."""
+        """Seconds between tries of a failed store (the breaker's; settable)."""
         return self.breaker.retry_interval
+
+    @retry_interval.setter
+    def retry_interval(self, seconds: float) -> None:
+        self.breaker.retry_interval = seconds
 
     def _store_answered(self, steps: Sequence[Step]) -> Decision:
         self.breaker.answered()

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+from backendkit._deprecation import deprecated
 from backendkit._settings import PROBE_PATHS
 from backendkit.errors import ConfigurationError, TooManyRequests
 from backendkit.ratelimit._core.admission import (
@@ -187,6 +188,9 @@ class Limit:
                 f"{self._awaits!r} is async: only async code can check this limit, and it needs a store "
                 f"async code can await (MemoryStore, AsyncRedisStore), not {type(self.store).__name__}"
             )
+        if on_store_error == "memory" and fallback is None:  # (once, for both limiters: one warning, one count)
+            deprecated('on_store_error="memory"', "fallback=MemoryStore()")
+            on_store_error, fallback = "open", MemoryStore()
         options: dict[str, Any] = {
             "prefix": prefix,
             "on_store_error": on_store_error,

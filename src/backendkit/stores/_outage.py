@@ -1,4 +1,4 @@
-"""The outage policy's shell: the breaker every piece uses, which logs once per state change, and old spellings.
+"""The outage policy's shell: the breaker every piece uses (it logs once per state change); the old spelling.
 
 :class:`Breaker` wraps the pure :class:`~backendkit.stores._core.BreakerState` with
 a lock (threads decide the probe one at a time), a monotonic clock and the piece's
@@ -13,9 +13,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from warnings import warn
 
-from backendkit.stores._core import BreakerState, OnStoreError, check_on_store_error, check_retry_interval
+from backendkit._deprecation import deprecated
+from backendkit.errors import ServiceUnavailable
+from backendkit.stores._core import (
+    BreakerState,
+    OnStoreError,
+    StoreUnavailable,
+    check_on_store_error,
+    check_retry_interval,
+)
 
 
 class Breaker:
@@ -52,8 +59,12 @@ class Breaker:
 
     @property
     def retry_interval(self) -> float:
-        """Seconds between tries of a failed store."""
+        """Seconds between tries of a failed store (settable: checked as at construction)."""
         return self.state.retry_interval
+
+    @retry_interval.setter
+    def retry_interval(self, seconds: float) -> None:
+        self.state.retry_interval = check_retry_interval(seconds)
 
     @property
     def down(self) -> bool:
@@ -84,7 +95,20 @@ class Breaker:
             logging.getLogger(self.logger).warning("%s is available again", self.what)
 
 
-def on_store_error_from(on_store_error: object, on_error: object = None, *, stacklevel: int = 3) -> OnStoreError:
+def without_store(breaker: Breaker, exc: StoreUnavailable | None, on_store_error: OnStoreError) -> None:
+    """A request whose store cannot answer (``exc``: it failed now; ``None``: the breaker skips it).
+
+    The failure is the breaker's news (logged once per outage). ``"closed"``: the request is
+    refused, 503 with ``Retry-After: 1`` (an idempotency key or a revocation must not be
+    skipped); ``"open"``: it returns, and the piece goes on without the store.
+    """
+    if exc is not None:
+        breaker.failed(exc, f"failing {on_store_error}")
+    if on_store_error == "closed":
+        raise ServiceUnavailable(headers={"Retry-After": "1"}) from exc
+
+
+def on_store_error_from(on_store_error: object, on_error: object = None) -> OnStoreError:
     """``on_store_error``, or the deprecated ``on_error`` when that is given (with a DeprecationWarning).
 
     Checked first: a bad value is a ``ConfigurationError`` under either name.
@@ -92,13 +116,8 @@ def on_store_error_from(on_store_error: object, on_error: object = None, *, stac
     if on_error is None:
         return check_on_store_error(on_store_error)
     checked = check_on_store_error(on_error, "on_error")
-    deprecated("on_error", "on_store_error (the same values)", stacklevel=stacklevel + 1)
+    deprecated("on_error", "on_store_error (the same values)")
     return checked
 
 
-def deprecated(old: str, new: str, *, stacklevel: int = 3) -> None:
-    """Warn that ``old`` goes in the next release, and what to write instead (one place for the wording)."""
-    warn(f"{old} is deprecated and goes in the next release; use {new}", DeprecationWarning, stacklevel=stacklevel)
-
-
-__all__ = ["Breaker", "deprecated", "on_store_error_from"]
+__all__ = ["Breaker", "on_store_error_from", "without_store"]

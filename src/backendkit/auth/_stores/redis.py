@@ -35,6 +35,7 @@ import hashlib
 import math
 from typing import Any, TypeVar
 
+from backendkit._deprecation import RenamedAttribute
 from backendkit._extras import require
 from backendkit.errors import ConfigurationError
 from backendkit.stores import OnStoreError
@@ -58,6 +59,7 @@ class _Shared:
     """What both stores share: the arguments, the keys and the TTLs (the connection is the kernel's)."""
 
     store_name = "the Redis revocation list"  # in the verifier's outage log lines
+    on_error = RenamedAttribute("on_error", "on_store_error")
 
     def __init__(
         self,
@@ -71,7 +73,7 @@ class _Shared:
         if not isinstance(prefix, str):
             raise ConfigurationError(f"prefix is a string, not {prefix!r}")
         self.prefix = prefix
-        self.on_store_error = on_store_error_from(on_store_error, on_error, stacklevel=4)
+        self.on_store_error = on_store_error_from(on_store_error, on_error)
         connect: Any = super().__init__  # RedisConnection's or AsyncRedisConnection's, next in line
         connect(client, timeout=timeout)
 
