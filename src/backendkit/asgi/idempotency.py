@@ -29,7 +29,7 @@ from backendkit.asgi._respond import encode_headers, send_error_response
 from backendkit.asgi._types import ASGIApp, Message, Receive, Scope, Send
 from backendkit.context import client_ip_or, get_request_facts
 from backendkit.errors import APIError, ConfigurationError
-from backendkit.idempotency import AsyncIdempotencyStore, Attempt, Idempotency, KeyedRequest, Replay
+from backendkit.idempotency import Attempt, Idempotency, KeyedRequest, Replay
 
 SLOT = "backendkit.idempotency"
 """The key of a request's :class:`Slot` in the ASGI scope (``app_wide=False``)."""
@@ -79,7 +79,7 @@ class ReplayInstead(APIError):
 
 def _awaitable(idempotency: Idempotency) -> bool:
     """Whether the store can be awaited; a sync-only one (``RedisStore``) runs in a worker thread."""
-    return isinstance(idempotency.store, AsyncIdempotencyStore)
+    return idempotency.store_awaits
 
 
 def _header(scope: Scope, name: bytes) -> list[str]:

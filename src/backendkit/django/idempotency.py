@@ -39,7 +39,7 @@ from backendkit.context import client_ip_or, get_request_facts
 from backendkit.django._respond import error_response, exception_response
 from backendkit.django._state import get_state
 from backendkit.errors import APIError, ConfigurationError
-from backendkit.idempotency import AsyncIdempotencyStore, Attempt, Idempotency, KeyedRequest, Replay, form_body
+from backendkit.idempotency import Attempt, Idempotency, KeyedRequest, Replay, form_body
 
 F = TypeVar("F", bound=Callable[..., Any])
 _ATTEMPT = "backendkit.idempotency.attempt"
@@ -162,7 +162,7 @@ def idempotent(idempotency: Idempotency, *, required: bool | None = None) -> Cal
 def _async_view(
     idempotency: Idempotency, view: Callable[..., Awaitable[HttpResponseBase]], required: bool | None
 ) -> Callable[..., Awaitable[HttpResponseBase]]:
-    on_loop = isinstance(idempotency.store, AsyncIdempotencyStore)
+    on_loop = idempotency.store_awaits
     start = idempotency.astart if on_loop else sync_to_async(idempotency.start, thread_sensitive=False)
     finish = sync_to_async(_finish, thread_sensitive=False)  # (it may render a template: sync code)
     abandon = idempotency.aabandon if on_loop else sync_to_async(idempotency.abandon, thread_sensitive=False)
