@@ -165,9 +165,13 @@ def _only_dependency_errors(records: Records) -> None:
 
 
 def _driver_error(exc: BaseException | None) -> bool:
-    """Whether ``exc`` is redis-py's connection error, or a store's error raised from one."""
-    connection_error = redis.exceptions.ConnectionError
-    return isinstance(exc, connection_error) or isinstance(getattr(exc, "__cause__", None), connection_error)
+    """Whether ``exc`` is redis-py's error for a dead server, or a store's error raised from one.
+
+    A stopped server is most often a refused connection, but on a loaded machine the connect
+    can time out first (seen in CI): both are the driver telling the check Redis is gone.
+    """
+    dead = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+    return isinstance(exc, dead) or isinstance(getattr(exc, "__cause__", None), dead)
 
 
 class Clients:
