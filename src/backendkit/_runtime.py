@@ -26,6 +26,8 @@ from backendkit.context import (
 )
 from backendkit.errors import APIError, ErrorHandler, ErrorResponse, ExceptionRegistry, HandledError
 from backendkit.logging._core.access import ACCESS_LOGGER, access_entry, access_level
+from backendkit.observability._core.events import RequestEnd, RequestStart
+from backendkit.observability._hub import Observer, hub
 from backendkit.proxies import TrustedProxies, client_address
 
 error_logger = logging.getLogger("backendkit.errors")
@@ -52,6 +54,10 @@ class InFlight:
     id_token: Token[str | None]
     facts_token: Token[RequestFacts | None]
     finished: float | None = None
+    observers: tuple[Observer, ...] = ()
+    """The observers told of its start (none: nothing is observed), and what each returned."""
+    tokens: tuple[object, ...] = ()
+    request_size: int | None = None
 
     def finish(self) -> None:
         """The response is out: stop the clock (work after it, such as background tasks, is not timed)."""
@@ -96,6 +102,9 @@ class AdapterState:
         forwarded: str | None = None,
         route: str | Callable[[], str | None] | None = None,
         user_id: str | Callable[[], str | None] | None = None,
+        path: str = "",
+        scheme: str = "http",
+        request_size: int | str | None = None,
     ) -> InFlight:
         """Choose the request's id, bind it and the request's log facts.
 
@@ -105,16 +114,24 @@ class AdapterState:
         ``peer`` is the socket peer and ``forwarded`` the value of the forwarding
         header the ``TRUSTED_PROXIES`` setting names (lines joined with ``","``):
         the client's address is decided here, once, for every piece that names
-        the client. Call :meth:`end_request` when the request is done.
+        the client. ``path``, ``scheme`` and ``request_size`` (the declared
+        ``Content-Length``) are for the observers, if any are installed. Call
+        :meth:`end_request` when the request is done.
         """
         request_id = choose_request_id(incoming, trust_incoming=self.settings.trust_request_id, generate=new_request_id)
         client_ip = client_address(peer, (forwarded,) if forwarded else (), self.trusted_proxies)
         facts = RequestFacts(
             method=method, client_ip=client_ip, trace=parse_traceparent(traceparent), route=route, user_id=user_id
         )
-        return InFlight(
+        in_flight = InFlight(
             request_id, facts, time.perf_counter(), request_id_var.set(request_id), bind_request_facts(facts)
         )
+        if hub.observers and not hub.excluded(path):
+            size = _size(request_size)
+            in_flight.observers = hub.observers
+            in_flight.request_size = size
+            in_flight.tokens = hub.request_started(RequestStart(facts, path, scheme, size, traceparent))
+        return in_flight
 
     def end_request(
         self,
@@ -128,8 +145,10 @@ class AdapterState:
         log_access: bool = True,
         failed: bool = False,
     ) -> None:
-        """Write the access-log line (unless excluded) and unbind the request."""
+        """Tell the observers, write the access-log line (unless excluded) and unbind the request."""
         try:
+            if in_flight.observers:
+                self._observed(in_flight, status, response_size, failed)
             quiet = path in self.access_log_quiet or in_flight.facts.probe
             level = logging.DEBUG if quiet else access_level(status, failed=failed)
             if (
@@ -152,6 +171,20 @@ class AdapterState:
         finally:
             request_facts_var.reset(in_flight.facts_token)
             request_id_var.reset(in_flight.id_token)
+
+    def _observed(self, in_flight: InFlight, status: int, response_size: int | None, failed: bool) -> None:
+        facts = in_flight.facts
+        end = RequestEnd(
+            method=facts.method or "",
+            route=facts.resolved_route(),
+            status=status,
+            duration=(in_flight.finished or time.perf_counter()) - in_flight.started,
+            request_size=in_flight.request_size,
+            response_size=response_size,
+            excluded=facts.answered_by_probe and not hub.probes,
+            failed=failed,
+        )
+        hub.request_finished(in_flight.observers, in_flight.tokens, end)
 
     def handle(self, exc: BaseException, *, method: str, path: str) -> HandledError:
         """Map and render ``exc`` for the current request, logging it if it is a bug."""
@@ -182,6 +215,15 @@ class AdapterState:
     def render(self, error: APIError, *, path: str) -> ErrorResponse:
         """Render an API error that is already known (no logging: it is not a bug)."""
         return self.handler.render(error, request_id=request_id_var.get(), instance=path)
+
+
+def _size(declared: int | str | None) -> int | None:
+    """A declared ``Content-Length`` as a number of bytes; ``None`` when absent or not a plain number."""
+    if isinstance(declared, int):
+        return declared if declared >= 0 else None
+    if declared and declared.isascii() and declared.isdigit() and len(declared) <= 18:
+        return int(declared)
+    return None
 
 
 def log_unhandled(exc: BaseException, handled: HandledError, *, request_id: str | None, method: str, path: str) -> None:

@@ -103,7 +103,9 @@ class RequestFacts:
     route: str | Callable[[], str | None] | None = None
     user_id: str | Callable[[], str | None] | None = None
     probe: bool = False
-    """Answered by a health probe: its access line is written at DEBUG, wherever the probe is mounted."""
+    """Answered by a quiet health probe: its access line is written at DEBUG, wherever the probe is mounted."""
+    answered_by_probe: bool = False
+    """Answered by a health probe, quiet or not: left out of request metrics unless probes are measured."""
 
     def resolved_route(self) -> str | None:
         """The route template, resolving a lazy value (kept lazy until it is known)."""

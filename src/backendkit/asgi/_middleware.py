@@ -63,7 +63,7 @@ class RequestContextMiddleware:
         self.route_of = route_of
         self.user_of = user_of
         self.forwarding = self.state.forwarding_header  # the one the settings trust, or None
-        wanted = {self.header, b"traceparent", b"user-agent"}
+        wanted = {self.header, b"traceparent", b"user-agent", b"content-length"}
         self.wanted = frozenset(wanted if self.forwarding is None else {*wanted, self.forwarding})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -81,6 +81,9 @@ class RequestContextMiddleware:
             forwarded=headers.get(self.forwarding) if self.forwarding is not None else None,
             route=(lambda: route_of(scope)) if route_of is not None else None,
             user_id=(lambda: user_of(scope)) if user_of is not None else None,
+            path=scope.get("path", ""),
+            scheme=scope.get("scheme", "http"),
+            request_size=headers.get(b"content-length"),
         )
         scope.setdefault("state", {})["request_id"] = in_flight.request_id
         header = (self.header, in_flight.request_id.encode("latin-1"))

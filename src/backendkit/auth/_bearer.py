@@ -12,16 +12,19 @@ guard refuses → 403 ``FORBIDDEN``.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from backendkit.auth._core.errors import DEFAULT_REALM, CredentialsRequired, InvalidToken
+from backendkit.auth._core.errors import DEFAULT_REALM, CredentialsRequired, InsufficientScope, InvalidToken
 from backendkit.auth._core.guards import Guard, GuardContext
 from backendkit.auth._core.header import bearer_token
 from backendkit.auth._core.principal import Principal
 from backendkit.auth._verifier import JWTVerifier
 from backendkit.context import set_user_id
-from backendkit.errors import ConfigurationError
+from backendkit.errors import APIError, ConfigurationError
+from backendkit.observability._core.events import AccessGuarded, TokenVerified
+from backendkit.observability._hub import hub
 
 logger = logging.getLogger("backendkit.auth")
 
@@ -61,26 +64,34 @@ class BearerAuth:
     def authenticate(self, authorization: Authorization) -> Principal:
         """The principal of the request whose ``Authorization`` lines are given."""
         token = self.token(authorization)
+        started = time.perf_counter() if hub.observers else 0.0
         try:
             principal = self.verifier.verify(token)
         except InvalidToken as exc:
-            raise self._refused(exc) from None
+            raise self._refused(exc, started) from None
+        if started:
+            hub.emit(TokenVerified("accepted", None, time.perf_counter() - started))
         set_user_id(principal.subject)
         return principal
 
     async def aauthenticate(self, authorization: Authorization) -> Principal:
         """:meth:`authenticate` for async code (keys may be fetched, revocations asked, without blocking)."""
         token = self.token(authorization)
+        started = time.perf_counter() if hub.observers else 0.0
         try:
             principal = await self.verifier.averify(token)
         except InvalidToken as exc:
-            raise self._refused(exc) from None
+            raise self._refused(exc, started) from None
+        if started:
+            hub.emit(TokenVerified("accepted", None, time.perf_counter() - started))
         set_user_id(principal.subject)
         return principal
 
     def authorize(self, guard: Guard, principal: Principal, params: Mapping[str, Any], request: Any = None) -> None:
         """Raise what ``guard`` refuses, if anything."""
         denial = guard.check(GuardContext(principal, params, request, self.realm))
+        if hub.observers:
+            _guarded(denial)
         if denial is not None:
             raise denial
 
@@ -89,12 +100,25 @@ class BearerAuth:
     ) -> None:
         """:meth:`authorize` for async code; async predicates are awaited."""
         denial = await guard.acheck(GuardContext(principal, params, request, self.realm))
+        if hub.observers:
+            _guarded(denial)
         if denial is not None:
             raise denial
 
-    def _refused(self, exc: InvalidToken) -> InvalidToken:
+    def _refused(self, exc: InvalidToken, started: float) -> InvalidToken:
+        if started:
+            hub.emit(TokenVerified("refused", exc.reason, time.perf_counter() - started))
         logger.info("bearer token refused: %s", exc.reason, extra={"auth_reason": exc.reason})
         return exc.with_realm(self.realm)
+
+
+def _guarded(denial: APIError | None) -> None:
+    if denial is None:
+        hub.emit(AccessGuarded("allowed", None))
+    else:
+        hub.emit(
+            AccessGuarded("denied", "insufficient_scope" if isinstance(denial, InsufficientScope) else "forbidden")
+        )
 
 
 __all__ = ["Authorization", "BearerAuth"]

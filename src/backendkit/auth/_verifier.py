@@ -126,7 +126,7 @@ class JWTVerifier:
         policy = getattr(revocations, "on_store_error", "closed") if on_store_error is None else on_store_error
         self.on_store_error = check_on_store_error(policy)
         what = getattr(revocations, "store_name", "the revocation list")
-        self.breaker = Breaker(retry_interval, logger=logger.name, what=what)
+        self.breaker = Breaker(retry_interval, logger=logger.name, what=what, store="revocations")
 
     def _local_key(self, jws: CompactJWS) -> Verify | None:
         return self.ring.select(jws.header, allow_missing=self.jwks is not None)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import math
 import threading
@@ -36,6 +37,8 @@ from backendkit.auth._core.keyring import Verify
 from backendkit.auth._core.keys import RSA_ALGS
 from backendkit.auth._fetch import EXPECTED, get, parse_url
 from backendkit.errors import ConfigurationError
+from backendkit.observability._core.events import JwksFetched, KeyLookedUp
+from backendkit.observability._hub import hub
 
 logger = logging.getLogger("backendkit.auth")
 
@@ -181,7 +184,7 @@ class JWKSClient:
                 self._fetch(flight)
             elif flight is not None and step is Need.FETCH:
                 futures.wait([flight.ended], timeout=self._patience(flight))
-        return self._select(kid, alg)
+        return self._answer(kid, alg, step)
 
     async def aselect(self, kid: str, alg: str) -> Verify:
         """:meth:`select` for async code: the fetch runs in a worker thread, and a wait holds no thread."""
@@ -195,7 +198,19 @@ class JWKSClient:
             elif flight is not None and step is Need.FETCH:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(asyncio.wrap_future(flight.ended), self._patience(flight))
-        return self._select(kid, alg)
+        return self._answer(kid, alg, step)
+
+    def _answer(self, kid: str, alg: str, step: Need) -> Verify:
+        """The lookup's answer, and what observers learn of it: a hit, a miss, a refusal in the cooldown."""
+        if not hub.observers:
+            return self._select(kid, alg)
+        hub.emit(KeyLookedUp(hit=step is not Need.FETCH))
+        try:
+            return self._select(kid, alg)
+        except InvalidToken as exc:
+            if step is Need.NOTHING and exc.reason == "unknown_kid":  # no fetch allowed for it yet
+                hub.emit(JwksFetched("cooldown_refused", 0.0))
+            raise
 
     def _need(self, kid: str) -> Need:
         return _jwks.need(self._state, kid, self._clock(), self._absent.get(kid, -math.inf))
@@ -234,17 +249,22 @@ class JWKSClient:
         for one in flight, and no fetch would ever be made again).
         """
         try:
-            threading.Thread(target=self._fetch, args=(flight,), name="backendkit-jwks-fetch", daemon=True).start()
+            # In a copy of the caller's context: the fetch's span (if traced) is a child of the request's.
+            run = contextvars.copy_context().run
+            threading.Thread(target=run, args=(self._fetch, flight), name="backendkit-jwks-fetch", daemon=True).start()
         except BaseException:
             self._end(flight)
             raise
 
     def _fetch(self, flight: _Flight) -> None:
         """Fetch the set and swap in the state it brings; the flight ends, whatever happens."""
+        started = time.perf_counter()
         try:
             try:
                 keys, cache_control = self._download()
             except Exception as exc:  # whatever went wrong, the last good set stays and the cooldown applies
+                if hub.observers:
+                    hub.emit(JwksFetched("failed", time.perf_counter() - started))
                 where = self.url or self._target.geturl()
                 unexpected = not isinstance(exc, EXPECTED)
                 logger.warning("JWKS fetch from %s failed: %s", where, exc, exc_info=unexpected)
@@ -256,6 +276,8 @@ class JWKSClient:
             self._logged = frozenset(keys.warnings)
             self._state = _jwks.loaded(self._policy, keys, cache_control, self._clock())
             self._absent = {}  # a new set: what it lacks is learnt again
+            if hub.observers:
+                hub.emit(JwksFetched("ok", time.perf_counter() - started))
         finally:
             self._end(flight)
 

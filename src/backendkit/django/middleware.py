@@ -85,6 +85,9 @@ class ErrorMiddleware:
             forwarded=self.state.forwarded_in(meta),
             route=lambda: normalize_route(getattr(request.resolver_match, "route", None)),
             user_id=lambda: _user_id(request),
+            path=request.path,
+            scheme=request.scheme or "http",
+            request_size=meta.get("CONTENT_LENGTH"),
         )
         request.request_id = in_flight.request_id  # type: ignore[attr-defined]
         open_channel(meta)

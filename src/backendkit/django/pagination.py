@@ -18,14 +18,14 @@ Example view::
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
 from backendkit.errors import encode
-from backendkit.pagination import Page, PageRequest, Pagination, parse_query
+from backendkit.pagination import Page, PageRequest, Pagination
+from backendkit.pagination._read import read_page_request
 from backendkit.pagination.backends.django import apaginate, paginate
 
 __all__ = ["apaginate", "page_request", "page_response", "paginate"]
@@ -33,7 +33,7 @@ __all__ = ["apaginate", "page_request", "page_response", "paginate"]
 
 def page_request(request: HttpRequest, pagination: Pagination) -> PageRequest:
     """The page ``request`` asks for, validated against ``pagination``."""
-    return pagination.parse(parse_query(_raw_query(request)), now=time.time(), path=request.path)
+    return read_page_request(pagination, _raw_query(request), path=request.path)
 
 
 def page_response(page: Page[Any], data: Sequence[Any] | None = None, *, status: int = 200) -> HttpResponse:

@@ -5,7 +5,7 @@ Examples:
     >>> from fastapi.testclient import TestClient
     >>> from backendkit.fastapi import install
     >>> from backendkit.fastapi.pagination import page_request, page_response
-    >>> from backendkit.pagination import PageRequest, Pagination, SortSpec
+from backendkit.pagination import PageRequest, Pagination, SortSpec
     >>> app = FastAPI()
     >>> install(app)
     >>> ITEMS = [{"id": i} for i in range(1, 31)]
@@ -25,7 +25,6 @@ the sort fields, the filters' types).
 from __future__ import annotations
 
 import inspect
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -33,7 +32,8 @@ from fastapi import Query, Request, Response
 
 from backendkit._deprecation import renamed
 from backendkit.errors import encode
-from backendkit.pagination import Page, PageRequest, Pagination, parse_query
+from backendkit.pagination import Page, PageRequest, Pagination
+from backendkit.pagination._read import read_page_request
 
 __all__ = ["page_request", "page_response"]
 
@@ -62,9 +62,7 @@ def page_request(pagination: Pagination) -> Callable[..., PageRequest]:
     """
 
     def dependency(request: Request, **_: Any) -> PageRequest:
-        return pagination.parse(
-            parse_query(request.scope.get("query_string", b"")), now=time.time(), path=request.url.path
-        )
+        return read_page_request(pagination, request.scope.get("query_string", b""), path=request.url.path)
 
     parameters = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)]
     parameters.extend(

@@ -171,6 +171,9 @@ class BackendKit:
                 peer=environ.get("REMOTE_ADDR"),
                 forwarded=state.forwarded_in(environ),
                 route=normalize_route(rule.rule) if rule is not None else None,
+                path=req.path,
+                scheme=environ.get("wsgi.url_scheme", "http"),
+                request_size=environ.get("CONTENT_LENGTH"),
             )
             environ[_IN_FLIGHT] = in_flight
             open_channel(environ)

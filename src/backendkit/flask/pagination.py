@@ -4,7 +4,7 @@ Examples:
     >>> from flask import Flask
     >>> from backendkit.flask import BackendKit
     >>> from backendkit.flask.pagination import page_request, page_response
-    >>> from backendkit.pagination import Pagination, SortSpec
+from backendkit.pagination import Pagination, SortSpec
     >>> app = Flask(__name__)
     >>> _ = BackendKit(app)
     >>> ITEMS = [{"id": i} for i in range(1, 31)]
@@ -21,7 +21,6 @@ extension renders like every other error.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,7 +28,8 @@ from flask import Response, request
 
 from backendkit.errors import APIError, encode
 from backendkit.flask._state import refuse
-from backendkit.pagination import Page, PageRequest, Pagination, parse_query
+from backendkit.pagination import Page, PageRequest, Pagination
+from backendkit.pagination._read import read_page_request
 
 __all__ = ["page_request", "page_response"]
 
@@ -38,7 +38,7 @@ def page_request(pagination: Pagination) -> PageRequest:
     """The page the current request asks for, validated against ``pagination``."""
     path = request.script_root + request.path
     try:
-        return pagination.parse(parse_query(request.query_string), now=time.time(), path=path)
+        return read_page_request(pagination, request.query_string, path=path)
     except APIError as refusal:
         refuse(refusal)  # (the extension renders it; without the extension, the default settings do)
 

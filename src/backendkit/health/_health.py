@@ -23,6 +23,8 @@ from backendkit.health._core.report import STILL_RUNNING, CheckInfo, Outcome, Re
 from backendkit.health._core.run import CheckFunction, Entry
 from backendkit.health._flight import SingleFlight
 from backendkit.health._runner import Runner
+from backendkit.observability._core.events import HealthReported
+from backendkit.observability._hub import hub
 
 
 class Health:
@@ -165,20 +167,29 @@ class Health:
 
     def report(self, probe: str) -> Report:
         """The report of ``probe`` (``live``, ``ready``, ``startup`` or ``healthz``), from sync code."""
-        return self.ready() if probe == "ready" else self.startup() if probe == "startup" else self.live()
+        report = self.ready() if probe == "ready" else self.startup() if probe == "startup" else self.live()
+        if hub.observers:
+            hub.emit(HealthReported(_probe_name(probe), report.status))
+        return report
 
     async def areport(self, probe: str) -> Report:
         """:meth:`report` from async code."""
         if probe == "ready":
-            return await self.aready()
-        return await self.astartup() if probe == "startup" else self.live()
+            report = await self.aready()
+        else:
+            report = await self.astartup() if probe == "startup" else self.live()
+        if hub.observers:
+            hub.emit(HealthReported(_probe_name(probe), report.status))
+        return report
 
     def response(self, report: Report, query: str = "") -> tuple[int, tuple[tuple[str, str], ...], bytes]:
         """What an adapter sends for ``report``: status, headers, body (details as configured)."""
         verbose = wants_verbose(self.verbose, self.verbose_query, query)
-        facts = get_request_facts() if self.quiet else None
-        if facts is not None:  # the access log writes this request's line at DEBUG
-            facts.probe = True
+        facts = get_request_facts()
+        if facts is not None:
+            facts.answered_by_probe = True  # left out of request metrics (unless probes are measured)
+            if self.quiet:  # the access log writes this request's line at DEBUG
+                facts.probe = True
         return report.http_status, HEADERS, report.encoded(verbose=verbose)
 
     def live(self) -> Report:
@@ -243,6 +254,13 @@ class Health:
         if not self.started:
             status, notes = "fail", {"startup": "not every startup check has passed yet"}
         return self._flight.keep(Report(status, tuple(outcomes), notes))
+
+
+_PROBES = frozenset({"live", "ready", "startup", "healthz"})
+
+
+def _probe_name(probe: str) -> str:
+    return probe if probe in _PROBES else "other"
 
 
 __all__ = ["STILL_RUNNING", "CheckFunction", "Health", "Report"]

@@ -16,12 +16,15 @@ import contextvars
 import inspect
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from backendkit.health._core.report import RAISED, TIMED_OUT, Outcome, Result, as_result
 from backendkit.health._core.run import Answer, Attempt, Entry, Run
+from backendkit.observability._core.events import HealthChecked
+from backendkit.observability._hub import hub
 
 logger = logging.getLogger("backendkit.health")
 # A check that raises one of these took too long by its own measure (a driver's socket timeout): "timed out".
@@ -118,6 +121,7 @@ class Runner:
     # An attempt, on a thread or on a loop: its answer, never an exception
 
     def _attempt(self, entry: Entry, own_loop: bool) -> Answer | Awaitable[Any]:
+        started = time.perf_counter() if hub.observers else 0.0
         try:
             returned = entry.function()
             if inspect.isawaitable(returned):  # a plain callable that returned a coroutine (a lambda, a partial)
@@ -129,17 +133,20 @@ class Runner:
                     returned = running.result(timeout=entry.info.timeout)
                 finally:
                     running.cancel()
-            return self._answer(entry, returned)
+            return self._answer(entry, returned, started=started)
         except Exception as exc:
-            return self._answer(entry, error=exc)
+            return self._answer(entry, error=exc, started=started)
 
     async def _aattempt(self, entry: Entry, awaitable: Awaitable[Any] | None = None) -> Answer:
+        started = time.perf_counter() if hub.observers else 0.0
         try:
-            return self._answer(entry, await (entry.function() if awaitable is None else awaitable))
+            return self._answer(entry, await (entry.function() if awaitable is None else awaitable), started=started)
         except Exception as exc:
-            return self._answer(entry, error=exc)
+            return self._answer(entry, error=exc, started=started)
 
-    def _answer(self, check: Entry, returned: object = None, error: Exception | None = None) -> Answer:
+    def _answer(
+        self, check: Entry, returned: object = None, error: Exception | None = None, *, started: float = 0.0
+    ) -> Answer:
         """What a check's return or exception means, decided once for both runners, and when it was had."""
         if error is None:
             try:
@@ -151,6 +158,8 @@ class Runner:
         elif error is not None:
             logger.error("health check %s raised", check.info.name, exc_info=error)
             result = Result.fail(RAISED)
+        if started:
+            hub.emit(HealthChecked(check.info.name, result.status, time.perf_counter() - started))
         return result, self._clock()
 
 

@@ -12,18 +12,26 @@ from __future__ import annotations
 import logging
 import math
 import secrets
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from backendkit._deprecation import RenamedAttribute
 from backendkit.errors import ConfigurationError, ServiceUnavailable
-from backendkit.idempotency._core.errors import IdempotencyKeyMissing
+from backendkit.idempotency._core.errors import IdempotencyKeyInUse, IdempotencyKeyMismatch, IdempotencyKeyMissing
 from backendkit.idempotency._core.fingerprint import fingerprint, storage_key
 from backendkit.idempotency._core.key import parse_key
 from backendkit.idempotency._core.policy import UNSTORED_STATUSES, found, principal_scope, storable
 from backendkit.idempotency._core.record import StoredResponse, kept_headers, lock_value, record_value
 from backendkit.idempotency._core.store import AsyncIdempotencyStore, IdempotencyStore, StoreUnavailable, not_a_store
+from backendkit.observability._core.events import (
+    IdempotencyBegun,
+    IdempotencyEnd,
+    IdempotencyFinished,
+    IdempotencyOutcome,
+)
+from backendkit.observability._hub import hub
 from backendkit.stores import Breaker, OnStoreError
 from backendkit.stores._outage import on_store_error_from, without_store
 
@@ -141,7 +149,7 @@ class Idempotency:
         if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 0:
             raise ConfigurationError(f"max_size is a number of bytes, not {max_size!r}")
         self.on_store_error = on_store_error_from(on_store_error, on_error)
-        self.breaker = Breaker(retry_interval, logger=logger.name, what="the idempotency store")
+        self.breaker = Breaker(retry_interval, logger=logger.name, what="the idempotency store", store="idempotency")
         self.store: Any = store  # (sync, async or both: require_sync/require_async say which is needed)
         # Known once: an isinstance() of a runtime-checkable protocol costs 4.2 us on Python 3.11 here,
         # and the ASGI adapter asks on every request whether to await the store or use a thread.
@@ -202,34 +210,48 @@ class Idempotency:
         attempt = self._attempt(request, required)
         if attempt is None:
             return None
+        started = time.perf_counter() if hub.observers else 0.0
         try:
             value, _ = self.store.begin(attempt.key, attempt.lock, self.lock_ms)
         except StoreUnavailable as exc:
             self._unavailable(exc)
             return None
-        return self._outcome(value, attempt)
+        return self._outcome(value, attempt, started)
 
     async def astart(self, request: KeyedRequest, *, required: bool | None = None) -> Attempt | Replay | None:
         """:meth:`start` for async code."""
         attempt = self._attempt(request, required)
         if attempt is None:
             return None
+        started = time.perf_counter() if hub.observers else 0.0
         try:
             value, _ = await self.store.abegin(attempt.key, attempt.lock, self.lock_ms)
         except StoreUnavailable as exc:
             self._unavailable(exc)
             return None
-        return self._outcome(value, attempt)
+        return self._outcome(value, attempt, started)
 
-    def _outcome(self, value: bytes | None, attempt: Attempt) -> Attempt | Replay | None:
+    def _outcome(self, value: bytes | None, attempt: Attempt, started: float) -> Attempt | Replay | None:
         self.breaker.answered()
         try:
             response = found(value, attempt.fingerprint)
+        except IdempotencyKeyInUse:
+            if started:
+                _begun("in_use", started)
+            raise
+        except IdempotencyKeyMismatch:
+            if started:
+                _begun("mismatch", started)
+            raise
         except ValueError:  # not a lock or a record of ours (written by hand, or by something else)
             logger.error("the idempotency store holds a value that is not ours under %s", attempt.key)
+            if started:
+                _begun("store_error", started)
             if self.on_store_error == "closed":
                 raise ServiceUnavailable(headers={"Retry-After": "1"}) from None
             return None  # (open: run the request without idempotency)
+        if started:
+            _begun("first_run" if response is None else "replay", started)
         return attempt if response is None else Replay(response)
 
     # After the handler ------------------------------------------------------------------------
@@ -267,21 +289,31 @@ class Idempotency:
         # Keep ``record`` under the attempt's key, or release the key when it is None. Always
         # asked, whatever the breaker says: this request holds the lock, and a record not kept
         # (or a lock not released) would turn its retries into 409s, then a second run.
+        started = time.perf_counter() if hub.observers else 0.0
         try:
             kept = self._keep(attempt, record) if record is not None else self.store.release(attempt.key, attempt.lock)
         except StoreUnavailable as exc:
             self.breaker.failed(exc, "a response was not kept")
+            if started:
+                _finished("store_error", started)
             return
+        if started:
+            _finished("released" if record is None else "stored", started)
         self._ended(attempt, kept)
 
     async def _aend(self, attempt: Attempt, record: bytes | None) -> None:
+        started = time.perf_counter() if hub.observers else 0.0
         try:
             kept = await (
                 self._akeep(attempt, record) if record is not None else self.store.arelease(attempt.key, attempt.lock)
             )
         except StoreUnavailable as exc:
             self.breaker.failed(exc, "a response was not kept")
+            if started:
+                _finished("store_error", started)
             return
+        if started:
+            _finished("released" if record is None else "stored", started)
         self._ended(attempt, kept)
 
     def _keep(self, attempt: Attempt, record: bytes) -> bool:
@@ -294,12 +326,22 @@ class Idempotency:
 
     def _unavailable(self, exc: StoreUnavailable | None) -> None:
         """No store to ask: 503 when closed; open, the request runs without idempotency."""
+        if hub.observers:
+            hub.emit(IdempotencyBegun("store_error", 0.0))
         without_store(self.breaker, exc, self.on_store_error)
 
     def _ended(self, attempt: Attempt, kept: bool | None) -> None:
         self.breaker.answered()
         if kept is False:
             _lost(attempt)
+
+
+def _begun(outcome: IdempotencyOutcome, started: float) -> None:
+    hub.emit(IdempotencyBegun(outcome, time.perf_counter() - started))
+
+
+def _finished(outcome: IdempotencyEnd, started: float) -> None:
+    hub.emit(IdempotencyFinished(outcome, time.perf_counter() - started))
 
 
 def _lost(attempt: Attempt) -> None:

@@ -9,7 +9,7 @@ from typing import Generic, Literal, TypeVar, cast
 from backendkit._deprecation import deprecated
 from backendkit.errors import ConfigurationError
 from backendkit.ratelimit._core.algorithms import Spec, Step, TokenBucketSpec
-from backendkit.ratelimit._core.decision import Decision, PolicyState, single_policy_decider
+from backendkit.ratelimit._core.decision import Decision, DegradedDecision, PolicyState, single_policy_decider
 from backendkit.ratelimit._core.policies import Policy
 from backendkit.ratelimit._core.store import AsyncStore, Store
 from backendkit.ratelimit._stores.memory import MemoryStore
@@ -50,7 +50,7 @@ class _Limiter(Generic[S]):
         self.prefix = prefix
         self.on_store_error = check_on_store_error(on_store_error)
         self.fallback = fallback
-        self.breaker = Breaker(retry_interval, logger=logger.name, what="the rate-limit store")
+        self.breaker = Breaker(retry_interval, logger=logger.name, what="the rate-limit store", store="ratelimit")
         # What the log line says a check does meanwhile.
         self._meanwhile = "counting in the fallback store" if fallback is not None else f"failing {self.on_store_error}"
         self._specs: tuple[Spec, ...] = tuple(spec for p in policy_list for spec in p.specs())
@@ -119,7 +119,7 @@ class _Limiter(Generic[S]):
             for name, limit, window in zip(self._names, self._limits, self._windows, strict=True)
         )
         first = states[0]
-        return Decision(
+        return DegradedDecision(
             allowed,
             first.limit,
             first.remaining if allowed else 0,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -18,6 +19,8 @@ from typing import Any, cast
 from backendkit._deprecation import deprecated
 from backendkit._settings import PROBE_PATHS
 from backendkit.errors import ConfigurationError, TooManyRequests
+from backendkit.observability._core.events import RateLimitDecided, RateLimitOutcome
+from backendkit.observability._hub import hub
 from backendkit.ratelimit._core.admission import (
     admission,
     arun_steps,
@@ -245,16 +248,22 @@ class Limit:
     def check(self, request: RequestInfo, *, per_route: bool) -> Verdict | None:
         """Check a request in sync code; ``None`` when the limit does not apply to it."""
         limiter = self.limiter
+        started = time.perf_counter() if hub.observers else 0.0
         admitted = run_steps(admission(self, request, per_route), request)
-        return None if admitted is None else self._verdict(admitted[0], limiter.hit(*admitted), request)
+        return None if admitted is None else self._verdict(admitted[0], limiter.hit(*admitted), request, started)
 
     async def acheck(self, request: RequestInfo, *, per_route: bool) -> Verdict | None:
         """Check a request on an event loop (key, cost and predicate functions may be async)."""
         limiter = self.async_limiter
+        started = time.perf_counter() if hub.observers else 0.0
         admitted = await arun_steps(admission(self, request, per_route), request)
-        return None if admitted is None else self._verdict(admitted[0], await limiter.hit(*admitted), request)
+        if admitted is None:
+            return None
+        return self._verdict(admitted[0], await limiter.hit(*admitted), request, started)
 
-    def _verdict(self, bucket: str, decision: Decision, request: RequestInfo) -> Verdict:
+    def _verdict(self, bucket: str, decision: Decision, request: RequestInfo, started: float) -> Verdict:
+        if started:
+            _observed(decision, self.shadow, started)
         if self.on_decision is not None:
             try:
                 self.on_decision(DecisionEvent(self, bucket, decision, self.shadow, request.method, request.path))
@@ -281,6 +290,17 @@ class Limit:
         error = too_many_requests(decision)
         error.headers.update((name, value) for name, value in headers if name != "Retry-After")
         return Verdict(decision, bucket, headers, error)
+
+
+def _observed(decision: Decision, shadow: bool, started: float) -> None:
+    outcome: RateLimitOutcome
+    if decision.degraded:
+        outcome = "failed_open" if decision.allowed else "failed_closed"
+    elif decision.allowed:
+        outcome = "allowed"
+    else:
+        outcome = "shadow_limited" if shadow else "limited"
+    hub.emit(RateLimitDecided(decision.policy, outcome, time.perf_counter() - started))
 
 
 def limit_list(value: object, *, setting: str = "limits") -> list[Limit]:

@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 from backendkit._deprecation import deprecated
 from backendkit.errors import ServiceUnavailable
+from backendkit.observability._core.events import BreakerChanged, StoreFailed, StoreName
+from backendkit.observability._hub import hub
 from backendkit.stores._core import (
     BreakerState,
     OnStoreError,
@@ -33,6 +35,8 @@ class Breaker:
             ``ConfigurationError`` when it is not a number of seconds).
         logger: The name of the piece's logger (``"backendkit.ratelimit"``...).
         what: The store as the log lines name it ("the idempotency store").
+        store: The store as metrics name it (``ratelimit``, ``idempotency``,
+            ``revocations``); ``None``: its failures are not reported to observers.
         clock: Monotonic seconds. An attribute too: tests set it to a clock of their own.
 
     Example:
@@ -49,8 +53,10 @@ class Breaker:
         *,
         logger: str,
         what: str,
+        store: StoreName | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.store: StoreName | None = store
         self.state = BreakerState(check_retry_interval(retry_interval))
         self.logger = logger
         self.what = what
@@ -82,6 +88,10 @@ class Breaker:
         """The store failed; the first failure of an outage is logged, with what the piece does meanwhile."""
         with self._lock:
             news = self.state.failed(self.clock())
+        if hub.observers and self.store is not None:
+            hub.emit(StoreFailed(self.store))
+            if news:
+                hub.emit(BreakerChanged(self.store, open=True))
         if news:
             logging.getLogger(self.logger).warning("%s is unavailable (%s); %s", self.what, exc, doing)
 
@@ -92,6 +102,8 @@ class Breaker:
         with self._lock:
             news = self.state.answered()
         if news:
+            if hub.observers and self.store is not None:
+                hub.emit(BreakerChanged(self.store, open=False))
             logging.getLogger(self.logger).warning("%s is available again", self.what)
 
 

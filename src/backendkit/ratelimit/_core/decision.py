@@ -50,6 +50,8 @@ class Decision:
 
     __slots__ = ("_policies", "allowed", "limit", "remaining", "reset_after", "retry_after")
     __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass without frozen is
+    degraded = False
+    """True when no store answered and the limiter failed open or closed (:class:`DegradedDecision`)."""
 
     def __init__(
         self,
@@ -82,6 +84,17 @@ class Decision:
     @policies.setter
     def policies(self, value: tuple[PolicyState, ...]) -> None:
         self._policies = value
+
+    @property
+    def policy(self) -> str:
+        """The name of the tightest policy: the one ``limit``, ``remaining`` and ``retry_after`` describe."""
+        policies = self._policies
+        if type(policies) is _PendingPolicyState:
+            return policies.name
+        for state in self.policies:
+            if (state.limit, state.remaining, state.retry_after) == (self.limit, self.remaining, self.retry_after):
+                return state.name
+        return self.policies[0].name
 
     def _fields(self) -> tuple[bool, int, int, float, float | None, tuple[PolicyState, ...]]:
         return (self.allowed, self.limit, self.remaining, self.reset_after, self.retry_after, self.policies)
@@ -139,6 +152,13 @@ class Decision:
             if cast(float, s.retry_after) > cast(float, tightest.retry_after):
                 tightest = s
         return cls(False, tightest.limit, tightest.remaining, tightest.reset_after, tightest.retry_after, tuple(states))
+
+
+class DegradedDecision(Decision):
+    """A decision made without the store: the limiter failed open (``allowed``) or closed."""
+
+    __slots__ = ()
+    degraded = True
 
 
 class _PendingPolicyState:

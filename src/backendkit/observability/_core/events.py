@@ -1,0 +1,192 @@
+"""What the pieces tell observers: one small frozen value per decision, and the two ends of a request.
+
+Every label-bearing field holds a value from a closed set (an outcome, a reason, a
+status) or a name fixed when the application was built (a policy, a check, a route
+template): never a path, a key, a token or a user id. ``duration`` is in seconds,
+measured by the emitting shell (the core is given no clock).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from backendkit.context import RequestFacts
+
+RateLimitOutcome = Literal["allowed", "limited", "shadow_limited", "failed_open", "failed_closed"]
+TokenOutcome = Literal["accepted", "refused"]
+GuardOutcome = Literal["allowed", "denied"]
+JwksOutcome = Literal["ok", "failed", "cooldown_refused"]
+IdempotencyOutcome = Literal["first_run", "replay", "in_use", "mismatch", "store_error"]
+IdempotencyEnd = Literal["stored", "released", "store_error"]
+HealthStatus = Literal["pass", "warn", "fail"]
+PageStrategy = Literal["offset", "page", "cursor"]
+StoreName = Literal["ratelimit", "idempotency", "revocations"]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestStart:
+    """A request has begun (its id chosen, its log facts bound).
+
+    Attributes:
+        facts: The request's log facts. An observer that starts a span replaces
+            ``facts.trace`` with it, so log lines carry the active span's ids.
+        path: The raw path (for span attributes; never a label).
+        scheme: ``http`` or ``https``.
+        request_size: The request body's declared size in bytes, if known.
+        traceparent: The incoming W3C ``traceparent`` header, if any.
+    """
+
+    facts: RequestFacts
+    path: str
+    scheme: str
+    request_size: int | None
+    traceparent: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestEnd:
+    """A request has been answered.
+
+    Attributes:
+        method: The request's method as sent.
+        route: The matched route template, or ``None`` when no route matched.
+        status: The response status (500 when the application failed before answering).
+        duration: Seconds from the start to the last byte of the response.
+        request_size: The request body's declared size in bytes, if known.
+        response_size: The response body's size in bytes, if known.
+        excluded: Whether it is left out of request metrics: a health probe answered
+            it (wherever it is mounted) and probes are not measured. Observers still
+            end what they began for it.
+        failed: Whether an exception escaped after the response started.
+    """
+
+    method: str
+    route: str | None
+    status: int
+    duration: float
+    request_size: int | None
+    response_size: int | None
+    excluded: bool
+    failed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitDecided:
+    """A rate limit decided a request: ``policy`` is the policy that refused it, or the tightest that admitted it."""
+
+    policy: str
+    outcome: RateLimitOutcome
+    duration: float
+
+
+@dataclass(frozen=True, slots=True)
+class TokenVerified:
+    """A bearer token was verified: ``reason`` is ``None`` when accepted, else why it was refused."""
+
+    outcome: TokenOutcome
+    reason: str | None
+    duration: float
+
+
+@dataclass(frozen=True, slots=True)
+class AccessGuarded:
+    """A guard ruled on a verified principal: ``reason`` is ``insufficient_scope`` or ``forbidden`` when denied."""
+
+    outcome: GuardOutcome
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class JwksFetched:
+    """A JWKS fetch: ``ok``, ``failed``, or ``cooldown_refused`` (asked too soon after the last one)."""
+
+    outcome: JwksOutcome
+    duration: float
+
+
+@dataclass(frozen=True, slots=True)
+class KeyLookedUp:
+    """A ``kid`` was looked up in a JWKS: ``hit`` when the cached set had it."""
+
+    hit: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyBegun:
+    """An idempotent request met its key: a first run, a replay, a 409, a 422 or a store error."""
+
+    outcome: IdempotencyOutcome
+    duration: float
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyFinished:
+    """An idempotent first run ended: its response stored, its key released, or the store failed."""
+
+    outcome: IdempotencyEnd
+    duration: float
+
+
+@dataclass(frozen=True, slots=True)
+class HealthChecked:
+    """One health check ran (not a cached result)."""
+
+    check: str
+    status: HealthStatus
+    duration: float
+
+
+@dataclass(frozen=True, slots=True)
+class HealthReported:
+    """A probe answered: ``probe`` is ``live``, ``ready``, ``startup`` or ``healthz``."""
+
+    probe: str
+    status: HealthStatus
+
+
+@dataclass(frozen=True, slots=True)
+class PageServed:
+    """A page was served, by ``offset``, ``page`` or ``cursor``."""
+
+    strategy: PageStrategy
+
+
+@dataclass(frozen=True, slots=True)
+class CursorRefused:
+    """A cursor was refused; ``reason`` is the ``InvalidCursor`` reason."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoreFailed:
+    """A store a piece relies on did not answer (every failure, not only the first of an outage)."""
+
+    store: StoreName
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerChanged:
+    """A piece's breaker opened (its store failed) or closed (it answered again)."""
+
+    store: StoreName
+    open: bool
+
+
+Event = (
+    RateLimitDecided
+    | TokenVerified
+    | AccessGuarded
+    | JwksFetched
+    | KeyLookedUp
+    | IdempotencyBegun
+    | IdempotencyFinished
+    | HealthChecked
+    | HealthReported
+    | PageServed
+    | CursorRefused
+    | StoreFailed
+    | BreakerChanged
+)
+"""Every event a piece emits (the request's two ends are not events: observers keep state between them)."""
