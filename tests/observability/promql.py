@@ -46,7 +46,7 @@ VALUES: dict[str, dict[str, frozenset[str] | None]] = {
     # The guard's reasons are the two denials auth/_bearer.py tells apart.
     catalog.AUTH_AUTHORIZATIONS.name: {
         "outcome": _literal(events.GuardOutcome),
-        "reason": frozenset({"insufficient_scope", "forbidden", "none"}),
+        "reason": _literal(events.GuardReason) | {"none"},
     },
     catalog.JWKS_FETCHES.name: {"outcome": _literal(events.JwksOutcome)},
     catalog.JWKS_KEY_LOOKUPS.name: {"result": frozenset({"hit", "miss"})},

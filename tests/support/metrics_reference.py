@@ -29,15 +29,16 @@ def _literal(kind: object) -> str:
 
 # Where each label's values come from: a closed set, or a name fixed when the application is built.
 VALUES: dict[tuple[str, str], str] = {
-    ("http.server.request.duration", "http.request.method"): "the nine HTTP methods, else `_OTHER`",
-    ("http.server.request.duration", "http.route"): "the route template; `\"\"` when no route matched",
+    ("http.server.request.duration", "http.request.method"): ", ".join(f"`{m}`" for m in sorted(METHODS))
+    + f", else `{OTHER}`",
+    ("http.server.request.duration", "http.route"): 'the route template; `""` when no route matched',
     ("http.server.request.duration", "http.response.status_code"): "the status sent",
     ("backendkit.ratelimit.decisions", "policy"): "the policy's name (`5-per-60s`, or the name you gave it)",
     ("backendkit.ratelimit.decisions", "outcome"): _literal(ev.RateLimitOutcome),
     ("backendkit.auth.verifications", "outcome"): _literal(ev.TokenOutcome),
     ("backendkit.auth.verifications", "reason"): "`none`, or one of " + ", ".join(f"`{r}`" for r in sorted(REASONS)),
     ("backendkit.auth.authorizations", "outcome"): _literal(ev.GuardOutcome),
-    ("backendkit.auth.authorizations", "reason"): "`none`, `insufficient_scope`, `forbidden`",
+    ("backendkit.auth.authorizations", "reason"): "`none`, " + _literal(ev.GuardReason),
     ("backendkit.auth.jwks.fetches", "outcome"): _literal(ev.JwksOutcome),
     ("backendkit.auth.jwks.key_lookups", "result"): "`hit`, `miss`",
     ("backendkit.idempotency.requests", "outcome"): _literal(ev.IdempotencyOutcome),
@@ -84,7 +85,9 @@ def metrics_table() -> str:
         "|---|---|---|---|---|",
     ]
     for instrument in INSTRUMENTS:
-        labels = "<br>".join(f"`{prometheus_label(label)}`: {_values(instrument, label)}" for label in instrument.labels)
+        labels = "<br>".join(
+            f"`{prometheus_label(label)}`: {_values(instrument, label)}" for label in instrument.labels
+        )
         kind = {"updown": "gauge (up-down counter)"}.get(instrument.kind, instrument.kind)
         rows.append(
             f"| `{prometheus_name(instrument)}` | `{instrument.name}` | {kind} | `{instrument.unit}` | {labels} |"
@@ -109,7 +112,6 @@ def spans_table() -> str:
 
 def reference() -> str:
     """The generated part of the page: the metrics, then the spans."""
-    assert OTHER == "_OTHER" and len(METHODS) == 9
     return f"### Metrics\n\n{metrics_table()}\n\n### Spans\n\n{spans_table()}"
 
 

@@ -23,7 +23,7 @@ from backendkit.auth._core.principal import Principal
 from backendkit.auth._verifier import JWTVerifier
 from backendkit.context import set_user_id
 from backendkit.errors import APIError, ConfigurationError
-from backendkit.observability._core.events import AccessGuarded, TokenVerified
+from backendkit.observability._core.events import AccessGuarded, GuardReason, TokenVerified
 from backendkit.observability._hub import hub
 
 logger = logging.getLogger("backendkit.auth")
@@ -115,10 +115,9 @@ class BearerAuth:
 def _guarded(denial: APIError | None) -> None:
     if denial is None:
         hub.emit(AccessGuarded("allowed", None))
-    else:
-        hub.emit(
-            AccessGuarded("denied", "insufficient_scope" if isinstance(denial, InsufficientScope) else "forbidden")
-        )
+        return
+    reason: GuardReason = "insufficient_scope" if isinstance(denial, InsufficientScope) else "forbidden"
+    hub.emit(AccessGuarded("denied", reason))
 
 
 __all__ = ["Authorization", "BearerAuth"]

@@ -16,6 +16,7 @@ from backendkit.context import RequestFacts
 RateLimitOutcome = Literal["allowed", "limited", "shadow_limited", "failed_open", "failed_closed"]
 TokenOutcome = Literal["accepted", "refused"]
 GuardOutcome = Literal["allowed", "denied"]
+GuardReason = Literal["insufficient_scope", "forbidden"]
 JwksOutcome = Literal["ok", "failed", "cooldown_refused"]
 IdempotencyOutcome = Literal["first_run", "replay", "in_use", "mismatch", "store_error"]
 IdempotencyEnd = Literal["stored", "released", "store_error"]
@@ -94,7 +95,7 @@ class AccessGuarded:
     """A guard ruled on a verified principal: ``reason`` is ``insufficient_scope`` or ``forbidden`` when denied."""
 
     outcome: GuardOutcome
-    reason: str | None
+    reason: GuardReason | None
 
 
 @dataclass(frozen=True, slots=True)
