@@ -126,7 +126,8 @@ class AdapterState:
         in_flight = InFlight(
             request_id, facts, time.perf_counter(), request_id_var.set(request_id), bind_request_facts(facts)
         )
-        if hub.observers and not hub.excluded(path):
+        # No method: an ASGI WebSocket session, not an HTTP request to measure (it has no status).
+        if hub.observers and method is not None and not hub.excluded(path):
             size = _size(request_size)
             in_flight.observers = hub.observers
             in_flight.request_size = size
