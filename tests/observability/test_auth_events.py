@@ -174,3 +174,14 @@ def test_the_async_fetch_runs_in_the_callers_context(server: JWKSServer) -> None
         asyncio.run(main())
     assert ("JwksFetched", "request-1") in seen.contexts  # told on the fetch's thread, in the request's context
     assert jwks_events(seen)[0] == ("fetch", "ok")
+
+
+def test_identify_counts_an_accepted_token_and_never_a_refusal(seen: RecordingObserver) -> None:
+    # What the Flask and Django adapters call to name the user before the view (a log line, a
+    # rate-limit key): they keep the principal, and the view's authentication reuses it.
+    auth = BearerAuth(apps.verifier())
+    assert auth.identify("Bearer " + token(aud="x")) is None
+    assert auth.identify(None) is None
+    principal = auth.identify("Bearer " + token())
+    assert principal is not None
+    assert verified(seen) == [("accepted", None)]

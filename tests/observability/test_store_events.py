@@ -81,3 +81,19 @@ def test_the_idempotency_breaker_names_its_store(own_redis: RedisServer) -> None
     assert seen.of(StoreFailed) == [StoreFailed("idempotency")]
     assert seen.of(BreakerChanged) == [BreakerChanged("idempotency", open=True)]
     assert [e.outcome for e in seen.of(IdempotencyBegun)] == ["store_error"]
+
+
+def test_a_breaker_open_before_observing_is_not_told_closed() -> None:
+    from backendkit.stores import Breaker
+
+    now = [0.0]
+    breaker = Breaker(1.0, logger="tests.breaker", what="the store", store="ratelimit", clock=lambda: now[0])
+    breaker.failed(OSError("refused"), "failing open")  # nobody observes yet
+    seen = RecordingObserver()
+    with observe(seen):
+        breaker.answered()  # the gauge was never raised for this outage: no -1 for it
+        assert seen.of(BreakerChanged) == []
+        breaker.failed(OSError("refused"), "failing open")
+        breaker.answered()
+    assert [e.open for e in seen.of(BreakerChanged)] == [True, False]
+    assert seen.of(StoreFailed) == [StoreFailed("ratelimit")]

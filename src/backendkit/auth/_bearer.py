@@ -87,6 +87,22 @@ class BearerAuth:
         set_user_id(principal.subject)
         return principal
 
+    def identify(self, authorization: Authorization) -> Principal | None:
+        """The principal, or ``None`` for no token or a refused one, quietly: for a log line or a rate-limit key.
+
+        A refusal is neither logged nor observed (the view's own authentication
+        does both, once); an accepted token is observed here, since the adapters
+        keep the principal and the view's authentication then reuses it.
+        """
+        started = time.perf_counter() if hub.observers else 0.0
+        try:
+            principal = self.verifier.verify(self.token(authorization))
+        except APIError:
+            return None
+        if started:
+            hub.emit(TokenVerified("accepted", None, time.perf_counter() - started))
+        return principal
+
     def authorize(self, guard: Guard, principal: Principal, params: Mapping[str, Any], request: Any = None) -> None:
         """Raise what ``guard`` refuses, if anything."""
         denial = guard.check(GuardContext(principal, params, request, self.realm))
