@@ -167,6 +167,7 @@ class BackendKit:
             in_flight = state.start_request(
                 environ.get(state.environ_key),
                 traceparent=environ.get("HTTP_TRACEPARENT"),
+                tracestate=environ.get("HTTP_TRACESTATE"),
                 method=environ.get("REQUEST_METHOD"),
                 peer=environ.get("REMOTE_ADDR"),
                 forwarded=state.forwarded_in(environ),
