@@ -36,6 +36,8 @@ class RequestStart:
         scheme: ``http`` or ``https``.
         request_size: The request body's declared size in bytes, if known.
         traceparent: The incoming W3C ``traceparent`` header, if any.
+        tracestate: The incoming W3C ``tracestate`` header, if any (vendors' entries
+            that travel with ``traceparent``).
     """
 
     facts: RequestFacts
@@ -43,6 +45,7 @@ class RequestStart:
     scheme: str
     request_size: int | None
     traceparent: str | None
+    tracestate: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
