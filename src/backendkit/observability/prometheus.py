@@ -28,11 +28,15 @@ from __future__ import annotations
 import weakref
 from typing import Final, Literal, Union, cast
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from backendkit._extras import require
 
-from backendkit.context import RequestFacts
-from backendkit.errors import ConfigurationError
-from backendkit.observability._core.catalog import (
+require("prometheus_client", extra="prometheus", module="backendkit.observability.prometheus")
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram  # noqa: E402
+
+from backendkit.context import RequestFacts  # noqa: E402
+from backendkit.errors import ConfigurationError  # noqa: E402
+from backendkit.observability._core.catalog import (  # noqa: E402
     ACTIVE_REQUESTS,
     INSTRUMENTS,
     REQUEST_DURATION,
@@ -44,8 +48,8 @@ from backendkit.observability._core.catalog import (
     prometheus_base_name,
     prometheus_label,
 )
-from backendkit.observability._core.events import Event, RequestEnd, RequestStart
-from backendkit.observability._prometheus_exposition import (
+from backendkit.observability._core.events import Event, RequestEnd, RequestStart  # noqa: E402
+from backendkit.observability._prometheus_exposition import (  # noqa: E402
     child_exit,
     make_asgi_app,
     make_wsgi_app,
