@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import StatusCode
+from opentelemetry.sdk.trace.sampling import Sampler, SamplingResult
+from opentelemetry.trace import Link, SpanKind, StatusCode, TraceState
+from opentelemetry.util.types import Attributes
 
 from backendkit.context import RequestFacts
 from backendkit.observability import RequestEnd, RequestStart, observe
@@ -18,9 +23,9 @@ from backendkit.observability.opentelemetry import OpenTelemetry
 
 
 class Sdk:
-    def __init__(self) -> None:
+    def __init__(self, sampler: Sampler | None = None) -> None:
         self.exporter = InMemorySpanExporter()
-        self.tracer_provider = TracerProvider()
+        self.tracer_provider = TracerProvider(sampler=sampler)
         self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.exporter))
         self.reader = InMemoryMetricReader()
         self.meter_provider = MeterProvider(metric_readers=[self.reader])
@@ -136,3 +141,68 @@ def test_a_redirect_is_named_for_its_route(sdk: Sdk, send: object) -> None:
     assert status in (302, 307)
     [span] = sdk.spans()
     assert (span.name, (span.attributes or {})["http.response.status_code"]) == ("GET /moved/{n}", status)
+
+
+class BrokenSampler(Sampler):
+    """A sampler of the application's that fails on every span (a bug of theirs must not skew our counts)."""
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        raise RuntimeError("the sampler is broken")
+
+    def get_description(self) -> str:
+        return "BrokenSampler"
+
+
+def test_a_request_whose_span_cannot_start_is_not_left_in_flight() -> None:
+    from examples.flask_app import create_app
+
+    sdk = Sdk(BrokenSampler())
+    try:
+        with observe(sdk.observer):
+            assert create_app().test_client().get("/tasks").status_code == 200  # the observer's failure is logged
+        assert sdk.spans() == []
+        assert sdk.metric_names().get("http.server.active_requests", [0]) == [0]
+        assert not trace.get_current_span().get_span_context().is_valid  # no context left attached
+    finally:
+        sdk.tracer_provider.shutdown()
+        sdk.meter_provider.shutdown()
+
+
+class FailingOnEnd(SpanProcessor):
+    """A span processor of the application's that raises when a span ends."""
+
+    def on_end(self, span: ReadableSpan) -> None:
+        raise RuntimeError("the processor is broken")
+
+
+def test_the_context_is_left_and_the_request_counted_even_when_ending_the_span_raises(sdk: Sdk) -> None:
+    sdk.tracer_provider.add_span_processor(FailingOnEnd())
+    token = sdk.observer.request_started(_start())
+    assert trace.get_current_span().get_span_context().is_valid
+    with pytest.raises(RuntimeError, match="the processor is broken"):
+        sdk.observer.request_finished(token, _end(200))
+    assert not trace.get_current_span().get_span_context().is_valid
+    names = sdk.metric_names()
+    assert names["http.server.active_requests"] == [0]
+    assert "http.server.request.duration" in names
+
+
+def test_the_span_ends_when_the_response_was_out_not_when_the_observer_is_told(sdk: Sdk) -> None:
+    token = sdk.observer.request_started(_start())
+    time.sleep(0.05)  # the access log, a slow client closing the response: after the last byte
+    told = time.time_ns()
+    sdk.observer.request_finished(token, _end(200))  # the request took 2 ms
+    [span] = sdk.spans()
+    assert span.start_time is not None
+    assert span.end_time is not None
+    assert span.end_time - span.start_time == 2_000_000
+    assert span.end_time < told

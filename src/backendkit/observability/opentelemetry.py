@@ -100,42 +100,50 @@ class OpenTelemetry:
         return "OpenTelemetry()"
 
     def request_started(self, start: RequestStart) -> _Request:
-        """Count the request in flight; adopt the instrumentation's span, or start and enter a server span."""
-        facts = start.facts
-        active: Attributes = {ACTIVE_REQUESTS.labels[0]: method_label(facts.method)}
-        self._active(1, active)
+        """Adopt the instrumentation's span, or start and enter a server span; then count the request in flight."""
         current = trace.get_current_span()
         if current.is_recording():  # an instrumentation of the framework serves this request: no second span
+            active: Attributes = {ACTIVE_REQUESTS.labels[0]: method_label(start.facts.method)}
+            self._active(1, active)
             _bind_ids(start, current)
             return _Request(current, False, None, active, 0)
         carrier = {"traceparent": start.traceparent, "tracestate": start.tracestate}
         parent = _PROPAGATOR.extract({k: v for k, v in carrier.items() if v is not None})
         started_ns = time.time_ns()
         span = self._tracer.start_span(
-            request_span_name(facts.method, None),  # named again at the end, once the route is known
+            request_span_name(start.facts.method, None),  # named again at the end, once the route is known
             context=parent,
             kind=SpanKind.SERVER,
             attributes=_request_attributes(start),
             start_time=started_ns,
         )
         token = otel_context.attach(trace.set_span_in_context(span, parent))
+        try:
+            active = {ACTIVE_REQUESTS.labels[0]: method_label(start.facts.method)}
+            self._active(1, active)  # last: request_finished decrements exactly the requests counted here
+        except BaseException:
+            otel_context.detach(token)
+            span.end()
+            raise
         _bind_ids(start, span)
         return _Request(span, True, token, active, started_ns)
 
     def request_finished(self, token: object, end: RequestEnd) -> None:
         """Record the request (unless it is left out), name and end its span, and leave its context."""
         if not isinstance(token, _Request):
-            return  # request_started failed for this request (and was logged)
+            return  # request_started failed for this request (and was logged): nothing was counted or entered
         try:
             self._active(-1, token.active)
             if not end.excluded:
                 for measurement in measure_request(end):
                     self._record(measurement)
-            if token.owned:
-                _end_span(token.span, end, token.started_ns)
         finally:
-            if token.context_token is not None:
-                otel_context.detach(token.context_token)
+            try:
+                if token.owned:
+                    _end_span(token.span, end, token.started_ns)
+            finally:
+                if token.context_token is not None:
+                    otel_context.detach(token.context_token)
 
     def record(self, event: Event) -> None:
         """Record what the event measures; within a traced request, its child span or its attributes."""
@@ -192,15 +200,17 @@ def _request_attributes(start: RequestStart) -> Attributes:
 
 def _end_span(span: Span, end: RequestEnd, started_ns: int) -> None:
     """Name the span for its route, say how it was answered, and end it when the response was out."""
-    span.update_name(request_span_name(end.method, end.route))
-    attributes: Attributes = {_STATUS: end.status}
-    if end.route:
-        attributes["http.route"] = end.route
-    if end.status >= 500 or end.failed:
-        attributes["error.type"] = str(end.status) if end.status >= 500 else "_OTHER"
-        span.set_status(Status(StatusCode.ERROR))
-    span.set_attributes(attributes)
-    span.end(end_time=started_ns + max(0, int(end.duration * 1e9)))
+    try:
+        span.update_name(request_span_name(end.method, end.route))
+        attributes: Attributes = {_STATUS: end.status}
+        if end.route:
+            attributes["http.route"] = end.route
+        if end.status >= 500 or end.failed:
+            attributes["error.type"] = str(end.status) if end.status >= 500 else "_OTHER"
+            span.set_status(Status(StatusCode.ERROR))
+        span.set_attributes(attributes)
+    finally:  # its length is the request's duration, to the last byte sent (not to when the observer is told)
+        span.end(end_time=started_ns + max(0, int(end.duration * 1e9)))
 
 
 def _bind_ids(start: RequestStart, span: Span) -> None:
