@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator, Sequence
 
 import pytest
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.metrics import MeterProvider
@@ -14,7 +15,7 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import Sampler, SamplingResult
-from opentelemetry.trace import Link, SpanKind, StatusCode, TraceState
+from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, StatusCode, TraceFlags, TraceState
 from opentelemetry.util.types import Attributes
 
 from backendkit.context import RequestFacts
@@ -93,6 +94,32 @@ def test_an_odd_method_is_other_in_labels_and_kept_as_the_original(sdk: Sdk) -> 
 def test_a_start_that_failed_is_ignored_at_the_end(sdk: Sdk) -> None:
     sdk.observer.request_finished(None, _end(200))  # the hub passes None when request_started raised
     assert sdk.spans() == []
+
+
+def test_an_outer_span_of_the_application_s_is_the_server_span_s_parent_not_adopted(sdk: Sdk) -> None:
+    start = _start()
+    with sdk.tracer_provider.get_tracer("tests").start_as_current_span("a job calling the app") as outer:
+        sdk.observer.request_finished(sdk.observer.request_started(start), _end(200))
+    server, done = sdk.spans()
+    assert (server.name, server.kind, done.name) == ("GET /x", SpanKind.SERVER, "a job calling the app")
+    assert server.parent is not None
+    assert server.parent.span_id == outer.get_span_context().span_id
+    assert start.facts.trace is not None
+    assert start.facts.trace.span_id == format(server.context.span_id, "016x")  # type: ignore[union-attr]
+    assert "http.server.request.duration" in sdk.metric_names()
+
+
+def test_a_caller_s_context_entered_without_a_span_is_continued_not_adopted(sdk: Sdk) -> None:
+    caller = SpanContext(0x4BF92F3577B34DA6A3CE929D0E0E4736, 0x00F067AA0BA902B7, True, TraceFlags(1))
+    entered = otel_context.attach(trace.set_span_in_context(NonRecordingSpan(caller)))  # propagation only
+    try:
+        sdk.observer.request_finished(sdk.observer.request_started(_start()), _end(200))
+    finally:
+        otel_context.detach(entered)
+    [server] = sdk.spans()
+    assert server.kind is SpanKind.SERVER
+    assert server.parent is not None
+    assert (server.parent.trace_id, server.parent.span_id) == (caller.trace_id, caller.span_id)
 
 
 def _fastapi_redirect() -> int:

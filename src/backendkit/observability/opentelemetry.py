@@ -8,10 +8,12 @@ is first recorded, so the observer may be built before they are set.
 
 Traces: each request gets a ``SERVER`` span named ``METHOD route-template`` for
 every status (only ``METHOD`` when no route matched), continuing the caller's
-``traceparent``/``tracestate``, unless an OpenTelemetry instrumentation of the
-framework has already made one: then backendkit adds its child spans and
-attributes to that span and makes no second one. The request's log lines carry
-the ids of whichever span is the request's.
+``traceparent``/``tracestate`` (else the span current when the request starts,
+such as one of your own around a call into the app), unless an OpenTelemetry
+instrumentation of the framework has already made one: then backendkit adopts
+that span and makes no second one, adding its child spans and attributes to it
+when it is recorded, and none when the sampler dropped it. The request's log
+lines carry the ids of whichever span is the request's, recorded or not.
 
 Example:
     >>> from opentelemetry.sdk.trace import TracerProvider
@@ -102,13 +104,16 @@ class OpenTelemetry:
     def request_started(self, start: RequestStart) -> _Request:
         """Adopt the instrumentation's span, or start and enter a server span; then count the request in flight."""
         current = trace.get_current_span()
-        if current.is_recording():  # an instrumentation of the framework serves this request: no second span
+        if _instrumentation_s(current):  # it serves this request: no second span
             active: Attributes = {ACTIVE_REQUESTS.labels[0]: method_label(start.facts.method)}
             self._active(1, active)
             _bind_ids(start, current)
             return _Request(current, False, None, active, 0)
         carrier = {"traceparent": start.traceparent, "tracestate": start.tracestate}
-        parent = _PROPAGATOR.extract({k: v for k, v in carrier.items() if v is not None})
+        # Into the current context: with no traceparent, an outer span of the application's is the parent.
+        parent = _PROPAGATOR.extract(
+            {k: v for k, v in carrier.items() if v is not None}, context=otel_context.get_current()
+        )
         started_ns = time.time_ns()
         span = self._tracer.start_span(
             request_span_name(start.facts.method, None),  # named again at the end, once the route is known
@@ -184,6 +189,20 @@ def _sink(meter: Meter, instrument: Instrument) -> Sink:
             instrument.name, unit=instrument.unit, description=instrument.description
         ).add
     return meter.create_counter(instrument.name, unit=instrument.unit, description=instrument.description).add
+
+
+def _instrumentation_s(span: Span) -> bool:
+    """Whether the current span is an instrumentation's server span for this request, which backendkit adopts.
+
+    A span of this process that is not recording (the sampler dropped it: it has no
+    kind to read) or is a ``SERVER`` span. An application's own ``INTERNAL`` span
+    around the request, or a caller's context entered without a span of this process
+    (remote), is the parent of backendkit's server span instead.
+    """
+    context = span.get_span_context()
+    if not context.is_valid or context.is_remote:
+        return False
+    return not span.is_recording() or getattr(span, "kind", None) is SpanKind.SERVER
 
 
 def _request_attributes(start: RequestStart) -> Attributes:
