@@ -173,6 +173,26 @@ def test_an_unmatched_path_still_makes_one_server_span(instrumented: Send, trace
     assert all(s.instrumentation_scope is None or s.instrumentation_scope.name != "backendkit" for s in spans)
 
 
+def _metric_names(reader: InMemoryMetricReader) -> dict[str, set[str]]:
+    """The names of the metrics each instrumentation scope recorded."""
+    data = reader.get_metrics_data()
+    found: dict[str, set[str]] = {}
+    for resource in data.resource_metrics if data is not None else ():
+        for scope in resource.scope_metrics:
+            found.setdefault(scope.scope.name, set()).update(metric.name for metric in scope.metrics)
+    return found
+
+
+def test_the_instrumentation_s_request_metrics_are_the_only_ones(instrumented: Send, traced: Traced) -> None:
+    headers = {"X-Forwarded-For": f"2001:db8:{uuid.uuid4().int % 65536:x}::1"}
+    assert instrumented("/limited", headers) == 200
+    assert instrumented("/no-such-page", {}) == 404
+    recorded = _metric_names(traced.reader)
+    ours = recorded.pop("backendkit")
+    assert ours == {"backendkit.ratelimit.decisions"}  # the pieces' metrics; no second http.server.* series
+    assert any("http.server.active_requests" in theirs for theirs in recorded.values())
+
+
 def test_flask_s_instrumentation_nests_under_backendkit_s_server_span(traced: Traced, log_lines: LineCatcher) -> None:
     from opentelemetry.instrumentation.flask import FlaskInstrumentor
 

@@ -15,6 +15,12 @@ that span and makes no second one, adding its child spans and attributes to it
 when it is recorded, and none when the sampler dropped it. The request's log
 lines carry the ids of whichever span is the request's, recorded or not.
 
+Metrics: one instrument per catalogue entry. For a request whose span is an
+instrumentation's, the request metrics (duration, body sizes, requests in flight)
+are left to that instrumentation, so one ``MeterProvider`` never holds two series
+of one name; it names them after the conventions it follows (the stable ones with
+``OTEL_SEMCONV_STABILITY_OPT_IN=http``). The pieces' metrics are recorded either way.
+
 Example:
     >>> from opentelemetry.sdk.trace import TracerProvider
     >>> from backendkit.observability import observe
@@ -73,9 +79,9 @@ class _Request:
     """What :meth:`OpenTelemetry.request_started` hands back for the end: the span and how to let go of it."""
 
     span: Span
-    owned: bool  # backendkit started it (else an instrumentation did, and ends it)
+    adopted: bool  # an instrumentation's: it ends the span and records the request's metrics
     context_token: Token[Context] | None
-    active: Attributes
+    active: Attributes | None  # counted in flight with these attributes (never when adopted)
     started_ns: int
 
 
@@ -102,13 +108,11 @@ class OpenTelemetry:
         return "OpenTelemetry()"
 
     def request_started(self, start: RequestStart) -> _Request:
-        """Adopt the instrumentation's span, or start and enter a server span; then count the request in flight."""
+        """Adopt the instrumentation's span, or start and enter a server span and count the request in flight."""
         current = trace.get_current_span()
-        if _instrumentation_s(current):  # it serves this request: no second span
-            active: Attributes = {ACTIVE_REQUESTS.labels[0]: method_label(start.facts.method)}
-            self._active(1, active)
+        if _instrumentation_s(current):  # it serves and measures this request: no second span, no second series
             _bind_ids(start, current)
-            return _Request(current, False, None, active, 0)
+            return _Request(current, True, None, None, 0)
         carrier = {"traceparent": start.traceparent, "tracestate": start.tracestate}
         # Into the current context: with no traceparent, an outer span of the application's is the parent.
         parent = _PROPAGATOR.extract(
@@ -124,27 +128,28 @@ class OpenTelemetry:
         )
         token = otel_context.attach(trace.set_span_in_context(span, parent))
         try:
-            active = {ACTIVE_REQUESTS.labels[0]: method_label(start.facts.method)}
+            active: Attributes = {ACTIVE_REQUESTS.labels[0]: method_label(start.facts.method)}
             self._active(1, active)  # last: request_finished decrements exactly the requests counted here
         except BaseException:
             otel_context.detach(token)
             span.end()
             raise
         _bind_ids(start, span)
-        return _Request(span, True, token, active, started_ns)
+        return _Request(span, False, token, active, started_ns)
 
     def request_finished(self, token: object, end: RequestEnd) -> None:
-        """Record the request (unless it is left out), name and end its span, and leave its context."""
+        """Record the request (unless it is left out or adopted), name and end its span, and leave its context."""
         if not isinstance(token, _Request):
             return  # request_started failed for this request (and was logged): nothing was counted or entered
         try:
-            self._active(-1, token.active)
-            if not end.excluded:
+            if token.active is not None:
+                self._active(-1, token.active)
+            if not (end.excluded or token.adopted):
                 for measurement in measure_request(end):
                     self._record(measurement)
         finally:
             try:
-                if token.owned:
+                if not token.adopted:
                     _end_span(token.span, end, token.started_ns)
             finally:
                 if token.context_token is not None:
