@@ -81,6 +81,27 @@ def test_a_request_left_out_ends_its_span_and_records_no_request_metric(sdk: Sdk
     assert sdk.metric_names() == {"http.server.active_requests": [0]}
 
 
+def _duration_attributes(sdk: Sdk) -> list[dict[str, object]]:
+    data = sdk.reader.get_metrics_data()
+    return [
+        dict(point.attributes or {})
+        for resource in (data.resource_metrics if data is not None else ())
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == "http.server.request.duration"
+        for point in metric.data.data_points
+    ]
+
+
+def test_an_unmatched_request_s_metrics_have_no_route_attribute(sdk: Sdk) -> None:
+    sdk.observer.request_finished(sdk.observer.request_started(_start()), _end(404, route=None))
+    sdk.observer.request_finished(sdk.observer.request_started(_start()), _end(404))
+    assert sorted(_duration_attributes(sdk), key=len) == [
+        {"http.request.method": "GET", "http.response.status_code": 404},  # OpenTelemetry: the unknown is left out
+        {"http.request.method": "GET", "http.route": "/x", "http.response.status_code": 404},
+    ]
+
+
 def test_an_odd_method_is_other_in_labels_and_kept_as_the_original(sdk: Sdk) -> None:
     start = RequestStart(RequestFacts(method="PURGE"), "/x", "http", None, None)
     token = sdk.observer.request_started(start)

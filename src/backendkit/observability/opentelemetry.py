@@ -20,6 +20,10 @@ instrumentation's, the request metrics (duration, body sizes, requests in flight
 are left to that instrumentation, so one ``MeterProvider`` never holds two series
 of one name; it names them after the conventions it follows (the stable ones with
 ``OTEL_SEMCONV_STABILITY_OPT_IN=http``). The pieces' metrics are recorded either way.
+Attributes are the catalogue's labels, translated as OpenTelemetry's conventions
+ask: the status code is a number, and a request no route matched has no
+``http.route`` at all (Prometheus, where every series of a metric has the same
+labels, gets the catalogue's ``http_route=""``).
 
 Example:
     >>> from opentelemetry.sdk.trace import TracerProvider
@@ -68,6 +72,7 @@ SCOPE = "backendkit"
 """The instrumentation scope of every span and instrument backendkit records."""
 
 _STATUS = "http.response.status_code"  # an int in OpenTelemetry's conventions; the catalogue's labels are text
+_ROUTE = "http.route"
 _PROPAGATOR = TraceContextTextMapPropagator()
 
 Attributes = dict[str, AttributeValue]
@@ -177,6 +182,8 @@ class OpenTelemetry:
         status = attributes.get(_STATUS)
         if isinstance(status, str) and status.isdigit():
             attributes[_STATUS] = int(status)
+        if attributes.get(_ROUTE) == "":  # no route matched: OpenTelemetry leaves the attribute out
+            del attributes[_ROUTE]
         self._sinks[measurement.instrument.name](measurement.value, attributes)
 
 
@@ -228,7 +235,7 @@ def _end_span(span: Span, end: RequestEnd, started_ns: int) -> None:
         span.update_name(request_span_name(end.method, end.route))
         attributes: Attributes = {_STATUS: end.status}
         if end.route:
-            attributes["http.route"] = end.route
+            attributes[_ROUTE] = end.route
         if end.status >= 500 or end.failed:
             attributes["error.type"] = str(end.status) if end.status >= 500 else "_OTHER"
             span.set_status(Status(StatusCode.ERROR))
