@@ -175,7 +175,7 @@ CURSOR_REASONS = frozenset(
 _UNITS = {"s": "seconds", "By": "bytes"}
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built per request (see events.py on what frozen costs)
 class Measurement:
     """One value to record on one instrument, with its label values in the instrument's label order."""
 
