@@ -15,6 +15,7 @@ CASES = [
     ("backendkit.flask", "flask", "flask"),
     ("backendkit.django", "django", "django"),
     ("backendkit.ratelimit", "limits", "ratelimit"),
+    ("backendkit.observability.opentelemetry", "opentelemetry", "opentelemetry"),
 ]
 
 

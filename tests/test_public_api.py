@@ -71,6 +71,7 @@ def test_the_public_modules_are_the_expected_ones() -> None:
         "backendkit.idempotency.redis",
         "backendkit.logging",
         "backendkit.observability",
+        "backendkit.observability.opentelemetry",
         "backendkit.pagination",
         "backendkit.pagination.backend",
         "backendkit.pagination.backends",

@@ -97,6 +97,7 @@ class AdapterState:
         incoming: str | None,
         *,
         traceparent: str | None = None,
+        tracestate: str | None = None,
         method: str | None = None,
         peer: str | None = None,
         forwarded: str | None = None,
@@ -114,8 +115,8 @@ class AdapterState:
         ``peer`` is the socket peer and ``forwarded`` the value of the forwarding
         header the ``TRUSTED_PROXIES`` setting names (lines joined with ``","``):
         the client's address is decided here, once, for every piece that names
-        the client. ``path``, ``scheme`` and ``request_size`` (the declared
-        ``Content-Length``) are for the observers, if any are installed. Call
+        the client. ``path``, ``scheme``, ``request_size`` (the declared
+        ``Content-Length``) and ``tracestate`` are for the observers, if any are installed. Call
         :meth:`end_request` when the request is done.
         """
         request_id = choose_request_id(incoming, trust_incoming=self.settings.trust_request_id, generate=new_request_id)
@@ -126,11 +127,12 @@ class AdapterState:
         in_flight = InFlight(
             request_id, facts, time.perf_counter(), request_id_var.set(request_id), bind_request_facts(facts)
         )
-        if hub.observers and not hub.excluded(path):
+        # No method: an ASGI WebSocket session, not an HTTP request to measure (it has no status).
+        if hub.observers and method is not None and not hub.excluded(path):
             size = _size(request_size)
             in_flight.observers = hub.observers
             in_flight.request_size = size
-            in_flight.tokens = hub.request_started(RequestStart(facts, path, scheme, size, traceparent))
+            in_flight.tokens = hub.request_started(RequestStart(facts, path, scheme, size, traceparent, tracestate))
         return in_flight
 
     def end_request(

@@ -178,7 +178,14 @@ def samples() -> dict[str, list[Any]]:
         "bucket": ["/tasks|ip:127.0.0.1", "login|user:u-42", "*|ip:2001:db8::/64"],
         "decision.retry_after or 0.0": [0.0, 1.5, 59.999],
         "self": [Limit("5/minute", scope="login"), Limit("100/hour")],
+        "observer": [_observer()],
     }
+
+
+def _observer() -> Any:
+    from backendkit.observability.opentelemetry import OpenTelemetry
+
+    return OpenTelemetry()
 
 
 def test_every_argument_has_representative_values() -> None:

@@ -63,7 +63,7 @@ class RequestContextMiddleware:
         self.route_of = route_of
         self.user_of = user_of
         self.forwarding = self.state.forwarding_header  # the one the settings trust, or None
-        wanted = {self.header, b"traceparent", b"user-agent", b"content-length"}
+        wanted = {self.header, b"traceparent", b"tracestate", b"user-agent", b"content-length"}
         self.wanted = frozenset(wanted if self.forwarding is None else {*wanted, self.forwarding})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -76,6 +76,7 @@ class RequestContextMiddleware:
         in_flight = self.state.start_request(
             headers.get(self.header),
             traceparent=headers.get(b"traceparent"),
+            tracestate=headers.get(b"tracestate"),
             method=scope.get("method"),
             peer=client[0] if client else None,
             forwarded=headers.get(self.forwarding) if self.forwarding is not None else None,

@@ -23,7 +23,7 @@ from backendkit.auth._core.principal import Principal
 from backendkit.auth._verifier import JWTVerifier
 from backendkit.context import set_user_id
 from backendkit.errors import APIError, ConfigurationError
-from backendkit.observability._core.events import AccessGuarded, TokenVerified
+from backendkit.observability._core.events import AccessGuarded, GuardReason, TokenVerified
 from backendkit.observability._hub import hub
 
 logger = logging.getLogger("backendkit.auth")
@@ -87,6 +87,22 @@ class BearerAuth:
         set_user_id(principal.subject)
         return principal
 
+    def identify(self, authorization: Authorization) -> Principal | None:
+        """The principal, or ``None`` for no token or a refused one, quietly: for a log line or a rate-limit key.
+
+        A refusal is neither logged nor observed (the view's own authentication
+        does both, once); an accepted token is observed here, since the adapters
+        keep the principal and the view's authentication then reuses it.
+        """
+        started = time.perf_counter() if hub.observers else 0.0
+        try:
+            principal = self.verifier.verify(self.token(authorization))
+        except APIError:
+            return None
+        if started:
+            hub.emit(TokenVerified("accepted", None, time.perf_counter() - started))
+        return principal
+
     def authorize(self, guard: Guard, principal: Principal, params: Mapping[str, Any], request: Any = None) -> None:
         """Raise what ``guard`` refuses, if anything."""
         denial = guard.check(GuardContext(principal, params, request, self.realm))
@@ -115,10 +131,9 @@ class BearerAuth:
 def _guarded(denial: APIError | None) -> None:
     if denial is None:
         hub.emit(AccessGuarded("allowed", None))
-    else:
-        hub.emit(
-            AccessGuarded("denied", "insufficient_scope" if isinstance(denial, InsufficientScope) else "forbidden")
-        )
+        return
+    reason: GuardReason = "insufficient_scope" if isinstance(denial, InsufficientScope) else "forbidden"
+    hub.emit(AccessGuarded("denied", reason))
 
 
 __all__ = ["Authorization", "BearerAuth"]

@@ -204,11 +204,14 @@ class JWKSClient:
         """The lookup's answer, and what observers learn of it: a hit, a miss, a refusal in the cooldown."""
         if not hub.observers:
             return self._select(kid, alg)
-        hub.emit(KeyLookedUp(hit=step is not Need.FETCH))
+        keys = self._state.keys
+        # A hit: the cached set has the kid (a lookup answered from the cache in the cooldown is a miss).
+        hub.emit(KeyLookedUp(hit=step is not Need.FETCH and keys is not None and kid in keys))
         try:
             return self._select(kid, alg)
         except InvalidToken as exc:
-            if step is Need.NOTHING and exc.reason == "unknown_kid":  # no fetch allowed for it yet
+            # A fetch was wanted and the cooldown refused it: a kid the set lacks, or no set since a failed fetch.
+            if step is Need.NOTHING and exc.reason in ("unknown_kid", "keys_unavailable"):
                 hub.emit(JwksFetched("cooldown_refused", 0.0))
             raise
 

@@ -38,7 +38,6 @@ from backendkit.auth import require as requirement
 from backendkit.auth._core.publish import route_path
 from backendkit.context import get_request_facts
 from backendkit.django._state import get_state
-from backendkit.errors import APIError
 
 F = TypeVar("F", bound=Callable[..., Any])
 _PRINCIPAL = "_backendkit_principal"  # the principal once established, on the request
@@ -144,9 +143,8 @@ def _subject_or_none(request: HttpRequest) -> str | None:
         # An async-only revocation list cannot be asked from here (this may run on the event
         # loop, in the access log): the user is named by the view's own authentication only.
         return None
-    try:
-        principal = auth.verifier.verify(auth.token(_lines(request)))
-    except APIError:
+    principal = auth.identify(_lines(request))
+    if principal is None:
         return None
     request.__dict__[_PRINCIPAL] = principal
     return principal.subject

@@ -80,6 +80,7 @@ class ErrorMiddleware:
         in_flight = self.state.start_request(
             meta.get(self.state.environ_key),
             traceparent=meta.get("HTTP_TRACEPARENT"),
+            tracestate=meta.get("HTTP_TRACESTATE"),
             method=request.method,
             peer=meta.get("REMOTE_ADDR"),
             forwarded=self.state.forwarded_in(meta),

@@ -5,7 +5,7 @@ Examples:
     >>> from fastapi.testclient import TestClient
     >>> from backendkit.fastapi import install
     >>> from backendkit.fastapi.pagination import page_request, page_response
-from backendkit.pagination import PageRequest, Pagination, SortSpec
+    >>> from backendkit.pagination import PageRequest, Pagination, SortSpec
     >>> app = FastAPI()
     >>> install(app)
     >>> ITEMS = [{"id": i} for i in range(1, 31)]

@@ -24,7 +24,7 @@ from backendkit.errors import (
     UnsupportedMediaType,
     error_for_status,
 )
-from backendkit.flask._routing import WholeNumberConverter, allowed_for_this_url
+from backendkit.flask._routing import WholeNumberConverter, allowed_for_this_url, rule_of
 from backendkit.flask._state import EXTENSION, install_state, state_of
 from backendkit.logging._core.access import normalize_route
 from backendkit.validation import M, parse_model
@@ -163,14 +163,15 @@ class BackendKit:
         def begin_request() -> None:
             req = request._get_current_object()  # type: ignore[attr-defined]
             environ = req.environ
-            rule = req.url_rule
+            rule = rule_of(req)
             in_flight = state.start_request(
                 environ.get(state.environ_key),
                 traceparent=environ.get("HTTP_TRACEPARENT"),
+                tracestate=environ.get("HTTP_TRACESTATE"),
                 method=environ.get("REQUEST_METHOD"),
                 peer=environ.get("REMOTE_ADDR"),
                 forwarded=state.forwarded_in(environ),
-                route=normalize_route(rule.rule) if rule is not None else None,
+                route=normalize_route(rule),
                 path=req.path,
                 scheme=environ.get("wsgi.url_scheme", "http"),
                 request_size=environ.get("CONTENT_LENGTH"),

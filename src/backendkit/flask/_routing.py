@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import Request, current_app, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import IntegerConverter, ValidationError
 
@@ -52,4 +52,27 @@ def allowed_for_this_url(refused: MethodNotAllowed) -> HTTPException:
     return refused if len(allowed) == len(listed) else MethodNotAllowed(allowed)
 
 
-__all__ = ["WholeNumberConverter", "allowed_for_this_url"]
+def rule_of(req: Request) -> str | None:
+    """The rule the request's URL matched; on a routing 405, the rule that takes this URL by another method.
+
+    Werkzeug leaves ``url_rule`` unset when it refuses the method, yet the path
+    names a route: its template is what the request's logs and span name carry,
+    as on FastAPI and Django. The URL is matched again with each allowed method
+    (only on a 405), and the first rule that takes it is the one.
+    """
+    if req.url_rule is not None:
+        return req.url_rule.rule
+    refused = req.routing_exception
+    if not isinstance(refused, MethodNotAllowed):
+        return None
+    adapter = current_app.create_url_adapter(req)
+    for method in refused.valid_methods or ():
+        try:
+            rule, _ = adapter.match(method=method, return_rule=True)  # type: ignore[union-attr]
+        except HTTPException:  # its converter refused the value, or a redirect: not this one
+            continue
+        return rule.rule
+    return None
+
+
+__all__ = ["WholeNumberConverter", "allowed_for_this_url", "rule_of"]

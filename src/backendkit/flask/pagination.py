@@ -4,7 +4,7 @@ Examples:
     >>> from flask import Flask
     >>> from backendkit.flask import BackendKit
     >>> from backendkit.flask.pagination import page_request, page_response
-from backendkit.pagination import Pagination, SortSpec
+    >>> from backendkit.pagination import Pagination, SortSpec
     >>> app = Flask(__name__)
     >>> _ = BackendKit(app)
     >>> ITEMS = [{"id": i} for i in range(1, 31)]

@@ -16,8 +16,7 @@ import contextvars
 import inspect
 import logging
 import threading
-import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -51,16 +50,21 @@ class Runner:
 
     def run(self, due: Sequence[Entry]) -> list[Outcome]:
         """Run the due checks from sync code, each cut at its timeout; their outcomes."""
-        run = Run(due, self._clock(), self._deadline)
+        began = self._clock()
+        run = Run(due, began, self._deadline)
         context = contextvars.copy_context()  # the request's (its id goes with a check's log line)
         attempts = {entry: self._start(entry, context) for entry in run.started}
         while (wait := run.settle(attempts, self._clock())) is not None:
             concurrent.futures.wait(run.pending(attempts), wait, concurrent.futures.FIRST_COMPLETED)  # type: ignore[arg-type]
-        return run.outcomes(self._wall())
+        outcomes = run.outcomes(self._wall())
+        if hub.observers:
+            self._observed(run, attempts, outcomes, began)
+        return outcomes
 
     async def arun(self, due: Sequence[Entry]) -> list[Outcome]:
         """Run the due checks from async code, each cut at its timeout; their outcomes."""
-        run = Run(due, self._clock(), self._deadline)
+        began = self._clock()
+        run = Run(due, began, self._deadline)
         attempts = {entry: self._astart(entry) for entry in run.started}
         while (wait := run.settle(attempts, self._clock())) is not None:
             await asyncio.wait(run.pending(attempts), timeout=wait, return_when=asyncio.FIRST_COMPLETED)  # type: ignore[type-var]
@@ -68,7 +72,25 @@ class Runner:
             # A cancelled task cleans up first (a query cancelled on the server, a connection back in its pool),
             # within the run's deadline, as asyncio.wait_for lets it. (A thread cannot be cancelled: nothing to wait.)
             await asyncio.wait(run.cancelled, timeout=left)  # type: ignore[type-var]
-        return run.outcomes(self._wall())
+        outcomes = run.outcomes(self._wall())
+        if hub.observers:
+            self._observed(run, attempts, outcomes, began)
+        return outcomes
+
+    def _observed(self, run: Run, attempts: Mapping[Entry, Attempt], outcomes: list[Outcome], began: float) -> None:
+        """One HealthChecked per check this run started, with the status its outcome says (a timeout: fail).
+
+        Told from the run, not from each attempt: a check cut at its timeout tells its ``fail`` when
+        the run ends, not a late ``pass`` when its thread returns (or nothing, its task cancelled).
+        """
+        for entry, outcome in zip(run.due, outcomes, strict=True):
+            attempt = attempts.get(entry)
+            if attempt is None:  # still running from an earlier run: not run now
+                continue
+            cut = min(entry.info.timeout, self._deadline)
+            answered = attempt.done() and not attempt.cancelled()
+            took = min(attempt.result()[1] - began, cut) if answered else cut
+            hub.emit(HealthChecked(entry.info.name, outcome.result.status, max(took, 0.0)))
 
     def size(self, checks: int) -> None:
         """One thread per check at most (a check cut at its timeout is not started again while it runs)."""
@@ -121,7 +143,6 @@ class Runner:
     # An attempt, on a thread or on a loop: its answer, never an exception
 
     def _attempt(self, entry: Entry, own_loop: bool) -> Answer | Awaitable[Any]:
-        started = time.perf_counter() if hub.observers else 0.0
         try:
             returned = entry.function()
             if inspect.isawaitable(returned):  # a plain callable that returned a coroutine (a lambda, a partial)
@@ -133,20 +154,17 @@ class Runner:
                     returned = running.result(timeout=entry.info.timeout)
                 finally:
                     running.cancel()
-            return self._answer(entry, returned, started=started)
+            return self._answer(entry, returned)
         except Exception as exc:
-            return self._answer(entry, error=exc, started=started)
+            return self._answer(entry, error=exc)
 
     async def _aattempt(self, entry: Entry, awaitable: Awaitable[Any] | None = None) -> Answer:
-        started = time.perf_counter() if hub.observers else 0.0
         try:
-            return self._answer(entry, await (entry.function() if awaitable is None else awaitable), started=started)
+            return self._answer(entry, await (entry.function() if awaitable is None else awaitable))
         except Exception as exc:
-            return self._answer(entry, error=exc, started=started)
+            return self._answer(entry, error=exc)
 
-    def _answer(
-        self, check: Entry, returned: object = None, error: Exception | None = None, *, started: float = 0.0
-    ) -> Answer:
+    def _answer(self, check: Entry, returned: object = None, error: Exception | None = None) -> Answer:
         """What a check's return or exception means, decided once for both runners, and when it was had."""
         if error is None:
             try:
@@ -158,8 +176,6 @@ class Runner:
         elif error is not None:
             logger.error("health check %s raised", check.info.name, exc_info=error)
             result = Result.fail(RAISED)
-        if started:
-            hub.emit(HealthChecked(check.info.name, result.status, time.perf_counter() - started))
         return result, self._clock()
 
 

@@ -57,7 +57,7 @@ def observe(*observers: Observer, exclude_paths: Iterable[str] = PROBE_PATHS, pr
         An :class:`Observation`: close it to uninstall (tests do).
     """
     for observer in observers:
-        if not isinstance(observer, Observer):
+        if isinstance(observer, type) or not isinstance(observer, Observer):  # (a class has the methods too)
             raise ConfigurationError(
                 f"observe() takes observers (PrometheusMetrics(), OpenTelemetry()), not {observer!r}"
             )

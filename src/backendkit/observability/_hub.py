@@ -2,7 +2,7 @@
 
 A piece emits with ``if hub.observers: hub.emit(Event(...))``: with no observer
 installed that is one attribute check, and no event is built. An observer that
-raises is logged (once per observer and kind of failure) and never fails the
+raises is logged (once per installed observer and kind of failure) and never fails the
 request it was told about.
 """
 
@@ -52,6 +52,9 @@ class Hub:
             self.exclude_paths = frozenset(exclude_paths)
             self.probes = probes
             self.observers = tuple(observers)
+            # Complaints are by id(): forgotten with the observers, or a new observer given a dead one's id
+            # would never be logged (an observer installed again is logged again, once).
+            self._complained = set()
 
     def emit(self, event: Event) -> None:
         """Tell every observer of ``event``."""

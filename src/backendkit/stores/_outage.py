@@ -62,6 +62,7 @@ class Breaker:
         self.what = what
         self.clock = clock
         self._lock = threading.Lock()  # held only to decide which request probes a failed store
+        self._told_open = False  # whether observers were told this outage began
 
     @property
     def retry_interval(self) -> float:
@@ -91,6 +92,7 @@ class Breaker:
         if hub.observers and self.store is not None:
             hub.emit(StoreFailed(self.store))
             if news:
+                self._told_open = True  # so the close is told only after an open (the gauge never goes below 0)
                 hub.emit(BreakerChanged(self.store, open=True))
         if news:
             logging.getLogger(self.logger).warning("%s is unavailable (%s); %s", self.what, exc, doing)
@@ -102,8 +104,10 @@ class Breaker:
         with self._lock:
             news = self.state.answered()
         if news:
-            if hub.observers and self.store is not None:
-                hub.emit(BreakerChanged(self.store, open=False))
+            if self._told_open and self.store is not None:
+                self._told_open = False
+                if hub.observers:
+                    hub.emit(BreakerChanged(self.store, open=False))
             logging.getLogger(self.logger).warning("%s is available again", self.what)
 
 

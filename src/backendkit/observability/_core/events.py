@@ -16,6 +16,7 @@ from backendkit.context import RequestFacts
 RateLimitOutcome = Literal["allowed", "limited", "shadow_limited", "failed_open", "failed_closed"]
 TokenOutcome = Literal["accepted", "refused"]
 GuardOutcome = Literal["allowed", "denied"]
+GuardReason = Literal["insufficient_scope", "forbidden"]
 JwksOutcome = Literal["ok", "failed", "cooldown_refused"]
 IdempotencyOutcome = Literal["first_run", "replay", "in_use", "mismatch", "store_error"]
 IdempotencyEnd = Literal["stored", "released", "store_error"]
@@ -35,6 +36,8 @@ class RequestStart:
         scheme: ``http`` or ``https``.
         request_size: The request body's declared size in bytes, if known.
         traceparent: The incoming W3C ``traceparent`` header, if any.
+        tracestate: The incoming W3C ``tracestate`` header, if any (vendors' entries
+            that travel with ``traceparent``).
     """
 
     facts: RequestFacts
@@ -42,6 +45,7 @@ class RequestStart:
     scheme: str
     request_size: int | None
     traceparent: str | None
+    tracestate: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +98,7 @@ class AccessGuarded:
     """A guard ruled on a verified principal: ``reason`` is ``insufficient_scope`` or ``forbidden`` when denied."""
 
     outcome: GuardOutcome
-    reason: str | None
+    reason: GuardReason | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,8 +91,10 @@ class Decision:
         policies = self._policies
         if type(policies) is _PendingPolicyState:
             return policies.name
+        # All four fields: two policies may have the same limit and as much left, and differ in reset time only.
+        tightest = (self.limit, self.remaining, self.reset_after, self.retry_after)
         for state in self.policies:
-            if (state.limit, state.remaining, state.retry_after) == (self.limit, self.remaining, self.retry_after):
+            if (state.limit, state.remaining, state.reset_after, state.retry_after) == tightest:
                 return state.name
         return self.policies[0].name
 
