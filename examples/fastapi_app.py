@@ -23,7 +23,7 @@ from backendkit.fastapi.ratelimit import limit
 from backendkit.logging import configure_logging, uvicorn_log_config
 from backendkit.observability import observe
 from backendkit.pagination import PageRequest
-from examples import _auth, _health, _idempotency, _limits, _proxies, _tracing
+from examples import _auth, _health, _idempotency, _limits, _metrics, _proxies, _tracing
 from examples._tasks import MAX_BODY_SIZE, TASK_PAGES, Task, TaskIn, TaskStore, list_tasks
 
 # The page request as a dependency: its query parameters appear in the OpenAPI document.
@@ -45,6 +45,7 @@ def create_app() -> FastAPI:
     idempotency = _idempotency.keys(asynchronous=True)
     health = _health.health(store, limited=limited, verifier=verifier, keys=idempotency, asynchronous=True)
     health_routes(health, app=app)
+    _metrics.fastapi(app)  # GET /metrics with BACKENDKIT_EXAMPLE_METRICS=1
     app.add_middleware(DrainOnShutdown, health=health)  # /readyz answers 503 from SIGTERM on
     keys = IdempotentRoutes(app, idempotency)  # Idempotency-Key on POST /tasks
 

@@ -18,7 +18,7 @@ from backendkit.flask.pagination import page_request, page_response
 from backendkit.flask.ratelimit import limit
 from backendkit.logging import configure_logging
 from backendkit.observability import observe
-from examples import _auth, _health, _idempotency, _limits, _proxies, _tracing
+from examples import _auth, _health, _idempotency, _limits, _metrics, _proxies, _tracing
 from examples._tasks import MAX_BODY_SIZE, TASK_PAGES, TaskIn, TaskStore, list_tasks
 
 
@@ -35,6 +35,7 @@ def create_app() -> Flask:
     keys = _idempotency.keys(asynchronous=False)
     health = _health.health(store, limited=limited, verifier=verifier, keys=keys, asynchronous=False)
     app.register_blueprint(health_routes(health))
+    _metrics.flask(app)  # GET /metrics with BACKENDKIT_EXAMPLE_METRICS=1
 
     @app.get("/tasks")
     def get_tasks() -> Response:

@@ -4,8 +4,21 @@ Every line as JSON, gunicorn's own (boot, workers starting and exiting, errors w
 tracebacks) and the app's, from the master's first; no second access line (backendkit
 writes one per request, with its request id). With ``-k uvicorn.workers.UvicornWorker``
 for the FastAPI example, or Django's WSGI app (``examples.django_app.wsgi:application``).
+With ``BACKENDKIT_EXAMPLE_METRICS=1``, set ``PROMETHEUS_MULTIPROC_DIR`` to an empty directory
+for ``-w 2`` (or more): every scrape then reports every worker.
 """
+
+import os
+from typing import Any
 
 from backendkit.logging import gunicorn_logconfig_dict
 
 logconfig_dict = gunicorn_logconfig_dict("INFO")
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker has exited: with ``PROMETHEUS_MULTIPROC_DIR`` set, its in-flight and breaker gauges go with it."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from backendkit.observability.prometheus import child_exit as forget_worker
+
+        forget_worker(server, worker)

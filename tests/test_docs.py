@@ -325,3 +325,39 @@ def test_the_documented_limit_names_every_parameter_of_limit() -> None:
     parameters = list(inspect.signature(Limit).parameters)
     documented = [*parameters[: len(call.args)], *(keyword.arg for keyword in call.keywords)]
     assert documented == parameters  # all of them, in the signature's order
+
+
+@pytest.fixture
+def observability_namespace() -> Iterator[dict[str, Any]]:
+    """The metrics guide's opening block (it installs an observer: put back what was there after)."""
+    from backendkit.observability import observe
+
+    with observe():
+        namespace = run(first_block("observability.md"), {"__name__": __name__})
+        namespace["blocks"] = section_blocks("observability.md", "Per framework")
+        yield namespace
+
+
+def _counted(body: str, route: str) -> bool:
+    return re.search(r'http_server_request_duration_seconds_count\{[^}]*http_route="' + route + '"', body) is not None
+
+
+def test_the_metrics_guide_on_every_framework(observability_namespace: dict[str, Any]) -> None:
+    from django.test import RequestFactory
+    from fastapi.testclient import TestClient
+
+    ns = run(observability_namespace["blocks"]["FastAPI"], observability_namespace)
+    with TestClient(ns["app"]) as client:
+        assert client.get("/hello").json() == {"hello": "world"}
+        reply = client.get("/metrics")
+    assert reply.status_code == 200
+    assert reply.headers["content-type"].startswith("text/plain")
+    assert _counted(reply.text, "/hello")
+    assert not _counted(reply.text, "/metrics")  # a scrape is not a request the service answers
+    ns = run(observability_namespace["blocks"]["Starlette"], ns)
+    assert _counted(TestClient(ns["starlette_app"]).get("/metrics").text, "/hello")
+    ns = run(observability_namespace["blocks"]["Flask"], ns)
+    assert _counted(ns["flask_app"].test_client().get("/metrics").get_data(as_text=True), "/hello")
+    ns = run(observability_namespace["blocks"]["Django"], ns)
+    view = ns["urlpatterns"][0].callback
+    assert _counted(view(RequestFactory().get("/metrics")).content.decode(), "/hello")

@@ -16,6 +16,7 @@ CASES = [
     ("backendkit.django", "django", "django"),
     ("backendkit.ratelimit", "limits", "ratelimit"),
     ("backendkit.observability.opentelemetry", "opentelemetry", "opentelemetry"),
+    ("backendkit.observability.prometheus", "prometheus_client", "prometheus"),
 ]
 
 

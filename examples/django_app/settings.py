@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from examples import _metrics
 from examples._proxies import trusted_proxies
 from examples._tasks import MAX_BODY_SIZE
 
@@ -19,6 +20,8 @@ BACKENDKIT = {
     "AUTH": "examples.django_app.views.verifier",
     "TRUSTED_PROXIES": trusted_proxies(),  # who the client is: see examples/_proxies.py
 }
+# BACKENDKIT_EXAMPLE_METRICS=1: observed from start-up (Django loads the URLconf at the first request, too late).
+METRICS = _metrics.installed()
 
 # JSON lines on standard error, through dictConfig as Django applies LOGGING.
 LOGGING = {

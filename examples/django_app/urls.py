@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.urls import path
 
 from backendkit.django.health import health_routes
 from backendkit.django.views import handler400, handler403, handler404, handler500
+from examples import _metrics
 from examples.django_app import views
 
 urlpatterns = [
     *health_routes(views.health),
+    *_metrics.django_routes(getattr(settings, "METRICS", None)),  # with BACKENDKIT_EXAMPLE_METRICS=1
     path("tasks", views.TaskCollection.as_view()),
     path("tasks/<int:task_id>", views.TaskItem.as_view()),
     path("limited", views.limited),

@@ -183,7 +183,7 @@ class AdapterState:
             duration=(in_flight.finished or time.perf_counter()) - in_flight.started,
             request_size=in_flight.request_size,
             response_size=response_size,
-            excluded=facts.answered_by_probe and not hub.probes,
+            excluded=facts.monitoring and not hub.probes,
             failed=failed,
         )
         hub.request_finished(in_flight.observers, in_flight.tokens, end)

@@ -103,9 +103,10 @@ class RequestFacts:
     route: str | Callable[[], str | None] | None = None
     user_id: str | Callable[[], str | None] | None = None
     probe: bool = False
-    """Answered by a quiet health probe: its access line is written at DEBUG, wherever the probe is mounted."""
-    answered_by_probe: bool = False
-    """Answered by a health probe, quiet or not: left out of request metrics unless probes are measured."""
+    """Answered by a quiet health probe or a metrics scrape: its access line is written at DEBUG, wherever mounted."""
+    monitoring: bool = False
+    """Answered by a health probe (quiet or not) or a metrics scrape: left out of request metrics and traces unless
+    probes are measured (``observe(..., probes=True)``)."""
 
     def resolved_route(self) -> str | None:
         """The route template, resolving a lazy value (kept lazy until it is known)."""

@@ -69,3 +69,27 @@ def test_the_document_lists_what_is_sent_and_nothing_else() -> None:
     assert key["schema"]["pattern"].startswith("^(?:[A-Za-z0-9")
     [task_id] = spec["paths"]["/tasks/{task_id}"]["get"]["parameters"]
     assert task_id["schema"]["minimum"] == 0  # the route's int convertor takes digits only
+
+
+@pytest.mark.socket
+def test_with_metrics_on_the_document_says_what_metrics_answers() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from backendkit.fastapi.metrics import metrics_routes
+    from backendkit.observability import observe
+    from backendkit.observability.prometheus import PrometheusMetrics
+
+    metrics = PrometheusMetrics(CollectorRegistry())
+    app = create_app()
+    metrics_routes(metrics, app=app)
+    with observe(metrics), uvicorn_server(app) as port:
+        spec = json.loads(request(port, "GET", "/openapi.json").body)
+        command = [sys.executable, "-m", "schemathesis.cli", "run", f"http://127.0.0.1:{port}/openapi.json"]
+        command += ["--include-path", "/metrics", "--checks", "all", "--max-examples", "20", "--no-color"]
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    operation = spec["paths"]["/metrics"]["get"]
+    assert sorted(operation["responses"]) == ["200"]
+    assert sorted(operation["responses"]["200"]["content"]) == ["application/openmetrics-text", "text/plain"]
+    assert "head" not in spec["paths"]["/metrics"]
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "Tested: 1" in result.stdout, result.stdout[-2000:]  # /metrics was tested, not filtered out

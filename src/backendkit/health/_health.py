@@ -187,7 +187,7 @@ class Health:
         verbose = wants_verbose(self.verbose, self.verbose_query, query)
         facts = get_request_facts()
         if facts is not None:
-            facts.answered_by_probe = True  # left out of request metrics (unless probes are measured)
+            facts.monitoring = True  # left out of request metrics (unless probes are measured)
             if self.quiet:  # the access log writes this request's line at DEBUG
                 facts.probe = True
         return report.http_status, HEADERS, report.encoded(verbose=verbose)

@@ -51,7 +51,7 @@ def observe(*observers: Observer, exclude_paths: Iterable[str] = PROBE_PATHS, pr
         exclude_paths: Request paths left out of request metrics and traces
             (by default the health probes' paths; a probe mounted elsewhere is
             left out of the metrics all the same).
-        probes: ``True`` to measure and trace probe requests like any other.
+        probes: ``True`` to measure and trace probe requests (and metrics scrapes) like any other.
 
     Returns:
         An :class:`Observation`: close it to uninstall (tests do).
@@ -68,6 +68,11 @@ def observe(*observers: Observer, exclude_paths: Iterable[str] = PROBE_PATHS, pr
     return previous
 
 
+def observers() -> tuple[Observer, ...]:
+    """The observers installed now (to add one to them: ``observe(*observers(), another)``)."""
+    return hub.observers
+
+
 __all__ = [
     "INSTRUMENTS",
     "Event",
@@ -77,5 +82,6 @@ __all__ = [
     "RequestEnd",
     "RequestStart",
     "observe",
+    "observers",
     "prometheus_name",
 ]

@@ -59,8 +59,8 @@ class RequestEnd:
         duration: Seconds from the start to the last byte of the response.
         request_size: The request body's declared size in bytes, if known.
         response_size: The response body's size in bytes, if known.
-        excluded: Whether it is left out of request metrics: a health probe answered
-            it (wherever it is mounted) and probes are not measured. Observers still
+        excluded: Whether it is left out of request metrics: a health probe or the
+            metrics scrape answered it (wherever it is mounted) and probes are not measured. Observers still
             end what they began for it.
         failed: Whether an exception escaped after the response started.
     """
