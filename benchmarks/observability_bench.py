@@ -65,7 +65,7 @@ from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from django.test.utils import override_settings
-from django.urls import path
+from django.urls import include, path
 from fastapi import FastAPI
 from flask import Flask, jsonify
 from opentelemetry.sdk.metrics import MeterProvider
@@ -76,6 +76,8 @@ from prometheus_client import REGISTRY, CollectorRegistry
 
 from backendkit.observability import Event, Observer, RequestEnd, RequestStart, observe
 from backendkit.observability._hub import hub
+from backendkit.observability.opentelemetry import OpenTelemetry
+from backendkit.observability.prometheus import PrometheusMetrics
 from benchmarks._harness.http import ASGIDriver, WSGIDriver, http_scope, wsgi_environ
 from benchmarks._harness.measure import Runner, Samples, added, differences, measure_ns, repeated, scaled
 from benchmarks._harness.run import Run, Summary, add_only, only, parse
@@ -177,26 +179,6 @@ def samples_total(registry: CollectorRegistry) -> Callable[[], float]:
     return total
 
 
-def prometheus_observer() -> tuple[Observer, Callable[[], float]] | str:
-    """backendkit's Prometheus observer on a registry of its own, or why there is none."""
-    try:
-        from backendkit.observability.prometheus import PrometheusMetrics
-    except ImportError as exc:
-        return f"not importable ({exc})"
-    registry = CollectorRegistry()
-    return PrometheusMetrics(registry=registry), samples_total(registry)
-
-
-def otel_observer() -> tuple[Observer, Callable[[], float]] | str:
-    """backendkit's OpenTelemetry observer on an SDK set-up of its own, or why there is none."""
-    try:
-        from backendkit.observability.opentelemetry import OpenTelemetry
-    except ImportError as exc:
-        return f"not importable ({exc})"
-    sdk = Sdk()
-    return OpenTelemetry(tracer_provider=sdk.tracer_provider, meter_provider=sdk.meter_provider), sdk.recorded
-
-
 @contextlib.contextmanager
 def observing(observer: Observer | None) -> Iterator[None]:
     if observer is None:
@@ -229,27 +211,28 @@ class Contender:
     peer_of: str | None = None  # for a peer: the backendkit contender judged against it
 
 
-def backendkit_contenders(build: Callable[[], Any], summary: Summary, framework: str) -> list[Contender]:
-    """The backendkit baseline, its A/A control, and the same app with each observer."""
+def backendkit_contenders(build: Callable[[PrometheusMetrics | None], Any]) -> list[Contender]:
+    """The backendkit baseline, its A/A control, and the same app with each observer.
+
+    ``build(metrics)`` makes the app; given ``metrics``, it also serves them at ``/metrics`` as documented
+    (``metrics_routes``), as each Prometheus peer serves its own.
+    """
     null = DoNothing()
-    contenders = [
-        Contender(BASE, build()),
-        Contender(BASE_AA, build(), base=BASE),
-        Contender(NULL, build(), base=BASE, observer=null, recorded=lambda: null.requests),
+    registry = CollectorRegistry()
+    metrics = PrometheusMetrics(registry=registry)
+    sdk = Sdk()
+    otel = OpenTelemetry(tracer_provider=sdk.tracer_provider, meter_provider=sdk.meter_provider)
+    return [
+        Contender(BASE, build(None)),
+        Contender(BASE_AA, build(None), base=BASE),
+        Contender(NULL, build(None), base=BASE, observer=null, recorded=lambda: null.requests),
+        Contender(BK_PROMETHEUS, build(metrics), base=BASE, observer=metrics, recorded=samples_total(registry)),
+        Contender(BK_OTEL, build(None), base=BASE, observer=otel, recorded=sdk.recorded),
     ]
-    for name, make in ((BK_PROMETHEUS, prometheus_observer), (BK_OTEL, otel_observer)):
-        made = make()
-        if isinstance(made, str):
-            print(f"  {framework}: {name} skipped: {made}")
-            summary.note(f"{framework}: {name}", f"not measured: {made}")
-            continue
-        observer, recorded = made
-        contenders.append(Contender(name, build(), base=BASE, observer=observer, recorded=recorded))
-    return contenders
 
 
 # FastAPI
-def fastapi_app(*, backendkit: bool = False) -> FastAPI:
+def fastapi_app(*, backendkit: bool = False, metrics: PrometheusMetrics | None = None) -> FastAPI:
     app = FastAPI()
     if backendkit:
         from backendkit.fastapi import install
@@ -260,10 +243,14 @@ def fastapi_app(*, backendkit: bool = False) -> FastAPI:
     async def get_item(item_id: int) -> dict[str, int]:
         return {"id": item_id}
 
+    if metrics is not None:
+        from backendkit.fastapi.metrics import metrics_routes
+
+        metrics_routes(metrics, app=app)
     return app
 
 
-def fastapi_contenders(summary: Summary) -> list[Contender]:
+def fastapi_contenders() -> list[Contender]:
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
     from prometheus_fastapi_instrumentator import Instrumentator
 
@@ -282,11 +269,11 @@ def fastapi_contenders(summary: Summary) -> list[Contender]:
             app, tracer_provider=sdk.tracer_provider, meter_provider=sdk.meter_provider, exclude_spans=exclude
         )
         contenders.append(Contender(name, app, PLAIN, recorded=sdk.recorded, peer_of=None if exclude else BK_OTEL))
-    return contenders + backendkit_contenders(lambda: fastapi_app(backendkit=True), summary, "FastAPI")
+    return contenders + backendkit_contenders(lambda metrics: fastapi_app(backendkit=True, metrics=metrics))
 
 
 # Flask
-def flask_app(*, backendkit: bool = False) -> Flask:
+def flask_app(*, backendkit: bool = False, metrics: PrometheusMetrics | None = None) -> Flask:
     app = Flask("bench")
     if backendkit:
         from backendkit.flask import BackendKit
@@ -297,10 +284,14 @@ def flask_app(*, backendkit: bool = False) -> Flask:
     def get_item(item_id: int) -> Any:
         return jsonify(id=item_id)
 
+    if metrics is not None:
+        from backendkit.flask.metrics import metrics_routes
+
+        app.register_blueprint(metrics_routes(metrics))
     return app
 
 
-def flask_contenders(summary: Summary) -> list[Contender]:
+def flask_contenders() -> list[Contender]:
     from prometheus_flask_exporter import PrometheusMetrics as FlaskExporter
 
     registry = CollectorRegistry()
@@ -309,7 +300,7 @@ def flask_contenders(summary: Summary) -> list[Contender]:
     return [
         Contender(PLAIN, flask_app()),
         Contender("prometheus-flask-exporter", app, PLAIN, recorded=samples_total(registry), peer_of=BK_PROMETHEUS),
-        *backendkit_contenders(lambda: flask_app(backendkit=True), summary, "Flask"),
+        *backendkit_contenders(lambda metrics: flask_app(backendkit=True, metrics=metrics)),
     ]
 
 
@@ -321,11 +312,11 @@ def get_item(request: HttpRequest, item_id: int) -> JsonResponse:
 class Site(WSGIHandler):
     """A WSGI handler with its own middleware list and its own URLconf (one per contender)."""
 
-    def __init__(self, middleware: list[str]) -> None:
+    def __init__(self, middleware: list[str], more: Sequence[Any] = ()) -> None:
         with override_settings(MIDDLEWARE=middleware):  # read once, here, by load_middleware
             super().__init__()
         self.urlconf = types.ModuleType(f"observability_bench_urls_{id(self)}")
-        self.urlconf.urlpatterns = [path("items/<int:item_id>", get_item)]  # type: ignore[attr-defined]
+        self.urlconf.urlpatterns = [path("items/<int:item_id>", get_item), *more]  # type: ignore[attr-defined]
 
     def get_response(self, request: HttpRequest) -> HttpResponseBase:
         request.urlconf = self.urlconf
@@ -347,15 +338,20 @@ def setup_django() -> None:
     logging.getLogger("django.request").disabled = True  # its "Not Found" warnings, as errors_bench does
 
 
-def django_contenders(summary: Summary) -> list[Contender]:
+def backendkit_site(metrics: PrometheusMetrics | None) -> Site:
+    from backendkit.django.metrics import metrics_routes
+
+    return Site(["backendkit.django.ErrorMiddleware"], metrics_routes(metrics) if metrics is not None else ())
+
+
+def django_contenders() -> list[Contender]:
     before = "django_prometheus.middleware.PrometheusBeforeMiddleware"
     after = "django_prometheus.middleware.PrometheusAfterMiddleware"
+    peer = Site([before, after], [path("", include("django_prometheus.urls"))])
     return [
         Contender(PLAIN, Site([])),
-        Contender(
-            "django-prometheus", Site([before, after]), PLAIN, recorded=samples_total(REGISTRY), peer_of=BK_PROMETHEUS
-        ),
-        *backendkit_contenders(lambda: Site(["backendkit.django.ErrorMiddleware"]), summary, "Django"),
+        Contender("django-prometheus", peer, PLAIN, recorded=samples_total(REGISTRY), peer_of=BK_PROMETHEUS),
+        *backendkit_contenders(backendkit_site),
     ]
 
 
@@ -438,11 +434,8 @@ def section(framework: str, contenders: list[Contender], args: argparse.Namespac
             if peer.peer_of is None:
                 continue
             label = f"{framework} {case}: {peer.peer_of.removeprefix('backendkit + ')} added / {peer.name}'s"
-            mine = by_name.get(peer.peer_of)
+            mine = by_name[peer.peer_of]
             theirs = added(samples, peer.name, PLAIN)
-            if mine is None:
-                summary.judge(label + (f" <= {TARGET}" if judged else ""), f"n/a (peer adds {theirs:.2f} us)", None)
-                continue
             value = added_ratio(samples, mine, peer)
             ours = added(samples, mine.name, BASE)
             shown = "n/a" if value is None else f"{value:.2f}"
@@ -462,7 +455,7 @@ def section(framework: str, contenders: list[Contender], args: argparse.Namespac
 
 # --- nothing configured ---------------------------------------------------------------------------------
 def nothing_section(args: argparse.Namespace, summary: Summary) -> None:
-    """The emission checks with no observer, next to the same calls with the do-nothing observer installed."""
+    """The emission checks with no observer, next to the same calls with an observer installed."""
     from backendkit.auth import BearerAuth, HMACKey, JWTVerifier, issue
     from backendkit.ratelimit import Limit
     from backendkit.ratelimit._core.keys import RequestInfo
@@ -486,20 +479,30 @@ def nothing_section(args: argparse.Namespace, summary: Summary) -> None:
         "Limit.check (memory store)": lambda: limit.check(request, per_route=False),
         "BearerAuth.authenticate (HS256)": lambda: auth.authenticate(authorization),
     }
-    null = DoNothing()
+    sdk = Sdk()
+    observers: dict[str, Observer] = {
+        "do-nothing observer": DoNothing(),
+        "PrometheusMetrics (info)": PrometheusMetrics(registry=CollectorRegistry()),
+        "OpenTelemetry (info)": OpenTelemetry(tracer_provider=sdk.tracer_provider, meter_provider=sdk.meter_provider),
+    }
     runners: dict[str, Runner] = {}
     for name, call in calls.items():
         runners[f"{name}, no observer"] = repeated(call)
-        runners[f"{name}, do-nothing observer"] = observed(repeated(call), null)
-    runners["the check alone: a function doing `if hub.observers: pass`"] = repeated(check_alone)
-    runners["an empty function, for scale"] = repeated(nothing)
+        for kind, observer in observers.items():
+            runners[f"{name}, {kind}"] = observed(repeated(call), observer)
+    alone, empty = "the check alone: a function doing `if hub.observers: pass`", "an empty function, for scale"
+    runners[alone] = repeated(check_alone)
+    runners[empty] = repeated(nothing)
     assert not hub.observers
-    samples = scaled(measure_ns(runners, args.rounds, args.sample / 2, least=100, warmup=1000), 1)
-    print(f"nothing configured (hub.observers == ()); ns per call, median of {args.rounds} rounds")
-    print(f"  {'':<70}{'median':>9}{'best':>9}")
+    samples = measure_ns(runners, args.rounds, args.sample / 2, least=100, warmup=1000)
+    print(f"nothing configured (hub.observers == ()); ns per call, median of {args.rounds} rounds; added: over the")
+    print("  same call with no observer (for the empty function's line: the check's over the empty one)")
+    print(f"  {'':<70}{'median':>9}{'best':>9}{'added':>9}")
     for name, values in samples.items():
-        print(f"  {name:<70}{statistics.median(values):>9.0f}{min(values):>9.0f}")
-    check = added(samples, "the check alone: a function doing `if hub.observers: pass`", "an empty function, for scale")
+        base = empty if name == alone else next((f"{c}, no observer" for c in calls if name.startswith(c)), None)
+        more = f"{added(samples, name, base):>+9.0f}" if base is not None and base != name else ""
+        print(f"  {name:<70}{statistics.median(values):>9.0f}{min(values):>9.0f}{more}")
+    check = added(samples, alone, empty)
     print(f"  the check itself: {check:+.1f} ns (the check's function minus the empty one)")
     summary.note("nothing configured: one emission check", f"{check:+.1f} ns")
     for name in calls:
@@ -530,7 +533,7 @@ def main() -> None:
             nothing_section(args, summary)
             continue
         framework, build = builders[name]
-        section(framework, build(summary), args, summary)
+        section(framework, build(), args, summary)
     summary.print("summary (ratios: the median of per-round ratios of what each adds; < 1: backendkit adds less)")
     run.footer()
 
