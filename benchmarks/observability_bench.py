@@ -11,12 +11,14 @@ through its ASGI or WSGI callable (no server, no sockets), on its own framework:
 - Flask: prometheus-flask-exporter (``PrometheusMetrics(app, registry=...)``, its defaults) against the same
   ``Flask`` app without it;
 - Django: django-prometheus (``PrometheusBeforeMiddleware`` first and ``PrometheusAfterMiddleware`` last,
-  ``django_prometheus`` installed) against the same ``WSGIHandler`` without the two middleware;
+  ``django_prometheus`` installed, its ``/metrics`` URL included) against the same ``WSGIHandler`` without
+  them;
 - backendkit, on each framework: the app with backendkit installed (``install(app)``, ``BackendKit(app)``,
   ``ErrorMiddleware``) and ``observe(observer)`` around each of its samples, against the same app with no
-  observer installed. The observers: ``PrometheusMetrics(registry=CollectorRegistry())``,
-  ``OpenTelemetry(tracer_provider=..., meter_provider=...)``, and a do-nothing observer of this file (it
-  counts the requests it is told of, nothing else: what the hub and the events cost on their own).
+  observer installed. The observers: ``PrometheusMetrics(registry=CollectorRegistry())``, its app serving
+  ``/metrics`` with ``metrics_routes`` (as each Prometheus peer serves its own), ``OpenTelemetry(
+  tracer_provider=..., meter_provider=...)``, and a do-nothing observer of this file (it counts the requests
+  it is told of, nothing else: what the hub and the events cost on their own).
 
 Every Prometheus contender has a registry of its own (django-prometheus: the default one, which it
 alone uses here). Every OpenTelemetry contender, peer or backendkit, has the same SDK set-up of its own:
@@ -37,7 +39,8 @@ writes to stderr, a write per request that would drown what is measured (a 200's
 "Nothing configured" (no observer installed) is one attribute check per emission site; in one process
 there is no "before" to compare with, so the section ``nothing`` times, with ``hub.observers == ()``, a
 ``Limit.check`` (memory store), a ``BearerAuth.authenticate`` (HS256) and the check alone, each also with
-the do-nothing observer installed; the proof against the code before observability is
+the do-nothing observer installed (and, for information, with each of backendkit's observers: what one
+event costs them); the proof against the code before observability is
 ``benchmarks/compare_refs.sh`` (see docs/benchmarks.md).
 
     python benchmarks/observability_bench.py [--rounds 31] [--sample 0.05] [--quick]
