@@ -21,7 +21,7 @@ from backendkit.fastapi.idempotency import IdempotentRoutes
 from backendkit.fastapi.pagination import page_request, page_response
 from backendkit.fastapi.ratelimit import limit
 from backendkit.logging import configure_logging, uvicorn_log_config
-from backendkit.observability import observe
+from backendkit.observability import observe, observers
 from backendkit.pagination import PageRequest
 from examples import _auth, _health, _idempotency, _limits, _metrics, _proxies, _tracing
 from examples._tasks import MAX_BODY_SIZE, TASK_PAGES, Task, TaskIn, TaskStore, list_tasks
@@ -97,8 +97,8 @@ def create_app() -> FastAPI:
 if __name__ == "__main__":  # JSON from the first line: building the app may log (a server's log config does this)
     configure_logging("INFO")
 
-if observers := _tracing.observers("tasks-fastapi"):  # spans and metrics, when OTEL_* asks for them
-    observe(*observers)
+if tracing := _tracing.observers("tasks-fastapi"):  # spans and metrics, when OTEL_* asks for them
+    observe(*observers(), *tracing)  # beside what is installed
 app = create_app()
 
 if __name__ == "__main__":

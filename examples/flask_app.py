@@ -17,7 +17,7 @@ from backendkit.flask.idempotency import idempotent
 from backendkit.flask.pagination import page_request, page_response
 from backendkit.flask.ratelimit import limit
 from backendkit.logging import configure_logging
-from backendkit.observability import observe
+from backendkit.observability import observe, observers
 from examples import _auth, _health, _idempotency, _limits, _metrics, _proxies, _tracing
 from examples._tasks import MAX_BODY_SIZE, TASK_PAGES, TaskIn, TaskStore, list_tasks
 
@@ -96,8 +96,8 @@ def create_app() -> Flask:
 if __name__ == "__main__":  # JSON from the first line: building the app may log (a server's log config does this)
     configure_logging("INFO")  # waitress's own logger ("Serving on ...") propagates to it too
 
-if observers := _tracing.observers("tasks-flask"):  # spans and metrics, when OTEL_* asks for them
-    observe(*observers)
+if tracing := _tracing.observers("tasks-flask"):  # spans and metrics, when OTEL_* asks for them
+    observe(*observers(), *tracing)  # beside what is installed
 app = create_app()
 
 if __name__ == "__main__":

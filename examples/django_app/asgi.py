@@ -6,10 +6,10 @@ import os
 
 from django.core.asgi import get_asgi_application
 
-from backendkit.observability import observe
+from backendkit.observability import observe, observers
 from examples import _tracing
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "examples.django_app.settings")
-if observers := _tracing.observers("tasks-django"):  # spans and metrics, when OTEL_* asks for them
-    observe(*observers)
+if tracing := _tracing.observers("tasks-django"):  # spans and metrics, when OTEL_* asks for them
+    observe(*observers(), *tracing)  # beside what is installed (the settings may have installed metrics)
 application = get_asgi_application()

@@ -128,11 +128,13 @@ class AdapterState:
             request_id, facts, time.perf_counter(), request_id_var.set(request_id), bind_request_facts(facts)
         )
         # No method: an ASGI WebSocket session, not an HTTP request to measure (it has no status).
-        if hub.observers and method is not None and not hub.excluded(path):
+        observers = hub.observers  # read once: the end is told to the same observers as the start
+        if observers and method is not None and not hub.excluded(path):
             size = _size(request_size)
-            in_flight.observers = hub.observers
+            in_flight.observers = observers
             in_flight.request_size = size
-            in_flight.tokens = hub.request_started(RequestStart(facts, path, scheme, size, traceparent, tracestate))
+            start = RequestStart(facts, path, scheme, size, traceparent, tracestate)
+            in_flight.tokens = hub.request_started(observers, start)
         return in_flight
 
     def end_request(
@@ -182,7 +184,7 @@ class AdapterState:
             status=status,
             duration=(in_flight.finished or time.perf_counter()) - in_flight.started,
             request_size=in_flight.request_size,
-            response_size=response_size,
+            response_size=0 if facts.method == "HEAD" else response_size,  # no body is sent, whatever was computed
             excluded=facts.monitoring and not hub.probes,
             failed=failed,
         )

@@ -1,8 +1,9 @@
 """One small app per framework, the same routes on each: an item, an upload, pages, and health probes.
 
-The probes are served twice: at the default paths (``/livez``...) and at ``/probe/<probe>``, a
-path the default ``exclude_paths`` does not name (so the request is observed, and marked
-``excluded`` because a probe answered it).
+The probes are served three times: at the default paths (``/livez``...), at ``/probe/<probe>``
+(paths ``health_routes`` is given, so it notes them: not observed either), and under an
+``/ops`` prefix the adapter's router adds, which ``health_routes`` cannot see: those requests
+are observed, and marked ``excluded`` when the probe answers.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import path
+from django.urls import include, path
 from fastapi import Depends, FastAPI, Request, WebSocket
 
 from backendkit.health import Health
@@ -37,6 +38,7 @@ def fastapi_app() -> FastAPI:
     probes = health()
     health_routes(probes, app=app)
     health_routes(probes, app=app, paths=MOVED)
+    app.include_router(health_routes(probes), prefix="/ops")  # a prefix health_routes cannot see
 
     @app.get("/items/{item_id}")
     def item(item_id: int) -> dict[str, int]:
@@ -73,6 +75,7 @@ def flask_app() -> Any:
     probes = health()
     app.register_blueprint(health_routes(probes))
     app.register_blueprint(health_routes(probes, paths=MOVED, name="moved_health"))
+    app.register_blueprint(health_routes(probes, name="ops_health"), url_prefix="/ops")  # a prefix it cannot see
 
     @app.get("/items/<int:item_id>")
     def item(item_id: int) -> Any:
@@ -117,6 +120,7 @@ def _urls() -> list[Any]:
         path("pages", _pages),
         *health_routes(probes),
         *health_routes(probes, paths=MOVED),
+        path("ops/", include(health_routes(probes))),  # a prefix health_routes cannot see
     ]
 
 

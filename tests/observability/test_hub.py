@@ -159,7 +159,10 @@ def test_observe_restores_what_was_installed_before() -> None:
     with observe(first, exclude_paths=["/a"]):
         with observe(second, probes=True):
             assert (hub.observers, hub.probes) == ((second,), True)
-            assert "/livez" in hub.exclude_paths
+            assert hub.exclude_paths == frozenset()
+            assert not hub.excluded("/livez")  # probes are observed now
+        assert hub.excluded("/livez")  # left out again, as by default
+        assert hub.excluded("/a")
         assert (hub.observers, hub.exclude_paths, hub.probes) == ((first,), frozenset({"/a"}), False)
     assert (hub.observers, hub.exclude_paths, hub.probes) == ((), default_exclude, False)
     observation = observe(first)

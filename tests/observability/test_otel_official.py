@@ -14,14 +14,18 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import SpanKind
 
 from backendkit.observability import observe
@@ -36,6 +40,7 @@ class Traced:
     tracer_provider: TracerProvider
     meter_provider: MeterProvider
     exporter: InMemorySpanExporter
+    reader: InMemoryMetricReader
 
     def spans(self, servers: int) -> list[ReadableSpan]:
         deadline = time.monotonic() + 5
@@ -46,18 +51,24 @@ class Traced:
             time.sleep(0.01)
 
 
-@pytest.fixture
-def traced() -> Iterator[Traced]:
+@contextmanager
+def _tracing(tracer_provider: TracerProvider) -> Iterator[Traced]:
     exporter = InMemorySpanExporter()
-    tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
-    meter_provider = MeterProvider()
+    reader = InMemoryMetricReader()
+    meter_provider = MeterProvider(metric_readers=[reader])
     try:
         with observe(OpenTelemetry(tracer_provider=tracer_provider, meter_provider=meter_provider)):
-            yield Traced(tracer_provider, meter_provider, exporter)
+            yield Traced(tracer_provider, meter_provider, exporter, reader)
     finally:
         tracer_provider.shutdown()
         meter_provider.shutdown()
+
+
+@pytest.fixture
+def traced() -> Iterator[Traced]:
+    with _tracing(TracerProvider()) as made:
+        yield made
 
 
 def _fastapi(traced: Traced) -> Iterator[Send]:
@@ -162,6 +173,26 @@ def test_an_unmatched_path_still_makes_one_server_span(instrumented: Send, trace
     assert all(s.instrumentation_scope is None or s.instrumentation_scope.name != "backendkit" for s in spans)
 
 
+def _metric_names(reader: InMemoryMetricReader) -> dict[str, set[str]]:
+    """The names of the metrics each instrumentation scope recorded."""
+    data = reader.get_metrics_data()
+    found: dict[str, set[str]] = {}
+    for resource in data.resource_metrics if data is not None else ():
+        for scope in resource.scope_metrics:
+            found.setdefault(scope.scope.name, set()).update(metric.name for metric in scope.metrics)
+    return found
+
+
+def test_the_instrumentation_s_request_metrics_are_the_only_ones(instrumented: Send, traced: Traced) -> None:
+    headers = {"X-Forwarded-For": f"2001:db8:{uuid.uuid4().int % 65536:x}::1"}
+    assert instrumented("/limited", headers) == 200
+    assert instrumented("/no-such-page", {}) == 404
+    recorded = _metric_names(traced.reader)
+    ours = recorded.pop("backendkit")
+    assert ours == {"backendkit.ratelimit.decisions"}  # the pieces' metrics; no second http.server.* series
+    assert any("http.server.active_requests" in theirs for theirs in recorded.values())
+
+
 def test_flask_s_instrumentation_nests_under_backendkit_s_server_span(traced: Traced, log_lines: LineCatcher) -> None:
     from opentelemetry.instrumentation.flask import FlaskInstrumentor
 
@@ -196,3 +227,51 @@ def test_flask_s_instrumentation_nests_under_backendkit_s_server_span(traced: Tr
     assert [s.name for s in _under(spans, nested[0])] == ["backendkit.ratelimit.check"]
     access = _access_line(log_lines, rid)
     assert (access["trace_id"], access["span_id"]) == _ids(servers[0])
+
+
+class DropThenKeep(IdGenerator):
+    """Trace ids that a ratio sampler of one half drops, then keeps, in turn; and the ones it made."""
+
+    LOW = (1 << 64) - 1  # TraceIdRatioBased samples by a trace id's low 64 bits
+
+    def __init__(self) -> None:
+        self.made: list[int] = []
+        self._random = RandomIdGenerator()
+
+    def generate_span_id(self) -> int:
+        return self._random.generate_span_id()
+
+    def generate_trace_id(self) -> int:
+        low = self.LOW if len(self.made) % 2 == 0 else 1  # all ones: above any bound; 1: below every bound
+        made = (self._random.generate_trace_id() & ~self.LOW) | low
+        self.made.append(made)
+        return made
+
+
+@pytest.mark.parametrize("framework", sorted(ADOPTING))
+def test_a_request_the_sampler_dropped_is_not_traced_by_backendkit_either(
+    framework: str, log_lines: LineCatcher
+) -> None:
+    ids = DropThenKeep()
+    rids = [f"sampled-{uuid.uuid4().hex[:12]}" for _ in range(2)]
+    with _tracing(TracerProvider(sampler=ParentBased(TraceIdRatioBased(0.5)), id_generator=ids)) as traced:
+        with closing(ADOPTING[framework](traced)) as sending:
+            send = next(sending)
+            for rid in rids:
+                headers = {"X-Forwarded-For": f"2001:db8:{uuid.uuid4().int % 65536:x}::1", "X-Request-ID": rid}
+                assert send("/limited", headers) == 200
+        spans = traced.spans(1)
+    dropped, kept = ids.made  # one trace per request: backendkit started none of its own
+    [server] = [s for s in spans if s.kind is SpanKind.SERVER]
+    assert server.instrumentation_scope is not None
+    assert server.instrumentation_scope.name != "backendkit"
+    assert {s.context.trace_id for s in spans if s.context is not None} == {kept}
+    ours = [
+        s.name
+        for s in _under(spans, server)
+        if s.instrumentation_scope and s.instrumentation_scope.name == "backendkit"
+    ]
+    assert ours == ["backendkit.ratelimit.check"]
+    # The dropped request's lines still name its (unrecorded) trace, so they join whatever the caller kept.
+    assert _access_line(log_lines, rids[0])["trace_id"] == format(dropped, "032x")
+    assert (_access_line(log_lines, rids[1])["trace_id"], _access_line(log_lines, rids[1])["span_id"]) == _ids(server)

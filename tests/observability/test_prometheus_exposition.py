@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from backendkit.auth import HMACKey, issue
+from backendkit.observability._core.events import RateLimitDecided
 from backendkit.observability.prometheus import (
     PrometheusMetrics,
     make_asgi_app,
@@ -26,7 +28,7 @@ from backendkit.observability.prometheus import (
 )
 from examples import _auth
 from tests.observability.prom_apps import OPENMETRICS, fastapi_client, flask_client, observed
-from tests.support.net import free_port, request
+from tests.support.net import request
 from tests.support.prometheus import promtool_check_metrics
 from tests.support.servers import ROOT, uvicorn_server, waitress_server
 
@@ -126,18 +128,75 @@ def test_the_asgi_app_answers_lifespan() -> None:
         assert request(port, "GET", "/").status == 200
 
 
-def test_a_separate_port_on_loopback() -> None:
-    PrometheusMetrics()
-    port = free_port()
-    server, thread = start_metrics_server(port)
+def test_the_separate_port_answers_what_the_endpoints_answer() -> None:
+    metrics = PrometheusMetrics(CollectorRegistry())  # a registry of its own: no process metrics, the same bytes twice
+    metrics.record(RateLimitDecided("5-per-60s", "limited", 0.0))
+    server, thread = start_metrics_server(0, registry=metrics.registry)
+    port = server.server_address[1]
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
-            assert b"# TYPE backendkit_ratelimit_decisions_total counter" in reply.read()
-        assert server.server_address[0] == "127.0.0.1"
+        assert server.server_address[0] == "127.0.0.1"  # loopback unless told otherwise
+        with waitress_server(make_wsgi_app(metrics.registry)) as app:
+            for headers in ({}, {"Accept": OPENMETRICS}, {"Accept-Encoding": "gzip"}):
+                for path in ("/metrics", "/metrics?name[]=http_server_active_requests", "/anything"):
+                    alone, served = (
+                        request(port, "GET", path, headers=headers),
+                        request(app, "GET", path, headers=headers),
+                    )
+                    assert (alone.status, alone.headers["content-type"], alone.body) == (
+                        served.status, served.headers["content-type"], served.body,
+                    )  # fmt: skip
+                    assert "content-encoding" not in alone.headers  # never compressed
+                    assert b'backendkit_ratelimit_decisions_total{outcome="limited",policy="5-per-60s"}' in alone.body
+                    # (never filtered by name[])
+            text = request(port, "GET", "/metrics")
+            assert text.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+            head = request(port, "HEAD", "/metrics")
+            assert (head.status, head.body, int(head.headers["content-length"])) == (200, b"", len(text.body))
+            refused = request(port, "POST", "/metrics", body=b"")
+            assert (refused.status, refused.headers["allow"]) == (405, "GET, HEAD")
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+    assert not thread.is_alive()
+
+
+SERVED_ALONE = """
+import json, os, subprocess, sys, urllib.request
+from backendkit.observability.prometheus import start_metrics_server
+
+# A worker that died in the middle of a request, and no exit hook told anyone (uvicorn --workers).
+WORKER = '''
+from backendkit.context import RequestFacts
+from backendkit.observability._core.events import RateLimitDecided, RequestStart
+from backendkit.observability.prometheus import PrometheusMetrics
+metrics = PrometheusMetrics()
+metrics.record(RateLimitDecided("p", "limited", 0.0))
+metrics.request_started(RequestStart(RequestFacts(method="GET"), "/tasks", "http", None, None))
+'''
+subprocess.run([sys.executable, "-c", WORKER], check=True)
+directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+before = sorted(os.listdir(directory))
+server, thread = start_metrics_server(0)
+with urllib.request.urlopen(f"http://127.0.0.1:{server.server_address[1]}/metrics", timeout=10) as reply:
+    body = reply.read().decode()
+server.shutdown()
+server.server_close()
+print(json.dumps({"before": before, "after": sorted(os.listdir(directory)), "body": body}))
+"""
+
+
+def test_the_separate_port_drops_the_gauges_of_dead_workers(tmp_path: Path) -> None:
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}
+    done = subprocess.run(
+        [sys.executable, "-c", SERVED_ALONE], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.splitlines()[-1])
+    assert any(name.startswith("gauge_livesum_") for name in found["before"])  # the dead worker's request in flight
+    assert not any(name.startswith("gauge_livesum_") for name in found["after"])  # dropped by the scrape
+    assert 'http_server_active_requests{http_request_method="GET"} 1.0' not in found["body"]
+    assert 'backendkit_ratelimit_decisions_total{outcome="limited",policy="p"} 1.0' in found["body"]  # still counts
 
 
 MULTIPROCESS = """

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry, Counter
@@ -89,6 +91,17 @@ def test_a_multiprocess_directory_that_does_not_exist_is_refused(monkeypatch: py
         PrometheusMetrics(CollectorRegistry())
 
 
+def test_a_multiprocess_directory_set_after_prometheus_client_was_imported_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # This process imported prometheus_client without the variable: its values live in memory, files are never written.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    with pytest.raises(ConfigurationError, match="before anything imports prometheus_client") as refused:
+        PrometheusMetrics(CollectorRegistry())
+    assert "in the server's environment" in str(refused.value)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_exemplar_is_the_sampled_trace_of_the_request() -> None:
     metrics = PrometheusMetrics(CollectorRegistry())
     request(metrics, RequestFacts(method="GET", trace=parse_traceparent(f"00-{TRACE}-00f067aa0ba902b7-01")))
@@ -144,6 +157,27 @@ def test_a_failing_observer_fails_no_request_and_the_metrics_still_count(caplog:
     assert value(metrics, "http_server_request_duration_seconds_count", **labels) == 1
     assert value(metrics, "backendkit_ratelimit_decisions_total", policy="5-per-60s", outcome="allowed") == 1
     assert any("broken" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)
+
+
+class FailsToStart(PrometheusMetrics):
+    """The real observer, but its ``request_started`` fails (the hub then gives ``request_finished`` a None token)."""
+
+    def request_started(self, start: RequestStart) -> Any:
+        raise RuntimeError("start failed")
+
+
+def test_a_failed_start_is_logged_once_and_leaves_the_in_flight_gauge_alone(caplog: pytest.LogCaptureFixture) -> None:
+    metrics = FailsToStart(CollectorRegistry())
+    with observe(metrics), caplog.at_level(logging.ERROR, "backendkit.observability"):
+        client = flask_client(metrics)
+        assert [client.get("/tasks").status_code, client.get("/tasks").status_code] == [200, 200]
+    failures = [record.getMessage() for record in caplog.records if record.exc_info]
+    assert len(failures) == 1  # the start's, once: no TypeError from unpacking the None token at the end
+    assert "in request_started" in failures[0]
+    assert value(metrics, "http_server_active_requests", http_request_method="GET") is None  # never incremented...
+    assert "http_server_active_requests{" not in metrics.render()[0].decode()  # ...so never decremented below 0
+    metrics.request_finished(None, RequestEnd("GET", "/tasks", 200, 0.01, None, 2, False, False))
+    assert "http_server_request_duration_seconds_count{" not in metrics.render()[0].decode()
 
 
 def test_a_scrape_and_the_probes_are_left_out_of_the_request_metrics() -> None:

@@ -59,13 +59,23 @@ def test_the_default_probe_paths_are_not_observed_at_all(framework: str) -> None
     assert seen.ends == []
 
 
-def test_a_probe_elsewhere_is_observed_and_marked_excluded(framework: str) -> None:
+def test_probes_at_the_paths_they_were_given_are_not_observed(framework: str) -> None:
     seen = RecordingObserver()
     with client(framework) as send, observe(seen):
         assert send("GET", "/probe/ready") == 200
         assert send("GET", "/items/2") == 200
+    (item,) = seen.finished
+    assert (item.route, item.excluded) == ("/items/{item_id}", False)
+    assert len(seen.starts) == 1
+
+
+def test_a_probe_under_an_unseen_prefix_is_observed_and_marked_excluded(framework: str) -> None:
+    seen = RecordingObserver()
+    with client(framework) as send, observe(seen):
+        assert send("GET", "/ops/readyz") == 200
+        assert send("GET", "/items/2") == 200
     probe, item = seen.finished
-    assert (probe.route, probe.status, probe.excluded) == ("/probe/ready", 200, True)
+    assert (probe.route, probe.status, probe.excluded) == ("/ops/readyz", 200, True)
     assert item.excluded is False
 
 
@@ -83,9 +93,14 @@ def test_other_excluded_paths_are_not_observed(framework: str) -> None:
     seen = RecordingObserver()
     with client(framework) as send, observe(seen, exclude_paths=["/items/3"]):
         assert send("GET", "/items/3") == 200
-        assert send("GET", "/readyz") == 200  # no longer excluded: only the paths given are
-    (end,) = seen.finished
-    assert (end.route, end.excluded) == ("/readyz", True)
+        assert send("GET", "/readyz") == 200  # the probes are still left out
+        assert send("GET", "/items/4") == 200
+    assert [end.route for end in seen.finished] == ["/items/{item_id}"]
+    seen.clear()
+    with client(framework) as send, observe(seen, exclude_paths=["/items/3"], probes=True):
+        assert send("GET", "/items/3") == 200  # still left out: probes=True does not undo exclude_paths
+        assert send("GET", "/readyz") == 200
+    assert [end.route for end in seen.finished] == ["/readyz"]
 
 
 def test_nothing_is_observed_once_the_observation_is_closed(framework: str) -> None:

@@ -18,7 +18,8 @@ from django.urls import URLPattern, path
 from django.views.decorators.http import require_safe
 
 from backendkit._deprecation import renamed
-from backendkit.health import Health, Report, probe_paths
+from backendkit.health import Health, Report
+from backendkit.health._mounted import mounted_probe_paths
 
 
 def _respond(health: Health, report: Report, request: HttpRequest) -> HttpResponse:
@@ -54,7 +55,7 @@ def health_routes(
     """
     return [
         path(route.lstrip("/"), _view(health, probe, asynchronous), name=f"backendkit-{probe}")
-        for probe, route in probe_paths(paths).items()
+        for probe, route in mounted_probe_paths(paths).items()
     ]
 
 

@@ -20,6 +20,7 @@ from django.urls import URLPattern
 from django.urls import path as url_path
 from django.views.decorators.http import require_safe
 
+from backendkit.observability._hub import hub
 from backendkit.observability.prometheus import PrometheusMetrics, render
 
 
@@ -40,6 +41,7 @@ def metrics_routes(metrics: PrometheusMetrics | None = None, *, path: str = "/me
     multiprocess mode, every process's metrics. Under ASGI, Django runs the sync
     view in a thread (reading multiprocess files stays off the event loop).
     """
+    hub.monitor("/" + path.lstrip("/"))  # scrapes are left out of request metrics and traces (unless probes are)
     return [url_path(path.lstrip("/"), _view(metrics), name="backendkit-metrics")]
 
 

@@ -96,7 +96,12 @@ class Auth:
         async def authenticated(
             request: Request, authorization: list[str] = Security(self.scheme, scopes=scopes)
         ) -> Principal:
-            principal = await bearer.aauthenticate(authorization)
+            # Verified once per request and verifier, however many of its dependencies a route has
+            # (a router's and the route's own): one verification, one count, one span.
+            verified = request.scope.setdefault("backendkit.verified", {})
+            principal: Principal | None = verified.get(id(bearer))
+            if principal is None:
+                principal = verified[id(bearer)] = await bearer.aauthenticate(authorization)
             await bearer.aauthorize(checked, principal, request.path_params, request)
             request.scope["backendkit.principal"] = principal
             return principal

@@ -19,7 +19,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import Response
 
 from backendkit._deprecation import renamed
-from backendkit.health import MEDIA_TYPE, Health, probe_paths
+from backendkit.health import MEDIA_TYPE, Health
+from backendkit.health._mounted import mounted_probe_paths
 from backendkit.starlette.health import DrainOnShutdown, endpoint
 
 _CHECK = {
@@ -70,7 +71,7 @@ def _add_health_routes(
 ) -> None:
     """Add the probes to ``app`` itself (the deprecated ``add_health_routes``: ``health_routes(health, app=app)``)."""
     router = app.router if isinstance(app, FastAPI) else app
-    for probe, path in probe_paths(paths).items():
+    for probe, path in mounted_probe_paths(paths).items():
         router.add_api_route(
             path,
             endpoint(health, probe),

@@ -21,6 +21,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import Response
 
+from backendkit.observability._hub import hub
 from backendkit.observability.prometheus import PrometheusMetrics
 from backendkit.starlette.metrics import endpoint
 
@@ -48,6 +49,7 @@ def metrics_routes(
     every process's metrics.
     """
     router = APIRouter() if app is None else app.router if isinstance(app, FastAPI) else app
+    hub.monitor(path)  # scrapes are left out of request metrics and traces (unless probes are observed)
     scrape = endpoint(metrics)
     router.add_api_route(
         path,

@@ -140,7 +140,7 @@ def require(
             @functools.wraps(view)
             async def guarded_async(*args: Any, **kwargs: Any) -> Any:
                 bearer = _bearer()
-                principal = await bearer.aauthenticate(request.headers.getlist("Authorization"))
+                principal = _principal() or await bearer.aauthenticate(request.headers.getlist("Authorization"))
                 g.backendkit_principal = principal
                 await bearer.aauthorize(checked, principal, request.view_args or {}, request)
                 return await view(*args, **kwargs)
@@ -153,7 +153,8 @@ def require(
         @functools.wraps(view)
         def guarded(*args: Any, **kwargs: Any) -> Any:
             bearer = _bearer()
-            principal = bearer.authenticate(request.headers.getlist("Authorization"))
+            # Verified once per request: a principal already read (for a rate-limit key) is the one.
+            principal = _principal() or bearer.authenticate(request.headers.getlist("Authorization"))
             g.backendkit_principal = principal
             bearer.authorize(checked, principal, request.view_args or {}, request)
             return view(*args, **kwargs)

@@ -17,7 +17,8 @@ from collections.abc import Callable, Mapping
 from flask import Blueprint, Response, request
 
 from backendkit._deprecation import renamed
-from backendkit.health import Health, probe_paths
+from backendkit.health import Health
+from backendkit.health._mounted import mounted_probe_paths
 
 
 def _view(health: Health, probe: str) -> Callable[[], Response]:
@@ -37,7 +38,7 @@ def health_routes(
     The same verb as ``health_routes`` on FastAPI, Starlette and Django, in Flask's own unit.
     """
     blueprint = Blueprint(name, __name__)
-    for probe, path in probe_paths(paths).items():
+    for probe, path in mounted_probe_paths(paths).items():
         blueprint.add_url_rule(path, endpoint=probe, view_func=_view(health, probe), methods=["GET"])
     return blueprint
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
+from backendkit.observability._hub import hub
 from backendkit.observability.prometheus import PrometheusMetrics, render
 
 
@@ -34,6 +35,7 @@ def metrics_routes(
         body, content_type = render(request.headers.get("Accept"), registry)
         return Response(body, content_type=content_type)
 
+    hub.monitor(path)  # scrapes are left out of request metrics and traces (unless probes are observed)
     blueprint = Blueprint(name, __name__)
     blueprint.add_url_rule(path, endpoint="metrics", view_func=metrics_view, methods=["GET"])
     return blueprint

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from types import TracebackType
 
-from backendkit._settings import PROBE_PATHS
 from backendkit.errors import ConfigurationError
 from backendkit.observability._core.catalog import INSTRUMENTS, Instrument, prometheus_name
 from backendkit.observability._core.events import Event, RequestEnd, RequestStart
@@ -42,16 +41,19 @@ class Observation:
         self.close()
 
 
-def observe(*observers: Observer, exclude_paths: Iterable[str] = PROBE_PATHS, probes: bool = False) -> Observation:
+def observe(*observers: Observer, exclude_paths: Iterable[str] = (), probes: bool = False) -> Observation:
     """Install the observers every piece and adapter of this process reports to.
 
     Args:
         *observers: Such as :class:`~backendkit.observability.prometheus.PrometheusMetrics`
             and :class:`~backendkit.observability.opentelemetry.OpenTelemetry`.
-        exclude_paths: Request paths left out of request metrics and traces
-            (by default the health probes' paths; a probe mounted elsewhere is
-            left out of the metrics all the same).
-        probes: ``True`` to measure and trace probe requests (and metrics scrapes) like any other.
+        exclude_paths: Request paths left out of request metrics and traces,
+            beside the probes and scrapes.
+        probes: ``True`` to measure and trace probes and metrics scrapes like any
+            other request. By default they are left out: the default probe paths
+            and every path ``health_routes`` and ``metrics_routes`` mount (a probe
+            mounted under a prefix they cannot see is left out of the request
+            metrics when it answers, but is traced: name it in ``exclude_paths``).
 
     Returns:
         An :class:`Observation`: close it to uninstall (tests do).

@@ -41,8 +41,11 @@ class Hub:
 
     def __init__(self) -> None:
         self.observers: tuple[Observer, ...] = ()
-        self.exclude_paths: frozenset[str] = frozenset(PROBE_PATHS)
+        self.exclude_paths: frozenset[str] = frozenset()
         self.probes = False
+        # Where probes and scrapes are served: the default probe paths, and every path health_routes and
+        # metrics_routes have mounted in this process (a set of route paths, never of request paths).
+        self.monitoring_paths: set[str] = set(PROBE_PATHS)
         self._complained: set[tuple[int, str]] = set()
         self._lock = threading.Lock()
 
@@ -64,14 +67,23 @@ class Hub:
             except Exception as exc:
                 self._failed(observer, "record", exc)
 
-    def excluded(self, path: str) -> bool:
-        """Whether a request to ``path`` is left out of request metrics and traces."""
-        return not self.probes and path in self.exclude_paths
+    def monitor(self, path: str) -> None:
+        """Note that a probe or a scrape is served at ``path`` (called when the routes are made)."""
+        with self._lock:
+            self.monitoring_paths = {*self.monitoring_paths, path}  # swapped whole: readers never lock
 
-    def request_started(self, start: RequestStart) -> tuple[object, ...]:
-        """Tell every observer a request began; what they return comes back at :meth:`request_finished`."""
+    def excluded(self, path: str) -> bool:
+        """Whether a request to ``path`` is left out of request metrics and traces (nothing observes it)."""
+        return path in self.exclude_paths or (not self.probes and path in self.monitoring_paths)
+
+    def request_started(self, observers: tuple[Observer, ...], start: RequestStart) -> tuple[object, ...]:
+        """Tell ``observers`` (the caller's one read of :attr:`observers`) that a request began.
+
+        What each returns comes back to it at :meth:`request_finished`: the caller keeps
+        the same tuple of observers for the end, whatever is installed meanwhile.
+        """
         tokens: list[object] = []
-        for observer in self.observers:
+        for observer in observers:
             try:
                 tokens.append(observer.request_started(start))
             except Exception as exc:
@@ -80,8 +92,12 @@ class Hub:
         return tuple(tokens)
 
     def request_finished(self, observers: tuple[Observer, ...], tokens: tuple[object, ...], end: RequestEnd) -> None:
-        """Tell the observers that saw the start (``observers``) that the request was answered."""
-        for observer, token in zip(observers, tokens, strict=True):
+        """Tell the observers that saw the start (``observers``) that the request was answered, last first.
+
+        Last first, as contexts nest: an observer that attached a context at the start
+        detaches it after those started after it have detached theirs.
+        """
+        for observer, token in reversed(list(zip(observers, tokens, strict=True))):
             try:
                 observer.request_finished(token, end)
             except Exception as exc:

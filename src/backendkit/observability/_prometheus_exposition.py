@@ -1,8 +1,10 @@
 """Serving the metrics: the format a scraper asks for, multiprocess mode, and apps of their own.
 
 Every way of serving them (the frameworks' ``metrics_routes``, the ASGI and WSGI apps,
-the server on a port of its own) answers the same bytes for the same ``Accept``:
-OpenMetrics (with exemplars) when asked for it, else Prometheus's text format 0.0.4.
+the server on a port of its own in ``_prometheus_server``) answers through :func:`render`,
+so with the same bytes for the same ``Accept``: OpenMetrics (with exemplars) when asked
+for it, else Prometheus's text format 0.0.4; never compressed, never filtered. In
+multiprocess mode every scrape first drops the gauges of workers that are gone.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ import threading
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
-from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, start_http_server
+from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, values
 from prometheus_client.exposition import choose_encoder
-from prometheus_client.registry import Collector
+from prometheus_client.registry import Collector as Collector  # for the server on a port of its own
 
 from backendkit.context import get_request_facts
 from backendkit.errors import ConfigurationError
@@ -39,6 +41,25 @@ def multiprocess_dir() -> str | None:
     if not os.path.isdir(directory):
         raise ConfigurationError(f"{MULTIPROC_ENV} is {directory!r}, which is not a directory: create it (empty)")
     return directory
+
+
+def require_multiprocess_values() -> None:
+    """Refuse multiprocess mode when prometheus-client was imported before ``PROMETHEUS_MULTIPROC_DIR`` was set.
+
+    prometheus-client reads the variable once, when it is imported: imported before,
+    its metrics keep their values in this process's memory, write no file, and no
+    scrape of the directory ever sees them.
+
+    Raises:
+        ConfigurationError: The variable is set now, but was not when prometheus-client was imported.
+    """
+    if values.ValueClass is values.MutexValue:  # the in-memory values: chosen at import, without the variable
+        raise ConfigurationError(
+            f"{MULTIPROC_ENV} is set, but prometheus_client was imported before it was set, so the metrics "
+            "would stay in this process's memory and no scrape would see them: set "
+            f"{MULTIPROC_ENV} in the server's environment (the shell, the service unit, the container), "
+            "before anything imports prometheus_client, not from Python code"
+        )
 
 
 def exposition_registry(registry: Collector | None = None) -> Collector:
@@ -104,19 +125,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # another user's process: alive
         return True
     return True
-
-
-def start_metrics_server(port: int, addr: str = "127.0.0.1", registry: Collector | None = None) -> Any:
-    """Serve the metrics on a port of their own, in a daemon thread: keep them off the public listener.
-
-    Bound to loopback by default; give ``addr="0.0.0.0"`` for a scraper on another
-    host, behind your network's rules. In multiprocess mode, start it once (in
-    gunicorn's ``when_ready`` hook, in the master), not in each worker.
-
-    Returns:
-        The server and its thread (``server.shutdown()`` stops it).
-    """
-    return start_http_server(port, addr, registry=exposition_registry(registry))
 
 
 Environ = MutableMapping[str, Any]

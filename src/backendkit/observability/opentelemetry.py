@@ -8,10 +8,22 @@ is first recorded, so the observer may be built before they are set.
 
 Traces: each request gets a ``SERVER`` span named ``METHOD route-template`` for
 every status (only ``METHOD`` when no route matched), continuing the caller's
-``traceparent``/``tracestate``, unless an OpenTelemetry instrumentation of the
-framework has already made one: then backendkit adds its child spans and
-attributes to that span and makes no second one. The request's log lines carry
-the ids of whichever span is the request's.
+``traceparent``/``tracestate`` (else the span current when the request starts,
+such as one of your own around a call into the app), unless an OpenTelemetry
+instrumentation of the framework has already made one: then backendkit adopts
+that span and makes no second one, adding its child spans and attributes to it
+when it is recorded, and none when the sampler dropped it. The request's log
+lines carry the ids of whichever span is the request's, recorded or not.
+
+Metrics: one instrument per catalogue entry. For a request whose span is an
+instrumentation's, the request metrics (duration, body sizes, requests in flight)
+are left to that instrumentation, so one ``MeterProvider`` never holds two series
+of one name; it names them after the conventions it follows (the stable ones with
+``OTEL_SEMCONV_STABILITY_OPT_IN=http``). The pieces' metrics are recorded either way.
+Attributes are the catalogue's labels, translated as OpenTelemetry's conventions
+ask: the status code is a number, and a request no route matched has no
+``http.route`` at all (Prometheus, where every series of a metric has the same
+labels, gets the catalogue's ``http_route=""``).
 
 Example:
     >>> from opentelemetry.sdk.trace import TracerProvider
@@ -60,6 +72,7 @@ SCOPE = "backendkit"
 """The instrumentation scope of every span and instrument backendkit records."""
 
 _STATUS = "http.response.status_code"  # an int in OpenTelemetry's conventions; the catalogue's labels are text
+_ROUTE = "http.route"
 _PROPAGATOR = TraceContextTextMapPropagator()
 
 Attributes = dict[str, AttributeValue]
@@ -71,9 +84,9 @@ class _Request:
     """What :meth:`OpenTelemetry.request_started` hands back for the end: the span and how to let go of it."""
 
     span: Span
-    owned: bool  # backendkit started it (else an instrumentation did, and ends it)
+    adopted: bool  # an instrumentation's: it ends the span and records the request's metrics
     context_token: Token[Context] | None
-    active: Attributes
+    active: Attributes | None  # counted in flight with these attributes (never when adopted)
     started_ns: int
 
 
@@ -100,42 +113,52 @@ class OpenTelemetry:
         return "OpenTelemetry()"
 
     def request_started(self, start: RequestStart) -> _Request:
-        """Count the request in flight; adopt the instrumentation's span, or start and enter a server span."""
-        facts = start.facts
-        active: Attributes = {ACTIVE_REQUESTS.labels[0]: method_label(facts.method)}
-        self._active(1, active)
+        """Adopt the instrumentation's span, or start and enter a server span and count the request in flight."""
         current = trace.get_current_span()
-        if current.is_recording():  # an instrumentation of the framework serves this request: no second span
+        if _instrumentation_s(current):  # it serves and measures this request: no second span, no second series
             _bind_ids(start, current)
-            return _Request(current, False, None, active, 0)
+            return _Request(current, True, None, None, 0)
         carrier = {"traceparent": start.traceparent, "tracestate": start.tracestate}
-        parent = _PROPAGATOR.extract({k: v for k, v in carrier.items() if v is not None})
+        # Into the current context: with no traceparent, an outer span of the application's is the parent.
+        parent = _PROPAGATOR.extract(
+            {k: v for k, v in carrier.items() if v is not None}, context=otel_context.get_current()
+        )
         started_ns = time.time_ns()
         span = self._tracer.start_span(
-            request_span_name(facts.method, None),  # named again at the end, once the route is known
+            request_span_name(start.facts.method, None),  # named again at the end, once the route is known
             context=parent,
             kind=SpanKind.SERVER,
             attributes=_request_attributes(start),
             start_time=started_ns,
         )
         token = otel_context.attach(trace.set_span_in_context(span, parent))
+        try:
+            active: Attributes = {ACTIVE_REQUESTS.labels[0]: method_label(start.facts.method)}
+            self._active(1, active)  # last: request_finished decrements exactly the requests counted here
+        except BaseException:
+            otel_context.detach(token)
+            span.end()
+            raise
         _bind_ids(start, span)
-        return _Request(span, True, token, active, started_ns)
+        return _Request(span, False, token, active, started_ns)
 
     def request_finished(self, token: object, end: RequestEnd) -> None:
-        """Record the request (unless it is left out), name and end its span, and leave its context."""
+        """Record the request (unless it is left out or adopted), name and end its span, and leave its context."""
         if not isinstance(token, _Request):
-            return  # request_started failed for this request (and was logged)
+            return  # request_started failed for this request (and was logged): nothing was counted or entered
         try:
-            self._active(-1, token.active)
-            if not end.excluded:
+            if token.active is not None:
+                self._active(-1, token.active)
+            if not (end.excluded or token.adopted):
                 for measurement in measure_request(end):
                     self._record(measurement)
-            if token.owned:
-                _end_span(token.span, end, token.started_ns)
         finally:
-            if token.context_token is not None:
-                otel_context.detach(token.context_token)
+            try:
+                if not token.adopted:
+                    _end_span(token.span, end, token.started_ns)
+            finally:
+                if token.context_token is not None:
+                    otel_context.detach(token.context_token)
 
     def record(self, event: Event) -> None:
         """Record what the event measures; within a traced request, its child span or its attributes."""
@@ -159,6 +182,8 @@ class OpenTelemetry:
         status = attributes.get(_STATUS)
         if isinstance(status, str) and status.isdigit():
             attributes[_STATUS] = int(status)
+        if attributes.get(_ROUTE) == "":  # no route matched: OpenTelemetry leaves the attribute out
+            del attributes[_ROUTE]
         self._sinks[measurement.instrument.name](measurement.value, attributes)
 
 
@@ -178,6 +203,20 @@ def _sink(meter: Meter, instrument: Instrument) -> Sink:
     return meter.create_counter(instrument.name, unit=instrument.unit, description=instrument.description).add
 
 
+def _instrumentation_s(span: Span) -> bool:
+    """Whether the current span is an instrumentation's server span for this request, which backendkit adopts.
+
+    A span of this process that is not recording (the sampler dropped it: it has no
+    kind to read) or is a ``SERVER`` span. An application's own ``INTERNAL`` span
+    around the request, or a caller's context entered without a span of this process
+    (remote), is the parent of backendkit's server span instead.
+    """
+    context = span.get_span_context()
+    if not context.is_valid or context.is_remote:
+        return False
+    return not span.is_recording() or getattr(span, "kind", None) is SpanKind.SERVER
+
+
 def _request_attributes(start: RequestStart) -> Attributes:
     """What is known of the request when it starts (samplers see these)."""
     method = start.facts.method or ""
@@ -192,15 +231,17 @@ def _request_attributes(start: RequestStart) -> Attributes:
 
 def _end_span(span: Span, end: RequestEnd, started_ns: int) -> None:
     """Name the span for its route, say how it was answered, and end it when the response was out."""
-    span.update_name(request_span_name(end.method, end.route))
-    attributes: Attributes = {_STATUS: end.status}
-    if end.route:
-        attributes["http.route"] = end.route
-    if end.status >= 500 or end.failed:
-        attributes["error.type"] = str(end.status) if end.status >= 500 else "_OTHER"
-        span.set_status(Status(StatusCode.ERROR))
-    span.set_attributes(attributes)
-    span.end(end_time=started_ns + max(0, int(end.duration * 1e9)))
+    try:
+        span.update_name(request_span_name(end.method, end.route))
+        attributes: Attributes = {_STATUS: end.status}
+        if end.route:
+            attributes[_ROUTE] = end.route
+        if end.status >= 500 or end.failed:
+            attributes["error.type"] = str(end.status) if end.status >= 500 else "_OTHER"
+            span.set_status(Status(StatusCode.ERROR))
+        span.set_attributes(attributes)
+    finally:  # its length is the request's duration, to the last byte sent (not to when the observer is told)
+        span.end(end_time=started_ns + max(0, int(end.duration * 1e9)))
 
 
 def _bind_ids(start: RequestStart, span: Span) -> None:

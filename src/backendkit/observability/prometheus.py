@@ -26,7 +26,7 @@ prometheus-client cannot keep exemplars in multiprocess mode: there they are lef
 from __future__ import annotations
 
 import weakref
-from typing import Final, Literal, Union, cast
+from typing import Final, Literal, NamedTuple, Union, cast
 
 from backendkit._extras import require
 
@@ -56,8 +56,9 @@ from backendkit.observability._prometheus_exposition import (  # noqa: E402
     mark_process_dead,
     multiprocess_dir,
     render,
-    start_metrics_server,
+    require_multiprocess_values,
 )
+from backendkit.observability._prometheus_server import start_metrics_server  # noqa: E402
 
 try:  # the active span's trace id, for exemplars, when the application uses OpenTelemetry
     from opentelemetry import trace as _otel_trace
@@ -102,6 +103,13 @@ def _metrics_of(registry: CollectorRegistry) -> dict[str, Metric]:
     return built
 
 
+class _Request(NamedTuple):
+    """What ``request_started`` hands over to ``request_finished``: only once it counted the request in flight."""
+
+    facts: RequestFacts
+    in_flight: Gauge
+
+
 class PrometheusMetrics:
     """An observer recording the catalogue's instruments as prometheus-client metrics.
 
@@ -115,10 +123,17 @@ class PrometheusMetrics:
     Attributes:
         registry: The registry the metrics are in.
         multiprocess: Whether ``PROMETHEUS_MULTIPROC_DIR`` was set when it was built.
+
+    Raises:
+        ConfigurationError: ``PROMETHEUS_MULTIPROC_DIR`` is set but is not a directory,
+            or was set after ``prometheus_client`` was imported; or ``registry``
+            already has a metric of another's named like one of these.
     """
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.multiprocess = multiprocess_dir() is not None  # checked first: a wrong directory is refused
+        if self.multiprocess:
+            require_multiprocess_values()  # set too late, the metrics would be lost without a word
         self.registry = REGISTRY if registry is None else registry
         self._metrics = _metrics_of(self.registry)
         self._children: dict[tuple[str, tuple[str, ...]], Metric] = {}
@@ -129,15 +144,17 @@ class PrometheusMetrics:
 
     # The Observer protocol ----------------------------------------------------------
 
-    def request_started(self, start: RequestStart) -> tuple[RequestFacts, Gauge]:
+    def request_started(self, start: RequestStart) -> _Request:
         """Count the request in flight; the facts (for the exemplar) and the gauge come back at the end."""
         in_flight = cast(Gauge, self._child(ACTIVE_REQUESTS, (method_label(start.facts.method),)))
         in_flight.inc()
-        return start.facts, in_flight
+        return _Request(start.facts, in_flight)
 
     def request_finished(self, token: object, end: RequestEnd) -> None:
         """Take the request out of the in-flight gauge; record its duration and sizes unless it is excluded."""
-        facts, in_flight = cast(tuple[RequestFacts, Gauge], token)
+        if not isinstance(token, _Request):
+            return  # request_started failed for this request (and was logged): nothing was counted in flight
+        facts, in_flight = token
         in_flight.dec()
         if end.excluded:
             return

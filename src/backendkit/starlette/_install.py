@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
-from starlette.routing import Match
+from starlette.routing import Match, Mount
 from starlette.websockets import WebSocket
 
 from backendkit._runtime import AdapterState
@@ -132,11 +132,52 @@ def _allowed(scope: Scope) -> str:
 
 
 def _route_of(scope: Scope) -> str | None:
-    template = getattr(scope.get("route"), "path", None)
+    template = _included_template(scope) or getattr(scope.get("route"), "path", None)
     if template is None:
         return None
-    mounts = scope.get("root_path", "")[len(scope.get(_ROOT_PATH_KEY, "")) :]  # prefixes added by Mounts
-    return normalize_route(mounts + template)
+    if scope.get("root_path", "") == scope.get(_ROOT_PATH_KEY, ""):  # no Mount on the way
+        return normalize_route(template)
+    return normalize_route(_mount_templates(scope) + template)
+
+
+def _included_template(scope: Scope) -> str | None:
+    """The template of a route in a router FastAPI keeps whole when included (0.165 and later), prefix and all.
+
+    Such a route's ``scope["route"]`` is the route as its router declared it
+    (``/readyz``), without the ``include_router`` prefix (``/ops``); FastAPI keeps
+    the template it matched, prefix included, in its part of the scope. Read
+    without importing FastAPI (this adapter serves plain Starlette too).
+    """
+    matched = scope.get("fastapi")
+    context = matched.get("effective_route_context") if isinstance(matched, dict) else None
+    template = getattr(context, "path_format", None)
+    return template if isinstance(template, str) and template else None
+
+
+def _mount_templates(scope: Scope) -> str:
+    """The templates of the Mounts the request went through (``/tenants/{tenant}``), never their values.
+
+    ``root_path`` holds what the Mounts matched (``/tenants/acme``): a label made from
+    it would take values from the request. The Mounts are matched again, as the
+    router matched them, from the app's router down. When that does not lead to
+    where the request went (a Host, a Mount inside a plain ASGI app), no prefix is
+    given: the route's own template stands alone, still a bounded value.
+    """
+    here = {**scope, "root_path": scope.get(_ROOT_PATH_KEY, "")}
+    routes = getattr(scope.get("router"), "routes", ())
+    prefix = ""
+    while routes:
+        for route in routes:
+            if isinstance(route, Mount):
+                match, child = route.matches(here)
+                if match is Match.FULL:
+                    prefix += route.path
+                    here = {**here, **child}
+                    routes = route.routes
+                    break
+        else:
+            break
+    return prefix if here.get("root_path") == scope.get("root_path") else ""
 
 
 def _user_of(scope: Scope) -> str | None:

@@ -16,7 +16,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backendkit.health import Health, probe_paths
+from backendkit.health import Health
+from backendkit.health._mounted import mounted_probe_paths
 
 
 def endpoint(health: Health, probe: str) -> Callable[[Request], Awaitable[Response]]:
@@ -34,7 +35,7 @@ def endpoint(health: Health, probe: str) -> Callable[[Request], Awaitable[Respon
 
 def health_routes(health: Health, *, paths: Mapping[str, str | None] | None = None) -> list[Route]:
     """``/livez``, ``/readyz``, ``/startupz`` and ``/healthz`` (or ``paths``; ``None`` leaves one out), GET and HEAD."""
-    return [Route(path, endpoint(health, probe), methods=["GET"]) for probe, path in probe_paths(paths).items()]
+    return [Route(path, endpoint(health, probe), methods=["GET"]) for probe, path in mounted_probe_paths(paths).items()]
 
 
 class DrainOnShutdown:

@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from backendkit.observability._hub import hub
 from backendkit.observability.prometheus import PrometheusMetrics, render
 
 
@@ -42,6 +43,7 @@ def metrics_routes(metrics: PrometheusMetrics | None = None, *, path: str = "/me
 
     Without ``metrics``, prometheus-client's default registry is served.
     """
+    hub.monitor(path)  # scrapes are left out of request metrics and traces (unless probes are observed)
     return [Route(path, endpoint(metrics), methods=["GET"])]
 
 

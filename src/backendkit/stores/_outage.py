@@ -87,13 +87,16 @@ class Breaker:
 
     def failed(self, exc: BaseException, doing: str) -> None:
         """The store failed; the first failure of an outage is logged, with what the piece does meanwhile."""
-        with self._lock:
+        store = self.store if hub.observers else None  # None: nobody to tell
+        with self._lock:  # the news and what observers are told of it, decided together
             news = self.state.failed(self.clock())
-        if hub.observers and self.store is not None:
-            hub.emit(StoreFailed(self.store))
-            if news:
+            tell_open = news and store is not None
+            if tell_open:
                 self._told_open = True  # so the close is told only after an open (the gauge never goes below 0)
-                hub.emit(BreakerChanged(self.store, open=True))
+        if store is not None:
+            hub.emit(StoreFailed(store))
+            if tell_open:
+                hub.emit(BreakerChanged(store, open=True))
         if news:
             logging.getLogger(self.logger).warning("%s is unavailable (%s); %s", self.what, exc, doing)
 
@@ -103,11 +106,12 @@ class Breaker:
             return
         with self._lock:
             news = self.state.answered()
-        if news:
-            if self._told_open and self.store is not None:
+            tell_close = news and self._told_open
+            if tell_close:
                 self._told_open = False
-                if hub.observers:
-                    hub.emit(BreakerChanged(self.store, open=False))
+        if news:
+            if tell_close and self.store is not None:
+                hub.emit(BreakerChanged(self.store, open=False))  # to whoever observes now (may be nobody)
             logging.getLogger(self.logger).warning("%s is available again", self.what)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import weakref
 from collections.abc import Callable
@@ -124,7 +125,10 @@ class AsyncRedisConnection:
             found = self._per_loop.pop(asyncio.get_running_loop(), None)
         self._current = None
         if found is not None and found[0] is not self._given:
-            await found[0].aclose()
+            # A connection that cannot say goodbye within the socket timeout (a loaded or dead
+            # server) is dropped all the same: closing is not a command whose failure matters.
+            with contextlib.suppress(redis.RedisError, OSError):
+                await found[0].aclose()
 
 
 __all__ = ["AsyncRedisConnection"]
