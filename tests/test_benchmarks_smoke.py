@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # What the bench extra installs beyond the test extra: one importable module of each peer.
 BENCH_EXTRA = (
     "pythonjsonlogger", "pyrate_limiter", "slowapi", "flask_limiter", "fastapi_pagination", "sqlakeyset",
-    "fastapi_health", "health_check",
+    "fastapi_health", "health_check", "prometheus_fastapi_instrumentator", "prometheus_flask_exporter",
+    "django_prometheus", "opentelemetry.instrumentation.fastapi",
 )  # fmt: skip
 # benchmark: (the modules it imports beyond the test extra's, whether it needs redis-server, labels of its figures)
 BENCHMARKS: dict[str, tuple[tuple[str, ...], bool, tuple[str, ...]]] = {
@@ -84,6 +85,22 @@ BENCHMARKS: dict[str, tuple[tuple[str, ...], bool, tuple[str, ...]]] = {
             "fastapi, middleware: added us/request",
             "flask, rate_limits: added us/request",
             "bytes per key, limits MemoryStorage SWC",
+        ),
+    ),
+    "observability_bench": (
+        ("fastapi", "flask", "django", "prometheus_client", "opentelemetry.sdk"),
+        False,
+        (
+            "FastAPI 200: PrometheusMetrics added / prometheus-fastapi-instrumentator's <= 0.5",
+            "FastAPI 200: OpenTelemetry added / opentelemetry-instrumentation-fastapi's <= 0.5",
+            "FastAPI 200: do-nothing observer added",
+            "FastAPI 200: A/A control added",
+            "FastAPI 404: PrometheusMetrics added / prometheus-fastapi-instrumentator's",
+            "Flask 200: PrometheusMetrics added / prometheus-flask-exporter's <= 0.5",
+            "Django 200: PrometheusMetrics added / django-prometheus's <= 0.5",
+            "nothing configured: one emission check",
+            "nothing configured: Limit.check (memory store)",
+            "nothing configured: BearerAuth.authenticate (HS256)",
         ),
     ),
     "pagination_bench": (
