@@ -104,7 +104,7 @@ class AdapterState:
         route: str | Callable[[], str | None] | None = None,
         user_id: str | Callable[[], str | None] | None = None,
         path: str = "",
-        scheme: str = "http",
+        scheme: str | Callable[[], str] = "http",
         request_size: int | str | None = None,
     ) -> InFlight:
         """Choose the request's id, bind it and the request's log facts.
@@ -115,8 +115,9 @@ class AdapterState:
         ``peer`` is the socket peer and ``forwarded`` the value of the forwarding
         header the ``TRUSTED_PROXIES`` setting names (lines joined with ``","``):
         the client's address is decided here, once, for every piece that names
-        the client. ``path``, ``scheme``, ``request_size`` (the declared
-        ``Content-Length``) and ``tracestate`` are for the observers, if any are installed. Call
+        the client. ``path``, ``scheme`` (or a function that reads it, called only
+        when observed), ``request_size`` (the declared ``Content-Length``) and
+        ``tracestate`` are for the observers, if any are installed. Call
         :meth:`end_request` when the request is done.
         """
         request_id = choose_request_id(incoming, trust_incoming=self.settings.trust_request_id, generate=new_request_id)
@@ -133,7 +134,7 @@ class AdapterState:
             size = _size(request_size)
             in_flight.observers = observers
             in_flight.request_size = size
-            start = RequestStart(facts, path, scheme, size, traceparent, tracestate)
+            start = RequestStart(facts, path, scheme() if callable(scheme) else scheme, size, traceparent, tracestate)
             in_flight.tokens = hub.request_started(observers, start)
         return in_flight
 

@@ -87,7 +87,7 @@ class ErrorMiddleware:
             route=lambda: normalize_route(getattr(request.resolver_match, "route", None)),
             user_id=lambda: _user_id(request),
             path=request.path,
-            scheme=request.scheme or "http",
+            scheme=lambda: request.scheme or "http",  # a property that reads the settings: only when observed
             request_size=meta.get("CONTENT_LENGTH"),
         )
         request.request_id = in_flight.request_id  # type: ignore[attr-defined]
