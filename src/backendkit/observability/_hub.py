@@ -97,11 +97,11 @@ class Hub:
         Last first, as contexts nest: an observer that attached a context at the start
         detaches it after those started after it have detached theirs.
         """
-        for observer, token in reversed(list(zip(observers, tokens, strict=True))):
+        for index in range(len(observers) - 1, -1, -1):  # (no list of pairs built: once per request)
             try:
-                observer.request_finished(token, end)
+                observers[index].request_finished(tokens[index], end)
             except Exception as exc:
-                self._failed(observer, "request_finished", exc)
+                self._failed(observers[index], "request_finished", exc)
 
     def _failed(self, observer: Observer, where: str, exc: Exception) -> None:
         key = (id(observer), f"{where}:{type(exc).__name__}")
