@@ -361,3 +361,28 @@ def test_the_metrics_guide_on_every_framework(observability_namespace: dict[str,
     ns = run(observability_namespace["blocks"]["Django"], ns)
     view = ns["urlpatterns"][0].callback
     assert _counted(view(RequestFactory().get("/metrics")).content.decode(), "/hello")
+
+
+def test_the_tracing_guide_traces_a_request() -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from backendkit.fastapi import install
+    from backendkit.observability import observe, observers
+    from backendkit.observability.opentelemetry import OpenTelemetry
+
+    blocks = section_blocks("observability.md", "Traces, and the official OpenTelemetry instrumentations")
+    with observe():
+        ns = run(blocks[""], {"__name__": __name__})
+        (installed,) = observers()
+        assert isinstance(installed, OpenTelemetry)
+        exporter = InMemorySpanExporter()
+        ns["tracer_provider"].add_span_processor(SimpleSpanProcessor(exporter))
+        app = FastAPI()
+        install(app)
+        app.get("/tasks/{task_id}")(lambda task_id: {"id": task_id})
+        with TestClient(app) as client:
+            assert client.get("/tasks/7").status_code == 200
+    assert [span.name for span in exporter.get_finished_spans()] == ["GET /tasks/{task_id}"]
