@@ -179,6 +179,11 @@ def samples() -> dict[str, list[Any]]:
         "decision.retry_after or 0.0": [0.0, 1.5, 59.999],
         "self": [Limit("5/minute", scope="login"), Limit("100/hour")],
         "observer": [_observer()],
+        "format % args": [
+            '"GET /metrics HTTP/1.1" 200 -',
+            '"POST /metrics HTTP/1.1" 405 -',
+            "code 501, message Unsupported method ('BREW')",
+        ],
     }
 
 

@@ -65,7 +65,7 @@ class _MetricsHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def log_message(self, format: str, *args: object) -> None:
-        logger.debug("metrics server: " + format, *args)
+        logger.debug("metrics server: %s", format % args)
 
 
 def start_metrics_server(
