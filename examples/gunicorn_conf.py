@@ -9,16 +9,15 @@ for ``-w 2`` (or more): every scrape then reports every worker.
 """
 
 import os
-from typing import Any
 
 from backendkit.logging import gunicorn_logconfig_dict
 
 logconfig_dict = gunicorn_logconfig_dict("INFO")
 
 
-def child_exit(server: Any, worker: Any) -> None:
-    """A worker has exited: with ``PROMETHEUS_MULTIPROC_DIR`` set, its in-flight and breaker gauges go with it."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from backendkit.observability.prometheus import child_exit as forget_worker
-
-        forget_worker(server, worker)
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # A worker that exits takes its in-flight and breaker gauges with it. Imported here, as the
+    # master starts: gunicorn calls child_exit from its SIGCHLD handler, and an import made there
+    # can be interrupted by the next worker's exit, which then finds the module half imported
+    # (seen in CI, two workers stopping together).
+    from backendkit.observability.prometheus import child_exit  # noqa: F401
