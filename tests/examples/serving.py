@@ -80,3 +80,12 @@ def at_once(count: int, send: Callable[[], Reply], *, clients: int = 4) -> list[
 
 def get(port: int, path: str, headers: dict[str, str] | None = None) -> Callable[[], Reply]:
     return lambda: request(port, "GET", path, headers=headers)
+
+
+# Two workers sharing one redis-server: server -> (its command for the served app, the example, how it calls it)
+MULTI_WORKER: dict[str, tuple[Callable[[str, int], list[str]], str, str]] = {
+    "flask-gunicorn": (gunicorn, APPS["flask"], "wsgi"),
+    "django-gunicorn": (gunicorn, APPS["django-wsgi"], "wsgi"),
+    "fastapi-uvicorn-workers": (uvicorn_workers, APPS["fastapi"], "asgi"),
+    "django-uvicorn-workers": (uvicorn_workers, APPS["django-asgi"], "asgi"),
+}

@@ -16,7 +16,6 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,22 +23,18 @@ import pytest
 
 from backendkit.auth import HMACKey, issue
 from examples import _auth
-from tests.examples.serving import APPS, at_once, example_env, gunicorn, json_lines, uvicorn_workers
+from tests.examples.serving import MULTI_WORKER, at_once, example_env, json_lines
 from tests.examples.test_shared_state import both_workers_up
 from tests.support.net import Reply, free_port, request
 from tests.support.prometheus import Prometheus, binary, start_prometheus
-from tests.support.redis import RedisServer, redis_binary, start_redis
+from tests.support.redis import RedisServer
 from tests.support.servers import logged_process
 
 pytestmark = [pytest.mark.redis, pytest.mark.socket]
 
 SECRET = "prometheus-test-secret-of-32-bytes!!"
 SERVED = "tests.examples.served:app"
-SERVERS: dict[str, tuple[Any, str, str]] = {
-    "flask-gunicorn": (gunicorn, APPS["flask"], "wsgi"),
-    "django-gunicorn": (gunicorn, APPS["django-wsgi"], "wsgi"),
-    "fastapi-uvicorn-workers": (uvicorn_workers, APPS["fastapi"], "asgi"),
-}
+SERVERS = {name: MULTI_WORKER[name] for name in ("flask-gunicorn", "django-gunicorn", "fastapi-uvicorn-workers")}
 ROUTES = {"/tasks": "/tasks", "/tasks/999999": "/tasks/{task_id}", "/limited": "/limited", "/me": "/me"}
 POLICY = "5-per-60s"
 
@@ -47,16 +42,6 @@ POLICY = "5-per-60s"
 @pytest.fixture
 def prometheus_binary() -> str:
     return binary("prometheus")
-
-
-@pytest.fixture
-def fresh_redis() -> Iterator[RedisServer]:
-    """A redis-server of this test's own: the limit of this host's address starts from nothing."""
-    server = start_redis(redis_binary())
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def token(**options: Any) -> str:

@@ -17,40 +17,23 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 
 from backendkit.auth import HMACKey, issue
 from examples import _auth
-from tests.examples.serving import APPS, at_once, example_env, get, gunicorn, json_lines, uvicorn_workers
+from tests.examples.serving import MULTI_WORKER, at_once, example_env, get, json_lines
 from tests.support.net import Reply, free_port, request
-from tests.support.redis import RedisServer, redis_binary, start_redis
+from tests.support.redis import RedisServer
 from tests.support.servers import logged_process
 
 pytestmark = [pytest.mark.redis, pytest.mark.socket]
 
 SECRET = "shared-state-test-secret-of-32-bytes!"
 SERVED = "tests.examples.served:app"
-# server -> (its command for the served app, the example it serves, how it calls it)
-SERVERS: dict[str, tuple[Any, str, str]] = {
-    "flask-gunicorn": (gunicorn, APPS["flask"], "wsgi"),
-    "django-gunicorn": (gunicorn, APPS["django-wsgi"], "wsgi"),
-    "fastapi-uvicorn-workers": (uvicorn_workers, APPS["fastapi"], "asgi"),
-    "django-uvicorn-workers": (uvicorn_workers, APPS["django-asgi"], "asgi"),
-}
+SERVERS = MULTI_WORKER
 REDIS_CHECKS = ("ratelimit:responseTime", "revocations:responseTime", "idempotency:responseTime")
-
-
-@pytest.fixture
-def fresh_redis() -> Iterator[RedisServer]:
-    """A redis-server of this test's own: the limit of this host's address starts from nothing."""
-    server = start_redis(redis_binary())
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def workers(replies: list[Reply]) -> set[str]:
