@@ -28,7 +28,8 @@ from backendkit.errors import APIError, ErrorHandler, ErrorResponse, ExceptionRe
 from backendkit.logging._core.access import ACCESS_LOGGER, access_entry, access_level
 from backendkit.observability._core.events import RequestEnd, RequestStart
 from backendkit.observability._hub import Observer, hub
-from backendkit.proxies import TrustedProxies, client_address
+from backendkit.proxies import TrustedProxies, client_address, forwarded_https
+from backendkit.security._exchange import HttpSecurity
 
 error_logger = logging.getLogger("backendkit.errors")
 access_logger = logging.getLogger(ACCESS_LOGGER)
@@ -87,6 +88,17 @@ class AdapterState:
         enabled = self.trusted_proxies.enabled
         self.forwarding_header = self.trusted_proxies.header.encode("latin-1") if enabled else None
         self.forwarding_key = environ_key(self.trusted_proxies.header) if enabled else None
+        # CORS and the security headers (None: both off), and the header a trusted proxy names the scheme in.
+        self.security = HttpSecurity.from_settings(
+            settings.cors, settings.security_headers, request_id_header=settings.request_id_header
+        )
+        proto = "x-forwarded-proto" if self.trusted_proxies.header == "x-forwarded-for" else "forwarded"
+        self.proto_header = proto.encode("latin-1") if enabled else None
+        self.proto_key = environ_key(proto) if enabled else None
+
+    def https(self, scheme: str, peer: str | None, proto: str | None) -> bool:
+        """Whether the request came over HTTPS: to this server, or to the trusted proxy in front of it."""
+        return scheme == "https" or forwarded_https(peer, proto, self.trusted_proxies)
 
     def forwarded_in(self, environ: Mapping[str, Any]) -> str | None:
         """The forwarding header of a WSGI environ (Django's ``META``) that the settings trust, if any."""

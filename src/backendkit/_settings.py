@@ -61,6 +61,12 @@ class Settings:
             ``X-Forwarded-For``), or ``None`` (the default: the socket peer is the
             client). One client address, for rate-limit keys, idempotency scopes
             and logs alike.
+        cors: Cross-origin resource sharing: a ``backendkit.security.CORS``, a mapping of
+            its arguments (Django: or a dotted path to one), or ``None`` (the default: no
+            CORS headers, browsers keep other origins' pages out).
+        security_headers: The security headers on every response: ``True`` (the default:
+            ``backendkit.security.SecurityHeaders()``), a ``SecurityHeaders``, a mapping of
+            its arguments (Django: or a dotted path), or ``None`` for none.
     """
 
     error_format: str | Renderer = "envelope"
@@ -76,6 +82,8 @@ class Settings:
     auth: Any = None
     idempotency: Any = None
     trusted_proxies: Any = None
+    cors: Any = None
+    security_headers: Any = True
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any], *, prefix: str = "", **overrides: Any) -> Settings:

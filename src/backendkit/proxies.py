@@ -279,4 +279,40 @@ def _forwarded_for(element: str) -> Address | None:
     return parse_address(found[0]) if len(found) == 1 else None
 
 
-__all__ = ["FORWARDING_HEADERS", "MAX_HOPS", "TrustedProxies", "client_address", "parse_address"]
+def forwarded_https(peer: str | None, value: str | None, trusted: TrustedProxies) -> bool:
+    """Whether the nearest trusted proxy says the client's request came over HTTPS.
+
+    ``value`` is the header that proxy writes the scheme in: ``X-Forwarded-Proto``
+    when the forwarding header is ``X-Forwarded-For``, ``Forwarded`` (its ``proto=``)
+    when it is that one. Only the rightmost entry counts (what our proxy wrote,
+    the others came from further away), and only when the peer is a trusted proxy.
+
+    Example:
+        >>> forwarded_https("10.0.0.2", "http, https", TrustedProxies(["10.0.0.0/8"]))
+        True
+        >>> forwarded_https("203.0.113.5", "https", TrustedProxies(["10.0.0.0/8"]))
+        False
+    """
+    if not value or not trusted.enabled or len(value) > _MAX_ELEMENT_LENGTH * MAX_HOPS:
+        return False
+    if not trusted.hops:
+        address = _parse_address(peer) if peer else None
+        if address is None or not trusted.trusts(address):
+            return False
+    last = value.rsplit(",", 1)[-1].strip()
+    if trusted.header == "x-forwarded-for":
+        return last.lower() == "https"
+    if len(last) > _MAX_ELEMENT_LENGTH:
+        return False
+    position, end = 0, len(last)
+    while position < end:
+        pair = _PAIR.match(last, position)
+        if pair is None or pair.end() == position:
+            return False
+        if pair.group(1).lower() == "proto":
+            return pair.group(2).strip('"').lower() == "https"
+        position = pair.end()
+    return False
+
+
+__all__ = ["FORWARDING_HEADERS", "MAX_HOPS", "TrustedProxies", "client_address", "forwarded_https", "parse_address"]

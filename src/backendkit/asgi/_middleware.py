@@ -15,7 +15,8 @@ from backendkit.asgi._body import ANSWERED, BodyLimit
 from backendkit.asgi._composed import refuse_composed
 from backendkit.asgi._respond import ResponseHeaders, send_error_response
 from backendkit.asgi._types import ASGIApp, Message, Receive, Scope, Send
-from backendkit.errors import ExceptionRegistry
+from backendkit.errors import APIError, ExceptionRegistry, Forbidden
+from backendkit.security._exchange import OVERRIDES, Exchange
 
 ScopeReader = Callable[[Scope], "str | None"]
 
@@ -64,7 +65,15 @@ class RequestContextMiddleware:
         self.user_of = user_of
         self.forwarding = self.state.forwarding_header  # the one the settings trust, or None
         wanted = {self.header, b"traceparent", b"tracestate", b"user-agent", b"content-length"}
-        self.wanted = frozenset(wanted if self.forwarding is None else {*wanted, self.forwarding})
+        if self.forwarding is not None:
+            wanted.add(self.forwarding)
+        self.security = self.state.security
+        self.proto = self.state.proto_header
+        if self.security is not None:
+            wanted |= set(_SECURITY_HEADERS)
+            if self.proto is not None:
+                wanted.add(self.proto)
+        self.wanted = frozenset(wanted)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -86,8 +95,13 @@ class RequestContextMiddleware:
             scheme=scope.get("scheme", "http"),
             request_size=headers.get(b"content-length"),
         )
-        scope.setdefault("state", {})["request_id"] = in_flight.request_id
+        request_state = scope.setdefault("state", {})
+        request_state["request_id"] = in_flight.request_id
         header = (self.header, in_flight.request_id.encode("latin-1"))
+        exchange = None
+        if self.security is not None and scope["type"] == "http":
+            exchange = self._exchange(scope, headers, client[0] if client else None)
+            request_state["csp_nonce"] = exchange.nonce
         queued = open_channel(scope)  # what inner layers (rate limits) add to whatever response goes out
         status, size, failed = 500, 0, False
         counts_body = scope.get("method") != "HEAD"  # the server sends no body for HEAD
@@ -98,8 +112,11 @@ class RequestContextMiddleware:
                 status = message["status"]
                 headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != self.header]
                 headers.append(header)
-                if queued:
-                    add_headers(ResponseHeaders(headers), queued)
+                if queued or exchange is not None:
+                    target = ResponseHeaders(headers)
+                    add_headers(target, queued)
+                    if exchange is not None:
+                        exchange.decorate(target, scope.get(OVERRIDES))
                 message["headers"] = headers
             elif message["type"] == "http.response.body":
                 if counts_body:
@@ -109,7 +126,12 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            if exchange is not None and exchange.preflight is not None:
+                await self._answer_preflight(exchange, scope, send_with_id)
+            elif exchange is not None and exchange.report:
+                await self._take_report(scope, receive, send_with_id, headers, in_flight.facts.client_ip)
+            else:
+                await self.app(scope, receive, send_with_id)
         except BaseException:
             failed = True
             raise
@@ -124,6 +146,63 @@ class RequestContextMiddleware:
                 log_access=scope["type"] == "http",
                 failed=failed,
             )
+
+    def _exchange(self, scope: Scope, headers: dict[bytes, str], peer: str | None) -> Exchange:
+        assert self.security is not None
+        proto = headers.get(self.proto) if self.proto is not None else None
+        return self.security.begin(
+            scope.get("method", ""),
+            scope.get("path", ""),
+            origin=headers.get(b"origin"),
+            https=self.state.https(scope.get("scheme", "http"), peer, proto),
+            authorization=b"authorization" in headers,
+            request_method=headers.get(b"access-control-request-method"),
+            request_headers=headers.get(b"access-control-request-headers"),
+            private_network=headers.get(b"access-control-request-private-network") == "true",
+        )
+
+    async def _answer_preflight(self, exchange: Exchange, scope: Scope, send: Send) -> None:
+        """A preflight, answered before anything inside (authentication, rate limits) sees it."""
+        assert exchange.preflight is not None
+        if not exchange.preflight.allowed:
+            refused = Forbidden(f"CORS preflight refused: {exchange.preflight.reason}.", code="CORS_REFUSED")
+            await send_error_response(send, self.state.render(refused, path=scope.get("path", "")))
+            return
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _take_report(
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[bytes, str], client: str | None
+    ) -> None:
+        """A CSP violation report: read (at most the limit and a byte), logged, answered 204."""
+        assert self.security is not None
+        assert self.security.headers is not None
+        limit = self.security.headers.report_max_bytes
+        body = b""
+        more = True
+        while more and len(body) <= limit:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        try:
+            status = self.security.take_report(body, headers.get(b"content-type"), client)
+        except APIError as error:
+            await send_error_response(send, self.state.render(error, path=scope.get("path", "")))
+            return
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+_SECURITY_HEADERS = (
+    b"origin",
+    b"authorization",
+    b"content-type",
+    b"access-control-request-method",
+    b"access-control-request-headers",
+    b"access-control-request-private-network",
+)
 
 
 class ErrorBoundary:

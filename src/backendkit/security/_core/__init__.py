@@ -1,0 +1,1 @@
+"""The pure core of CORS and security headers: origins, policies, CSP, reports. No I/O, no framework."""

@@ -1,0 +1,136 @@
+"""CSP violation reports: parsed, bounded and redacted before they reach a log. Pure.
+
+Browsers send them in two shapes: the older ``application/csp-report`` (one
+``{"csp-report": {...}}``) and the Reporting API's ``application/reports+json``
+(a list of ``{"type": "csp-violation", "body": {...}}``). Both become the same
+flat fields. URLs lose their query, fragment and credentials (tokens travel
+there); the script sample a browser may include is dropped (it is page content).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from typing import Any
+
+from backendkit.errors import MalformedJSON, UnsupportedMediaType
+
+MEDIA_TYPES = ("application/csp-report", "application/reports+json", "application/json")
+MAX_REPORTS = 20
+"""The most violations taken from one body."""
+MAX_FIELD = 512
+
+# The fields kept, by the names of either format, as the log calls them.
+_FIELDS = {
+    "document-uri": "document_uri",
+    "documentURL": "document_uri",
+    "referrer": "referrer",
+    "blocked-uri": "blocked_uri",
+    "blockedURL": "blocked_uri",
+    "effective-directive": "directive",
+    "effectiveDirective": "directive",
+    "violated-directive": "directive",
+    "disposition": "disposition",
+    "source-file": "source_file",
+    "sourceFile": "source_file",
+    "line-number": "line",
+    "lineNumber": "line",
+    "column-number": "column",
+    "columnNumber": "column",
+    "status-code": "status_code",
+    "statusCode": "status_code",
+}
+_URLS = frozenset({"document_uri", "referrer", "blocked_uri", "source_file"})
+
+
+def redact_url(value: str) -> str:
+    """A URL without credentials, query or fragment; keywords (``inline``, ``eval``) as they are.
+
+    Example:
+        >>> redact_url("https://user:pw@app.example.com/a/b?token=s3cret#x")
+        'https://app.example.com/a/b'
+        >>> redact_url("inline"), redact_url("data:text/javascript,alert(1)")
+        ('inline', 'data')
+    """
+    cut = value.split("#", 1)[0].split("?", 1)[0]
+    scheme, sep, rest = cut.partition("://")
+    if not sep:
+        head = cut.split(":", 1)[0]  # data:..., blob:... keep only their scheme
+        return head[:MAX_FIELD]
+    host, slash, path = rest.partition("/")
+    host = host.rpartition("@")[2]
+    return f"{scheme}://{host}{slash}{path}"[:MAX_FIELD]
+
+
+def _violation(body: Any) -> dict[str, Any] | None:
+    if not isinstance(body, dict):
+        return None
+    out: dict[str, Any] = {}
+    for key, name in _FIELDS.items():
+        value = body.get(key)
+        if name in out or value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            continue
+        if isinstance(value, int):
+            out[name] = value
+        else:
+            out[name] = redact_url(value) if name in _URLS else value[:MAX_FIELD]
+    return out or None
+
+
+def parse_reports(body: bytes, content_type: str | None) -> list[dict[str, Any]]:
+    """The violations in a report body, redacted; at most :data:`MAX_REPORTS`.
+
+    Raises:
+        UnsupportedMediaType: The body is not declared as one of :data:`MEDIA_TYPES`.
+        MalformedJSON: It is not JSON, or not a report of either shape.
+
+    Example:
+        >>> body = b'{"csp-report": {"document-uri": "https://a.test/p?x=1", "blocked-uri": "inline",'
+        >>> body += b' "effective-directive": "script-src-elem", "script-sample": "alert(1)"}}'
+        >>> parse_reports(body, "application/csp-report")
+        [{'document_uri': 'https://a.test/p', 'blocked_uri': 'inline', 'directive': 'script-src-elem'}]
+    """
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media not in MEDIA_TYPES:
+        raise UnsupportedMediaType(f"A CSP report is sent as {' or '.join(MEDIA_TYPES[:2])}.")
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise MalformedJSON() from exc
+    if isinstance(data, dict) and "csp-report" in data:
+        items = [data["csp-report"]]
+    elif isinstance(data, list):
+        items = [e.get("body") for e in data[:MAX_REPORTS] if isinstance(e, dict) and e.get("type") == "csp-violation"]
+    else:
+        raise MalformedJSON("The body is not a CSP violation report.")
+    violations = [v for v in (_violation(item) for item in items[:MAX_REPORTS]) if v is not None]
+    if not violations and items:
+        raise MalformedJSON("The body is not a CSP violation report.")
+    return violations
+
+
+class ReportBudget:
+    """How many reports each client may still send this minute: a token bucket per address, time passed in.
+
+    At most ``clients`` addresses are remembered (the least recently seen is
+    forgotten first), so the budget itself cannot grow without bound.
+    """
+
+    __slots__ = ("_buckets", "clients", "per_minute")
+
+    def __init__(self, per_minute: int, clients: int = 4096) -> None:
+        self.per_minute = per_minute
+        self.clients = clients
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    def take(self, client: str, now: float) -> bool:
+        """Spend one report of ``client``'s at ``now`` (seconds); ``False`` when none is left."""
+        tokens, then = self._buckets.pop(client, (float(self.per_minute), now))
+        tokens = min(float(self.per_minute), tokens + (now - then) * self.per_minute / 60.0)
+        allowed = tokens >= 1.0
+        self._buckets[client] = (tokens - 1.0 if allowed else tokens, now)
+        while len(self._buckets) > self.clients:
+            self._buckets.popitem(last=False)
+        return allowed

@@ -1,0 +1,213 @@
+"""One request's CORS and security headers, as every adapter applies them.
+
+:class:`HttpSecurity` is built once per application from the settings;
+:meth:`HttpSecurity.begin` looks at one request (its method, path and a few
+headers) and returns an :class:`Exchange`, which says whether the request is a
+preflight or a CSP report the adapter answers itself, holds the request's nonce,
+and adds the headers to whatever response goes out (:meth:`Exchange.decorate`).
+The decisions are the pure core's; this module adds the nonce (from the OS
+random source), the clock and the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from backendkit._headers import HeaderTarget
+from backendkit.errors import ConfigurationError, ContentTooLarge, TooManyRequests
+from backendkit.security._core.cors import CORS, Preflight
+from backendkit.security._core.headers import SecurityHeaders
+from backendkit.security._core.reports import ReportBudget, parse_reports
+
+Header = tuple[str, str]
+OVERRIDES = "backendkit.security_overrides"
+"""The key of a route's header changes in the request's scope, environ or ``META``."""
+
+report_logger = logging.getLogger("backendkit.security.csp")
+
+
+class Nonce:
+    """This request's CSP nonce, made the first time it is read (``str(nonce)``, or in a template).
+
+    Templates write it as ``{{ csp_nonce }}``; it is safe to write unescaped
+    (URL-safe base64), so Jinja2's autoescape leaves it as it is.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self) -> None:
+        self._value: str | None = None
+
+    @property
+    def value(self) -> str:
+        """The nonce: 128 random bits, URL-safe base64."""
+        if self._value is None:
+            self._value = secrets.token_urlsafe(16)
+        return self._value
+
+    @property
+    def used(self) -> bool:
+        """Whether it has been read (a page may carry it)."""
+        return self._value is not None
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __html__(self) -> str:
+        return self.value
+
+    def __repr__(self) -> str:
+        return f"Nonce({self._value!r})"
+
+
+def cors_of(value: Any) -> CORS | None:
+    """The ``CORS`` setting: ``None``, a :class:`CORS`, or a mapping of its arguments."""
+    if value is None or isinstance(value, CORS):
+        return value
+    if isinstance(value, Mapping):
+        try:
+            return CORS(**{str(k).lower(): v for k, v in value.items()})
+        except TypeError as exc:
+            raise ConfigurationError(f"CORS: {exc}") from exc
+    raise ConfigurationError(f"CORS is a backendkit.security.CORS, a mapping of its arguments or None, not {value!r}")
+
+
+class HttpSecurity:
+    """An application's CORS policy and security headers, with the request-id header allowed and exposed."""
+
+    __slots__ = ("budget", "cors", "headers", "report_path")
+
+    def __init__(self, cors: CORS | None, headers: SecurityHeaders | None, *, request_id_header: str) -> None:
+        self.cors = cors.with_headers(allow=[request_id_header], expose=[request_id_header]) if cors else None
+        self.headers = headers
+        self.report_path = headers.report_path if headers is not None else None
+        self.budget = ReportBudget(headers.reports_per_minute) if headers is not None else None
+
+    @classmethod
+    def from_settings(cls, cors: Any, security_headers: Any, *, request_id_header: str) -> HttpSecurity | None:
+        """From the ``CORS`` and ``SECURITY_HEADERS`` settings; ``None`` when both are off."""
+        policy = cors_of(cors)
+        headers = SecurityHeaders.from_setting(security_headers)
+        if policy is None and headers is None:
+            return None
+        return cls(policy, headers, request_id_header=request_id_header)
+
+    def begin(
+        self,
+        method: str,
+        path: str,
+        *,
+        origin: str | None,
+        https: bool,
+        authorization: bool,
+        request_method: str | None = None,
+        request_headers: str | None = None,
+        private_network: bool = False,
+    ) -> Exchange:
+        """Look at one request: ``origin`` and the ``Access-Control-Request-*`` values as sent (or ``None``)."""
+        preflight = None
+        cors = self.cors
+        if cors is not None and method == "OPTIONS" and origin is not None and request_method is not None:
+            preflight = cors.preflight(origin, request_method, request_headers, private_network)
+        report = self.report_path is not None and method == "POST" and path == self.report_path
+        return Exchange(self, origin, https, authorization, preflight, report)
+
+    def take_report(self, body: bytes, content_type: str | None, client: str | None) -> int:
+        """Log the violations in a report body; the status to answer (204), or raise the error to render.
+
+        Raises:
+            ContentTooLarge: Over ``report_max_bytes``.
+            TooManyRequests: Over the client's ``reports_per_minute``.
+            UnsupportedMediaType, MalformedJSON: Not a report.
+        """
+        assert self.headers is not None
+        assert self.budget is not None
+        if len(body) > self.headers.report_max_bytes:
+            raise ContentTooLarge()
+        if not self.budget.take(client or "-", time.monotonic()):
+            raise TooManyRequests(retry_after=60 / self.headers.reports_per_minute)
+        for violation in parse_reports(body, content_type):
+            report_logger.warning(
+                "CSP violation: %s blocked %s on %s",
+                violation.get("directive", "?"),
+                violation.get("blocked_uri", "?"),
+                violation.get("document_uri", "?"),
+                extra={"csp": violation, "client_ip": client},
+            )
+        return 204
+
+
+class Exchange:
+    """One request's CORS and security-header decisions."""
+
+    __slots__ = ("authorization", "https", "nonce", "origin", "preflight", "report", "security")
+
+    def __init__(
+        self,
+        security: HttpSecurity,
+        origin: str | None,
+        https: bool,
+        authorization: bool,
+        preflight: Preflight | None,
+        report: bool,
+    ) -> None:
+        self.security = security
+        self.origin = origin
+        self.https = https
+        self.authorization = authorization
+        self.preflight = preflight
+        self.report = report
+        self.nonce = Nonce()
+
+    def preflight_headers(self) -> tuple[Header, ...]:
+        """The headers of the preflight's answer (its CORS headers; :meth:`decorate` adds the rest)."""
+        assert self.preflight is not None
+        return self.preflight.headers
+
+    def decorate(self, target: HeaderTarget, overrides: Mapping[str, str | None] | None = None) -> None:
+        """Add the CORS and security headers to a response about to go out.
+
+        CORS headers replace any the response has (``Vary`` gets ``Origin`` added);
+        a security header the response sets itself is left as it is. ``overrides``
+        are the route's changes (header name to value, ``None`` to send none).
+        """
+        security = self.security
+        if security.cors is not None:
+            cors_headers = self.preflight.headers if self.preflight is not None else ()
+            if self.preflight is None:
+                cors_headers = security.cors.response_headers(self.origin)
+            for name, value in cors_headers:
+                if name == "Vary":
+                    _vary(target, value)
+                else:
+                    target[name] = value
+        headers = security.headers
+        if headers is None:
+            return
+        content_type = target.get("Content-Type") or ""
+        html = content_type.startswith("text/html")
+        nonce = self.nonce.value if html and headers.html_uses_nonce else None
+        chosen = headers.for_response(
+            html=html, https=self.https, authenticated=self.authorization, nonce=nonce, overrides=overrides
+        )
+        for name, value in chosen:
+            if target.get(name) is None:
+                target[name] = value
+
+
+def _vary(target: HeaderTarget, value: str) -> None:
+    """Add the names in ``value`` to the response's ``Vary`` (none twice; ``*`` already covers all)."""
+    present = target.get("Vary")
+    if not present:
+        target["Vary"] = value
+        return
+    have = {part.strip().lower() for part in present.split(",")}
+    if "*" in have:
+        return
+    missing = [part for part in value.split(", ") if part.lower() not in have]
+    if missing:
+        target["Vary"] = ", ".join([present, *missing])
