@@ -20,7 +20,8 @@ from typing import Any
 from backendkit._headers import HeaderTarget
 from backendkit.errors import ConfigurationError, ContentTooLarge, TooManyRequests
 from backendkit.security._core.cors import CORS, Preflight
-from backendkit.security._core.headers import SecurityHeaders
+from backendkit.security._core.csp import CSP
+from backendkit.security._core.headers import SecurityHeaders, overrides_use_nonce
 from backendkit.security._core.reports import ReportBudget, parse_reports
 
 Header = tuple[str, str]
@@ -168,7 +169,7 @@ class Exchange:
         assert self.preflight is not None
         return self.preflight.headers
 
-    def decorate(self, target: HeaderTarget, overrides: Mapping[str, str | None] | None = None) -> None:
+    def decorate(self, target: HeaderTarget, overrides: Mapping[str, str | CSP | None] | None = None) -> None:
         """Add the CORS and security headers to a response about to go out.
 
         CORS headers replace any the response has (``Vary`` gets ``Origin`` added);
@@ -190,7 +191,7 @@ class Exchange:
             return
         content_type = target.get("Content-Type") or ""
         html = content_type.startswith("text/html")
-        nonce = self.nonce.value if html and headers.html_uses_nonce else None
+        nonce = self.nonce.value if html and (headers.html_uses_nonce or overrides_use_nonce(overrides)) else None
         chosen = headers.for_response(
             html=html, https=self.https, authenticated=self.authorization, nonce=nonce, overrides=overrides
         )
