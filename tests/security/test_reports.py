@@ -154,7 +154,9 @@ SECRET = st.from_regex(r"[A-Za-z0-9]{8,16}", fullmatch=True)
 
 
 @given(SECRET, SECRET, SECRET, SECRET, st.sampled_from(["https://", "http://", "//", "blob:https://"]))
-def test_no_query_fragment_or_credentials_survive(user: str, password: str, query: str, fragment: str, head: str) -> None:
+def test_no_query_fragment_or_credentials_survive(
+    user: str, password: str, query: str, fragment: str, head: str
+) -> None:
     url = f"{head}{user}:{password}@host.test/path?token={query}#{fragment}"
     redacted = redact_url(url)
     for secret in (user, password, query, fragment):
