@@ -18,6 +18,7 @@ from backendkit.proxies import TrustedProxies
 PROBE_PATHS = ("/livez", "/readyz", "/startupz", "/healthz")
 """Where the health probes are served by default (``backendkit.health``); rate limits exempt them and the
 access log writes them at DEBUG."""
+_NONE_TURNS_OFF = frozenset({"security_headers"})  # (on by default: security_headers=None turns them off)
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,8 @@ class Settings:
             if name not in known:
                 raise ConfigurationError(f"unknown backendkit setting {key!r}; known: {sorted(known)}")
             values[known[name]] = value
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        # An override of None is "not given", except where None is a value that differs from the default.
+        values.update({k: v for k, v in overrides.items() if v is not None or k in _NONE_TURNS_OFF})
         for paths in ("access_log_exclude", "access_log_quiet"):
             if isinstance(values.get(paths), (list, set, frozenset)):
                 values[paths] = tuple(values[paths])
