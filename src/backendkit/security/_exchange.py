@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from backendkit._headers import HeaderTarget
@@ -29,6 +29,15 @@ OVERRIDES = "backendkit.security_overrides"
 """The key of a route's header changes in the request's scope, environ or ``META``."""
 
 report_logger = logging.getLogger("backendkit.security.csp")
+
+
+def store_overrides(carrier: MutableMapping[str, Any], overrides: Mapping[str, str | CSP | None]) -> None:
+    """Record a route's header changes (:func:`route_overrides`) in the request's scope, environ or ``META``.
+
+    Changes made before (a router's) stay unless this route changes the same header.
+    """
+    present = carrier.get(OVERRIDES)
+    carrier[OVERRIDES] = {**present, **overrides} if present else overrides
 
 
 class Nonce:
