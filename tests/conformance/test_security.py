@@ -32,8 +32,7 @@ SECURITY = {
     "cross-origin-opener-policy": "same-origin",
     "cross-origin-resource-policy": "same-origin",
     "permissions-policy": (
-        "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
-        "payment=(), usb=()"
+        "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()"
     ),
     "x-frame-options": "DENY",
     "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
@@ -207,3 +206,10 @@ def test_a_csp_report_is_taken_and_a_bad_one_refused(target: Target) -> None:
     assert json.loads(bad.body)["error"]["code"] == "MALFORMED_JSON"
     typed = target.request("POST", "/csp-report", headers={"Content-Type": "text/plain"}, body=b"{}", json_type=False)
     assert typed.status == 415
+
+
+def test_the_report_endpoint_takes_only_post(target: Target) -> None:
+    reply = target.request("GET", "/csp-report")
+    assert reply.status == 405
+    assert reply.headers["allow"] == "POST"
+    assert json.loads(reply.body)["error"]["code"] == "METHOD_NOT_ALLOWED"

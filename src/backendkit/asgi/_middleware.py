@@ -178,8 +178,9 @@ class RequestContextMiddleware:
         assert self.security is not None
         assert self.security.headers is not None
         limit = self.security.headers.report_max_bytes
+        method = scope.get("method", "")
         body = b""
-        more = True
+        more = method == "POST"  # (a 405 otherwise: no body to read)
         while more and len(body) <= limit:
             message = await receive()
             if message["type"] == "http.disconnect":
@@ -187,7 +188,7 @@ class RequestContextMiddleware:
             body += message.get("body", b"")
             more = message.get("more_body", False)
         try:
-            status = self.security.take_report(body, headers.get(b"content-type"), client)
+            status = self.security.take_report(body, headers.get(b"content-type"), client, method)
         except APIError as error:
             await send_error_response(send, self.state.render(error, path=scope.get("path", "")))
             return

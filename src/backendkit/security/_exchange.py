@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from backendkit._headers import HeaderTarget
-from backendkit.errors import ConfigurationError, ContentTooLarge, TooManyRequests
+from backendkit.errors import ConfigurationError, ContentTooLarge, MethodNotAllowed, TooManyRequests
 from backendkit.security._core.cors import CORS, Preflight
 from backendkit.security._core.headers import SecurityHeaders
 from backendkit.security._core.reports import ReportBudget, parse_reports
@@ -113,19 +113,22 @@ class HttpSecurity:
         cors = self.cors
         if cors is not None and method == "OPTIONS" and origin is not None and request_method is not None:
             preflight = cors.preflight(origin, request_method, request_headers, private_network)
-        report = self.report_path is not None and method == "POST" and path == self.report_path
+        report = path == self.report_path  # any method: the endpoint answers all but POST with a 405
         return Exchange(self, origin, https, authorization, preflight, report)
 
-    def take_report(self, body: bytes, content_type: str | None, client: str | None) -> int:
+    def take_report(self, body: bytes, content_type: str | None, client: str | None, method: str = "POST") -> int:
         """Log the violations in a report body; the status to answer (204), or raise the error to render.
 
         Raises:
+            MethodNotAllowed: Not a ``POST`` (the endpoint takes nothing else).
             ContentTooLarge: Over ``report_max_bytes``.
             TooManyRequests: Over the client's ``reports_per_minute``.
             UnsupportedMediaType, MalformedJSON: Not a report.
         """
         assert self.headers is not None
         assert self.budget is not None
+        if method != "POST":
+            raise MethodNotAllowed(["POST"])
         if len(body) > self.headers.report_max_bytes:
             raise ContentTooLarge()
         if not self.budget.take(client or "-", time.monotonic()):
