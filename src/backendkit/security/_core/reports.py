@@ -110,8 +110,7 @@ def parse_reports(body: bytes, content_type: str | None) -> list[dict[str, Any]]
         items = [entry["body"] for entry in data[:MAX_REPORTS] if entry["type"] == "csp-violation"]
     else:
         raise MalformedJSON("The body is not a CSP violation report.")
-    violations = [v for v in (_violation(item) for item in items) if v is not None]
-    return violations
+    return [v for v in (_violation(item) for item in items) if v is not None]
 
 
 class ReportBudget:
