@@ -330,7 +330,7 @@ def test_the_settings_take_objects_mappings_and_dotted_paths() -> None:
 @pytest.mark.parametrize(
     ("name", "value", "says"),
     [
-        ("CORS", "tests.django.security_urls.NOWHERE", "does not define a \"NOWHERE\""),
+        ("CORS", "tests.django.security_urls.NOWHERE", 'does not define a "NOWHERE"'),
         ("CORS", {"allow_origin": [ORIGIN]}, "CORS: "),
         ("SECURITY_HEADERS", "tests.django.security_urls.PAGE", "SECURITY_HEADERS is True, None"),
         ("CORS", {"allow_origins": ["*"], "allow_credentials": True}, "credentials"),

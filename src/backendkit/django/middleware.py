@@ -32,6 +32,11 @@ class ErrorMiddleware:
     Put it first in ``MIDDLEWARE``. It renders exceptions raised by views, the
     router's 404, and the 405 that Django's class-based views return; the error
     views in ``backendkit.django.views`` cover exceptions raised by other middleware.
+
+    With ``BACKENDKIT["CORS"]`` or ``BACKENDKIT["SECURITY_HEADERS"]`` (on by default), it
+    answers preflights and CSP reports before every other middleware, and puts the
+    CORS and security headers on every response that passes back through it
+    (``backendkit.django.security`` has the per-view changes and the nonce).
     """
 
     sync_capable = True

@@ -141,6 +141,15 @@ class BackendKit:
     :class:`backendkit.flask.auth.Auth` and names every request's user from its bearer
     token; ``idempotency`` (``BACKENDKIT_IDEMPOTENCY``: an ``Idempotency``) covers every
     request whose method it covers, as ``idempotent_every_request`` does.
+
+    ``cors`` (``BACKENDKIT_CORS``: a :class:`~backendkit.security.CORS` or a mapping of its
+    arguments) and ``security_headers`` (``BACKENDKIT_SECURITY_HEADERS``: on by default; a
+    :class:`~backendkit.security.SecurityHeaders`, a mapping, or ``False`` for none) put CORS
+    and security headers on every response, the error handler's included; preflights and
+    CSP reports are answered in the request's first hook, before rate limits,
+    authentication and idempotency keys. The CSP nonce is ``g.csp_nonce`` and
+    ``{{ csp_nonce }}`` in templates; :func:`backendkit.flask.security.security_headers`
+    changes a view's headers.
     """
 
     def __init__(self, app: Flask | None = None, **options: Any) -> None:
