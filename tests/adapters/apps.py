@@ -249,7 +249,9 @@ def django(settings: dict[str, Any]) -> Iterator[Send]:
         client = Client(raise_request_exception=False)
 
         def send(method: str, url: str, headers: dict[str, str] | None = None, body: bytes = b"") -> Reply:
-            got = client.generic(method, url, body, content_type="application/octet-stream", headers=headers or {})
+            rest = dict(headers or {})
+            content_type = rest.pop("Content-Type", "application/octet-stream")  # (Django's client takes it apart)
+            got = client.generic(method, url, body, content_type=content_type, headers=rest)
             return Reply(got.status_code, {k.lower(): v for k, v in got.items()}, got.content)
 
         yield send

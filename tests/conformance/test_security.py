@@ -18,6 +18,7 @@ import pytest
 
 from backendkit.auth import HMACKey, issue
 from examples import _auth
+from examples._tasks import MAX_BODY_SIZE
 from tests.conformance.conftest import ALLOWED_ORIGIN
 from tests.conformance.targets import Target
 from tests.support.net import Reply
@@ -74,6 +75,7 @@ def _replayed(target: Target, headers: dict[str, str]) -> Reply:
     return target.request("POST", "/tasks", headers={**headers, "Idempotency-Key": key}, body=body)
 
 
+TOO_LONG = b"x" * MAX_BODY_SIZE  # (the examples' limit: 1 MiB)
 Case = Callable[[Target, dict[str, str]], Reply]
 CASES: dict[str, tuple[int, Case]] = {
     "200": (200, lambda t, h: t.request("GET", "/tasks", headers=h)),
@@ -84,7 +86,7 @@ CASES: dict[str, tuple[int, Case]] = {
     "405": (405, lambda t, h: t.request("PUT", "/tasks", headers=h, body=b"{}")),
     "401": (401, lambda t, h: t.request("GET", "/me", headers=h)),
     "403": (403, lambda t, h: t.request("GET", "/admin/audit", headers={**h, "Authorization": f"Bearer {_token()}"})),
-    "413": (413, lambda t, h: t.request("POST", "/tasks", headers=h, body=b'{"title": "' + b"x" * 70_000 + b'"}')),
+    "413": (413, lambda t, h: t.request("POST", "/tasks", headers=h, body=b'{"title": "' + TOO_LONG + b'"}')),
     "415": (415, lambda t, h: t.request("POST", "/tasks", headers=h, body=b"{}", json_type=False)),
     "422": (422, lambda t, h: t.request("POST", "/tasks", headers=h, body=b'{"title": 5}')),
     "429": (429, _limited),

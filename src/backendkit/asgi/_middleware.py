@@ -15,7 +15,7 @@ from backendkit.asgi._body import ANSWERED, BodyLimit
 from backendkit.asgi._composed import refuse_composed
 from backendkit.asgi._respond import ResponseHeaders, send_error_response
 from backendkit.asgi._types import ASGIApp, Message, Receive, Scope, Send
-from backendkit.errors import APIError, ExceptionRegistry, Forbidden
+from backendkit.errors import APIError, ExceptionRegistry
 from backendkit.security._exchange import OVERRIDES, Exchange
 
 ScopeReader = Callable[[Scope], "str | None"]
@@ -165,8 +165,7 @@ class RequestContextMiddleware:
         """A preflight, answered before anything inside (authentication, rate limits) sees it."""
         assert exchange.preflight is not None
         if not exchange.preflight.allowed:
-            refused = Forbidden(f"CORS preflight refused: {exchange.preflight.reason}.", code="CORS_REFUSED")
-            await send_error_response(send, self.state.render(refused, path=scope.get("path", "")))
+            await send_error_response(send, self.state.render(exchange.refusal(), path=scope.get("path", "")))
             return
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})

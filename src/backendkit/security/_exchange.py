@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from backendkit._headers import HeaderTarget
-from backendkit.errors import ConfigurationError, ContentTooLarge, MethodNotAllowed, TooManyRequests
+from backendkit.errors import ConfigurationError, ContentTooLarge, Forbidden, MethodNotAllowed, TooManyRequests
 from backendkit.security._core.cors import CORS, Preflight
 from backendkit.security._core.headers import SecurityHeaders
 from backendkit.security._core.reports import ReportBudget, parse_reports
@@ -169,6 +169,11 @@ class Exchange:
         """The headers of the preflight's answer (its CORS headers; :meth:`decorate` adds the rest)."""
         assert self.preflight is not None
         return self.preflight.headers
+
+    def refusal(self) -> Forbidden:
+        """The error a refused preflight is answered with (403 ``CORS_REFUSED``), the same on every adapter."""
+        assert self.preflight is not None
+        return Forbidden(f"CORS preflight refused: {self.preflight.reason}.", code="CORS_REFUSED")
 
     def decorate(self, target: HeaderTarget, overrides: Mapping[str, str | None] | None = None) -> None:
         """Add the CORS and security headers to a response about to go out.
