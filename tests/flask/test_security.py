@@ -445,5 +445,9 @@ def test_a_report_is_taken_before_the_body_limit_and_the_rate_limit() -> None:
     assert client.get("/ok").status_code == 200
 
 
-def test_a_get_of_the_report_path_is_routed_as_any_other(client: FlaskClient) -> None:
-    assert client.get(REPORT_PATH).status_code == 404
+def test_the_report_path_answers_every_other_method_with_a_405(client: FlaskClient) -> None:
+    for method in ("GET", "PUT", "DELETE"):
+        reply = client.open(REPORT_PATH, method=method)
+        assert reply.status_code == 405
+        assert reply.headers["Allow"] == "POST"
+        assert reply.get_json()["error"]["code"] == "METHOD_NOT_ALLOWED"

@@ -178,8 +178,9 @@ class Exchange:
     def decorate(self, target: HeaderTarget, overrides: Mapping[str, str | None] | None = None) -> None:
         """Add the CORS and security headers to a response about to go out.
 
-        CORS headers replace any the response has (``Vary`` gets ``Origin`` added);
-        a security header the response sets itself is left as it is. ``overrides``
+        CORS headers replace any the response has, but for the two lists: ``Vary``
+        gets ``Origin`` added, and ``Access-Control-Expose-Headers`` keeps what the
+        response exposed already (pagination's ``Link``, an app's own); a security header the response sets itself is left as it is. ``overrides``
         are the route's changes (header name to value, ``None`` to send none).
         """
         security = self.security
@@ -188,8 +189,8 @@ class Exchange:
             if self.preflight is None:
                 cors_headers = security.cors.response_headers(self.origin)
             for name, value in cors_headers:
-                if name == "Vary":
-                    _vary(target, value)
+                if name in _LISTS:
+                    _merge(target, name, value)
                 else:
                     target[name] = value
         headers = security.headers
@@ -206,15 +207,18 @@ class Exchange:
                 target[name] = value
 
 
-def _vary(target: HeaderTarget, value: str) -> None:
-    """Add the names in ``value`` to the response's ``Vary`` (none twice; ``*`` already covers all)."""
-    present = target.get("Vary")
+_LISTS = frozenset({"Vary", "Access-Control-Expose-Headers"})
+
+
+def _merge(target: HeaderTarget, name: str, value: str) -> None:
+    """Add the header names in ``value`` to the response's list ``name`` (none twice; ``*`` covers all)."""
+    present = target.get(name)
     if not present:
-        target["Vary"] = value
+        target[name] = value
         return
     have = {part.strip().lower() for part in present.split(",")}
     if "*" in have:
         return
     missing = [part for part in value.split(", ") if part.lower() not in have]
     if missing:
-        target["Vary"] = ", ".join([present, *missing])
+        target[name] = ", ".join([present, *missing])
