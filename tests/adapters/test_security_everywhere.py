@@ -97,3 +97,20 @@ def test_what_they_answer_is_what_the_policy_says(seen: dict[str, dict[str, dict
     assert answers["with credentials"]["headers"]["cache-control"] == "no-store"
     assert (answers["report"]["status"], answers["report"]["headers"]) == (204, {"vary": "Origin", **API_HEADERS})
     assert answers["bad report"]["status"] == 415
+
+
+@pytest.mark.parametrize("framework", ADAPTERS)
+def test_security_headers_none_sends_none(framework: str) -> None:
+    # A None keyword is usually "not given"; for this key it is the choice of no security headers.
+    with built(framework, {"security_headers": None}) as send:
+        reply = send("GET", "/ok", {}, b"")
+    assert reply.status == 200
+    assert not set(reply.headers) & set(API_HEADERS)
+
+
+@pytest.mark.parametrize("framework", ADAPTERS)
+def test_exposed_headers_add_to_what_the_response_exposed(framework: str) -> None:
+    with built(framework, {"cors": {"allow_origins": [ORIGIN], "expose_headers": ["X-Total"]}}) as send:
+        reply = send("GET", "/exposing", {"Origin": ORIGIN}, b"")
+    assert reply.status == 200
+    assert reply.headers["access-control-expose-headers"] == "Link, X-Total, X-Request-ID"
