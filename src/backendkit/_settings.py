@@ -18,7 +18,6 @@ from backendkit.proxies import TrustedProxies
 PROBE_PATHS = ("/livez", "/readyz", "/startupz", "/healthz")
 """Where the health probes are served by default (``backendkit.health``); rate limits exempt them and the
 access log writes them at DEBUG."""
-_NONE_TURNS_OFF = frozenset({"security_headers"})  # (on by default: security_headers=None turns them off)
 
 
 @dataclass(frozen=True)
@@ -98,8 +97,9 @@ class Settings:
             if name not in known:
                 raise ConfigurationError(f"unknown backendkit setting {key!r}; known: {sorted(known)}")
             values[known[name]] = value
-        # An override of None is "not given", except where None is a value that differs from the default.
-        values.update({k: v for k, v in overrides.items() if v is not None or k in _NONE_TURNS_OFF})
+        # A None keyword is "not given" (the config's value stands), but for the one key whose None is a
+        # choice: security_headers=None turns the security headers off.
+        values.update({k: v for k, v in overrides.items() if v is not None or k == "security_headers"})
         for paths in ("access_log_exclude", "access_log_quiet"):
             if isinstance(values.get(paths), (list, set, frozenset)):
                 values[paths] = tuple(values[paths])
