@@ -265,6 +265,8 @@ def test_malformed_origins_are_none(text: str) -> None:
         "*.example.com",
         "ws://*.example.com",
         "https://*.[::1]",
+        "https://*.0.0.1",
+        "http://**.168.1.1:8080",
         "null.example.com",
     ],
 )
