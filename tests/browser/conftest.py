@@ -1,0 +1,81 @@
+"""A browser for the session, the pages the probes run in, and a fresh page per test.
+
+Skips (with the reason) where Playwright or Chromium is missing, unless
+BACKENDKIT_REQUIRE_BROWSER=1 (as in CI), which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.browser.apps import ORIGINS_ENV
+from tests.browser.harness import OTHER_HOST, REQUIRE_ENV, Probe, browser_required, launch, missing_browser, page_server
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    reason = missing_browser()
+    if reason is not None:
+        if browser_required():
+            pytest.fail(f"{REQUIRE_ENV}=1 but {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@dataclass(frozen=True)
+class Origins:
+    """The origins the probe pages are served from: one allowed, the others not."""
+
+    port: int  # the allowed page's
+    other_port: int
+
+    @property
+    def allowed(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def refused(self) -> dict[str, str]:
+        """A disallowed origin and the look-alikes of the allowed one, by what they are."""
+        return {
+            "another-host": f"http://{OTHER_HOST}:{self.port}",
+            "localhost-for-127.0.0.1": f"http://localhost:{self.port}",
+            "another-port": f"http://127.0.0.1:{self.other_port}",
+        }
+
+
+@pytest.fixture(scope="session")
+def origins() -> Iterator[Origins]:
+    """Two page servers; the examples built in this session allow the first one's origin (only)."""
+    with page_server() as port, page_server() as other_port:
+        found = Origins(port, other_port)
+        before = os.environ.get(ORIGINS_ENV)
+        os.environ[ORIGINS_ENV] = found.allowed
+        try:
+            yield found
+        finally:
+            if before is None:
+                del os.environ[ORIGINS_ENV]
+            else:
+                os.environ[ORIGINS_ENV] = before
+
+
+@pytest.fixture
+def probe(browser: Any) -> Iterator[Probe]:
+    """A fresh context and page (no cookies, no cached preflights from another test)."""
+    opened = Probe(browser)
+    try:
+        yield opened
+    finally:
+        opened.close()
