@@ -209,14 +209,13 @@ class Probe:
         # The page learns only "Failed to fetch"; the reason comes as events, which may trail the promise: the
         # console's message always, the DevTools event where the request was the page's own (not an iframe's).
         failure, message = None, None
-        deadline = time.monotonic() + 2
+        own = self.frame == self.page.main_frame  # an iframe's requests are not in this page's DevTools events
+        deadline = time.monotonic() + 3
         while time.monotonic() < deadline:
             failure = next((f for f in self.failures[failures_from:] if f["url"] == url), None)
             message = next((m for m in self.console[console_from:] if "CORS" in m), None)
-            if failure is not None and message is not None:
+            if message is not None and (failure is not None or not own):
                 break
-            if message is not None:  # the event, if it comes, comes with it
-                deadline = min(deadline, time.monotonic() + 0.1)
             self.page.wait_for_timeout(10)
         cors = failure.get("corsErrorStatus", {}).get("corsError") if failure is not None else None
         return Outcome(False, cors_error=cors, console=message, error=result["error"])
