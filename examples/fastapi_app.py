@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Response
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.responses import HTMLResponse
 
 from backendkit.auth import Principal
 from backendkit.errors import NotFound
@@ -23,7 +24,7 @@ from backendkit.fastapi.ratelimit import limit
 from backendkit.logging import configure_logging, uvicorn_log_config
 from backendkit.observability import observe, observers
 from backendkit.pagination import PageRequest
-from examples import _auth, _health, _idempotency, _limits, _metrics, _proxies, _tracing
+from examples import _auth, _health, _idempotency, _limits, _metrics, _proxies, _security, _tracing
 from examples._tasks import MAX_BODY_SIZE, TASK_PAGES, Task, TaskIn, TaskStore, list_tasks
 
 # The page request as a dependency: its query parameters appear in the OpenAPI document.
@@ -33,7 +34,13 @@ TaskPages = Annotated[PageRequest, Depends(page_request(TASK_PAGES))]
 def create_app() -> FastAPI:
     # No redirect from /tasks/ to /tasks: Flask and Django answer 404 there too.
     app = FastAPI(title="tasks (FastAPI)", redirect_slashes=False)
-    install(app, max_body_size=MAX_BODY_SIZE, trusted_proxies=_proxies.trusted_proxies())
+    install(
+        app,
+        max_body_size=MAX_BODY_SIZE,
+        trusted_proxies=_proxies.trusted_proxies(),
+        cors=_security.cors(),  # the origins in BACKENDKIT_EXAMPLE_CORS_ORIGINS
+        security_headers=_security.security_headers(),
+    )
     store = TaskStore()
     # Per app (its own revocation list), so the dependencies below take it as a default value:
     # an Annotated alias would have to be defined at module level.
@@ -48,6 +55,10 @@ def create_app() -> FastAPI:
     _metrics.fastapi(app)  # GET /metrics with BACKENDKIT_EXAMPLE_METRICS=1
     app.add_middleware(DrainOnShutdown, health=health)  # /readyz answers 503 from SIGTERM on
     keys = IdempotentRoutes(app, idempotency)  # Idempotency-Key on POST /tasks
+
+    @app.get("/", response_class=HTMLResponse)
+    def home(request: Request) -> HTMLResponse:
+        return HTMLResponse(_security.page(request.state.csp_nonce))
 
     @app.get("/tasks", responses=error_responses(400))
     def get_tasks(pages: TaskPages) -> Response:

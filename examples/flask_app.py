@@ -7,7 +7,7 @@ Under gunicorn, with its logging configuration from backendkit.logging::
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, g, jsonify
 
 from backendkit.errors import NotFound
 from backendkit.flask import BackendKit, parse_json
@@ -18,7 +18,7 @@ from backendkit.flask.pagination import page_request, page_response
 from backendkit.flask.ratelimit import limit
 from backendkit.logging import configure_logging
 from backendkit.observability import observe, observers
-from examples import _auth, _health, _idempotency, _limits, _metrics, _proxies, _tracing
+from examples import _auth, _health, _idempotency, _limits, _metrics, _proxies, _security, _tracing
 from examples._tasks import MAX_BODY_SIZE, TASK_PAGES, TaskIn, TaskStore, list_tasks
 
 
@@ -26,7 +26,13 @@ def create_app() -> Flask:
     app = Flask(__name__)
     # FastAPI does not answer OPTIONS by itself; keep every framework's Allow header the same.
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
-    BackendKit(app, max_body_size=MAX_BODY_SIZE, trusted_proxies=_proxies.trusted_proxies())
+    BackendKit(
+        app,
+        max_body_size=MAX_BODY_SIZE,
+        trusted_proxies=_proxies.trusted_proxies(),
+        cors=_security.cors(),  # the origins in BACKENDKIT_EXAMPLE_CORS_ORIGINS
+        security_headers=_security.security_headers(),
+    )
     store = TaskStore()
     verifier = _auth.verifier(asynchronous=False)
     Auth(verifier, app)
@@ -36,6 +42,10 @@ def create_app() -> Flask:
     health = _health.health(store, limited=limited, verifier=verifier, keys=keys, asynchronous=False)
     app.register_blueprint(health_routes(health))
     _metrics.flask(app)  # GET /metrics with BACKENDKIT_EXAMPLE_METRICS=1
+
+    @app.get("/")
+    def home() -> Response:
+        return Response(_security.page(g.csp_nonce), content_type="text/html; charset=utf-8")
 
     @app.get("/tasks")
     def get_tasks() -> Response:

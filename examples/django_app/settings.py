@@ -1,8 +1,8 @@
-"""Settings of the Django example: no database, no templates, JSON only."""
+"""Settings of the Django example: no database, no templates, JSON and one HTML page."""
 
 from __future__ import annotations
 
-from examples import _metrics
+from examples import _metrics, _security
 from examples._proxies import trusted_proxies
 from examples._tasks import MAX_BODY_SIZE
 
@@ -19,6 +19,8 @@ BACKENDKIT = {
     "MAX_BODY_SIZE": MAX_BODY_SIZE,
     "AUTH": "examples.django_app.views.verifier",
     "TRUSTED_PROXIES": trusted_proxies(),  # who the client is: see examples/_proxies.py
+    "CORS": _security.cors(),  # the origins in BACKENDKIT_EXAMPLE_CORS_ORIGINS (None: no CORS)
+    "SECURITY_HEADERS": _security.security_headers(),
 }
 # BACKENDKIT_EXAMPLE_METRICS=1: observed from start-up (Django loads the URLconf at the first request, too late).
 METRICS = _metrics.installed()

@@ -13,6 +13,7 @@ from examples.django_app import views
 urlpatterns = [
     *health_routes(views.health),
     *_metrics.django_routes(getattr(settings, "METRICS", None)),  # with BACKENDKIT_EXAMPLE_METRICS=1
+    path("", views.home),
     path("tasks", views.TaskCollection.as_view()),
     path("tasks/<int:task_id>", views.TaskItem.as_view()),
     path("limited", views.limited),

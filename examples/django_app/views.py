@@ -13,7 +13,7 @@ from backendkit.django.idempotency import idempotent
 from backendkit.django.pagination import page_request, page_response
 from backendkit.django.ratelimit import limit
 from backendkit.errors import NotFound
-from examples import _auth, _health, _idempotency, _limits
+from examples import _auth, _health, _idempotency, _limits, _security
 from examples._tasks import TASK_PAGES, TaskIn, TaskStore, list_tasks
 
 store = TaskStore()
@@ -23,6 +23,11 @@ verifier = _auth.verifier(asynchronous=False)  # BACKENDKIT["AUTH"] names it
 limited_rule = _limits.limited(asynchronous=False)
 keys = _idempotency.keys(asynchronous=False)  # Idempotency-Key on POST /tasks
 health = _health.health(store, limited=limited_rule, verifier=verifier, keys=keys, asynchronous=False)
+
+
+@require_safe
+def home(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(_security.page(request.csp_nonce))  # type: ignore[attr-defined]  (set by ErrorMiddleware)
 
 
 @require_safe

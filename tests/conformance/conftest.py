@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from tests.conformance import targets as t
 from tests.support.servers import uvicorn_server, waitress_server
+
+ALLOWED_ORIGIN = "https://app.example.com"
+"""The one origin the examples allow in the conformance suite (BACKENDKIT_EXAMPLE_CORS_ORIGINS)."""
+# Before any example is built (Django reads its settings once).
+os.environ["BACKENDKIT_EXAMPLE_CORS_ORIGINS"] = ALLOWED_ORIGIN
 
 TARGETS = [
     "fastapi-testclient",

@@ -179,6 +179,9 @@ def samples() -> dict[str, list[Any]]:
         "decision.retry_after or 0.0": [0.0, 1.5, 59.999],
         "self": [Limit("5/minute", scope="login"), Limit("100/hour")],
         "observer": [_observer()],
+        "directive": ["script-src-elem", "style-src-attr", "?"],
+        "blocked": ["inline", "eval", "https://cdn.example.net/lib.js", "data"],
+        "page": ["https://app.example.com/tasks/5", "http://127.0.0.1:8000/", "?"],
         "format % args": [
             '"GET /metrics HTTP/1.1" 200 -',
             '"POST /metrics HTTP/1.1" 405 -',

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from backendkit._runtime import AdapterState
 from backendkit._settings import Settings
 from backendkit.errors import APIError, ExceptionRegistry, MalformedJSON, validation_error
-from backendkit.fastapi._openapi import error_responses, rewrite
+from backendkit.fastapi._openapi import document_reports, error_responses, rewrite
 from backendkit.fastapi._routes import answer_head, document_routes, head_hidden
 from backendkit.starlette._install import STATE_KEY, to_response
 from backendkit.starlette._install import install as install_starlette
@@ -78,6 +78,9 @@ def install(app: FastAPI, *, settings: Settings | None = None, **options: Any) -
             with head_hidden(app.routes, answering_head):  # one operation per route, its GET
                 schema = generate()
             document_routes(schema, app.routes, max_body_size=state.settings.max_body_size)
+            security = state.security
+            if security is not None and security.headers is not None and security.report_path is not None:
+                document_reports(schema, security.report_path, security.headers.report_max_bytes)
             rewrite(schema, state.handler.renderer)
             app.openapi_schema = schema
         return app.openapi_schema

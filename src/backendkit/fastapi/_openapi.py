@@ -107,6 +107,31 @@ def rewrite(schema: dict[str, Any], renderer: Callable[..., Any]) -> None:
             del schemas[name]
 
 
+def document_reports(schema: dict[str, Any], path: str, max_bytes: int) -> None:
+    """Document the CSP report endpoint the request-context middleware serves at ``path``."""
+    report = {"type": "object", "description": "A CSP violation report, as browsers send it."}
+    listed = {"type": "array", "items": {"type": "object"}, "description": "Reporting API reports."}
+    schema.setdefault("paths", {})[path] = {
+        "post": {
+            "summary": "Take CSP violation reports into the log",
+            "operationId": "csp_report",
+            "tags": ["security"],
+            "requestBody": {
+                "required": True,
+                "description": f"At most {max_bytes} bytes.",
+                "content": {
+                    "application/csp-report": {"schema": report},
+                    "application/reports+json": {"schema": listed},
+                },
+            },
+            "responses": {
+                "204": {"description": "Logged."},
+                **{str(k): v for k, v in error_responses(400, 413, 415, 429).items()},
+            },
+        }
+    }
+
+
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """``responses=`` entries that document these error statuses with the installed format.
 

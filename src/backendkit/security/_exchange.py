@@ -131,12 +131,11 @@ class HttpSecurity:
         if not self.budget.take(client or "-", time.monotonic()):
             raise TooManyRequests(retry_after=60 / self.headers.reports_per_minute)
         for violation in parse_reports(body, content_type):
+            directive = violation.get("directive", "?")
+            blocked = violation.get("blocked_uri", "?")
+            page = violation.get("document_uri", "?")
             report_logger.warning(
-                "CSP violation: %s blocked %s on %s",
-                violation.get("directive", "?"),
-                violation.get("blocked_uri", "?"),
-                violation.get("document_uri", "?"),
-                extra={"csp": violation, "client_ip": client},
+                "CSP violation: %s blocked %s on %s", directive, blocked, page, extra={"csp": violation}
             )
         return 204
 
