@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.urls import path
 from django.views.decorators.http import require_http_methods
 
 from backendkit.django.auth import require
 from backendkit.django.views import handler400, handler403, handler404, handler500
 from examples.django_app.urls import urlpatterns as example_urlpatterns
-from tests.browser.apps import BUG, PAGE
+from tests.browser.apps import BUG
 
 
 def boom(request: HttpRequest) -> JsonResponse:
@@ -22,15 +22,10 @@ def guarded(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"method": request.method})
 
 
-def page(request: HttpRequest) -> HttpResponse:
-    return HttpResponse(PAGE.format(nonce=request.csp_nonce), content_type="text/html; charset=utf-8")  # type: ignore[attr-defined]
-
-
 urlpatterns = [
     *example_urlpatterns,
     path("boom", boom),
     path("guarded", guarded),
-    path("page", page),
 ]
 
 __all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]

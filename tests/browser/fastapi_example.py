@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse
 
 from backendkit.asgi.ratelimit import RateLimitMiddleware
 from backendkit.fastapi.auth import Auth
@@ -18,13 +17,7 @@ from tests.browser import apps
 
 
 def fastapi_app() -> Any:
-    def build(**options: Any) -> Any:
-        with apps.passing(example, "install", security_headers=apps.security_headers(), **options):
-            return example.create_app()
-
-    app = build()
-    if apps.cors_of(app.state.backendkit.security) is None:  # the example does not read the env yet
-        app = build(cors=apps.cors_from_env())
+    app = example.create_app()
     app.add_middleware(RateLimitMiddleware, limits=apps.site_limit())
     authenticated = Auth(_auth.verifier(asynchronous=True)).require()
 
@@ -35,9 +28,5 @@ def fastapi_app() -> Any:
     @app.api_route("/guarded", methods=["PUT", "DELETE"], dependencies=[Depends(authenticated)])
     def guarded(request: Request) -> dict[str, str]:
         return {"method": request.method}
-
-    @app.get("/page", response_class=HTMLResponse)
-    def page(request: Request) -> HTMLResponse:
-        return HTMLResponse(apps.PAGE.format(nonce=request.state.csp_nonce))
 
     return app

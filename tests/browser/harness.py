@@ -135,6 +135,11 @@ FETCH = """async ({url, method, headers, body, read}) => {
   }
 }"""
 
+# Every page records the CSP violations it sees, from before its own scripts run.
+VIOLATIONS = """window.violations = [];
+document.addEventListener("securitypolicyviolation", (e) => window.violations.push(
+  {directive: e.effectiveDirective, blocked: e.blockedURI, disposition: e.disposition}));"""
+
 SANDBOX = """(html) => new Promise((resolve) => {
   const frame = document.createElement("iframe");
   frame.setAttribute("sandbox", "allow-scripts");
@@ -149,6 +154,7 @@ class Probe:
 
     def __init__(self, browser: Any) -> None:
         self.context = browser.new_context()
+        self.context.add_init_script(VIOLATIONS)
         self.page = self.context.new_page()
         self.console: list[str] = []
         self.failures: list[dict[str, Any]] = []  # Network.loadingFailed with the request's url and method
@@ -223,3 +229,9 @@ class Probe:
     def load(self, url: str) -> Any:
         """Navigate to ``url`` (an HTML page of the API itself); returns the response."""
         return self.page.goto(url)
+
+    @property
+    def violations(self) -> list[dict[str, str]]:
+        """The page's ``securitypolicyviolation`` events so far: directive, blocked URI, disposition."""
+        found: list[dict[str, str]] = self.page.evaluate("window.violations")
+        return found

@@ -89,7 +89,7 @@ def observe_all(browser: Any, names: tuple[str, ...], port: int, other_port: int
     columns: dict[str, dict[str, Any]] = {}
     for name in names:
         with served(name) as api:
-            html = f"{api}/page" if name in OURS else None
+            html = f"{api}/" if name in OURS else None
             columns[name] = table.observe(browser, allowed, refused, api, apps.token(), html_page=html)
     return columns
 
