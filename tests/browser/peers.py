@@ -94,18 +94,30 @@ def observe_all(browser: Any, names: tuple[str, ...], port: int, other_port: int
     return columns
 
 
-def notes() -> list[str]:
+def merged(columns: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The three examples as one column when the browser saw the same on each (as it should)."""
+    cells = [{row: table.cell(row, outcome) for row, outcome in columns[name].items()} for name in OURS]
+    if any(c != cells[0] for c in cells[1:]):
+        return columns
+    return {"backendkit (FastAPI, Flask, Django examples)": columns[OURS[0]], **{p: columns[p] for p in PEERS}}
+
+
+def notes(chromium: str) -> list[str]:
     from importlib.metadata import version
 
-    tools = ", ".join(
-        f"{name} {version(name)}" for name in ("starlette", "flask-cors", "django-cors-headers", "playwright")
-    )
+    tools = ", ".join(f"{name} {version(name)}" for name in ("starlette", "flask-cors", "django-cors-headers"))
     return [
         "",
-        f"Headless Chromium (Debian's), {tools}. The page is on `http://127.0.0.1:PORT_A`, the only origin",
-        'allowed (with credentials); every call sends cookies (`credentials: "include"`). "Readable": the page',
-        "got the status and body; a header named *no* was sent but the page could not read it (not exposed).",
-        "The peers' apps answer the same routes without backendkit (tests/browser/peer_apps.py).",
+        f"Measured by `python -m tests.browser.peers` in headless Chromium {chromium} (Debian's, driven by",
+        f"Playwright {version('playwright')}), with {tools}. The page calling the API is on another loopback",
+        'origin, the only one allowed, with credentials (`fetch(..., {credentials: "include"})`). *Readable*:',
+        "the page got the status and the body; a header marked *no* was sent but the page could not read it",
+        "(not exposed). Blocked calls name Chromium's reason: `PreflightInvalidStatus`, the preflight was",
+        "refused (Starlette's defaults allow `GET` and the safelisted headers only); `MissingAllowOriginHeader`,",
+        "the answer carried no CORS headers; `HeaderDisallowedByPreflightResponse`, a request header the",
+        "preflight did not allow (`Idempotency-Key` is not among django-cors-headers' defaults). The peers",
+        "serve the same routes without backendkit (tests/browser/peer_apps.py), the way an application",
+        "using them would: the framework's own 404 and 500, a request-id middleware, a rate limiter's headers.",
     ]
 
 
@@ -126,9 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         browser = launch(playwright)
         try:
             columns = observe_all(browser, OURS + PEERS, port, other_port)
+            chromium = browser.version
         finally:
             browser.close()
-    text = table.render(columns, notes)
+    text = table.render(merged(columns), lambda: notes(chromium))
     print(text)
     if args.write:
         TABLE.write_text(text)
