@@ -13,6 +13,7 @@ endpoint and HTML page ``GET /`` included); the tests add
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -40,6 +41,24 @@ def token(roles: tuple[str, ...] = ("editor",)) -> str:
 
 def site_limit() -> Limit:
     return Limit(SlidingWindow(f"{SITE_QUOTA}/minute", name=SITE_POLICY))
+
+
+@contextmanager
+def allowing(origin: str) -> Iterator[None]:
+    """``BACKENDKIT_EXAMPLE_CORS_ORIGINS`` naming ``origin`` while an app is built, as it was afterwards.
+
+    Only while building: the examples read it then, and the tests that run later build
+    them without CORS (a response would gain ``Vary: Origin``).
+    """
+    before = os.environ.get(ORIGINS_ENV)
+    os.environ[ORIGINS_ENV] = origin
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[ORIGINS_ENV]
+        else:
+            os.environ[ORIGINS_ENV] = before
 
 
 @contextmanager

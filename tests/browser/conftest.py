@@ -1,4 +1,8 @@
-"""A browser for the session, the pages the probes run in, and a fresh page per test.
+"""A browser for the session's browser tests, the pages the probes run in, and a fresh page per test.
+
+The browser and the page servers live as long as this package's tests (``scope="package"``), not
+the whole session: Playwright's sync API keeps an event loop on the main thread while it runs,
+and a test after it that calls async code from sync code (Django's test client) would find it.
 
 Skips (with the reason) where Playwright or Chromium is missing, unless
 BACKENDKIT_REQUIRE_BROWSER=1 (as in CI), which turns the skip into a failure.
@@ -6,18 +10,16 @@ BACKENDKIT_REQUIRE_BROWSER=1 (as in CI), which turns the skip into a failure.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from tests.browser.apps import ORIGINS_ENV
 from tests.browser.harness import OTHER_HOST, REQUIRE_ENV, Probe, browser_required, launch, missing_browser, page_server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     reason = missing_browser()
     if reason is not None:
@@ -55,20 +57,11 @@ class Origins:
         }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def origins() -> Iterator[Origins]:
-    """Two page servers; the examples built in this session allow the first one's origin (only)."""
+    """Two page servers; the apps the tests build allow the first one's origin (only)."""
     with page_server() as port, page_server() as other_port:
-        found = Origins(port, other_port)
-        before = os.environ.get(ORIGINS_ENV)
-        os.environ[ORIGINS_ENV] = found.allowed
-        try:
-            yield found
-        finally:
-            if before is None:
-                del os.environ[ORIGINS_ENV]
-            else:
-                os.environ[ORIGINS_ENV] = before
+        yield Origins(port, other_port)
 
 
 @pytest.fixture

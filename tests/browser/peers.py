@@ -35,19 +35,20 @@ PEERS = (
 
 
 @contextmanager
-def django_peer() -> Iterator[int]:
+def django_peer(origin: str) -> Iterator[int]:
     """django-cors-headers in a process of its own (Django's settings are one per process)."""
     port = free_port()
     args = [sys.executable, "-m", "uvicorn", "tests.browser.peer_django:application", "--port", str(port)]
     args += ["--lifespan", "off", "--log-level", "warning"]
-    with server_process(args, port, env={"DJANGO_SETTINGS_MODULE": "tests.browser.peer_django"}) as served:
+    env = {"DJANGO_SETTINGS_MODULE": "tests.browser.peer_django", apps.ORIGINS_ENV: origin}
+    with server_process(args, port, env=env) as served:
         yield served
 
 
 @contextmanager
-def served(name: str) -> Iterator[str]:
-    """The API called ``name``, served; yields its base URL."""
-    with ExitStack() as stack:
+def served(name: str, origin: str) -> Iterator[str]:
+    """The API called ``name``, allowing ``origin``, served; yields its base URL."""
+    with ExitStack() as stack, apps.allowing(origin):
         if name == "FastAPI example":
             from tests.browser.fastapi_example import fastapi_app
 
@@ -65,7 +66,7 @@ def served(name: str) -> Iterator[str]:
         elif name == "flask-cors":
             port = stack.enter_context(waitress_server(peer_apps.flask_app()))
         elif name == "django-cors-headers":
-            port = stack.enter_context(django_peer())
+            port = stack.enter_context(django_peer(origin))
         else:
             raise ValueError(name)
         yield f"http://127.0.0.1:{port}"
@@ -83,12 +84,11 @@ def pages(port: int, other_port: int) -> tuple[str, dict[str, str]]:
 
 
 def observe_all(browser: Any, names: tuple[str, ...], port: int, other_port: int) -> dict[str, dict[str, Any]]:
-    """Serve each API in turn (with ``BACKENDKIT_EXAMPLE_CORS_ORIGINS`` naming the allowed page) and observe it."""
+    """Serve each API in turn (allowing the first page's origin only) and observe it."""
     allowed, refused = pages(port, other_port)
-    os.environ[apps.ORIGINS_ENV] = allowed.rstrip("/")
     columns: dict[str, dict[str, Any]] = {}
     for name in names:
-        with served(name) as api:
+        with served(name, allowed.rstrip("/")) as api:
             html = f"{api}/" if name in OURS else None
             columns[name] = table.observe(browser, allowed, refused, api, apps.token(), html_page=html)
     return columns

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
@@ -30,17 +31,18 @@ READ = ("X-Request-ID", "WWW-Authenticate", "RateLimit", "RateLimit-Policy", "Re
 @pytest.fixture(scope="module", params=FRAMEWORKS)
 def api(request: pytest.FixtureRequest, origins: Origins) -> Iterator[str]:
     """The example, served on its own port; yields its base URL."""
-    if request.param == "fastapi-uvicorn":
-        with uvicorn_server(fastapi_example.fastapi_app()) as port:
-            yield f"http://127.0.0.1:{port}"
-    elif request.param == "flask-waitress":
-        with waitress_server(apps.flask_app()) as port:
-            yield f"http://127.0.0.1:{port}"
-    else:
-        from django.core.asgi import get_asgi_application
+    with ExitStack() as stack:
+        with apps.allowing(origins.allowed):  # the examples read it as they are built
+            if request.param == "fastapi-uvicorn":
+                served = uvicorn_server(fastapi_example.fastapi_app())
+            elif request.param == "flask-waitress":
+                served = waitress_server(apps.flask_app())
+            else:
+                from django.core.asgi import get_asgi_application
 
-        with apps.django_settings(), uvicorn_server(get_asgi_application()) as port:
-            yield f"http://127.0.0.1:{port}"
+                stack.enter_context(apps.django_settings())
+                served = uvicorn_server(get_asgi_application())
+        yield f"http://127.0.0.1:{stack.enter_context(served)}"
 
 
 def bearer() -> dict[str, str]:

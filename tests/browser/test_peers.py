@@ -75,7 +75,7 @@ EXPECTED: dict[str, dict[str, str]] = {
 def observed(request: pytest.FixtureRequest, browser: Any, origins: Origins) -> Iterator[tuple[str, dict[str, Any]]]:
     """One peer served and every case run against it from fresh pages, once for the module."""
     allowed, refused = peers.pages(origins.port, origins.other_port)
-    with peers.served(request.param) as api:
+    with peers.served(request.param, origins.allowed) as api:
         yield request.param, table.observe(browser, allowed, refused, api, apps.token())
 
 
