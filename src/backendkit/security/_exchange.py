@@ -180,8 +180,9 @@ class Exchange:
 
         CORS headers replace any the response has, but for the two lists: ``Vary``
         gets ``Origin`` added, and ``Access-Control-Expose-Headers`` keeps what the
-        response exposed already (pagination's ``Link``, an app's own); a security header the response sets itself is left as it is. ``overrides``
-        are the route's changes (header name to value, ``None`` to send none).
+        response exposed already (pagination's ``Link``, an app's own). A security
+        header the response sets itself is left as it is. ``overrides`` are the
+        route's changes (header name to value, ``None`` to send none).
         """
         security = self.security
         if security.cors is not None:
