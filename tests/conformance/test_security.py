@@ -194,6 +194,7 @@ def test_the_html_page_carries_its_nonce_in_its_policy(target: Target) -> None:
         assert nonce is not None, policy
         assert f'<script nonce="{nonce.group(1)}">'.encode() in reply.body
         assert policy.endswith("; report-uri /csp-report")
+        assert reply.headers["cache-control"] == "no-store"  # one visitor's nonce: never from a cache
         assert policy.startswith("default-src 'self'; script-src 'nonce-")
         nonces.append(nonce.group(1))
     assert nonces[0] != nonces[1]  # one per response

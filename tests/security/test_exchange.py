@@ -15,7 +15,7 @@ from backendkit.errors import (
     TooManyRequests,
     UnsupportedMediaType,
 )
-from backendkit.security import CORS, CSP, HttpSecurity, SecurityHeaders, route_overrides
+from backendkit.security import CORS, CSP, HTML_POLICY, HttpSecurity, SecurityHeaders, route_overrides
 from backendkit.security._exchange import Nonce
 from tests.support.logs import LineCatcher
 
@@ -177,7 +177,7 @@ def test_route_overrides_reach_the_response() -> None:
 
 
 def test_the_nonce_is_made_only_for_html_that_uses_it_and_is_the_one_in_the_header() -> None:
-    sec = security()
+    sec = security(headers=SecurityHeaders(html_policy=HTML_POLICY))
     api = sec.begin("GET", "/", origin=None, https=False, authorization=False)
     api.decorate(response(("Content-Type", "application/json")))
     assert not api.nonce.used
@@ -196,6 +196,9 @@ def test_the_nonce_is_made_only_for_html_that_uses_it_and_is_the_one_in_the_head
     plain = no_nonce.begin("GET", "/", origin=None, https=False, authorization=False)
     plain.decorate(response(("Content-Type", "text/html")))
     assert not plain.nonce.used
+    default = security().begin("GET", "/", origin=None, https=False, authorization=False)
+    default.decorate(response(("Content-Type", "text/html")))  # no HTML policy by default: no nonce
+    assert not default.nonce.used
 
 
 def test_a_nonce_is_random_url_safe_and_html_safe() -> None:
