@@ -207,10 +207,10 @@ class SecurityHeaders:
                 value = lowered.get(name.lower())
                 if value is not None and name.lower() not in present:
                     headers.append((name, value))
-        if nonce is not None and html and _carries(headers, f"'nonce-{nonce}'"):
-            # A page with a nonce is one visitor's: a cache would hand the same nonce to every visitor.
-            if not any(n.lower() == "cache-control" for n, _ in headers) and "cache-control" not in _names(overrides):
-                headers.append(("Cache-Control", "no-store"))
+        # A page with a nonce is one visitor's: a cache would hand the same nonce to every visitor.
+        nonced = nonce is not None and html and _carries(headers, f"'nonce-{nonce}'")
+        if nonced and "cache-control" not in {n.lower() for n, _ in headers} | _names(overrides):
+            headers.append(("Cache-Control", "no-store"))
         return headers
 
 
