@@ -247,3 +247,24 @@ def test_take_report_refusals() -> None:
     with pytest.raises(MethodNotAllowed):
         sec.take_report(REPORT, "application/csp-report", "c", method="PUT")
     assert sec.take_report(REPORT, "application/csp-report", None) == 204
+
+
+def test_the_report_budget_counts_violations_not_bodies(log_lines: LineCatcher) -> None:
+    sec = security(headers={"report_path": "/csp", "reports_per_minute": 3})
+    entry = {"type": "csp-violation", "body": {"effectiveDirective": "script-src-elem", "blockedURL": "inline"}}
+    many = json.dumps([entry] * 20).encode()
+    assert sec.take_report(many, "application/reports+json", "a") == 204
+    logged = [line for line in log_lines.lines if line.get("logger") == "backendkit.security.csp"]
+    assert len(logged) == 3  # the budget of a minute, not twenty
+    with pytest.raises(TooManyRequests):
+        sec.take_report(many, "application/reports+json", "a")
+
+
+def test_a_report_cannot_forge_a_log_line(log_lines: LineCatcher) -> None:
+    sec = security(headers={"report_path": "/csp"})
+    forged = {"csp-report": {"effective-directive": "script-src\nlevel=error FAKE", "blocked-uri": "inline\r\nx"}}
+    assert sec.take_report(json.dumps(forged).encode(), "application/csp-report", "a") == 204
+    (line,) = [line for line in log_lines.lines if line.get("logger") == "backendkit.security.csp"]
+    assert "\n" not in line["message"]
+    assert "\r" not in line["message"]
+    assert line["csp"]["directive"] == "script-src?level=error FAKE"
