@@ -19,8 +19,7 @@ import pytest
 from backendkit.auth import HMACKey, issue
 from examples import _auth
 from examples._tasks import MAX_BODY_SIZE
-from tests.conformance.conftest import ALLOWED_ORIGIN
-from tests.conformance.targets import Target
+from tests.conformance.targets import ALLOWED_ORIGIN, Target
 from tests.support.net import Reply
 
 EXPOSED = (
