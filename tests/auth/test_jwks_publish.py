@@ -43,6 +43,7 @@ from backendkit.auth.backends.pyjwt import PyJWTBackend
 from backendkit.errors import ConfigurationError
 from tests.conformance.targets import comparable
 from tests.support.net import Reply, request
+from tests.support.security import API_HEADERS
 from tests.support.servers import uvicorn_server, waitress_server
 
 AUDIENCE = "published-api"
@@ -418,6 +419,7 @@ def test_every_framework_serves_the_same_bytes_for_get_and_head(ports: dict[str,
         "content-type": JWKS_MEDIA_TYPE,
         "cache-control": "public, max-age=600",
         "content-length": str(len(document.body)),
+        **API_HEADERS,  # the security headers, on by default
     }
     assert _replies(ports, "GET") == dict.fromkeys(ports, (200, expected_headers, document.body))
     assert _replies(ports, "HEAD") == dict.fromkeys(ports, (200, expected_headers, b""))

@@ -15,15 +15,24 @@ from tests.support.servers import uvicorn_server, waitress_server
 
 @contextmanager
 def _allowing_the_origin() -> Iterator[None]:
-    """BACKENDKIT_EXAMPLE_CORS_ORIGINS while the FastAPI and Flask examples are built, and only then.
+    """The examples allow ALLOWED_ORIGIN while they are built, and only then.
 
-    (Django's example reads it once, with its settings: tests/conformance/django_settings.py names the
-    origin itself, so that the order in which a session loads things cannot change it.)
+    FastAPI's and Flask's read BACKENDKIT_EXAMPLE_CORS_ORIGINS when built. Django's read it once, with
+    the settings of the whole session, which other tests compare with apps of their own: its handlers
+    are built under an override of the same CORS setting instead (ErrorMiddleware reads the settings
+    when a handler loads its middleware, which the test client does at its first request unless asked).
     """
+    from django.conf import settings
+    from django.test import override_settings
+
+    from backendkit.security import CORS
+
+    allowing = {**settings.BACKENDKIT, "CORS": CORS(allow_origins=[ALLOWED_ORIGIN], allow_credentials=True)}
     before = os.environ.get("BACKENDKIT_EXAMPLE_CORS_ORIGINS")
     os.environ["BACKENDKIT_EXAMPLE_CORS_ORIGINS"] = ALLOWED_ORIGIN
     try:
-        yield
+        with override_settings(BACKENDKIT=allowing):
+            yield
     finally:
         if before is None:
             del os.environ["BACKENDKIT_EXAMPLE_CORS_ORIGINS"]
@@ -50,16 +59,17 @@ def all_targets() -> Iterator[dict[str, t.Target]]:
     with _allowing_the_origin():
         fastapi_served, flask_served = t.fastapi_app(), t.flask_app()
         fastapi_tested, flask_tested = t.fastapi_app(), t.flask_app()
+        django_asgi, django_wsgi, django_tested = get_asgi_application(), get_wsgi_application(), t.django_client()
     with (
         uvicorn_server(fastapi_served) as fastapi_port,
         waitress_server(flask_served) as flask_port,
-        uvicorn_server(get_asgi_application()) as django_asgi_port,
-        waitress_server(get_wsgi_application()) as django_wsgi_port,
+        uvicorn_server(django_asgi) as django_asgi_port,
+        waitress_server(django_wsgi) as django_wsgi_port,
     ):
         yield {
             "fastapi-testclient": t.Target("fastapi-testclient", "fastapi", t.fastapi_client(fastapi_tested)),
             "flask-testclient": t.Target("flask-testclient", "flask", t.flask_client(flask_tested)),
-            "django-testclient": t.Target("django-testclient", "django", t.django_client()),
+            "django-testclient": t.Target("django-testclient", "django", django_tested),
             "fastapi-uvicorn": t.served("fastapi-uvicorn", "fastapi", fastapi_port),
             "flask-waitress": t.served("flask-waitress", "flask", flask_port),
             "django-uvicorn-asgi": t.served("django-uvicorn-asgi", "django", django_asgi_port),

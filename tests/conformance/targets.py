@@ -161,6 +161,7 @@ def django_client() -> Send:
 
     # Like a real server, answer a bug with the 500 rather than re-raise it in the test.
     client = Client(raise_request_exception=False)
+    client.handler.load_middleware()  # now, with the settings of now (not at the first request)
 
     def send(method: str, path: str, headers: dict[str, str], body: bytes | None) -> Reply:
         content_type = headers.pop("Content-Type", "")  # the test client always sends one

@@ -22,7 +22,7 @@ from backendkit.fastapi.auth import Auth
 from backendkit.fastapi.security import csp_nonce, security_headers
 from backendkit.idempotency import Idempotency, MemoryStore
 from backendkit.ratelimit import Limit
-from backendkit.security import CORS, CSP
+from backendkit.security import CORS, CSP, HTML_POLICY, SecurityHeaders
 from backendkit.starlette import security as starlette_security
 from tests.auth.keys import AUDIENCE, ISSUER, NOW, token, verifying_keys
 from tests.support.security import assert_cors_and_security, nonce_of_policy, vary
@@ -50,7 +50,8 @@ def build(*, with_overrides: bool = True, rate: str = "100/minute", **options: A
     app.add_middleware(RateLimitMiddleware, limits=Limit(rate))
     keys = Idempotency(MemoryStore(), methods=("POST", "PUT"), required=True)
     app.add_middleware(IdempotencyMiddleware, idempotency=keys)
-    install(app, **{"cors": CORS(allow_origins=[ORIGIN], allow_credentials=True), **options})
+    cors = CORS(allow_origins=[ORIGIN], allow_credentials=True)
+    install(app, **{"cors": cors, "security_headers": SecurityHeaders(html_policy=HTML_POLICY), **options})
     auth = Auth(JWTVerifier(verifying_keys(), issuer=ISSUER, audience=AUDIENCE, clock=lambda: NOW))
     authenticated = auth.require()
     changes = [Depends(security_headers(frame_options=None, referrer_policy="same-origin"))] if with_overrides else []

@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 from backendkit.asgi.ratelimit import RateLimitMiddleware
 from backendkit.errors import ConfigurationError, Unauthorized, ValidationFailed
 from backendkit.ratelimit import Limit
-from backendkit.security import CORS, CSP, SecurityHeaders
+from backendkit.security import CORS, CSP, HTML_POLICY, SecurityHeaders
 from backendkit.starlette import install
 from backendkit.starlette.security import csp_nonce, security_headers
 from tests.support.asgi import from_peer
@@ -33,7 +33,9 @@ from tests.support.servers import uvicorn_server
 ORIGIN = "https://app.example.com"
 EVIL = "https://app.example.com.evil.test"
 POLICY = CORS(allow_origins=[ORIGIN], allow_credentials=True)
-REPORTS = SecurityHeaders(report_path="/csp-report", report_max_bytes=1000, reports_per_minute=3)
+REPORTS = SecurityHeaders(
+    html_policy=HTML_POLICY, report_path="/csp-report", report_max_bytes=1000, reports_per_minute=3
+)
 TEMPLATES = Jinja2Templates(
     env=jinja2.Environment(
         loader=jinja2.DictLoader({"page.html": '<p>{{ title }}</p><script nonce="{{ csp_nonce }}">go()</script>'}),
@@ -106,7 +108,7 @@ ROUTES = [
 
 def make_app(*, middleware: list[Middleware] | None = None, **options: Any) -> Starlette:
     app = Starlette(routes=ROUTES, middleware=middleware or [])
-    install(app, **{"cors": POLICY, **options})
+    install(app, **{"cors": POLICY, "security_headers": SecurityHeaders(html_policy=HTML_POLICY), **options})
     return app
 
 
