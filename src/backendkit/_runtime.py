@@ -29,7 +29,7 @@ from backendkit.logging._core.access import ACCESS_LOGGER, access_entry, access_
 from backendkit.observability._core.events import RequestEnd, RequestStart
 from backendkit.observability._hub import Observer, hub
 from backendkit.proxies import TrustedProxies, client_address, forwarded_https
-from backendkit.security._exchange import HttpSecurity
+from backendkit.security._exchange import Exchange, HttpSecurity
 
 error_logger = logging.getLogger("backendkit.errors")
 access_logger = logging.getLogger(ACCESS_LOGGER)
@@ -99,6 +99,28 @@ class AdapterState:
     def https(self, scheme: str, peer: str | None, proto: str | None) -> bool:
         """Whether the request came over HTTPS: to this server, or to the trusted proxy in front of it."""
         return scheme == "https" or forwarded_https(peer, proto, self.trusted_proxies)
+
+    def begin_exchange(self, environ: Mapping[str, Any], *, method: str, path: str, scheme: str) -> Exchange | None:
+        """A request's CORS and security headers, read from a WSGI environ (Django's ``META``); ``None`` when off.
+
+        ``path`` is the whole path (a ``report_path`` is one the browser posts to),
+        ``scheme`` the one the server (or the framework's proxy setting) saw.
+        """
+        security = self.security
+        if security is None:
+            return None
+        get = environ.get
+        proto = get(self.proto_key) if self.proto_key is not None else None
+        return security.begin(
+            method,
+            path,
+            origin=get("HTTP_ORIGIN"),
+            https=self.https(scheme, get("REMOTE_ADDR"), proto),
+            authorization="HTTP_AUTHORIZATION" in environ,
+            request_method=get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+            request_headers=get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+            private_network=get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK") == "true",
+        )
 
     def forwarded_in(self, environ: Mapping[str, Any]) -> str | None:
         """The forwarding header of a WSGI environ (Django's ``META``) that the settings trust, if any."""

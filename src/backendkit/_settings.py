@@ -97,7 +97,9 @@ class Settings:
             if name not in known:
                 raise ConfigurationError(f"unknown backendkit setting {key!r}; known: {sorted(known)}")
             values[known[name]] = value
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        # A None keyword is "not given" (the config's value stands), but for the one key whose None is a
+        # choice: security_headers=None turns the security headers off.
+        values.update({k: v for k, v in overrides.items() if v is not None or k == "security_headers"})
         for paths in ("access_log_exclude", "access_log_quiet"):
             if isinstance(values.get(paths), (list, set, frozenset)):
                 values[paths] = tuple(values[paths])

@@ -14,7 +14,7 @@ read such bodies through :func:`terminated_body`.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import IO, Any, BinaryIO
 
 from backendkit.errors import ContentTooLarge
@@ -71,3 +71,21 @@ def terminated_body(environ: Mapping[str, Any], limit: int | None) -> BinaryIO |
     if limit is None or not environ.get("wsgi.input_terminated") or environ.get("CONTENT_LENGTH"):
         return None
     return io.BufferedReader(_Bounded(environ["wsgi.input"], limit))
+
+
+def read_at_most(read: Callable[[int], bytes], size: int) -> bytes:
+    """Up to ``size`` bytes from a stream's ``read``: fewer only at its end (one ``read`` may return less).
+
+    Example:
+        >>> read_at_most(io.BytesIO(b"123456").read, 4), read_at_most(io.BytesIO(b"12").read, 4)
+        (b'1234', b'12')
+    """
+    parts: list[bytes] = []
+    left = size
+    while left > 0:
+        chunk = read(left)
+        if not chunk:
+            break
+        parts.append(chunk)
+        left -= len(chunk)
+    return b"".join(parts)

@@ -59,6 +59,10 @@ def flask(settings: dict[str, Any]) -> Send:
     def ok() -> Any:
         return {"ok": True}
 
+    @app.get("/exposing")
+    def exposing() -> Any:
+        return {"ok": True}, 200, {"Access-Control-Expose-Headers": "Link"}
+
     @app.get("/boom")
     def boom() -> Any:
         raise RuntimeError("a bug")
@@ -119,6 +123,9 @@ def starlette(settings: dict[str, Any]) -> Send:
     async def ok(request: Request) -> JSONResponse:
         return JSONResponse({"ok": True})
 
+    async def exposing(request: Request) -> JSONResponse:
+        return JSONResponse({"ok": True}, headers={"Access-Control-Expose-Headers": "Link"})
+
     async def boom(request: Request) -> JSONResponse:
         raise RuntimeError("a bug")
 
@@ -137,6 +144,7 @@ def starlette(settings: dict[str, Any]) -> Send:
 
     routes = [
         Route("/ok", ok),
+        Route("/exposing", exposing),
         Route("/boom", boom),
         Route("/teapot", teapot),
         Route("/echo", echo, methods=["POST"]),
@@ -150,6 +158,7 @@ def starlette(settings: dict[str, Any]) -> Send:
 
 def fastapi(settings: dict[str, Any]) -> Send:
     from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
 
     from backendkit.fastapi import install
 
@@ -159,6 +168,10 @@ def fastapi(settings: dict[str, Any]) -> Send:
     @app.get("/ok")
     async def ok() -> dict[str, bool]:
         return {"ok": True}
+
+    @app.get("/exposing")
+    async def exposing() -> JSONResponse:
+        return JSONResponse({"ok": True}, headers={"Access-Control-Expose-Headers": "Link"})
 
     @app.get("/boom")
     async def boom() -> None:
@@ -191,6 +204,10 @@ def _ok(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"ok": True})
 
 
+def _exposing(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"ok": True}, headers={"Access-Control-Expose-Headers": "Link"})
+
+
 def _boom(request: HttpRequest) -> JsonResponse:
     raise RuntimeError("a bug")
 
@@ -220,6 +237,7 @@ def _me(request: HttpRequest) -> JsonResponse:
 
 urlpatterns = [
     path("ok", _ok),
+    path("exposing", _exposing),
     path("boom", _boom),
     path("teapot", _teapot),
     path("echo", _echo),
@@ -249,7 +267,9 @@ def django(settings: dict[str, Any]) -> Iterator[Send]:
         client = Client(raise_request_exception=False)
 
         def send(method: str, url: str, headers: dict[str, str] | None = None, body: bytes = b"") -> Reply:
-            got = client.generic(method, url, body, content_type="application/octet-stream", headers=headers or {})
+            rest = dict(headers or {})
+            content_type = rest.pop("Content-Type", "application/octet-stream")  # (Django's client takes it apart)
+            got = client.generic(method, url, body, content_type=content_type, headers=rest)
             return Reply(got.status_code, {k.lower(): v for k, v in got.items()}, got.content)
 
         yield send

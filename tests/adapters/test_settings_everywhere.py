@@ -126,6 +126,28 @@ def _idempotent(send: Send, caplog: pytest.LogCaptureFixture) -> None:
     assert len(PAID) == 1
 
 
+ORIGIN = "https://app.example.com"
+
+
+def _cors(send: Send, caplog: pytest.LogCaptureFixture) -> None:
+    preflight = send("OPTIONS", "/ok", {"Origin": ORIGIN, "Access-Control-Request-Method": "PUT"})
+    assert (preflight.status, preflight.headers["access-control-allow-origin"]) == (204, ORIGIN)
+    assert "PUT" in preflight.headers["access-control-allow-methods"]
+    for path, status in (("/ok", 200), ("/missing", 404), ("/boom", 500)):
+        reply = send("GET", path, {"Origin": ORIGIN})
+        assert (reply.status, reply.headers["access-control-allow-origin"]) == (status, ORIGIN)
+        assert "x-request-id" in reply.headers["access-control-expose-headers"].lower()
+    assert "access-control-allow-origin" not in send("GET", "/ok", {"Origin": "https://elsewhere.example"}).headers
+
+
+def _security_headers(send: Send, caplog: pytest.LogCaptureFixture) -> None:
+    for path, status in (("/ok", 200), ("/missing", 404), ("/boom", 500)):
+        reply = send("GET", path)
+        assert (reply.status, reply.headers["x-frame-options"]) == (status, "SAMEORIGIN")
+        assert reply.headers["x-content-type-options"] == "nosniff"  # the other defaults stay
+        assert "referrer-policy" not in reply.headers
+
+
 def _teapot_registry() -> ExceptionRegistry:
     registry = ExceptionRegistry()
     registry.register(Teapot, lambda exc: Conflict("short and stout"))
@@ -162,6 +184,10 @@ DECISIONS: dict[str, dict[str, Honoured | Refused]] = {
     "trusted_proxies": _everywhere(Honoured(lambda: 1, _proxies)),
     "rate_limits": _composed(lambda: Limit("1/minute"), _limited, "RateLimitMiddleware"),
     "auth": _composed(verifier, _authenticated, "AuthenticationMiddleware"),
+    "cors": _everywhere(Honoured(lambda: {"allow_origins": [ORIGIN]}, _cors)),
+    "security_headers": _everywhere(
+        Honoured(lambda: {"frame_options": "SAMEORIGIN", "referrer_policy": None}, _security_headers)
+    ),
     "idempotency": _composed(lambda: Idempotency(MemoryStore()), _idempotent, "IdempotentRoutes"),
 }
 

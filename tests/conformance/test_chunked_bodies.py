@@ -187,3 +187,12 @@ def test_a_chunked_upload_over_the_limit_is_413_under_django_wsgi(django_port: i
     headers = {"Content-Type": "multipart/form-data; boundary=bk-boundary"}
     reply = send_chunked(django_port, body, headers, path="/form-echo")
     assert (reply.status, error_code(reply)) == (413, "PAYLOAD_TOO_LARGE"), reply
+
+
+def test_a_chunked_csp_report_is_read_whole_or_refused(port: int) -> None:
+    report = json.dumps({"csp-report": {"document-uri": "http://127.0.0.1/", "blocked-uri": "inline"}}).encode()
+    headers = {"Content-Type": "application/csp-report"}
+    taken = send_chunked(port, report, headers, chunk=16, path="/csp-report")
+    assert (taken.status, taken.body) == (204, b"")
+    over = send_chunked(port, report + b" " * 20_000, headers, chunk=4096, path="/csp-report")  # past 16 KiB
+    assert (over.status, error_code(over)) == (413, "PAYLOAD_TOO_LARGE")

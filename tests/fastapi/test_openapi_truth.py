@@ -61,7 +61,14 @@ def test_the_document_lists_what_is_sent_and_nothing_else() -> None:
         "GET /admin/audit": ["200", "400", "401", "403"],
         "GET /reports": ["200", "400", "401", "403"],
         "POST /auth/logout": ["204", "400", "401"],
+        "GET /": ["200"],  # the HTML page
+        "POST /csp-report": ["204", "400", "413", "415", "429"],  # served by backendkit's middleware
     }
+    assert sorted(spec["paths"]["/"]["get"]["responses"]["200"]["content"]) == ["text/html"]
+    assert sorted(spec["paths"]["/csp-report"]["post"]["requestBody"]["content"]) == [
+        "application/csp-report",
+        "application/reports+json",
+    ]
     assert spec["paths"]["/reports"]["get"]["security"] == [{"bearerAuth": ["reports:read"]}]
     assert spec["paths"]["/healthz"]["get"].get("security") is None  # the existing routes stay open
     [key] = spec["paths"]["/tasks"]["post"]["parameters"]

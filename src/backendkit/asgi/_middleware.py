@@ -15,7 +15,7 @@ from backendkit.asgi._body import ANSWERED, BodyLimit
 from backendkit.asgi._composed import refuse_composed
 from backendkit.asgi._respond import ResponseHeaders, send_error_response
 from backendkit.asgi._types import ASGIApp, Message, Receive, Scope, Send
-from backendkit.errors import APIError, ExceptionRegistry, Forbidden
+from backendkit.errors import APIError, ExceptionRegistry
 from backendkit.security._exchange import OVERRIDES, Exchange
 
 ScopeReader = Callable[[Scope], "str | None"]
@@ -165,8 +165,7 @@ class RequestContextMiddleware:
         """A preflight, answered before anything inside (authentication, rate limits) sees it."""
         assert exchange.preflight is not None
         if not exchange.preflight.allowed:
-            refused = Forbidden(f"CORS preflight refused: {exchange.preflight.reason}.", code="CORS_REFUSED")
-            await send_error_response(send, self.state.render(refused, path=scope.get("path", "")))
+            await send_error_response(send, self.state.render(exchange.refusal(), path=scope.get("path", "")))
             return
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
@@ -178,8 +177,9 @@ class RequestContextMiddleware:
         assert self.security is not None
         assert self.security.headers is not None
         limit = self.security.headers.report_max_bytes
+        method = scope.get("method", "")
         body = b""
-        more = True
+        more = method == "POST"  # (a 405 otherwise: no body to read)
         while more and len(body) <= limit:
             message = await receive()
             if message["type"] == "http.disconnect":
@@ -187,7 +187,7 @@ class RequestContextMiddleware:
             body += message.get("body", b"")
             more = message.get("more_body", False)
         try:
-            status = self.security.take_report(body, headers.get(b"content-type"), client)
+            status = self.security.take_report(body, headers.get(b"content-type"), client, method)
         except APIError as error:
             await send_error_response(send, self.state.render(error, path=scope.get("path", "")))
             return

@@ -27,7 +27,7 @@ def _resolve_dotted(config: dict[str, Any]) -> dict[str, Any]:
     limits = out.get("RATE_LIMITS")
     if isinstance(limits, str) and "." in limits and "/" not in limits and " " not in limits:
         out["RATE_LIMITS"] = import_string(limits)  # a dotted path (a rate such as "5/minute" is refused later)
-    for name in ("AUTH", "IDEMPOTENCY"):
+    for name in ("AUTH", "IDEMPOTENCY", "CORS", "SECURITY_HEADERS"):
         if isinstance(out.get(name), str):
             out[name] = import_string(out[name])
     return out

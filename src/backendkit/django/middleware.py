@@ -16,9 +16,11 @@ from backendkit._headers import add_headers, close_channel, open_channel
 from backendkit._runtime import InFlight
 from backendkit._wsgi import terminated_body
 from backendkit.django._respond import MARK, error_response, exception_response
+from backendkit.django._security import EXCHANGE, answer, begin_exchange
 from backendkit.django._state import get_state
 from backendkit.errors import ContentTooLarge, MethodNotAllowed, NotFound
 from backendkit.logging._core.access import normalize_route
+from backendkit.security._exchange import OVERRIDES, Exchange
 
 _LOGGED = "_has_been_logged"  # Django's mark on a response its django.request logger has written
 GetResponse = Callable[[HttpRequest], HttpResponseBase | Awaitable[HttpResponseBase]]
@@ -30,6 +32,11 @@ class ErrorMiddleware:
     Put it first in ``MIDDLEWARE``. It renders exceptions raised by views, the
     router's 404, and the 405 that Django's class-based views return; the error
     views in ``backendkit.django.views`` cover exceptions raised by other middleware.
+
+    With ``BACKENDKIT["CORS"]`` or ``BACKENDKIT["SECURITY_HEADERS"]`` (on by default), it
+    answers preflights and CSP reports before every other middleware, and puts the
+    CORS and security headers on every response that passes back through it
+    (``backendkit.django.security`` has the per-view changes and the nonce).
     """
 
     sync_capable = True
@@ -48,7 +55,9 @@ class ErrorMiddleware:
         in_flight = self._begin(request)
         response: HttpResponseBase | None = None
         try:
-            refused = self._bound_terminated_body(request) or self._too_large(request)
+            refused = (
+                self._answer(request, in_flight) or self._bound_terminated_body(request) or self._too_large(request)
+            )
             result = refused if refused is not None else self.get_response(request)
             assert isinstance(result, HttpResponseBase)
             response = self._finish(request, result)
@@ -60,7 +69,7 @@ class ErrorMiddleware:
         in_flight = self._begin(request)
         response: HttpResponseBase | None = None
         try:
-            refused = self._too_large(request)
+            refused = self._answer(request, in_flight) or self._too_large(request)
             if refused is not None:
                 response = self._finish(request, refused)
                 return response
@@ -92,7 +101,16 @@ class ErrorMiddleware:
         )
         request.request_id = in_flight.request_id  # type: ignore[attr-defined]
         open_channel(meta)
+        if self.state.security is not None:
+            begin_exchange(self.state, request)
         return in_flight
+
+    def _answer(self, request: HttpRequest, in_flight: InFlight) -> HttpResponseBase | None:
+        """A preflight's or a CSP report's answer, before any other middleware (authentication, limits) runs."""
+        exchange: Exchange | None = request.META.get(EXCHANGE)
+        if exchange is None or (exchange.preflight is None and not exchange.report):
+            return None
+        return answer(self.state, exchange, request, in_flight.facts.client_ip)
 
     def _bound_terminated_body(self, request: HttpRequest) -> HttpResponseBase | None:
         """Let Django read a body the WSGI server ends itself (gunicorn's chunked), whole or refused.
@@ -147,6 +165,9 @@ class ErrorMiddleware:
             log_response("%s: %s", response.reason_phrase, request.path, response=cast(Any, response), request=request)
         response[self.state.header] = request.request_id  # type: ignore[attr-defined]
         add_headers(response, close_channel(request.META))  # queued by rate limits
+        exchange: Exchange | None = request.META.get(EXCHANGE)
+        if exchange is not None:
+            exchange.decorate(response, request.META.get(OVERRIDES))
         return response
 
     def _end(self, request: HttpRequest, in_flight: InFlight, response: HttpResponseBase | None) -> None:

@@ -109,8 +109,18 @@ def rewrite(schema: dict[str, Any], renderer: Callable[..., Any]) -> None:
 
 def document_reports(schema: dict[str, Any], path: str, max_bytes: int) -> None:
     """Document the CSP report endpoint the request-context middleware serves at ``path``."""
-    report = {"type": "object", "description": "A CSP violation report, as browsers send it."}
-    listed = {"type": "array", "items": {"type": "object"}, "description": "Reporting API reports."}
+    report = {
+        "type": "object",
+        "description": "A CSP violation report, as browsers send it.",
+        "required": ["csp-report"],
+        "properties": {"csp-report": {"type": "object"}},
+    }
+    entry = {
+        "type": "object",
+        "required": ["type", "body"],
+        "properties": {"type": {"type": "string"}, "body": {"type": "object"}},
+    }
+    listed = {"type": "array", "items": entry, "description": "Reporting API reports (csp-violation ones are taken)."}
     schema.setdefault("paths", {})[path] = {
         "post": {
             "summary": "Take CSP violation reports into the log",

@@ -24,6 +24,7 @@ from backendkit.errors import (
     UnsupportedMediaType,
     error_for_status,
 )
+from backendkit.flask import _security
 from backendkit.flask._routing import WholeNumberConverter, allowed_for_this_url, rule_of
 from backendkit.flask._state import EXTENSION, install_state, state_of
 from backendkit.logging._core.access import normalize_route
@@ -140,6 +141,15 @@ class BackendKit:
     :class:`backendkit.flask.auth.Auth` and names every request's user from its bearer
     token; ``idempotency`` (``BACKENDKIT_IDEMPOTENCY``: an ``Idempotency``) covers every
     request whose method it covers, as ``idempotent_every_request`` does.
+
+    ``cors`` (``BACKENDKIT_CORS``: a :class:`~backendkit.security.CORS` or a mapping of its
+    arguments) and ``security_headers`` (``BACKENDKIT_SECURITY_HEADERS``: on by default; a
+    :class:`~backendkit.security.SecurityHeaders`, a mapping, or ``False`` for none) put CORS
+    and security headers on every response, the error handler's included; preflights and
+    CSP reports are answered in the request's first hook, before rate limits,
+    authentication and idempotency keys. The CSP nonce is ``g.csp_nonce`` and
+    ``{{ csp_nonce }}`` in templates; :func:`backendkit.flask.security.security_headers`
+    changes a view's headers.
     """
 
     def __init__(self, app: Flask | None = None, **options: Any) -> None:
@@ -179,6 +189,8 @@ class BackendKit:
             environ[_IN_FLIGHT] = in_flight
             open_channel(environ)
             g.request_id = in_flight.request_id
+            if state.security is not None:  # a preflight or a CSP report is answered here
+                _security.begin(state, req, in_flight.facts.client_ip)
             limit = req.max_content_length
             if limit is not None and (req.content_length or 0) > limit:
                 raise ContentTooLarge()  # declared too large: refused before any view reads it
@@ -187,11 +199,14 @@ class BackendKit:
             environ = request.environ
             in_flight: InFlight | None = environ.get(_IN_FLIGHT)
             if in_flight is not None:
+                response = environ.pop(_security.ANSWER, response)  # the first hook's own answer
                 headers = response.headers
                 headers[state.header] = in_flight.request_id
                 queued = close_channel(environ)
-                if queued:
-                    add_headers(_Fields(headers), queued)
+                if queued or state.security is not None:
+                    fields = _Fields(headers)
+                    add_headers(fields, queued)
+                    _security.decorate(fields, environ)
                 environ[_RESPONSE] = (response.status_code, response.calculate_content_length())
             return response
 
@@ -219,6 +234,8 @@ class BackendKit:
         # Registered for Exception, so routing 404/405 and every HTTPException
         # come here too; Flask itself keeps routing redirects out of error handlers.
         app.register_error_handler(Exception, _handle_exception)
+        if state.security is not None:
+            app.context_processor(_security.csp_nonce)  # {{ csp_nonce }}
         _every_request(app, settings)
 
 
@@ -289,6 +306,8 @@ def _handle_exception(raised: Exception) -> Response:
         # Set here as well: when an after-request hook is what failed, Flask
         # re-runs the hooks on this response and stops at the failing one again.
         response.headers[state.header] = in_flight.request_id
+        if state.security is not None:
+            _security.decorate(_Fields(response.headers), request.environ)
     return response
 
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from backendkit._headers import HeaderTarget
-from backendkit.errors import ConfigurationError, ContentTooLarge, TooManyRequests
+from backendkit.errors import ConfigurationError, ContentTooLarge, Forbidden, MethodNotAllowed, TooManyRequests
 from backendkit.security._core.cors import CORS, Preflight
 from backendkit.security._core.headers import SecurityHeaders
 from backendkit.security._core.reports import ReportBudget, parse_reports
@@ -113,19 +113,22 @@ class HttpSecurity:
         cors = self.cors
         if cors is not None and method == "OPTIONS" and origin is not None and request_method is not None:
             preflight = cors.preflight(origin, request_method, request_headers, private_network)
-        report = self.report_path is not None and method == "POST" and path == self.report_path
+        report = path == self.report_path  # any method: the endpoint answers all but POST with a 405
         return Exchange(self, origin, https, authorization, preflight, report)
 
-    def take_report(self, body: bytes, content_type: str | None, client: str | None) -> int:
+    def take_report(self, body: bytes, content_type: str | None, client: str | None, method: str = "POST") -> int:
         """Log the violations in a report body; the status to answer (204), or raise the error to render.
 
         Raises:
+            MethodNotAllowed: Not a ``POST`` (the endpoint takes nothing else).
             ContentTooLarge: Over ``report_max_bytes``.
             TooManyRequests: Over the client's ``reports_per_minute``.
             UnsupportedMediaType, MalformedJSON: Not a report.
         """
         assert self.headers is not None
         assert self.budget is not None
+        if method != "POST":
+            raise MethodNotAllowed(["POST"])
         if len(body) > self.headers.report_max_bytes:
             raise ContentTooLarge()
         if not self.budget.take(client or "-", time.monotonic()):
@@ -167,11 +170,17 @@ class Exchange:
         assert self.preflight is not None
         return self.preflight.headers
 
+    def refusal(self) -> Forbidden:
+        """The error a refused preflight is answered with (403 ``CORS_REFUSED``), the same on every adapter."""
+        assert self.preflight is not None
+        return Forbidden(f"CORS preflight refused: {self.preflight.reason}.", code="CORS_REFUSED")
+
     def decorate(self, target: HeaderTarget, overrides: Mapping[str, str | None] | None = None) -> None:
         """Add the CORS and security headers to a response about to go out.
 
-        CORS headers replace any the response has (``Vary`` gets ``Origin`` added);
-        a security header the response sets itself is left as it is. ``overrides``
+        CORS headers replace any the response has, but for the two lists: ``Vary``
+        gets ``Origin`` added, and ``Access-Control-Expose-Headers`` keeps what the
+        response exposed already (pagination's ``Link``, an app's own); a security header the response sets itself is left as it is. ``overrides``
         are the route's changes (header name to value, ``None`` to send none).
         """
         security = self.security
@@ -180,8 +189,8 @@ class Exchange:
             if self.preflight is None:
                 cors_headers = security.cors.response_headers(self.origin)
             for name, value in cors_headers:
-                if name == "Vary":
-                    _vary(target, value)
+                if name in _LISTS:
+                    _merge(target, name, value)
                 else:
                     target[name] = value
         headers = security.headers
@@ -198,15 +207,18 @@ class Exchange:
                 target[name] = value
 
 
-def _vary(target: HeaderTarget, value: str) -> None:
-    """Add the names in ``value`` to the response's ``Vary`` (none twice; ``*`` already covers all)."""
-    present = target.get("Vary")
+_LISTS = frozenset({"Vary", "Access-Control-Expose-Headers"})
+
+
+def _merge(target: HeaderTarget, name: str, value: str) -> None:
+    """Add the header names in ``value`` to the response's list ``name`` (none twice; ``*`` covers all)."""
+    present = target.get(name)
     if not present:
-        target["Vary"] = value
+        target[name] = value
         return
     have = {part.strip().lower() for part in present.split(",")}
     if "*" in have:
         return
     missing = [part for part in value.split(", ") if part.lower() not in have]
     if missing:
-        target["Vary"] = ", ".join([present, *missing])
+        target[name] = ", ".join([present, *missing])

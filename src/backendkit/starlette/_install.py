@@ -221,7 +221,10 @@ def install(
             ``request_id_header``, ``trust_request_id``, ``registry``, ``access_log``,
             ``access_log_exclude``, ``access_log_quiet``, ``max_body_size``,
             ``trusted_proxies`` (who the client is, for rate limits, idempotency keys
-            and logs alike). ``rate_limits``, ``auth`` and ``idempotency`` are refused:
+            and logs alike), ``cors`` (a ``backendkit.security.CORS`` or a mapping of its
+            arguments: preflights answered before the app, CORS headers on every
+            response) and ``security_headers`` (on by default; a ``SecurityHeaders``, a
+            mapping, or ``False`` for none). ``rate_limits``, ``auth`` and ``idempotency`` are refused:
             an ASGI app adds those pieces itself, in the order it chooses.
 
     Raises:

@@ -79,6 +79,11 @@ def _violation(body: Any) -> dict[str, Any] | None:
     return out or None
 
 
+def _is_report(entry: Any) -> bool:
+    """A Reporting API report: an object with a ``type`` and an object ``body`` (of any type of report)."""
+    return isinstance(entry, dict) and isinstance(entry.get("type"), str) and isinstance(entry.get("body"), dict)
+
+
 def parse_reports(body: bytes, content_type: str | None) -> list[dict[str, Any]]:
     """The violations in a report body, redacted; at most :data:`MAX_REPORTS`.
 
@@ -99,16 +104,13 @@ def parse_reports(body: bytes, content_type: str | None) -> list[dict[str, Any]]
         data = json.loads(body)
     except (ValueError, RecursionError) as exc:
         raise MalformedJSON() from exc
-    if isinstance(data, dict) and "csp-report" in data:
+    if isinstance(data, dict) and isinstance(data.get("csp-report"), dict):
         items = [data["csp-report"]]
-    elif isinstance(data, list):
-        items = [e.get("body") for e in data[:MAX_REPORTS] if isinstance(e, dict) and e.get("type") == "csp-violation"]
+    elif isinstance(data, list) and all(_is_report(entry) for entry in data):
+        items = [entry["body"] for entry in data[:MAX_REPORTS] if entry["type"] == "csp-violation"]
     else:
         raise MalformedJSON("The body is not a CSP violation report.")
-    violations = [v for v in (_violation(item) for item in items[:MAX_REPORTS]) if v is not None]
-    if not violations and items:
-        raise MalformedJSON("The body is not a CSP violation report.")
-    return violations
+    return [v for v in (_violation(item) for item in items) if v is not None]
 
 
 class ReportBudget:
