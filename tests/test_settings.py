@@ -13,6 +13,17 @@ def test_defaults() -> None:
     assert settings.error_handler().debug is False
 
 
+def test_security_headers_none_turns_them_off_where_other_nones_mean_not_given() -> None:
+    assert Settings.from_mapping({}).security_headers is True
+    assert Settings.from_mapping({}, security_headers=None).security_headers is None
+    assert (
+        Settings.from_mapping({"X_SECURITY_HEADERS": True}, prefix="X_", security_headers=None).security_headers is None
+    )
+    assert Settings.from_mapping({"X_CORS": {"allow_origins": []}}, prefix="X_", cors=None).cors == {
+        "allow_origins": []
+    }
+
+
 def test_prefixed_keys_and_overrides() -> None:
     registry = ExceptionRegistry()
     settings = Settings.from_mapping(

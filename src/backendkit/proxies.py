@@ -304,15 +304,16 @@ def forwarded_https(peer: str | None, value: str | None, trusted: TrustedProxies
         return last.lower() == "https"
     if len(last) > _MAX_ELEMENT_LENGTH:
         return False
+    found: list[str] = []  # as for= is read: the whole element well-formed, and one proto= in it
     position, end = 0, len(last)
     while position < end:
         pair = _PAIR.match(last, position)
         if pair is None or pair.end() == position:
             return False
         if pair.group(1).lower() == "proto":
-            return pair.group(2).strip('"').lower() == "https"
+            found.append(pair.group(2).strip('"').lower())
         position = pair.end()
-    return False
+    return found == ["https"]
 
 
 __all__ = ["FORWARDING_HEADERS", "MAX_HOPS", "TrustedProxies", "client_address", "forwarded_https", "parse_address"]

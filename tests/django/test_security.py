@@ -391,3 +391,20 @@ def test_a_report_is_taken_before_the_body_limit_and_the_rate_limit() -> None:
         for _ in range(2):
             assert client.post(REPORT_PATH, csp_report(), content_type="application/csp-report").status_code == 204
         assert client.get("/ok").status_code == 200
+
+
+def test_stacked_changes_add_up_and_the_innermost_wins() -> None:
+    from django.http import HttpRequest, JsonResponse
+    from django.test import RequestFactory
+
+    from backendkit.django import ErrorMiddleware
+    from backendkit.django.security import security_headers as changed
+
+    @changed(frame_options=None, referrer_policy="origin")
+    @changed(referrer_policy="same-origin")
+    def stacked(request: HttpRequest) -> JsonResponse:
+        return JsonResponse({"ok": True})
+
+    response = ErrorMiddleware(stacked)(RequestFactory().get("/stacked"))
+    assert "X-Frame-Options" not in response
+    assert response["Referrer-Policy"] == "same-origin"

@@ -451,3 +451,23 @@ def test_the_report_path_answers_every_other_method_with_a_405(client: FlaskClie
         assert reply.status_code == 405
         assert reply.headers["Allow"] == "POST"
         assert reply.get_json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+
+
+def test_stacked_changes_add_up_and_the_innermost_wins() -> None:
+    from flask import Flask
+
+    from backendkit.flask import BackendKit
+    from backendkit.flask.security import security_headers as changed
+
+    app = Flask(__name__)
+    BackendKit(app)
+
+    @app.get("/stacked")
+    @changed(frame_options=None, referrer_policy="origin")
+    @changed(referrer_policy="same-origin")
+    def stacked() -> dict[str, bool]:
+        return {"ok": True}
+
+    reply = app.test_client().get("/stacked")
+    assert "X-Frame-Options" not in reply.headers
+    assert reply.headers["Referrer-Policy"] == "same-origin"

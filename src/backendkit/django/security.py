@@ -31,7 +31,7 @@ from django.http import HttpRequest
 
 from backendkit.security._core.csp import CSP
 from backendkit.security._core.headers import route_overrides
-from backendkit.security._exchange import OVERRIDES
+from backendkit.security._exchange import store_overrides
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,14 +54,14 @@ def security_headers(**changes: str | CSP | None) -> Callable[[F], F]:
 
             @functools.wraps(view)
             async def changed_async(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                request.META[OVERRIDES] = overrides
+                store_overrides(request.META, overrides)
                 return await view(request, *args, **kwargs)
 
             return changed_async  # type: ignore[return-value]
 
         @functools.wraps(view)
         def changed(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            request.META[OVERRIDES] = overrides
+            store_overrides(request.META, overrides)
             return view(request, *args, **kwargs)
 
         return changed  # type: ignore[return-value]

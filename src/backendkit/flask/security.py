@@ -31,7 +31,7 @@ from flask import current_app, request
 
 from backendkit.security._core.csp import CSP
 from backendkit.security._core.headers import route_overrides
-from backendkit.security._exchange import OVERRIDES
+from backendkit.security._exchange import store_overrides
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,7 +51,7 @@ def security_headers(**changes: str | CSP | None) -> Callable[[F], F]:
     def decorate(view: F) -> F:
         @functools.wraps(view)
         def changed(*args: Any, **kwargs: Any) -> Any:
-            request.environ[OVERRIDES] = overrides
+            store_overrides(request.environ, overrides)
             return current_app.ensure_sync(view)(*args, **kwargs)
 
         return changed  # type: ignore[return-value]

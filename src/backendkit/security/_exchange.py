@@ -14,13 +14,14 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from backendkit._headers import HeaderTarget
 from backendkit.errors import ConfigurationError, ContentTooLarge, Forbidden, MethodNotAllowed, TooManyRequests
 from backendkit.security._core.cors import CORS, Preflight
-from backendkit.security._core.headers import SecurityHeaders
+from backendkit.security._core.csp import CSP
+from backendkit.security._core.headers import SecurityHeaders, overrides_use_nonce
 from backendkit.security._core.reports import ReportBudget, parse_reports
 
 Header = tuple[str, str]
@@ -31,6 +32,15 @@ report_logger = logging.getLogger("backendkit.security.csp")
 
 MAX_PREFLIGHTS = 256
 """Preflight answers kept per application (the core decides each once; they are forgotten all at once when full)."""
+
+
+def store_overrides(carrier: MutableMapping[str, Any], overrides: Mapping[str, str | CSP | None]) -> None:
+    """Record a route's header changes (:func:`route_overrides`) in the request's scope, environ or ``META``.
+
+    Changes made before (a router's) stay unless this route changes the same header.
+    """
+    present = carrier.get(OVERRIDES)
+    carrier[OVERRIDES] = {**present, **overrides} if present else overrides
 
 
 class Nonce:
@@ -187,13 +197,14 @@ class Exchange:
         assert self.preflight is not None
         return Forbidden(f"CORS preflight refused: {self.preflight.reason}.", code="CORS_REFUSED")
 
-    def decorate(self, target: HeaderTarget, overrides: Mapping[str, str | None] | None = None) -> None:
+    def decorate(self, target: HeaderTarget, overrides: Mapping[str, str | CSP | None] | None = None) -> None:
         """Add the CORS and security headers to a response about to go out.
 
         CORS headers replace any the response has, but for the two lists: ``Vary``
         gets ``Origin`` added, and ``Access-Control-Expose-Headers`` keeps what the
-        response exposed already (pagination's ``Link``, an app's own); a security header the response sets itself is left as it is. ``overrides``
-        are the route's changes (header name to value, ``None`` to send none).
+        response exposed already (pagination's ``Link``, an app's own). A security
+        header the response sets itself is left as it is. ``overrides`` are the
+        route's changes (header name to a value or a ``CSP``, ``None`` to send none).
         """
         security = self.security
         if security.cors is not None:
@@ -210,7 +221,7 @@ class Exchange:
             return
         content_type = target.get("Content-Type") or ""
         html = content_type.startswith("text/html")
-        nonce = self.nonce.value if html and headers.html_uses_nonce else None
+        nonce = self.nonce.value if html and (headers.html_uses_nonce or overrides_use_nonce(overrides)) else None
         chosen = headers.for_response(
             html=html, https=self.https, authenticated=self.authorization, nonce=nonce, overrides=overrides
         )

@@ -15,7 +15,19 @@ from collections.abc import Iterable, Mapping
 from backendkit.errors import ConfigurationError
 
 _NONCE = "'nonce'"
-_BAD = frozenset(';,\r\n"')
+_BAD = frozenset(';,"')  # they would end the source, the directive or the header's list
+
+
+def _is_source(source: object) -> bool:
+    """A source is one printable ASCII word (no space, tab or control character) without ``;``, ``,`` or ``"``."""
+    return (
+        isinstance(source, str)
+        and source.isascii()
+        and source.isprintable()
+        and bool(source)
+        and " " not in source
+        and not _BAD & set(source)
+    )
 
 
 class CSP:
@@ -39,14 +51,16 @@ class CSP:
         merged = {**(directives or {}), **{k.replace("_", "-"): v for k, v in named.items()}}
         parsed: dict[str, tuple[str, ...]] = {}
         for name, sources in merged.items():
-            name = name.lower()
-            if not name or not all(c.isalnum() or c == "-" for c in name) or not name.isascii():
+            if not isinstance(name, str) or not name or not name.isascii():
                 raise ConfigurationError(f"{name!r} is not a CSP directive name")
-            if isinstance(sources, str):
-                raise ConfigurationError(f"the sources of {name} are a list, not one string")
+            name = name.lower()
+            if not all(c.isalnum() or c == "-" for c in name):
+                raise ConfigurationError(f"{name!r} is not a CSP directive name")
+            if isinstance(sources, str) or not isinstance(sources, Iterable):
+                raise ConfigurationError(f"the sources of {name} are a list of strings, not {sources!r}")
             items = tuple(sources)
             for source in items:
-                if not isinstance(source, str) or not source or _BAD & set(source) or " " in source:
+                if not _is_source(source):
                     raise ConfigurationError(f"{source!r} is not a CSP source (in {name})")
             parsed[name] = items
         if not parsed:

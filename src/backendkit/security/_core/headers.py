@@ -167,12 +167,14 @@ class SecurityHeaders:
         https: bool,
         authenticated: bool,
         nonce: str | None = None,
-        overrides: Mapping[str, str | None] | None = None,
+        overrides: Mapping[str, str | CSP | None] | None = None,
     ) -> tuple[Header, ...] | list[Header]:
         """The headers for one response (the adapter adds those the response does not carry already).
 
-        ``overrides`` are the route's changes: header names mapped to a value, or to
-        ``None`` to send none.
+        ``overrides`` are the route's changes (:func:`route_overrides`): header names
+        mapped to a value (a :class:`CSP` is rendered with ``nonce``), or to ``None``
+        to send none. ``Strict-Transport-Security`` is never sent over plain HTTP,
+        a route's own value included.
         """
         if not html and not https and not authenticated and not overrides:
             return self._api  # the common case, built once
@@ -189,23 +191,40 @@ class SecurityHeaders:
         if authenticated and self.no_store_when_authenticated:
             headers.append(("Cache-Control", "no-store"))
         if overrides:
-            lowered = {name.lower(): value for name, value in overrides.items()}
+            lowered = {
+                name.lower(): value.render(nonce if html else None) if isinstance(value, CSP) else value
+                for name, value in overrides.items()
+                if https or name.lower() != "strict-transport-security"
+            }
             changed = [(n, lowered.get(n.lower(), v)) for n, v in headers]
             headers = [(n, v) for n, v in changed if v is not None]
             present = {n.lower() for n, _ in changed}
-            headers += [(n, v) for n, v in overrides.items() if v is not None and n.lower() not in present]
+            for name in overrides:
+                value = lowered.get(name.lower())
+                if value is not None and name.lower() not in present:
+                    headers.append((name, value))
         return headers
 
 
-def route_overrides(**changes: str | CSP | None) -> dict[str, str | None]:
+def overrides_use_nonce(overrides: Mapping[str, str | CSP | None] | None) -> bool:
+    """Whether a route's changes hold a policy with :data:`CSP.NONCE` (its HTML responses need a nonce)."""
+    if not overrides:
+        return False
+    return any(isinstance(value, CSP) and value.uses_nonce for value in overrides.values())
+
+
+def route_overrides(**changes: str | CSP | None) -> dict[str, str | CSP | None]:
     """A route's changes by keyword (``frame_options=None``, ``referrer_policy="same-origin"``) as header names.
+
+    A policy (``content_security_policy=CSP(...)``) is kept as one, so that
+    :data:`CSP.NONCE` in it becomes the request's nonce on an HTML response.
 
     Raises:
         ConfigurationError: An unknown keyword or a value that is no header value.
     """
-    out: dict[str, str | None] = {}
+    out: dict[str, str | CSP | None] = {}
     for name, value in changes.items():
         if name not in FIELDS:
             raise ConfigurationError(f"{name!r} is not a security header; known: {sorted(FIELDS)}")
-        out[FIELDS[name]] = value.render(None) if isinstance(value, CSP) else _text(name, value)
+        out[FIELDS[name]] = value if isinstance(value, CSP) else _text(name, value)
     return out

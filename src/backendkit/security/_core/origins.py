@@ -137,6 +137,8 @@ def parse_pattern(text: str) -> str | OriginPattern:
     suffix = host[2:]
     if suffix.count(".") < 1 or suffix.startswith("["):
         raise ConfigurationError(f"{text!r} is too broad: a wildcard stands for a subdomain of a registered domain")
+    if suffix.rsplit(".", 1)[1].isdigit():  # "https://*.0.0.1" would match 127.0.0.1, 10.0.0.1...
+        raise ConfigurationError(f"{text!r}: an IP address has no subdomains; list the addresses")
     return OriginPattern(scheme, suffix, port, wildcard == "**.")
 
 

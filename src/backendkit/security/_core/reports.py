@@ -49,17 +49,17 @@ def redact_url(value: str) -> str:
     Example:
         >>> redact_url("https://user:pw@app.example.com/a/b?token=s3cret#x")
         'https://app.example.com/a/b'
-        >>> redact_url("inline"), redact_url("data:text/javascript,alert(1)")
-        ('inline', 'data')
+        >>> redact_url("inline"), redact_url("data:text/javascript,alert(1)"), redact_url("//u:p@cdn.test/x?k")
+        ('inline', 'data', '//cdn.test/x')
     """
     cut = value.split("#", 1)[0].split("?", 1)[0]
-    scheme, sep, rest = cut.partition("://")
-    if not sep:
+    scheme, sep, rest = cut.partition("//")
+    if not sep or (scheme and not scheme.endswith(":")):
         head = cut.split(":", 1)[0]  # data:..., blob:... keep only their scheme
-        return head[:MAX_FIELD]
+        return head.rpartition("@")[2][:MAX_FIELD]
     host, slash, path = rest.partition("/")
     host = host.rpartition("@")[2]
-    return f"{scheme}://{host}{slash}{path}"[:MAX_FIELD]
+    return f"{scheme}//{host}{slash}{path}"[:MAX_FIELD]
 
 
 def _violation(body: Any) -> dict[str, Any] | None:
