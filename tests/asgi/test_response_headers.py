@@ -34,3 +34,12 @@ def test_names_beyond_the_remembered_ones_are_still_written_right() -> None:
     assert headers.get("x-field-599") == "599"
     assert pairs[-1] == (b"x-field-599", b"599")
     assert len(pairs) == 600
+
+
+def test_setdefault_adds_a_field_only_when_the_response_lacks_it() -> None:
+    pairs = [(b"X-Frame-Options", b"SAMEORIGIN")]
+    headers = ResponseHeaders(pairs)
+    headers.setdefault("x-frame-options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("referrer-policy", "origin")
+    assert pairs == [(b"X-Frame-Options", b"SAMEORIGIN"), (b"referrer-policy", b"no-referrer")]

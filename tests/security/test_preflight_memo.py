@@ -16,6 +16,7 @@ def security() -> HttpSecurity:
     return HttpSecurity(cors, None, request_id_header="X-Request-ID")
 
 
+Ask = tuple[str, str, str | None, bool]
 asks = st.tuples(
     st.sampled_from([ALLOWED, "https://a.example.org", "https://example.org", "https://evil.test", "null"]),
     st.sampled_from(["GET", "PUT", "DELETE", "TRACE", "put"]),
@@ -26,7 +27,7 @@ asks = st.tuples(
 
 @settings(max_examples=60)
 @given(st.lists(asks, min_size=1, max_size=40))
-def test_every_answer_is_the_policys_own_whatever_came_before(sequence: list[tuple[str, str, str | None, bool]]) -> None:
+def test_every_answer_is_the_policys_own_whatever_came_before(sequence: list[Ask]) -> None:
     http = security()
     assert http.cors is not None
     for origin, method, headers, private in sequence:

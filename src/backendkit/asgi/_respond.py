@@ -70,3 +70,10 @@ class ResponseHeaders:
             self.names[:] = [lowered for _, lowered in kept]
         self.pairs.append((key, value.encode("latin-1")))
         self.names.append(key)
+
+    def setdefault(self, name: str, value: str, /) -> None:
+        """Add the field unless the response has it already."""
+        key = _NAMES.get(name) or _name(name)
+        if key not in self.names:
+            self.pairs.append((key, value.encode("latin-1")))
+            self.names.append(key)

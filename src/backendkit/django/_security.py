@@ -75,3 +75,9 @@ class Fields:
     def __setitem__(self, name: str, value: str) -> None:
         self._headers[name] = value
         self._present.add(name.lower())
+
+    def setdefault(self, name: str, value: str, /) -> None:
+        lowered = name.lower()
+        if lowered not in self._present:
+            self._headers[name] = value
+            self._present.add(lowered)

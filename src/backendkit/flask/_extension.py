@@ -88,6 +88,12 @@ class _Fields:
             self._headers.add(name, value)
             self._present.add(lowered)
 
+    def setdefault(self, name: str, value: str, /) -> None:
+        lowered = name.lower()
+        if lowered not in self._present:
+            self._headers.add(name, value)
+            self._present.add(lowered)
+
 
 def _request_class(request_class: type[Request]) -> type[Request]:
     """A subclass of the app's request class whose ``get_json()`` raises our errors, and whose body is never cut.

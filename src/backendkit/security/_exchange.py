@@ -225,9 +225,9 @@ class Exchange:
         chosen = headers.for_response(
             html=html, https=self.https, authenticated=self.authorization, nonce=nonce, overrides=overrides
         )
+        setdefault = target.setdefault
         for name, value in chosen:
-            if target.get(name) is None:
-                target[name] = value
+            setdefault(name, value)
 
 
 _LISTS = frozenset({"Vary", "Access-Control-Expose-Headers"})
