@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from backendkit.security import CORS, SecurityHeaders
+from backendkit.security import CORS, HTML_POLICY, SecurityHeaders
 
 REPORT_PATH = "/csp-report"
 
@@ -41,6 +41,18 @@ def cors() -> CORS | None:
     """The examples' CORS policy: the listed origins, with credentials (``None`` when none are listed)."""
     allowed = origins()
     return CORS(allow_origins=allowed, allow_credentials=True) if allowed else None
+
+
+PAGE_POLICY = HTML_POLICY.with_report(REPORT_PATH)
+"""The policy of ``GET /``, given on that route: only the scripts with this response's nonce run.
+
+Not the app-wide ``html_policy``: FastAPI's ``/docs`` loads Swagger UI from a CDN and runs an inline
+script without a nonce, which this policy would block.
+"""
+
+
+PAGE_HEADERS = {"content_security_policy": PAGE_POLICY}
+"""``GET /``'s change to the security headers, as each adapter's ``security_headers(**PAGE)`` takes it."""
 
 
 def security_headers() -> SecurityHeaders:

@@ -21,6 +21,7 @@ from backendkit.fastapi.health import DrainOnShutdown, health_routes
 from backendkit.fastapi.idempotency import IdempotentRoutes
 from backendkit.fastapi.pagination import page_request, page_response
 from backendkit.fastapi.ratelimit import limit
+from backendkit.fastapi.security import security_headers
 from backendkit.logging import configure_logging, uvicorn_log_config
 from backendkit.observability import observe, observers
 from backendkit.pagination import PageRequest
@@ -56,7 +57,7 @@ def create_app() -> FastAPI:
     app.add_middleware(DrainOnShutdown, health=health)  # /readyz answers 503 from SIGTERM on
     keys = IdempotentRoutes(app, idempotency)  # Idempotency-Key on POST /tasks
 
-    @app.get("/", response_class=HTMLResponse)
+    @app.get("/", response_class=HTMLResponse, dependencies=[Depends(security_headers(**_security.PAGE_HEADERS))])
     def home(request: Request) -> HTMLResponse:
         return HTMLResponse(_security.page(request.state.csp_nonce))
 

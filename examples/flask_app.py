@@ -16,6 +16,7 @@ from backendkit.flask.health import health_routes
 from backendkit.flask.idempotency import idempotent
 from backendkit.flask.pagination import page_request, page_response
 from backendkit.flask.ratelimit import limit
+from backendkit.flask.security import security_headers
 from backendkit.logging import configure_logging
 from backendkit.observability import observe, observers
 from examples import _auth, _health, _idempotency, _limits, _metrics, _proxies, _security, _tracing
@@ -44,6 +45,7 @@ def create_app() -> Flask:
     _metrics.flask(app)  # GET /metrics with BACKENDKIT_EXAMPLE_METRICS=1
 
     @app.get("/")
+    @security_headers(**_security.PAGE_HEADERS)
     def home() -> Response:
         return Response(_security.page(g.csp_nonce), content_type="text/html; charset=utf-8")
 

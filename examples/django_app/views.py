@@ -12,6 +12,7 @@ from backendkit.django.auth import aauthenticate, bearer, require
 from backendkit.django.idempotency import idempotent
 from backendkit.django.pagination import page_request, page_response
 from backendkit.django.ratelimit import limit
+from backendkit.django.security import security_headers
 from backendkit.errors import NotFound
 from examples import _auth, _health, _idempotency, _limits, _security
 from examples._tasks import TASK_PAGES, TaskIn, TaskStore, list_tasks
@@ -26,6 +27,7 @@ health = _health.health(store, limited=limited_rule, verifier=verifier, keys=key
 
 
 @require_safe
+@security_headers(**_security.PAGE_HEADERS)
 def home(request: HttpRequest) -> HttpResponse:
     return HttpResponse(_security.page(request.csp_nonce))  # type: ignore[attr-defined]  (set by ErrorMiddleware)
 

@@ -10,6 +10,8 @@ from tests.support.asgi import from_peer
 from tests.support.net import Reply
 from tests.support.net import request as socket_request
 
+ALLOWED_ORIGIN = "https://app.example.com"
+"""The one origin the examples allow in the conformance suite (their BACKENDKIT_EXAMPLE_CORS_ORIGINS)."""
 BUG_MESSAGE = "secret-token-7f3a9c"
 LOG_PASSWORD = "hunter2-in-a-log-line"
 

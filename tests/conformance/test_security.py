@@ -19,8 +19,7 @@ import pytest
 from backendkit.auth import HMACKey, issue
 from examples import _auth
 from examples._tasks import MAX_BODY_SIZE
-from tests.conformance.conftest import ALLOWED_ORIGIN
-from tests.conformance.targets import Target
+from tests.conformance.targets import ALLOWED_ORIGIN, Target
 from tests.support.net import Reply
 
 EXPOSED = (
@@ -194,6 +193,7 @@ def test_the_html_page_carries_its_nonce_in_its_policy(target: Target) -> None:
         assert nonce is not None, policy
         assert f'<script nonce="{nonce.group(1)}">'.encode() in reply.body
         assert policy.endswith("; report-uri /csp-report")
+        assert reply.headers["cache-control"] == "no-store"  # one visitor's nonce: never from a cache
         assert policy.startswith("default-src 'self'; script-src 'nonce-")
         nonces.append(nonce.group(1))
     assert nonces[0] != nonces[1]  # one per response

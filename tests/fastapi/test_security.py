@@ -197,3 +197,24 @@ def test_hsts_only_over_https() -> None:
         assert client.get("/r/framed").headers["strict-transport-security"].startswith("max-age=")
     with TestClient(app) as client:
         assert "strict-transport-security" not in client.get("/r/framed").headers
+
+
+def test_the_default_headers_leave_the_interactive_docs_working() -> None:
+    # Swagger UI and ReDoc load from a CDN and run an inline script without a nonce: the default HTML
+    # policy is none, so an existing app's /docs keeps working once backendkit is installed.
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from backendkit.fastapi import install
+
+    app = FastAPI()
+    install(app)
+    client = TestClient(app)
+    for path in ("/docs", "/redoc"):
+        reply = client.get(path)
+        assert reply.status_code == 200
+        assert "content-security-policy" not in reply.headers
+        assert reply.headers["x-content-type-options"] == "nosniff"
+    assert (
+        client.get("/openapi.json").headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+    )

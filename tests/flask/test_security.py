@@ -471,3 +471,45 @@ def test_stacked_changes_add_up_and_the_innermost_wins() -> None:
     reply = app.test_client().get("/stacked")
     assert "X-Frame-Options" not in reply.headers
     assert reply.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_no_hook_of_the_app_runs_for_a_preflight_or_a_report() -> None:
+    # Flask runs every after_request hook on any response it sends; an app hook that reads what its own
+    # before_request hook set turned a preflight into a 500 while the answer came from a Flask hook.
+    import time
+
+    from flask import Flask, g
+
+    from backendkit.flask import BackendKit
+
+    app = Flask(__name__)
+    BackendKit(app, cors={"allow_origins": ["https://app.example.com"]}, security_headers={"report_path": "/csp"})
+    ran: list[str] = []
+
+    @app.before_request
+    def start_timer() -> None:
+        ran.append("before")
+        g.t0 = time.perf_counter()
+
+    @app.after_request
+    def timing(response: Response) -> Response:
+        ran.append("after")
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - g.t0) * 1000:.1f}"
+        return response
+
+    client = app.test_client()
+    asking = {"Origin": "https://app.example.com", "Access-Control-Request-Method": "PUT"}
+    preflight = client.options("/anything", headers=asking)
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert preflight.headers["X-Request-ID"]
+    assert preflight.headers["X-Content-Type-Options"] == "nosniff"
+    refused = client.options("/anything", headers={**asking, "Origin": "https://evil.test"})
+    assert refused.status_code == 403
+    assert refused.get_json()["error"]["code"] == "CORS_REFUSED"
+    report = b'{"csp-report": {"blocked-uri": "inline"}}'
+    taken = client.post("/csp", data=report, headers={"Content-Type": "application/csp-report"})
+    assert taken.status_code == 204
+    assert ran == []  # none of the app's hooks ran for these three
+    assert "Server-Timing" in client.get("/missing").headers  # (they run for everything else)
+    assert ran == ["before", "after"]

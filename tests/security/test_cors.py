@@ -70,15 +70,17 @@ def test_a_refused_or_missing_origin_gets_only_vary(origin: str | None) -> None:
     assert CORS(allow_origins=[APP], allow_credentials=True).response_headers(origin) == (("Vary", "Origin"),)
 
 
-def test_star_without_credentials_answers_star_without_vary() -> None:
+def test_star_without_credentials_answers_star_and_still_varies() -> None:
+    # A request without an Origin (or from null) gets no Access-Control-Allow-Origin: the answer
+    # depends on the origin under "*" too, so a cache must keep the variants apart.
     cors = CORS(allow_origins=["*"])
-    assert not cors.varies
+    assert cors.star
     headers = cors.response_headers("https://anyone.test")
     assert dict(headers)["Access-Control-Allow-Origin"] == "*"
-    assert "Vary" not in dict(headers)
+    assert dict(headers)["Vary"] == "Origin"
     assert "Access-Control-Allow-Credentials" not in dict(headers)
-    assert cors.response_headers(None) == ()
-    assert cors.response_headers("null") == ()
+    assert cors.response_headers(None) == (("Vary", "Origin"),)
+    assert cors.response_headers("null") == (("Vary", "Origin"),)
 
 
 @pytest.mark.parametrize(
@@ -86,7 +88,7 @@ def test_star_without_credentials_answers_star_without_vary() -> None:
 )
 def test_vary_origin_whenever_the_answer_depends_on_the_origin(origins: list[str]) -> None:
     cors = CORS(allow_origins=origins)
-    assert cors.varies
+    assert not cors.star
     assert ("Vary", "Origin") in cors.response_headers("https://other.test")
     assert ("Vary", "Origin") in cors.response_headers(None)
 

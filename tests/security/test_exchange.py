@@ -15,7 +15,7 @@ from backendkit.errors import (
     TooManyRequests,
     UnsupportedMediaType,
 )
-from backendkit.security import CORS, CSP, HttpSecurity, SecurityHeaders, route_overrides
+from backendkit.security import CORS, CSP, HTML_POLICY, HttpSecurity, SecurityHeaders, route_overrides
 from backendkit.security._exchange import Nonce
 from tests.support.logs import LineCatcher
 
@@ -177,7 +177,7 @@ def test_route_overrides_reach_the_response() -> None:
 
 
 def test_the_nonce_is_made_only_for_html_that_uses_it_and_is_the_one_in_the_header() -> None:
-    sec = security()
+    sec = security(headers=SecurityHeaders(html_policy=HTML_POLICY))
     api = sec.begin("GET", "/", origin=None, https=False, authorization=False)
     api.decorate(response(("Content-Type", "application/json")))
     assert not api.nonce.used
@@ -196,6 +196,9 @@ def test_the_nonce_is_made_only_for_html_that_uses_it_and_is_the_one_in_the_head
     plain = no_nonce.begin("GET", "/", origin=None, https=False, authorization=False)
     plain.decorate(response(("Content-Type", "text/html")))
     assert not plain.nonce.used
+    default = security().begin("GET", "/", origin=None, https=False, authorization=False)
+    default.decorate(response(("Content-Type", "text/html")))  # no HTML policy by default: no nonce
+    assert not default.nonce.used
 
 
 def test_a_nonce_is_random_url_safe_and_html_safe() -> None:
@@ -244,3 +247,24 @@ def test_take_report_refusals() -> None:
     with pytest.raises(MethodNotAllowed):
         sec.take_report(REPORT, "application/csp-report", "c", method="PUT")
     assert sec.take_report(REPORT, "application/csp-report", None) == 204
+
+
+def test_the_report_budget_counts_violations_not_bodies(log_lines: LineCatcher) -> None:
+    sec = security(headers={"report_path": "/csp", "reports_per_minute": 3})
+    entry = {"type": "csp-violation", "body": {"effectiveDirective": "script-src-elem", "blockedURL": "inline"}}
+    many = json.dumps([entry] * 20).encode()
+    assert sec.take_report(many, "application/reports+json", "a") == 204
+    logged = [line for line in log_lines.lines if line.get("logger") == "backendkit.security.csp"]
+    assert len(logged) == 3  # the budget of a minute, not twenty
+    with pytest.raises(TooManyRequests):
+        sec.take_report(many, "application/reports+json", "a")
+
+
+def test_a_report_cannot_forge_a_log_line(log_lines: LineCatcher) -> None:
+    sec = security(headers={"report_path": "/csp"})
+    forged = {"csp-report": {"effective-directive": "script-src\nlevel=error FAKE", "blocked-uri": "inline\r\nx"}}
+    assert sec.take_report(json.dumps(forged).encode(), "application/csp-report", "a") == 204
+    (line,) = [line for line in log_lines.lines if line.get("logger") == "backendkit.security.csp"]
+    assert "\n" not in line["message"]
+    assert "\r" not in line["message"]
+    assert line["csp"]["directive"] == "script-src?level=error FAKE"

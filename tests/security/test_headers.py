@@ -44,12 +44,22 @@ def test_no_store_only_for_authenticated_requests() -> None:
     assert "Cache-Control" not in headers_of(SecurityHeaders(no_store_when_authenticated=False), authenticated=True)
 
 
-def test_html_responses_get_the_html_policy_with_the_nonce() -> None:
-    headers = headers_of(SecurityHeaders(), html=True, nonce="abc")
+def test_html_responses_get_the_html_policy_with_the_nonce_and_are_not_stored() -> None:
+    headers = headers_of(SecurityHeaders(html_policy=HTML_POLICY), html=True, nonce="abc")
     assert headers["Content-Security-Policy"] == HTML_POLICY.render("abc")
     assert "'nonce-abc'" in headers["Content-Security-Policy"]
     assert "Content-Security-Policy-Report-Only" not in headers
-    assert SecurityHeaders().html_uses_nonce
+    assert headers["Cache-Control"] == "no-store"  # one visitor's nonce
+    assert SecurityHeaders(html_policy=HTML_POLICY).html_uses_nonce
+
+
+def test_by_default_html_responses_get_no_policy() -> None:
+    # An existing app's pages (FastAPI's /docs, Django's admin) load scripts a default policy would block.
+    headers = headers_of(SecurityHeaders(), html=True, nonce="abc")
+    assert "Content-Security-Policy" not in headers
+    assert "Cache-Control" not in headers
+    assert headers["X-Frame-Options"] == "DENY"
+    assert not SecurityHeaders().html_uses_nonce
 
 
 def test_an_enforced_and_a_report_only_policy_side_by_side_both_reporting() -> None:
@@ -171,7 +181,7 @@ def test_from_setting_forms() -> None:
 
 
 def test_a_report_path_reaches_the_html_policies_only() -> None:
-    policy = SecurityHeaders(report_path="/csp")
+    policy = SecurityHeaders(html_policy=HTML_POLICY, report_path="/csp")
     assert policy.html_policy is not None
     assert policy.html_policy.directives["report-uri"] == ("/csp",)
     assert "report-uri" not in headers_of(policy)["Content-Security-Policy"]

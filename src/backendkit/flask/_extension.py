@@ -195,8 +195,8 @@ class BackendKit:
             environ[_IN_FLIGHT] = in_flight
             open_channel(environ)
             g.request_id = in_flight.request_id
-            if state.security is not None:  # a preflight or a CSP report is answered here
-                _security.begin(state, req, in_flight.facts.client_ip)
+            if state.security is not None:  # (preflights and CSP reports never get here: AnsweringFirst)
+                _security.begin(state, req)
             limit = req.max_content_length
             if limit is not None and (req.content_length or 0) > limit:
                 raise ContentTooLarge()  # declared too large: refused before any view reads it
@@ -205,7 +205,6 @@ class BackendKit:
             environ = request.environ
             in_flight: InFlight | None = environ.get(_IN_FLIGHT)
             if in_flight is not None:
-                response = environ.pop(_security.ANSWER, response)  # the first hook's own answer
                 headers = response.headers
                 headers[state.header] = in_flight.request_id
                 queued = close_channel(environ)
@@ -242,6 +241,7 @@ class BackendKit:
         app.register_error_handler(Exception, _handle_exception)
         if state.security is not None:
             app.context_processor(_security.csp_nonce)  # {{ csp_nonce }}
+            app.wsgi_app = _security.AnsweringFirst(app.wsgi_app, state)  # type: ignore[method-assign]
         _every_request(app, settings)
 
 

@@ -144,7 +144,8 @@ class HttpSecurity:
         Raises:
             MethodNotAllowed: Not a ``POST`` (the endpoint takes nothing else).
             ContentTooLarge: Over ``report_max_bytes``.
-            TooManyRequests: Over the client's ``reports_per_minute``.
+            TooManyRequests: The client has no report left this minute (``reports_per_minute``
+                counts violations: a body with more than are left has the rest dropped).
             UnsupportedMediaType, MalformedJSON: Not a report.
         """
         assert self.headers is not None
@@ -153,9 +154,14 @@ class HttpSecurity:
             raise MethodNotAllowed(["POST"])
         if len(body) > self.headers.report_max_bytes:
             raise ContentTooLarge()
-        if not self.budget.take(client or "-", time.monotonic()):
+        # Every body spends one report of the client's budget, a refused one too (a loop cannot flood),
+        # and each violation past its first one more: one body may carry twenty.
+        key, now = client or "-", time.monotonic()
+        if not self.budget.take(key, now):
             raise TooManyRequests(retry_after=60 / self.headers.reports_per_minute)
-        for violation in parse_reports(body, content_type):
+        violations = parse_reports(body, content_type)
+        granted = 1 + self.budget.take(key, now, len(violations) - 1) if len(violations) > 1 else 1
+        for violation in violations[:granted]:
             directive = violation.get("directive", "?")
             blocked = violation.get("blocked_uri", "?")
             page = violation.get("document_uri", "?")

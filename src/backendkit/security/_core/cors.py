@@ -170,16 +170,21 @@ class CORS:
         )
 
     @property
-    def varies(self) -> bool:
-        """Whether the headers depend on the request's origin (all but ``*`` without credentials do)."""
-        return not (self.matcher.any and not self.matcher.exact and not self.matcher.patterns)
+    def star(self) -> bool:
+        """Whether an allowed origin is answered ``*`` rather than echoed (``["*"]`` alone, no credentials)."""
+        return self.matcher.any and not self.matcher.exact and not self.matcher.patterns
 
     def response_headers(self, origin: str | None) -> tuple[Header, ...]:
-        """The CORS headers of a response to a request from ``origin`` (the ``Origin`` value, or ``None``)."""
-        vary: tuple[Header, ...] = (("Vary", "Origin"),) if self.varies else ()
+        """The CORS headers of a response to a request from ``origin`` (the ``Origin`` value, or ``None``).
+
+        ``Vary: Origin`` always, ``*`` included: a request without an ``Origin`` (or
+        from ``null``) gets no ``Access-Control-Allow-Origin``, so the answer depends
+        on the origin whatever the policy, and a cache must keep the variants apart.
+        """
+        vary: tuple[Header, ...] = (("Vary", "Origin"),)
         if origin is None or not self.matcher.allows(origin):
             return vary
-        allowed = "*" if not self.varies else origin
+        allowed = "*" if self.star else origin
         return (("Access-Control-Allow-Origin", allowed), *self._allowed_tail, *vary)
 
     def preflight(
@@ -209,7 +214,7 @@ class CORS:
                 return Preflight(False, (vary,), f"the request header {refused[0][:40]!r} is not allowed")
         if private_network and not self.allow_private_network:
             return Preflight(False, (vary,), "private network access is not allowed")
-        allowed_origin = "*" if not self.varies else origin
+        allowed_origin = "*" if self.star else origin
         headers: list[Header] = [("Access-Control-Allow-Origin", allowed_origin)]
         if self.allow_credentials:
             headers.append(("Access-Control-Allow-Credentials", "true"))

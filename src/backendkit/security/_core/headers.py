@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backendkit.errors import ConfigurationError
-from backendkit.security._core.csp import API_POLICY, CSP, HTML_POLICY
+from backendkit.security._core.csp import API_POLICY, CSP
 
 Header = tuple[str, str]
 
@@ -63,8 +63,12 @@ class SecurityHeaders:
         content_type_options: ``X-Content-Type-Options``.
         referrer_policy: ``Referrer-Policy``.
         content_security_policy: The CSP of responses that are not HTML (a :class:`CSP`).
-        html_policy: The CSP of ``text/html`` responses; :data:`CSP.NONCE` in it is the
-            request's nonce, which templates read (``csp_nonce``).
+        html_policy: The CSP of ``text/html`` responses (none by default: an application's
+            pages, FastAPI's ``/docs`` or Django's admin, load scripts that a policy written
+            for them must allow; :data:`~backendkit.security.HTML_POLICY` is a strict start).
+            :data:`CSP.NONCE` in it is the request's nonce, which templates read
+            (``csp_nonce``); a response that carries one gets ``Cache-Control: no-store``
+            (unless it sets its own), so that no cache hands one nonce to every visitor.
         html_report_only: A second policy for HTML responses, sent as
             ``Content-Security-Policy-Report-Only`` beside the enforced one: try a stricter
             policy before enforcing it.
@@ -90,7 +94,7 @@ class SecurityHeaders:
     content_type_options: str | None = "nosniff"
     referrer_policy: str | None = "no-referrer"
     content_security_policy: CSP | None = API_POLICY
-    html_policy: CSP | None = HTML_POLICY
+    html_policy: CSP | None = None
     html_report_only: CSP | None = None
     cross_origin_opener_policy: str | None = "same-origin"
     cross_origin_resource_policy: str | None = "same-origin"
@@ -203,6 +207,10 @@ class SecurityHeaders:
                 value = lowered.get(name.lower())
                 if value is not None and name.lower() not in present:
                     headers.append((name, value))
+        # A page with a nonce is one visitor's: a cache would hand the same nonce to every visitor.
+        nonced = nonce is not None and html and _carries(headers, f"'nonce-{nonce}'")
+        if nonced and "cache-control" not in {n.lower() for n, _ in headers} | _names(overrides):
+            headers.append(("Cache-Control", "no-store"))
         return headers
 
 
@@ -211,6 +219,15 @@ def overrides_use_nonce(overrides: Mapping[str, str | CSP | None] | None) -> boo
     if not overrides:
         return False
     return any(isinstance(value, CSP) and value.uses_nonce for value in overrides.values())
+
+
+def _carries(headers: list[Header], source: str) -> bool:
+    """Whether a Content-Security-Policy among ``headers`` names ``source``."""
+    return any(n.startswith("Content-Security-Policy") and source in v for n, v in headers)
+
+
+def _names(overrides: Mapping[str, object] | None) -> set[str]:
+    return {name.lower() for name in overrides} if overrides else set()
 
 
 def route_overrides(**changes: str | CSP | None) -> dict[str, str | CSP | None]:

@@ -75,7 +75,8 @@ def _violation(body: Any) -> dict[str, Any] | None:
         if isinstance(value, int):
             out[name] = value
         else:
-            out[name] = redact_url(value) if name in _URLS else value[:MAX_FIELD]
+            text = redact_url(value) if name in _URLS else value[:MAX_FIELD]
+            out[name] = "".join(c if c.isprintable() else "?" for c in text)  # one log line stays one line
     return out or None
 
 
@@ -127,12 +128,12 @@ class ReportBudget:
         self.clients = clients
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
 
-    def take(self, client: str, now: float) -> bool:
-        """Spend one report of ``client``'s at ``now`` (seconds); ``False`` when none is left."""
+    def take(self, client: str, now: float, wanted: int = 1) -> int:
+        """Spend up to ``wanted`` of ``client``'s reports at ``now`` (seconds); how many it may log (0: none)."""
         tokens, then = self._buckets.pop(client, (float(self.per_minute), now))
-        tokens = min(float(self.per_minute), tokens + (now - then) * self.per_minute / 60.0)
-        allowed = tokens >= 1.0
-        self._buckets[client] = (tokens - 1.0 if allowed else tokens, now)
+        tokens = min(float(self.per_minute), tokens + max(0.0, now - then) * self.per_minute / 60.0)
+        granted = min(wanted, int(tokens))
+        self._buckets[client] = (tokens - granted, now)
         while len(self._buckets) > self.clients:
             self._buckets.popitem(last=False)
-        return allowed
+        return granted
