@@ -149,6 +149,11 @@ class _Pairs:
         self.pairs[:] = [(key, v) for key, v in self.pairs if key.lower() != lowered]
         self.pairs.append((name, value))
 
+    def setdefault(self, name: str, value: str, /) -> None:
+        lowered = name.lower()
+        if all(key.lower() != lowered for key, _ in self.pairs):
+            self.pairs.append((name, value))
+
 
 def csp_nonce() -> dict[str, Any]:
     """The templates' ``csp_nonce`` (a context processor the extension installs)."""
