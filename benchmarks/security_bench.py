@@ -35,11 +35,11 @@ headers (backendkit's defaults and its request-id header), the same exposed head
 anything is timed, each contender is checked to send the headers of its case, and each baseline to send
 none of them.
 
-"Added" is the contender's best round minus its baseline's best round (what the others' load cannot
-inflate: the machines these run on are shared), with the median over rounds of (contender - its
-baseline), the two measured in the same round, beside it. Target: in each judged case (``cors``,
-``preflight``, ``headers``), backendkit adds no more than the cheapest peer of that case, judged on the
-bests. An A/A control, the backendkit baseline measured twice as two identical apps, gives the noise.
+"Added" is the median over rounds of (contender - its baseline), the two measured in the same round;
+beside it, "bests": the contender's best round minus its baseline's best round. Target: in each judged
+case (``cors``, ``preflight``, ``headers``), backendkit adds no more than the cheapest peer of that case.
+An A/A control, the backendkit baseline measured twice as two identical apps, gives the noise: where the
+two differ by less than it, one run decides nothing (run again).
 
 Contenders run in rounds, one sample each per round in an order that turns by one each round; a sample
 repeats the request for about --sample seconds. Logging below ERROR is off (``logging.disable``), as in
@@ -451,42 +451,39 @@ def section(framework: str, contenders: list[Contender], args: argparse.Namespac
         runners: dict[str, Runner] = {c.name: clients[c.name].run for c in taking}
         samples = scaled(measure_ns(runners, args.rounds, args.sample, least=20, warmup=200), 1000)
         print(f"{framework}, {TITLES[case]}; us per request over {args.rounds} rounds;")
-        print("  added: best - the baseline's best; per round: the median over rounds of (contender - its")
-        print("  baseline) in the same round, +-: its half-IQR")
-        print(f"  {'':<58}{'median':>9}{'best':>9}{'added':>9}{'per round':>11}{'+-':>7}   baseline")
+        print("  added: the median over rounds of (contender - its baseline) in the same round, +-: its")
+        print("  half-IQR; bests: the contender's best round - its baseline's best round")
+        print(f"  {'':<58}{'median':>9}{'best':>9}{'added':>9}{'+-':>7}{'bests':>9}   baseline")
         for c in taking:
             values = samples[c.name]
             line = f"  {c.name:<58}{statistics.median(values):>9.2f}{min(values):>9.2f}"
             if c.base is not None:
                 diffs = differences(samples, c.name, c.base)
-                line += f"{best_added(samples, c.name, c.base):>+9.2f}{statistics.median(diffs):>+11.2f}"
-                line += f"{spread(diffs):>7.2f}   {c.base}"
+                line += f"{statistics.median(diffs):>+9.2f}{spread(diffs):>7.2f}"
+                line += f"{best_added(samples, c.name, c.base):>+9.2f}   {c.base}"
             print(line + "".join(f" ({s})" for s in shortfalls[c.name]))
         noise = differences(samples, BASE_AA, BASE)
-        aa = best_added(samples, BASE_AA, BASE)
-        print(f"  noise (A/A control): {aa:+.2f} us best, {statistics.median(noise):+.2f} us per round", end="")
-        print(f" (half-IQR {spread(noise):.2f} us)")
+        aa, aa_best = statistics.median(noise), best_added(samples, BASE_AA, BASE)
+        print(f"  noise (A/A control): {aa:+.2f} us, half-IQR {spread(noise):.2f} us (bests {aa_best:+.2f} us)")
         mine = MINE[case]
-        ours, ours_median = best_added(samples, mine, BASE), median_added(samples, mine, BASE)
-        peers = {c.name: best_added(samples, c.name, PLAIN) for c in taking if c.peer}
+        ours, ours_best = median_added(samples, mine, BASE), best_added(samples, mine, BASE)
+        peers = {c.name: median_added(samples, c.name, PLAIN) for c in taking if c.peer}
         cheapest = min(peers, key=peers.__getitem__)
         for name, theirs in peers.items():
             ratio = f"{ours / theirs:.2f}x" if ours > 0 and theirs > 0 else "no ratio (one adds nothing)"
-            theirs_median = median_added(samples, name, PLAIN)
+            theirs_best = best_added(samples, name, PLAIN)
             print(f"  {mine} added / {name}'s: {ratio}: {ours:+.2f} vs {theirs:+.2f} us", end="")
-            print(f" (per round {ours_median:+.2f} vs {theirs_median:+.2f})")
+            print(f" (bests {ours_best:+.2f} vs {theirs_best:+.2f})")
         theirs = peers[cheapest]
         ratio = f"{ours / theirs:.2f}x, " if ours > 0 and theirs > 0 else ""
-        figure = f"{ratio}{ours:+.2f} vs {theirs:+.2f} us (per round {ours_median:+.2f} vs"
-        figure += f" {median_added(samples, cheapest, PLAIN):+.2f}; {cheapest})"
+        figure = f"{ratio}{ours:+.2f} vs {theirs:+.2f} us (bests {ours_best:+.2f} vs"
+        figure += f" {best_added(samples, cheapest, PLAIN):+.2f}; {cheapest})"
         label = f"{framework} {case}: {mine} added vs the cheapest peer's"
         if case in JUDGED:
             summary.judge(f"{label} (<=)", figure, ours <= theirs)
         else:
             summary.note(label, figure)
-        summary.note(
-            f"{framework} {case}: A/A control added", f"{aa:+.2f} us (per round {statistics.median(noise):+.2f})"
-        )
+        summary.note(f"{framework} {case}: A/A control added", f"{aa:+.2f} us (bests {aa_best:+.2f})")
         print()
     if loop is not None:
         loop.close()
@@ -515,7 +512,7 @@ def main() -> None:
     for name in sections:
         framework, build = builders[name]
         section(framework, build(), args, summary)
-    summary.print("summary (added: best - the baseline's best, us; <=: backendkit adds no more than the cheapest peer)")
+    summary.print("summary (added: the median of per-round differences, us; <=: backendkit adds no more than it)")
     run.footer()
 
 
