@@ -208,10 +208,8 @@ class BackendKit:
                 headers = response.headers
                 headers[state.header] = in_flight.request_id
                 queued = close_channel(environ)
-                if queued or state.security is not None:
-                    fields = _Fields(headers)
-                    add_headers(fields, queued)
-                    _security.decorate(fields, environ)
+                if queued:  # (the CORS and security headers are added around wsgi_app: _security._decorating)
+                    add_headers(_Fields(headers), queued)
                 environ[_RESPONSE] = (response.status_code, response.calculate_content_length())
             return response
 
@@ -312,8 +310,6 @@ def _handle_exception(raised: Exception) -> Response:
         # Set here as well: when an after-request hook is what failed, Flask
         # re-runs the hooks on this response and stops at the failing one again.
         response.headers[state.header] = in_flight.request_id
-        if state.security is not None:
-            _security.decorate(_Fields(response.headers), request.environ)
     return response
 
 
