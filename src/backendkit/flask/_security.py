@@ -42,6 +42,8 @@ class AnsweringFirst:
     ``before_request`` hook set failed on a preflight (a 500). Answered here, as
     Django's middleware and the ASGI one answer them, no code of the app runs for
     them: the request id, the access line and the headers are backendkit's alone.
+    Every other response gets its CORS and security headers here too, in the WSGI
+    header list Flask hands to ``start_response`` (:func:`_decorating`).
     """
 
     def __init__(self, wsgi_app: WSGIApp, state: AdapterState) -> None:
