@@ -96,9 +96,14 @@ class AdapterState:
         self.proto_header = proto.encode("latin-1") if enabled else None
         self.proto_key = environ_key(proto) if enabled else None
 
-    def https(self, scheme: str, peer: str | None, proto: str | None) -> bool:
-        """Whether the request came over HTTPS: to this server, or to the trusted proxy in front of it."""
-        return scheme == "https" or forwarded_https(peer, proto, self.trusted_proxies)
+    def https(self, scheme: str, peer: str | None, proto: str | None, forwarded: str | None = None) -> bool:
+        """Whether the request came over HTTPS: to this server, or to the trusted proxy the client reached.
+
+        ``proto`` is the header the proxies name the scheme in, ``forwarded`` the
+        forwarding header the settings trust (the hop the client is read from).
+        """
+        lines = (forwarded,) if forwarded else ()
+        return scheme == "https" or forwarded_https(peer, proto, self.trusted_proxies, lines)
 
     def begin_exchange(self, environ: Mapping[str, Any], *, method: str, path: str, scheme: str) -> Exchange | None:
         """A request's CORS and security headers, read from a WSGI environ (Django's ``META``); ``None`` when off.
@@ -115,7 +120,7 @@ class AdapterState:
             method,
             path,
             origin=get("HTTP_ORIGIN"),
-            https=self.https(scheme, get("REMOTE_ADDR"), proto),
+            https=self.https(scheme, get("REMOTE_ADDR"), proto, self.forwarded_in(environ)),
             authorization="HTTP_AUTHORIZATION" in environ,
             request_method=get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
             request_headers=get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),

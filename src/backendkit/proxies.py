@@ -279,41 +279,88 @@ def _forwarded_for(element: str) -> Address | None:
     return parse_address(found[0]) if len(found) == 1 else None
 
 
-def forwarded_https(peer: str | None, value: str | None, trusted: TrustedProxies) -> bool:
-    """Whether the nearest trusted proxy says the client's request came over HTTPS.
+def forwarded_https(
+    peer: str | None, value: str | None, trusted: TrustedProxies, forwarded: Sequence[str] = ()
+) -> bool:
+    """Whether the trusted proxy the client reached says it came over HTTPS.
 
-    ``value`` is the header that proxy writes the scheme in: ``X-Forwarded-Proto``
-    when the forwarding header is ``X-Forwarded-For``, ``Forwarded`` (its ``proto=``)
-    when it is that one. Only the rightmost entry counts (what our proxy wrote,
-    the others came from further away), and only when the peer is a trusted proxy.
+    ``value`` is the header the proxies write the scheme in: ``X-Forwarded-Proto``
+    when the forwarding header is ``X-Forwarded-For`` (whose lines are
+    ``forwarded``), ``Forwarded`` (its ``proto=``) when it is that one. The scheme
+    read is the one of the hop :func:`client_address` takes the client from: a CDN
+    that took the client's HTTPS in front of a load balancer on plain HTTP says
+    ``https, http``, and the client's connection was the first. With no
+    ``X-Forwarded-For`` lines, the nearest proxy's entry; with fewer
+    ``X-Forwarded-Proto`` entries than hops (a proxy that overwrites it), the
+    leftmost. Nothing is read unless the peer is a trusted proxy.
 
     Example:
         >>> forwarded_https("10.0.0.2", "http, https", TrustedProxies(["10.0.0.0/8"]))
+        True
+        >>> forwarded_https("10.0.0.2", "https, http", TrustedProxies(["10.0.0.0/8"]), ["203.0.113.9, 10.0.0.7"])
         True
         >>> forwarded_https("203.0.113.5", "https", TrustedProxies(["10.0.0.0/8"]))
         False
     """
     if not value or not trusted.enabled or len(value) > _MAX_ELEMENT_LENGTH * MAX_HOPS:
         return False
-    if not trusted.hops:
-        address = _parse_address(peer) if peer else None
-        if address is None or not trusted.trusts(address):
-            return False
-    last = value.rsplit(",", 1)[-1].strip()
-    if trusted.header == "x-forwarded-for":
-        return last.lower() == "https"
-    if len(last) > _MAX_ELEMENT_LENGTH:
+    if trusted.header == "forwarded":
+        position = _client_position(peer, (value,), trusted)
+    elif forwarded:
+        position = _client_position(peer, forwarded, trusted)
+    else:
+        position = 1 if trusted.hops or _is_trusted(peer, trusted) else 0
+    if position == 0 and (trusted.hops or _is_trusted(peer, trusted)):
+        position = 1  # the hops name no client (an element without for=): the nearest proxy's word
+    if position == 0:
         return False
-    found: list[str] = []  # as for= is read: the whole element well-formed, and one proto= in it
-    position, end = 0, len(last)
+    entries = [entry.strip() for entry in value.split(",")]
+    entry = entries[-position] if position <= len(entries) else entries[0]
+    if trusted.header == "x-forwarded-for":
+        return entry.lower() == "https"
+    return _forwarded_proto(entry) == ["https"]
+
+
+def _is_trusted(peer: str | None, trusted: TrustedProxies) -> bool:
+    address = _parse_address(peer) if peer else None
+    return address is not None and trusted.trusts(address)
+
+
+def _client_position(peer: str | None, values: Sequence[str], trusted: TrustedProxies) -> int:
+    """Which hop from the right :func:`client_address` takes the client from (0: the peer itself)."""
+    position = 0
+    if trusted.hops:
+        for position, hop in enumerate(_hops(values, trusted.header), start=1):
+            if hop is None:
+                return 0
+            if position == trusted.hops:
+                break
+        return position
+    if not _is_trusted(peer, trusted):
+        return 0
+    for walked, hop in enumerate(_hops(values, trusted.header), start=1):
+        if hop is None:
+            return 0
+        position = walked
+        if not trusted.trusts(hop):
+            break
+    return position
+
+
+def _forwarded_proto(element: str) -> list[str] | None:
+    """The ``proto=`` values of one ``Forwarded`` element, read as ``for=`` is (``None``: malformed)."""
+    if len(element) > _MAX_ELEMENT_LENGTH:
+        return None
+    found: list[str] = []
+    position, end = 0, len(element.rstrip())
     while position < end:
-        pair = _PAIR.match(last, position)
+        pair = _PAIR.match(element, position)
         if pair is None or pair.end() == position:
-            return False
+            return None
         if pair.group(1).lower() == "proto":
             found.append(pair.group(2).strip('"').lower())
         position = pair.end()
-    return found == ["https"]
+    return found
 
 
 __all__ = ["FORWARDING_HEADERS", "MAX_HOPS", "TrustedProxies", "client_address", "forwarded_https", "parse_address"]

@@ -114,3 +114,15 @@ def test_exposed_headers_add_to_what_the_response_exposed(framework: str) -> Non
         reply = send("GET", "/exposing", {"Origin": ORIGIN}, b"")
     assert reply.status == 200
     assert reply.headers["access-control-expose-headers"] == "Link, X-Total, X-Request-ID"
+
+
+@pytest.mark.parametrize("framework", ADAPTERS)
+def test_hsts_when_the_client_reached_the_first_trusted_proxy_over_https(framework: str) -> None:
+    # A CDN took the client's HTTPS; the balancer behind it spoke plain HTTP to the CDN and to us.
+    settings = {"trusted_proxies": 2}  # two hops (Starlette's test client has no address to trust)
+    chain = {"X-Forwarded-For": "203.0.113.9, 10.0.0.7"}
+    with built(framework, settings) as send:
+        cdn = send("GET", "/ok", {**chain, "X-Forwarded-Proto": "https, http"}, b"")
+        plain = send("GET", "/ok", {**chain, "X-Forwarded-Proto": "http, https"}, b"")
+    assert cdn.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
+    assert "strict-transport-security" not in plain.headers

@@ -1,4 +1,4 @@
-"""Whether a request came over HTTPS through a trusted proxy: only the nearest proxy's word counts."""
+"""Whether a request came over HTTPS through trusted proxies: the word of the proxy the client reached."""
 
 from __future__ import annotations
 
@@ -37,9 +37,11 @@ def test_x_forwarded_proto_rightmost_only(value: str | None, https: bool) -> Non
         ("for=198.51.100.7;proto=https", True),
         ('for="[2001:db8::1]";proto="https"', True),
         ("proto=HTTPS;host=app.example.com", True),
-        ("for=198.51.100.7;proto=http, for=10.0.0.9;proto=https", True),
-        ("for=198.51.100.7;proto=https, for=10.0.0.9;proto=http", False),
-        ("for=198.51.100.7;proto=https, for=10.0.0.9", False),  # our proxy named no scheme
+        # The client's element (the first untrusted for=) says how the client connected.
+        ("for=198.51.100.7;proto=http, for=10.0.0.9;proto=https", False),
+        ("for=198.51.100.7;proto=https, for=10.0.0.9;proto=http", True),  # a CDN's TLS, then plain HTTP inside
+        ("for=198.51.100.7;proto=https, for=10.0.0.9", True),
+        ("for=198.51.100.7, for=10.0.0.9;proto=https", False),  # the client's hop named no scheme
         ("for=198.51.100.7", False),
         ("proto=https;;", False),
         ("proto=https;garbage", False),
@@ -51,7 +53,7 @@ def test_x_forwarded_proto_rightmost_only(value: str | None, https: bool) -> Non
         ("proto=" + "s" * 5000, False),
     ],
 )
-def test_forwarded_proto_of_the_rightmost_element(value: str, https: bool) -> None:
+def test_forwarded_proto_of_the_clients_element(value: str, https: bool) -> None:
     assert forwarded_https("10.0.0.2", value, FORWARDED) is https
 
 
@@ -83,3 +85,26 @@ def test_the_forwarding_header_choice_decides_the_scheme_header_read() -> None:
     # A Forwarded setup does not read an X-Forwarded-Proto-shaped value, and the other way round.
     assert not forwarded_https("10.0.0.2", "https", FORWARDED)
     assert not forwarded_https("10.0.0.2", "proto=https", NETWORKS)
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "proto", "https"),
+    [
+        ("203.0.113.9, 10.0.0.7", "https, http", True),  # the CDN took HTTPS; the balancer inside spoke HTTP
+        ("203.0.113.9, 10.0.0.7", "http, https", False),  # the client spoke HTTP to the first proxy
+        ("203.0.113.9", "http, https", True),  # one hop: the nearest proxy's entry
+        ("203.0.113.9, 10.0.0.7", "https", True),  # one entry for two hops (a proxy overwrote it): that one
+        ("10.0.0.8, 10.0.0.7", "https, http", True),  # every hop trusted: the leftmost, as for the address
+        ("unknown, 10.0.0.7", "https, https", True),  # the walk ends: the nearest proxy's word
+    ],
+)
+def test_x_forwarded_proto_of_the_hop_the_client_is_read_from(forwarded: str, proto: str, https: bool) -> None:
+    assert forwarded_https("10.0.0.2", proto, NETWORKS, [forwarded]) is https
+
+
+def test_hops_mode_reads_the_scheme_at_the_clients_hop() -> None:
+    two = TrustedProxies(hops=2)
+    assert forwarded_https("10.0.0.2", "https, http", two, ["203.0.113.9, 10.0.0.7"])
+    assert not forwarded_https("10.0.0.2", "http, https", two, ["203.0.113.9, 10.0.0.7"])
+    chain = "for=203.0.113.9;proto=https, for=10.0.0.1;proto=http"
+    assert forwarded_https("10.0.0.2", chain, TrustedProxies(hops=2, header="Forwarded"))

@@ -323,3 +323,11 @@ def test_generated_look_alike_hosts(allowed: tuple[str, str, str, int | None], o
     assert not matcher.allows(origin(scheme, other, port))
     assert not matcher.allows(origin(scheme, other + host, port))
     assert not matcher.allows(origin(scheme, f"{host}.{other}", port))
+
+
+def test_an_ipv6_origin_is_compared_as_browsers_write_it() -> None:
+    # WHATWG's serialiser compresses the address; a config written otherwise still matches it.
+    assert normalize_origin("http://[0:0::1]:8000") == "http://[::1]:8000"
+    assert normalize_origin("http://[::FFFF:1.2.3.4]") == "http://[::ffff:102:304]"
+    assert normalize_origin("http://[zz::1]") is None
+    assert OriginMatcher(["http://[0:0:0:0:0:0:0:1]:8000"]).allows("http://[::1]:8000")

@@ -150,11 +150,12 @@ class RequestContextMiddleware:
     def _exchange(self, scope: Scope, headers: dict[bytes, str], peer: str | None) -> Exchange:
         assert self.security is not None
         proto = headers.get(self.proto) if self.proto is not None else None
+        forwarded = headers.get(self.forwarding) if self.forwarding is not None else None
         return self.security.begin(
             scope.get("method", ""),
             scope.get("path", ""),
             origin=headers.get(b"origin"),
-            https=self.state.https(scope.get("scheme", "http"), peer, proto),
+            https=self.state.https(scope.get("scheme", "http"), peer, proto, forwarded),
             authorization=b"authorization" in headers,
             request_method=headers.get(b"access-control-request-method"),
             request_headers=headers.get(b"access-control-request-headers"),

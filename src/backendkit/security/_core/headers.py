@@ -84,8 +84,9 @@ class SecurityHeaders:
         report_path: Where browsers send CSP violation reports (``POST``); it is added to
             the HTML policies as ``report-uri``. ``None``: no endpoint.
         report_max_bytes: The largest report body taken (413 above it).
-        reports_per_minute: Reports taken from one client address per minute, per process
-            (429 above it: a page stuck in a loop cannot flood the log).
+        reports_per_minute: Violations logged from one client address per minute, per
+            process (each body spends one, each violation past its first one more; 429 when
+            none is left: a page stuck in a loop cannot flood the log).
 
     Raises:
         ConfigurationError: A value that is no header value.

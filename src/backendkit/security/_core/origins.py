@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -61,6 +62,11 @@ def normalize_origin(text: str) -> str | None:
     host, port = _split_port(authority)
     if host is None or not _valid_host(host):
         return None
+    if host.startswith("["):  # as browsers write it: [0:0::1] is [::1]
+        try:
+            host = f"[{ipaddress.IPv6Address(host[1:-1]).compressed}]"
+        except ValueError:
+            return None
     if port is None or port == DEFAULT_PORTS[scheme]:
         return f"{scheme}://{host}"
     return f"{scheme}://{host}:{port}"
