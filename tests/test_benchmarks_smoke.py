@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_EXTRA = (
     "pythonjsonlogger", "pyrate_limiter", "slowapi", "flask_limiter", "fastapi_pagination", "sqlakeyset",
     "fastapi_health", "health_check", "prometheus_fastapi_instrumentator", "prometheus_flask_exporter",
-    "django_prometheus", "opentelemetry.instrumentation.fastapi",
+    "django_prometheus", "opentelemetry.instrumentation.fastapi", "secure",
 )  # fmt: skip
 # benchmark: (the modules it imports beyond the test extra's, whether it needs redis-server, labels of its figures)
 BENCHMARKS: dict[str, tuple[tuple[str, ...], bool, tuple[str, ...]]] = {
@@ -101,6 +101,23 @@ BENCHMARKS: dict[str, tuple[tuple[str, ...], bool, tuple[str, ...]]] = {
             "nothing configured: one emission check",
             "nothing configured: Limit.check (memory store)",
             "nothing configured: BearerAuth.authenticate (HS256)",
+        ),
+    ),
+    "security_bench": (
+        ("fastapi", "flask", "django", "flask_cors", "corsheaders", "secure"),
+        False,
+        (
+            "FastAPI cors: backendkit CORS added vs the cheapest peer's (<=)",
+            "FastAPI preflight: backendkit CORS added vs the cheapest peer's (<=)",
+            "FastAPI headers: backendkit SecurityHeaders added vs the cheapest peer's (<=)",
+            "FastAPI both: backendkit CORS + SecurityHeaders added vs the cheapest peer's",
+            "Flask cors: backendkit CORS added vs the cheapest peer's (<=)",
+            "Flask preflight: backendkit CORS added vs the cheapest peer's (<=)",
+            "Flask headers: backendkit SecurityHeaders added vs the cheapest peer's (<=)",
+            "Django cors: backendkit CORS added vs the cheapest peer's (<=)",
+            "Django preflight: backendkit CORS added vs the cheapest peer's (<=)",
+            "Django headers: backendkit SecurityHeaders added vs the cheapest peer's (<=)",
+            "Django headers: A/A control added",
         ),
     ),
     "pagination_bench": (

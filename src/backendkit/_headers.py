@@ -9,7 +9,7 @@ rule: a field already present gets the new value appended after ", " (the list
 syntax of RFC 9110, section 5.3), so two limits share one ``RateLimit`` line.
 
 Pure: no framework, no I/O. Each adapter gives :func:`add_headers` its
-response's headers through the two methods of :class:`HeaderTarget`, which
+response's headers through the methods of :class:`HeaderTarget`, which
 Django's ``HttpResponse`` and werkzeug's ``Headers`` have already.
 """
 
@@ -33,6 +33,10 @@ class HeaderTarget(Protocol):
 
     def __setitem__(self, name: str, value: str) -> None:
         """Set the field to ``value`` (replacing its lines)."""
+        ...
+
+    def setdefault(self, name: str, value: str, /) -> object:
+        """Set the field to ``value`` unless the response has it already (one look, not a ``get`` and a set)."""
         ...
 
 

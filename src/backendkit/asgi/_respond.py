@@ -24,6 +24,20 @@ async def send_error_response(send: Send, response: ErrorResponse, queued: Seque
     await send({"type": "http.response.body", "body": response.body})
 
 
+_NAMES: dict[str, bytes] = {}
+_MAX_NAMES = 256  # the names come from the code and the settings: a bound all the same
+
+
+def _name(name: str) -> bytes:
+    """A header name as an ASGI response carries it (lower case, latin-1), encoded once per name."""
+    key = _NAMES.get(name)
+    if key is None:
+        key = name.lower().encode("latin-1")
+        if len(_NAMES) < _MAX_NAMES:
+            _NAMES[name] = key
+    return key
+
+
 class ResponseHeaders:
     """An ASGI response's header pairs seen as a :class:`~backendkit._headers.HeaderTarget`.
 
@@ -39,17 +53,27 @@ class ResponseHeaders:
 
     def get(self, name: str) -> str | None:
         """The field's lines joined with ", ", or ``None``."""
-        key = name.lower().encode("latin-1")
-        if key not in self.names:
+        key = _NAMES.get(name) or _name(name)
+        names = self.names
+        if key not in names:
             return None
-        values = [value for (_, value), lowered in zip(self.pairs, self.names, strict=True) if lowered == key]
+        if names.count(key) == 1:
+            return self.pairs[names.index(key)][1].decode("latin-1")
+        values = [value for (_, value), lowered in zip(self.pairs, names, strict=True) if lowered == key]
         return b", ".join(values).decode("latin-1")
 
     def __setitem__(self, name: str, value: str) -> None:
-        key = name.lower().encode("latin-1")
+        key = _NAMES.get(name) or _name(name)
         if key in self.names:
             kept = [(pair, lowered) for pair, lowered in zip(self.pairs, self.names, strict=True) if lowered != key]
             self.pairs[:] = [pair for pair, _ in kept]
             self.names[:] = [lowered for _, lowered in kept]
         self.pairs.append((key, value.encode("latin-1")))
         self.names.append(key)
+
+    def setdefault(self, name: str, value: str, /) -> None:
+        """Add the field unless the response has it already."""
+        key = _NAMES.get(name) or _name(name)
+        if key not in self.names:
+            self.pairs.append((key, value.encode("latin-1")))
+            self.names.append(key)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from backendkit._runtime import AdapterState
 from backendkit._wsgi import read_at_most
@@ -50,3 +50,34 @@ def _empty(status: int) -> HttpResponse:
     response = HttpResponse(status=status)
     del response["Content-Type"]
     return response
+
+
+class Fields:
+    """A Django response's headers as the :class:`~backendkit._headers.HeaderTarget` the exchange decorates.
+
+    The names present are read once: Django's ``get`` (and ``in``) of an absent
+    field raises and catches a ``KeyError``, and the security headers look for
+    seven absent ones on every response.
+    """
+
+    __slots__ = ("_headers", "_present")
+
+    def __init__(self, response: HttpResponseBase) -> None:
+        self._headers = response.headers
+        self._present = {name.lower() for name in self._headers}
+
+    def get(self, name: str) -> str | None:
+        if name.lower() not in self._present:
+            return None
+        value: str = self._headers[name]
+        return value
+
+    def __setitem__(self, name: str, value: str) -> None:
+        self._headers[name] = value
+        self._present.add(name.lower())
+
+    def setdefault(self, name: str, value: str, /) -> None:
+        lowered = name.lower()
+        if lowered not in self._present:
+            self._headers[name] = value
+            self._present.add(lowered)

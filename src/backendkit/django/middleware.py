@@ -16,7 +16,7 @@ from backendkit._headers import add_headers, close_channel, open_channel
 from backendkit._runtime import InFlight
 from backendkit._wsgi import terminated_body
 from backendkit.django._respond import MARK, error_response, exception_response
-from backendkit.django._security import EXCHANGE, answer, begin_exchange
+from backendkit.django._security import EXCHANGE, Fields, answer, begin_exchange
 from backendkit.django._state import get_state
 from backendkit.errors import ContentTooLarge, MethodNotAllowed, NotFound
 from backendkit.logging._core.access import normalize_route
@@ -167,7 +167,7 @@ class ErrorMiddleware:
         add_headers(response, close_channel(request.META))  # queued by rate limits
         exchange: Exchange | None = request.META.get(EXCHANGE)
         if exchange is not None:
-            exchange.decorate(response, request.META.get(OVERRIDES))
+            exchange.decorate(Fields(response), request.META.get(OVERRIDES))
         return response
 
     def _end(self, request: HttpRequest, in_flight: InFlight, response: HttpResponseBase | None) -> None:

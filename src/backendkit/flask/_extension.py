@@ -88,6 +88,12 @@ class _Fields:
             self._headers.add(name, value)
             self._present.add(lowered)
 
+    def setdefault(self, name: str, value: str, /) -> None:
+        lowered = name.lower()
+        if lowered not in self._present:
+            self._headers.add(name, value)
+            self._present.add(lowered)
+
 
 def _request_class(request_class: type[Request]) -> type[Request]:
     """A subclass of the app's request class whose ``get_json()`` raises our errors, and whose body is never cut.
@@ -202,10 +208,8 @@ class BackendKit:
                 headers = response.headers
                 headers[state.header] = in_flight.request_id
                 queued = close_channel(environ)
-                if queued or state.security is not None:
-                    fields = _Fields(headers)
-                    add_headers(fields, queued)
-                    _security.decorate(fields, environ)
+                if queued:  # (the CORS and security headers are added around wsgi_app: _security._decorating)
+                    add_headers(_Fields(headers), queued)
                 environ[_RESPONSE] = (response.status_code, response.calculate_content_length())
             return response
 
@@ -306,8 +310,6 @@ def _handle_exception(raised: Exception) -> Response:
         # Set here as well: when an after-request hook is what failed, Flask
         # re-runs the hooks on this response and stops at the failing one again.
         response.headers[state.header] = in_flight.request_id
-        if state.security is not None:
-            _security.decorate(_Fields(response.headers), request.environ)
     return response
 
 

@@ -30,6 +30,9 @@ OVERRIDES = "backendkit.security_overrides"
 
 report_logger = logging.getLogger("backendkit.security.csp")
 
+MAX_PREFLIGHTS = 256
+"""Preflight answers kept per application (the core decides each once; they are forgotten all at once when full)."""
+
 
 def store_overrides(carrier: MutableMapping[str, Any], overrides: Mapping[str, str | CSP | None]) -> None:
     """Record a route's header changes (:func:`route_overrides`) in the request's scope, environ or ``META``.
@@ -89,13 +92,15 @@ def cors_of(value: Any) -> CORS | None:
 class HttpSecurity:
     """An application's CORS policy and security headers, with the request-id header allowed and exposed."""
 
-    __slots__ = ("budget", "cors", "headers", "report_path")
+    __slots__ = ("_preflights", "budget", "cors", "headers", "report_path")
 
     def __init__(self, cors: CORS | None, headers: SecurityHeaders | None, *, request_id_header: str) -> None:
         self.cors = cors.with_headers(allow=[request_id_header], expose=[request_id_header]) if cors else None
         self.headers = headers
         self.report_path = headers.report_path if headers is not None else None
         self.budget = ReportBudget(headers.reports_per_minute) if headers is not None else None
+        # The answers to the preflights seen (a browser sends the same few again and again), by what decides them.
+        self._preflights: dict[tuple[str, str, str | None, bool], Preflight] = {}
 
     @classmethod
     def from_settings(cls, cors: Any, security_headers: Any, *, request_id_header: str) -> HttpSecurity | None:
@@ -122,7 +127,14 @@ class HttpSecurity:
         preflight = None
         cors = self.cors
         if cors is not None and method == "OPTIONS" and origin is not None and request_method is not None:
-            preflight = cors.preflight(origin, request_method, request_headers, private_network)
+            asked = (origin, request_method, request_headers, private_network)
+            preflight = self._preflights.get(asked)
+            if preflight is None:
+                preflight = cors.preflight(origin, request_method, request_headers, private_network)
+                if len(origin) + len(request_headers or "") <= 1024:  # (any page can send any: memory stays bounded)
+                    if len(self._preflights) >= MAX_PREFLIGHTS:
+                        self._preflights.clear()
+                    self._preflights[asked] = preflight
         report = path == self.report_path  # any method: the endpoint answers all but POST with a 405
         return Exchange(self, origin, https, authorization, preflight, report)
 
@@ -219,9 +231,9 @@ class Exchange:
         chosen = headers.for_response(
             html=html, https=self.https, authenticated=self.authorization, nonce=nonce, overrides=overrides
         )
+        setdefault = target.setdefault
         for name, value in chosen:
-            if target.get(name) is None:
-                target[name] = value
+            setdefault(name, value)
 
 
 _LISTS = frozenset({"Vary", "Access-Control-Expose-Headers"})
