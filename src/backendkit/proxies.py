@@ -265,6 +265,12 @@ def _segments_from_right(value: str) -> Iterator[str]:
 
 def _forwarded_for(element: str) -> Address | None:
     """The ``for=`` of one ``Forwarded`` element; ``None`` when it has not exactly one, or is malformed."""
+    found = _parameter(element, "for")
+    return parse_address(found[0]) if found is not None and len(found) == 1 else None
+
+
+def _parameter(element: str, name: str) -> list[str] | None:
+    """The values of parameter ``name`` in one ``Forwarded`` element, as written; ``None`` when malformed."""
     if len(element) > _MAX_ELEMENT_LENGTH:
         return None
     found: list[str] = []
@@ -273,10 +279,10 @@ def _forwarded_for(element: str) -> Address | None:
         pair = _PAIR.match(element, position)
         if pair is None or pair.end() == position:
             return None
-        if pair.group(1).lower() == "for":
+        if pair.group(1).lower() == name:
             found.append(pair.group(2))
         position = pair.end()
-    return parse_address(found[0]) if len(found) == 1 else None
+    return found
 
 
 def forwarded_https(
@@ -349,18 +355,8 @@ def _client_position(peer: str | None, values: Sequence[str], trusted: TrustedPr
 
 def _forwarded_proto(element: str) -> list[str] | None:
     """The ``proto=`` values of one ``Forwarded`` element, read as ``for=`` is (``None``: malformed)."""
-    if len(element) > _MAX_ELEMENT_LENGTH:
-        return None
-    found: list[str] = []
-    position, end = 0, len(element.rstrip())
-    while position < end:
-        pair = _PAIR.match(element, position)
-        if pair is None or pair.end() == position:
-            return None
-        if pair.group(1).lower() == "proto":
-            found.append(pair.group(2).strip('"').lower())
-        position = pair.end()
-    return found
+    found = _parameter(element, "proto")
+    return None if found is None else [value.strip('"').lower() for value in found]
 
 
 __all__ = ["FORWARDING_HEADERS", "MAX_HOPS", "TrustedProxies", "client_address", "forwarded_https", "parse_address"]
