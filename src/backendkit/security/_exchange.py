@@ -23,6 +23,7 @@ from backendkit.security._core.cors import CORS, Preflight
 from backendkit.security._core.csp import CSP
 from backendkit.security._core.headers import SecurityHeaders, overrides_use_nonce
 from backendkit.security._core.reports import ReportBudget, parse_reports
+from backendkit.security._core.setting import built
 
 Header = tuple[str, str]
 OVERRIDES = "backendkit.security_overrides"
@@ -82,10 +83,7 @@ def cors_of(value: Any) -> CORS | None:
     if value is None or isinstance(value, CORS):
         return value
     if isinstance(value, Mapping):
-        try:
-            return CORS(**{str(k).lower(): v for k, v in value.items()})
-        except TypeError as exc:
-            raise ConfigurationError(f"CORS: {exc}") from exc
+        return built(CORS, value, "CORS")
     raise ConfigurationError(f"CORS is a backendkit.security.CORS, a mapping of its arguments or None, not {value!r}")
 
 

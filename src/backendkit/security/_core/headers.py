@@ -15,6 +15,7 @@ from typing import Any
 
 from backendkit.errors import ConfigurationError
 from backendkit.security._core.csp import API_POLICY, CSP
+from backendkit.security._core.setting import built
 
 Header = tuple[str, str]
 
@@ -154,10 +155,7 @@ class SecurityHeaders:
         if isinstance(value, cls):
             return value
         if isinstance(value, Mapping):
-            try:
-                return cls(**{str(k).lower(): v for k, v in value.items()})
-            except TypeError as exc:
-                raise ConfigurationError(f"SECURITY_HEADERS: {exc}") from exc
+            return built(cls, value, "SECURITY_HEADERS")
         raise ConfigurationError(f"SECURITY_HEADERS is True, None, a mapping or a SecurityHeaders, not {value!r}")
 
     @property
