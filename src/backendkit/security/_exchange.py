@@ -32,7 +32,10 @@ OVERRIDES = "backendkit.security_overrides"
 report_logger = logging.getLogger("backendkit.security.csp")
 
 MAX_PREFLIGHTS = 256
-"""Preflight answers kept per application (the core decides each once; they are forgotten all at once when full)."""
+"""Preflight answers kept per application (the core decides each once; they are forgotten all at once when full).
+
+Measured (benchmarks/security_bench.py, 2026-12-06): a preflight's CORS and security work, 9.8 us decided
+each time, 4.3 us remembered."""
 
 
 def store_overrides(carrier: MutableMapping[str, Any], overrides: Mapping[str, str | CSP | None]) -> None:
@@ -129,7 +132,8 @@ class HttpSecurity:
             preflight = self._preflights.get(asked)
             if preflight is None:
                 preflight = cors.preflight(origin, request_method, request_headers, private_network)
-                if len(origin) + len(request_headers or "") <= 1024:  # (any page can send any: memory stays bounded)
+                # (any page can send anything: only short ones are kept, so memory stays bounded)
+                if len(origin) + len(request_method) + len(request_headers or "") <= 1024:
                     if len(self._preflights) >= MAX_PREFLIGHTS:
                         self._preflights.clear()
                     self._preflights[asked] = preflight
