@@ -75,8 +75,24 @@ def test_the_reporting_api_shape_redacted_and_other_report_types_left_out() -> N
     assert "secret" not in json.dumps(violation)
 
 
-def test_json_content_type_is_taken_too() -> None:
-    assert parse_reports(json.dumps(LEGACY).encode(), "Application/JSON")
+def test_each_format_is_taken_under_its_own_media_type_only() -> None:
+    # What the OpenAPI document says the endpoint takes, and what browsers send: nothing else.
+    legacy, reporting = json.dumps(LEGACY).encode(), json.dumps(REPORTING_API).encode()
+    assert parse_reports(legacy, "Application/CSP-Report; charset=utf-8")
+    assert parse_reports(reporting, "application/reports+json")
+    with pytest.raises(UnsupportedMediaType):
+        parse_reports(legacy, "application/json")
+    with pytest.raises(MalformedJSON):
+        parse_reports(legacy, "application/reports+json")
+    with pytest.raises(MalformedJSON):
+        parse_reports(reporting, "application/csp-report")
+
+
+def test_json_without_its_non_standard_constants() -> None:
+    with pytest.raises(MalformedJSON):
+        parse_reports(b'{"csp-report": {"line-number": NaN}}', "application/csp-report")
+    with pytest.raises(MalformedJSON):
+        parse_reports(b'[{"type": "csp-violation", "body": {"lineNumber": -Infinity}}]', "application/reports+json")
 
 
 def test_at_most_max_reports_from_one_body() -> None:

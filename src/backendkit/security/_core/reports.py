@@ -15,7 +15,8 @@ from typing import Any
 
 from backendkit.errors import MalformedJSON, UnsupportedMediaType
 
-MEDIA_TYPES = ("application/csp-report", "application/reports+json", "application/json")
+MEDIA_TYPES = ("application/csp-report", "application/reports+json")
+"""What browsers send reports as: the first for ``report-uri``, the second for the Reporting API."""
 MAX_REPORTS = 20
 """The most violations taken from one body."""
 MAX_FIELD = 512
@@ -80,6 +81,10 @@ def _violation(body: Any) -> dict[str, Any] | None:
     return out or None
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # (Python's reader takes NaN and Infinity; JSON has neither)
+
+
 def _is_report(entry: Any) -> bool:
     """A Reporting API report: an object with a ``type`` and an object ``body`` (of any type of report)."""
     return isinstance(entry, dict) and isinstance(entry.get("type"), str) and isinstance(entry.get("body"), dict)
@@ -100,17 +105,17 @@ def parse_reports(body: bytes, content_type: str | None) -> list[dict[str, Any]]
     """
     media = (content_type or "").split(";", 1)[0].strip().lower()
     if media not in MEDIA_TYPES:
-        raise UnsupportedMediaType(f"A CSP report is sent as {' or '.join(MEDIA_TYPES[:2])}.")
+        raise UnsupportedMediaType(f"A CSP report is sent as {' or '.join(MEDIA_TYPES)}.")
     try:
-        data = json.loads(body)
+        data = json.loads(body, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
         raise MalformedJSON() from exc
-    if isinstance(data, dict) and isinstance(data.get("csp-report"), dict):
+    if media == MEDIA_TYPES[0] and isinstance(data, dict) and isinstance(data.get("csp-report"), dict):
         items = [data["csp-report"]]
-    elif isinstance(data, list) and all(_is_report(entry) for entry in data):
+    elif media == MEDIA_TYPES[1] and isinstance(data, list) and all(_is_report(entry) for entry in data):
         items = [entry["body"] for entry in data[:MAX_REPORTS] if entry["type"] == "csp-violation"]
     else:
-        raise MalformedJSON("The body is not a CSP violation report.")
+        raise MalformedJSON(f"The body is not a CSP violation report as {media} sends it.")
     return [v for v in (_violation(item) for item in items) if v is not None]
 
 
