@@ -17,6 +17,7 @@ from typing import Any
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 from fastapi import Request as FastAPIRequest  # (at module level: the endpoints' annotations are strings)
+from fastapi.responses import JSONResponse as FastAPIJSONResponse
 
 from backendkit.context import get_request_facts
 
@@ -158,7 +159,6 @@ def starlette(settings: dict[str, Any]) -> Send:
 
 def fastapi(settings: dict[str, Any]) -> Send:
     from fastapi import FastAPI
-    from fastapi.responses import JSONResponse
 
     from backendkit.fastapi import install
 
@@ -170,8 +170,8 @@ def fastapi(settings: dict[str, Any]) -> Send:
         return {"ok": True}
 
     @app.get("/exposing")
-    async def exposing() -> JSONResponse:
-        return JSONResponse({"ok": True}, headers={"Access-Control-Expose-Headers": "Link"})
+    async def exposing() -> FastAPIJSONResponse:
+        return FastAPIJSONResponse({"ok": True}, headers={"Access-Control-Expose-Headers": "Link"})
 
     @app.get("/boom")
     async def boom() -> None:
