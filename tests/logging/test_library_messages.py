@@ -82,7 +82,7 @@ def samples() -> dict[str, list[Any]]:
     """Representative values of each argument the library logs, by the argument's source text."""
     import redis
 
-    from backendkit.auth._core.errors import REASONS
+    from backendkit.auth._core.errors import KEY_REASONS, REASONS
     from backendkit.auth._core.jwkset import parse_jwks
     from backendkit.auth._fetch import Refused, get, parse_url
     from backendkit.auth.backends import default_backend
@@ -130,7 +130,11 @@ def samples() -> dict[str, list[Any]]:
     methods = ["GET", "POST", "DELETE", "HEAD"]
     paths = ["/tasks/5", "/", "/tasks/5/comments", "/auth/logout", "/admin/audit"]
     return {
-        "exc.reason": sorted(REASONS),
+        "exc.reason": sorted(REASONS | KEY_REASONS),
+        # A key's public id, a refresh-token family's id (both base62, public) and its subject.
+        "key_id": ["4bXq9ZtLm2Kp", "0000000000AA"],
+        "family.id": ["3kF9bQ2xLmN8pR4tVw6yZa", "0000000000000000000000"],
+        "family.subject": ["u-42", "alice@example.com", "deploy-bot"],
         "type(exc).__name__": ["ValueError", "ClientDisconnect", "OperationalError", "KeyError"],
         "method": methods,
         "request.method": methods,
@@ -160,7 +164,13 @@ def samples() -> dict[str, list[Any]]:
         "warning": list(warnings),
         "self.on_error": ["open", "closed"],
         "self.on_store_error": ["open", "closed"],
-        "self.what": ["the rate-limit store", "the idempotency store", "the Redis revocation list"],
+        "self.what": [
+            "the rate-limit store",
+            "the idempotency store",
+            "the Redis revocation list",
+            "the API key store",
+            "the refresh-token store",
+        ],
         "what": [
             "the BackendKit extension is not on this app: BackendKit(app), or init_app(app)",
             "@require is on a view but backendkit.flask.auth.Auth is not on the app: every request to it is "
@@ -172,6 +182,8 @@ def samples() -> dict[str, list[Any]]:
             "counting in the fallback store",
             "a response was not kept",
             "a revocation was not stored",
+            "refusing refreshes",
+            "access tokens of a revoked family were not revoked",
         ],
         "check.info.name": ["redis", "postgres", "disk-space", "jwks"],
         "attempt.key": [store_key],

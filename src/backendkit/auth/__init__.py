@@ -19,14 +19,17 @@ Example:
 
 from __future__ import annotations
 
-from backendkit.auth._bearer import BearerAuth
+from backendkit.auth._bearer import DEFAULT_API_KEY_HEADER, BearerAuth, CredentialVerifier
 from backendkit.auth._core.backend import SignatureBackend
 from backendkit.auth._core.claims import DEFAULT_LEEWAY, MAX_LEEWAY
 from backendkit.auth._core.compact import DEFAULT_MAX_SIZE
 from backendkit.auth._core.errors import (
+    GRANT_REASONS,
+    KEY_REASONS,
     REASONS,
     CredentialsRequired,
     InsufficientScope,
+    InvalidGrant,
     InvalidRequest,
     InvalidToken,
     PermissionDenied,
@@ -37,8 +40,11 @@ from backendkit.auth._core.keys import ALGORITHMS, HMACKey, PrivateKey, PublicKe
 from backendkit.auth._core.principal import ClaimMapping, Principal
 from backendkit.auth._core.publish import JWKS_MEDIA_TYPE, JWKS_PATH, JWKSDocument
 from backendkit.auth._core.rbac import Role, Roles, permits
+from backendkit.auth._core.refresh import RefreshPolicy
 from backendkit.auth._issue import TokenIssuer, issue
+from backendkit.auth._refresh import SESSION_CLAIM, TokenPair
 from backendkit.auth._stores.memory import AsyncRevocations, MemoryRevocations, Revocations
+from backendkit.auth._stores.refresh import MemoryRefreshStore, RefreshStore
 from backendkit.auth._verifier import JWTVerifier, KeySource
 from backendkit.auth.jwks import JWKSClient
 
@@ -55,38 +61,48 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "ALGORITHMS",
     "AUTHENTICATES",
+    "DEFAULT_API_KEY_HEADER",
     "DEFAULT_LEEWAY",
     "DEFAULT_MAX_SIZE",
+    "GRANT_REASONS",
     "JWKS_MEDIA_TYPE",
     "JWKS_PATH",
+    "KEY_REASONS",
     "MAX_LEEWAY",
     "REASONS",
+    "SESSION_CLAIM",
     "AsyncRedisRevocations",
     "AsyncRevocations",
     "BearerAuth",
     "ClaimMapping",
+    "CredentialVerifier",
     "CredentialsRequired",
     "Guard",
     "GuardContext",
     "HMACKey",
     "InsufficientScope",
+    "InvalidGrant",
     "InvalidRequest",
     "InvalidToken",
     "JWKSClient",
     "JWKSDocument",
     "JWTVerifier",
     "KeySource",
+    "MemoryRefreshStore",
     "MemoryRevocations",
     "PermissionDenied",
     "Principal",
     "PrivateKey",
     "PublicKey",
     "RedisRevocations",
+    "RefreshPolicy",
+    "RefreshStore",
     "Revocations",
     "Role",
     "Roles",
     "SignatureBackend",
     "TokenIssuer",
+    "TokenPair",
     "bearer_token",
     "issue",
     "permits",

@@ -68,7 +68,7 @@ def authenticate(request: HttpRequest) -> Principal:
     principal: Principal | None = request.__dict__.get(_PRINCIPAL)
     if principal is None:
         auth = bearer()
-        if auth.verifier.checks_sync:
+        if auth.checks_sync:
             principal = auth.authenticate(_lines(request))
         else:  # an async-only revocation list, from a sync view (in a worker thread): run it to completion
             principal = async_to_sync(auth.aauthenticate)(_lines(request))
@@ -139,7 +139,7 @@ def _subject_or_none(request: HttpRequest) -> str | None:
     # Read for a log line or a rate-limit key: a refusal here is no user, and is not logged
     # (the view's own authentication logs it, once).
     auth = bearer()
-    if not auth.verifier.checks_sync:
+    if not auth.checks_sync:
         # An async-only revocation list cannot be asked from here (this may run on the event
         # loop, in the access log): the user is named by the view's own authentication only.
         return None

@@ -56,7 +56,7 @@ class Auth:
     def init_app(self, app: Flask) -> None:
         """Make ``@require`` work on ``app``'s views."""
         state_of(app, needed_by="backendkit.flask.auth.Auth")  # errors must be rendered by backendkit
-        if not self._bearer.verifier.checks_sync:
+        if not self._bearer.checks_sync:
             raise ConfigurationError("Flask views verify synchronously: use RedisRevocations, not the async one")
         if EXTENSION in app.extensions:
             raise RuntimeError("backendkit's Auth is already installed on this application")

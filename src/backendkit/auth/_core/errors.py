@@ -49,7 +49,19 @@ REASONS = frozenset(
         "keys_unavailable",  # the JWKS could not be fetched and no key is cached
     }
 )
-"""The machine reasons an :class:`InvalidToken` may carry."""
+"""The machine reasons an :class:`InvalidToken` from a token (a JWT) may carry."""
+
+KEY_REASONS = frozenset(
+    {
+        "malformed",  # not the shape of a key of an accepted prefix
+        "bad_checksum",  # the check digits do not match: mistyped or truncated, refused before any store
+        "unknown_key",  # no key has this id
+        "bad_secret",  # the id is known, the secret is not its
+        "expired",
+        "revoked",
+    }
+)
+"""The machine reasons an :class:`InvalidToken` from an API key (``backendkit.apikeys``) may carry."""
 
 
 def quote(value: str) -> str:
@@ -109,7 +121,7 @@ class InvalidToken(Unauthorized):
     message = "The access token is invalid or has expired."
 
     def __init__(self, reason: str, realm: str = DEFAULT_REALM, **kwargs: Any) -> None:
-        if reason not in REASONS:
+        if reason not in REASONS and reason not in KEY_REASONS:
             raise ValueError(f"unknown reason {reason!r}")
         super().__init__(**kwargs)
         self.reason = reason
@@ -123,6 +135,36 @@ class InvalidToken(Unauthorized):
 
     def __repr__(self) -> str:
         return f"InvalidToken(reason={self.reason!r})"
+
+
+GRANT_REASONS = frozenset({"malformed", "bad_checksum", "unknown", "expired", "revoked", "reused"})
+"""Why a refresh token may be refused (:class:`InvalidGrant`): for the logs, never sent."""
+
+
+class InvalidGrant(BadRequest):
+    """400: a refresh token that is not live; ``reason`` (one of :data:`GRANT_REASONS`) says why.
+
+    The token endpoint answers it as RFC 6749 §5.2 says, ``{"error": "invalid_grant"}``,
+    and every other route as the envelope; the reason is logged, never sent.
+
+    Example:
+        >>> err = InvalidGrant("reused")
+        >>> (err.status, err.code, err.reason)
+        (400, 'INVALID_GRANT', 'reused')
+    """
+
+    code = "INVALID_GRANT"
+    message = "The refresh token is invalid, expired or revoked."
+
+    def __init__(self, reason: str, **kwargs: Any) -> None:
+        if reason not in GRANT_REASONS:
+            raise ValueError(f"unknown reason {reason!r}")
+        super().__init__(**kwargs)
+        self.reason = reason
+        self.headers["Cache-Control"] = "no-store"
+
+    def __repr__(self) -> str:
+        return f"InvalidGrant(reason={self.reason!r})"
 
 
 class InsufficientScope(Forbidden):
@@ -143,9 +185,12 @@ class PermissionDenied(Forbidden):
 
 __all__ = [
     "DEFAULT_REALM",
+    "GRANT_REASONS",
+    "KEY_REASONS",
     "REASONS",
     "CredentialsRequired",
     "InsufficientScope",
+    "InvalidGrant",
     "InvalidRequest",
     "InvalidToken",
     "PermissionDenied",

@@ -48,4 +48,33 @@ def bearer_token(values: str | Sequence[str] | None, realm: str = DEFAULT_REALM)
     return token
 
 
-__all__ = ["bearer_token"]
+_KEY = re.compile(r"[\x21-\x7e]+")
+
+
+def api_key_value(values: str | Sequence[str] | None, realm: str = DEFAULT_REALM) -> str | None:
+    """The API key in the request's ``X-API-Key`` header line(s) (or the one named instead), or ``None``.
+
+    One line of visible ASCII, white space around it dropped; two lines or anything
+    else is a malformed request (400 ``invalid_request``). An empty line is no key.
+
+    Example:
+        >>> api_key_value([" bk_live_abc "]), api_key_value([]) is None
+        ('bk_live_abc', True)
+    """
+    if values is None:
+        return None
+    if not isinstance(values, str):
+        if len(values) > 1:
+            raise InvalidRequest(realm)
+        if not values:
+            return None
+        values = values[0]
+    value = values.strip(" \t")
+    if not value:
+        return None
+    if _KEY.fullmatch(value) is None:
+        raise InvalidRequest(realm)
+    return value
+
+
+__all__ = ["api_key_value", "bearer_token"]

@@ -27,7 +27,7 @@ IdempotencyOutcome = Literal["first_run", "replay", "in_use", "mismatch", "store
 IdempotencyEnd = Literal["stored", "released", "store_error"]
 HealthStatus = Literal["pass", "warn", "fail"]
 PageStrategy = Literal["offset", "page", "cursor"]
-StoreName = Literal["ratelimit", "idempotency", "revocations"]
+StoreName = Literal["ratelimit", "idempotency", "revocations", "apikeys", "refresh_tokens"]
 
 
 @dataclass(slots=True, unsafe_hash=True)

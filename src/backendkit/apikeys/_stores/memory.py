@@ -1,0 +1,97 @@
+"""The key store protocol, and the store in this process's memory (tests, one-process services).
+
+Every store changes a record one field at a time (:meth:`KeyStore.revoke`,
+:meth:`KeyStore.retire`, :meth:`KeyStore.touch`), never by writing back a whole
+record it read: a revocation made meanwhile is never undone by a rotation or a
+``last_used_at`` write.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from typing import Protocol, runtime_checkable
+
+from backendkit.apikeys._core.record import KeyRecord
+
+
+@runtime_checkable
+class KeyStore(Protocol):
+    """Where key records live. A store that cannot answer raises :class:`~backendkit.stores.StoreUnavailable`."""
+
+    def add(self, record: KeyRecord) -> None:
+        """Keep a new record (``ValueError`` when its id is taken)."""
+        ...
+
+    def get(self, key_id: str) -> KeyRecord | None:
+        """The record of ``key_id``, or ``None``."""
+        ...
+
+    def list(self, owner: str | None = None) -> list[KeyRecord]:
+        """Every record (of ``owner``), oldest first."""
+        ...
+
+    def revoke(self, key_id: str, now: float) -> bool:
+        """Set ``revoked_at`` (unless set already); whether the key exists."""
+        ...
+
+    def retire(self, key_id: str, rotated_to: str, until: float) -> bool:
+        """Set ``rotated_to``, and ``expires_at`` to ``until`` unless it is sooner already; whether the key exists."""
+        ...
+
+    def touch(self, key_id: str, now: float) -> None:
+        """Set ``last_used_at`` (nothing when the key is gone)."""
+        ...
+
+
+class MemoryKeyStore:
+    """Key records in a dict: one process only (a key made in another worker is unknown here).
+
+    Example:
+        >>> store = MemoryKeyStore()
+        >>> store.add(KeyRecord(id="k1", digest="00", owner="alice"))
+        >>> store.revoke("k1", now=10.0), store.get("k1").revoked_at
+        (True, 10.0)
+    """
+
+    def __init__(self) -> None:
+        self._records: dict[str, KeyRecord] = {}
+        self._lock = threading.Lock()
+
+    def add(self, record: KeyRecord) -> None:
+        with self._lock:
+            if record.id in self._records:
+                raise ValueError(f"key id {record.id!r} is taken")
+            self._records[record.id] = record
+
+    def get(self, key_id: str) -> KeyRecord | None:
+        return self._records.get(key_id)
+
+    def list(self, owner: str | None = None) -> list[KeyRecord]:
+        records = sorted(self._records.values(), key=lambda record: (record.created_at, record.id))
+        return [record for record in records if owner is None or record.owner == owner]
+
+    def revoke(self, key_id: str, now: float) -> bool:
+        with self._lock:
+            record = self._records.get(key_id)
+            if record is None:
+                return False
+            self._records[key_id] = record.revoked(now)
+            return True
+
+    def retire(self, key_id: str, rotated_to: str, until: float) -> bool:
+        with self._lock:
+            record = self._records.get(key_id)
+            if record is None:
+                return False
+            self._records[key_id] = record.rotated(rotated_to, until)
+            return True
+
+    def touch(self, key_id: str, now: float) -> None:
+        with self._lock:
+            record = self._records.get(key_id)
+            if record is not None:
+                self._records[key_id] = replace(record, last_used_at=now)
+
+
+__all__ = ["KeyStore", "MemoryKeyStore"]
