@@ -43,15 +43,19 @@ class TokenPair:
     refresh_token: str
     expires_in: int
     token_type: str = "Bearer"  # noqa: S105  (the RFC 6750 token type, not a secret)
+    scope: str | None = None
 
     def response(self) -> dict[str, Any]:
-        """The RFC 6749 §5.1 JSON body (sent with ``Cache-Control: no-store``)."""
-        return {
+        """The RFC 6749 §5.1 JSON body (sent with ``Cache-Control: no-store``); ``scope`` when the tokens have one."""
+        body: dict[str, Any] = {
             "access_token": self.access_token,
             "token_type": self.token_type,
             "expires_in": self.expires_in,
             "refresh_token": self.refresh_token,
         }
+        if self.scope is not None:
+            body["scope"] = self.scope
+        return body
 
     def __repr__(self) -> str:  # never the tokens, in a traceback or a debugger
         return f"TokenPair(expires_in={self.expires_in})"
@@ -196,7 +200,9 @@ class Rotator:
 
     def _pair(self, family: Family, entry: AccessEntry, refresh: str) -> TokenPair:
         claims = {**family.claims, SESSION_CLAIM: family.id}
-        return TokenPair(self.sign(family.subject, claims, entry), refresh, entry[2] - entry[1])
+        scope = claims.get("scope")
+        access = self.sign(family.subject, claims, entry)
+        return TokenPair(access, refresh, entry[2] - entry[1], scope=scope if isinstance(scope, str) else None)
 
     def _revoke_access(self, entries: Iterable[AccessEntry], now: float) -> None:
         if self.revocations is None:

@@ -1,0 +1,56 @@
+"""A token endpoint's refresh grant, for every adapter: form in, RFC 6749 answer out.
+
+An adapter parses the form (its framework's way), calls :func:`refresh_answer`
+(or :func:`arefresh_answer`) and sends the status, headers and body it gets. A
+refused token is RFC 6749's ``invalid_grant``; a store that cannot answer raises
+:class:`~backendkit.errors.ServiceUnavailable`, rendered as every 503 is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from backendkit.auth._core.errors import InvalidGrant
+from backendkit.auth._core.grant import HEADERS, OAuthError, read_refresh_grant, token_body
+from backendkit.auth._issue import TokenIssuer
+from backendkit.auth._refresh import TokenPair
+
+Answer = tuple[int, tuple[tuple[str, str], ...], bytes]
+"""A status, the headers and the body."""
+
+DEFAULT_REFRESH_PATH = "/auth/refresh"
+
+
+def _pair(pair: TokenPair) -> Answer:
+    return 200, HEADERS, token_body(pair.response())
+
+
+def _error(error: OAuthError) -> Answer:
+    return error.status, HEADERS, error.body()
+
+
+def refresh_answer(issuer: TokenIssuer, form: Mapping[str, Sequence[str]], content_type: str | None) -> Answer:
+    """The answer to a refresh grant: §5.1 with the new pair, or §5.2 ``invalid_request``/``invalid_grant``..."""
+    token = read_refresh_grant(form, content_type)
+    if isinstance(token, OAuthError):
+        return _error(token)
+    try:
+        pair = issuer.refresh(token)
+    except InvalidGrant:
+        return _error(OAuthError("invalid_grant"))
+    return _pair(pair)
+
+
+async def arefresh_answer(issuer: TokenIssuer, form: Mapping[str, Sequence[str]], content_type: str | None) -> Answer:
+    """:func:`refresh_answer` for async code (the store is asked in a worker thread)."""
+    token = read_refresh_grant(form, content_type)
+    if isinstance(token, OAuthError):
+        return _error(token)
+    try:
+        pair = await issuer.arefresh(token)
+    except InvalidGrant:
+        return _error(OAuthError("invalid_grant"))
+    return _pair(pair)
+
+
+__all__ = ["DEFAULT_REFRESH_PATH", "Answer", "arefresh_answer", "refresh_answer"]
