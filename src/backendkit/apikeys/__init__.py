@@ -35,6 +35,7 @@ from backendkit.apikeys._core.check import CREDENTIAL
 from backendkit.apikeys._core.record import LAST_USED_EVERY, KeyRecord
 from backendkit.apikeys._keys import DEFAULT_GRACE, APIKeys, NewKey
 from backendkit.apikeys._stores.memory import KeyStore, MemoryKeyStore
+from backendkit.apikeys._url import store_from_url
 from backendkit.apikeys._verifier import DEFAULT_CACHE_TTL, DEFAULT_PREFIXES, APIKeyVerifier
 
 __all__ = [
@@ -49,4 +50,5 @@ __all__ = [
     "KeyStore",
     "MemoryKeyStore",
     "NewKey",
+    "store_from_url",
 ]

@@ -118,17 +118,13 @@ class Rotator:
         now = self._now(now)
         parsed, rotation, successor = self._prepare(token, now)
         outcome = self._ask(self.store.rotate, parsed.id, digest(parsed.body, self.pepper), rotation, now, self.policy)
-        if outcome.kind == "reused":
-            assert outcome.family is not None
-            self._revoke_access(outcome.family.live_access(now), now)
-        elif outcome.evicted:
-            self._revoke_access(outcome.evicted, now)
+        self._revoke_access(_to_revoke(outcome, now), now)
         return self._answer(outcome, parsed.body, successor)
 
     def logout(self, who: Principal | str, now: float | None = None) -> bool:
         """Revoke a family, by the id or by a principal whose token names one (``sid``); whether it was found."""
-        family_id = who if isinstance(who, str) else who.claims.get(SESSION_CLAIM)
-        if not isinstance(family_id, str):
+        family_id = _family_of(who)
+        if family_id is None:
             return False
         now = self._now(now)
         family = self._ask(self.store.revoke, family_id, now, self.policy)
@@ -142,7 +138,8 @@ class Rotator:
         now = self._now(now)
         return sum(self.logout(family_id, now) for family_id in self._ask(self.store.families, subject))
 
-    # Async: the stores are synchronous, so they run in a worker thread, off the event loop.
+    # Async: the stores are synchronous, so they run in a worker thread, off the event loop; an
+    # async revocation list is awaited, a sync one runs in the thread too.
 
     async def astart(self, subject: str, claims: Mapping[str, Any], now: float | None = None) -> TokenPair:
         """:meth:`start` for async code."""
@@ -150,18 +147,32 @@ class Rotator:
 
     async def arefresh(self, token: object, now: float | None = None) -> TokenPair:
         """:meth:`refresh` for async code."""
-        self._sync_revocations()
-        return await asyncio.to_thread(self.refresh, token, now)
+        now = self._now(now)
+        parsed, rotation, successor = self._prepare(token, now)
+        presented = digest(parsed.body, self.pepper)
+        outcome = await asyncio.to_thread(
+            self._ask, self.store.rotate, parsed.id, presented, rotation, now, self.policy
+        )
+        await self._arevoke_access(_to_revoke(outcome, now), now)
+        return self._answer(outcome, parsed.body, successor)
 
     async def alogout(self, who: Principal | str, now: float | None = None) -> bool:
         """:meth:`logout` for async code."""
-        self._sync_revocations()
-        return await asyncio.to_thread(self.logout, who, now)
+        family_id = _family_of(who)
+        if family_id is None:
+            return False
+        now = self._now(now)
+        family = await asyncio.to_thread(self._ask, self.store.revoke, family_id, now, self.policy)
+        if family is None:
+            return False
+        await self._arevoke_access(family.live_access(now), now)
+        return True
 
     async def alogout_everywhere(self, subject: str, now: float | None = None) -> int:
         """:meth:`logout_everywhere` for async code."""
-        self._sync_revocations()
-        return await asyncio.to_thread(self.logout_everywhere, subject, now)
+        now = self._now(now)
+        found = await asyncio.to_thread(self._ask, self.store.families, subject)
+        return sum([await self.alogout(family_id, now) for family_id in found])
 
     # The parts.
 
@@ -205,14 +216,31 @@ class Rotator:
         return TokenPair(access, refresh, entry[2] - entry[1], scope=scope if isinstance(scope, str) else None)
 
     def _revoke_access(self, entries: Iterable[AccessEntry], now: float) -> None:
-        if self.revocations is None:
+        entries = tuple(entries)
+        if not entries or self.revocations is None:
             return
         revocations = self._sync_list
         if revocations is None:
-            raise ConfigurationError("the revocation list is async-only: use a sync one (RedisRevocations) here")
+            raise ConfigurationError("the revocation list is async-only: use arefresh()/alogout() with it")
         try:
             for jti, _, exp in entries:
                 revocations.revoke(jti, float(exp), now)
+        except StoreUnavailable as exc:
+            self.breaker.failed(exc, "access tokens of a revoked family were not revoked")
+            raise ServiceUnavailable(headers={"Retry-After": "1"}) from exc
+
+    async def _arevoke_access(self, entries: Iterable[AccessEntry], now: float) -> None:
+        entries = tuple(entries)
+        if not entries or self.revocations is None:
+            return
+        if self._sync_list is not None:
+            await asyncio.to_thread(self._revoke_access, entries, now)
+            return
+        revocations = self.revocations
+        assert isinstance(revocations, AsyncRevocations)
+        try:
+            for jti, _, exp in entries:
+                await revocations.arevoke(jti, float(exp), now)
         except StoreUnavailable as exc:
             self.breaker.failed(exc, "access tokens of a revoked family were not revoked")
             raise ServiceUnavailable(headers={"Retry-After": "1"}) from exc
@@ -236,9 +264,17 @@ class Rotator:
     def _now(self, now: float | None) -> float:
         return self.clock() if now is None else now
 
-    def _sync_revocations(self) -> None:
-        if self.revocations is not None and self._sync_list is None:
-            raise ConfigurationError("the revocation list is async-only: use a sync one (RedisRevocations) here")
+
+def _to_revoke(outcome: Outcome, now: float) -> tuple[AccessEntry, ...]:
+    """The access tokens an outcome leaves to revoke: a reused family's live ones, or those pushed out of its list."""
+    if outcome.kind == "reused" and outcome.family is not None:
+        return outcome.family.live_access(now)
+    return outcome.evicted
+
+
+def _family_of(who: Principal | str) -> str | None:
+    family_id = who if isinstance(who, str) else who.claims.get(SESSION_CLAIM)
+    return family_id if isinstance(family_id, str) else None
 
 
 __all__ = ["SESSION_CLAIM", "Rotator", "TokenPair"]
