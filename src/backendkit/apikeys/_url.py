@@ -13,7 +13,7 @@ def store_from_url(url: str) -> KeyStore:
     - any SQLAlchemy URL (``sqlite:///keys.db``, ``postgresql+psycopg://...``): ``SQLKeyStore``,
       its table created when missing (the ``sqlalchemy`` extra).
     """
-    if not isinstance(url, str) or "://" not in url and not url.startswith("sqlite:"):
+    if not isinstance(url, str) or ("://" not in url and not url.startswith("sqlite:")):
         raise ConfigurationError(f"a key store URL is redis://... or a SQLAlchemy URL, not {url!r}")
     scheme = url.split(":", 1)[0].lower()
     if scheme in ("redis", "rediss", "unix"):
