@@ -136,7 +136,7 @@ BENCHMARKS: dict[str, tuple[tuple[str, ...], bool, tuple[str, ...]]] = {
         True,
         (
             "cached key check < 5 us",
-            "miss: store round trips per check, MemoryKeyStore <= 1",
+            "miss: per check, backendkit verify, MemoryKeyStore",
             "http, SQLite: backendkit JWTAuthentication + BearerAuth(APIKeyVerifier), cached added < HasAPIKey's",
             "refresh: MemoryRefreshStore, us",
         ),

@@ -53,7 +53,7 @@ class Wire:
 
     def __init__(self) -> None:
         self._connections: list[Any] = []  # (sqlite3's cannot be weakly referenced; a run's few stay open anyway)
-        self._counting: Sent | None = None
+        self._prepared: dict[int, dict[str, str]] = {}  # per PostgreSQL connection: statement name → first word
 
     # Adopting connections.
 
@@ -106,20 +106,34 @@ class Wire:
                     continue
                 connection.pgconn.untrace()  # flushes libpq's buffer
                 log.seek(0)
-                for line in log:
-                    parts = line.rstrip("\n").split("\t")
-                    if len(parts) < 4:
-                        continue
-                    who, message = parts[0], parts[2]
-                    if who == "B" and message == "ReadyForQuery":
-                        sent.round_trips += 1
-                    elif who == "F" and message == "Query":
-                        sent.statements[_first_word(parts[3].strip().strip('"'))] += 1
-                    elif who == "F" and message == "Parse":
-                        # Parse's text: "<name>" "<sql>" <n> ...: the SQL is the second quoted field
-                        quoted = parts[3].split('"')
-                        sent.statements[_first_word(quoted[3] if len(quoted) > 3 else "?")] += 1
+                self._read_trace(log, self._prepared.setdefault(id(connection), {}), sent)
                 log.close()
+
+    @staticmethod
+    def _read_trace(log: Any, prepared: dict[str, str], sent: Sent) -> None:
+        """Round trips and statements from libpq's trace (one message a line; a SQL text may span lines).
+
+        A statement runs on a simple ``Query``, or on an ``Execute`` of the extended protocol, whose SQL
+        its ``Parse`` gave (psycopg prepares a statement run 5 times: later runs send no ``Parse``, so
+        the names are remembered across blocks; one prepared before any block is named ``prepared``).
+        """
+        bound = ""  # the statement the last Bind named
+        for line in log:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) < 3 or parts[0] not in ("F", "B"):
+                continue
+            who, message, text = parts[0], parts[2], parts[3] if len(parts) > 3 else ""
+            quoted = text.split('"')  # '<space>"name" "sql..."': name quoted[1], sql quoted[3]
+            if who == "B" and message == "ReadyForQuery":
+                sent.round_trips += 1
+            elif who == "F" and message == "Query":
+                sent.statements[_first_word(quoted[1] if len(quoted) > 1 else "?")] += 1
+            elif who == "F" and message == "Parse" and len(quoted) > 3:
+                prepared[quoted[1]] = _first_word(quoted[3])
+            elif who == "F" and message == "Bind" and len(quoted) > 3:
+                bound = quoted[3]  # '"portal" "statement" ...'
+            elif who == "F" and message == "Execute":
+                sent.statements[prepared.get(bound, "prepared")] += 1
 
 
 def _closed(connection: Any) -> bool:
