@@ -175,7 +175,7 @@ def test_a_record_round_trips_through_its_stored_shape_and_never_shows_its_diges
     ],
 )
 def test_a_malformed_record_is_refused(changes: dict) -> None:
-    with pytest.raises(ValueError, match="name|owner|id|seconds|list"):
+    with pytest.raises(ValueError, match=r"name|owner|id|seconds|list"):
         record(**changes)
 
 
