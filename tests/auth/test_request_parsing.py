@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 from hypothesis import given
@@ -22,6 +22,19 @@ def test_a_form_reads_back_what_was_encoded(pairs: list[tuple[str, str]]) -> Non
     for name, value in pairs:
         expected.setdefault(name, []).append(value)
     assert parse_form(urlencode(pairs).encode("ascii")) == expected
+
+
+@given(st.text(st.sampled_from("ab=&+%0Fé;") | st.characters(max_codepoint=127), max_size=60))
+def test_a_form_is_read_as_the_standard_library_reads_one(text: str) -> None:
+    body = text.encode("utf-8")
+    ours = parse_form(body)
+    if not body.isascii() or body.count(b"&") >= MAX_FIELDS:
+        assert ours == OAuthError("invalid_request")
+        return
+    expected: dict[str, list[str]] = {}
+    for name, value in parse_qsl(text, keep_blank_values=True, errors="replace"):
+        expected.setdefault(name, []).append(value)
+    assert ours == expected
 
 
 @given(st.binary(max_size=200))
