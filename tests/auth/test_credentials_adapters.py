@@ -338,7 +338,10 @@ def test_a_sync_django_view_refreshes_with_an_async_only_revocation_list() -> No
     with override_settings(**{**apps.DJANGO_SETTINGS, "ROOT_URLCONF": urlconf}):
         client = Client(raise_request_exception=False)
         form = _form(grant_type="refresh_token", refresh_token=first.refresh_token)
-        post = lambda: client.post("/auth/refresh", form, content_type=FORM["Content-Type"])  # noqa: E731
+
+        def post() -> Any:
+            return client.post("/auth/refresh", form, content_type=FORM["Content-Type"])
+
         answered = post()
         assert answered.status_code == 200
         access = json.loads(answered.content)["access_token"]
