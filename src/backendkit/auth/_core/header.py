@@ -48,7 +48,7 @@ def bearer_token(values: str | Sequence[str] | None, realm: str = DEFAULT_REALM)
     return token
 
 
-_KEY = re.compile(r"[\x21-\x7e]+")
+_KEY = re.compile(r"[\x21-\x2b\x2d-\x7e]+")  # visible ASCII but the comma
 
 
 def api_key_value(values: str | Sequence[str] | None, realm: str = DEFAULT_REALM) -> str | None:
@@ -56,6 +56,9 @@ def api_key_value(values: str | Sequence[str] | None, realm: str = DEFAULT_REALM
 
     One line of visible ASCII, white space around it dropped; two lines or anything
     else is a malformed request (400 ``invalid_request``). An empty line is no key.
+    A comma is two lines: servers and gateways join repeated header lines with one
+    (RFC 9110 §5.3), and no key has one, so the answer is the same however the
+    repeat reached the application.
 
     Example:
         >>> api_key_value([" bk_live_abc "]), api_key_value([]) is None
