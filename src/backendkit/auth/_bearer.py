@@ -30,7 +30,7 @@ from backendkit.auth._core.errors import (
     InvalidToken,
 )
 from backendkit.auth._core.guards import Guard, GuardContext
-from backendkit.auth._core.header import api_key_value, bearer_token
+from backendkit.auth._core.header import TWO_CREDENTIALS, api_key_value, bearer_token
 from backendkit.auth._core.principal import Principal
 from backendkit.auth._verifier import JWTVerifier
 from backendkit.context import set_user_id
@@ -136,7 +136,7 @@ class BearerAuth:
         token = bearer_token(authorization, self.realm)
         if key is not None:
             if token is not None:  # two credentials: which one is meant is not for us to guess
-                raise InvalidRequest(self.realm)
+                raise InvalidRequest(self.realm, message=TWO_CREDENTIALS)
             assert self.api_keys is not None
             return self.api_keys, key
         if token is None:

@@ -48,6 +48,9 @@ def bearer_token(values: str | Sequence[str] | None, realm: str = DEFAULT_REALM)
     return token
 
 
+API_KEY_MALFORMED = "The API key header is malformed."
+TWO_CREDENTIALS = "Send one credential: an Authorization header or an API key header, not both."
+
 _KEY = re.compile(r"[\x21-\x2b\x2d-\x7e]+")  # visible ASCII but the comma
 
 
@@ -68,7 +71,7 @@ def api_key_value(values: str | Sequence[str] | None, realm: str = DEFAULT_REALM
         return None
     if not isinstance(values, str):
         if len(values) > 1:
-            raise InvalidRequest(realm)
+            raise InvalidRequest(realm, message=API_KEY_MALFORMED)
         if not values:
             return None
         values = values[0]
@@ -76,8 +79,8 @@ def api_key_value(values: str | Sequence[str] | None, realm: str = DEFAULT_REALM
     if not value:
         return None
     if _KEY.fullmatch(value) is None:
-        raise InvalidRequest(realm)
+        raise InvalidRequest(realm, message=API_KEY_MALFORMED)
     return value
 
 
-__all__ = ["api_key_value", "bearer_token"]
+__all__ = ["API_KEY_MALFORMED", "TWO_CREDENTIALS", "api_key_value", "bearer_token"]
