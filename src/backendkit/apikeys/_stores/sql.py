@@ -89,15 +89,15 @@ def key_table(metadata: MetaData, name: str = DEFAULT_TABLE) -> Table:
         Column("id", String(32), primary_key=True),
         Column("digest", String(64), nullable=False),
         Column("owner", String(OWNER_LENGTH), nullable=False, index=True),
-        Column("name", String(200), nullable=False, server_default=""),
-        Column("roles", Text, nullable=False, server_default=""),
-        Column("scopes", Text, nullable=False, server_default=""),
+        Column("name", String(200), nullable=False),
+        Column("roles", Text, nullable=False),
+        Column("scopes", Text, nullable=False),
         Column("created_at", Double, nullable=False),
         Column("expires_at", Double),
         Column("last_used_at", Double),
         Column("revoked_at", Double),
         Column("rotated_to", String(32)),
-        Column("prefix", String(32), nullable=False, server_default=""),
+        Column("prefix", String(32), nullable=False),
     )
 
 
