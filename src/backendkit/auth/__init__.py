@@ -41,6 +41,7 @@ from backendkit.auth._core.principal import ClaimMapping, Principal
 from backendkit.auth._core.publish import JWKS_MEDIA_TYPE, JWKS_PATH, JWKSDocument
 from backendkit.auth._core.rbac import Role, Roles, permits
 from backendkit.auth._core.refresh import RefreshPolicy
+from backendkit.auth._grant import DEFAULT_REFRESH_PATH, arefresh_answer, refresh_answer
 from backendkit.auth._issue import TokenIssuer, issue
 from backendkit.auth._refresh import SESSION_CLAIM, TokenPair
 from backendkit.auth._stores.memory import AsyncRevocations, MemoryRevocations, Revocations
@@ -64,6 +65,7 @@ __all__ = [
     "DEFAULT_API_KEY_HEADER",
     "DEFAULT_LEEWAY",
     "DEFAULT_MAX_SIZE",
+    "DEFAULT_REFRESH_PATH",
     "GRANT_REASONS",
     "JWKS_MEDIA_TYPE",
     "JWKS_PATH",
@@ -103,9 +105,11 @@ __all__ = [
     "SignatureBackend",
     "TokenIssuer",
     "TokenPair",
+    "arefresh_answer",
     "bearer_token",
     "issue",
     "permits",
     "predicate",
+    "refresh_answer",
     "require",
 ]
