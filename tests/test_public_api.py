@@ -33,6 +33,9 @@ def _isort_style(name: str) -> tuple[int, str]:
 def test_the_public_modules_are_the_expected_ones() -> None:
     assert public_modules() == [
         "backendkit",
+        "backendkit.apikeys",
+        "backendkit.apikeys.redis",
+        "backendkit.apikeys.sqlalchemy",
         "backendkit.asgi",
         "backendkit.asgi.idempotency",
         "backendkit.asgi.ratelimit",

@@ -161,7 +161,7 @@ class _Run:
         if old is None:
             self.say(f"No API key {self.args.key_id}.")
             return REFUSED
-        keys = APIKeys(self.store, prefix=old.prefix or "bk_live_", pepper=self.pepper)  # the old key's environment
+        keys = APIKeys(self.store, pepper=self.pepper)  # (rotate() keeps the old key's prefix)
         try:
             made = keys.rotate(old.id, grace=self.args.grace)
         except ValueError as exc:
