@@ -17,8 +17,9 @@ faster). Every store a helper branch has not landed yet is reported as not run.
   the connection's sends and INFO commandstats). Targets: at most one store round trip per miss; ahead
   of djangorestframework-api-key on the same database.
 - ``http``: a whole Django request through a DRF ``APIView`` (WSGI, in process), with backendkit's
-  ``JWTAuthentication`` over ``BearerAuth(APIKeyVerifier(DjangoKeyStore()))`` (its cache on, and with
-  ``cache_ttl=0``) against ``HasAPIKey``, each as what it adds to the same view without authentication; an
+  ``JWTAuthentication`` over ``BearerAuth(APIKeyVerifier(DjangoKeyStore()))`` (the key in ``X-API-Key``;
+  its cache on, and with ``cache_ttl=0``) against ``HasAPIKey`` (``Authorization: Api-Key <key>``), each
+  as what it adds to the same view without authentication; an
   A/A control (the bare view twice) gives the noise. Target: adds less than ``HasAPIKey``.
 - ``refresh``: a refresh-token rotation, ``TokenIssuer(..., refresh_store=...).refresh(token)``, on
   memory, Redis, SQL (SQLite, PostgreSQL) and Django (SQLite, PostgreSQL), against simplejwt's
@@ -660,7 +661,7 @@ def http_section(args: argparse.Namespace, env: Env, summary: Summary) -> None:
         try:
             peer_key = peer_keys(1)[0]
             environ = wsgi_environ("GET", "/items/1", REMOTE_ADDR="127.0.0.1", HTTP_HOST="localhost")
-            ours = {**environ, "HTTP_AUTHORIZATION": f"Bearer {made_keys[0]}"}
+            ours = {**environ, "HTTP_X_API_KEY": made_keys[0]}
             theirs = {**environ, "HTTP_AUTHORIZATION": f"Api-Key {peer_key}"}
             drivers = {
                 PLAIN: WSGIDriver(Site(views["plain"]).handler, environ),
