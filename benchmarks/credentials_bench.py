@@ -427,55 +427,22 @@ class Meta:
         self.META = {"HTTP_AUTHORIZATION": f"Api-Key {key}"}
 
 
-def miss_section(args: argparse.Namespace, env: Env, summary: Summary) -> None:
-    from rest_framework_api_key.models import APIKey
-    from rest_framework_api_key.permissions import HasAPIKey
+@dataclass
+class Contenders:
+    """A section's contenders: timed (runners), counted (one operation each), ours and the peers by database."""
 
+    runners: dict[str, Callable[[int], None]] = field(default_factory=dict)
+    counted: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    ours: dict[str, str] = field(default_factory=dict)
+    peers: dict[str, str] = field(default_factory=dict)
+
+
+def miss_section(args: argparse.Namespace, env: Env, summary: Summary) -> None:
     sent_class = counting(__import__("redis").Connection) if env.redis_port is not None else object
-    stores = key_stores(env, sent_class)
-    runners: dict[str, Callable[[int], None]] = {}
-    counted: dict[str, Callable[[], Any]] = {}
-    our: dict[str, str] = {}  # Django database label → backendkit's verify contender on it
-    peer: dict[str, str] = {}
-    for label, store in stores.items():
-        db = django_of(label, env)
-        if db is not None:
-            db.use()
-        keys, made_keys = make_keys(store, args.keys)
-        verifier = keys.verifier(cache_ttl=0)
-        used = made_keys[: max(1, args.keys // 10)]
-        next_key = cycled(used)
-        assert verifier.verify(made_keys[0]).subject == "svc-0", label
-        for key in used:  # each key's last_used_at written now: then once a minute, as in a service
-            verifier.verify(key)
-        name = f"backendkit verify, {label}"
-        runners[name] = on(db, repeated(lambda v=verifier, k=next_key: v.verify(k())))
-        counted[name] = lambda v=verifier, k=next_key: v.verify(k())
-        if db is not None:
-            our[db.label] = name
-            bearer = BearerAuth(verifier)
-            lines = [[f"Bearer {k}"] for k in made_keys[: max(1, args.keys // 10)]]
-            next_lines = cycled(lines)
-            assert bearer.authenticate(lines[0]).subject == "svc-0"
-            runners[f"backendkit BearerAuth.authenticate, {label}"] = on(
-                db, repeated(lambda b=bearer, n=next_lines: b.authenticate(n()))
-            )
-    for db in env.djangos:
-        db.use()
-        made_keys = peer_keys(args.keys)
-        next_key = cycled(made_keys[: max(1, args.keys // 10)])
-        assert APIKey.objects.is_valid(made_keys[0])
-        name = f"djangorestframework-api-key is_valid ({db.label})"
-        runners[name] = on(db, repeated(lambda k=next_key: APIKey.objects.is_valid(k())))
-        counted[name] = lambda k=next_key: APIKey.objects.is_valid(k())
-        peer[db.label] = name
-        permission = HasAPIKey()
-        requests = [Meta(k) for k in made_keys[: max(1, args.keys // 10)]]
-        next_request = cycled(requests)
-        assert permission.has_permission(requests[0], None)
-        runners[f"djangorestframework-api-key HasAPIKey.has_permission ({db.label})"] = on(
-            db, repeated(lambda p=permission, r=next_request: p.has_permission(r(), None))
-        )
+    stores = key_stores(env, sent_class)  # (connected: the block below traces the connections open when it starts)
+    with env.wire.count():  # the set-up traced too: a statement psycopg prepares meanwhile is known by its SQL
+        made = miss_contenders(args, env, stores)
+    runners, counted, our, peer = made.runners, made.counted, made.ours, made.peers
     trips(env, counted, sent_class, summary, "check", "miss")  # first: psycopg prepares in view of the trace
     runners |= floor_runners(env)
     samples = measure(runners, args)
@@ -508,6 +475,54 @@ def miss_section(args: argparse.Namespace, env: Env, summary: Summary) -> None:
                 f"miss: {name.removeprefix('backendkit verify, ')}, us", f"{statistics.median(samples[name]):.1f}"
             )
     print()
+
+
+def miss_contenders(args: argparse.Namespace, env: Env, stores: Mapping[str, Any]) -> Contenders:
+    """backendkit's verify on each store (cache_ttl=0), and djangorestframework-api-key on each Django database."""
+    from rest_framework_api_key.models import APIKey
+    from rest_framework_api_key.permissions import HasAPIKey
+
+    made = Contenders()
+    for label, store in stores.items():
+        db = django_of(label, env)
+        if db is not None:
+            db.use()
+        keys, made_keys = make_keys(store, args.keys)
+        verifier = keys.verifier(cache_ttl=0)
+        used = made_keys[: max(1, args.keys // 10)]
+        next_key = cycled(used)
+        assert verifier.verify(made_keys[0]).subject == "svc-0", label
+        for key in used:  # each key's last_used_at written now: then once a minute, as in a service
+            verifier.verify(key)
+        name = f"backendkit verify, {label}"
+        made.runners[name] = on(db, repeated(lambda v=verifier, k=next_key: v.verify(k())))
+        made.counted[name] = lambda v=verifier, k=next_key: v.verify(k())
+        if db is not None:
+            made.ours[db.label] = name
+            bearer = BearerAuth(verifier)
+            lines = [[f"Bearer {k}"] for k in made_keys[: max(1, args.keys // 10)]]
+            next_lines = cycled(lines)
+            assert bearer.authenticate(lines[0]).subject == "svc-0"
+            made.runners[f"backendkit BearerAuth.authenticate, {label}"] = on(
+                db, repeated(lambda b=bearer, n=next_lines: b.authenticate(n()))
+            )
+    for db in env.djangos:
+        db.use()
+        made_keys = peer_keys(args.keys)
+        next_key = cycled(made_keys[: max(1, args.keys // 10)])
+        assert APIKey.objects.is_valid(made_keys[0])
+        name = f"djangorestframework-api-key is_valid ({db.label})"
+        made.runners[name] = on(db, repeated(lambda k=next_key: APIKey.objects.is_valid(k())))
+        made.counted[name] = lambda k=next_key: APIKey.objects.is_valid(k())
+        made.peers[db.label] = name
+        permission = HasAPIKey()
+        requests = [Meta(k) for k in made_keys[: max(1, args.keys // 10)]]
+        next_request = cycled(requests)
+        assert permission.has_permission(requests[0], None)
+        made.runners[f"djangorestframework-api-key HasAPIKey.has_permission ({db.label})"] = on(
+            db, repeated(lambda p=permission, r=next_request: p.has_permission(r(), None))
+        )
+    return made
 
 
 def floor_runners(env: Env) -> dict[str, Callable[[int], None]]:
@@ -771,12 +786,9 @@ def simplejwt_chain(sessions: int) -> Chain:
     return Chain(tokens, rotate)
 
 
-def refresh_section(args: argparse.Namespace, env: Env, summary: Summary) -> None:
-    sent_class = counting(__import__("redis").Connection) if env.redis_port is not None else object
-    stores, notes = refresh_stores(env, sent_class)
-    runners: dict[str, Callable[[int], None]] = {}
-    counted: dict[str, Callable[[], Any]] = {}
-    ours: dict[str, str] = {}
+def refresh_contenders(env: Env, stores: Mapping[str, Any]) -> Contenders:
+    """A chain of rotations on each store, and simplejwt's on each Django database; ours keyed "Django SQLite"..."""
+    made = Contenders()
     for label, store in stores.items():
         db = django_of(label, env)
         if db is not None:
@@ -788,21 +800,29 @@ def refresh_section(args: argparse.Namespace, env: Env, summary: Summary) -> Non
         chain = Chain(tokens, lambda token, i=issuer: i.refresh(token).refresh_token)
         chain()
         name = f"backendkit TokenIssuer.refresh, {label}"
-        runners[name] = on(db, repeated(chain))
-        counted[name] = chain
+        made.runners[name] = on(db, repeated(chain))
+        made.counted[name] = chain
         if db is not None:
-            ours[f"{'Django' if 'Django' in label else 'SQL'} {db.label}"] = name
+            made.ours[f"{'Django' if 'Django' in label else 'SQL'} {db.label}"] = name
         elif label.startswith("SQLRefreshStore"):
-            ours[f"SQL {label.split('(')[1].rstrip(')')}"] = name
-    peers: dict[str, str] = {}
+            made.ours[f"SQL {label.split('(')[1].rstrip(')')}"] = name
     for db in env.djangos:
         db.use()
         chain = simplejwt_chain(SESSIONS)
         chain()
         name = f"simplejwt TokenRefreshSerializer + blacklist ({db.label})"
-        runners[name] = on(db, repeated(chain))
-        counted[name] = chain
-        peers[db.label] = name
+        made.runners[name] = on(db, repeated(chain))
+        made.counted[name] = chain
+        made.peers[db.label] = name
+    return made
+
+
+def refresh_section(args: argparse.Namespace, env: Env, summary: Summary) -> None:
+    sent_class = counting(__import__("redis").Connection) if env.redis_port is not None else object
+    stores, notes = refresh_stores(env, sent_class)  # (connected before the traced block below)
+    with env.wire.count():  # the set-up traced too: a statement psycopg prepares meanwhile is known by its SQL
+        made = refresh_contenders(env, stores)
+    runners, counted, ours, peers = made.runners, made.counted, made.ours, made.peers
     trips(env, counted, sent_class, summary, "rotation", "refresh")  # first: psycopg prepares in view of the trace
     samples = measure(runners, args)
     table(
