@@ -22,7 +22,8 @@ KINDS = [
     pytest.param("sqlite"),
     pytest.param("postgres"),
 ]
-SHARED_KINDS = [pytest.param("redis", marks=pytest.mark.redis), pytest.param("postgres")]
+# The stores processes share (the tests of those also need Redis for the revocation list every process shares).
+SHARED_KINDS = [pytest.param("redis", marks=pytest.mark.redis), pytest.param("postgres", marks=pytest.mark.redis)]
 
 
 def postgres_url(schema: Schema) -> str:
