@@ -49,6 +49,7 @@ from sqlalchemy import (  # noqa: E402
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -59,6 +60,7 @@ from sqlalchemy import (  # noqa: E402
 )
 from sqlalchemy import exc as sa_exc  # noqa: E402
 from sqlalchemy.pool import StaticPool  # noqa: E402
+from sqlalchemy.sql.elements import BindParameter  # noqa: E402
 
 DEFAULT_TABLE_PREFIX = "backendkit_refresh_"
 DEFAULT_SQL_TIMEOUT = 5.0
@@ -135,6 +137,7 @@ class SQLRefreshStore:
         self.engine = engine
         self.metadata = MetaData() if metadata is None else metadata
         self.families_table, self.spent_table = refresh_tables(self.metadata, table_prefix)
+        self._sql = _Statements(self.families_table, self.spent_table)
         self._sqlite = engine.dialect.name == "sqlite"
         # SQLite takes one writer at a time: threads of this process queue here rather than on its busy timeout.
         self._lock = threading.Lock() if self._sqlite else None
@@ -188,7 +191,6 @@ class SQLRefreshStore:
 
     def create(self, family: Family, policy: RefreshPolicy) -> None:
         """Keep a new family (families ended by now are deleted in the same transaction)."""
-        table = self.families_table
         row = {
             "id": family.id,
             "subject": family.subject,
@@ -200,7 +202,7 @@ class SQLRefreshStore:
         try:
             with self._locked() as conn:
                 self._prune(conn, family.created_at)
-                conn.execute(insert(table).values(**row))
+                conn.execute(self._sql.add_family, row)
         except StoreUnavailable as exc:
             if isinstance(exc.__cause__, sa_exc.IntegrityError):
                 raise ValueError(f"family {family.id!r} exists") from None
@@ -212,14 +214,13 @@ class SQLRefreshStore:
             family = self._read(conn, family_id)
             was_spent = False
             if family is not None and family.revoked_at is None and presented not in (family.current, family.previous):
-                spent = self.spent_table
-                found = select(spent.c.digest).where(spent.c.digest == presented, spent.c.family_id == family_id)
-                was_spent = conn.execute(found).first() is not None
+                found = conn.execute(self._sql.was_spent, {"digest": presented, "family_id": family_id})
+                was_spent = found.first() is not None
             outcome = decide(family, presented, was_spent, rotation, now, policy)
             if outcome.family is not None and outcome.family is not family:
                 self._write(conn, outcome.family)
             if outcome.spent is not None:
-                conn.execute(insert(self.spent_table).values(digest=outcome.spent, family_id=family_id, spent_at=now))
+                conn.execute(self._sql.keep_spent, {"digest": outcome.spent, "family_id": family_id, "spent_at": now})
             return outcome
 
     def revoke(self, family_id: str, now: float, policy: RefreshPolicy) -> Family | None:
@@ -234,10 +235,8 @@ class SQLRefreshStore:
 
     def families(self, subject: str) -> list[str]:
         """The ids of ``subject``'s families kept (ended ones go at the next login, or :meth:`prune`)."""
-        table = self.families_table
-        query = select(table.c.id).where(table.c.subject == subject).order_by(table.c.created_at, table.c.id)
         with self._wrapped(), self.engine.connect() as conn:
-            return [row.id for row in conn.execute(query)]
+            return [row.id for row in conn.execute(self._sql.listed, {"subject": subject})]
 
     def get(self, family_id: str) -> Family | None:
         """The family as kept, or ``None`` (for a list of a user's sessions, and for tests)."""
@@ -252,21 +251,16 @@ class SQLRefreshStore:
     # The parts.
 
     def _read(self, conn: Connection, family_id: str, *, lock: bool = True) -> Family | None:
-        table = self.families_table
-        query = select(table.c.state).where(table.c.id == family_id)
-        row = conn.execute(query.with_for_update() if lock else query).first()
+        row = conn.execute(self._sql.locked if lock else self._sql.read, {"family_id": family_id}).first()
         return None if row is None else Family.from_dict(json.loads(row.state))
 
     def _write(self, conn: Connection, family: Family) -> None:
-        table = self.families_table
-        values = {"state": _state(family), "revoked_at": family.revoked_at}
-        conn.execute(update(table).where(table.c.id == family.id).values(**values))
+        values = {"family_id": family.id, "new_state": _state(family), "new_revoked_at": family.revoked_at}
+        conn.execute(self._sql.write, values)
 
     def _prune(self, conn: Connection, now: float) -> int:
-        families, spent = self.families_table, self.spent_table
-        ended = select(families.c.id).where(families.c.ends_at <= now)
-        conn.execute(delete(spent).where(spent.c.family_id.in_(ended)))
-        return conn.execute(delete(families).where(families.c.ends_at <= now)).rowcount
+        conn.execute(self._sql.prune_spent, {"now": now})
+        return conn.execute(self._sql.prune_families, {"now": now}).rowcount
 
     @contextmanager
     def _wrapped(self) -> Iterator[None]:
@@ -294,6 +288,33 @@ class SQLRefreshStore:
                 conn.exec_driver_sql("ROLLBACK")
                 raise
             conn.exec_driver_sql("COMMIT")
+
+
+class _Statements:
+    """The store's statements, built once: a statement object caches its compiled form (a rotation runs three)."""
+
+    def __init__(self, families: Table, spent: Table) -> None:
+        family_id: BindParameter[str] = bindparam("family_id")
+        self.read = select(families.c.state).where(families.c.id == family_id)
+        self.locked = self.read.with_for_update()  # (nothing on SQLite: the transaction holds the database)
+        self.write = (
+            update(families)
+            .where(families.c.id == family_id)
+            .values(state=bindparam("new_state"), revoked_at=bindparam("new_revoked_at"))
+        )
+        self.was_spent = select(spent.c.digest).where(
+            spent.c.digest == bindparam("digest"), spent.c.family_id == family_id
+        )
+        self.keep_spent = insert(spent)
+        self.add_family = insert(families)
+        self.listed = (
+            select(families.c.id)
+            .where(families.c.subject == bindparam("subject"))
+            .order_by(families.c.created_at, families.c.id)
+        )
+        ended = families.c.ends_at <= bindparam("now")
+        self.prune_spent = delete(spent).where(spent.c.family_id.in_(select(families.c.id).where(ended)))
+        self.prune_families = delete(families).where(ended)
 
 
 def _bound_waits(engine: Engine, timeout: float) -> None:
