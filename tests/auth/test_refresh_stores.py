@@ -346,3 +346,13 @@ def test_the_family_as_kept_is_the_same_on_every_store(store: Any) -> None:
     assert len(family.access) == 2
     assert family.revoked_at is None
     assert store.get("0" * 22) is None
+
+
+def test_the_stores_are_importable_from_backendkit_auth() -> None:
+    import backendkit.auth
+    from backendkit.auth.redis import RedisRefreshStore
+    from backendkit.auth.sqlalchemy import SQLRefreshStore
+
+    assert backendkit.auth.RedisRefreshStore is RedisRefreshStore  # (imported when asked for: the redis extra)
+    assert backendkit.auth.SQLRefreshStore is SQLRefreshStore  # (the sqlalchemy extra)
+    assert {"RedisRefreshStore", "SQLRefreshStore", "MemoryRefreshStore"} <= set(backendkit.auth.__all__)
