@@ -281,13 +281,15 @@ class SQLRefreshStore:
         # later: the connection is put in autocommit mode and the transaction is this store's.
         with self._lock, self._wrapped(), self.engine.connect() as plain:
             conn = plain.execution_options(isolation_level="AUTOCOMMIT")
+            driver = conn.connection.dbapi_connection
             conn.exec_driver_sql("BEGIN IMMEDIATE")
             try:
                 yield conn
+                conn.exec_driver_sql("COMMIT")
             except BaseException:
-                conn.exec_driver_sql("ROLLBACK")
+                if getattr(driver, "in_transaction", True):  # (a COMMIT that failed may leave it open)
+                    conn.exec_driver_sql("ROLLBACK")
                 raise
-            conn.exec_driver_sql("COMMIT")
 
 
 class _Statements:
