@@ -44,14 +44,14 @@ KEY = HMACKey("benchmark-only-refresh-secret-32-bytes!")
 POLICY = RefreshPolicy()
 
 
-def store_chain(store: Any) -> Callable[[int], None]:
+def store_chain(store: Any) -> Callable[[int], float]:
     """``n`` rotations of one family through ``store.rotate`` alone (the inputs made outside the timing)."""
     now = time.time()
     family = Family(uuid.uuid4().hex[:22], "bench", current="d0", created_at=now, last_used_at=now)
     store.create(family, POLICY)
     state = {"current": "d0", "count": 0}
 
-    def run(n: int) -> None:
+    def run(n: int) -> float:
         count = state["count"]
         rotations = [
             Rotation(f"d{count + i + 1}-{secrets.token_hex(8)}", "00" * 40, (f"j{count + i}", int(now), int(now) + 900))
@@ -63,32 +63,44 @@ def store_chain(store: Any) -> Callable[[int], None]:
             outcome = store.rotate(family.id, presented, rotation, now, POLICY)
             assert outcome.kind == "rotated", outcome.kind
             presented = rotation.digest
-        run.elapsed = time.perf_counter() - start  # type: ignore[attr-defined]
+        elapsed = time.perf_counter() - start
         state["current"], state["count"] = presented, count + n
+        return elapsed
 
     return run
 
 
-def issuer_chain(store: Any) -> Callable[[int], None]:
+def issuer_chain(store: Any) -> Callable[[int], float]:
     """``n`` rotations through ``TokenIssuer.refresh``: everything a token endpoint does but HTTP."""
     issuer = TokenIssuer(KEY, refresh_store=store, refresh_policy=POLICY)
     token = [issuer.issue_pair("bench", claims={"roles": ["viewer"]}).refresh_token]
 
-    def run(n: int) -> None:
+    def run(n: int) -> float:
         start = time.perf_counter()
         for _ in range(n):
             token[0] = issuer.refresh(token[0]).refresh_token
-        run.elapsed = time.perf_counter() - start  # type: ignore[attr-defined]
+        return time.perf_counter() - start
 
     return run
 
 
-def median_us(run: Callable[[int], None], n: int, rounds: int) -> tuple[float, float]:
+def repeated(call: Callable[[], object]) -> Callable[[int], float]:
+    """A runner of ``call``: the seconds ``n`` calls take."""
+
+    def run(n: int) -> float:
+        start = time.perf_counter()
+        for _ in range(n):
+            call()
+        return time.perf_counter() - start
+
+    return run
+
+
+def median_us(run: Callable[[int], float], n: int, rounds: int) -> tuple[float, float]:
     run(min(n, 50))  # warm-up: connections, scripts loaded, statements cached
     samples = []
     for _ in range(rounds):
-        run(n)
-        samples.append(run.elapsed / n * 1e6)  # type: ignore[attr-defined]
+        samples.append(run(n) / n * 1e6)
     return statistics.median(samples), min(samples)
 
 
@@ -120,7 +132,12 @@ def redis_store() -> Iterator[tuple[Any, Callable[[], str]]]:
                 token = issuer.refresh(token).refresh_token
         sent = (pool.connection_class.sent - sent_before) / 100
         inside = ", ".join(f"{name} {calls / 100:g}" for name, calls in sorted(ran.items()))
-        return f"{sent:g} round trip per rotation; Redis ran: {inside}  [{describe(admin, 'loopback')}]"
+        script = admin.info("commandstats")["cmdstat_evalsha"]["usec_per_call"]
+        ping = median_us(repeated(client.ping), 400, 5)[0]
+        return (
+            f"{sent:g} round trip per rotation; Redis ran: {inside}; the script {script:g} µs in Redis; "
+            f"a PING {ping:.1f} µs from here  [{describe(admin, 'loopback')}]"
+        )
 
     try:
         yield store, trips

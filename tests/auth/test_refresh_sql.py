@@ -158,7 +158,7 @@ def test_a_rotation_waits_for_another_at_most_the_timeout(store: SQLRefreshStore
     try:
         with pytest.raises(ServiceUnavailable) as caught:
             issuer.refresh(pair.refresh_token)
-        assert 0.9 < time.monotonic() - started < 3  # the store's timeout: 1 s
+        assert 0.9 < time.monotonic() - started < 5  # the store's timeout, 1 s (and a busy machine's slack)
         assert isinstance(caught.value.__cause__, StoreUnavailable)
     finally:
         release.set()
