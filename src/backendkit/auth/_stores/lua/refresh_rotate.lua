@@ -91,7 +91,7 @@ end
 
 if presented == f.previous then
   local spent_at = f.spent_at and tonumber(f.spent_at)
-  if spent_at and now - spent_at <= tonumber(ARGV[10]) and f.sealed and #entries(f.access) > 0 then
+  if spent_at and now - spent_at < tonumber(ARGV[10]) and f.sealed and #entries(f.access) > 0 then
     return answer('retry')
   end
   return revoke()
