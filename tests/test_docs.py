@@ -462,3 +462,23 @@ def test_the_refresh_tokens_guide_on_every_framework(auth_namespace: dict[str, A
         reply = Client().post("/auth/refresh", grant(fresh.refresh_token), content_type=form["Content-Type"])
         assert reply.status_code == 200
         assert json.loads(reply.content)["token_type"] == "Bearer"
+
+
+def test_the_credential_stores_share_the_applications_metadata() -> None:
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import DeclarativeBase
+
+    class Base(DeclarativeBase):
+        pass
+
+    engine = create_engine("sqlite://")
+    ns = run(section_blocks("auth.md", "Credential stores and migrations")[""], {"Base": Base, "engine": engine})
+    assert {"backendkit_api_keys", "backendkit_refresh_families", "backendkit_refresh_spent"} <= set(
+        Base.metadata.tables
+    )
+    Base.metadata.create_all(engine)  # what a migration would have made
+    from backendkit.apikeys import APIKeys
+
+    made = APIKeys(ns["keys_store"]).create("bot")
+    assert ns["keys_store"].get(made.record.id) == made.record
+    assert ns["sessions"].families("nobody") == []

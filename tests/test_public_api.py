@@ -45,6 +45,7 @@ def test_the_public_modules_are_the_expected_ones() -> None:
         "backendkit.auth.backends.pyjwt",
         "backendkit.auth.jwks",
         "backendkit.auth.redis",
+        "backendkit.auth.sqlalchemy",
         "backendkit.context",
         "backendkit.django",
         "backendkit.django.apps",

@@ -51,11 +51,15 @@ from backendkit.auth.jwks import JWKSClient
 
 
 def __getattr__(name: str) -> object:
-    # The Redis revocation lists need the redis extra; import them only when asked for.
-    if name in ("RedisRevocations", "AsyncRedisRevocations"):
+    # The Redis stores need the redis extra, the SQL one the sqlalchemy extra; import them only when asked for.
+    if name in ("RedisRevocations", "AsyncRedisRevocations", "RedisRefreshStore"):
         from backendkit.auth import redis
 
         return getattr(redis, name)
+    if name == "SQLRefreshStore":
+        from backendkit.auth import sqlalchemy
+
+        return sqlalchemy.SQLRefreshStore
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -96,12 +100,14 @@ __all__ = [
     "Principal",
     "PrivateKey",
     "PublicKey",
+    "RedisRefreshStore",
     "RedisRevocations",
     "RefreshPolicy",
     "RefreshStore",
     "Revocations",
     "Role",
     "Roles",
+    "SQLRefreshStore",
     "SignatureBackend",
     "TokenIssuer",
     "TokenPair",
