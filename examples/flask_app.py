@@ -19,7 +19,7 @@ from backendkit.flask.ratelimit import limit
 from backendkit.flask.security import security_headers
 from backendkit.logging import configure_logging
 from backendkit.observability import observe, observers
-from examples import _auth, _health, _idempotency, _limits, _metrics, _proxies, _security, _tracing
+from examples import _auth, _health, _idempotency, _limits, _metrics, _proxies, _security, _sessions, _tracing
 from examples._tasks import MAX_BODY_SIZE, TASK_PAGES, TaskIn, TaskStore, list_tasks
 
 
@@ -35,8 +35,11 @@ def create_app() -> Flask:
         security_headers=_security.security_headers(),
     )
     store = TaskStore()
-    verifier = _auth.verifier(asynchronous=False)
+    revoked = _auth.revocations(asynchronous=False)
+    verifier = _auth.verifier(asynchronous=False, revoked=revoked)
     Auth(verifier, app)
+    issuer = _sessions.issuer(revoked)  # revokes a reused family's access tokens in the verifier's list
+    users = _sessions.users()
 
     limited = _limits.limited(asynchronous=False)
     keys = _idempotency.keys(asynchronous=False)
@@ -94,10 +97,19 @@ def create_app() -> Flask:
     def reports() -> Response:
         return jsonify(ok=True)
 
+    @app.post("/auth/login")
+    def login() -> Response:
+        user = _sessions.authenticate(users, parse_json(_sessions.Login))
+        pair = issuer.issue_pair(user.name, claims=_sessions.claims(user))
+        body = _sessions.token_body(pair.response())
+        return Response(body, content_type="application/json", headers=_sessions.TOKEN_HEADERS)
+
     @app.post("/auth/logout")
     @require()
     def logout() -> Response:
-        verifier.revoke(current_principal)
+        principal = _sessions.logged_in(current_principal)  # a token's, not an API key's
+        verifier.revoke(principal)  # this access token
+        issuer.logout(principal)  # and its refresh-token family, with the family's other access tokens
         response = Response(status=204)
         del response.headers["Content-Type"]
         return response

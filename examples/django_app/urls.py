@@ -20,6 +20,7 @@ urlpatterns = [
     path("me", views.me),
     path("admin/audit", views.audit),
     path("reports", views.reports),
+    path("auth/login", views.login),
     path("auth/logout", views.logout),
 ]
 
