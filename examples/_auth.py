@@ -56,9 +56,7 @@ def revocations(*, asynchronous: bool) -> Revocations | AsyncRevocations:
     return AsyncRedisRevocations.from_url(url) if asynchronous else RedisRevocations.from_url(url)
 
 
-def verifier(
-    *, asynchronous: bool = False, revoked: Revocations | AsyncRevocations | None = None
-) -> JWTVerifier:
+def verifier(*, asynchronous: bool = False, revoked: Revocations | AsyncRevocations | None = None) -> JWTVerifier:
     """A verifier for one app, with its revocation list: ``revoked``, or one of its own (see :func:`revocations`).
 
     The app's :class:`~backendkit.auth.TokenIssuer` revokes a family's access tokens in the same list
