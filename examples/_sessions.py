@@ -67,7 +67,7 @@ class TokenResponse(BaseModel):
     token_type: str = Field(description="`Bearer`.")
     expires_in: int = Field(description="Seconds the access token lives.")
     refresh_token: str = Field(description="An opaque `bkr_` token for `POST /auth/refresh`, used once.")
-    scope: str | None = Field(default=None, description="The access token's scopes, space-separated.")
+    scope: str = Field(description="The access token's scopes, space-separated: the user's role's permissions.")
 
 
 class BadCredentials(Unauthorized):

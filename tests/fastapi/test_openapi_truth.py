@@ -60,7 +60,8 @@ def test_the_document_lists_what_is_sent_and_nothing_else() -> None:
         "GET /me": ["200", "400", "401"],
         "GET /admin/audit": ["200", "400", "401", "403"],
         "GET /reports": ["200", "400", "401", "403"],
-        "POST /auth/logout": ["204", "400", "401"],
+        "POST /auth/login": ["200", "400", "401", "413", "415", "422"],
+        "POST /auth/logout": ["204", "400", "401", "403"],
         "GET /": ["200"],  # the HTML page
         "POST /csp-report": ["204", "400", "413", "415", "429"],  # served by backendkit's middleware
     }
