@@ -30,7 +30,7 @@ import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -49,6 +49,8 @@ from examples import _auth, _redis
 
 TOKEN_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 """The headers of a login's answers, as RFC 6749 §5.1 has them for a token response: never stored by a cache."""
+TOKEN_HEADERS_SCHEMA = {name: {"schema": {"type": "string", "enum": [value]}} for name, value in TOKEN_HEADERS.items()}
+"""The same, as an OpenAPI response's ``headers``."""
 
 
 class Login(BaseModel):
@@ -64,7 +66,7 @@ class TokenResponse(BaseModel):
     """RFC 6749 §5.1: what a login and a refresh answer."""
 
     access_token: str = Field(description="A JWT for `Authorization: Bearer`.")
-    token_type: str = Field(description="`Bearer`.")
+    token_type: Literal["Bearer"]
     expires_in: int = Field(description="Seconds the access token lives.")
     refresh_token: str = Field(description="An opaque `bkr_` token for `POST /auth/refresh`, used once.")
     scope: str = Field(description="The access token's scopes, space-separated: the user's role's permissions.")

@@ -11,7 +11,7 @@ from flask import Flask, Response, g, jsonify
 
 from backendkit.errors import NotFound
 from backendkit.flask import BackendKit, parse_json
-from backendkit.flask.auth import Auth, current_principal, require
+from backendkit.flask.auth import Auth, current_principal, refresh_routes, require
 from backendkit.flask.health import health_routes
 from backendkit.flask.idempotency import idempotent
 from backendkit.flask.pagination import page_request, page_response
@@ -19,7 +19,7 @@ from backendkit.flask.ratelimit import limit
 from backendkit.flask.security import security_headers
 from backendkit.logging import configure_logging
 from backendkit.observability import observe, observers
-from examples import _auth, _health, _idempotency, _limits, _metrics, _proxies, _security, _sessions, _tracing
+from examples import _apikeys, _auth, _health, _idempotency, _limits, _metrics, _proxies, _security, _sessions, _tracing
 from examples._tasks import MAX_BODY_SIZE, TASK_PAGES, TaskIn, TaskStore, list_tasks
 
 
@@ -37,13 +37,16 @@ def create_app() -> Flask:
     store = TaskStore()
     revoked = _auth.revocations(asynchronous=False)
     verifier = _auth.verifier(asynchronous=False, revoked=revoked)
-    Auth(verifier, app)
+    api_keys = _apikeys.verifier()  # X-API-Key too, with BACKENDKIT_EXAMPLE_APIKEYS_URL
+    Auth(verifier, app, api_keys=api_keys)
     issuer = _sessions.issuer(revoked)  # revokes a reused family's access tokens in the verifier's list
     users = _sessions.users()
 
     limited = _limits.limited(asynchronous=False)
     keys = _idempotency.keys(asynchronous=False)
-    health = _health.health(store, limited=limited, verifier=verifier, keys=keys, asynchronous=False)
+    health = _health.health(
+        store, limited=limited, verifier=verifier, keys=keys, issuer=issuer, api_keys=api_keys, asynchronous=False
+    )
     app.register_blueprint(health_routes(health))
     _metrics.flask(app)  # GET /metrics with BACKENDKIT_EXAMPLE_METRICS=1
 
@@ -103,6 +106,8 @@ def create_app() -> Flask:
         pair = issuer.issue_pair(user.name, claims=_sessions.claims(user))
         body = _sessions.token_body(pair.response())
         return Response(body, content_type="application/json", headers=_sessions.TOKEN_HEADERS)
+
+    app.register_blueprint(refresh_routes(issuer))  # POST /auth/refresh: RFC 6749 §6 form in, §5.1 or §5.2 out
 
     @app.post("/auth/logout")
     @require()

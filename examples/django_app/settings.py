@@ -17,7 +17,7 @@ USE_TZ = True
 BACKENDKIT = {
     "ERROR_FORMAT": "envelope",
     "MAX_BODY_SIZE": MAX_BODY_SIZE,
-    "AUTH": "examples.django_app.views.verifier",
+    "AUTH": "examples.django_app.views.auth",
     "TRUSTED_PROXIES": trusted_proxies(),  # who the client is: see examples/_proxies.py
     "CORS": _security.cors(),  # the origins in BACKENDKIT_EXAMPLE_CORS_ORIGINS (None: no CORS)
     "SECURITY_HEADERS": _security.security_headers(),

@@ -21,6 +21,7 @@ urlpatterns = [
     path("admin/audit", views.audit),
     path("reports", views.reports),
     path("auth/login", views.login),
+    path("auth/refresh", views.refresh),
     path("auth/logout", views.logout),
 ]
 

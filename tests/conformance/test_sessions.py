@@ -1,15 +1,18 @@
-"""Logins on the wire: ``POST /auth/login`` answers alike on all seven targets.
+"""Logins and refresh tokens on the wire: ``POST /auth/login`` and ``/auth/refresh`` answer alike on seven targets.
 
 The examples are built with ``BACKENDKIT_EXAMPLE_USERS`` = :data:`~tests.conformance.targets.USERS`
 (``conftest.py``). A login answers RFC 6749 §5.1 JSON, never cached, whose access token the
 example's own verifier accepts; a wrong name or password is the same 401 whichever part is
 wrong; a body that is not a login is the 400, 415 or 422 every JSON route of the examples sends.
+A refresh rotates the login's family; a spent token used again revokes the whole family (its
+refresh tokens and its access tokens), and a logout revokes the family its token came from.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -17,6 +20,7 @@ from backendkit.auth import HMACKey, JWTVerifier
 from examples import _auth
 from tests.conformance.targets import Target, comparable
 
+FORM = "application/x-www-form-urlencoded"
 TOKEN_HEADERS = {"content-type": "application/json", "cache-control": "no-store", "pragma": "no-cache"}
 ADA = {"username": "ada", "password": "correct-horse"}
 BOB = {"username": "bob", "password": "battery:staple"}  # a password with a colon in it
@@ -129,3 +133,58 @@ def test_every_refusal_is_identical_on_all_targets(all_targets: dict[str, Target
         reference = replies["fastapi-testclient"]
         for name, reply in replies.items():
             assert reply == reference, f"{case}: {name} differs from fastapi-testclient"
+
+
+def _refresh(target: Target, token: str) -> Any:
+    form = urlencode({"grant_type": "refresh_token", "refresh_token": token}).encode()
+    return target.request("POST", "/auth/refresh", body=form, headers={"Content-Type": FORM}, json_type=False)
+
+
+def _pair(reply: Any) -> dict[str, Any]:
+    assert reply.status == 200, reply
+    assert {name: reply.headers[name] for name in TOKEN_HEADERS} == TOKEN_HEADERS
+    body: dict[str, Any] = json.loads(reply.body)
+    return body
+
+
+def _me(target: Target, pair: dict[str, Any]) -> Any:
+    return target.request("GET", "/me", headers={"Authorization": f"Bearer {pair['access_token']}"})
+
+
+def test_login_refresh_refresh_then_a_reuse_revokes_the_family(all_targets: dict[str, Target]) -> None:
+    refused: dict[str, Any] = {}
+    for name, target in all_targets.items():
+        first = _pair(login(target, BOB))
+        second = _pair(_refresh(target, first["refresh_token"]))
+        third = _pair(_refresh(target, second["refresh_token"]))
+        # Each refresh is a new pair for the same login: same claims, same family, new tokens.
+        assert len({pair["refresh_token"] for pair in (first, second, third)}) == 3
+        assert {pair["scope"] for pair in (first, second, third)} == {"tasks:read"}
+        assert {json.loads(_me(target, pair).body)["sub"] for pair in (first, second, third)} == {"bob"}
+        reuse = _refresh(target, first["refresh_token"])  # spent two rotations ago: a stolen copy
+        assert (reuse.status, json.loads(reuse.body)["error"]) == (400, "invalid_grant"), (name, reuse)
+        # The whole family is revoked: its live refresh token, its spent ones, and its access tokens.
+        for token in (third["refresh_token"], second["refresh_token"], first["refresh_token"]):
+            again = _refresh(target, token)
+            assert (again.status, json.loads(again.body)["error"]) == (400, "invalid_grant"), (name, again)
+        for pair in (first, second, third):
+            me = _me(target, pair)
+            assert (me.status, json.loads(me.body)["error"]["code"]) == (401, "INVALID_TOKEN"), (name, me)
+        assert _me(target, _pair(login(target, BOB))).status == 200  # a new login starts a new family
+        status, headers, body = comparable(reuse)
+        headers.pop("x-request-id")
+        refused[name] = (status, headers, body)
+    reference = refused["fastapi-testclient"]
+    for name, reply in refused.items():
+        assert reply == reference, f"{name} differs from fastapi-testclient"
+
+
+def test_logout_revokes_the_family_its_token_came_from(target: Target) -> None:
+    first = _pair(login(target, ADA))
+    second = _pair(_refresh(target, first["refresh_token"]))
+    logout = target.request("POST", "/auth/logout", headers={"Authorization": f"Bearer {second['access_token']}"})
+    assert logout.status == 204, logout
+    assert _me(target, second).status == 401  # the token logged out with
+    assert _me(target, first).status == 401  # the family's earlier access token, still unexpired
+    again = _refresh(target, second["refresh_token"])
+    assert (again.status, json.loads(again.body)["error"]) == (400, "invalid_grant")
