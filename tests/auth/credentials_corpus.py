@@ -26,11 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from backendkit.apikeys import APIKeys, store_from_url
-from backendkit.auth import HMACKey, RefreshPolicy, TokenIssuer
+from backendkit.apikeys import APIKeys, KeyStore
+from backendkit.auth import HMACKey, RefreshPolicy, RefreshStore, TokenIssuer
 from backendkit.auth._core.opaque import SECRET_BYTES, OpaqueFormat
 from backendkit.auth._core.refresh import FORMAT as REFRESH_FORMAT
-from backendkit.auth.redis import RedisRefreshStore
 from examples import _auth
 from tests.examples.credentials import FORM, INVALID_REQUEST, INVALID_TOKEN, bearer, refresh, tokens
 from tests.support.net import Reply, request
@@ -40,17 +39,17 @@ LIVE = OpaqueFormat("bk_live_")
 
 @dataclass(frozen=True)
 class Deployment:
-    """One running example: where it listens, its stores and its secrets."""
+    """One running example: where it listens, its stores (the test's own clients of them) and its secrets."""
 
     name: str
     port: int
-    keys: str  # BACKENDKIT_EXAMPLE_APIKEYS_URL
-    redis: str  # BACKENDKIT_EXAMPLE_REDIS_URL: its refresh families
+    keys: KeyStore  # what BACKENDKIT_EXAMPLE_APIKEYS_URL names
+    families: RefreshStore  # in the Redis of BACKENDKIT_EXAMPLE_REDIS_URL
     secret: str  # BACKENDKIT_EXAMPLE_JWT_SECRET
     pepper: str  # BACKENDKIT_EXAMPLE_REFRESH_PEPPER
 
     def api_keys(self, prefix: str = "bk_live_") -> APIKeys:
-        return APIKeys(store_from_url(self.keys), prefix=prefix)
+        return APIKeys(self.keys, prefix=prefix)
 
     def key(self, roles: str = "viewer", **options: Any) -> str:
         """A new key of ``corpus-bot`` in the deployment's store."""
@@ -62,7 +61,7 @@ class Deployment:
             HMACKey(self.secret),
             issuer=_auth.ISSUER,
             audience=_auth.AUDIENCE,
-            refresh_store=RedisRefreshStore.from_url(self.redis),
+            refresh_store=self.families,
             pepper=pepper or self.pepper,
             clock=clock,
         )
@@ -90,10 +89,11 @@ class Row:
     name: str
     send: Send
     answer: Answer
+    body: dict[str, Any] | None = None  # what an accepted answer's JSON holds (among other things)
 
 
-def _me(headers: Any) -> Callable[[Deployment], Reply]:
-    return lambda d: request(d.port, "GET", "/me", headers=headers(d) if callable(headers) else headers)
+def _me(headers: Callable[[Deployment], dict[str, str]]) -> Send:
+    return lambda d: request(d.port, "GET", "/me", headers=headers(d))
 
 
 def _key_header(make: Callable[[Deployment], str | bytes]) -> Send:
@@ -106,6 +106,10 @@ def _audit(role: str) -> Send:
 
 def _flip_last(text: str) -> str:
     return text[:-1] + ("A" if text[-1] != "A" else "B")
+
+
+def _mistyped(text: str, at: int) -> str:
+    return text[:at] + _flip_last(text[at]) + text[at + 1 :]
 
 
 def _forged(key: str, fmt: OpaqueFormat) -> str:
@@ -163,18 +167,20 @@ def _logout_with_key(d: Deployment) -> Reply:
     return request(d.port, "POST", "/auth/logout", headers={"X-API-Key": d.key()})
 
 
+BOT = {"sub": "corpus-bot", "roles": ["viewer"], "permissions": ["tasks:read"]}
+
 KEY_ROWS = [
-    Row("key in X-API-Key", _key_header(lambda d: d.key()), ACCEPTED),
-    Row("key as a bearer token", _me(lambda d: bearer(d.key())), ACCEPTED),
-    Row("key with white space around it", _key_header(lambda d: f"  {d.key()}\t"), ACCEPTED),
-    Row("admin key on a guarded route", _audit("admin"), ACCEPTED),
+    Row("key in X-API-Key", _key_header(lambda d: d.key()), ACCEPTED, BOT),
+    Row("key as a bearer token", _me(lambda d: bearer(d.key())), ACCEPTED, BOT),
+    Row("key with white space around it", _key_header(lambda d: f"  {d.key()}\t"), ACCEPTED, BOT),
+    Row("admin key on a guarded route", _audit("admin"), ACCEPTED, {"ok": True}),
     Row("viewer key on a guarded route", _audit("viewer"), FORBIDDEN),
     Row("key on logout (no session)", _logout_with_key, FORBIDDEN),
     Row("not a key", _key_header(lambda d: "bk_live_abc"), INVALID),
     Row("truncated by one character", _key_header(lambda d: d.key()[:-1]), INVALID),
     Row("truncated to its id", _key_header(lambda d: d.key()[:20]), INVALID),
     Row("wrong checksum", _key_header(lambda d: _flip_last(d.key())), INVALID),
-    Row("mistyped secret", _key_header(lambda d: (k := d.key())[:30] + _flip_last(k[30]) + k[31:]), INVALID),
+    Row("mistyped secret", _key_header(lambda d: _mistyped(d.key(), 30)), INVALID),
     Row("forged secret with the right checksum", _key_header(lambda d: _forged(d.key(), LIVE)), INVALID),
     Row("unknown id", _key_header(lambda d: LIVE.compose(secrets.token_bytes(9), secrets.token_bytes(32))), INVALID),
     Row("expired", _key_header(_expired_key), INVALID),
@@ -200,8 +206,10 @@ def _grant(token: Callable[[Deployment], str]) -> Send:
     return lambda d: refresh(d.port, token(d))
 
 
-def _form(body: str) -> Send:
-    return lambda d: request(d.port, "POST", "/auth/refresh", headers={"Content-Type": FORM}, body=body.encode())
+def _form(body: str, content_type: str = FORM) -> Send:
+    return lambda d: request(
+        d.port, "POST", "/auth/refresh", headers={"Content-Type": content_type}, body=body.encode()
+    )
 
 
 def _forged_under_a_live_family(d: Deployment) -> Reply:
@@ -217,88 +225,6 @@ def _expired_family(d: Deployment) -> str:
     token = aged.issue_pair("ada", claims={"roles": ["viewer"]}).refresh_token
     time.sleep(1.5)
     return token
-
-
-def _logged_out_family_access(d: Deployment) -> Reply:
-    first = tokens(d.port)
-    second = json.loads(refresh(d.port, first["refresh_token"]).body)
-    assert request(d.port, "POST", "/auth/logout", headers=bearer(second["access_token"])).status == 204
-    return request(d.port, "GET", "/me", headers=bearer(first["access_token"]))  # the family's other token
-
-
-def _logout_with_key(d: Deployment) -> Reply:
-    return request(d.port, "POST", "/auth/logout", headers={"X-API-Key": d.key()})
-
-
-KEY_ROWS = [
-    Row("key in X-API-Key", _key_header(lambda d: d.key()), ACCEPTED),
-    Row("key as a bearer token", _me(lambda d: bearer(d.key())), ACCEPTED),
-    Row("key with white space around it", _key_header(lambda d: f"  {d.key()}\t"), ACCEPTED),
-    Row("admin key on a guarded route", _audit("admin"), ACCEPTED),
-    Row("viewer key on a guarded route", _audit("viewer"), FORBIDDEN),
-    Row("key on logout (no session)", _logout_with_key, FORBIDDEN),
-    Row("not a key", _key_header(lambda d: "bk_live_abc"), INVALID),
-    Row("truncated by one character", _key_header(lambda d: d.key()[:-1]), INVALID),
-    Row("truncated to its id", _key_header(lambda d: d.key()[:20]), INVALID),
-    Row("wrong checksum", _key_header(lambda d: _flip_last(d.key())), INVALID),
-    Row("mistyped secret", _key_header(lambda d: (k := d.key())[:30] + _flip_last(k[30]) + k[31:]), INVALID),
-    Row("forged secret with the right checksum", _key_header(lambda d: _forged(d.key(), LIVE)), INVALID),
-    Row("unknown id", _key_header(lambda d: LIVE.compose(secrets.token_bytes(9), secrets.token_bytes(32))), INVALID),
-    Row("expired", _key_header(_expired_key), INVALID),
-    Row("revoked", _key_header(_revoked_key), INVALID),
-    Row("rotated, its grace over", _key_header(_rotated_key), INVALID),
-    Row("bk_test_ key against a live deployment", _key_header(lambda d: d.key(prefix="bk_test_")), INVALID),
-    Row("bk_test_ key as a bearer token", _me(lambda d: bearer(d.key(prefix="bk_test_"))), INVALID),
-    Row("prefix in capitals", _key_header(lambda d: "BK_LIVE_" + d.key()[8:]), INVALID),
-    Row("oversized", _key_header(lambda d: "bk_live_" + "A" * 4000), INVALID),
-    Row("non-ASCII", _key_header(lambda d: (d.key()[:-1] + "é").encode("latin-1")), MALFORMED),
-    Row("two X-API-Key headers", _two_keys, MALFORMED),
-    Row("X-API-Key and Authorization", _key_and_token, MALFORMED),
-    Row("empty X-API-Key", _key_header(lambda d: ""), NO_CREDENTIALS),
-    Row("refresh token as a bearer access token", _me(lambda d: bearer(tokens(d.port)["refresh_token"])), INVALID),
-    Row("refresh token in X-API-Key", _key_header(lambda d: tokens(d.port)["refresh_token"]), INVALID),
-    Row("access token in X-API-Key", _key_header(lambda d: tokens(d.port)["access_token"]), INVALID),
-    Row("access token of a reused family", _reused_family_access, INVALID),
-    Row("access token of a logged-out family", _logged_out_family_access, INVALID),
-]
-
-
-def _grant(token: Callable[[Deployment], str]) -> Send:
-    return lambda d: refresh(d.port, token(d))
-
-
-def _form(body: str) -> Send:
-    return lambda d: request(d.port, "POST", "/auth/refresh", headers={"Content-Type": FORM}, body=body.encode())
-
-
-def _forged_under_a_live_family(d: Deployment) -> Reply:
-    live = tokens(d.port)["refresh_token"]
-    reply = refresh(d.port, _forged(live, REFRESH_FORMAT))
-    assert refresh(d.port, live).status == 200, "a forged secret revoked the family"  # refused, nothing revoked
-    return reply
-
-
-def _expired_family(d: Deployment) -> str:
-    pair = d.issuer().issue_pair("ada", claims={"roles": ["viewer"]})
-    store = d.issuer().rotator
-    assert store is not None
-    # The family as it stands in the store, its login a month ago: past the absolute lifetime (30 days).
-    return _aged(d, pair.refresh_token)
-
-
-def _aged(d: Deployment, token: str) -> str:
-    past = TokenIssuer(
-        HMACKey(d.secret),
-        issuer=_auth.ISSUER,
-        audience=_auth.AUDIENCE,
-        refresh_store=RedisRefreshStore.from_url(d.redis),
-        pepper=d.pepper,
-        clock=lambda: time.time() - 14 * 86_400 + 1,  # idle for 14 days less a second: it ends in a second
-    )
-    aged = past.issue_pair("ada", claims={"roles": ["viewer"]}).refresh_token
-    time.sleep(1.5)
-    del token
-    return aged
 
 
 def _logged_out_family(d: Deployment) -> str:
@@ -324,16 +250,16 @@ def _another_deployments(d: Deployment) -> Reply:
     return reply
 
 
-TWO_TOKENS = urlencode([("grant_type", "refresh_token"), ("refresh_token", "bkr_a"), ("refresh_token", "bkr_b")])
-
-
 def _json_grant(d: Deployment) -> Reply:
-    body = json.dumps({"grant_type": "refresh_token", "refresh_token": tokens(d.port)["refresh_token"]}).encode()
-    return request(d.port, "POST", "/auth/refresh", headers={"Content-Type": "application/json"}, body=body)
+    body = json.dumps({"grant_type": "refresh_token", "refresh_token": tokens(d.port)["refresh_token"]})
+    return _form(body, "application/json")(d)
 
+
+TWO_TOKENS = urlencode([("grant_type", "refresh_token"), ("refresh_token", "bkr_a"), ("refresh_token", "bkr_b")])
+PAIR = {"token_type": "Bearer", "expires_in": 900, "scope": "audit:read tasks:read tasks:write"}  # ada's: an admin
 
 REFRESH_ROWS = [
-    Row("a login's refresh token", _grant(lambda d: tokens(d.port)["refresh_token"]), ACCEPTED),
+    Row("a login's refresh token", _grant(lambda d: tokens(d.port)["refresh_token"]), ACCEPTED, PAIR),
     Row("refresh: not a token", _grant(lambda d: "bkr_nope"), grant("invalid_grant")),
     Row("refresh: truncated", _grant(lambda d: tokens(d.port)["refresh_token"][:-1]), grant("invalid_grant")),
     Row(
