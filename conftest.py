@@ -14,6 +14,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.django_settings")
 
 pytest_plugins = ["tests.support.logs"]  # the log_lines fixture, for every test
 
+# Modules that define or register Django models import only once Django is set up (after collection);
+# they hold no docstring examples.
+collect_ignore_glob = ["src/backendkit/django/credentials/models.py", "src/backendkit/django/credentials/admin.py"]
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """Warnings stay errors, but for two that the TestClient of old Starlette releases raises itself.

@@ -12,8 +12,11 @@ from tests.support.postgres import required as postgres_required
 from tests.support.postgres import server_url as postgres_url
 from tests.support.redis import RedisCluster, RedisServer, redis_binary, start_cluster, start_redis
 
-# The test Django app's models import only once Django is set up (by the fixture below).
+# The test Django app's models import only once Django is set up (by the fixture below); the credentials
+# test project's modules only under its own settings, in the processes that use them.
 collect_ignore_glob = ["pagination/djangoapp/*"]
+if os.environ.get("DJANGO_SETTINGS_MODULE") != "tests.django.credentials_project.settings":
+    collect_ignore_glob.append("django/credentials_project/*")
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,11 @@ from tests.conformance.django_settings import *  # noqa: F403
 from tests.conformance.django_settings import INSTALLED_APPS
 from tests.support.postgres import django_database
 
-INSTALLED_APPS = [*INSTALLED_APPS, "tests.pagination.djangoapp.apps.PaginationTestsConfig"]
+INSTALLED_APPS = [
+    *INSTALLED_APPS,
+    "tests.pagination.djangoapp.apps.PaginationTestsConfig",
+    "backendkit.django.credentials",
+]
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",

@@ -386,3 +386,99 @@ def test_the_tracing_guide_traces_a_request() -> None:
         with TestClient(app) as client:
             assert client.get("/tasks/7").status_code == 200
     assert [span.name for span in exporter.get_finished_spans()] == ["GET /tasks/{task_id}"]
+
+
+@pytest.fixture
+def keys_namespace(auth_namespace: dict[str, Any]) -> dict[str, Any]:
+    """The API keys section's opening block, after the guide's: a key for deploy-bot, an editor."""
+    namespace = run(section_blocks("auth.md", "API keys")[""], dict(auth_namespace))
+    assert namespace["api_keys"].verify(namespace["made"].key).subject == "deploy-bot"
+    namespace["key_blocks"] = section_blocks("auth.md", "API keys")
+    return namespace
+
+
+def test_the_api_keys_guide_on_every_framework(keys_namespace: dict[str, Any]) -> None:
+    from django.test import RequestFactory, override_settings
+    from fastapi.testclient import TestClient
+
+    blocks, key = keys_namespace["key_blocks"], keys_namespace["made"].key
+    token_headers, key_headers = keys_namespace["headers"], {"X-API-Key": key}
+    fastapi_app = run(blocks["FastAPI"], keys_namespace)["keyed_app"]
+    for headers in (key_headers, {"Authorization": f"Bearer {key}"}, token_headers):
+        reply = TestClient(fastapi_app).get("/tasks/mine", headers=headers)
+        assert reply.status_code == 200, reply.text
+    assert TestClient(fastapi_app).get("/tasks/mine", headers=key_headers).json() == {"owner": "deploy-bot"}
+    schemes = TestClient(fastapi_app).get("/openapi.json").json()["components"]["securitySchemes"]
+    assert {name: schemes["apiKeyAuth"][name] for name in ("type", "in", "name")} == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+    }
+    starlette_app = run(blocks["Starlette"], keys_namespace)["keyed_starlette"]
+    assert TestClient(starlette_app).get("/tasks/mine", headers=key_headers).json() == {"owner": "deploy-bot"}
+    flask_client = run(blocks["Flask"], keys_namespace)["keyed_flask"].test_client()
+    assert flask_client.get("/tasks/mine", headers=key_headers).get_json() == {"owner": "deploy-bot"}
+    assert flask_client.get("/tasks/mine", headers={"X-API-Key": key[:-1]}).status_code == 401
+    ns = run(blocks["Django"], keys_namespace)
+    with override_settings(BACKENDKIT={"AUTH": ns["credentials"]}):
+        reply = ns["django_my_tasks"](RequestFactory().get("/tasks/mine", headers=key_headers))
+        assert json.loads(reply.content) == {"owner": "deploy-bot"}
+
+
+def test_the_refresh_tokens_guide_on_every_framework(auth_namespace: dict[str, Any]) -> None:
+    from django.test import Client, override_settings
+    from fastapi.testclient import TestClient
+
+    sections = section_blocks("auth.md", "Refresh tokens")
+    ns = run(sections[""], dict(auth_namespace))
+    assert ns["verifier"].verify(ns["pair"].access_token).subject == "alice"
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+
+    def grant(token: str) -> str:
+        return f"grant_type=refresh_token&refresh_token={token}"
+
+    fastapi_client = TestClient(run(sections["FastAPI"], ns)["token_app"])
+    pair = ns["issuer"].issue_pair("alice", claims={"scope": "tasks:read"})
+    first = fastapi_client.post("/auth/refresh", content=grant(pair.refresh_token), headers=form)
+    assert (first.status_code, first.headers["cache-control"]) == (200, "no-store")
+    assert set(first.json()) == {"access_token", "token_type", "expires_in", "refresh_token", "scope"}
+    access = first.json()["access_token"]
+    assert fastapi_client.post("/auth/logout", headers={"Authorization": f"Bearer {access}"}).status_code == 204
+    again = fastapi_client.post("/auth/refresh", content=grant(first.json()["refresh_token"]), headers=form)
+    assert (again.status_code, again.json()["error"]) == (400, "invalid_grant")  # the family was logged out
+    assert fastapi_client.get("/openapi.json").json()["paths"]["/auth/refresh"]["post"]
+    starlette_client = TestClient(run(sections["Starlette"], ns)["token_starlette"])
+    flask_client = run(sections["Flask"], ns)["token_flask"].test_client()
+    for post in (
+        lambda body: starlette_client.post("/auth/refresh", content=body, headers=form),
+        lambda body: flask_client.post("/auth/refresh", data=body, headers=form),
+    ):
+        fresh = ns["issuer"].issue_pair("alice")
+        assert post(grant(fresh.refresh_token)).status_code == 200
+        assert post("grant_type=password").status_code == 400
+    urlconf = type("urls", (), {"urlpatterns": run(sections["Django"], ns)["urlpatterns"]})
+    with override_settings(ROOT_URLCONF=urlconf):
+        fresh = ns["issuer"].issue_pair("alice")
+        reply = Client().post("/auth/refresh", grant(fresh.refresh_token), content_type=form["Content-Type"])
+        assert reply.status_code == 200
+        assert json.loads(reply.content)["token_type"] == "Bearer"
+
+
+def test_the_credential_stores_share_the_applications_metadata() -> None:
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import DeclarativeBase
+
+    class Base(DeclarativeBase):
+        pass
+
+    engine = create_engine("sqlite://")
+    ns = run(section_blocks("auth.md", "Credential stores and migrations")[""], {"Base": Base, "engine": engine})
+    assert {"backendkit_api_keys", "backendkit_refresh_families", "backendkit_refresh_spent"} <= set(
+        Base.metadata.tables
+    )
+    Base.metadata.create_all(engine)  # what a migration would have made
+    from backendkit.apikeys import APIKeys
+
+    made = APIKeys(ns["keys_store"]).create("bot")
+    assert ns["keys_store"].get(made.record.id) == made.record
+    assert ns["sessions"].families("nobody") == []

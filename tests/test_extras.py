@@ -17,6 +17,8 @@ CASES = [
     ("backendkit.ratelimit", "limits", "ratelimit"),
     ("backendkit.observability.opentelemetry", "opentelemetry", "opentelemetry"),
     ("backendkit.observability.prometheus", "prometheus_client", "prometheus"),
+    ("backendkit.auth.sqlalchemy", "sqlalchemy", "sqlalchemy"),
+    ("backendkit.auth.redis", "redis", "redis"),
 ]
 
 
@@ -111,7 +113,8 @@ FEATURES = [
     (("fastapi", "jwt"), f"import backendkit.fastapi.auth\n{_BACKEND}\nassert default_backend().name == 'python-jose'"),
     (("flask", "pyjwt"), f"import backendkit.flask.auth\n{_BACKEND}\nassert default_backend().name == 'pyjwt'"),
     (("django", "jwt"), "import backendkit.django.auth"),
-    (("jwt", "redis"), "from backendkit.auth.redis import RedisRevocations"),
+    (("jwt", "redis"), "from backendkit.auth.redis import RedisRefreshStore, RedisRevocations"),
+    (("jwt", "sqlalchemy"), "from backendkit.auth.sqlalchemy import SQLRefreshStore"),
     (("drf", "jwt"), "import backendkit.django.drf"),
     (("fastapi", "pyjwt"), "import backendkit.starlette.auth"),
 ]

@@ -15,7 +15,8 @@ import backendkit
 def public_modules() -> list[str]:
     names = ["backendkit"]
     for info in pkgutil.walk_packages(backendkit.__path__, "backendkit."):
-        if not any(part.startswith("_") for part in info.name.split(".")):
+        # A Django app's migrations and commands are found by these names; their API is the schema and the command line.
+        if not any(part.startswith("_") or part in ("migrations", "management") for part in info.name.split(".")):
             names.append(info.name)
     return sorted(names)
 
@@ -32,6 +33,9 @@ def _isort_style(name: str) -> tuple[int, str]:
 def test_the_public_modules_are_the_expected_ones() -> None:
     assert public_modules() == [
         "backendkit",
+        "backendkit.apikeys",
+        "backendkit.apikeys.redis",
+        "backendkit.apikeys.sqlalchemy",
         "backendkit.asgi",
         "backendkit.asgi.idempotency",
         "backendkit.asgi.ratelimit",
@@ -41,10 +45,16 @@ def test_the_public_modules_are_the_expected_ones() -> None:
         "backendkit.auth.backends.pyjwt",
         "backendkit.auth.jwks",
         "backendkit.auth.redis",
+        "backendkit.auth.sqlalchemy",
         "backendkit.context",
         "backendkit.django",
         "backendkit.django.apps",
         "backendkit.django.auth",
+        "backendkit.django.credentials",
+        "backendkit.django.credentials.admin",
+        "backendkit.django.credentials.apps",
+        "backendkit.django.credentials.models",
+        "backendkit.django.credentials.stores",
         "backendkit.django.drf",
         "backendkit.django.health",
         "backendkit.django.idempotency",

@@ -121,7 +121,7 @@ class AdapterState:
             path,
             origin=get("HTTP_ORIGIN"),
             https=self.https(scheme, get("REMOTE_ADDR"), proto, self.forwarded_in(environ)),
-            authorization="HTTP_AUTHORIZATION" in environ,
+            authorization="HTTP_AUTHORIZATION" in environ or "HTTP_X_API_KEY" in environ,
             request_method=get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
             request_headers=get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
             private_network=get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK") == "true",

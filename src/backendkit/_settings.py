@@ -43,8 +43,9 @@ class Settings:
             request; Django's ``RateLimitMiddleware`` does (system check E005 without it).
             Starlette and FastAPI refuse it: there the app adds the middleware where it
             belongs. ``None`` for none.
-        auth: Bearer authentication: a ``backendkit.auth.JWTVerifier`` or ``BearerAuth``
-            (Django: or a dotted path to either). Flask installs its ``Auth`` and names
+        auth: Bearer authentication: a ``backendkit.auth.JWTVerifier``, a
+            ``backendkit.apikeys.APIKeyVerifier`` or a ``BearerAuth`` taking both
+            (Django: or a dotted path to one). Flask installs its ``Auth`` and names
             every request's user; Django's ``AuthMiddleware``, ``@require`` and DRF read
             it. Starlette and FastAPI refuse it (``JWTBackend``, ``Auth(...).require()``).
         idempotency: Idempotency keys on every covered request: a

@@ -114,7 +114,8 @@ def test_flask_settings_of_the_wrong_kind_are_refused_at_init_app() -> None:
 
     from backendkit.flask import BackendKit
 
-    for key, says in (("AUTH", "JWTVerifier or a BearerAuth"), ("IDEMPOTENCY", "must be an Idempotency")):
+    refusals = (("AUTH", "JWTVerifier, an APIKeyVerifier or a BearerAuth"), ("IDEMPOTENCY", "must be an Idempotency"))
+    for key, says in refusals:
         app = Flask(__name__)
         app.config[f"BACKENDKIT_{key}"] = "myproject.auth.verifier"  # (Flask takes objects, not paths)
         with pytest.raises(ConfigurationError, match=says):

@@ -209,3 +209,19 @@ def test_a_key_is_honoured_or_refused(key: str, framework: str, caplog: pytest.L
         return
     with caplog.at_level(logging.DEBUG, logger="backendkit.access"), built(framework, settings) as send:
         decision.shows(send, caplog)
+
+
+@pytest.mark.parametrize("framework", ["flask", "django"])
+@pytest.mark.parametrize("taken", ["api keys", "tokens and api keys"])
+def test_the_auth_setting_takes_api_keys(framework: str, taken: str) -> None:
+    from backendkit.auth import BearerAuth
+    from tests.auth.apps import KEYS, key_verifier
+
+    value = key_verifier() if taken == "api keys" else BearerAuth(verifier(), api_keys=key_verifier())
+    with built(framework, {"auth": value}) as send:
+        key = {"X-API-Key": KEYS.create("ada").key}
+        assert send("GET", "/who", key).json()["user"] == "ada"  # every request: the key's owner is named
+        assert send("GET", "/me", key).status == 200
+        assert send("GET", "/me", {"Authorization": f"Bearer {KEYS.create('ada').key}"}).status == 200
+        with_token = send("GET", "/me", {"Authorization": f"Bearer {token(sub='ada')}"})
+        assert with_token.status == (401 if taken == "api keys" else 200)

@@ -17,47 +17,10 @@ from tests.auth.keys import token
 Send = Callable[[str, str, dict[str, str]], tuple[int, Any]]
 
 
-def _fastapi() -> Send:
-    from fastapi.testclient import TestClient
-
-    client = TestClient(apps.fastapi_app())
-    return lambda method, path, headers: _reply(client.request(method, path, headers=headers))
-
-
-def _flask() -> Send:
-    client = apps.flask_app().test_client()
-
-    def send(method: str, path: str, headers: dict[str, str]) -> tuple[int, Any]:
-        r = client.open(path, method=method, headers=headers)
-        return r.status_code, r.get_json()
-
-    return send
-
-
-def _reply(r: Any) -> tuple[int, Any]:
-    return r.status_code, r.json()
-
-
-def _starlette() -> Send:
-    from starlette.testclient import TestClient
-
-    client = TestClient(apps.starlette_app())
-    return lambda method, path, headers: _reply(client.request(method, path, headers=headers))
-
-
-@pytest.fixture(scope="module", params=["fastapi", "starlette", "flask", "django"])
+@pytest.fixture(scope="module", params=apps.FRAMEWORKS)
 def send(request: pytest.FixtureRequest) -> Iterator[Send]:
-    if request.param == "django":
-        with override_settings(**apps.DJANGO_SETTINGS):
-            client = Client(raise_request_exception=False)
-
-            def send(method: str, path: str, headers: dict[str, str]) -> tuple[int, Any]:
-                r = client.generic(method, path, headers=headers)
-                return r.status_code, json.loads(r.content)
-
-            yield send
-        return
-    yield {"fastapi": _fastapi, "flask": _flask, "starlette": _starlette}[request.param]()
+    with apps.clients(request.param) as client:
+        yield lambda method, path, headers: apps.status_and_json(client(method, path, headers))
 
 
 @pytest.mark.parametrize("path", ["/owned", "/owned-async", "/drf/owned"])
@@ -76,21 +39,54 @@ def test_an_ownership_predicate_reads_the_path_parameters(send: Send, path: str)
 
 
 def test_fastapi_documents_the_scheme_and_the_statuses() -> None:
-    schema = apps.fastapi_app().openapi()
-    assert schema["components"]["securitySchemes"]["bearerAuth"] == {
-        "type": "http",
-        "description": "An access token (JWT) in the Authorization header: `Bearer <token>`.",
-        "scheme": "bearer",
-        "bearerFormat": "JWT",
+    schema = apps.fastapi_app().openapi()  # (tokens and API keys)
+    assert schema["components"]["securitySchemes"] == {
+        "bearerAuth": {
+            "type": "http",
+            "description": "An access token (JWT), or an API key, in the Authorization header: `Bearer <token>`.",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+        },
+        "apiKeyAuth": {
+            "type": "apiKey",
+            "description": "An API key in the X-API-Key header.",
+            "in": "header",
+            "name": "X-API-Key",
+        },
     }
     me = schema["paths"]["/me"]["get"]
-    assert me["security"] == [{"bearerAuth": []}]
+    assert me["security"] == [{"bearerAuth": []}, {"apiKeyAuth": []}]  # either one
     assert sorted(me["responses"]) == ["200", "400", "401"]  # nothing to refuse beyond authentication
+    assert "parameters" not in me  # (the schemes read the headers; no header parameter is documented)
     owned = schema["paths"]["/owned/{owner}"]["delete"]
     assert sorted(owned["responses"]) == ["200", "400", "401", "403", "404"]  # 404: a path the router refuses
     assert owned["responses"]["401"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ErrorEnvelope"
     }
+    reports = schema["paths"]["/reports"]["get"]
+    assert reports["security"] == [{"bearerAuth": ["reports:read"]}, {"apiKeyAuth": ["reports:read"]}]
+
+
+def test_fastapi_documents_api_keys_alone() -> None:
+    from fastapi import Depends, FastAPI
+
+    from backendkit.fastapi import install
+    from backendkit.fastapi.auth import Auth
+
+    app = FastAPI()
+    install(app)
+
+    @app.get("/me", dependencies=[Depends(Auth(apps.key_verifier()).require(scopes=["a:b"]))])
+    def me() -> dict[str, bool]:
+        return {"ok": True}
+
+    schema = app.openapi()
+    assert schema["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "description": "An API key in the Authorization header: `Bearer <key>`.",
+        "scheme": "bearer",
+    }
+    assert schema["paths"]["/me"]["get"]["security"] == [{"bearerAuth": ["a:b"]}, {"apiKeyAuth": ["a:b"]}]
 
 
 def test_fastapi_lists_the_scopes_a_route_requires() -> None:
@@ -107,7 +103,11 @@ def test_fastapi_lists_the_scopes_a_route_requires() -> None:
     def reports() -> dict[str, bool]:
         return {"ok": True}
 
-    assert app.openapi()["paths"]["/reports"]["get"]["security"] == [{"bearerAuth": ["reports:read"]}]
+    schema = app.openapi()
+    assert schema["paths"]["/reports"]["get"]["security"] == [{"bearerAuth": ["reports:read"]}]
+    # Without API keys, the document says nothing of them.
+    assert list(schema["components"]["securitySchemes"]) == ["bearerAuth"]
+    assert "API key" not in json.dumps(schema)
 
 
 def test_django_principal_is_lazy_and_the_access_log_names_the_user(caplog: pytest.LogCaptureFixture) -> None:

@@ -2,6 +2,7 @@
 
 Each app allows two requests a minute per user on ``/limited``: two users have two
 budgets, and the third request of one user is refused while the other still passes.
+A user is a token's subject or an API key's owner, alike.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from backendkit.ratelimit import Limit, SlidingWindow, by_user
 from tests.auth import apps
 from tests.auth.keys import token
 
-Send = Callable[[str], int]
+Send = Callable[[dict[str, str]], int]
 
 
 def _limit() -> Limit:
@@ -37,14 +38,14 @@ def _fastapi() -> Send:
     app = FastAPI()
     install(app)
     # Dependencies run in order: the principal first, then the limit keyed by it.
-    needs = [Depends(Auth(apps.verifier()).require()), Depends(limit(_limit()))]
+    needs = [Depends(Auth(apps.verifier(), api_keys=apps.key_verifier()).require()), Depends(limit(_limit()))]
 
     @app.get("/limited", dependencies=needs)
     async def limited() -> dict[str, bool]:
         return {"ok": True}
 
     client = TestClient(app)
-    return lambda subject: client.get("/limited", headers=_bearer(subject)).status_code
+    return lambda headers: client.get("/limited", headers=headers).status_code
 
 
 def _flask() -> Send:
@@ -56,7 +57,7 @@ def _flask() -> Send:
 
     app = Flask(__name__)
     BackendKit(app)
-    Auth(apps.verifier(), app)
+    Auth(apps.verifier(), app, api_keys=apps.key_verifier())
 
     @app.get("/limited")
     @require()  # outermost: the principal first, then the limit keyed by it
@@ -65,7 +66,7 @@ def _flask() -> Send:
         return {"ok": True}
 
     client = app.test_client()
-    return lambda subject: client.get("/limited", headers=_bearer(subject)).status_code
+    return lambda headers: client.get("/limited", headers=headers).status_code
 
 
 def _limited(request: HttpRequest) -> JsonResponse:
@@ -73,12 +74,11 @@ def _limited(request: HttpRequest) -> JsonResponse:
 
 
 urlpatterns = [path("limited", _limited)]
-DJANGO_LIMIT = _limit()
 
 
 def _django() -> Send:
     client = Client(raise_request_exception=False)
-    return lambda subject: client.get("/limited", headers=_bearer(subject)).status_code
+    return lambda headers: client.get("/limited", headers=headers).status_code
 
 
 def _django_settings() -> dict[str, Any]:
@@ -88,12 +88,16 @@ def _django_settings() -> dict[str, Any]:
         "backendkit.django.ratelimit.RateLimitMiddleware",
     ]
     settings = {**apps.DJANGO_SETTINGS, "MIDDLEWARE": middleware, "ROOT_URLCONF": __name__}
-    settings["BACKENDKIT"] = {**settings["BACKENDKIT"], "RATE_LIMITS": DJANGO_LIMIT}
+    settings["BACKENDKIT"] = {**settings["BACKENDKIT"], "RATE_LIMITS": _limit()}  # (a budget per test)
     return settings
 
 
 def _bearer(subject: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token(sub=subject)}"}
+
+
+def _api_key(subject: str) -> dict[str, str]:
+    return {"X-API-Key": apps.KEYS.create(subject).key}
 
 
 @pytest.fixture(params=["fastapi", "flask", "django"])
@@ -103,13 +107,21 @@ def send(request: pytest.FixtureRequest) -> Iterator[Send]:
         yield {"fastapi": _fastapi, "flask": _flask, "django": _django}[request.param]()
 
 
-def test_each_user_has_a_budget_of_their_own(send: Send, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize("credential", [_bearer, _api_key], ids=["token", "api key"])
+def test_each_user_has_a_budget_of_their_own(
+    send: Send, credential: Callable[[str], dict[str, str]], caplog: pytest.LogCaptureFixture
+) -> None:
     from backendkit.logging import JSONFormatter
 
     caplog.handler.setFormatter(JSONFormatter())  # the user id comes from the request's facts, as formatted
+    ada, grace = credential("ada"), credential("grace")
     with caplog.at_level("INFO", logger="backendkit.access"):
-        assert [send("ada") for _ in range(3)] == [200, 200, 429]
-        assert [send("grace") for _ in range(2)] == [200, 200]
+        assert [send(ada) for _ in range(3)] == [200, 200, 429]
+        assert [send(grace) for _ in range(2)] == [200, 200]
     lines = [json.loads(line) for line in caplog.text.splitlines()]
     users = [line.get("user_id") for line in lines if line["logger"] == "backendkit.access"]
     assert users == ["ada", "ada", "ada", "grace", "grace"]
+
+
+def test_a_token_and_a_key_of_one_user_share_the_budget(send: Send) -> None:
+    assert [send(_bearer("ada")), send(_api_key("ada")), send(_api_key("ada"))] == [200, 200, 429]

@@ -7,9 +7,10 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
 from backendkit.context import get_request_id
+from backendkit.django.auth import refresh_routes
 from backendkit.django.views import handler400, handler403, handler404, handler500
 from examples.django_app.urls import urlpatterns as example_urlpatterns
-from tests.conformance.targets import BUG_MESSAGE, fail_validation, log_inside
+from tests.conformance.targets import BUG_MESSAGE, REFRESH_PATH, fail_validation, log_inside, refresh_issuer
 
 
 def boom(request: HttpRequest) -> JsonResponse:
@@ -44,6 +45,7 @@ urlpatterns = [
     path("whoami", whoami),
     path("log/<str:item>", log),
     path("form-echo", form_echo),
+    *refresh_routes(refresh_issuer(), path=REFRESH_PATH),
 ]
 
 __all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,14 +42,35 @@ def fail_validation() -> None:
         raise RuntimeError("login failed") from exc
 
 
+REFRESH_PATH = "/test/auth/refresh"
+"""Where every test app serves the refresh endpoint of :func:`refresh_issuer` (the examples' own is theirs)."""
+
+
+@functools.cache
+def refresh_issuer() -> Any:
+    """The refresh endpoint's issuer in every test app: its access tokens are the examples' (their secret)."""
+    from backendkit.auth import HMACKey, MemoryRefreshStore, RefreshPolicy, TokenIssuer
+    from examples import _auth
+
+    return TokenIssuer(
+        HMACKey(_auth.secret()),
+        issuer=_auth.ISSUER,
+        audience=_auth.AUDIENCE,
+        refresh_store=MemoryRefreshStore(),
+        refresh_policy=RefreshPolicy(reuse_window=0),  # a second use is a reuse, never a retry
+    )
+
+
 TRANSPORT_HEADERS = frozenset({"date", "server", "connection", "keep-alive", "transfer-encoding"})
 
 
 def fastapi_app() -> Any:
     from backendkit.context import get_request_id
+    from backendkit.fastapi.auth import refresh_routes
     from examples.fastapi_app import create_app
 
     app = create_app()
+    refresh_routes(refresh_issuer(), path=REFRESH_PATH, app=app)
 
     @app.get("/boom")
     def boom() -> None:
@@ -74,9 +96,11 @@ def flask_app() -> Any:
     from flask import jsonify
 
     from backendkit.context import get_request_id
+    from backendkit.flask.auth import refresh_routes
     from examples.flask_app import create_app
 
     app = create_app()
+    app.register_blueprint(refresh_routes(refresh_issuer(), path=REFRESH_PATH, name="test_refresh"))
 
     @app.get("/boom")
     def boom() -> None:

@@ -122,7 +122,7 @@ def test_a_preflight_without_requested_headers_has_no_allow_headers() -> None:
 
 def test_the_default_headers_cover_what_backendkit_reads() -> None:
     lowered = {h.lower() for h in DEFAULT_HEADERS}
-    assert {"authorization", "idempotency-key", "traceparent", "content-type"} <= lowered
+    assert {"authorization", "x-api-key", "idempotency-key", "traceparent", "content-type"} <= lowered
     assert CORS(allow_origins=[APP]).preflight(APP, "PUT", ", ".join(DEFAULT_HEADERS)).allowed
 
 

@@ -93,11 +93,22 @@ class APIKeys:
         expires_in: float | None = None,
     ) -> NewKey:
         """A new key for ``owner`` (the subject it authenticates), valid for ``expires_in`` seconds or for ever."""
+        return self._make(self.format, owner, name, roles, scopes, expires_in)
+
+    def _make(
+        self,
+        fmt: OpaqueFormat,
+        owner: str,
+        name: str,
+        roles: Iterable[str],
+        scopes: Iterable[str],
+        expires_in: float | None,
+    ) -> NewKey:
         now = self.clock()
         expires_at = None if expires_in is None else now + _seconds(expires_in, "expires_in")
         for _ in range(3):  # a taken id (71 random bits) is all but impossible; never loop for ever
-            key = self.format.compose(secrets.token_bytes(9), secrets.token_bytes(SECRET_BYTES))
-            parsed = self.format.parse(key)
+            key = fmt.compose(secrets.token_bytes(9), secrets.token_bytes(SECRET_BYTES))
+            parsed = fmt.parse(key)
             assert not isinstance(parsed, str)
             record = KeyRecord(
                 id=parsed.id,
@@ -108,7 +119,7 @@ class APIKeys:
                 scopes=tuple(scopes),
                 created_at=now,
                 expires_at=expires_at,
-                prefix=self.format.prefix,
+                prefix=fmt.prefix,
             )
             try:
                 self.store.add(record)
@@ -149,7 +160,9 @@ class APIKeys:
         return found
 
     def rotate(self, key_id: str, *, grace: float = DEFAULT_GRACE) -> NewKey:
-        """A new key like ``key_id`` (owner, name, roles, scopes, lifetime left); the old one works ``grace`` s more.
+        """A new key like ``key_id`` (its owner, name, roles, scopes, prefix and lifetime left).
+
+        The old key keeps working for ``grace`` seconds more.
 
         ``KeyError`` when ``key_id`` is unknown; ``ValueError`` when it is revoked or expired.
         """
@@ -161,7 +174,8 @@ class APIKeys:
         if not old.active(now):
             raise ValueError(f"key {key_id} is {old.refusal(now)}: make a new one instead")
         expires_in = None if old.expires_at is None else max(old.expires_at - now, 1.0)
-        made = self.create(old.owner, name=old.name, roles=old.roles, scopes=old.scopes, expires_in=expires_in)
+        fmt = formats(old.prefix)[0] if old.prefix else self.format  # the old key's environment (bk_test_...)
+        made = self._make(fmt, old.owner, old.name, old.roles, old.scopes, expires_in)
         self.store.retire(key_id, made.record.id, now + grace)
         self._forget(key_id)
         return made

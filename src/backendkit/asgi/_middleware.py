@@ -156,7 +156,7 @@ class RequestContextMiddleware:
             scope.get("path", ""),
             origin=headers.get(b"origin"),
             https=self.state.https(scope.get("scheme", "http"), peer, proto, forwarded),
-            authorization=b"authorization" in headers,
+            authorization=b"authorization" in headers or b"x-api-key" in headers,  # (credentials: not for caches)
             request_method=headers.get(b"access-control-request-method"),
             request_headers=headers.get(b"access-control-request-headers"),
             private_network=headers.get(b"access-control-request-private-network") == "true",
@@ -199,6 +199,7 @@ class RequestContextMiddleware:
 _SECURITY_HEADERS = (
     b"origin",
     b"authorization",
+    b"x-api-key",
     b"content-type",
     b"access-control-request-method",
     b"access-control-request-headers",

@@ -41,6 +41,7 @@ from backendkit.auth._core.principal import ClaimMapping, Principal
 from backendkit.auth._core.publish import JWKS_MEDIA_TYPE, JWKS_PATH, JWKSDocument
 from backendkit.auth._core.rbac import Role, Roles, permits
 from backendkit.auth._core.refresh import RefreshPolicy
+from backendkit.auth._grant import DEFAULT_REFRESH_PATH, arefresh_answer, refresh_answer
 from backendkit.auth._issue import TokenIssuer, issue
 from backendkit.auth._refresh import SESSION_CLAIM, TokenPair
 from backendkit.auth._stores.memory import AsyncRevocations, MemoryRevocations, Revocations
@@ -50,11 +51,15 @@ from backendkit.auth.jwks import JWKSClient
 
 
 def __getattr__(name: str) -> object:
-    # The Redis revocation lists need the redis extra; import them only when asked for.
-    if name in ("RedisRevocations", "AsyncRedisRevocations"):
+    # The Redis stores need the redis extra, the SQL one the sqlalchemy extra; import them only when asked for.
+    if name in ("RedisRevocations", "AsyncRedisRevocations", "RedisRefreshStore"):
         from backendkit.auth import redis
 
         return getattr(redis, name)
+    if name == "SQLRefreshStore":
+        from backendkit.auth import sqlalchemy
+
+        return sqlalchemy.SQLRefreshStore
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -64,6 +69,7 @@ __all__ = [
     "DEFAULT_API_KEY_HEADER",
     "DEFAULT_LEEWAY",
     "DEFAULT_MAX_SIZE",
+    "DEFAULT_REFRESH_PATH",
     "GRANT_REASONS",
     "JWKS_MEDIA_TYPE",
     "JWKS_PATH",
@@ -94,18 +100,22 @@ __all__ = [
     "Principal",
     "PrivateKey",
     "PublicKey",
+    "RedisRefreshStore",
     "RedisRevocations",
     "RefreshPolicy",
     "RefreshStore",
     "Revocations",
     "Role",
     "Roles",
+    "SQLRefreshStore",
     "SignatureBackend",
     "TokenIssuer",
     "TokenPair",
+    "arefresh_answer",
     "bearer_token",
     "issue",
     "permits",
     "predicate",
+    "refresh_answer",
     "require",
 ]

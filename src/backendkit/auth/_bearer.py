@@ -30,7 +30,7 @@ from backendkit.auth._core.errors import (
     InvalidToken,
 )
 from backendkit.auth._core.guards import Guard, GuardContext
-from backendkit.auth._core.header import api_key_value, bearer_token
+from backendkit.auth._core.header import TWO_CREDENTIALS, api_key_value, bearer_token
 from backendkit.auth._core.principal import Principal
 from backendkit.auth._verifier import JWTVerifier
 from backendkit.context import set_user_id
@@ -136,7 +136,7 @@ class BearerAuth:
         token = bearer_token(authorization, self.realm)
         if key is not None:
             if token is not None:  # two credentials: which one is meant is not for us to guess
-                raise InvalidRequest(self.realm)
+                raise InvalidRequest(self.realm, message=TWO_CREDENTIALS)
             assert self.api_keys is not None
             return self.api_keys, key
         if token is None:
@@ -149,8 +149,8 @@ class BearerAuth:
 
     def sent_credentials(self, authorization: Authorization, api_key: Authorization = None) -> bool:
         """Whether the request carries a credential at all (DRF leaves requests without one to its permissions)."""
-        if api_key and self.api_key_header is not None:
-            return True
+        if self.api_key_header is not None and api_key_value(api_key, self.realm) is not None:
+            return True  # (an empty X-API-Key line is no credential, as an empty Authorization line is none)
         return bearer_token(authorization, self.realm) is not None
 
     def authenticate(self, authorization: Authorization, api_key: Authorization = None) -> Principal:
@@ -226,6 +226,26 @@ class BearerAuth:
         return exc.with_realm(self.realm)
 
 
+def bearer_auth(
+    verifier: JWTVerifier | CredentialVerifier | BearerAuth | None = None,
+    *,
+    api_keys: CredentialVerifier | None = None,
+    realm: str = DEFAULT_REALM,
+) -> BearerAuth:
+    """The :class:`BearerAuth` of what an adapter's constructor was given: verifiers and a realm, or one made already.
+
+    Example:
+        >>> from backendkit.auth import HMACKey, JWTVerifier
+        >>> bearer_auth(JWTVerifier([HMACKey("a-32-byte-secret-for-this-example!")]), realm="tasks").realm
+        'tasks'
+    """
+    if isinstance(verifier, BearerAuth):
+        if api_keys is not None:
+            raise ConfigurationError("a BearerAuth has its API key verifier already: give api_keys= to the BearerAuth")
+        return verifier
+    return BearerAuth(verifier, api_keys=api_keys, realm=realm)
+
+
 def _guarded(denial: APIError | None) -> None:
     if denial is None:
         hub.emit(AccessGuarded("allowed", None))
@@ -234,4 +254,4 @@ def _guarded(denial: APIError | None) -> None:
     hub.emit(AccessGuarded("denied", reason))
 
 
-__all__ = ["DEFAULT_API_KEY_HEADER", "Authorization", "BearerAuth", "CredentialVerifier"]
+__all__ = ["DEFAULT_API_KEY_HEADER", "Authorization", "BearerAuth", "CredentialVerifier", "bearer_auth"]

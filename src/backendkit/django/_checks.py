@@ -111,7 +111,7 @@ def check_guarded_views(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
     return [
         Error(
             f'{guarded[0]} has @require, and BACKENDKIT["AUTH"] is not set: it cannot authenticate anyone.',
-            hint='BACKENDKIT = {"AUTH": "myproject.auth.verifier"}  # a JWTVerifier or BearerAuth, or a dotted path',
+            hint='BACKENDKIT = {"AUTH": "myproject.auth.verifier"}  # a JWTVerifier, APIKeyVerifier or BearerAuth',
             id="backendkit.E006",
         )
     ]

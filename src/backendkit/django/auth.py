@@ -7,7 +7,7 @@ Set-up::
         "backendkit.django.auth.AuthMiddleware",  # before rate limits that key by user
         ...
     ]
-    BACKENDKIT = {"AUTH": "myproject.auth.verifier"}  # a JWTVerifier or BearerAuth, or a dotted path
+    BACKENDKIT = {"AUTH": "myproject.auth.verifier"}  # a JWTVerifier, APIKeyVerifier or BearerAuth, or a dotted path
 
 and for a view, sync or async::
 
@@ -16,6 +16,9 @@ and for a view, sync or async::
 
 ``request.principal`` authenticates when first read: the principal, or the 401/400
 raised for ``ErrorMiddleware`` to render. In async code, ``await request.aprincipal()``.
+With ``BearerAuth(jwt_verifier, api_keys=key_verifier)`` as ``AUTH``, an API key in
+``X-API-Key`` (or as ``Authorization: Bearer <key>``) authenticates as a token does.
+``refresh_routes(issuer)`` serves the refresh grant of a ``TokenIssuer``.
 """
 
 from __future__ import annotations
@@ -33,10 +36,20 @@ from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_safe
 
 from backendkit._deprecation import renamed
-from backendkit.auth import AUTHENTICATES, JWKS_PATH, BearerAuth, Guard, JWKSDocument, JWTVerifier, Principal
+from backendkit.auth import (
+    AUTHENTICATES,
+    JWKS_PATH,
+    BearerAuth,
+    CredentialVerifier,
+    Guard,
+    JWKSDocument,
+    JWTVerifier,
+    Principal,
+)
 from backendkit.auth import require as requirement
 from backendkit.auth._core.publish import route_path
 from backendkit.context import get_request_facts
+from backendkit.django._refresh import refresh_routes, refresh_view
 from backendkit.django._state import get_state
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -53,14 +66,31 @@ def bearer() -> BearerAuth:
 def _as_bearer(configured: Any) -> BearerAuth:
     if isinstance(configured, BearerAuth):
         return configured
-    if isinstance(configured, JWTVerifier):
+    if isinstance(configured, (JWTVerifier, CredentialVerifier)):
         return BearerAuth(configured)
-    raise ImproperlyConfigured('BACKENDKIT["AUTH"] must be a JWTVerifier or a BearerAuth (or a dotted path to one)')
+    raise ImproperlyConfigured(
+        'BACKENDKIT["AUTH"] must be a JWTVerifier, an APIKeyVerifier or a BearerAuth (or a dotted path to one)'
+    )
 
 
-def _lines(request: HttpRequest) -> list[str]:
-    value = request.META.get("HTTP_AUTHORIZATION")
-    return [] if value is None else [value]
+@functools.lru_cache(maxsize=16)
+def _meta_key(header: str) -> str:
+    return "HTTP_" + header.upper().replace("-", "_")
+
+
+def _credentials(request: HttpRequest, auth: BearerAuth) -> tuple[list[str], list[str] | None]:
+    """The request's ``Authorization`` line, and its API key header's (``None`` when API keys are off).
+
+    (Django's ``META`` holds one value per header: the server joined repeated lines
+    with commas, which the header rules refuse as two credentials.)
+    """
+    meta = request.META
+    value = meta.get("HTTP_AUTHORIZATION")
+    lines = [] if value is None else [value]
+    if auth.api_key_header is None:
+        return lines, None
+    key = meta.get(_meta_key(auth.api_key_header))
+    return lines, [] if key is None else [key]
 
 
 def authenticate(request: HttpRequest) -> Principal:
@@ -69,9 +99,9 @@ def authenticate(request: HttpRequest) -> Principal:
     if principal is None:
         auth = bearer()
         if auth.checks_sync:
-            principal = auth.authenticate(_lines(request))
+            principal = auth.authenticate(*_credentials(request, auth))
         else:  # an async-only revocation list, from a sync view (in a worker thread): run it to completion
-            principal = async_to_sync(auth.aauthenticate)(_lines(request))
+            principal = async_to_sync(auth.aauthenticate)(*_credentials(request, auth))
         request.__dict__[_PRINCIPAL] = principal
     return principal
 
@@ -80,7 +110,8 @@ async def aauthenticate(request: HttpRequest) -> Principal:
     """:func:`authenticate` for async views: keys are fetched and revocations asked without blocking."""
     principal: Principal | None = request.__dict__.get(_PRINCIPAL)
     if principal is None:
-        principal = await bearer().aauthenticate(_lines(request))
+        auth = bearer()
+        principal = await auth.aauthenticate(*_credentials(request, auth))
         request.__dict__[_PRINCIPAL] = principal
     return principal
 
@@ -134,16 +165,17 @@ def _subject_or_none(request: HttpRequest) -> str | None:
     principal = current_principal(request)
     if principal is not None:
         return principal.subject
-    if request.META.get("HTTP_AUTHORIZATION") is None:
+    auth = bearer()
+    lines, keys = _credentials(request, auth)
+    if not lines and not keys:
         return None
     # Read for a log line or a rate-limit key: a refusal here is no user, and is not logged
     # (the view's own authentication logs it, once).
-    auth = bearer()
     if not auth.checks_sync:
         # An async-only revocation list cannot be asked from here (this may run on the event
         # loop, in the access log): the user is named by the view's own authentication only.
         return None
-    principal = auth.identify(_lines(request))
+    principal = auth.identify(lines, keys)
     if principal is None:
         return None
     request.__dict__[_PRINCIPAL] = principal
@@ -230,6 +262,8 @@ __all__ = [
     "bearer",
     "current_principal",
     "jwks_routes",
+    "refresh_routes",
+    "refresh_view",
     "require",
 ]
 __getattr__ = renamed(

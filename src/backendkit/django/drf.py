@@ -2,7 +2,7 @@
 
 Set-up (``pip install "backendkit[drf,jwt]"``)::
 
-    BACKENDKIT = {"AUTH": "myproject.auth.verifier"}
+    BACKENDKIT = {"AUTH": "myproject.auth.verifier"}  # JWTs, API keys, or a BearerAuth taking both
     REST_FRAMEWORK = {"DEFAULT_AUTHENTICATION_CLASSES": ["backendkit.django.drf.JWTAuthentication"]}
 
     class AuditView(APIView):
@@ -28,10 +28,10 @@ from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 from rest_framework.authentication import BaseAuthentication  # noqa: E402
 from rest_framework.permissions import BasePermission  # noqa: E402
 
-from backendkit.auth import CredentialsRequired, Guard, Principal, bearer_token  # noqa: E402
+from backendkit.auth import CredentialsRequired, Guard, Principal  # noqa: E402
 from backendkit.auth import require as requirement  # noqa: E402
 from backendkit.auth._core.errors import challenge  # noqa: E402
-from backendkit.django.auth import authenticate, bearer  # noqa: E402
+from backendkit.django.auth import _credentials, authenticate, bearer  # noqa: E402
 
 
 class PrincipalUser:
@@ -56,13 +56,17 @@ class PrincipalUser:
 
 
 class JWTAuthentication(BaseAuthentication):  # type: ignore[misc]
-    """Bearer tokens for DRF views; a request with none is left to the permission classes."""
+    """Bearer credentials for DRF views: what ``BACKENDKIT["AUTH"]`` takes, access tokens (JWTs), API keys or both.
+
+    A request with no credentials is left to the permission classes; an API key
+    in ``X-API-Key`` (or as ``Authorization: Bearer <key>``) authenticates as a token
+    does when ``AUTH`` takes API keys. One class for both: the setting, not the
+    class, says which credentials are taken.
+    """
 
     def authenticate(self, request: Any) -> tuple[PrincipalUser, Principal] | None:
-        value = request.META.get("HTTP_AUTHORIZATION")
-        lines = [] if value is None else [value]
         auth = bearer()
-        if bearer_token(lines, auth.realm) is None:
+        if not auth.sent_credentials(*_credentials(request._request, auth)):
             return None
         principal = authenticate(request._request)  # (which names the user in the request's log lines)
         return PrincipalUser(principal), principal

@@ -115,7 +115,11 @@ def document_routes(schema: dict[str, Any], routes: Iterable[Any], *, max_body_s
             if method.upper() not in (route.methods or ()) or not isinstance(operation, dict):
                 continue
             responses = operation.setdefault("responses", {})
-            if "requestBody" in operation:
+            if "requestBody" in (route.openapi_extra or {}):
+                # A body the endpoint reads itself (the refresh grant's form): FastAPI parses
+                # nothing, and only the body limit refuses it before the endpoint.
+                _add(responses, *((413,) if max_body_size is not None else ()))
+            elif "requestBody" in operation:
                 # The installed error handling: undecodable JSON, a body not declared as JSON,
                 # and, with a body limit, one over it.
                 _add(responses, 400, 415, *((413,) if max_body_size is not None else ()))

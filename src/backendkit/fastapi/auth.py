@@ -1,8 +1,11 @@
 """Authentication for FastAPI: dependencies that return the :class:`~backendkit.auth.Principal`.
 
 The dependencies sit on an HTTP bearer security scheme, so the OpenAPI document
-shows it (``bearerFormat: JWT``), with the scopes a route requires; ``install()``
-documents the 400, 401 and 403 each protected route can send, in the error schema.
+shows it (``bearerFormat: JWT``), with the scopes a route requires; with API keys
+on, an ``apiKey`` scheme (the ``X-API-Key`` header) too, each protected operation
+listing the two as alternatives. ``install()`` documents the 400, 401 and 403 each
+protected route can send, in the error schema. :func:`refresh_routes` serves the
+refresh grant of a :class:`~backendkit.auth.TokenIssuer`.
 
 Example:
     >>> from typing import Annotated
@@ -23,13 +26,24 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Security
 from fastapi.responses import Response
-from fastapi.security import HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPBearer
 
 from backendkit._deprecation import renamed
-from backendkit.auth import JWKS_PATH, BearerAuth, Guard, JWKSDocument, JWTVerifier, Principal, require
+from backendkit.auth import (
+    JWKS_PATH,
+    BearerAuth,
+    CredentialVerifier,
+    Guard,
+    JWKSDocument,
+    JWTVerifier,
+    Principal,
+    require,
+)
+from backendkit.auth._bearer import bearer_auth
 from backendkit.auth._core.errors import DEFAULT_REALM
 from backendkit.auth._core.publish import route_path
 from backendkit.fastapi._openapi import AUTH_SCOPES, AUTH_STATUSES
+from backendkit.fastapi._refresh import refresh_routes
 from backendkit.starlette.auth import jwks_endpoint
 
 _JWK = {
@@ -56,23 +70,60 @@ class _Scheme(HTTPBearer):
         return request.headers.getlist("authorization")
 
 
+class _KeyScheme(APIKeyHeader):
+    """The API key header's scheme, for the OpenAPI document; every line of the header is read, as above."""
+
+    async def __call__(self, request: Request) -> list[str]:  # type: ignore[override]
+        return request.headers.getlist(self.model.name)
+
+
+def _bearer_description(bearer: BearerAuth) -> str:
+    if bearer.verifier is None:
+        return "An API key in the Authorization header: `Bearer <key>`."
+    if bearer.api_keys is not None and bearer.api_keys_as_bearer:
+        return "An access token (JWT), or an API key, in the Authorization header: `Bearer <token>`."
+    return "An access token (JWT) in the Authorization header: `Bearer <token>`."
+
+
 class Auth:
-    """Bearer authentication for a FastAPI app.
+    """Bearer authentication for a FastAPI app: access tokens (JWTs), API keys, or both.
 
     Args:
-        verifier: Verifies the tokens and builds the principal.
+        verifier: Verifies the tokens and builds the principal: a ``JWTVerifier``, an
+            ``APIKeyVerifier`` (API keys only), or a ``BearerAuth`` (then its own
+            ``api_keys`` and ``realm`` are the ones).
+        api_keys: The API key verifier (``APIKeys(...).verifier()``), if API keys are taken:
+            in the ``X-API-Key`` header, or as ``Authorization: Bearer <key>``.
         realm: The realm the ``WWW-Authenticate`` challenges name.
-        scheme_name: The security scheme's name in the OpenAPI document.
+        scheme_name: The bearer security scheme's name in the OpenAPI document.
+        api_key_scheme_name: The API key scheme's name there (documented when API keys are taken).
     """
 
-    def __init__(self, verifier: JWTVerifier, *, realm: str = DEFAULT_REALM, scheme_name: str = "bearerAuth") -> None:
-        self.bearer = BearerAuth(verifier, realm=realm)
+    def __init__(
+        self,
+        verifier: JWTVerifier | CredentialVerifier | BearerAuth | None = None,
+        *,
+        api_keys: CredentialVerifier | None = None,
+        realm: str = DEFAULT_REALM,
+        scheme_name: str = "bearerAuth",
+        api_key_scheme_name: str = "apiKeyAuth",
+    ) -> None:
+        self.bearer = bearer_auth(verifier, api_keys=api_keys, realm=realm)
         self.scheme = _Scheme(
-            bearerFormat="JWT",
+            bearerFormat="JWT" if self.bearer.verifier is not None else None,
             scheme_name=scheme_name,
-            description="An access token (JWT) in the Authorization header: `Bearer <token>`.",
+            description=_bearer_description(self.bearer),
             auto_error=False,
         )
+        header = self.bearer.api_key_header
+        self.api_key_scheme: _KeyScheme | None = None
+        if header is not None:
+            self.api_key_scheme = _KeyScheme(
+                name=header,
+                scheme_name=api_key_scheme_name,
+                description=f"An API key in the {header} header.",
+                auto_error=False,
+            )
 
     def require(
         self,
@@ -84,30 +135,50 @@ class Auth:
     ) -> Callable[..., Awaitable[Principal]]:
         """A dependency that authenticates, checks ``guard`` (or the listed requirements), and returns the principal.
 
-        ``Depends(auth.require())`` needs only a valid token. Predicates in ``guard``
+        ``Depends(auth.require())`` needs only a valid token or key. Predicates in ``guard``
         receive the route's path parameters as ``ctx.params`` and the
-        ``Request`` as ``ctx.request``; they may be async.
+        ``Request`` as ``ctx.request``; they may be async. With API keys on, the
+        operation lists the bearer scheme and the API key scheme as alternatives.
         """
         scopes, permissions, roles = list(scopes), list(permissions), list(roles)
         checked = require(guard, permissions=permissions, scopes=scopes, roles=roles)
         bearer = self.bearer
         can_deny = guard is not None or bool(scopes or permissions or roles)
 
-        async def authenticated(
-            request: Request, authorization: list[str] = Security(self.scheme, scopes=scopes)
-        ) -> Principal:
+        async def authenticate(request: Request, authorization: list[str], api_key: list[str] | None) -> Principal:
             # Verified once per request and verifier, however many of its dependencies a route has
             # (a router's and the route's own): one verification, one count, one span.
             verified = request.scope.setdefault("backendkit.verified", {})
             principal: Principal | None = verified.get(id(bearer))
             if principal is None:
-                principal = verified[id(bearer)] = await bearer.aauthenticate(authorization)
+                principal = verified[id(bearer)] = await bearer.aauthenticate(authorization, api_key)
             await bearer.aauthorize(checked, principal, request.path_params, request)
             request.scope["backendkit.principal"] = principal
             return principal
 
+        key_scheme = self.api_key_scheme
+        authenticated: Callable[..., Awaitable[Principal]]
+        if key_scheme is None:
+
+            async def with_token(
+                request: Request, authorization: list[str] = Security(self.scheme, scopes=scopes)
+            ) -> Principal:
+                return await authenticate(request, authorization, None)
+
+            authenticated = with_token
+        else:
+
+            async def with_token_or_key(  # (two security dependencies: the operation lists both, either will do)
+                request: Request,
+                authorization: list[str] = Security(self.scheme, scopes=scopes),
+                api_key: list[str] = Security(key_scheme, scopes=scopes),
+            ) -> Principal:
+                return await authenticate(request, authorization, api_key)
+
+            authenticated = with_token_or_key
         setattr(authenticated, AUTH_STATUSES, (400, 401, 403) if can_deny else (400, 401))
-        setattr(authenticated, AUTH_SCOPES, [(self.scheme.scheme_name, scope) for scope in scopes])
+        schemes = [self.scheme.scheme_name] + ([key_scheme.scheme_name] if key_scheme is not None else [])
+        setattr(authenticated, AUTH_SCOPES, [(scheme, scope) for scheme in schemes for scope in scopes])
         return authenticated
 
 
@@ -178,7 +249,7 @@ def jwks_routes(
     return router
 
 
-__all__ = ["Auth", "current_principal", "jwks_routes"]
+__all__ = ["Auth", "current_principal", "jwks_routes", "refresh_routes"]
 __getattr__ = renamed(
     __name__,
     {

@@ -143,9 +143,9 @@ class BackendKit:
     ``rate_limits`` (one :class:`~backendkit.ratelimit.Limit` or several; also the
     ``BACKENDKIT_RATE_LIMITS`` config key) are checked before every request, after
     the URL is matched; per-view limits use :func:`backendkit.flask.ratelimit.limit`.
-    ``auth`` (``BACKENDKIT_AUTH``: a ``JWTVerifier`` or ``BearerAuth``) installs
-    :class:`backendkit.flask.auth.Auth` and names every request's user from its bearer
-    token; ``idempotency`` (``BACKENDKIT_IDEMPOTENCY``: an ``Idempotency``) covers every
+    ``auth`` (``BACKENDKIT_AUTH``: a ``JWTVerifier``, an ``APIKeyVerifier`` or a ``BearerAuth``)
+    installs :class:`backendkit.flask.auth.Auth` and names every request's user from its
+    token or API key; ``idempotency`` (``BACKENDKIT_IDEMPOTENCY``: an ``Idempotency``) covers every
     request whose method it covers, as ``idempotent_every_request`` does.
 
     ``cors`` (``BACKENDKIT_CORS``: a :class:`~backendkit.security.CORS` or a mapping of its
@@ -255,12 +255,13 @@ def _every_request(app: Flask, settings: Settings) -> None:
 
         limit_every_request(app, settings.rate_limits)
     if settings.auth is not None:
-        from backendkit.auth import BearerAuth, JWTVerifier
+        from backendkit.auth import BearerAuth, CredentialVerifier, JWTVerifier
         from backendkit.flask.auth import Auth, name_every_user
 
-        if not isinstance(settings.auth, (JWTVerifier, BearerAuth)):
+        if not isinstance(settings.auth, (JWTVerifier, BearerAuth, CredentialVerifier)):
             raise ConfigurationError(
-                f"BACKENDKIT_AUTH must be a JWTVerifier or a BearerAuth, not {type(settings.auth).__name__}"
+                "BACKENDKIT_AUTH must be a JWTVerifier, an APIKeyVerifier or a BearerAuth, "
+                f"not {type(settings.auth).__name__}"
             )
         Auth(settings.auth).init_app(app)
         name_every_user(app)

@@ -25,10 +25,24 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.local import LocalProxy
 
 from backendkit._deprecation import renamed
-from backendkit.auth import AUTHENTICATES, JWKS_PATH, BearerAuth, Guard, JWKSDocument, JWTVerifier, Principal
+from backendkit.auth import (
+    AUTHENTICATES,
+    DEFAULT_REFRESH_PATH,
+    JWKS_PATH,
+    BearerAuth,
+    CredentialVerifier,
+    Guard,
+    JWKSDocument,
+    JWTVerifier,
+    Principal,
+    TokenIssuer,
+    refresh_answer,
+)
 from backendkit.auth import require as requirement
+from backendkit.auth._bearer import bearer_auth
 from backendkit.auth._core.errors import DEFAULT_REALM, CredentialsRequired
 from backendkit.auth._core.publish import route_path
+from backendkit.auth._grant import refreshing
 from backendkit.context import get_request_facts
 from backendkit.errors import ConfigurationError
 from backendkit.flask._state import refuse, report_missing, state_of
@@ -38,18 +52,31 @@ EXTENSION = "backendkit.auth"  # the key of the BearerAuth in app.extensions
 
 
 class Auth:
-    """Bearer authentication for a Flask app; install the ``BackendKit`` extension first.
+    """Bearer authentication for a Flask app: access tokens (JWTs), API keys, or both; install ``BackendKit`` first.
 
     Follows Flask's extension pattern: ``Auth(verifier, app)``, or ``Auth(verifier)``
     and ``init_app(app)`` in an app factory. Nothing is kept on the extension object.
-    The ``BACKENDKIT_AUTH`` config key (a ``JWTVerifier`` or ``BearerAuth``) installs one
-    too, and names each request's user from its bearer token (see :func:`name_every_user`).
+    The ``BACKENDKIT_AUTH`` config key (a ``JWTVerifier``, an ``APIKeyVerifier`` or a
+    ``BearerAuth``) installs one too, and names each request's user from its token or
+    key (see :func:`name_every_user`).
+
+    Args:
+        verifier: A ``JWTVerifier``, an ``APIKeyVerifier`` (API keys only), or a
+            ``BearerAuth`` (then its own ``api_keys`` and ``realm`` are the ones).
+        app: The app to install it on now.
+        api_keys: The API key verifier, if API keys are taken (``X-API-Key``, or ``Bearer <key>``).
+        realm: The realm the ``WWW-Authenticate`` challenges name.
     """
 
     def __init__(
-        self, verifier: JWTVerifier | BearerAuth, app: Flask | None = None, *, realm: str = DEFAULT_REALM
+        self,
+        verifier: JWTVerifier | CredentialVerifier | BearerAuth | None = None,
+        app: Flask | None = None,
+        *,
+        api_keys: CredentialVerifier | None = None,
+        realm: str = DEFAULT_REALM,
     ) -> None:
-        self._bearer = verifier if isinstance(verifier, BearerAuth) else BearerAuth(verifier, realm=realm)
+        self._bearer = bearer_auth(verifier, api_keys=api_keys, realm=realm)
         if app is not None:
             self.init_app(app)
 
@@ -79,12 +106,12 @@ def _bearer() -> BearerAuth:
 
 
 def name_every_user(app: Flask) -> None:
-    """Name every request's user from its bearer token, as Django's ``AuthMiddleware`` does.
+    """Name every request's user from its token or API key, as Django's ``AuthMiddleware`` does.
 
     The request's ``user_id`` (the access log, ``by_user()`` rate limits, idempotency
-    scopes) is the subject of a valid token, verified when first read and once per
-    request; a missing or refused token names no one here, and ``@require`` answers
-    it. The ``BACKENDKIT_AUTH`` config key turns this on with the ``Auth``.
+    scopes) is the subject of a valid token (the owner of a valid key), verified when
+    first read and once per request; a missing or refused credential names no one
+    here, and ``@require`` answers it. The ``BACKENDKIT_AUTH`` config key turns this on with the ``Auth``.
     """
 
     def lazily() -> None:
@@ -96,14 +123,21 @@ def name_every_user(app: Flask) -> None:
     app.url_value_preprocessors.setdefault(None, []).append(lambda endpoint, values: lazily())
 
 
+def _credentials(bearer: BearerAuth) -> tuple[list[str], list[str] | None]:
+    """The request's ``Authorization`` lines, and its API key header's (``None`` when API keys are off)."""
+    header = bearer.api_key_header
+    return request.headers.getlist("Authorization"), None if header is None else request.headers.getlist(header)
+
+
 def _subject_or_none() -> str | None:
     principal = _principal()
     if principal is None:
-        lines = request.headers.getlist("Authorization")
-        if not lines:
+        bearer = _bearer()
+        lines, keys = _credentials(bearer)
+        if not lines and not keys:
             return None
         # Read for a log line or a key: a refusal names no one, and is not logged (@require logs it).
-        principal = _bearer().identify(lines)
+        principal = bearer.identify(lines, keys)
         if principal is None:
             return None
         g.backendkit_principal = principal
@@ -140,7 +174,7 @@ def require(
             @functools.wraps(view)
             async def guarded_async(*args: Any, **kwargs: Any) -> Any:
                 bearer = _bearer()
-                principal = _principal() or await bearer.aauthenticate(request.headers.getlist("Authorization"))
+                principal = _principal() or await bearer.aauthenticate(*_credentials(bearer))
                 g.backendkit_principal = principal
                 await bearer.aauthorize(checked, principal, request.view_args or {}, request)
                 return await view(*args, **kwargs)
@@ -154,7 +188,7 @@ def require(
         def guarded(*args: Any, **kwargs: Any) -> Any:
             bearer = _bearer()
             # Verified once per request: a principal already read (for a rate-limit key) is the one.
-            principal = _principal() or bearer.authenticate(request.headers.getlist("Authorization"))
+            principal = _principal() or bearer.authenticate(*_credentials(bearer))
             g.backendkit_principal = principal
             bearer.authorize(checked, principal, request.view_args or {}, request)
             return view(*args, **kwargs)
@@ -184,5 +218,35 @@ def jwks_routes(document: JWKSDocument, *, path: str = JWKS_PATH, name: str = "b
     return blueprint
 
 
-__all__ = ["Auth", "current_principal", "jwks_routes", "name_every_user", "require"]
+def refresh_routes(
+    issuer: TokenIssuer, *, path: str = DEFAULT_REFRESH_PATH, name: str = "backendkit_refresh"
+) -> Blueprint:
+    """The refresh endpoint at ``path`` (``/auth/refresh``), POST, as a blueprint to register.
+
+    A refresh grant (RFC 6749 §6) is answered with a new pair (§5.1) or a §5.2 error,
+    with ``Cache-Control: no-store``; any other method is the extension's 405. The
+    view is synchronous: ``issuer``'s revocation list must be a sync one (a
+    ``ConfigurationError`` here otherwise).
+
+    Example:
+        >>> from backendkit.auth import HMACKey, MemoryRefreshStore
+        >>> issuer = TokenIssuer(HMACKey("a-32-byte-secret-for-this-example!"), refresh_store=MemoryRefreshStore())
+        >>> app = Flask(__name__)
+        >>> app.register_blueprint(refresh_routes(issuer))
+    """
+    issuer = refreshing(issuer, sync=True)
+    blueprint = Blueprint(name, __name__)
+
+    def refresh() -> Response:
+        # The body as it came (the same bytes parsed alike on every framework), not Flask's form.
+        body = request.get_data(cache=True, parse_form_data=False)
+        status, headers, content = refresh_answer(issuer, body, request.headers.get("Content-Type"))
+        response: Response = current_app.response_class(content, status=status, headers=list(headers))
+        return response
+
+    blueprint.add_url_rule(route_path(path, "the refresh endpoint's path"), "refresh", refresh, methods=["POST"])
+    return blueprint
+
+
+__all__ = ["Auth", "current_principal", "jwks_routes", "name_every_user", "refresh_routes", "require"]
 __getattr__ = renamed(__name__, {"jwks_blueprint": ("jwks_routes", jwks_routes)})

@@ -3,8 +3,9 @@
 The backend follows Starlette's conventions: with ``AuthenticationMiddleware``,
 ``request.user`` is a :class:`PrincipalUser` (its ``principal`` attribute is the
 :class:`~backendkit.auth.Principal`) and ``request.auth`` holds the token's
-scopes. A request without a bearer token is left unauthenticated; a bad token or
-a malformed header is raised for the error handling ``install()`` put in place,
+scopes. It takes access tokens (JWTs), API keys (``X-API-Key``), or both. A
+request without credentials is left unauthenticated; a bad token or key, or
+a malformed header, is raised for the error handling ``install()`` put in place,
 so the answer is backendkit's 401 or 400 with its challenge. ``@require`` then
 answers an unauthenticated request with 401 and checks the guard (403).
 
@@ -35,18 +36,23 @@ from starlette.routing import BaseRoute, Route
 
 from backendkit.auth import (
     AUTHENTICATES,
+    DEFAULT_REFRESH_PATH,
     JWKS_PATH,
     BearerAuth,
     CredentialsRequired,
+    CredentialVerifier,
     Guard,
     JWKSDocument,
     JWTVerifier,
     Principal,
-    bearer_token,
+    TokenIssuer,
+    arefresh_answer,
 )
 from backendkit.auth import require as requirement
+from backendkit.auth._bearer import bearer_auth
 from backendkit.auth._core.errors import DEFAULT_REALM
 from backendkit.auth._core.publish import route_path
+from backendkit.auth._grant import refreshing
 from backendkit.errors import ConfigurationError
 
 E = TypeVar("E", bound=Callable[..., Awaitable[Any]])
@@ -73,22 +79,33 @@ class PrincipalUser(BaseUser):
 
 
 class JWTBackend(AuthenticationBackend):
-    """Bearer tokens for Starlette's ``AuthenticationMiddleware``.
+    """Bearer credentials for Starlette's ``AuthenticationMiddleware``: access tokens (JWTs), API keys, or both.
 
     Args:
-        verifier: Verifies the tokens and builds the principal.
+        verifier: Verifies the tokens and builds the principal: a ``JWTVerifier``, an
+            ``APIKeyVerifier`` (API keys only), or a ``BearerAuth`` (then its own
+            ``api_keys`` and ``realm`` are the ones).
+        api_keys: The API key verifier, if API keys are taken (``X-API-Key``, or ``Bearer <key>``).
         realm: The realm the ``WWW-Authenticate`` challenges name.
     """
 
-    def __init__(self, verifier: JWTVerifier, *, realm: str = DEFAULT_REALM) -> None:
-        self.bearer = BearerAuth(verifier, realm=realm)
+    def __init__(
+        self,
+        verifier: JWTVerifier | CredentialVerifier | BearerAuth | None = None,
+        *,
+        api_keys: CredentialVerifier | None = None,
+        realm: str = DEFAULT_REALM,
+    ) -> None:
+        self.bearer = bearer_auth(verifier, api_keys=api_keys, realm=realm)
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
-        conn.scope[_BEARER] = self.bearer
+        bearer = self.bearer
+        conn.scope[_BEARER] = bearer
         lines = conn.headers.getlist("authorization")
-        if bearer_token(lines, self.bearer.realm) is None:
-            return None  # no bearer credentials: unauthenticated, for the endpoint to decide
-        principal = await self.bearer.aauthenticate(lines)
+        keys = conn.headers.getlist(bearer.api_key_header) if bearer.api_key_header is not None else None
+        if not bearer.sent_credentials(lines, keys):
+            return None  # no credentials: unauthenticated, for the endpoint to decide
+        principal = await bearer.aauthenticate(lines, keys)
         return AuthCredentials(sorted(principal.scopes)), PrincipalUser(principal)
 
 
@@ -183,6 +200,37 @@ def jwks_routes(document: JWKSDocument, *, path: str = JWKS_PATH) -> list[Route]
     return [Route(route_path(path), jwks_endpoint(document), methods=["GET"])]
 
 
+def refresh_endpoint(issuer: TokenIssuer) -> Callable[[Request], Awaitable[Response]]:
+    """The async endpoint of a refresh grant: the request's form in, ``arefresh_answer``'s answer out, as sent.
+
+    The body is read whole (``max_body_size`` bounds it, as every body) and parsed
+    by backendkit, the same bytes as on every framework.
+    """
+    issuer = refreshing(issuer, sync=False)
+
+    async def refresh(request: Request) -> Response:
+        body = await request.body()
+        status, headers, content = await arefresh_answer(issuer, body, request.headers.get("content-type"))
+        return Response(content, status_code=status, headers=dict(headers))
+
+    return refresh
+
+
+def refresh_routes(issuer: TokenIssuer, *, path: str = DEFAULT_REFRESH_PATH) -> list[Route]:
+    """The refresh endpoint at ``path`` (``/auth/refresh``), POST, to add to an app's routes.
+
+    A refresh grant (RFC 6749 §6) is answered with a new pair (§5.1) or a §5.2 error,
+    with ``Cache-Control: no-store``; any other method is the installed 405.
+
+    Example:
+        >>> from starlette.applications import Starlette
+        >>> from backendkit.auth import HMACKey, MemoryRefreshStore
+        >>> issuer = TokenIssuer(HMACKey("a-32-byte-secret-for-this-example!"), refresh_store=MemoryRefreshStore())
+        >>> app = Starlette(routes=refresh_routes(issuer))
+    """
+    return [Route(route_path(path, "the refresh endpoint's path"), refresh_endpoint(issuer), methods=["POST"])]
+
+
 __all__ = [
     "JWTBackend",
     "PrincipalUser",
@@ -190,5 +238,7 @@ __all__ = [
     "current_principal",
     "jwks_endpoint",
     "jwks_routes",
+    "refresh_endpoint",
+    "refresh_routes",
     "require",
 ]

@@ -48,7 +48,10 @@ def bearer_token(values: str | Sequence[str] | None, realm: str = DEFAULT_REALM)
     return token
 
 
-_KEY = re.compile(r"[\x21-\x7e]+")
+API_KEY_MALFORMED = "The API key header is malformed."
+TWO_CREDENTIALS = "Send one credential: an Authorization header or an API key header, not both."
+
+_KEY = re.compile(r"[\x21-\x2b\x2d-\x7e]+")  # visible ASCII but the comma
 
 
 def api_key_value(values: str | Sequence[str] | None, realm: str = DEFAULT_REALM) -> str | None:
@@ -56,6 +59,9 @@ def api_key_value(values: str | Sequence[str] | None, realm: str = DEFAULT_REALM
 
     One line of visible ASCII, white space around it dropped; two lines or anything
     else is a malformed request (400 ``invalid_request``). An empty line is no key.
+    A comma is two lines: servers and gateways join repeated header lines with one
+    (RFC 9110 §5.3), and no key has one, so the answer is the same however the
+    repeat reached the application.
 
     Example:
         >>> api_key_value([" bk_live_abc "]), api_key_value([]) is None
@@ -65,7 +71,7 @@ def api_key_value(values: str | Sequence[str] | None, realm: str = DEFAULT_REALM
         return None
     if not isinstance(values, str):
         if len(values) > 1:
-            raise InvalidRequest(realm)
+            raise InvalidRequest(realm, message=API_KEY_MALFORMED)
         if not values:
             return None
         values = values[0]
@@ -73,8 +79,8 @@ def api_key_value(values: str | Sequence[str] | None, realm: str = DEFAULT_REALM
     if not value:
         return None
     if _KEY.fullmatch(value) is None:
-        raise InvalidRequest(realm)
+        raise InvalidRequest(realm, message=API_KEY_MALFORMED)
     return value
 
 
-__all__ = ["api_key_value", "bearer_token"]
+__all__ = ["API_KEY_MALFORMED", "TWO_CREDENTIALS", "api_key_value", "bearer_token"]

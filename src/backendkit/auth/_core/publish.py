@@ -28,10 +28,10 @@ MAX_MAX_AGE = 86400
 _MEDIA_TYPES = (JWKS_MEDIA_TYPE, "application/json")
 
 
-def route_path(path: str) -> str:
+def route_path(path: str, what: str = "the JWKS path") -> str:
     """``path``, checked for the routes: ``ConfigurationError`` unless it starts with ``/``."""
     if not isinstance(path, str) or not path.startswith("/"):
-        raise ConfigurationError(f"the JWKS path starts with '/', not {path!r}")
+        raise ConfigurationError(f"{what} starts with '/', not {path!r}")
     return path
 
 

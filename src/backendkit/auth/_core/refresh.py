@@ -218,7 +218,7 @@ def decide(
         )
         return Outcome("rotated", rotated, spent=family.current, evicted=evicted)
     if presented == family.previous:
-        retry = family.spent_at is not None and now - family.spent_at <= policy.reuse_window
+        retry = family.spent_at is not None and now - family.spent_at < policy.reuse_window  # (0: never a retry)
         if retry and family.sealed is not None and family.access:
             return Outcome("retry", family)
         return Outcome("reused", family.revoked(now))

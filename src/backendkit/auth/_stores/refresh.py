@@ -83,6 +83,10 @@ class MemoryRefreshStore:
     def families(self, subject: str) -> list[str]:
         return [family.id for family in self._families.values() if family.subject == subject]
 
+    def get(self, family_id: str) -> Family | None:
+        """The family as kept, or ``None`` (for a list of a user's sessions, and for tests)."""
+        return self._families.get(family_id)
+
     def _forget_ended(self, now: float) -> None:
         for family_id in [fid for fid, end in self._ends.items() if end <= now]:
             del self._families[family_id], self._spent[family_id], self._ends[family_id]

@@ -1,4 +1,7 @@
-"""Secrets inside free text: credentials, secret ``key=value`` pairs, URL passwords. Pure.
+"""Secrets inside free text: credentials, secret ``key=value`` pairs, URL passwords, API keys. Pure.
+
+API keys and refresh tokens are found by their shape (``bk_live_<id>_<secret>``),
+in :mod:`backendkit.logging._core.opaque`, under the same rules.
 
 Every pattern here runs in time linear in its input, whatever the input: a log
 line is built from what clients send (paths, queries, User-Agents), and a
@@ -18,6 +21,8 @@ from __future__ import annotations
 import binascii
 import re
 from collections.abc import Callable, Iterable
+
+from backendkit.logging._core.opaque import may_hold_credential, secret_spans
 
 REDACTED = "[REDACTED]"
 
@@ -94,10 +99,11 @@ def may_hold_secret(text: str) -> bool:
     """Whether ``text`` could hold a secret at all: the cheap check before the real ones.
 
     A pair needs ``=`` or ``:``, an encoded one ``%``, a JWT starts ``eyJ``, a
-    credential says Bearer or Basic (any case). Plain ``in`` tests: this runs
-    for every string of every line.
+    credential says Bearer or Basic (any case), an API key or a refresh token
+    holds ``_`` (see :mod:`~backendkit.logging._core.opaque`). Plain ``in`` tests:
+    this runs for every string of every line.
     """
-    if "=" in text or ":" in text or "%" in text or "eyJ" in text:
+    if "=" in text or ":" in text or "%" in text or "eyJ" in text or may_hold_credential(text):
         return True
     lowered = text.lower()
     return "bearer" in lowered or "basic" in lowered
@@ -161,6 +167,8 @@ class TextScrubber:
             text = self._pairs(text)
         if "://" in text and "@" in text:
             text = _USERINFO.sub(rf"\1{REDACTED}\3", text)
+        if may_hold_credential(text):  # last: a pair's value holding a key went whole already
+            text = _opaque(text)
         return text
 
     def _names_a_secret(self, lowered: str) -> bool:
@@ -219,6 +227,19 @@ class TextScrubber:
         # One level of decoding, as a server applies: no loop through nested escapes.
         scrubbed = self._plain(decoded)
         return run if scrubbed == decoded else scrubbed
+
+
+def _opaque(text: str) -> str:
+    """``text`` with the id and secret of each API key or refresh token replaced (``bk_live_[REDACTED]``)."""
+    out: list[str] = []
+    done = 0
+    for start, end in secret_spans(text):
+        out.append(f"{text[done:start]}{REDACTED}")
+        done = end
+    if not out:
+        return text
+    out.append(text[done:])
+    return "".join(out)
 
 
 def _is_scheme(key: str, value: str) -> bool:

@@ -30,6 +30,7 @@ DEFAULT_HEADERS = (
     "If-None-Match",
     "traceparent",
     "tracestate",
+    "X-API-Key",
 )
 """The request headers a preflight may ask for by default: the ones backendkit reads (the request-id
 header is added to them, whatever its name)."""

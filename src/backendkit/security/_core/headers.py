@@ -81,7 +81,8 @@ class SecurityHeaders:
         strict_transport_security: ``Strict-Transport-Security``, sent only on requests
             that came over HTTPS, directly or through a trusted proxy.
         no_store_when_authenticated: ``Cache-Control: no-store`` on a response to a request
-            with an ``Authorization`` header, unless the response sets its own ``Cache-Control``.
+            with credentials (an ``Authorization`` or an ``X-API-Key`` header), unless the
+            response sets its own ``Cache-Control``.
         report_path: Where browsers send CSP violation reports (``POST``); it is added to
             the HTML policies as ``report-uri``. ``None``: no endpoint.
         report_max_bytes: The largest report body taken (413 above it).

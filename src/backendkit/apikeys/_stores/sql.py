@@ -1,0 +1,285 @@
+"""API keys in a SQL database through SQLAlchemy Core: :class:`SQLKeyStore` and its table, :func:`key_table`.
+
+One row per key; ``id`` is the primary key and ``owner`` is indexed (a list by
+owner reads the index). Times are seconds since the epoch (``DOUBLE PRECISION``),
+roles and scopes their names joined by commas (a name holds none). Each
+operation is one statement, committed on its own (the connection in autocommit):
+one round trip, and atomic without a lock. A change sets only its own columns,
+in the statement itself, never from a row read earlier:
+
+- ``revoke``: ``SET revoked_at = COALESCE(revoked_at, :now)``: the first revocation's time stays;
+- ``retire``: ``SET rotated_to = :to, expires_at = CASE WHEN expires_at IS NULL OR expires_at > :until
+  THEN :until ELSE expires_at END``: rotation never lengthens a key's life, and leaves ``revoked_at`` alone;
+- ``touch``: ``SET last_used_at = :now``.
+
+Each answers whether the key exists by the number of rows it changed.
+
+A driver's failure (a database that is down, refuses the connection, or times out)
+raises :class:`~backendkit.stores.StoreUnavailable`, the verifier's outage policy
+deciding the answer. A pooled connection the database closed meanwhile (a restart)
+is tried once more on a fresh one, as the Redis stores do: every statement here
+is safe to repeat.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from backendkit._extras import require
+from backendkit.apikeys._core.record import KeyRecord
+from backendkit.errors import ConfigurationError
+from backendkit.stores import OnStoreError, StoreUnavailable
+from backendkit.stores._core import check_on_store_error
+
+require("sqlalchemy", extra="sqlalchemy", module="backendkit.apikeys.sqlalchemy")
+
+from sqlalchemy import (  # noqa: E402  (after the extra check, which names the extra to install)
+    Column,
+    Connection,
+    Double,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    Text,
+    case,
+    create_engine,
+    func,
+    insert,
+    inspect,
+    make_url,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import exc as sa_exc  # noqa: E402
+from sqlalchemy.engine import Row  # noqa: E402
+from sqlalchemy.pool import StaticPool  # noqa: E402
+
+DEFAULT_TABLE = "backendkit_api_keys"
+DEFAULT_TIMEOUT = 5.0
+"""Seconds :meth:`SQLKeyStore.from_url`'s engine waits to connect (and SQLite for a lock, a pool for a connection)."""
+OWNER_LENGTH = 255
+_T = TypeVar("_T")
+_FAILURES = (sa_exc.DBAPIError, sa_exc.DisconnectionError, sa_exc.TimeoutError, OSError)
+
+
+def key_table(metadata: MetaData, name: str = DEFAULT_TABLE) -> Table:
+    """The table of API keys on ``metadata``: the one defined there already under ``name``, or a new one.
+
+    Define it on your models' ``MetaData`` and Alembic's autogenerate sees it::
+
+        api_keys = key_table(Base.metadata)
+        store = SQLKeyStore(engine, metadata=Base.metadata)  # the same table
+
+    Example:
+        >>> table = key_table(MetaData())
+        >>> [column.name for column in table.primary_key], [index.name for index in table.indexes]
+        (['id'], ['ix_backendkit_api_keys_owner'])
+    """
+    held = metadata.tables.get(name if metadata.schema is None else f"{metadata.schema}.{name}")
+    if held is not None:
+        return held
+    return Table(
+        name,
+        metadata,
+        Column("id", String(32), primary_key=True),
+        Column("digest", String(64), nullable=False),
+        Column("owner", String(OWNER_LENGTH), nullable=False, index=True),
+        Column("name", String(200), nullable=False),
+        Column("roles", Text, nullable=False),
+        Column("scopes", Text, nullable=False),
+        Column("created_at", Double, nullable=False),
+        Column("expires_at", Double),
+        Column("last_used_at", Double),
+        Column("revoked_at", Double),
+        Column("rotated_to", String(32)),
+        Column("prefix", String(32), nullable=False),
+    )
+
+
+def _row(record: KeyRecord) -> dict[str, Any]:
+    row = record.to_dict()
+    row["roles"] = ",".join(record.roles)  # (a name holds no comma: KeyRecord refuses one)
+    row["scopes"] = ",".join(record.scopes)
+    return row
+
+
+def _record(row: Row[Any] | None) -> KeyRecord | None:
+    if row is None:
+        return None
+    data = dict(row._mapping)
+    for field in ("roles", "scopes"):
+        data[field] = tuple(data[field].split(",")) if data[field] else ()
+    return KeyRecord.from_dict(data)
+
+
+def _unavailable(error: BaseException) -> StoreUnavailable:
+    cause = getattr(error, "orig", None) or error  # the driver's words, never the statement and its parameters
+    lines = str(cause).strip().splitlines()
+    return StoreUnavailable(f"sql: {type(cause).__name__}: {lines[0] if lines else ''}")
+
+
+class SQLKeyStore:
+    """API key records in a SQL table (SQLite, PostgreSQL...): every process on the database sees the same keys.
+
+    Args:
+        engine_or_url: A sync SQLAlchemy ``Engine`` (yours: :meth:`close` leaves it open), or a URL
+            (``sqlite:///keys.db``, ``postgresql+psycopg://...``) for an engine of the store's own.
+        table_name: The table's name.
+        metadata: The ``MetaData`` the table is defined on (your models', so that Alembic sees it);
+            a table of that name defined on it already (:func:`key_table`) is used as it is.
+        create: Create the table now when it is missing (else your migration makes it).
+        on_store_error: The policy a verifier applies to this store when it is not given one:
+            ``"closed"`` (a 503 when a key must be read and the database cannot answer) or
+            ``"open"`` (keys in the verifier's cache keep working).
+
+    Example:
+        >>> store = SQLKeyStore("sqlite://", create=True)
+        >>> store.add(KeyRecord(id="k1", digest="00", owner="alice", roles=("viewer",)))
+        >>> store.revoke("k1", now=10.0), store.get("k1").roles, store.get("k1").revoked_at
+        (True, ('viewer',), 10.0)
+        >>> store.close()
+    """
+
+    store_name = "the SQL API key store"  # in the verifier's outage log lines
+
+    def __init__(
+        self,
+        engine_or_url: Engine | str,
+        *,
+        table_name: str = DEFAULT_TABLE,
+        metadata: MetaData | None = None,
+        create: bool = False,
+        on_store_error: OnStoreError = "closed",
+    ) -> None:
+        if isinstance(engine_or_url, str):
+            engine = _engine(engine_or_url, DEFAULT_TIMEOUT)
+        elif isinstance(engine_or_url, Engine):
+            engine = engine_or_url
+        else:
+            raise ConfigurationError(
+                f"SQLKeyStore takes a sync SQLAlchemy Engine or a URL, not {engine_or_url!r} "
+                f"(async code gets a sync store too: the verifier reads it in a worker thread)"
+            )
+        self._owned = engine is not engine_or_url
+        self.engine = engine
+        # Each statement commits on its own: no BEGIN and COMMIT around it, one round trip.
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.metadata = MetaData() if metadata is None else metadata
+        self.table = key_table(self.metadata, table_name)
+        self.on_store_error = check_on_store_error(on_store_error)
+        if create:
+            self._create()
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, create: bool = False, timeout: float = DEFAULT_TIMEOUT, **options: Any
+    ) -> SQLKeyStore:
+        """A store on an engine of its own for ``url``, which waits at most ``timeout`` seconds to connect.
+
+        ``options`` are the constructor's: ``table_name``, ``metadata``, ``on_store_error``.
+        """
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < math.inf:
+            raise ConfigurationError(f"timeout is a positive number of seconds, not {timeout!r}")
+        store = cls(_engine(url, float(timeout)), create=create, **options)
+        store._owned = True
+        return store
+
+    def close(self) -> None:
+        """Close the connections of an engine the store made (never an engine you gave it)."""
+        if self._owned:
+            self.engine.dispose()
+
+    def _create(self) -> None:
+        try:
+            self._run(lambda conn: self.table.create(conn, checkfirst=True))
+        except StoreUnavailable:  # another process may have made it meanwhile ("already exists")
+            if not self._run(lambda conn: inspect(conn).has_table(self.table.name, schema=self.table.schema)):
+                raise
+
+    def _run(self, work: Callable[[Connection], _T]) -> _T:
+        """``work`` on a connection of the pool; a driver's failure as StoreUnavailable (one retry if stale)."""
+        retried = False
+        while True:
+            try:
+                with self._autocommit.connect() as conn:
+                    return work(conn)
+            except sa_exc.IntegrityError:
+                raise
+            except sa_exc.DBAPIError as error:
+                if error.connection_invalidated and not retried:  # closed by the database since: a fresh one
+                    retried = True
+                    continue
+                raise _unavailable(error) from error
+            except _FAILURES as error:
+                raise _unavailable(error) from error
+
+    def add(self, record: KeyRecord) -> None:
+        """Keep a new record: one ``INSERT`` (``ValueError`` when its id is taken)."""
+        if len(record.owner) > OWNER_LENGTH:
+            raise ValueError(f"a key's owner is at most {OWNER_LENGTH} characters in a SQL store")
+        try:
+            self._run(lambda conn: conn.execute(insert(self.table).values(**_row(record))))
+        except sa_exc.IntegrityError:
+            raise ValueError(f"key id {record.id!r} is taken") from None
+
+    def get(self, key_id: str) -> KeyRecord | None:
+        """The record of ``key_id``, or ``None``: one ``SELECT`` by primary key."""
+        query = select(self.table).where(self.table.c.id == key_id)
+        return _record(self._run(lambda conn: conn.execute(query).first()))
+
+    def list(self, owner: str | None = None) -> builtins.list[KeyRecord]:
+        """Every record (of ``owner``), oldest first: one ``SELECT``."""
+        query = select(self.table).order_by(self.table.c.created_at, self.table.c.id)
+        if owner is not None:
+            query = query.where(self.table.c.owner == owner)
+        rows = self._run(lambda conn: conn.execute(query).all())
+        return [record for record in map(_record, rows) if record is not None]
+
+    def _update(self, key_id: str, **values: Any) -> bool:
+        statement = update(self.table).where(self.table.c.id == key_id).values(**values)
+        return bool(self._run(lambda conn: conn.execute(statement).rowcount))
+
+    def revoke(self, key_id: str, now: float) -> bool:
+        """Set ``revoked_at`` unless it is set; whether the key exists. One ``UPDATE``."""
+        return self._update(key_id, revoked_at=func.coalesce(self.table.c.revoked_at, float(now)))
+
+    def retire(self, key_id: str, rotated_to: str, until: float) -> bool:
+        """Set ``rotated_to``, and ``expires_at`` to ``until`` unless sooner; whether the key exists. One ``UPDATE``."""
+        expires = self.table.c.expires_at
+        sooner = case((or_(expires.is_(None), expires > float(until)), float(until)), else_=expires)
+        return self._update(key_id, rotated_to=rotated_to, expires_at=sooner)
+
+    def touch(self, key_id: str, now: float) -> None:
+        """Set ``last_used_at`` (nothing when the key is gone). One ``UPDATE``."""
+        self._update(key_id, last_used_at=float(now))
+
+
+def _engine(url: str, timeout: float) -> Engine:
+    """An engine for ``url`` whose waits are bounded by ``timeout`` where its driver allows."""
+    try:
+        parsed = make_url(url)
+    except sa_exc.ArgumentError as error:
+        raise ConfigurationError(f"not a SQLAlchemy URL: {url!r}") from error
+    options: dict[str, Any] = {}
+    connect_args: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        connect_args["timeout"] = timeout  # how long a write waits for another's lock
+        if parsed.database in (None, "", ":memory:"):  # one database for every thread, not one each
+            connect_args["check_same_thread"] = False
+            options["poolclass"] = StaticPool
+    else:
+        options["pool_timeout"] = timeout
+        if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("psycopg", "psycopg2"):
+            connect_args["connect_timeout"] = max(2, math.ceil(timeout))  # (libpq's least)
+    try:
+        return create_engine(parsed, connect_args=connect_args, **options)
+    except (ImportError, sa_exc.ArgumentError) as error:  # a driver not installed, an option it refuses
+        raise ConfigurationError(f"cannot open {parsed.render_as_string()}: {error}") from error
+
+
+__all__ = ["DEFAULT_TABLE", "DEFAULT_TIMEOUT", "OWNER_LENGTH", "SQLKeyStore", "key_table"]

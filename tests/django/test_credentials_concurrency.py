@@ -1,0 +1,195 @@
+"""Concurrent use, each party on a connection of its own: threads and processes on PostgreSQL, threads on SQLite.
+
+One refresh token refreshed by several parties at once (a client retrying on a flaky network,
+two tabs) yields one new pair, handed to all of them: never two different pairs, and nobody
+is locked out. A revocation racing a rotation's retire or a ``last_used_at`` write stands.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import connections
+
+from backendkit.apikeys import APIKeys, KeyRecord, NewKey
+from backendkit.auth import HMACKey, TokenIssuer, TokenPair
+from backendkit.django.credentials import DjangoKeyStore, DjangoRefreshStore
+from backendkit.errors import ServiceUnavailable
+from tests.django.credentials_db import PYTHON, ROOT, database, extra_database, project_env
+from tests.support.postgres import Schema
+
+SECRET = "a-32-byte-secret-for-concurrent-refreshes"
+PEPPER = "pepper-for-concurrent-refreshes"
+PARTIES = 6
+ROUNDS = 12
+
+
+@pytest.fixture
+def alias(request: pytest.FixtureRequest) -> str:
+    return database(request, "postgres")
+
+
+def issuer_on(alias: str) -> TokenIssuer:
+    return TokenIssuer(HMACKey(SECRET), refresh_store=DjangoRefreshStore(using=alias), pepper=PEPPER)
+
+
+def at_once(tasks: list[Callable[[], Any]]) -> list[Any]:
+    """Each task in a thread of its own, released together, each on its own connection (closed after)."""
+    start = threading.Barrier(len(tasks))
+    results: list[Any] = [None] * len(tasks)
+
+    def run(i: int) -> None:
+        try:
+            start.wait(timeout=30)
+            results[i] = tasks[i]()
+        except Exception as exc:  # reported by the test, not lost in the thread
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(tasks))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def generation(alias: str, refresh_token: str) -> int:
+    from backendkit.auth._core.refresh import FORMAT
+    from backendkit.django.credentials.models import RefreshFamily
+
+    parsed = FORMAT.parse(refresh_token)
+    assert not isinstance(parsed, str)
+    return RefreshFamily.objects.using(alias).get(pk=parsed.id).generation
+
+
+def test_threads_refreshing_one_token_at_once_all_get_the_one_new_pair(alias: str) -> None:
+    issuer = issuer_on(alias)
+    pair = issuer.issue_pair("alice", claims={"roles": ["viewer"]})
+    for _ in range(ROUNDS):
+        token = pair.refresh_token
+        answers = at_once([lambda: issuer.refresh(token)] * PARTIES)  # noqa: B023
+        assert all(not isinstance(answer, Exception) for answer in answers), answers
+        assert len({(answer.access_token, answer.refresh_token) for answer in answers}) == 1
+        pair = answers[0]
+    assert generation(alias, pair.refresh_token) == ROUNDS  # one rotation a round; the others were retries
+    assert issuer.refresh(pair.refresh_token).refresh_token != pair.refresh_token  # nobody locked out
+
+
+@pytest.fixture
+def workers(alias: str, postgres_schema: Schema) -> Iterator[list[subprocess.Popen[str]]]:
+    env = project_env(f"postgresql:{postgres_schema.name}", BK_JWT_SECRET=SECRET, BK_PEPPER=PEPPER)
+    started = [
+        subprocess.Popen(
+            [PYTHON, "-m", "tests.django.credentials_project.refresh_worker"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(PARTIES)
+    ]
+    try:
+        for worker in started:
+            assert worker.stdout is not None
+            assert worker.stdout.readline().strip() == "ready"
+        yield started
+    finally:
+        for worker in started:
+            assert worker.stdin is not None
+            worker.stdin.close()
+        for worker in started:
+            assert worker.wait(timeout=30) == 0
+            assert worker.stdout is not None
+            worker.stdout.close()
+
+
+def test_processes_refreshing_one_token_at_once_all_get_the_one_new_pair(
+    alias: str, workers: list[subprocess.Popen[str]]
+) -> None:
+    issuer = issuer_on(alias)
+    token = issuer.issue_pair("alice", claims={"roles": ["viewer"]}).refresh_token
+    for _ in range(ROUNDS):
+        for worker in workers:  # every worker has the token before any answer is read
+            assert worker.stdin is not None
+            worker.stdin.write(token + "\n")
+            worker.stdin.flush()
+        answers = [json.loads(worker.stdout.readline()) for worker in workers if worker.stdout is not None]
+        assert all("error" not in answer for answer in answers), answers
+        assert len({(answer["access"], answer["refresh"]) for answer in answers}) == 1
+        token = answers[0]["refresh"]
+    assert generation(alias, token) == ROUNDS
+    assert issuer.refresh(token).refresh_token != token  # nobody locked out
+
+
+def test_a_revocation_racing_a_retire_and_a_touch_stands(alias: str) -> None:
+    store = DjangoKeyStore(using=alias)
+    for n in range(ROUNDS):
+        key_id = f"key{n}"
+        store.add(KeyRecord(id=key_id, digest="00", owner="alice", expires_at=1000.0))
+        answers = at_once(
+            [
+                lambda: store.revoke(key_id, now=10.0),  # noqa: B023
+                lambda: store.retire(key_id, f"next{n}", until=500.0),  # noqa: B023
+                lambda: store.touch(key_id, now=20.0),  # noqa: B023
+            ]
+        )
+        assert answers == [True, True, None]
+    records = store.list("alice")
+    assert len(records) == ROUNDS
+    for record in records:
+        expected = (10.0, record.id.replace("key", "next"), 500.0, 20.0)
+        assert (record.revoked_at, record.rotated_to, record.expires_at, record.last_used_at) == expected
+
+
+def test_a_revocation_racing_a_rotation_stands(alias: str) -> None:
+    keys = APIKeys(DjangoKeyStore(using=alias))
+    for _ in range(ROUNDS):
+        made = keys.create("alice")
+        key_id = made.record.id
+        answers = at_once([lambda: keys.revoke(key_id), lambda: keys.rotate(key_id, grace=60)])  # noqa: B023
+        assert answers[0] is True
+        old = keys.get(key_id)
+        assert old is not None
+        assert old.revoked_at is not None
+        if isinstance(answers[1], NewKey):  # the rotation read the key before it was revoked
+            assert old.rotated_to == answers[1].record.id
+        else:  # it read the key revoked, and refused
+            assert isinstance(answers[1], ValueError)
+            assert "revoked" in str(answers[1])
+
+
+@pytest.mark.parametrize("mode", ["IMMEDIATE", "DEFERRED"])
+def test_on_sqlite_concurrent_refreshes_queue_or_get_a_503_never_two_pairs(tmp_path: Path, mode: str) -> None:
+    # SQLite has no row locks: the transaction's database lock serialises rotations. Taken at BEGIN
+    # (IMMEDIATE), a second rotation waits for it; taken at the first write (DEFERRED, the default), a
+    # reader that cannot upgrade is refused at once: a 503 the client retries, never a second pair.
+    entry = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(tmp_path / "families.sqlite3"),
+        "OPTIONS": {"transaction_mode": mode, "timeout": 20},
+    }
+    with extra_database("sqlite_threads", entry) as lite:
+        call_command("migrate", "backendkit_credentials", database=lite, verbosity=0)
+        issuer = issuer_on(lite)
+        pair = issuer.issue_pair("alice")
+        for _ in range(ROUNDS):
+            token = pair.refresh_token
+            answers = at_once([lambda: issuer.refresh(token)] * PARTIES)  # noqa: B023
+            pairs = {(answer.access_token, answer.refresh_token) for answer in answers if isinstance(answer, TokenPair)}
+            refused = [answer for answer in answers if not isinstance(answer, TokenPair)]
+            assert len(pairs) == 1
+            assert all(isinstance(answer, ServiceUnavailable) for answer in refused), refused
+            if mode == "IMMEDIATE":
+                assert refused == []
+            pair = next(answer for answer in answers if isinstance(answer, TokenPair))
+        assert generation(lite, pair.refresh_token) == ROUNDS
