@@ -30,14 +30,19 @@ ROLES = Roles(
 )
 
 
+_warned: list[bool] = []  # the development secret's warning, once per process (the verifier and the issuer read it)
+
+
 def secret() -> str:
     """The HS256 secret: the environment's, or the development one (with a warning)."""
     configured = os.environ.get("BACKENDKIT_EXAMPLE_JWT_SECRET")
     if configured:
         return configured
-    logging.getLogger("examples").warning(
-        "BACKENDKIT_EXAMPLE_JWT_SECRET is not set: using the example's development secret (never deploy it)"
-    )
+    if not _warned:
+        _warned.append(True)
+        logging.getLogger("examples").warning(
+            "BACKENDKIT_EXAMPLE_JWT_SECRET is not set: using the example's development secret (never deploy it)"
+        )
     return DEV_JWT_SECRET
 
 
@@ -51,8 +56,12 @@ def revocations(*, asynchronous: bool) -> Revocations | AsyncRevocations:
     return AsyncRedisRevocations.from_url(url) if asynchronous else RedisRevocations.from_url(url)
 
 
-def verifier(*, asynchronous: bool = False) -> JWTVerifier:
-    """A verifier for one app, with its own revocation list (see :func:`revocations`)."""
+def verifier(*, asynchronous: bool = False, revoked: Revocations | AsyncRevocations | None = None) -> JWTVerifier:
+    """A verifier for one app, with its revocation list: ``revoked``, or one of its own (see :func:`revocations`).
+
+    The app's :class:`~backendkit.auth.TokenIssuer` revokes a family's access tokens in the same list
+    (``examples/_sessions.py``).
+    """
     jwks = None
     url = os.environ.get("BACKENDKIT_EXAMPLE_JWKS_URL")
     if url:
@@ -65,5 +74,5 @@ def verifier(*, asynchronous: bool = False) -> JWTVerifier:
         issuer=ISSUER,
         audience=AUDIENCE,
         roles=ROLES,
-        revocations=revocations(asynchronous=asynchronous),
+        revocations=revoked if revoked is not None else revocations(asynchronous=asynchronous),
     )

@@ -1,8 +1,10 @@
 """The probes every example serves: ``/livez``, ``/readyz``, ``/startupz`` and ``/healthz``.
 
 Readiness checks every store the example keeps state in: its tasks, the rate limit's
-store, and, when ``BACKENDKIT_EXAMPLE_REDIS_URL`` is set, the Redis the revocation list
-and the idempotency keys live in, each through its own client, within 0.5 s. Details
+store, and, when ``BACKENDKIT_EXAMPLE_REDIS_URL`` is set, the Redis the revocation list,
+the idempotency keys and the refresh-token families live in, each through its own
+client, within 0.5 s; and the API key store, when ``BACKENDKIT_EXAMPLE_APIKEYS_URL``
+names one (a read of a key no one has: one round trip that changes nothing). Details
 are shown (``?verbose``) only when ``BACKENDKIT_EXAMPLE_HEALTH_DETAILS=1``: on a public
 listener they stay off.
 """
@@ -13,7 +15,8 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from backendkit.auth import JWTVerifier
+from backendkit.apikeys import APIKeyVerifier
+from backendkit.auth import JWTVerifier, TokenIssuer
 from backendkit.health import Health, Result
 from backendkit.health.checks import (
     async_revocations_check,
@@ -30,10 +33,22 @@ from examples._tasks import TaskStore
 
 STORE_TIMEOUT = 0.5
 """Seconds a store's check may take before readiness fails."""
+PROBE = "healthProbe0"
+"""The API key id and the subject the stores are read for: no key's (an id of 12 characters) nor anyone's."""
 
 
-def health(store: TaskStore, *, limited: Limit, verifier: JWTVerifier, keys: Idempotency, asynchronous: bool) -> Health:
-    """The example's health: its tasks, and each store of the rate limit, the revocation list and the keys."""
+def health(
+    store: TaskStore,
+    *,
+    limited: Limit,
+    verifier: JWTVerifier,
+    keys: Idempotency,
+    asynchronous: bool,
+    issuer: TokenIssuer | None = None,
+    api_keys: APIKeyVerifier | None = None,
+) -> Health:
+    """The example's health: its tasks, and each store of the rate limit, the revocation list, the idempotency
+    keys, the refresh-token families (``issuer``'s) and the API keys (``api_keys``'s)."""
     details = os.environ.get("BACKENDKIT_EXAMPLE_HEALTH_DETAILS") == "1"
     probes = Health(interval=1.0, verbose_query=details)
     probes.add("tasks:count", lambda: Result.ok(len(store.all()), "tasks"), component_type="component")
@@ -45,6 +60,15 @@ def health(store: TaskStore, *, limited: Limit, verifier: JWTVerifier, keys: Ide
         probes.add("revocations:responseTime", check, timeout=STORE_TIMEOUT, component_type="datastore")
         check = _ping(keys.store, asynchronous)
         probes.add("idempotency:responseTime", check, timeout=STORE_TIMEOUT, component_type="datastore")
+        # (Not "refresh_tokens" nor "apikeys": the log's redaction hides what follows "...token:" or "...keys:",
+        # and these names are in the line a failing check logs.)
+        if issuer is not None and issuer.rotator is not None:
+            families = issuer.rotator.store  # a read run in the health checks' threads, as every sync check
+            check = timed(lambda: families.families(PROBE))
+            probes.add("refresh_families:responseTime", check, timeout=STORE_TIMEOUT, component_type="datastore")
+    if api_keys is not None:
+        check = timed(lambda: api_keys.store.get(PROBE))
+        probes.add("key_records:responseTime", check, timeout=STORE_TIMEOUT, component_type="datastore")
     return probes
 
 

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from backendkit.auth import Principal
 from backendkit.errors import NotFound
 from backendkit.fastapi import error_responses, install
-from backendkit.fastapi.auth import Auth
+from backendkit.fastapi.auth import Auth, refresh_routes
 from backendkit.fastapi.health import DrainOnShutdown, health_routes
 from backendkit.fastapi.idempotency import IdempotentRoutes
 from backendkit.fastapi.pagination import page_request, page_response
@@ -25,7 +25,7 @@ from backendkit.fastapi.security import security_headers
 from backendkit.logging import configure_logging, uvicorn_log_config
 from backendkit.observability import observe, observers
 from backendkit.pagination import PageRequest
-from examples import _auth, _health, _idempotency, _limits, _metrics, _proxies, _security, _tracing
+from examples import _apikeys, _auth, _health, _idempotency, _limits, _metrics, _proxies, _security, _sessions, _tracing
 from examples._tasks import MAX_BODY_SIZE, TASK_PAGES, Task, TaskIn, TaskStore, list_tasks
 
 # The page request as a dependency: its query parameters appear in the OpenAPI document.
@@ -45,13 +45,19 @@ def create_app() -> FastAPI:
     store = TaskStore()
     # Per app (its own revocation list), so the dependencies below take it as a default value:
     # an Annotated alias would have to be defined at module level.
-    verifier = _auth.verifier(asynchronous=True)
-    auth = Auth(verifier)
-    authenticated = auth.require()  # any valid token
+    revoked = _auth.revocations(asynchronous=True)
+    verifier = _auth.verifier(asynchronous=True, revoked=revoked)
+    api_keys = _apikeys.verifier()  # X-API-Key too, with BACKENDKIT_EXAMPLE_APIKEYS_URL
+    auth = Auth(verifier, api_keys=api_keys)
+    issuer = _sessions.issuer(revoked)  # revokes a reused family's access tokens in the verifier's list
+    users = _sessions.users()
+    authenticated = auth.require()  # any valid token or API key
 
     limited = _limits.limited(asynchronous=True)
     idempotency = _idempotency.keys(asynchronous=True)
-    health = _health.health(store, limited=limited, verifier=verifier, keys=idempotency, asynchronous=True)
+    health = _health.health(
+        store, limited=limited, verifier=verifier, keys=idempotency, issuer=issuer, api_keys=api_keys, asynchronous=True
+    )
     health_routes(health, app=app)
     _metrics.fastapi(app)  # GET /metrics with BACKENDKIT_EXAMPLE_METRICS=1
     app.add_middleware(DrainOnShutdown, health=health)  # /readyz answers 503 from SIGTERM on
@@ -98,9 +104,24 @@ def create_app() -> FastAPI:
     async def reports() -> dict[str, bool]:
         return {"ok": True}
 
-    @app.post("/auth/logout", status_code=204)
+    @app.post(
+        "/auth/login",
+        response_model=_sessions.TokenResponse,
+        responses={200: {"headers": _sessions.TOKEN_HEADERS_SCHEMA}, **error_responses(401)},
+    )
+    async def login(data: _sessions.Login) -> Response:
+        user = _sessions.authenticate(users, data)
+        pair = await issuer.aissue_pair(user.name, claims=_sessions.claims(user))
+        body = _sessions.token_body(pair.response())
+        return Response(body, media_type="application/json", headers=_sessions.TOKEN_HEADERS)
+
+    refresh_routes(issuer, app=app)  # POST /auth/refresh: RFC 6749 §6 form in, §5.1 or §5.2 JSON out
+
+    @app.post("/auth/logout", status_code=204, responses=error_responses(403))
     async def logout(principal: Principal = Depends(authenticated)) -> Response:
-        await verifier.arevoke(principal)
+        _sessions.logged_in(principal)  # a token's, not an API key's
+        await verifier.arevoke(principal)  # this access token
+        await issuer.alogout(principal)  # and its refresh-token family, with the family's other access tokens
         return Response(status_code=204)
 
     return app

@@ -11,7 +11,7 @@ from flask import Flask, Response, g, jsonify
 
 from backendkit.errors import NotFound
 from backendkit.flask import BackendKit, parse_json
-from backendkit.flask.auth import Auth, current_principal, require
+from backendkit.flask.auth import Auth, current_principal, refresh_routes, require
 from backendkit.flask.health import health_routes
 from backendkit.flask.idempotency import idempotent
 from backendkit.flask.pagination import page_request, page_response
@@ -19,7 +19,7 @@ from backendkit.flask.ratelimit import limit
 from backendkit.flask.security import security_headers
 from backendkit.logging import configure_logging
 from backendkit.observability import observe, observers
-from examples import _auth, _health, _idempotency, _limits, _metrics, _proxies, _security, _tracing
+from examples import _apikeys, _auth, _health, _idempotency, _limits, _metrics, _proxies, _security, _sessions, _tracing
 from examples._tasks import MAX_BODY_SIZE, TASK_PAGES, TaskIn, TaskStore, list_tasks
 
 
@@ -35,12 +35,18 @@ def create_app() -> Flask:
         security_headers=_security.security_headers(),
     )
     store = TaskStore()
-    verifier = _auth.verifier(asynchronous=False)
-    Auth(verifier, app)
+    revoked = _auth.revocations(asynchronous=False)
+    verifier = _auth.verifier(asynchronous=False, revoked=revoked)
+    api_keys = _apikeys.verifier()  # X-API-Key too, with BACKENDKIT_EXAMPLE_APIKEYS_URL
+    Auth(verifier, app, api_keys=api_keys)
+    issuer = _sessions.issuer(revoked)  # revokes a reused family's access tokens in the verifier's list
+    users = _sessions.users()
 
     limited = _limits.limited(asynchronous=False)
     keys = _idempotency.keys(asynchronous=False)
-    health = _health.health(store, limited=limited, verifier=verifier, keys=keys, asynchronous=False)
+    health = _health.health(
+        store, limited=limited, verifier=verifier, keys=keys, issuer=issuer, api_keys=api_keys, asynchronous=False
+    )
     app.register_blueprint(health_routes(health))
     _metrics.flask(app)  # GET /metrics with BACKENDKIT_EXAMPLE_METRICS=1
 
@@ -94,10 +100,21 @@ def create_app() -> Flask:
     def reports() -> Response:
         return jsonify(ok=True)
 
+    @app.post("/auth/login")
+    def login() -> Response:
+        user = _sessions.authenticate(users, parse_json(_sessions.Login))
+        pair = issuer.issue_pair(user.name, claims=_sessions.claims(user))
+        body = _sessions.token_body(pair.response())
+        return Response(body, content_type="application/json", headers=_sessions.TOKEN_HEADERS)
+
+    app.register_blueprint(refresh_routes(issuer))  # POST /auth/refresh: RFC 6749 §6 form in, §5.1 or §5.2 out
+
     @app.post("/auth/logout")
     @require()
     def logout() -> Response:
-        verifier.revoke(current_principal)
+        principal = _sessions.logged_in(current_principal)  # a token's, not an API key's
+        verifier.revoke(principal)  # this access token
+        issuer.logout(principal)  # and its refresh-token family, with the family's other access tokens
         response = Response(status=204)
         del response.headers["Content-Type"]
         return response

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from examples import _metrics, _security
+from examples import _metrics, _security, _sessions
 from examples._proxies import trusted_proxies
 from examples._tasks import MAX_BODY_SIZE
 
@@ -17,11 +17,13 @@ USE_TZ = True
 BACKENDKIT = {
     "ERROR_FORMAT": "envelope",
     "MAX_BODY_SIZE": MAX_BODY_SIZE,
-    "AUTH": "examples.django_app.views.verifier",
+    "AUTH": "examples.django_app.views.auth",
     "TRUSTED_PROXIES": trusted_proxies(),  # who the client is: see examples/_proxies.py
     "CORS": _security.cors(),  # the origins in BACKENDKIT_EXAMPLE_CORS_ORIGINS (None: no CORS)
     "SECURITY_HEADERS": _security.security_headers(),
 }
+# Who may log in (POST /auth/login): BACKENDKIT_EXAMPLE_USERS, read once, as every setting is.
+EXAMPLE_USERS = _sessions.users()
 # BACKENDKIT_EXAMPLE_METRICS=1: observed from start-up (Django loads the URLconf at the first request, too late).
 METRICS = _metrics.installed()
 

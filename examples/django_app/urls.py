@@ -20,6 +20,8 @@ urlpatterns = [
     path("me", views.me),
     path("admin/audit", views.audit),
     path("reports", views.reports),
+    path("auth/login", views.login),
+    path("auth/refresh", views.refresh),
     path("auth/logout", views.logout),
 ]
 

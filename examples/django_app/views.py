@@ -2,28 +2,36 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.http import require_POST, require_safe
 
+from backendkit.auth import BearerAuth
 from backendkit.django import parse_json
-from backendkit.django.auth import aauthenticate, bearer, require
+from backendkit.django.auth import aauthenticate, bearer, refresh_view, require
 from backendkit.django.idempotency import idempotent
 from backendkit.django.pagination import page_request, page_response
 from backendkit.django.ratelimit import limit
 from backendkit.django.security import security_headers
 from backendkit.errors import NotFound
-from examples import _auth, _health, _idempotency, _limits, _security
+from examples import _apikeys, _auth, _health, _idempotency, _limits, _security, _sessions
 from examples._tasks import TASK_PAGES, TaskIn, TaskStore, list_tasks
 
 store = TaskStore()
 # Sync stores: sync views use them as they are (under ASGI in a worker thread), async views in a thread,
 # so they serve WSGI and ASGI alike, with no event loop per request.
-verifier = _auth.verifier(asynchronous=False)  # BACKENDKIT["AUTH"] names it
+verifier = _auth.verifier(asynchronous=False)
+api_keys = _apikeys.verifier()  # X-API-Key too, with BACKENDKIT_EXAMPLE_APIKEYS_URL
+auth = BearerAuth(verifier, api_keys=api_keys)  # BACKENDKIT["AUTH"] names it: tokens, and API keys
+issuer = _sessions.issuer(verifier.revocations)  # revokes a reused family's access tokens in the verifier's list
+refresh = refresh_view(issuer)  # POST /auth/refresh: RFC 6749 §6 form in, §5.1 or §5.2 JSON out
 limited_rule = _limits.limited(asynchronous=False)
 keys = _idempotency.keys(asynchronous=False)  # Idempotency-Key on POST /tasks
-health = _health.health(store, limited=limited_rule, verifier=verifier, keys=keys, asynchronous=False)
+health = _health.health(
+    store, limited=limited_rule, verifier=verifier, keys=keys, issuer=issuer, api_keys=api_keys, asynchronous=False
+)
 
 
 @require_safe
@@ -92,9 +100,23 @@ async def reports(request: HttpRequest) -> JsonResponse:
 
 
 @require_POST
+def login(request: HttpRequest) -> HttpResponse:
+    user = _sessions.authenticate(settings.EXAMPLE_USERS, parse_json(request, _sessions.Login))
+    pair = issuer.issue_pair(user.name, claims=_sessions.claims(user))
+    response = HttpResponse(_sessions.token_body(pair.response()), content_type="application/json")
+    for name, value in _sessions.TOKEN_HEADERS.items():
+        response[name] = value
+    return response
+
+
+@require_POST
 @require()
 async def logout(request: HttpRequest) -> HttpResponse:
-    await bearer().verifier.arevoke(await aauthenticate(request))  # the verifier BACKENDKIT["AUTH"] names
+    principal = _sessions.logged_in(await aauthenticate(request))  # a token's, not an API key's
+    jwt = bearer().verifier  # the verifier BACKENDKIT["AUTH"] names
+    assert jwt is not None
+    await jwt.arevoke(principal)  # this access token
+    await issuer.alogout(principal)  # and its refresh-token family, with the family's other access tokens
     response = HttpResponse(status=204)
     del response["Content-Type"]
     return response

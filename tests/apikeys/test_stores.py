@@ -189,8 +189,16 @@ def test_a_store_on_a_closed_port_raises_store_unavailable(stores: Stores, opera
     store = stores.dead()
     with pytest.raises(StoreUnavailable) as caught:
         OPERATIONS[operation](store)
-    assert caught.value.__cause__ is not None  # the driver's error, kept for the logs
-    assert "ab" * 32 not in str(caught.value)  # never the statement's parameters
+    error = caught.value
+    # The driver's error is named in the message (for the logs); a SQL driver's is not chained, since its
+    # text carries the statement's parameters (digests), which a logged traceback would print.
+    assert "rror" in str(error)
+    assert "ab" * 32 not in str(error)
+    chain = []
+    while error is not None:
+        chain.append(str(error))
+        error = error.__cause__ or error.__context__
+    assert not any("ab" * 32 in text for text in chain)
 
 
 @on_shared_stores

@@ -274,8 +274,8 @@ def test_any_api_key_header_is_a_value_none_or_invalid_request(lines: list[str])
     try:
         value = api_key_value(lines)
     except InvalidRequest:
-        assert len(lines) > 1 or any(ch <= " " or ch > "~" for ch in lines[0].strip(" \t"))
+        assert len(lines) > 1 or any(ch <= " " or ch > "~" or ch == "," for ch in lines[0].strip(" \t"))
         return
     if value is not None:
         assert value == lines[0].strip(" \t")
-        assert all("!" <= ch <= "~" for ch in value)
+        assert all("!" <= ch <= "~" and ch != "," for ch in value)

@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
 
 from tests.conformance import targets as t
-from tests.conformance.targets import ALLOWED_ORIGIN
+from tests.conformance.targets import ALLOWED_ORIGIN, USERS
 from tests.support.servers import uvicorn_server, waitress_server
 
 
 @contextmanager
 def _allowing_the_origin() -> Iterator[None]:
-    """The examples allow ALLOWED_ORIGIN while they are built, and only then.
+    """The examples allow ALLOWED_ORIGIN, and USERS to log in, while they are built, and only then.
 
-    FastAPI's and Flask's read BACKENDKIT_EXAMPLE_CORS_ORIGINS when built. Django's read it once, with
-    the settings of the whole session, which other tests compare with apps of their own: its handlers
-    are built under an override of the same CORS setting instead (ErrorMiddleware reads the settings
-    when a handler loads its middleware, which the test client does at its first request unless asked).
+    FastAPI's and Flask's read BACKENDKIT_EXAMPLE_CORS_ORIGINS and BACKENDKIT_EXAMPLE_USERS when built.
+    Django's read both once, with the settings of the whole session: its users are the session's
+    (tests/conformance/django_settings.py), and since other tests compare the session's CORS settings
+    with apps of their own, its handlers are built under an override of the CORS setting instead
+    (ErrorMiddleware reads the settings when a handler loads its middleware, which the test client
+    does at its first request unless asked).
     """
     from django.conf import settings
     from django.test import override_settings
@@ -28,16 +29,10 @@ def _allowing_the_origin() -> Iterator[None]:
     from backendkit.security import CORS
 
     allowing = {**settings.BACKENDKIT, "CORS": CORS(allow_origins=[ALLOWED_ORIGIN], allow_credentials=True)}
-    before = os.environ.get("BACKENDKIT_EXAMPLE_CORS_ORIGINS")
-    os.environ["BACKENDKIT_EXAMPLE_CORS_ORIGINS"] = ALLOWED_ORIGIN
-    try:
-        with override_settings(BACKENDKIT=allowing):
-            yield
-    finally:
-        if before is None:
-            del os.environ["BACKENDKIT_EXAMPLE_CORS_ORIGINS"]
-        else:
-            os.environ["BACKENDKIT_EXAMPLE_CORS_ORIGINS"] = before
+    with pytest.MonkeyPatch.context() as env, override_settings(BACKENDKIT=allowing):
+        env.setenv("BACKENDKIT_EXAMPLE_CORS_ORIGINS", ALLOWED_ORIGIN)
+        env.setenv("BACKENDKIT_EXAMPLE_USERS", USERS)
+        yield
 
 
 TARGETS = [

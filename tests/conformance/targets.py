@@ -13,6 +13,8 @@ from tests.support.net import request as socket_request
 
 ALLOWED_ORIGIN = "https://app.example.com"
 """The one origin the examples allow in the conformance suite (their BACKENDKIT_EXAMPLE_CORS_ORIGINS)."""
+USERS = "ada:correct-horse:admin,bob:battery:staple:viewer"
+"""Who may log in to the examples in the conformance suite (their BACKENDKIT_EXAMPLE_USERS; a password may hold ':')."""
 BUG_MESSAGE = "secret-token-7f3a9c"
 LOG_PASSWORD = "hunter2-in-a-log-line"
 

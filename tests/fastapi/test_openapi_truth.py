@@ -20,17 +20,26 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 
 from examples.fastapi_app import create_app
 from tests.support.net import request
 from tests.support.servers import ROOT, uvicorn_server
 
 
+@pytest.fixture
+def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FastAPI:
+    """The example with API keys on (a SQLite store of the test's own), so its document has both schemes."""
+    monkeypatch.setenv("BACKENDKIT_EXAMPLE_APIKEYS_URL", f"sqlite:///{tmp_path}/keys.db")
+    return create_app()
+
+
 @pytest.mark.socket
-def test_schemathesis_with_every_check_finds_nothing() -> None:
-    with uvicorn_server(create_app()) as port:
+def test_schemathesis_with_every_check_finds_nothing(app: FastAPI) -> None:
+    with uvicorn_server(app) as port:
         command = [sys.executable, "-m", "schemathesis.cli", "run", f"http://127.0.0.1:{port}/openapi.json"]
         command += ["--checks", "all", "--exclude-checks", "ensure_resource_availability"]
         command += ["--max-examples", "50", "--seed", "20261201", "--no-color"]
@@ -39,8 +48,8 @@ def test_schemathesis_with_every_check_finds_nothing() -> None:
     assert "failures" not in result.stdout.lower().split("summary")[-1]
 
 
-def test_the_document_lists_what_is_sent_and_nothing_else() -> None:
-    with uvicorn_server(create_app()) as port:
+def test_the_document_lists_what_is_sent_and_nothing_else(app: FastAPI) -> None:
+    with uvicorn_server(app) as port:
         spec = json.loads(request(port, "GET", "/openapi.json").body)
     responses = {
         f"{method.upper()} {path}": sorted(operation["responses"])
@@ -60,7 +69,9 @@ def test_the_document_lists_what_is_sent_and_nothing_else() -> None:
         "GET /me": ["200", "400", "401"],
         "GET /admin/audit": ["200", "400", "401", "403"],
         "GET /reports": ["200", "400", "401", "403"],
-        "POST /auth/logout": ["204", "400", "401"],
+        "POST /auth/login": ["200", "400", "401", "413", "415", "422"],
+        "POST /auth/refresh": ["200", "400", "413", "503"],  # 503: a refresh store that cannot answer
+        "POST /auth/logout": ["204", "400", "401", "403"],
         "GET /": ["200"],  # the HTML page
         "POST /csp-report": ["204", "400", "413", "415", "429"],  # served by backendkit's middleware
     }
@@ -69,7 +80,21 @@ def test_the_document_lists_what_is_sent_and_nothing_else() -> None:
         "application/csp-report",
         "application/reports+json",
     ]
-    assert spec["paths"]["/reports"]["get"]["security"] == [{"bearerAuth": ["reports:read"]}]
+    # (OpenAPI 3.1 lets a scheme other than OAuth2 list what it requires too.)
+    reports = [{"bearerAuth": ["reports:read"]}, {"apiKeyAuth": ["reports:read"]}]
+    assert spec["paths"]["/reports"]["get"]["security"] == reports
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["apiKeyAuth"] == {
+        "type": "apiKey",
+        "description": "An API key in the X-API-Key header.",
+        "in": "header",
+        "name": "X-API-Key",
+    }
+    assert spec["paths"]["/me"]["get"]["security"] == [{"bearerAuth": []}, {"apiKeyAuth": []}]
+    assert spec["paths"]["/auth/login"]["post"].get("security") is None
+    assert sorted(spec["paths"]["/auth/refresh"]["post"]["requestBody"]["content"]) == [
+        "application/x-www-form-urlencoded"
+    ]
     assert spec["paths"]["/healthz"]["get"].get("security") is None  # the existing routes stay open
     [key] = spec["paths"]["/tasks"]["post"]["parameters"]
     assert (key["name"], key["in"], key.get("required", False)) == ("Idempotency-Key", "header", False)

@@ -17,7 +17,7 @@ import redis
 import redis.asyncio
 
 from backendkit.health import RAISED, TIMED_OUT
-from examples import _auth, _health, _idempotency, _limits
+from examples import _auth, _health, _idempotency, _limits, _sessions
 from examples._tasks import TaskStore
 from examples.fastapi_app import create_app as create_fastapi_app
 from examples.flask_app import create_app as create_flask_app
@@ -32,7 +32,12 @@ pytestmark = [pytest.mark.redis, pytest.mark.socket]
 MARGIN = 1.0  # seconds for the probes themselves on a loaded machine
 POLL = 0.05
 # The examples' checks of the stores they keep in Redis when BACKENDKIT_EXAMPLE_REDIS_URL is set.
-REDIS_CHECKS = ("ratelimit:responseTime", "revocations:responseTime", "idempotency:responseTime")
+REDIS_CHECKS = (
+    "ratelimit:responseTime",
+    "revocations:responseTime",
+    "idempotency:responseTime",
+    "refresh_families:responseTime",
+)
 
 
 class RestartableRedis:
@@ -86,7 +91,12 @@ def _example_timings(monkeypatch: pytest.MonkeyPatch) -> tuple[float, float]:
     monkeypatch.setenv("BACKENDKIT_EXAMPLE_REDIS_URL", "redis://127.0.0.1:1/0")  # clients that never connect
     verifier, limited = _auth.verifier(asynchronous=True), _limits.limited(asynchronous=True)
     keys = _idempotency.keys(asynchronous=True)  # (async stores: their clients are made on first use)
-    health = _health.health(TaskStore(), limited=limited, verifier=verifier, keys=keys, asynchronous=True)
+    issuer = _sessions.issuer(verifier.revocations)
+    health = _health.health(
+        TaskStore(), limited=limited, verifier=verifier, keys=keys, issuer=issuer, asynchronous=True
+    )
+    assert issuer.rotator is not None
+    issuer.rotator.store.close()  # type: ignore[attr-defined]  (a sync client, which never connected)
     timeouts = {check.name: check.timeout for check in health.checks if check.name in REDIS_CHECKS}
     assert set(timeouts) == set(REDIS_CHECKS)
     return health.interval, max(timeouts.values())
@@ -219,8 +229,10 @@ def test_fastapi_readiness_follows_redis_under_uvicorn(
     interval, timeout = _example_timings(monkeypatch)
     monkeypatch.setenv("BACKENDKIT_EXAMPLE_REDIS_URL", own_redis.url)
     monkeypatch.setenv("BACKENDKIT_EXAMPLE_HEALTH_DETAILS", "1")
+    made = len(clients.sync)  # (_example_timings made the refresh store's own)
     app = _fastapi_app(clients)
-    assert (len(clients.sync), len(clients.asynchronous)) == (0, 0)  # async stores: one client per loop, on first use
+    # Async stores: one client per loop, on first use; the refresh families' store is sync (run in threads).
+    assert (len(clients.sync) - made, len(clients.asynchronous)) == (1, 0)
     with uvicorn_server(app) as port:
         try:
             took = _outage(port, own_redis, interval, timeout)
@@ -237,8 +249,10 @@ def test_flask_readiness_follows_redis_under_waitress(
     interval, timeout = _example_timings(monkeypatch)
     monkeypatch.setenv("BACKENDKIT_EXAMPLE_REDIS_URL", own_redis.url)
     monkeypatch.setenv("BACKENDKIT_EXAMPLE_HEALTH_DETAILS", "1")
+    made = len(clients.sync)  # (_example_timings made the refresh store's own)
     app = create_flask_app()
-    assert len(clients.sync) == 3  # the rate limit's, the revocation list's and the idempotency store's
+    assert len(clients.sync) - made == 4  # the rate limit's, the revocation list's, the idempotency and refresh stores'
+
     try:
         with waitress_server(app) as port:
             took = _outage(port, own_redis, interval, timeout)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typing
 
-from backendkit.auth._core.errors import REASONS
+from backendkit.auth._core.errors import KEY_REASONS, REASONS
 from backendkit.observability._core import events as ev
 from backendkit.observability._core.catalog import (
     CURSOR_REASONS,
@@ -36,7 +36,8 @@ VALUES: dict[tuple[str, str], str] = {
     ("backendkit.ratelimit.decisions", "policy"): "the policy's name (`5-per-60s`, or the name you gave it)",
     ("backendkit.ratelimit.decisions", "outcome"): _literal(ev.RateLimitOutcome),
     ("backendkit.auth.verifications", "outcome"): _literal(ev.TokenOutcome),
-    ("backendkit.auth.verifications", "reason"): "`none`, or one of " + ", ".join(f"`{r}`" for r in sorted(REASONS)),
+    ("backendkit.auth.verifications", "reason"): "`none`, or one of "
+    + ", ".join(f"`{r}`" for r in sorted(REASONS | KEY_REASONS)),
     ("backendkit.auth.authorizations", "outcome"): _literal(ev.GuardOutcome),
     ("backendkit.auth.authorizations", "reason"): "`none`, " + _literal(ev.GuardReason),
     ("backendkit.auth.jwks.fetches", "outcome"): _literal(ev.JwksOutcome),

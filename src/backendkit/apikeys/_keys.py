@@ -164,7 +164,7 @@ class APIKeys:
 
         The old key keeps working for ``grace`` seconds more.
 
-        ``KeyError`` when ``key_id`` is unknown; ``ValueError`` when it is revoked or expired.
+        ``KeyError`` when ``key_id`` is unknown; ``ValueError`` when it is revoked, expired, or rotated already.
         """
         grace = _seconds(grace, "grace")
         old = self.store.get(key_id)
@@ -173,6 +173,8 @@ class APIKeys:
         now = self.clock()
         if not old.active(now):
             raise ValueError(f"key {key_id} is {old.refusal(now)}: make a new one instead")
+        if old.rotated_to is not None:  # a second successor would live only as long as the grace period
+            raise ValueError(f"key {key_id} was rotated already (to {old.rotated_to}): rotate that one")
         expires_in = None if old.expires_at is None else max(old.expires_at - now, 1.0)
         fmt = formats(old.prefix)[0] if old.prefix else self.format  # the old key's environment (bk_test_...)
         made = self._make(fmt, old.owner, old.name, old.roles, old.scopes, expires_in)

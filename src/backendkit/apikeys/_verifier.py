@@ -30,6 +30,8 @@ from backendkit.stores._outage import without_store
 logger = logging.getLogger("backendkit.auth")
 
 DEFAULT_PREFIXES = ("bk_live_", "bk_test_")
+UNKNOWN_SIZE = 1024
+"""Unknown ids remembered at most (apart from the known keys' cache)."""
 DEFAULT_CACHE_TTL = 5.0
 """Seconds a key read from the store is trusted: how long a revocation made elsewhere may take to be seen."""
 
@@ -95,11 +97,14 @@ class APIKeyVerifier:
         if not isinstance(store, KeyStore):
             raise ConfigurationError(f"store is a key store (MemoryKeyStore, RedisKeyStore...), not {store!r}")
         self.store = store
-        self.formats = formats(prefixes)
+        # Longest first: with "sk_" and "sk_live_" both accepted, an sk_live_ key is read as one.
+        self.formats = tuple(sorted(formats(prefixes), key=lambda fmt: -len(fmt.prefix)))
         self.pepper = pepper_bytes(pepper)
         self.roles = roles
         try:
             self.cache: RecordCache[KeyRecord] = RecordCache(cache_ttl, cache_size)
+            # Ids the store does not know, apart: a client spraying made-up ids cannot evict the real keys.
+            self.unknown: RecordCache[KeyRecord] = RecordCache(cache_ttl, min(cache_size, UNKNOWN_SIZE))
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
         self.clock = clock
@@ -108,6 +113,7 @@ class APIKeyVerifier:
         what = getattr(store, "store_name", "the API key store")
         self.breaker = Breaker(retry_interval, logger=logger.name, what=what, store="apikeys")
         self._lock = threading.Lock()
+        self._forgets = 0  # bumped by forget(): a store read begun before it is not cached after it
         self._written: dict[str, float] = {}  # when this process last wrote each key's last_used_at
         self._principals: dict[str, tuple[KeyRecord, Principal]] = {}  # one principal per record, reused
         self._accepted: dict[str, str] = {}  # key → id, for keys the full check accepted (see _known)
@@ -137,7 +143,7 @@ class APIKeyVerifier:
         if known is not None:
             return known
         parsed = self.parse(key)
-        held = self.cache.get(parsed.id, now)
+        held = self.cache.get(parsed.id, now) or self.unknown.get(parsed.id, now)
         record = held[0] if held is not None else self._read(parsed.id, now)
         principal = self._accept(record, parsed, now)
         assert record is not None
@@ -152,7 +158,7 @@ class APIKeyVerifier:
         if known is not None:
             return known
         parsed = self.parse(key)
-        held = self.cache.get(parsed.id, now)
+        held = self.cache.get(parsed.id, now) or self.unknown.get(parsed.id, now)
         record = held[0] if held is not None else await asyncio.to_thread(self._read, parsed.id, now)
         principal = self._accept(record, parsed, now)
         assert record is not None
@@ -161,9 +167,14 @@ class APIKeyVerifier:
         return principal
 
     def forget(self, key_id: str) -> None:
-        """Drop ``key_id`` from the cache: the next check reads the store (this process revoked or rotated it)."""
+        """Drop ``key_id`` from the cache: the next check reads the store (this process revoked or rotated it).
+
+        A check whose store read began before this call does not put what it read back into the cache.
+        """
         with self._lock:
+            self._forgets += 1
             self.cache.forget(key_id)
+            self.unknown.forget(key_id)
 
     def _known(self, key: object, now: float) -> Principal | None:
         """The principal of a key this process accepted already, while its cache entry is fresh.
@@ -202,18 +213,20 @@ class APIKeyVerifier:
     def _read(self, key_id: str, now: float) -> KeyRecord | None:
         """The record from the store (and into the cache), or the outage policy's answer."""
         if self.breaker.usable():
+            began = self._forgets
             try:
                 record = self.store.get(key_id)
             except StoreUnavailable as exc:
                 return self._without_store(key_id, exc)
             self.breaker.answered()
             with self._lock:
-                self.cache.put(key_id, record, now)
+                if self._forgets == began:  # else a revocation may have come after the read: not cached
+                    (self.cache if record is not None else self.unknown).put(key_id, record, now)
             return record
         return self._without_store(key_id, None)
 
     def _without_store(self, key_id: str, exc: StoreUnavailable | None) -> KeyRecord | None:
-        held = self.cache.stale(key_id) if self.on_store_error == "open" else None
+        held = (self.cache.stale(key_id) or self.unknown.stale(key_id)) if self.on_store_error == "open" else None
         if held is None:
             without_store(self.breaker, exc, "closed")  # nothing to check the key against: a 503
         else:

@@ -110,11 +110,13 @@ class Rotator:
             current=digest(parsed.body, self.pepper),
             access=(entry,),
         )
+        pair = self._pair(family, entry, refresh)  # signed first: claims it cannot sign leave no family behind
         self._ask(self.store.create, family, self.policy)
-        return self._pair(family, entry, refresh)
+        return pair
 
     def refresh(self, token: object, now: float | None = None) -> TokenPair:
         """The next pair for ``token``, or :class:`InvalidGrant`; a reuse revokes the family."""
+        self._sync_only()
         now = self._now(now)
         parsed, rotation, successor = self._prepare(token, now)
         outcome = self._ask(self.store.rotate, parsed.id, digest(parsed.body, self.pepper), rotation, now, self.policy)
@@ -123,6 +125,7 @@ class Rotator:
 
     def logout(self, who: Principal | str, now: float | None = None) -> bool:
         """Revoke a family, by the id or by a principal whose token names one (``sid``); whether it was found."""
+        self._sync_only()
         family_id = _family_of(who)
         if family_id is None:
             return False
@@ -261,13 +264,24 @@ class Rotator:
         issued = int(now)
         return (secrets.token_urlsafe(16), issued, issued + self.lifetime)
 
+    def _sync_only(self) -> None:
+        # Checked before the store is asked: a family revoked there and its access tokens left alive
+        # (the list cannot be awaited from sync code) would be worse than refusing the call.
+        if self.revocations is not None and self._sync_list is None:
+            raise ConfigurationError("the revocation list is async-only: use arefresh()/alogout() with it")
+
     def _now(self, now: float | None) -> float:
         return self.clock() if now is None else now
 
 
 def _to_revoke(outcome: Outcome, now: float) -> tuple[AccessEntry, ...]:
-    """The access tokens an outcome leaves to revoke: a reused family's live ones, or those pushed out of its list."""
-    if outcome.kind == "reused" and outcome.family is not None:
+    """The access tokens an outcome leaves to revoke: a revoked family's live ones, or those pushed out of its list.
+
+    A family revoked already has its tokens revoked again (each is one idempotent write, at most
+    ``MAX_ACCESS``): a reuse caught while the revocation list was down, answered 503, is made good by the
+    next try instead of leaving the family's access tokens working until they expire.
+    """
+    if outcome.kind in ("reused", "revoked") and outcome.family is not None:
         return outcome.family.live_access(now)
     return outcome.evicted
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from django.db import connections
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern
 from django.urls import path as url_path
@@ -50,7 +51,11 @@ def refresh_view(issuer: TokenIssuer, *, asynchronous: bool = False) -> Callable
             return _response(answer(issuer, request.body, request.META.get("CONTENT_TYPE")))
 
         view = refresh
-    return csrf_exempt(require_POST(view))
+    view = csrf_exempt(require_POST(view))
+    # Outside ATOMIC_REQUESTS' transaction, on every database: a reuse's revocation must commit even though
+    # the answer is a 400 (the refresh stores refuse to run inside another transaction).
+    view._non_atomic_requests = set(connections)  # type: ignore[attr-defined]  # (what non_atomic_requests sets)
+    return view
 
 
 def refresh_routes(

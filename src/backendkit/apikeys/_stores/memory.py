@@ -68,7 +68,9 @@ class MemoryKeyStore:
         return self._records.get(key_id)
 
     def list(self, owner: str | None = None) -> list[KeyRecord]:
-        records = sorted(self._records.values(), key=lambda record: (record.created_at, record.id))
+        with self._lock:
+            held = list(self._records.values())
+        records = sorted(held, key=lambda record: (record.created_at, record.id))
         return [record for record in records if owner is None or record.owner == owner]
 
     def revoke(self, key_id: str, now: float) -> bool:

@@ -63,12 +63,17 @@ def _fields(record: KeyRecord) -> list[str]:
     return out
 
 
+def _text(value: Any) -> str:
+    # Bytes from a client as redis-py makes it by default; already text from one with decode_responses=True.
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
 def _record(reply: Any) -> KeyRecord | None:
     """The record from a hash's fields (``HGETALL``'s dict, or a script's flat list), or ``None`` for none."""
     if not reply:
         return None
     pairs = reply.items() if isinstance(reply, dict) else zip(reply[::2], reply[1::2], strict=True)
-    data: dict[str, Any] = {bytes(k).decode("utf-8"): bytes(v).decode("utf-8") for k, v in pairs}
+    data: dict[str, Any] = {_text(k): _text(v) for k, v in pairs}
     for field in _TIMES:
         if field in data:
             data[field] = float(data[field])
@@ -148,7 +153,7 @@ class RedisKeyStore(RedisConnection):
     def list(self, owner: str | None = None) -> builtins.list[KeyRecord]:
         """Every record (of ``owner``), oldest first: the index, then the records, 500 a round trip."""
         index = f"{self.prefix}{{k}}:keys" if owner is None else self._owner_index(owner)
-        ids = [bytes(member).decode("ascii") for member in self.call("ZRANGE", index, 0, -1, repeatable=True)]
+        ids = [_text(member) for member in self.call("ZRANGE", index, 0, -1, repeatable=True)]
         records: builtins.list[KeyRecord] = []
         for start in range(0, len(ids), _BATCH):
             replies = self._script("records", [self.key(key_id) for key_id in ids[start : start + _BATCH]])

@@ -222,9 +222,9 @@ class SQLKeyStore:
                 if error.connection_invalidated and not retried:  # closed by the database since: a fresh one
                     retried = True
                     continue
-                raise _unavailable(error) from error
+                raise _unavailable(error) from None  # (the driver's error names the digest in its parameters)
             except _FAILURES as error:
-                raise _unavailable(error) from error
+                raise _unavailable(error) from None  # (the driver's error names the digest in its parameters)
 
     def add(self, record: KeyRecord) -> None:
         """Keep a new record: one ``INSERT`` (``ValueError`` when its id is taken)."""
@@ -272,7 +272,7 @@ def _engine(url: str, timeout: float) -> Engine:
         parsed = make_url(url)
     except sa_exc.ArgumentError as error:
         raise ConfigurationError(f"not a SQLAlchemy URL: {url!r}") from error
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"hide_parameters": True}  # digests stay out of SQLAlchemy's error text
     connect_args: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         connect_args["timeout"] = timeout  # how long a write waits for another's lock

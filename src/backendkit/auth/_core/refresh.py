@@ -97,10 +97,10 @@ class Family:
     created_at: float = 0.0
     last_used_at: float = 0.0
     generation: int = 0
-    current: str = ""
-    previous: str | None = None
+    current: str = field(default="", repr=False)
+    previous: str | None = field(default=None, repr=False)
     spent_at: float | None = None
-    sealed: str | None = None
+    sealed: str | None = field(default=None, repr=False)
     access: tuple[AccessEntry, ...] = ()
     revoked_at: float | None = None
 
@@ -162,8 +162,8 @@ class Rotation:
         access: The new access token's ``jti``, ``iat`` and ``exp``.
     """
 
-    digest: str
-    sealed: str
+    digest: str = field(repr=False)
+    sealed: str = field(repr=False)
     access: AccessEntry
 
 
@@ -218,7 +218,12 @@ def decide(
         )
         return Outcome("rotated", rotated, spent=family.current, evicted=evicted)
     if presented == family.previous:
-        retry = family.spent_at is not None and now - family.spent_at < policy.reuse_window  # (0: never a retry)
+        if rotation.digest == family.current and family.sealed is not None and family.access:
+            return Outcome("retry", family)  # this very rotation, sent again (a lost reply): whatever the window
+        # Within the window either way: a rotation that read its clock before the winner of a race took
+        # the lock comes "before" it; beyond the window either way (a clock far behind) it is a reuse.
+        waited = None if family.spent_at is None else abs(now - family.spent_at)
+        retry = waited is not None and waited < policy.reuse_window  # (0: never a retry)
         if retry and family.sealed is not None and family.access:
             return Outcome("retry", family)
         return Outcome("reused", family.revoked(now))

@@ -81,7 +81,8 @@ class MemoryRefreshStore:
             return family
 
     def families(self, subject: str) -> list[str]:
-        return [family.id for family in self._families.values() if family.subject == subject]
+        with self._lock:  # (a login meanwhile would change the dict under the loop)
+            return [family.id for family in self._families.values() if family.subject == subject]
 
     def get(self, family_id: str) -> Family | None:
         """The family as kept, or ``None`` (for a list of a user's sessions, and for tests)."""

@@ -204,7 +204,7 @@ class SQLRefreshStore:
                 self._prune(conn, family.created_at)
                 conn.execute(self._sql.add_family, row)
         except StoreUnavailable as exc:
-            if isinstance(exc.__cause__, sa_exc.IntegrityError):
+            if isinstance(exc.__context__, sa_exc.IntegrityError):  # (raised "from None": the context holds it)
                 raise ValueError(f"family {family.id!r} exists") from None
             raise
 
@@ -267,14 +267,18 @@ class SQLRefreshStore:
         try:
             yield
         except _FAILURES as exc:
-            raise _unavailable(exc) from exc
+            raise _unavailable(exc) from None  # (the driver's error names digests in its parameters)
 
     @contextmanager
     def _locked(self) -> Iterator[Connection]:
         """A connection in a transaction that may write, committed at the end (rolled back on an error)."""
         if self._lock is None:
-            with self._wrapped(), self.engine.begin() as conn:
-                yield conn
+            # READ COMMITTED whatever the engine's own level: in AUTOCOMMIT the row lock would end with its
+            # statement, and under REPEATABLE READ a second concurrent rotation fails instead of waiting.
+            with self._wrapped(), self.engine.connect() as plain:
+                conn = plain.execution_options(isolation_level="READ COMMITTED")
+                with conn.begin():
+                    yield conn
             return
         # SQLite: the write lock from the start (BEGIN IMMEDIATE), so two processes never both read and then
         # both wait to write (a deadlock SQLite answers "database is locked"). pysqlite would begin on its own,

@@ -35,6 +35,7 @@ from django.db.utils import InterfaceError, OperationalError
 
 from backendkit.apikeys import KeyRecord
 from backendkit.auth._core.refresh import Family, Outcome, RefreshPolicy, Rotation, decide
+from backendkit.errors import ConfigurationError
 from backendkit.stores import StoreUnavailable
 
 if TYPE_CHECKING:
@@ -212,7 +213,7 @@ class DjangoRefreshStore:
     def rotate(self, family_id: str, presented: str, rotation: Rotation, now: float, policy: RefreshPolicy) -> Outcome:
         families, spent = _refresh_models()
         alias = self.alias
-        with _database(alias), transaction.atomic(using=alias):
+        with _database(alias), _own_transaction(alias):
             # The row lock makes concurrent rotations of one family take turns; on SQLite, which
             # has no row locks, the transaction's database lock does (a waiter past the timeout: a 503).
             row = families.objects.using(alias).select_for_update().filter(pk=family_id).first()
@@ -249,6 +250,30 @@ class DjangoRefreshStore:
         live = families.objects.using(alias).filter(subject=subject, revoked_at__isnull=True)
         with _database(alias):
             return list(live.order_by("created_at", "id").values_list("id", flat=True))
+
+
+@contextmanager
+def _own_transaction(alias: str) -> Iterator[None]:
+    """A transaction of the rotation's own, committed when it ends.
+
+    Inside the caller's transaction (``ATOMIC_REQUESTS``, an ``atomic()`` block) it would be a
+    savepoint: the revocation of a reused family would roll back with the 400 that follows it, and
+    the family's row would stay locked until the request ended. So that is refused, clearly.
+    """
+    try:
+        block = transaction.atomic(using=alias, durable=True)
+        block.__enter__()
+    except RuntimeError:
+        raise ConfigurationError(
+            "a refresh-token rotation must not run inside another transaction (ATOMIC_REQUESTS, atomic()): "
+            "a reuse's revocation would be rolled back with it; mark the view non_atomic_requests"
+        ) from None
+    try:
+        yield
+    except BaseException as exc:
+        block.__exit__(type(exc), exc, exc.__traceback__)  # rolled back
+        raise
+    block.__exit__(None, None, None)
 
 
 __all__ = ["DjangoKeyStore", "DjangoRefreshStore"]

@@ -95,7 +95,7 @@ AUTH_VERIFICATIONS = Instrument(
     "backendkit.auth.verifications",
     "counter",
     "{token}",
-    "Bearer tokens verified, by outcome and refusal reason.",
+    "Bearer tokens and API keys verified, by outcome and refusal reason.",
     ("outcome", "reason"),
 )
 AUTH_AUTHORIZATIONS = Instrument(

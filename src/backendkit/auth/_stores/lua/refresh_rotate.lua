@@ -90,8 +90,14 @@ if presented == f.current then
 end
 
 if presented == f.previous then
+  local answerable = f.sealed and #entries(f.access) > 0
+  -- This very rotation, sent again (a lost reply): the same answer, whatever the window.
+  if ARGV[2] == f.current and answerable then
+    return answer('retry')
+  end
   local spent_at = f.spent_at and tonumber(f.spent_at)
-  if spent_at and now - spent_at < tonumber(ARGV[10]) and f.sealed and #entries(f.access) > 0 then
+  local waited = spent_at and math.abs(now - spent_at)
+  if waited and waited < tonumber(ARGV[10]) and answerable then
     return answer('retry')
   end
   return revoke()
