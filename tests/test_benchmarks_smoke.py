@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_EXTRA = (
     "pythonjsonlogger", "pyrate_limiter", "slowapi", "flask_limiter", "fastapi_pagination", "sqlakeyset",
     "fastapi_health", "health_check", "prometheus_fastapi_instrumentator", "prometheus_flask_exporter",
-    "django_prometheus", "opentelemetry.instrumentation.fastapi", "secure",
+    "django_prometheus", "opentelemetry.instrumentation.fastapi", "secure", "rest_framework_api_key",
+    "rest_framework_simplejwt",
 )  # fmt: skip
 # benchmark: (the modules it imports beyond the test extra's, whether it needs redis-server, labels of its figures)
 BENCHMARKS: dict[str, tuple[tuple[str, ...], bool, tuple[str, ...]]] = {
@@ -130,6 +131,24 @@ BENCHMARKS: dict[str, tuple[tuple[str, ...], bool, tuple[str, ...]]] = {
             "fastapi-pagination cursor encode + decode",
         ),
     ),
+    "credentials_bench": (
+        ("django", "rest_framework", "rest_framework_api_key", "rest_framework_simplejwt", "redis", "sqlalchemy"),
+        True,
+        (
+            "cached key check < 5 us",
+            "miss: per check, backendkit verify, MemoryKeyStore",
+            "http, SQLite: backendkit JWTAuthentication + BearerAuth(APIKeyVerifier), cached added < HasAPIKey's",
+            "refresh: MemoryRefreshStore, us",
+        ),
+    ),
+}
+# The benchmarks that also run on the local PostgreSQL when it answers: the labels they add then.
+POSTGRES_LABELS = {
+    "pagination_bench": ("postgresql: backendkit keyset deep/page 1 <= 1.5x",),
+    "credentials_bench": (
+        "http, PostgreSQL: backendkit JWTAuthentication + BearerAuth(APIKeyVerifier), cached added < HasAPIKey's",
+        "refresh: per rotation, simplejwt TokenRefreshSerializer + blacklist (PostgreSQL)",
+    ),
 }
 
 
@@ -159,10 +178,10 @@ def test_benchmark_prints_its_figures(name: str) -> None:
     if needs_redis:
         redis_binary()  # skips without redis-server (fails when BACKENDKIT_REQUIRE_REDIS is set)
     arguments: list[str] = []
-    if name == "pagination_bench":
+    if name in POSTGRES_LABELS:
         if postgres_reachable():
             arguments += ["--postgres-url", postgres_url()]
-            labels = (*labels, "postgresql: backendkit keyset deep/page 1 <= 1.5x")
+            labels = (*labels, *POSTGRES_LABELS[name])
         else:
             arguments.append("--skip-postgres")
     # The checkout's sources first, whatever the virtualenv has installed.

@@ -6,5 +6,7 @@
   medians, bests, per-round ratios and differences, and the rows that print them;
 - ``http``: requests sent straight into an ASGI or a WSGI callable, in process (no server, no sockets);
 - ``redis``: a redis-server of the run's own, connections that count their round trips, Redis's own
-  command counts.
+  command counts;
+- ``sql``: what SQLite and PostgreSQL connections send, counted under any ORM (statements by their first
+  word; on PostgreSQL, round trips from libpq's protocol trace).
 """
