@@ -12,9 +12,9 @@ from typing import Any
 
 from backendkit.apikeys._core.record import KeyRecord
 from backendkit.apikeys._stores.memory import KeyStore
-from backendkit.apikeys._verifier import APIKeyVerifier, formats, pepper_bytes
+from backendkit.apikeys._verifier import APIKeyVerifier, formats
 from backendkit.auth import PermissionDenied, Principal
-from backendkit.auth._core.opaque import SECRET_BYTES, OpaqueFormat, digest
+from backendkit.auth._core.opaque import SECRET_BYTES, OpaqueFormat, digest, pepper_bytes
 from backendkit.errors import ConfigurationError
 
 DEFAULT_GRACE = 86_400.0

@@ -21,7 +21,7 @@ from backendkit.apikeys._core.check import principal_of, refusal
 from backendkit.apikeys._core.record import KeyRecord
 from backendkit.apikeys._stores.memory import KeyStore
 from backendkit.auth import InvalidToken, Principal, Roles
-from backendkit.auth._core.opaque import OpaqueFormat, Parsed, digest
+from backendkit.auth._core.opaque import OpaqueFormat, Parsed, digest, pepper_bytes
 from backendkit.errors import ConfigurationError
 from backendkit.stores import Breaker, OnStoreError, StoreUnavailable
 from backendkit.stores._core import check_on_store_error
@@ -46,16 +46,6 @@ def formats(prefixes: str | Iterable[str]) -> tuple[OpaqueFormat, ...]:
     if not made:
         raise ConfigurationError("API keys need at least one prefix")
     return made
-
-
-def pepper_bytes(pepper: str | bytes | None) -> bytes | None:
-    """The pepper as bytes (at least 16), or ``None``."""
-    if pepper is None:
-        return None
-    value = pepper.encode("utf-8") if isinstance(pepper, str) else pepper
-    if not isinstance(value, bytes) or len(value) < 16:
-        raise ConfigurationError("the pepper is a secret of at least 16 bytes")
-    return value
 
 
 class APIKeyVerifier:

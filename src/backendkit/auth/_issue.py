@@ -12,6 +12,7 @@ from typing import Any
 from backendkit.auth._core.backend import SignatureBackend
 from backendkit.auth._core.compact import b64url_encode
 from backendkit.auth._core.keys import HMACKey, PrivateKey, SigningKey
+from backendkit.auth._core.opaque import pepper_bytes
 from backendkit.auth._core.principal import Principal
 from backendkit.auth._core.refresh import AccessEntry, RefreshPolicy
 from backendkit.auth._refresh import Rotator, TokenPair
@@ -34,15 +35,6 @@ def _lifetime(value: object, error: type[ValueError] = ValueError) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 1 <= value < math.inf:
         raise error(f"lifetime is a number of seconds, at least 1, not {value!r}")
     return float(value)
-
-
-def _pepper(pepper: str | bytes | None) -> bytes | None:
-    if pepper is None:
-        return None
-    value = pepper.encode("utf-8") if isinstance(pepper, str) else pepper
-    if not isinstance(value, bytes) or len(value) < 16:
-        raise ConfigurationError("the pepper is a secret of at least 16 bytes")
-    return value
 
 
 def _now(value: object) -> float:
@@ -125,7 +117,7 @@ class TokenIssuer:
                 lifetime=lifetime,
                 policy=refresh_policy or RefreshPolicy(),
                 revocations=revocations,
-                pepper=_pepper(pepper),
+                pepper=pepper_bytes(pepper),
                 clock=clock,
             )
         elif refresh_policy is not None or revocations is not None or pepper is not None:

@@ -29,6 +29,8 @@ import zlib
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from backendkit.errors import ConfigurationError
+
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 SECRET_CHARS = 43  # 62**43 > 2**256
 CHECK_CHARS = 6  # 62**6 > 2**32
@@ -68,6 +70,16 @@ def digest(credential: str, pepper: bytes | None = None) -> str:
     if pepper is None:
         return hashlib.sha256(data).hexdigest()
     return hmac.new(pepper, data, hashlib.sha256).hexdigest()
+
+
+def pepper_bytes(pepper: str | bytes | None) -> bytes | None:
+    """A pepper as bytes (a ``ConfigurationError`` under 16 bytes), or ``None``."""
+    if pepper is None:
+        return None
+    value = pepper.encode("utf-8") if isinstance(pepper, str) else pepper
+    if not isinstance(value, bytes) or len(value) < 16:
+        raise ConfigurationError("the pepper is a secret of at least 16 bytes")
+    return value
 
 
 def same_digest(stored: str, presented: str) -> bool:
@@ -139,4 +151,14 @@ class OpaqueFormat:
         return Parsed(match.group(1), body, value[-CHECK_CHARS:])
 
 
-__all__ = ["ALPHABET", "SECRET_BYTES", "OpaqueFormat", "Parsed", "b62", "check_digits", "digest", "same_digest"]
+__all__ = [
+    "ALPHABET",
+    "SECRET_BYTES",
+    "OpaqueFormat",
+    "Parsed",
+    "b62",
+    "check_digits",
+    "digest",
+    "pepper_bytes",
+    "same_digest",
+]

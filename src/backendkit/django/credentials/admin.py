@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
@@ -293,11 +294,13 @@ class RefreshFamilyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         issuer = get_token_issuer()
         store = DjangoRefreshStore(using=queryset.db)
         now = time.time()
+        # Through alogout: it awaits an async revocation list (AsyncRedisRevocations) as well as a sync one.
+        logout = None if issuer is None else async_to_sync(issuer.alogout)
         try:
             revoked = [
                 family_id
                 for family_id in queryset.values_list("pk", flat=True)
-                if (issuer.logout(family_id) if issuer else store.revoke(family_id, now, RefreshPolicy()) is not None)
+                if (logout(family_id) if logout else store.revoke(family_id, now, RefreshPolicy()) is not None)
             ]
         except (StoreUnavailable, ServiceUnavailable) as exc:
             self.message_user(request, f"The families were not all revoked: {exc}", messages.ERROR)
