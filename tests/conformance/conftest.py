@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -32,6 +33,7 @@ def _allowing_the_origin() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as env, override_settings(BACKENDKIT=allowing):
         env.setenv("BACKENDKIT_EXAMPLE_CORS_ORIGINS", ALLOWED_ORIGIN)
         env.setenv("BACKENDKIT_EXAMPLE_USERS", USERS)
+        env.setenv("BACKENDKIT_EXAMPLE_APIKEYS_URL", os.environ["BACKENDKIT_EXAMPLE_APIKEYS_URL"])
         yield
 
 

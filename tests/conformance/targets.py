@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +14,9 @@ from tests.support.net import Reply
 from tests.support.net import request as socket_request
 
 ALLOWED_ORIGIN = "https://app.example.com"
+# The examples take API keys from this store (a SQLite file of the session's own), on all seven targets:
+# Django's example reads it once, with the session's settings (tests/conformance/django_settings.py).
+KEYS_URL = f"sqlite:///{os.path.join(tempfile.mkdtemp(prefix='bk-conformance-keys-'), 'keys.db')}"
 """The one origin the examples allow in the conformance suite (their BACKENDKIT_EXAMPLE_CORS_ORIGINS)."""
 USERS = "ada:correct-horse:admin,bob:battery:staple:viewer"
 """Who may log in to the examples in the conformance suite (their BACKENDKIT_EXAMPLE_USERS; a password may hold ':')."""
