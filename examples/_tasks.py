@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from backendkit.errors import Conflict, register
+from backendkit.http import ETag, Preconditions
 from backendkit.pagination import Page, PageRequest, Pagination, SortSpec
 
 
@@ -36,12 +37,18 @@ class TaskIn(BaseModel):
 
 
 class Task(BaseModel):
-    """A stored task."""
+    """A stored task; ``version`` counts its changes (its ETag is ``"v<version>"``)."""
 
     id: int
     title: str
     priority: int
     created_at: datetime
+    version: int = 1
+
+    @property
+    def etag(self) -> ETag:
+        """The task's entity tag, from its version: what ``If-Match`` must name to change it."""
+        return ETag.for_version(self.version)
 
 
 class DuplicateTitle(Exception):
@@ -69,6 +76,24 @@ class TaskStore:
 
     def get(self, task_id: int) -> Task | None:
         return self._tasks.get(task_id)
+
+    def replace(self, task_id: int, data: TaskIn, preconditions: Preconditions) -> Task | None:
+        """The task with ``data`` in place of its fields and a version one higher; None if there is no task.
+
+        The preconditions are checked under the lock that guards the write, so two clients
+        that read the same version cannot both change it: the second gets 412 (or 428 if it
+        sent no ``If-Match``), never a silent overwrite.
+        """
+        with self._lock:
+            task = self._tasks.get(task_id)
+            if task is None:
+                return None
+            preconditions.check(etag=task.etag)
+            if any(t.title == data.title and t.id != task_id for t in self._tasks.values()):
+                raise DuplicateTitle(data.title)
+            updated = task.model_copy(update={**data.model_dump(), "version": task.version + 1})
+            self._tasks[task_id] = updated
+            return updated
 
     def delete(self, task_id: int) -> None:
         with self._lock:

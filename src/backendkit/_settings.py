@@ -68,6 +68,14 @@ class Settings:
         security_headers: The security headers on every response: ``True`` (the default:
             ``backendkit.security.SecurityHeaders()``), a ``SecurityHeaders``, a mapping of
             its arguments (Django: or a dotted path), or ``None`` for none.
+        conditional_requests: The conditional layer (``backendkit.http``): ``True``, a
+            ``ConditionalRequests`` or a mapping of its arguments tags 200 GET/HEAD answers
+            with a strong ETag and answers 304 when the client's copy is current;
+            ``None`` (the default) leaves responses as the routes make them.
+        versioning: API versions (``backendkit.http.Versioning`` or a mapping of its
+            arguments; Django: or a dotted path): the version each request asked for, a
+            404/400 ``UNSUPPORTED_VERSION`` for one not served, a deprecated version's
+            headers. ``None`` (the default) for none.
     """
 
     error_format: str | Renderer = "envelope"
@@ -85,6 +93,8 @@ class Settings:
     trusted_proxies: Any = None
     cors: Any = None
     security_headers: Any = True
+    conditional_requests: Any = None
+    versioning: Any = None
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any], *, prefix: str = "", **overrides: Any) -> Settings:

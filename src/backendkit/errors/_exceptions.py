@@ -189,6 +189,34 @@ class Conflict(APIError):
     message = "The request conflicts with the current state of the resource."
 
 
+class Gone(APIError):
+    """410: the resource was here and is retired for good (a sunset API version, say)."""
+
+    status = 410
+    code = "GONE"
+    message = "This resource is no longer available."
+
+
+class PreconditionFailed(APIError):
+    """412: a precondition (``If-Match``, ``If-Unmodified-Since``, ``If-None-Match``) did not hold.
+
+    The resource changed since the client read it: it should read it again (the
+    current ``ETag`` rides along when known) and re-apply its change.
+    """
+
+    status = 412
+    code = "PRECONDITION_FAILED"
+    message = "The resource has changed since it was read; read it again and retry."
+
+
+class PreconditionRequired(APIError):
+    """428: the route changes state only under a precondition, and the request sent none (RFC 6585)."""
+
+    status = 428
+    code = "PRECONDITION_REQUIRED"
+    message = "This request must be conditional: send If-Match with the ETag you read."
+
+
 class ContentTooLarge(APIError):
     """413: the request body is larger than the application accepts (RFC 9110's "Content Too Large")."""
 
@@ -284,6 +312,9 @@ _CLASSES: dict[int, type[APIError]] = {
         Forbidden,
         NotFound,
         Conflict,
+        Gone,
+        PreconditionFailed,
+        PreconditionRequired,
         ContentTooLarge,
         UnsupportedMediaType,
         ValidationFailed,

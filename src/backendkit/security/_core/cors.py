@@ -27,7 +27,9 @@ DEFAULT_HEADERS = (
     "Content-Type",
     "Idempotency-Key",
     "If-Match",
+    "If-Modified-Since",
     "If-None-Match",
+    "If-Unmodified-Since",
     "traceparent",
     "tracestate",
     "X-API-Key",
@@ -36,13 +38,16 @@ DEFAULT_HEADERS = (
 header is added to them, whatever its name)."""
 
 DEFAULT_EXPOSED = (
+    "Deprecation",
     "ETag",
     "Idempotent-Replayed",
     "Link",
+    "Last-Modified",
     "Location",
     "RateLimit",
     "RateLimit-Policy",
     "Retry-After",
+    "Sunset",
     "WWW-Authenticate",
 )
 """The response headers a page may read by default: the ones backendkit sends that a client needs (the

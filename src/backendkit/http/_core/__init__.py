@@ -1,0 +1,1 @@
+"""The pure core of HTTP semantics: entity tags, dates, preconditions, deprecation, versions."""

@@ -1,0 +1,155 @@
+"""What a verdict becomes: nothing, a 304 (raised as :class:`NotModified`), or an API error.
+
+The adapters call :func:`check` with a request's method and header getter; each
+framework's error handling renders the API errors, and its adapter turns
+:class:`NotModified` into a bodiless 304.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from backendkit.errors import APIError, BadRequest, Gone, PreconditionFailed, PreconditionRequired
+from backendkit.http._core.dates import format_http_date
+from backendkit.http._core.deprecation import Deprecation
+from backendkit.http._core.etags import ETag, version_of
+from backendkit.http._core.preconditions import SAFE_READS, Conditions, MalformedPrecondition, Verdict, evaluate
+from backendkit.http._core.versions import UnknownVersion
+
+MALFORMED_CODE = "MALFORMED_PRECONDITION"
+
+
+class NotModified(Exception):
+    """304: the client's copy is current. ``headers`` are the validators to send with it."""
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        super().__init__("not modified")
+        self.headers = headers
+
+
+def validator_headers(etag: ETag | None, last_modified: int | None) -> dict[str, str]:
+    """``ETag`` and ``Last-Modified`` for the validators known."""
+    out: dict[str, str] = {}
+    if etag is not None:
+        out["ETag"] = str(etag)
+    if last_modified is not None:
+        out["Last-Modified"] = format_http_date(last_modified)
+    return out
+
+
+def conditions_of(header: Callable[[str], str | None]) -> Conditions:
+    """The request's :class:`Conditions`, or a 400 ``MALFORMED_PRECONDITION`` for a malformed ``If-Match``."""
+    try:
+        return Conditions.parse(header)
+    except MalformedPrecondition as exc:
+        raise BadRequest(str(exc), code=MALFORMED_CODE) from None
+
+
+def failed(etag: ETag | None) -> PreconditionFailed:
+    """The 412, carrying the current ``ETag`` (header and ``details.etag``) when there is one."""
+    if etag is None:
+        return PreconditionFailed()
+    return PreconditionFailed(headers={"ETag": str(etag)}, details={"etag": str(etag)})
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """The outcome of :func:`check` when the request goes on: the validators to send with the answer."""
+
+    headers: dict[str, str]
+
+
+def check(
+    method: str,
+    conditions: Conditions,
+    *,
+    etag: ETag | None = None,
+    last_modified: int | None = None,
+    exists: bool = True,
+    required: bool = False,
+    now: float | None = None,
+) -> Check:
+    """Evaluate and answer: return when the request may go on, raise :class:`NotModified` or an API error.
+
+    Raises:
+        NotModified: A GET/HEAD whose client copy is current.
+        PreconditionFailed: 412, with the current ``ETag``.
+        PreconditionRequired: 428, for a ``required`` route called unconditionally.
+    """
+    verdict = evaluate(
+        method, conditions, etag=etag, last_modified=last_modified, exists=exists, required=required, now=now
+    )
+    headers = validator_headers(etag, last_modified)
+    if verdict is Verdict.PROCEED:
+        return Check(headers)
+    if verdict is Verdict.NOT_MODIFIED:
+        raise NotModified(headers)
+    if verdict is Verdict.REQUIRED:
+        raise PreconditionRequired()
+    raise failed(etag)
+
+
+@dataclass(frozen=True, slots=True)
+class Preconditions:
+    """One request's preconditions, bound to its method: what each adapter hands a route.
+
+    FastAPI's ``Depends(preconditions(...))``, Flask's ``preconditions()`` and Django's
+    ``preconditions(request)`` all give one; the route then calls :meth:`check` with the
+    resource's current validators, or reads :attr:`expected_version` to update
+    atomically (``UPDATE ... WHERE version = :expected``).
+
+    Example:
+        >>> p = Preconditions("PUT", Conditions.parse({"If-Match": '"v3"'}.get), required=True)
+        >>> p.expected_version
+        '3'
+        >>> p.check(etag=ETag.for_version(3)).headers
+        {'ETag': '"v3"'}
+    """
+
+    method: str
+    conditions: Conditions
+    required: bool = False
+
+    def check(
+        self,
+        *,
+        etag: ETag | None = None,
+        last_modified: int | None = None,
+        exists: bool = True,
+        now: float | None = None,
+    ) -> Check:
+        """:func:`check` for this request: return (the request goes on) or raise 304/412/428."""
+        return check(
+            self.method,
+            self.conditions,
+            etag=etag,
+            last_modified=last_modified,
+            exists=exists,
+            required=self.required,
+            now=now,
+        )
+
+    @property
+    def expected_version(self) -> str | None:
+        """The version a single ``If-Match: "v<version>"`` names (see :meth:`ETag.for_version`), else None."""
+        return version_of(self.conditions.if_match)
+
+    def require(self) -> None:
+        """Raise the 428 if the route needs a precondition and this unsafe request sent none."""
+        if self.required and self.method not in SAFE_READS and not self.conditions.guards_a_change:
+            raise PreconditionRequired()
+
+
+VERSION_CODE = "UNSUPPORTED_VERSION"
+
+
+def version_error(exc: UnknownVersion) -> APIError:
+    """404 (a path) or 400 (a header, a media type) ``UNSUPPORTED_VERSION``, listing the supported versions."""
+    details = {"requested": exc.asked, "supported": list(exc.supported)}
+    return APIError(str(exc), code=VERSION_CODE, status=exc.status, details=details)
+
+
+def gone(deprecation: Deprecation, link: str | None = None) -> Gone:
+    """The 410 of a route past its sunset, with its ``Deprecation``, ``Sunset`` and ``Link`` headers."""
+    return Gone(deprecation.gone_message(), headers=dict(deprecation.all_headers(link)))
