@@ -45,6 +45,7 @@ from backendkit.http._core.preconditions import (
 from backendkit.http._core.revalidate import ConditionalRequests, Revalidation, revalidate
 from backendkit.http._core.setting import conditional_setting, versioning_setting
 from backendkit.http._core.versions import Source, UnknownVersion, Versioning
+from backendkit.http._exchange import Finished, HttpExchange, HttpSemantics, api_version_var, get_api_version
 
 __all__ = [
     "ANY",
@@ -59,6 +60,9 @@ __all__ = [
     "Conditions",
     "Deprecation",
     "ETag",
+    "Finished",
+    "HttpExchange",
+    "HttpSemantics",
     "MalformedPrecondition",
     "NotModified",
     "Preconditions",
@@ -68,6 +72,7 @@ __all__ = [
     "UnknownVersion",
     "Verdict",
     "Versioning",
+    "api_version_var",
     "check",
     "conditional_setting",
     "conditions_of",
@@ -76,6 +81,7 @@ __all__ = [
     "failed",
     "format_http_date",
     "format_tags",
+    "get_api_version",
     "gone",
     "merge_link",
     "not_modified_headers",

@@ -35,10 +35,11 @@ class ConditionalRequests:
 
 @dataclass(frozen=True, slots=True)
 class Revalidation:
-    """What to do with a response: add ``etag`` (when not None), and answer ``verdict``."""
+    """What to do with a response: add ``etag`` (when not None), and answer ``verdict``; ``current`` is its tag."""
 
     etag: str | None
     verdict: Verdict
+    current: ETag | None = None
 
 
 KEEP = Revalidation(None, Verdict.PROCEED)
@@ -85,7 +86,7 @@ def revalidate(
         current = ETag.of(body)
         added = str(current)
     if conditions.empty:
-        return Revalidation(added, Verdict.PROCEED)
+        return Revalidation(added, Verdict.PROCEED, current)
     modified = None if last_modified is None else parse_http_date(last_modified)
     verdict = evaluate(method, conditions, etag=current, last_modified=modified, now=now)
-    return Revalidation(added, verdict)
+    return Revalidation(added, verdict, current)
