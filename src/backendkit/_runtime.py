@@ -188,8 +188,13 @@ class AdapterState:
         user_agent: str | None,
         log_access: bool = True,
         failed: bool = False,
+        deprecated: bool = False,
     ) -> None:
-        """Tell the observers, write the access-log line (unless excluded) and unbind the request."""
+        """Tell the observers, write the access-log line (unless excluded) and unbind the request.
+
+        ``deprecated``: the answer carried a ``Deprecation`` header (``backendkit.http``); the
+        access line says so (``"deprecated": true``), for who still calls a deprecated route.
+        """
         try:
             if in_flight.observers:
                 self._observed(in_flight, status, response_size, failed)
@@ -210,6 +215,7 @@ class AdapterState:
                     response_size=response_size,
                     user_agent=user_agent,
                     failed=failed,
+                    deprecated=deprecated,
                 )
                 access_logger.log(level, "%s %s %d", entry.method, entry.path, entry.status, extra=entry.fields)
         finally:

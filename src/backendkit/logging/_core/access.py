@@ -100,6 +100,7 @@ def access_entry(
     user_agent: str | None,
     user_id: str | None = None,
     failed: bool = False,
+    deprecated: bool = False,
 ) -> AccessEntry:
     """The access-log entry of a finished request.
 
@@ -107,7 +108,7 @@ def access_entry(
     that failed after its response had started (``failed``) at ERROR. The message
     never carries the query string; the ``http_path`` field carries it redacted.
     Method, route, client ip and request id come from the request context that
-    every line of the request carries.
+    every line of the request carries. A ``deprecated`` route's line has ``"deprecated": true``.
     """
     level = access_level(status, failed=failed)
     fields: dict[str, Any] = {
@@ -119,4 +120,6 @@ def access_entry(
     }
     if user_id is not None:
         fields["user_id"] = user_id
+    if deprecated:
+        fields["deprecated"] = True
     return AccessEntry(level, method, path, status, fields)
