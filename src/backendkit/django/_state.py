@@ -30,7 +30,10 @@ def _resolve_dotted(config: dict[str, Any]) -> dict[str, Any]:
         out["RATE_LIMITS"] = import_string(limits)  # a dotted path (a rate such as "5/minute" is refused later)
     for name in ("AUTH", "IDEMPOTENCY", "CORS", "SECURITY_HEADERS", "CONDITIONAL_REQUESTS", "VERSIONING"):
         if isinstance(out.get(name), str):
-            out[name] = import_string(out[name])
+            try:
+                out[name] = import_string(out[name])
+            except ImportError as exc:
+                raise ImportError(f"{name}: {exc}") from exc
     return out
 
 

@@ -158,7 +158,7 @@ def _refusal(current: Any) -> Exception:
 
 
 def update_if_version(
-    rows: QuerySet[Any] | Any, pk: Any, version: int | str | None, *, version_field: str = "version", **values: Any
+    rows: QuerySet[Any] | Any, pk: Any, version: int | str | None, /, *, version_field: str = "version", **values: Any
 ) -> int:
     """Update one row only if its version is still ``version``, in ONE statement; answer its new version.
 
@@ -192,7 +192,7 @@ def update_if_version(
 
 
 async def aupdate_if_version(
-    rows: QuerySet[Any] | Any, pk: Any, version: int | str | None, *, version_field: str = "version", **values: Any
+    rows: QuerySet[Any] | Any, pk: Any, version: int | str | None, /, *, version_field: str = "version", **values: Any
 ) -> int:
     """:func:`update_if_version` for async views (Django's ``aupdate``; the same one statement)."""
     if version_field in values:
