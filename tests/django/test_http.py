@@ -26,7 +26,9 @@ from tests.support.logs import LineCatcher
 UTC = timezone.utc
 OLD = Deprecation(datetime(2026, 1, 1, tzinfo=UTC), sunset=datetime(2099, 1, 1, tzinfo=UTC), link="https://x.test/v2")
 RETIRED = Deprecation(
-    datetime(2020, 1, 1, tzinfo=UTC), sunset=datetime(2021, 1, 1, tzinfo=UTC), link="https://x.test/v2",
+    datetime(2020, 1, 1, tzinfo=UTC),
+    sunset=datetime(2021, 1, 1, tzinfo=UTC),
+    link="https://x.test/v2",
     gone_after_sunset=True,
 )
 VERSIONS = Versioning({"1": OLD, "2": None}, source="path")
@@ -183,7 +185,8 @@ def test_a_current_copy_is_answered_304_with_the_200s_headers_but_its_representa
         assert got.status_code == 304, sent
         assert got.content == b""
         assert got["ETag"] == tag
-        assert "Content-Type" not in got and "X-Request-ID" in got  # (the request id is added outside the layer)
+        assert "Content-Type" not in got
+        assert "X-Request-ID" in got  # (the request id is added outside the layer)
     assert client.head("/item", HTTP_IF_NONE_MATCH=tag).status_code == 304
     assert client.get("/item", HTTP_IF_NONE_MATCH='"stale"').status_code == 200
 

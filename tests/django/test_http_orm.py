@@ -69,9 +69,11 @@ def sqlite() -> Iterator[str]:
 @pytest.fixture
 def postgres(request: pytest.FixtureRequest) -> Iterator[str]:
     request.getfixturevalue("postgres_schema")  # (skips, or fails when required, if the server is not there)
-    with own_schema(server_url(), f"bk_http_{uuid.uuid4().hex[:12]}") as schema:
-        with extra_database("http_orm", django_database(schema.name)) as alias:
-            yield from _with_table(alias)
+    with (
+        own_schema(server_url(), f"bk_http_{uuid.uuid4().hex[:12]}") as schema,
+        extra_database("http_orm", django_database(schema.name)) as alias,
+    ):
+        yield from _with_table(alias)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
