@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from examples import _metrics, _security, _sessions
+from examples import _http, _metrics, _security, _sessions
 from examples._proxies import trusted_proxies
 from examples._tasks import MAX_BODY_SIZE
 
@@ -21,6 +21,8 @@ BACKENDKIT = {
     "TRUSTED_PROXIES": trusted_proxies(),  # who the client is: see examples/_proxies.py
     "CORS": _security.cors(),  # the origins in BACKENDKIT_EXAMPLE_CORS_ORIGINS (None: no CORS)
     "SECURITY_HEADERS": _security.security_headers(),
+    "CONDITIONAL_REQUESTS": _http.CONDITIONAL,  # ETags on 200 GET/HEAD answers, 304 when the client's copy is current
+    "VERSIONING": _http.VERSIONS,  # /v1/... (deprecated) and /v2/...; another version is a 404
 }
 # Who may log in (POST /auth/login): BACKENDKIT_EXAMPLE_USERS, read once, as every setting is.
 EXAMPLE_USERS = _sessions.users()

@@ -11,13 +11,14 @@ from django.views.decorators.http import require_POST, require_safe
 from backendkit.auth import BearerAuth
 from backendkit.django import parse_json
 from backendkit.django.auth import aauthenticate, bearer, refresh_view, require
+from backendkit.django.http import deprecated, preconditions
 from backendkit.django.idempotency import idempotent
 from backendkit.django.pagination import page_request, page_response
 from backendkit.django.ratelimit import limit
 from backendkit.django.security import security_headers
 from backendkit.errors import NotFound
-from examples import _apikeys, _auth, _health, _idempotency, _limits, _security, _sessions
-from examples._tasks import TASK_PAGES, TaskIn, TaskStore, list_tasks
+from examples import _apikeys, _auth, _health, _http, _idempotency, _limits, _security, _sessions
+from examples._tasks import TASK_PAGES, Task, TaskIn, TaskStore, list_tasks
 
 store = TaskStore()
 # Sync stores: sync views use them as they are (under ASGI in a worker thread), async views in a thread,
@@ -59,25 +60,63 @@ class TaskCollection(View):
 
     def post(self, request: HttpRequest) -> JsonResponse:
         task = store.create(parse_json(request, TaskIn))
-        return JsonResponse(task.model_dump(mode="json"), status=201)
+        return tagged(task, status=201)  # (a replayed answer keeps its ETag: the idempotency record has it)
+
+
+def tagged(task: Task, *, status: int = 200) -> JsonResponse:
+    """The task's JSON with its ETag (``"v<version>"``): what ``If-Match`` names to change it."""
+    response = JsonResponse(task.model_dump(mode="json"), status=status)
+    response["ETag"] = str(task.etag)
+    return response
+
+
+def found(task_id: int) -> Task:
+    task = store.get(task_id)
+    if task is None:
+        raise NotFound("No task with this id.")
+    return task
 
 
 class TaskItem(View):
-    """``GET`` / ``HEAD`` / ``DELETE /tasks/<id>`` (async views)."""
+    """``GET`` / ``HEAD`` / ``PUT`` / ``DELETE /tasks/<id>`` (async views)."""
 
-    http_method_names = ("get", "head", "delete")  # type: ignore[assignment]
+    http_method_names = ("get", "head", "put", "delete")  # type: ignore[assignment]
 
     async def get(self, request: HttpRequest, task_id: int) -> JsonResponse:
-        task = store.get(task_id)
+        return tagged(found(task_id))  # ErrorMiddleware answers 304 when If-None-Match names this tag
+
+    async def put(self, request: HttpRequest, task_id: int) -> JsonResponse:
+        asked = preconditions(request, required=True)  # 428 without If-Match, before the body is read
+        task = store.replace(task_id, parse_json(request, TaskIn), asked)  # 412 if the task changed since
         if task is None:
             raise NotFound("No task with this id.")
-        return JsonResponse(task.model_dump(mode="json"))
+        return tagged(task)
 
     async def delete(self, request: HttpRequest, task_id: int) -> HttpResponse:
         store.delete(task_id)
         response = HttpResponse(status=204)
         del response["Content-Type"]  # no body, so no type (as on FastAPI)
         return response
+
+
+@require_safe
+async def task_v1(request: HttpRequest, task_id: int) -> JsonResponse:
+    """``GET /v1/tasks/<id>``: version 1's representation (deprecated: its answers say so)."""
+    return JsonResponse(_http.task_v1(found(task_id)))
+
+
+@require_safe
+async def task_v2(request: HttpRequest, task_id: int) -> JsonResponse:
+    """``GET /v2/tasks/<id>``: the task as ``/tasks/<id>`` has it, with its ETag."""
+    return tagged(found(task_id))
+
+
+@require_safe  # (a POST is a 405, as where the router refuses the method before the route runs)
+@deprecated(_http.LEGACY)  # then: a retired view answers 410 before authentication or anything else
+@require()
+def legacy_tasks(request: HttpRequest) -> JsonResponse:
+    """``GET /legacy/tasks``: retired, so 410 ``GONE`` with its Deprecation, Sunset and Link."""
+    return JsonResponse({"items": []})
 
 
 @require_safe

@@ -18,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from backendkit._settings import Settings
 from backendkit.errors import ConfigurationError, Conflict, ExceptionRegistry
+from backendkit.http import Versioning
 from backendkit.idempotency import Idempotency, MemoryStore
 from backendkit.ratelimit import Limit
 from tests.adapters.apps import PAID, Send, Teapot, built
@@ -148,6 +149,21 @@ def _security_headers(send: Send, caplog: pytest.LogCaptureFixture) -> None:
         assert "referrer-policy" not in reply.headers
 
 
+def _conditional(send: Send, caplog: pytest.LogCaptureFixture) -> None:
+    reply = send("GET", "/ok")
+    tag = reply.headers["etag"]
+    fresh = send("GET", "/ok", {"If-None-Match": tag})
+    assert (fresh.status, fresh.headers["etag"]) == (304, tag)
+    assert "etag" not in send("GET", "/missing").headers
+
+
+def _versioning(send: Send, caplog: pytest.LogCaptureFixture) -> None:
+    assert send("GET", "/ok").headers["vary"].endswith("API-Version")
+    refused = send("GET", "/ok", {"API-Version": "9"})
+    assert refused.status == 400
+    assert refused.json()["error"]["details"] == {"requested": "9", "supported": ["1"]}
+
+
 def _teapot_registry() -> ExceptionRegistry:
     registry = ExceptionRegistry()
     registry.register(Teapot, lambda exc: Conflict("short and stout"))
@@ -189,6 +205,8 @@ DECISIONS: dict[str, dict[str, Honoured | Refused]] = {
         Honoured(lambda: {"frame_options": "SAMEORIGIN", "referrer_policy": None}, _security_headers)
     ),
     "idempotency": _composed(lambda: Idempotency(MemoryStore()), _idempotent, "IdempotentRoutes"),
+    "conditional_requests": _everywhere(Honoured(lambda: True, _conditional)),
+    "versioning": _everywhere(Honoured(lambda: Versioning(["1"], source="header"), _versioning)),
 }
 
 

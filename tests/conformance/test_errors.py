@@ -123,7 +123,7 @@ def test_every_get_route_answers_head(target: Target, path: str) -> None:
 def test_options_is_not_served(target: Target) -> None:
     reply = target.request("OPTIONS", "/tasks/1")
     assert reply.status == 405
-    assert reply.headers["allow"] == "DELETE, GET, HEAD"
+    assert reply.headers["allow"] == "DELETE, GET, HEAD, PUT"
 
 
 def test_non_numeric_id_is_404_not_422(target: Target) -> None:
@@ -174,7 +174,7 @@ def test_an_id_too_long_to_convert_under_gunicorn(app: str) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
     [
-        ("PUT", "/tasks/1", "DELETE, GET, HEAD"),
+        ("PATCH", "/tasks/1", "DELETE, GET, HEAD, PUT"),
         ("PUT", "/tasks", "GET, HEAD, POST"),
         ("PUT", "/healthz", "GET, HEAD"),
         ("POST", "/limited", "GET, HEAD"),
@@ -367,7 +367,7 @@ def test_concurrent_requests_keep_their_own_ids(all_targets: dict[str, Target]) 
 
 
 def test_request_id_is_on_error_responses_too(target: Target) -> None:
-    reply = target.request("PUT", "/tasks/1", headers={"X-Request-ID": "on-a-405"})
+    reply = target.request("PATCH", "/tasks/1", headers={"X-Request-ID": "on-a-405"})
     assert reply.headers["x-request-id"] == "on-a-405"
     assert error_of(reply)["request_id"] == "on-a-405"
 
@@ -376,7 +376,7 @@ ERROR_CASES: dict[str, tuple[str, str, bytes | None]] = {
     "404": ("GET", "/no/such/route", None),
     "404-resource": ("GET", "/tasks/999999", None),
     "404-id-too-long": ("DELETE", f"/tasks/{HUGE_ID}", None),
-    "405": ("PUT", "/tasks/1", None),
+    "405": ("PATCH", "/tasks/1", None),
     "422": ("POST", "/tasks", b'{"title": "", "priority": 0}'),
     "422-empty": ("POST", "/tasks", b""),
     "400": ("POST", "/tasks", b'{"title": '),

@@ -136,7 +136,7 @@ def token(**options: Any) -> str:
 def test_every_status_names_its_span_for_the_route(target: Target) -> None:
     cases = [
         ("GET", "/tasks/999999", 404),  # raised by the view of a matched route
-        ("PUT", "/tasks/1", 405),  # a known path, another method
+        ("PATCH", "/tasks/1", 405),  # a known path, another method
         ("GET", "/no-such-page", 404),  # no route: the method alone
         ("GET", "/boom", 500),
     ]
@@ -147,7 +147,7 @@ def test_every_status_names_its_span_for_the_route(target: Target) -> None:
         points = seen.points()
     assert [described(span) for span in server_spans(spans)] == [
         ("GET /tasks/{task_id}", http("GET", "/tasks/999999", 404, "/tasks/{task_id}"), StatusCode.UNSET),
-        ("PUT /tasks/{task_id}", http("PUT", "/tasks/1", 405, "/tasks/{task_id}"), StatusCode.UNSET),
+        ("PATCH /tasks/{task_id}", http("PATCH", "/tasks/1", 405, "/tasks/{task_id}"), StatusCode.UNSET),
         ("GET", http("GET", "/no-such-page", 404), StatusCode.UNSET),
         ("GET /boom", http("GET", "/boom", 500, "/boom", **{"error.type": "500"}), StatusCode.ERROR),
     ]
@@ -156,7 +156,7 @@ def test_every_status_names_its_span_for_the_route(target: Target) -> None:
     assert durations == dict(
         [
             duration("GET", "/tasks/{task_id}", 404),
-            duration("PUT", "/tasks/{task_id}", 405),
+            duration("PATCH", "/tasks/{task_id}", 405),
             duration("GET", None, 404),  # every unmatched path is the one series, with no http.route
             duration("GET", "/boom", 500),
         ]
@@ -164,7 +164,7 @@ def test_every_status_names_its_span_for_the_route(target: Target) -> None:
     active = {key: value for key, value in points.items() if key[0] == "http.server.active_requests"}
     assert active == {
         ("http.server.active_requests", frozenset({("http.request.method", "GET")})): 0,
-        ("http.server.active_requests", frozenset({("http.request.method", "PUT")})): 0,
+        ("http.server.active_requests", frozenset({("http.request.method", "PATCH")})): 0,
     }
     response_sizes = [value for key, value in points.items() if key[0] == "http.server.response.body.size"]
     assert response_sizes == [(1, SIZE_BUCKETS)] * 4

@@ -85,12 +85,12 @@ def test_each_example_prints_its_spans_and_metrics_with_the_console_exporters(ex
     env = example_env(**variables, OTEL_METRIC_EXPORT_INTERVAL="100")
     with logged_process(python_m(f"examples.{example}", port), port, env=env) as output:
         assert request(port, "GET", "/tasks/999999").status == 404
-        assert request(port, "PUT", "/tasks/1").status == 405
+        assert request(port, "PATCH", "/tasks/1").status == 405
         assert request(port, "GET", "/no-such-page").status == 404
         time.sleep(0.5)
     printed = _json_objects(output.stdout)
     spans = [item for item in printed if item.get("kind") == "SpanKind.SERVER"]
-    assert [span["name"] for span in spans] == ["GET /tasks/{task_id}", "PUT /tasks/{task_id}", "GET"]
+    assert [span["name"] for span in spans] == ["GET /tasks/{task_id}", "PATCH /tasks/{task_id}", "GET"]
     assert {span["resource"]["attributes"]["service.name"] for span in spans} == {"tasks-test"}
     metrics = [
         metric["name"]

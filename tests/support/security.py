@@ -41,13 +41,16 @@ API_HEADERS = {
     "x-frame-options": "DENY",
 }
 EXPOSED_NAMES = (
+    "Deprecation",
     "ETag",
     "Idempotent-Replayed",
+    "Last-Modified",
     "Link",
     "Location",
     "RateLimit",
     "RateLimit-Policy",
     "Retry-After",
+    "Sunset",
     "WWW-Authenticate",
     "X-Request-ID",
 )

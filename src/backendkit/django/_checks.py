@@ -9,7 +9,7 @@ from django.core.checks import CheckMessage, Error, Warning
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import get_resolver
 
-from backendkit.django._state import get_state
+from backendkit.django._state import get_semantics, get_state
 
 _MIDDLEWARE = "backendkit.django.ErrorMiddleware"
 _ALIASES = {_MIDDLEWARE, "backendkit.django.middleware.ErrorMiddleware"}
@@ -25,6 +25,7 @@ def check_setup(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     messages: list[CheckMessage] = []
     try:
         state = get_state()
+        get_semantics()  # (CONDITIONAL_REQUESTS and VERSIONING, built apart from the rest)
     except ImproperlyConfigured as exc:
         messages.append(Error(str(exc), id="backendkit.E002"))
     else:

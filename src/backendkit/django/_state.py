@@ -14,6 +14,7 @@ from backendkit._runtime import AdapterState
 from backendkit._settings import Settings
 from backendkit.django._translations import translations
 from backendkit.errors import RENDERERS, ConfigurationError
+from backendkit.http import HttpSemantics
 
 
 def _resolve_dotted(config: dict[str, Any]) -> dict[str, Any]:
@@ -27,9 +28,12 @@ def _resolve_dotted(config: dict[str, Any]) -> dict[str, Any]:
     limits = out.get("RATE_LIMITS")
     if isinstance(limits, str) and "." in limits and "/" not in limits and " " not in limits:
         out["RATE_LIMITS"] = import_string(limits)  # a dotted path (a rate such as "5/minute" is refused later)
-    for name in ("AUTH", "IDEMPOTENCY", "CORS", "SECURITY_HEADERS"):
+    for name in ("AUTH", "IDEMPOTENCY", "CORS", "SECURITY_HEADERS", "CONDITIONAL_REQUESTS", "VERSIONING"):
         if isinstance(out.get(name), str):
-            out[name] = import_string(out[name])
+            try:
+                out[name] = import_string(out[name])
+            except ImportError as exc:
+                raise ImportError(f"{name}: {exc}") from exc
     return out
 
 
@@ -45,9 +49,20 @@ def get_state() -> AdapterState:
         raise ImproperlyConfigured(f"settings.BACKENDKIT: {exc}") from exc
 
 
+@cache
+def get_semantics() -> HttpSemantics:
+    """The conditional layer and API versions (``CONDITIONAL_REQUESTS``, ``VERSIONING``), built on first use."""
+    settings = get_state().settings
+    try:
+        return HttpSemantics.from_settings(settings.conditional_requests, settings.versioning)
+    except ConfigurationError as exc:
+        raise ImproperlyConfigured(f"settings.BACKENDKIT: {exc}") from exc
+
+
 def _reset(*, setting: str, **kwargs: Any) -> None:
     if setting == "BACKENDKIT":
         get_state.cache_clear()
+        get_semantics.cache_clear()
 
 
 setting_changed.connect(_reset)

@@ -8,6 +8,10 @@ Set-up (``pip install "backendkit[drf,jwt]"``)::
     class AuditView(APIView):
         permission_classes = [Require(permissions=["audit:read"])]
 
+With ``BACKENDKIT["VERSIONING"]``, :class:`APIVersioning` makes DRF's ``request.version``
+the version ``ErrorMiddleware`` resolved (``REST_FRAMEWORK["DEFAULT_VERSIONING_CLASS"]``);
+``backendkit.django.http``'s ``preconditions`` and ``deprecated`` take DRF requests and views.
+
 ``request.user`` is a :class:`PrincipalUser` and ``request.auth`` the
 :class:`~backendkit.auth.Principal`. Refusals are backendkit's errors, raised
 past DRF's own handler to ``ErrorMiddleware``: the same 400/401/403 envelopes and
@@ -27,6 +31,7 @@ require_extra("rest_framework", extra="drf", module="backendkit.django.drf")
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 from rest_framework.authentication import BaseAuthentication  # noqa: E402
 from rest_framework.permissions import BasePermission  # noqa: E402
+from rest_framework.versioning import BaseVersioning  # noqa: E402
 
 from backendkit.auth import CredentialsRequired, Guard, Principal  # noqa: E402
 from backendkit.auth import require as requirement  # noqa: E402
@@ -104,4 +109,17 @@ def Require(  # noqa: N802  (it makes a class, and is written where classes are 
     return Required
 
 
-__all__ = ["JWTAuthentication", "PrincipalUser", "Require"]
+class APIVersioning(BaseVersioning):  # type: ignore[misc]
+    """DRF's ``request.version``: the API version ``BACKENDKIT["VERSIONING"]`` read from the request.
+
+    ``ErrorMiddleware`` resolves it (and refuses an unknown one with the
+    ``UNSUPPORTED_VERSION`` envelope) before any view runs, so DRF reads it rather than
+    parsing the request a second time; ``ALLOWED_VERSIONS`` is not needed.
+    """
+
+    def determine_version(self, request: Any, *args: Any, **kwargs: Any) -> str | None:
+        version: str | None = getattr(request._request, "api_version", None)
+        return version
+
+
+__all__ = ["APIVersioning", "JWTAuthentication", "PrincipalUser", "Require"]

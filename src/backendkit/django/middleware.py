@@ -15,10 +15,12 @@ from django.utils.log import log_response
 from backendkit._headers import add_headers, close_channel, open_channel
 from backendkit._runtime import InFlight
 from backendkit._wsgi import terminated_body
+from backendkit.django._http import begin_http, finish_http, not_modified
 from backendkit.django._respond import MARK, error_response, exception_response
 from backendkit.django._security import EXCHANGE, Fields, answer, begin_exchange
-from backendkit.django._state import get_state
+from backendkit.django._state import get_semantics, get_state
 from backendkit.errors import ContentTooLarge, MethodNotAllowed, NotFound
+from backendkit.http import NotModified, api_version_var
 from backendkit.logging._core.access import normalize_route
 from backendkit.security._exchange import OVERRIDES, Exchange
 
@@ -37,6 +39,11 @@ class ErrorMiddleware:
     answers preflights and CSP reports before every other middleware, and puts the
     CORS and security headers on every response that passes back through it
     (``backendkit.django.security`` has the per-view changes and the nonce).
+
+    With ``BACKENDKIT["CONDITIONAL_REQUESTS"]`` or ``["VERSIONING"]``, it reads the
+    request's preconditions and version before routing (``request.api_version``) and
+    gives every response its ETag, 304 and deprecation headers
+    (``backendkit.django.http`` has the per-view parts).
     """
 
     sync_capable = True
@@ -45,6 +52,7 @@ class ErrorMiddleware:
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
         self.state = get_state()
+        self.semantics = get_semantics()
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)
@@ -54,22 +62,30 @@ class ErrorMiddleware:
             return self.__acall__(request)
         in_flight = self._begin(request)
         response: HttpResponseBase | None = None
+        version = None
         try:
             refused = (
                 self._answer(request, in_flight) or self._bound_terminated_body(request) or self._too_large(request)
             )
+            if refused is None and self.semantics.active:
+                refused, version = begin_http(self.semantics, request)
             result = refused if refused is not None else self.get_response(request)
             assert isinstance(result, HttpResponseBase)
             response = self._finish(request, result)
             return response
         finally:
+            if version is not None:
+                api_version_var.reset(version)
             self._end(request, in_flight, response)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         in_flight = self._begin(request)
         response: HttpResponseBase | None = None
+        version = None
         try:
             refused = self._answer(request, in_flight) or self._too_large(request)
+            if refused is None and self.semantics.active:
+                refused, version = begin_http(self.semantics, request)
             if refused is not None:
                 response = self._finish(request, refused)
                 return response
@@ -78,10 +94,14 @@ class ErrorMiddleware:
             response = self._finish(request, await result)
             return response
         finally:
+            if version is not None:
+                api_version_var.reset(version)
             self._end(request, in_flight, response)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponseBase:
         """Render any exception a view raised (Django calls this before its own handling)."""
+        if isinstance(exception, NotModified):
+            return not_modified(exception)
         return exception_response(request, exception)
 
     def _begin(self, request: HttpRequest) -> InFlight:
@@ -157,6 +177,7 @@ class ErrorMiddleware:
                 response = error_response(request, NotFound())  # no URL pattern matched
             if response is not original and getattr(original, _LOGGED, False):
                 setattr(response, _LOGGED, True)  # Django logged it already (a class-based view's 405)
+        response = finish_http(request, response)  # (inside the headers below: a 304 or 412 gets them too)
         if response.status_code >= 400:
             # Django's own django.request line for an error response, written here,
             # inside the request's context (so with its id), rather than by Django's
@@ -181,6 +202,7 @@ class ErrorMiddleware:
             status=response.status_code if response is not None else 500,
             response_size=size,
             user_agent=request.META.get("HTTP_USER_AGENT"),
+            deprecated=response is not None and response.has_header("Deprecation"),
         )
 
 
