@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse
 
 from backendkit.auth import Principal
@@ -18,18 +18,34 @@ from backendkit.errors import NotFound
 from backendkit.fastapi import error_responses, install
 from backendkit.fastapi.auth import Auth, refresh_routes
 from backendkit.fastapi.health import DrainOnShutdown, health_routes
+from backendkit.fastapi.http import deprecated, preconditions
 from backendkit.fastapi.idempotency import IdempotentRoutes
 from backendkit.fastapi.pagination import page_request, page_response
 from backendkit.fastapi.ratelimit import limit
 from backendkit.fastapi.security import security_headers
+from backendkit.http import Preconditions
 from backendkit.logging import configure_logging, uvicorn_log_config
 from backendkit.observability import observe, observers
 from backendkit.pagination import PageRequest
-from examples import _apikeys, _auth, _health, _idempotency, _limits, _metrics, _proxies, _security, _sessions, _tracing
+from examples import (
+    _apikeys,
+    _auth,
+    _health,
+    _http,
+    _idempotency,
+    _limits,
+    _metrics,
+    _proxies,
+    _security,
+    _sessions,
+    _tracing,
+)
 from examples._tasks import MAX_BODY_SIZE, TASK_PAGES, Task, TaskIn, TaskStore, list_tasks
 
 # The page request as a dependency: its query parameters appear in the OpenAPI document.
 TaskPages = Annotated[PageRequest, Depends(page_request(TASK_PAGES))]
+# PUT /tasks/{id} changes a task only against the version the client read (If-Match), 428 without one.
+Replacing = Annotated[Preconditions, Depends(preconditions(required=True))]
 
 
 def create_app() -> FastAPI:
@@ -41,6 +57,8 @@ def create_app() -> FastAPI:
         trusted_proxies=_proxies.trusted_proxies(),
         cors=_security.cors(),  # the origins in BACKENDKIT_EXAMPLE_CORS_ORIGINS
         security_headers=_security.security_headers(),
+        conditional_requests=_http.CONDITIONAL,  # ETags on 200 GET/HEAD answers, 304 when the client has it
+        versioning=_http.VERSIONS,  # /v1/... (deprecated) and /v2/...; /v9/... is 404 UNSUPPORTED_VERSION
     )
     store = TaskStore()
     # Per app (its own revocation list), so the dependencies below take it as a default value:
@@ -73,20 +91,51 @@ def create_app() -> FastAPI:
         return page_response(page, data)
 
     @app.post("/tasks", status_code=201, responses=error_responses(409), dependencies=[keys.depends()])
-    def create_task(data: TaskIn) -> Task:
-        return store.create(data)
+    def create_task(data: TaskIn, response: Response) -> Task:
+        task = store.create(data)
+        response.headers["ETag"] = str(task.etag)  # (kept by an idempotent replay)
+        return task
 
-    @app.get("/tasks/{task_id:int}", responses=error_responses(404))
-    def get_task(task_id: int) -> Task:
+    def read_task(task_id: int, response: Response) -> Task:
         task = store.get(task_id)
         if task is None:
             raise NotFound("No task with this id.")
+        response.headers["ETag"] = str(task.etag)  # the version's tag: what If-Match names to change it
+        return task
+
+    app.get("/tasks/{task_id:int}", responses=error_responses(404))(read_task)
+
+    @app.put("/tasks/{task_id:int}", responses=error_responses(404, 409))
+    def replace_task(task_id: int, asked: Replacing, data: TaskIn, response: Response) -> Task:
+        task = store.replace(task_id, data, asked)  # 412 with the current ETag when If-Match is stale
+        if task is None:
+            raise NotFound("No task with this id.")
+        response.headers["ETag"] = str(task.etag)
         return task
 
     @app.delete("/tasks/{task_id:int}", status_code=204)
     def delete_task(task_id: int) -> Response:
         store.delete(task_id)
         return Response(status_code=204)
+
+    v1 = APIRouter(prefix="/v1", tags=["v1"])  # deprecated: Deprecation, Sunset and Link on every answer
+    v2 = APIRouter(prefix="/v2", tags=["v2"])
+
+    @v1.get("/tasks/{task_id:int}", responses=error_responses(404))
+    def get_task_v1(task_id: int) -> dict[str, Any]:
+        task = store.get(task_id)
+        if task is None:
+            raise NotFound("No task with this id.")
+        return _http.task_v1(task)
+
+    v2.get("/tasks/{task_id:int}", responses=error_responses(404))(read_task)
+    app.include_router(v1)
+    app.include_router(v2)
+
+    # Retired: 410 GONE, with its Deprecation, Sunset and Link, before anything else the route would do.
+    @app.get("/legacy/tasks", dependencies=[Depends(deprecated(_http.LEGACY))])
+    def legacy_tasks() -> list[dict[str, Any]]:
+        return [_http.task_v1(task) for task in store.all()]
 
     @app.get("/limited", dependencies=[Depends(limit(limited))], responses=error_responses(429))
     def limited() -> dict[str, bool]:

@@ -15,7 +15,9 @@ from backendkit.asgi._body import ANSWERED, BodyLimit
 from backendkit.asgi._composed import refuse_composed
 from backendkit.asgi._respond import ResponseHeaders, send_error_response
 from backendkit.asgi._types import ASGIApp, Message, Receive, Scope, Send
+from backendkit.asgi.http import HttpMiddleware
 from backendkit.errors import APIError, ExceptionRegistry
+from backendkit.http import HttpSemantics
 from backendkit.security._exchange import OVERRIDES, Exchange
 
 ScopeReader = Callable[[Scope], "str | None"]
@@ -103,11 +105,11 @@ class RequestContextMiddleware:
             exchange = self._exchange(scope, headers, client[0] if client else None)
             request_state["csp_nonce"] = exchange.nonce
         queued = open_channel(scope)  # what inner layers (rate limits) add to whatever response goes out
-        status, size, failed = 500, 0, False
+        status, size, failed, deprecated = 500, 0, False, False
         counts_body = scope.get("method") != "HEAD"  # the server sends no body for HEAD
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, size
+            nonlocal status, size, deprecated
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != self.header]
@@ -117,6 +119,7 @@ class RequestContextMiddleware:
                     add_headers(target, queued)
                     if exchange is not None:
                         exchange.decorate(target, scope.get(OVERRIDES))
+                deprecated = any(k.lower() == b"deprecation" for k, _ in headers)  # (for the access line)
                 message["headers"] = headers
             elif message["type"] == "http.response.body":
                 if counts_body:
@@ -145,6 +148,7 @@ class RequestContextMiddleware:
                 user_agent=headers.get(b"user-agent"),
                 log_access=scope["type"] == "http",
                 failed=failed,
+                deprecated=deprecated,
             )
 
     def _exchange(self, scope: Scope, headers: dict[bytes, str], peer: str | None) -> Exchange:
@@ -253,7 +257,9 @@ class ErrorMiddleware:
         app: The ASGI application to wrap.
         settings: The shared settings; built from ``options`` when omitted.
         translations: Extra exception registries (framework translations).
-        **options: Lower-case setting names, such as ``error_format="problem"``.
+        **options: Lower-case setting names, such as ``error_format="problem"`` (with
+            ``conditional_requests`` or ``versioning``, the :class:`~backendkit.asgi.http.HttpMiddleware`
+            goes inside the request id).
     """
 
     def __init__(
@@ -270,6 +276,9 @@ class ErrorMiddleware:
         inner: ASGIApp = ErrorBoundary(app, state=state)
         if settings.max_body_size is not None:
             inner = BodyLimit(inner, limit=settings.max_body_size, state=state)
+        semantics = HttpSemantics.from_settings(settings.conditional_requests, settings.versioning)
+        if semantics.active:  # inside the request id and CORS: a 304 or a 412 carries their headers
+            inner = HttpMiddleware(inner, semantics=semantics, state=state)
         self.app = RequestContextMiddleware(inner, state=state)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

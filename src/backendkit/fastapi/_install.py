@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
@@ -14,7 +15,9 @@ from backendkit._runtime import AdapterState
 from backendkit._settings import Settings
 from backendkit.errors import APIError, ExceptionRegistry, MalformedJSON, validation_error
 from backendkit.fastapi._openapi import document_reports, error_responses, rewrite
-from backendkit.fastapi._routes import answer_head, document_routes, head_hidden
+from backendkit.fastapi._routes import answer_head, document_routes, head_hidden, route_contexts
+from backendkit.fastapi.http import PreconditionsFirst, _Refused, document_http, refused_error, requires_preconditions
+from backendkit.http import HttpSemantics
 from backendkit.starlette._install import STATE_KEY, to_response
 from backendkit.starlette._install import install as install_starlette
 
@@ -39,6 +42,7 @@ def translations() -> ExceptionRegistry:
     registry = ExceptionRegistry()
     registry.register(RequestValidationError, _from_request_validation_error)
     registry.register(HTTPException, _from_http_exception)
+    registry.register(_Refused, refused_error)
     return registry
 
 
@@ -57,7 +61,11 @@ def install(app: FastAPI, *, settings: Settings | None = None, **options: Any) -
     document says what the app sends: error responses in the envelope (or RFC
     9457) schema, a 400 and 415 for every JSON body (and 413 with
     ``max_body_size``), a 404 for a path the route's convertor refuses, and no
-    422 where FastAPI cannot send one.
+    422 where FastAPI cannot send one. With ``conditional_requests`` or ``versioning``,
+    the HTTP layer runs (``backendkit.asgi.http``) and the document says so (304 on GET
+    operations, deprecated versions' operations ``deprecated: true``); a route that
+    requires a precondition (``backendkit.fastapi.http.preconditions(required=True)``)
+    answers 428 before its body is read.
 
     Args:
         app: The application.
@@ -68,6 +76,7 @@ def install(app: FastAPI, *, settings: Settings | None = None, **options: Any) -
     """
     install_starlette(app, settings=settings, extra_translations=translations(), **options)
     state: AdapterState = getattr(app.state, STATE_KEY)
+    semantics = HttpSemantics.from_settings(state.settings.conditional_requests, state.settings.versioning)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
     generate = app.openapi
 
@@ -78,6 +87,7 @@ def install(app: FastAPI, *, settings: Settings | None = None, **options: Any) -
             with head_hidden(app.routes, answering_head):  # one operation per route, its GET
                 schema = generate()
             document_routes(schema, app.routes, max_body_size=state.settings.max_body_size)
+            document_http(schema, app.routes, semantics)
             security = state.security
             if security is not None and security.headers is not None and security.report_path is not None:
                 document_reports(schema, security.report_path, security.headers.report_max_bytes)
@@ -91,7 +101,15 @@ def install(app: FastAPI, *, settings: Settings | None = None, **options: Any) -
     def build_answering_head() -> Any:
         # When the app starts serving, so that routes added after install() answer HEAD too.
         answer_head(app.routes, answering_head)
-        return build()
+        found: dict[int, bool] = {}
+        if not any(requires_preconditions(route.dependant, found) for route, _ in route_contexts(app.routes)):
+            return build()
+        user = app.user_middleware
+        app.user_middleware = [*user, Middleware(PreconditionsFirst)]  # innermost: reads the routed scope
+        try:
+            return build()
+        finally:
+            app.user_middleware = user
 
     setattr(app, "build_middleware_stack", build_answering_head)  # noqa: B010  (as starlette's install does)
 

@@ -118,22 +118,23 @@ def document_routes(schema: dict[str, Any], routes: Iterable[Any], *, max_body_s
             if "requestBody" in (route.openapi_extra or {}):
                 # A body the endpoint reads itself (the refresh grant's form): FastAPI parses
                 # nothing, and only the body limit refuses it before the endpoint.
-                _add(responses, *((413,) if max_body_size is not None else ()))
+                add_responses(responses, *((413,) if max_body_size is not None else ()))
             elif "requestBody" in operation:
                 # The installed error handling: undecodable JSON, a body not declared as JSON,
                 # and, with a body limit, one over it.
-                _add(responses, 400, 415, *((413,) if max_body_size is not None else ()))
+                add_responses(responses, 400, 415, *((413,) if max_body_size is not None else ()))
             refused = [p for p in operation.get("parameters", []) if p.get("in") == "path" and p["name"] in convertors]
             for parameter in refused:
                 converted = _CONVERTED.get(type(convertors[parameter["name"]]))
                 if converted is not None:
                     parameter["schema"] = _accepted(parameter.get("schema", {}), converted[1])
             if refused:
-                _add(responses, 404)  # a path the convertor refuses matches no route
+                add_responses(responses, 404)  # a path the convertor refuses matches no route
             sent_by_dependencies = _declared(declared_route.dependant, AUTH_STATUSES)
             if "422" in responses and "422" not in declared and not _can_fail_validation(route, convertors):
                 del responses["422"]  # FastAPI adds it to every operation with a parameter
-            _add(responses, *sorted(sent_by_dependencies))  # (after: a dependency's 422 is sent, validation or not)
+            # (after: a dependency's 422 is sent, validation or not)
+            add_responses(responses, *sorted(sent_by_dependencies))
             required = _declared(declared_route.dependant, REQUIRED_HEADERS)
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "header" and parameter["name"] in required:
@@ -195,7 +196,8 @@ def _accepted(documented: dict[str, Any], converted: dict[str, Any]) -> dict[str
     return merged
 
 
-def _add(responses: dict[str, Any], *statuses: int) -> None:
+def add_responses(responses: dict[str, Any], *statuses: int) -> None:
+    """Document these error statuses (unless already documented) with the installed error format."""
     for status in statuses:
         responses.setdefault(str(status), {"description": status_title(status), MARKER: True})
 

@@ -20,6 +20,7 @@ from backendkit._settings import Settings
 from backendkit.asgi import BodyLimit, ErrorBoundary, RequestContextMiddleware, Scope
 from backendkit.asgi._composed import refuse_composed
 from backendkit.asgi._types import Receive, Send
+from backendkit.asgi.http import HttpMiddleware
 from backendkit.errors import (
     APIError,
     ErrorResponse,
@@ -27,6 +28,7 @@ from backendkit.errors import (
     NotFound,
     error_for_status,
 )
+from backendkit.http import HttpSemantics, NotModified
 from backendkit.logging._core.access import normalize_route
 
 STATE_KEY = "backendkit"
@@ -102,6 +104,12 @@ async def handle_http_exception(conn: HTTPConnection, exc: Exception) -> Respons
     else:
         await conn.close(code=status.WS_1008_POLICY_VIOLATION)
     return None
+
+
+async def answer_not_modified(conn: HTTPConnection, exc: Exception) -> Response:
+    """A route's :class:`~backendkit.http.NotModified` (from ``Preconditions.check``): a 304 with its validators."""
+    assert isinstance(exc, NotModified)
+    return Response(status_code=304, headers=exc.headers)
 
 
 def _http_exception_response(conn: HTTPConnection, exc: Exception) -> Response:
@@ -224,7 +232,10 @@ def install(
             and logs alike), ``cors`` (a ``backendkit.security.CORS`` or a mapping of its
             arguments: preflights answered before the app, CORS headers on every
             response) and ``security_headers`` (on by default; a ``SecurityHeaders``, a
-            mapping, or ``False`` for none). ``rate_limits``, ``auth`` and ``idempotency`` are refused:
+            mapping, or ``False`` for none), ``conditional_requests`` and ``versioning``
+            (``backendkit.http``: ETags and 304s, API versions and their deprecation headers,
+            by ``backendkit.asgi.http.HttpMiddleware`` inside the request id and CORS). ``rate_limits``,
+            ``auth`` and ``idempotency`` are refused:
             an ASGI app adds those pieces itself, in the order it chooses.
 
     Raises:
@@ -244,6 +255,7 @@ def install(
     # Exceptions the router and endpoints raise are caught by Starlette's
     # ExceptionMiddleware; only its HTTPException handler needs replacing.
     app.add_exception_handler(HTTPException, handle_http_exception)  # type: ignore[arg-type]  # both scopes
+    app.add_exception_handler(NotModified, answer_not_modified)
     _interleave_boundaries(app, state)
 
 
@@ -259,8 +271,13 @@ def _check_guarded_routes(app: Starlette) -> None:
 def _interleave_boundaries(app: Starlette, state: AdapterState) -> None:
     context = Middleware(_StarletteContext, state=state)
     boundary = Middleware(ErrorBoundary, state=state)
-    limit = state.settings.max_body_size
-    first = [context] if limit is None else [context, Middleware(BodyLimit, limit=limit, state=state)]
+    first = [context]
+    settings = state.settings
+    semantics = HttpSemantics.from_settings(settings.conditional_requests, settings.versioning)
+    if semantics.active:  # inside the request id and CORS (a 304 or a 412 carries their headers), outside the app
+        first.append(Middleware(HttpMiddleware, semantics=semantics, state=state))
+    if settings.max_body_size is not None:
+        first.append(Middleware(BodyLimit, limit=settings.max_body_size, state=state))
     build = app.build_middleware_stack
 
     def build_with_boundaries() -> Any:
