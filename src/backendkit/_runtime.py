@@ -193,11 +193,12 @@ class AdapterState:
         """Tell the observers, write the access-log line (unless excluded) and unbind the request.
 
         ``deprecated``: the answer carried a ``Deprecation`` header (``backendkit.http``); the
-        access line says so (``"deprecated": true``), for who still calls a deprecated route.
+        access line says so (``"deprecated": true``), and the observers count it
+        (``backendkit_http_deprecated_requests_total{method,route}``), for who still calls a deprecated route.
         """
         try:
             if in_flight.observers:
-                self._observed(in_flight, status, response_size, failed)
+                self._observed(in_flight, status, response_size, failed, deprecated)
             quiet = path in self.access_log_quiet or in_flight.facts.probe
             level = logging.DEBUG if quiet else access_level(status, failed=failed)
             if (
@@ -222,7 +223,9 @@ class AdapterState:
             request_facts_var.reset(in_flight.facts_token)
             request_id_var.reset(in_flight.id_token)
 
-    def _observed(self, in_flight: InFlight, status: int, response_size: int | None, failed: bool) -> None:
+    def _observed(
+        self, in_flight: InFlight, status: int, response_size: int | None, failed: bool, deprecated: bool
+    ) -> None:
         facts = in_flight.facts
         method = facts.method or ""
         route = facts.route if type(facts.route) is str else facts.resolved_route()  # (most adapters know it as text)
@@ -235,6 +238,7 @@ class AdapterState:
             0 if method == "HEAD" else response_size,  # no body is sent, whatever was computed
             facts.monitoring and not hub.probes,
             failed,
+            deprecated,
         )
         hub.request_finished(in_flight.observers, in_flight.tokens, end)
 

@@ -40,6 +40,7 @@ VALUES: dict[str, dict[str, frozenset[str] | None]] = {
     catalog.REQUEST_SIZE.name: _HTTP,
     catalog.RESPONSE_SIZE.name: _HTTP,
     catalog.ACTIVE_REQUESTS.name: {"http.request.method": _HTTP["http.request.method"]},
+    catalog.DEPRECATED_REQUESTS.name: {name: _HTTP[name] for name in ("http.request.method", "http.route")},
     catalog.RATELIMIT_DECISIONS.name: {"policy": None, "outcome": _literal(events.RateLimitOutcome)},
     # measure() writes "none" for an accepted token's (or an allowed guard's) missing reason.
     catalog.AUTH_VERIFICATIONS.name: {"outcome": _literal(events.TokenOutcome), "reason": REASONS | {"none"}},

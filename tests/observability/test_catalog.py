@@ -151,6 +151,7 @@ PROMETHEUS = {
     "http.server.active_requests": "http_server_active_requests",
     "http.server.request.body.size": "http_server_request_body_size_bytes",
     "http.server.response.body.size": "http_server_response_body_size_bytes",
+    "backendkit.http.deprecated_requests": "backendkit_http_deprecated_requests_total",
     "backendkit.ratelimit.decisions": "backendkit_ratelimit_decisions_total",
     "backendkit.auth.verifications": "backendkit_auth_verifications_total",
     "backendkit.auth.authorizations": "backendkit_auth_authorizations_total",

@@ -61,6 +61,7 @@ from backendkit.observability._core.catalog import (  # noqa: E402
     Measurement,
     attributes_of,
     measure,
+    measure_deprecated,
     measure_request,
     method_label,
     request_span_name,
@@ -151,6 +152,9 @@ class OpenTelemetry:
                 self._active(-1, token.active)
             if not (end.excluded or token.adopted):
                 for measurement in measure_request(end):
+                    self._record(measurement)
+            if not end.excluded:  # backendkit's own counter: recorded under an instrumentation's span too
+                for measurement in measure_deprecated(end):
                     self._record(measurement)
         finally:
             try:

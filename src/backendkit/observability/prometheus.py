@@ -43,6 +43,7 @@ from backendkit.observability._core.catalog import (  # noqa: E402
     Instrument,
     Measurement,
     measure,
+    measure_deprecated,
     measure_request,
     method_label,
     prometheus_base_name,
@@ -151,7 +152,7 @@ class PrometheusMetrics:
         return _Request(start.facts, in_flight)
 
     def request_finished(self, token: object, end: RequestEnd) -> None:
-        """Take the request out of the in-flight gauge; record its duration and sizes unless it is excluded."""
+        """Take the request out of the in-flight gauge; unless it is excluded, record what the request measures."""
         if not isinstance(token, _Request):
             return  # request_started failed for this request (and was logged): nothing was counted in flight
         facts, in_flight = token
@@ -163,6 +164,8 @@ class PrometheusMetrics:
                 self._observe_duration(measurement, facts)
             else:
                 self._record(measurement)
+        for measurement in measure_deprecated(end):
+            self._record(measurement)
 
     def record(self, event: Event) -> None:
         """Record what the catalogue says ``event`` measures."""

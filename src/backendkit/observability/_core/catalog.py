@@ -84,6 +84,13 @@ REQUEST_SIZE = Instrument(
 RESPONSE_SIZE = Instrument(
     "http.server.response.body.size", "histogram", "By", "Size of response bodies.", HTTP_LABELS, SIZE_BUCKETS
 )
+DEPRECATED_REQUESTS = Instrument(
+    "backendkit.http.deprecated_requests",
+    "counter",
+    "{request}",
+    "Answers that carried a Deprecation header (a deprecated route or API version), by method and route.",
+    ("http.request.method", "http.route"),
+)
 RATELIMIT_DECISIONS = Instrument(
     "backendkit.ratelimit.decisions",
     "counter",
@@ -153,6 +160,7 @@ INSTRUMENTS: tuple[Instrument, ...] = (
     ACTIVE_REQUESTS,
     REQUEST_SIZE,
     RESPONSE_SIZE,
+    DEPRECATED_REQUESTS,
     RATELIMIT_DECISIONS,
     AUTH_VERIFICATIONS,
     AUTH_AUTHORIZATIONS,
@@ -237,6 +245,17 @@ def measure_request(end: RequestEnd) -> tuple[Measurement, ...]:
     if end.response_size is not None:
         found.append(Measurement(RESPONSE_SIZE, labels, float(end.response_size)))
     return tuple(found)
+
+
+def measure_deprecated(end: RequestEnd) -> tuple[Measurement, ...]:
+    """A call a deprecated route or version answered: one step of its counter (nothing for the others).
+
+    Apart from :func:`measure_request`: it is backendkit's own metric, recorded even where an
+    OpenTelemetry instrumentation records the request's (HTTP conventions') metrics.
+    """
+    if not end.deprecated:
+        return ()
+    return (Measurement(DEPRECATED_REQUESTS, (method_label(end.method), route_label(end.route)), 1),)
 
 
 def request_span_name(method: str | None, route: str | None) -> str:

@@ -68,6 +68,8 @@ class RequestEnd:
             metrics scrape answered it (wherever it is mounted) and probes are not measured. Observers still
             end what they began for it.
         failed: Whether an exception escaped after the response started.
+        deprecated: Whether the answer carried a ``Deprecation`` header (a deprecated route or
+            API version, ``backendkit.http``): counted, so a team sees who still calls it.
     """
 
     method: str
@@ -78,6 +80,7 @@ class RequestEnd:
     response_size: int | None
     excluded: bool
     failed: bool
+    deprecated: bool = False
 
 
 @dataclass(slots=True, unsafe_hash=True)
