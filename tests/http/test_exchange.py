@@ -20,6 +20,7 @@ from backendkit.http import (
     Versioning,
     conditional_setting,
     format_http_date,
+    request_preconditions,
     revalidate,
 )
 
@@ -126,13 +127,24 @@ def test_a_304_by_date_keeps_last_modified() -> None:
     assert value(done.headers, "ETag") == str(ETag.of(BODY))
 
 
-@pytest.mark.parametrize("method", ["GET", "HEAD", "PUT", "DELETE"])
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
 def test_a_malformed_if_match_is_a_400_before_routing(method: str) -> None:
     with pytest.raises(BadRequest) as raised:
         HttpSemantics(ConditionalRequests()).begin(method, "/t", headers_of(If_Match="v1"), now=NOW)  # type: ignore[arg-type]
     assert raised.value.code == "MALFORMED_PRECONDITION"
     # Without the conditional layer the header is the route's business (its preconditions() refuses it).
     HttpSemantics(versioning=Versioning(["1"])).begin(method, "/t", headers_of(If_Match="v1"), now=NOW)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "TRACE"])
+def test_an_unsafe_request_s_preconditions_are_left_to_its_route(method: str) -> None:
+    # Read before routing, a malformed If-Match would turn a method no route serves (405) into a 400.
+    exchange = HttpSemantics(ConditionalRequests()).begin(method, "/t", headers_of(If_Match="v1"), now=NOW)  # type: ignore[arg-type]
+    assert (exchange.conditions_read, exchange.conditions) == (False, NONE)
+    with pytest.raises(BadRequest):
+        request_preconditions(exchange, method, headers_of(If_Match="v1"), required=False)  # type: ignore[arg-type]
+    asked = request_preconditions(exchange, method, headers_of(If_Match='"v1"'), required=True)  # type: ignore[arg-type]
+    assert asked.expected_version == "1"
 
 
 def test_versions_before_routing() -> None:

@@ -32,7 +32,6 @@ from backendkit.asgi._respond import encode_headers, send_error_response
 from backendkit.asgi._types import ASGIApp, Message, Receive, Scope, Send
 from backendkit.errors import APIError, ConfigurationError
 from backendkit.http import (
-    HEADERS,
     SAFE_READS,
     Deprecation,
     Finished,
@@ -40,8 +39,8 @@ from backendkit.http import (
     HttpSemantics,
     Preconditions,
     api_version_var,
-    conditions_of,
     gone,
+    request_preconditions,
 )
 
 EXCHANGE = "backendkit.http_exchange"
@@ -58,16 +57,6 @@ def header_getter(scope: Scope) -> Callable[[str], str | None]:
         return ", ".join(found) if found else None
 
     return header
-
-
-def _without_preconditions(header: Callable[[str], str | None]) -> Callable[[str], str | None]:
-    def read(name: str) -> str | None:
-        return None if name.lower() in _CONDITIONAL else header(name)
-
-    return read
-
-
-_CONDITIONAL = frozenset(name.lower() for name in HEADERS)
 
 
 def exchange_of(scope: Scope) -> HttpExchange | None:
@@ -88,15 +77,8 @@ def preconditions_of(scope: Scope, *, required: bool = False) -> Preconditions:
         BadRequest: 400 ``MALFORMED_PRECONDITION`` for a malformed ``If-Match``.
         PreconditionRequired: 428 for a ``required`` unsafe request without a precondition.
     """
-    exchange = exchange_of(scope)
     method = scope.get("method", "GET")
-    if exchange is not None and exchange.semantics.conditional is not None and method in SAFE_READS:
-        conditions = exchange.conditions  # (read once, before routing)
-    else:
-        conditions = conditions_of(header_getter(scope))
-    found = Preconditions(method, conditions, required)
-    found.require()
-    return found
+    return request_preconditions(exchange_of(scope), method, header_getter(scope), required=required)
 
 
 def deprecate(scope: Scope, deprecation: Deprecation, *, now: float | None = None) -> None:
@@ -149,10 +131,6 @@ class HttpMiddleware:
             return
         method = scope.get("method", "GET")
         header = header_getter(scope)
-        if method not in SAFE_READS:
-            # An unsafe request's preconditions are its route's to read (preconditions()): a route that
-            # takes none ignores them, and a method no route serves is still answered 405.
-            header = _without_preconditions(header)
         try:
             exchange = self.semantics.begin(method, scope.get("path", ""), header, now=time.time())
         except APIError as refusal:  # (a retired version's 410 carries its own deprecation headers)

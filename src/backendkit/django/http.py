@@ -36,7 +36,7 @@ from django.urls import URLPattern, URLResolver
 
 from backendkit.django._http import HTTP_EXCHANGE, header_getter, route_exchange
 from backendkit.errors import NotFound
-from backendkit.http import Deprecation, ETag, HttpExchange, Preconditions, conditions_of, failed
+from backendkit.http import Deprecation, ETag, HttpExchange, Preconditions, failed, request_preconditions
 
 F_ = TypeVar("F_", bound=Callable[..., Any])
 Pattern = URLPattern | URLResolver
@@ -69,13 +69,7 @@ def preconditions(request: Any, *, required: bool = False) -> Preconditions:
     """
     meta = request.META
     exchange: HttpExchange | None = meta.get(HTTP_EXCHANGE)
-    if exchange is not None and exchange.semantics.conditional is not None:
-        conditions = exchange.conditions  # read (and checked) by the middleware already
-    else:
-        conditions = conditions_of(header_getter(meta))
-    asked = Preconditions(request.method or "GET", conditions, required)
-    asked.require()
-    return asked
+    return request_preconditions(exchange, request.method or "GET", header_getter(meta), required=required)
 
 
 def deprecated(deprecation: Deprecation) -> Callable[[F_], F_]:

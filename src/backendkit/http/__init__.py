@@ -45,7 +45,14 @@ from backendkit.http._core.preconditions import (
 from backendkit.http._core.revalidate import ConditionalRequests, Revalidation, revalidate
 from backendkit.http._core.setting import conditional_setting, versioning_setting
 from backendkit.http._core.versions import Source, UnknownVersion, Versioning
-from backendkit.http._exchange import Finished, HttpExchange, HttpSemantics, api_version_var, get_api_version
+from backendkit.http._exchange import (
+    Finished,
+    HttpExchange,
+    HttpSemantics,
+    api_version_var,
+    get_api_version,
+    request_preconditions,
+)
 
 __all__ = [
     "ANY",
@@ -87,6 +94,7 @@ __all__ = [
     "not_modified_headers",
     "parse_http_date",
     "parse_tags",
+    "request_preconditions",
     "revalidate",
     "version_error",
     "version_of",

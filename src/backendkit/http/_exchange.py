@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backendkit.errors import APIError
-from backendkit.http._core.answers import conditions_of, failed, gone, version_error
+from backendkit.http._core.answers import Preconditions, conditions_of, failed, gone, version_error
 from backendkit.http._core.deprecation import Deprecation, merge_link
-from backendkit.http._core.preconditions import NONE, Conditions, Verdict, not_modified_headers
+from backendkit.http._core.preconditions import NONE, SAFE_READS, Conditions, Verdict, not_modified_headers
 from backendkit.http._core.revalidate import ConditionalRequests, revalidate
 from backendkit.http._core.setting import conditional_setting, versioning_setting
 from backendkit.http._core.versions import UnknownVersion, Versioning
@@ -39,6 +39,13 @@ def _get(headers: Headers, name: str) -> str | None:
         if key.lower() == lowered:
             return value
     return None
+
+
+def _joined(headers: Headers, name: str) -> str | None:
+    """Every value of a list header (``Link``, ``Vary``) joined by ``", "`` (RFC 9110 §5.3); None when absent."""
+    lowered = name.lower()
+    values = [value for key, value in headers if key.lower() == lowered]
+    return ", ".join(values) if values else None
 
 
 def _set(headers: Headers, name: str, value: str) -> None:
@@ -71,6 +78,7 @@ class HttpExchange:
     conditions: Conditions = NONE
     version: str | None = None
     deprecation: Deprecation | None = None
+    conditions_read: bool = False
 
     def deprecate(self, deprecation: Deprecation, *, now: float) -> None:
         """A route's own deprecation (it wins over its version's); raises the 410 past a retiring sunset."""
@@ -110,12 +118,12 @@ class HttpExchange:
             for name, value in self.deprecation.headers:
                 _set(out, name, value)
             links = self.deprecation.links
-            existing = _get(out, "Link")
+            existing = _joined(out, "Link")
             if links is not None and (existing is None or links not in existing):
                 _set(out, "Link", merge_link(existing, links))
         vary = semantics.versioning.vary if semantics.versioning is not None else None
         if vary is not None:
-            current_vary = _get(out, "Vary")
+            current_vary = _joined(out, "Vary")
             listed = [] if current_vary is None else [v.strip().lower() for v in current_vary.split(",")]
             if vary.lower() not in listed and "*" not in listed:
                 _set(out, "Vary", vary if current_vary is None else f"{current_vary}, {vary}")
@@ -151,8 +159,8 @@ class HttpSemantics:
         """A request's exchange, before routing.
 
         Raises:
-            APIError: 400 ``MALFORMED_PRECONDITION`` (a malformed ``If-Match``, with the
-                conditional layer on); 404 or 400 ``UNSUPPORTED_VERSION``; 410 ``GONE`` for
+            APIError: 400 ``MALFORMED_PRECONDITION`` (a malformed ``If-Match`` on a GET or
+                HEAD, with the conditional layer on); 404 or 400 ``UNSUPPORTED_VERSION``; 410 ``GONE`` for
                 a retired version.
         """
         exchange = HttpExchange(self, method)
@@ -166,6 +174,26 @@ class HttpSemantics:
             deprecation = versioning.deprecation(version)
             if deprecation is not None:
                 exchange.deprecate(deprecation, now=now)
-        if self.conditional is not None:
+        if self.conditional is not None and method in SAFE_READS:
+            # An unsafe request's preconditions are its route's to weigh (preconditions()), before it
+            # changes anything: a route that takes none ignores them, a method no route serves is a 405.
             exchange.conditions = conditions_of(header)
+            exchange.conditions_read = True
         return exchange
+
+
+def request_preconditions(
+    exchange: HttpExchange | None, method: str, header: Callable[[str], str | None], *, required: bool
+) -> Preconditions:
+    """A route's :class:`Preconditions`: the ones :meth:`HttpSemantics.begin` read (GET, HEAD), else read now.
+
+    What every framework's ``preconditions()`` hands a route.
+
+    Raises:
+        BadRequest: 400 ``MALFORMED_PRECONDITION`` for a malformed ``If-Match``.
+        PreconditionRequired: 428 for a ``required`` unsafe request without a precondition.
+    """
+    conditions = exchange.conditions if exchange is not None and exchange.conditions_read else conditions_of(header)
+    found = Preconditions(method, conditions, required)
+    found.require()
+    return found

@@ -18,9 +18,10 @@ _LONG_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _MONTH = "|".join(_MONTHS)
 _TIME = r"(\d\d):(\d\d):(\d\d)"
-_IMF = re.compile(rf"(?:{'|'.join(_DAYS)}), (\d\d) ({_MONTH}) (\d{{4}}) {_TIME} GMT")
-_RFC850 = re.compile(rf"(?:{'|'.join(_LONG_DAYS)}), (\d\d)-({_MONTH})-(\d\d) {_TIME} GMT")
-_ASCTIME = re.compile(rf"(?:{'|'.join(_DAYS)}) ({_MONTH}) ([ \d]\d) {_TIME} (\d{{4}})")
+# re.ASCII: the grammar's DIGIT is %x30-39, where a str pattern's \d is any Unicode digit (int() reads them all).
+_IMF = re.compile(rf"(?:{'|'.join(_DAYS)}), (\d\d) ({_MONTH}) (\d{{4}}) {_TIME} GMT", re.ASCII)
+_RFC850 = re.compile(rf"(?:{'|'.join(_LONG_DAYS)}), (\d\d)-({_MONTH})-(\d\d) {_TIME} GMT", re.ASCII)
+_ASCTIME = re.compile(rf"(?:{'|'.join(_DAYS)}) ({_MONTH}) ([ \d]\d) {_TIME} (\d{{4}})", re.ASCII)
 
 RFC850_PIVOT = 70
 """A two-digit RFC 850 year below this is 20xx, else 19xx (a fixed rule, so the answer needs no clock)."""

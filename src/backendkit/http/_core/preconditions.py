@@ -77,9 +77,14 @@ class Conditions:
             header("If-Modified-Since"),
             header("If-Unmodified-Since"),
         )
+        none_match_tags = None if none_match is None else parse_tags(none_match)
+        # RFC 9110 §13.1.3: If-Modified-Since is ignored when the request has an If-None-Match, even one that
+        # reads as absent here (a malformed one): the client asked for a comparison of tags, not of dates.
+        if none_match is not None and none_match_tags is None:
+            modified = None
         return cls(
             if_match=match,
-            if_none_match=None if none_match is None else parse_tags(none_match),
+            if_none_match=none_match_tags,
             if_modified_since=None if modified is None else parse_http_date(modified),
             if_unmodified_since=None if unmodified is None else parse_http_date(unmodified),
         )

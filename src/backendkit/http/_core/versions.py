@@ -33,7 +33,7 @@ class UnknownVersion(ValueError):
 def _params(media_range: str) -> dict[str, str]:
     """The parameters of one media range, names lower-cased, quoted values unquoted; junk skipped."""
     out: dict[str, str] = {}
-    for part in media_range.split(";")[1:]:
+    for part in _split(media_range, ";")[1:]:
         name, sep, value = part.partition("=")
         name, value = name.strip(" \t").lower(), value.strip(" \t")
         if not sep or _TOKEN.fullmatch(name) is None:
@@ -44,21 +44,26 @@ def _params(media_range: str) -> dict[str, str]:
     return out
 
 
-def _split_ranges(accept: str) -> list[str]:
-    """``Accept``'s media ranges: commas inside a quoted parameter do not split."""
-    ranges, start, quoted, escaped = [], 0, False, False
-    for i, char in enumerate(accept):
+def _split(text: str, separator: str) -> list[str]:
+    """``text`` split at ``separator`` outside quoted-strings (a ``,`` or ``;`` inside quotes splits nothing)."""
+    parts, start, quoted, escaped = [], 0, False, False
+    for i, char in enumerate(text):
         if escaped:
             escaped = False
         elif char == "\\" and quoted:
             escaped = True
         elif char == '"':
             quoted = not quoted
-        elif char == "," and not quoted:
-            ranges.append(accept[start:i])
+        elif char == separator and not quoted:
+            parts.append(text[start:i])
             start = i + 1
-    ranges.append(accept[start:])
-    return [r for r in ranges if r.strip(" \t")]
+    parts.append(text[start:])
+    return parts
+
+
+def _split_ranges(accept: str) -> list[str]:
+    """``Accept``'s media ranges: commas inside a quoted parameter do not split."""
+    return [r for r in _split(accept, ",") if r.strip(" \t")]
 
 
 @dataclass(frozen=True)
