@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import grimp
 
-FEATURES = ("logging", "ratelimit", "pagination", "auth", "health", "idempotency")
+FEATURES = ("logging", "ratelimit", "pagination", "auth", "health", "idempotency", "http")
 # Top to bottom: every import goes from a part to a part of a lower rank.
 RANKS: tuple[tuple[str, ...], ...] = (
     ("fastapi",),

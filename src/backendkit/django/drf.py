@@ -31,7 +31,6 @@ require_extra("rest_framework", extra="drf", module="backendkit.django.drf")
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 from rest_framework.authentication import BaseAuthentication  # noqa: E402
 from rest_framework.permissions import BasePermission  # noqa: E402
-from rest_framework.versioning import BaseVersioning  # noqa: E402
 
 from backendkit.auth import CredentialsRequired, Guard, Principal  # noqa: E402
 from backendkit.auth import require as requirement  # noqa: E402
@@ -109,17 +108,36 @@ def Require(  # noqa: N802  (it makes a class, and is written where classes are 
     return Required
 
 
-class APIVersioning(BaseVersioning):  # type: ignore[misc]
+class APIVersioning:
     """DRF's ``request.version``: the API version ``BACKENDKIT["VERSIONING"]`` read from the request.
 
     ``ErrorMiddleware`` resolves it (and refuses an unknown one with the
     ``UNSUPPORTED_VERSION`` envelope) before any view runs, so DRF reads it rather than
-    parsing the request a second time; ``ALLOWED_VERSIONS`` is not needed.
+    parsing the request a second time; ``ALLOWED_VERSIONS`` is not needed. (Not a subclass
+    of DRF's ``BaseVersioning``, whose class body reads the Django settings: this module
+    stays importable before they are configured. DRF asks a versioning class for these two
+    methods only.)
     """
 
     def determine_version(self, request: Any, *args: Any, **kwargs: Any) -> str | None:
+        """The version the middleware resolved (None without ``VERSIONING``)."""
         version: str | None = getattr(request._request, "api_version", None)
         return version
+
+    def reverse(
+        self,
+        viewname: str,
+        args: Any = None,
+        kwargs: Any = None,
+        request: Any = None,
+        format: str | None = None,
+        **extra: Any,
+    ) -> str:
+        """DRF's plain reverse: the version is in the URL (a path version) or in the request's headers."""
+        from rest_framework.reverse import _reverse
+
+        url: str = _reverse(viewname, args, kwargs, request, format, **extra)
+        return url
 
 
 __all__ = ["APIVersioning", "JWTAuthentication", "PrincipalUser", "Require"]
