@@ -157,6 +157,16 @@ class BackendKit:
     authentication and idempotency keys. The CSP nonce is ``g.csp_nonce`` and
     ``{{ csp_nonce }}`` in templates; :func:`backendkit.flask.security.security_headers`
     changes a view's headers.
+
+    ``conditional_requests`` (``BACKENDKIT_CONDITIONAL_REQUESTS``: ``True``, a
+    :class:`~backendkit.http.ConditionalRequests` or a mapping) tags every 200 GET/HEAD answer
+    (the view's own ``ETag``, or one from its bytes) and answers 304 when the client's copy is
+    current; ``versioning`` (``BACKENDKIT_VERSIONING``: a :class:`~backendkit.http.Versioning` or
+    a mapping) reads each request's API version (``g.api_version``), refuses one not served,
+    and puts a deprecated version's headers on its answers. Both are read in the request's
+    first hook (a malformed ``If-Match`` is a 400 there) and applied to every response, the
+    error handler's included; :mod:`backendkit.flask.http` has ``preconditions()`` and the
+    ``@deprecated`` views.
     """
 
     def __init__(self, app: Flask | None = None, **options: Any) -> None:
