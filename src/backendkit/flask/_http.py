@@ -27,6 +27,14 @@ MARK = "backendkit_deprecation"
 """The attribute ``@deprecated`` leaves on a view (``functools.wraps`` carries it through other decorators)."""
 _VERSION_BINDING = "backendkit.http.version"
 _DEPRECATED = "backendkit.http.deprecated"
+_marked = False  # whether any view has been marked: until one is, no request looks for a mark
+
+
+def mark(view: Any, deprecation: Deprecation) -> None:
+    """Mark ``view`` deprecated (``@deprecated``)."""
+    global _marked
+    setattr(view, MARK, deprecation)
+    _marked = True
 
 
 @functools.cache
@@ -53,7 +61,7 @@ def begin(semantics: HttpSemantics, req: Request, endpoint: str | None) -> None:
         if semantics.versioning is not None:
             environ[_VERSION_BINDING] = api_version_var.set(exchange.version)
             g.api_version = exchange.version
-    if endpoint is not None:
+    if _marked and endpoint is not None:
         deprecation = route_deprecation(current_app.view_functions.get(endpoint))
         if deprecation is not None:
             apply_deprecation(deprecation)

@@ -40,7 +40,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, current_app, request
 
 from backendkit.errors import APIError
-from backendkit.flask._http import EXCHANGE, MARK, apply_deprecation, route_deprecation
+from backendkit.flask._http import EXCHANGE, apply_deprecation, mark, route_deprecation
 from backendkit.flask._state import refuse
 from backendkit.http import Deprecation, HttpExchange, Preconditions, conditions_of, get_api_version
 
@@ -87,7 +87,7 @@ def deprecated(deprecation: Deprecation) -> Callable[[F], F]:
             apply_deprecation(deprecation)  # (the first hook did, unless a decorator above hid the mark)
             return current_app.ensure_sync(view)(*args, **kwargs)
 
-        setattr(deprecated_view, MARK, deprecation)
+        mark(deprecated_view, deprecation)
         return deprecated_view  # type: ignore[return-value]
 
     return decorate
@@ -100,12 +100,12 @@ def deprecate(blueprint: Blueprint, deprecation: Deprecation) -> Blueprint:
     Returns the blueprint.
     """
 
-    def mark(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    def apply(endpoint: str | None, values: dict[str, Any] | None) -> None:
         if endpoint is not None and route_deprecation(current_app.view_functions.get(endpoint)) is not None:
             return  # the view's own, applied by the extension's first hook
         apply_deprecation(deprecation)
 
-    blueprint.url_value_preprocessor(mark)
+    blueprint.url_value_preprocessor(apply)
     return blueprint
 
 
