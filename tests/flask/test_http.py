@@ -486,3 +486,17 @@ def test_versioning_from_the_config_key() -> None:
     configured.config["BACKENDKIT_VERSIONING"] = VERSIONS
     BackendKit(configured)
     assert configured.test_client().get("/v9/who").get_json()["error"]["code"] == "UNSUPPORTED_VERSION"
+
+
+def test_a_304_and_a_412_still_carry_cors_security_and_request_id_headers() -> None:
+    client = make_app(cors={"allow_origins": ["https://app.test"]}).test_client()
+    tag = client.get("/items").headers["ETag"]
+    origin = {"Origin": "https://app.test", "X-Request-ID": "rid-cors"}
+    for r in (
+        client.get("/items", headers={**origin, "If-None-Match": tag}),
+        client.put("/things/1", json={"title": "a"}, headers={**origin, "If-Match": '"v2"'}),
+    ):
+        assert r.status_code in (304, 412)
+        assert r.headers["Access-Control-Allow-Origin"] == "https://app.test"
+        assert "ETag" in r.headers["Access-Control-Expose-Headers"]
+        assert (r.headers["X-Request-ID"], r.headers["X-Content-Type-Options"]) == ("rid-cors", "nosniff")
