@@ -24,9 +24,10 @@ from backendkit.errors import (
     UnsupportedMediaType,
     error_for_status,
 )
-from backendkit.flask import _security
+from backendkit.flask import _http, _security
 from backendkit.flask._routing import WholeNumberConverter, allowed_for_this_url, rule_of
 from backendkit.flask._state import EXTENSION, install_state, state_of
+from backendkit.http import HttpSemantics, NotModified
 from backendkit.logging._core.access import normalize_route
 from backendkit.validation import M, parse_model
 
@@ -156,6 +157,16 @@ class BackendKit:
     authentication and idempotency keys. The CSP nonce is ``g.csp_nonce`` and
     ``{{ csp_nonce }}`` in templates; :func:`backendkit.flask.security.security_headers`
     changes a view's headers.
+
+    ``conditional_requests`` (``BACKENDKIT_CONDITIONAL_REQUESTS``: ``True``, a
+    :class:`~backendkit.http.ConditionalRequests` or a mapping) tags every 200 GET/HEAD answer
+    (the view's own ``ETag``, or one from its bytes) and answers 304 when the client's copy is
+    current; ``versioning`` (``BACKENDKIT_VERSIONING``: a :class:`~backendkit.http.Versioning` or
+    a mapping) reads each request's API version (``g.api_version``), refuses one not served,
+    and puts a deprecated version's headers on its answers. Both are read in the request's
+    first hook (a malformed ``If-Match`` is a 400 there) and applied to every response, the
+    error handler's included; :mod:`backendkit.flask.http` has ``preconditions()`` and the
+    ``@deprecated`` views.
     """
 
     def __init__(self, app: Flask | None = None, **options: Any) -> None:
@@ -173,10 +184,12 @@ class BackendKit:
             app.url_map.converters["int"] = WholeNumberConverter
         state = AdapterState(settings, (translations(),))
         install_state(app, state)
+        semantics = HttpSemantics.from_settings(settings.conditional_requests, settings.versioning)
+        _http.install(app, semantics)
         app.request_class = _request_class(app.request_class)
 
         # The request's in_flight lives in its WSGI environ: plain dict access, no proxy.
-        def begin_request() -> None:
+        def begin_request(endpoint: str | None) -> None:
             req = request._get_current_object()  # type: ignore[attr-defined]
             environ = req.environ
             rule = rule_of(req)
@@ -197,6 +210,8 @@ class BackendKit:
             g.request_id = in_flight.request_id
             if state.security is not None:  # (preflights and CSP reports never get here: AnsweringFirst)
                 _security.begin(state, req)
+            # Before the body's size: a deprecated version's or route's 413 carries its headers too.
+            _http.begin(semantics, req, endpoint)
             limit = req.max_content_length
             if limit is not None and (req.content_length or 0) > limit:
                 raise ContentTooLarge()  # declared too large: refused before any view reads it
@@ -213,6 +228,9 @@ class BackendKit:
                 environ[_RESPONSE] = (response.status_code, response.calculate_content_length())
             return response
 
+        def finish_http(response: Response) -> Response:
+            return _http.finish(semantics, response, _handle_exception)
+
         def end_request(_exc: BaseException | None) -> None:
             req = request._get_current_object()  # type: ignore[attr-defined]
             environ = req.environ
@@ -220,6 +238,7 @@ class BackendKit:
             if in_flight is None:
                 return
             status, size = environ.pop(_RESPONSE, (500, None))
+            deprecated = _http.end(environ)
             state.end_request(
                 in_flight,
                 path=req.path,
@@ -227,12 +246,15 @@ class BackendKit:
                 status=status,
                 response_size=size,
                 user_agent=environ.get("HTTP_USER_AGENT"),
+                deprecated=deprecated,
             )
 
         # First of everything Flask runs for a request (URL value preprocessors come
         # before before-request hooks), last after-request hook: the id covers all others.
-        app.url_value_preprocessors.setdefault(None, []).insert(0, lambda endpoint, values: begin_request())
-        app.after_request_funcs.setdefault(None, []).insert(0, send_request_id)
+        app.url_value_preprocessors.setdefault(None, []).insert(0, lambda endpoint, values: begin_request(endpoint))
+        # After every other after-request hook (idempotency keys keep the 200, not its 304), before the id's.
+        app.after_request_funcs.setdefault(None, []).insert(0, finish_http)
+        app.after_request_funcs[None].insert(0, send_request_id)
         app.teardown_request_funcs.setdefault(None, []).insert(0, end_request)
         # Registered for Exception, so routing 404/405 and every HTTPException
         # come here too; Flask itself keeps routing redirects out of error handlers.
@@ -295,6 +317,8 @@ def _handle_exception(raised: Exception) -> Response:
         # abort(401, response=...) carries the app's own answer; a 3xx is no error.
         response: Response = raised.get_response()  # type: ignore[assignment]
         return response
+    if isinstance(raised, NotModified):  # a view's own revalidation (backendkit.http.check)
+        return _http.not_modified_response(raised.headers)
     exc: BaseException = raised
     if isinstance(raised, MethodNotAllowed) and raised is request.routing_exception:
         exc = allowed_for_this_url(raised)
