@@ -79,6 +79,7 @@ def test_the_public_modules_are_the_expected_ones() -> None:
         "backendkit.flask",
         "backendkit.flask.auth",
         "backendkit.flask.health",
+        "backendkit.flask.http",
         "backendkit.flask.idempotency",
         "backendkit.flask.metrics",
         "backendkit.flask.pagination",

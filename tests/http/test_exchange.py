@@ -310,3 +310,13 @@ def test_the_conditional_setting() -> None:
     for bad in ({"max_body": -1}, {"nope": 1}, "yes", 1):
         with pytest.raises(ConfigurationError):
             conditional_setting(bad)
+
+
+def test_a_refusal_before_routing_carries_its_version_s_deprecation() -> None:
+    semantics = HttpSemantics(ConditionalRequests(), Versioning({"1": V1, "2": None}))
+    with pytest.raises(BadRequest) as raised:
+        semantics.begin("GET", "/v1/tasks", headers_of(If_Match="v1"), now=NOW)  # type: ignore[arg-type]
+    assert raised.value.headers == dict(V1.all_headers())
+    with pytest.raises(BadRequest) as raised:
+        semantics.begin("GET", "/v2/tasks", headers_of(If_Match="v1"), now=NOW)  # type: ignore[arg-type]
+    assert raised.value.headers == {}

@@ -42,7 +42,7 @@ from flask import Blueprint, current_app, request
 from backendkit.errors import APIError
 from backendkit.flask._http import EXCHANGE, apply_deprecation, mark, route_deprecation
 from backendkit.flask._state import refuse
-from backendkit.http import Deprecation, HttpExchange, Preconditions, conditions_of, get_api_version
+from backendkit.http import Deprecation, HttpExchange, Preconditions, get_api_version, request_preconditions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,15 +60,9 @@ def preconditions(required: bool = False) -> Preconditions:
     """
     exchange: HttpExchange | None = request.environ.get(EXCHANGE)
     try:
-        if exchange is not None and exchange.semantics.conditional is not None:
-            conditions = exchange.conditions  # (parsed once, by the extension's first hook)
-        else:
-            conditions = conditions_of(request.headers.get)
-        guard = Preconditions(request.method, conditions, required)
-        guard.require()
+        return request_preconditions(exchange, request.method, request.headers.get, required=required)
     except APIError as refused:
         refuse(refused)
-    return guard
 
 
 def deprecated(deprecation: Deprecation) -> Callable[[F], F]:

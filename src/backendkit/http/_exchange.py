@@ -177,7 +177,12 @@ class HttpSemantics:
         if self.conditional is not None and method in SAFE_READS:
             # An unsafe request's preconditions are its route's to weigh (preconditions()), before it
             # changes anything: a route that takes none ignores them, a method no route serves is a 405.
-            exchange.conditions = conditions_of(header)
+            try:
+                exchange.conditions = conditions_of(header)
+            except APIError as refused:  # (no exchange finishes it: it carries its version's headers itself)
+                if exchange.deprecation is not None:
+                    refused.headers.update(exchange.deprecation.all_headers())
+                raise
             exchange.conditions_read = True
         return exchange
 
