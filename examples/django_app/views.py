@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
@@ -19,6 +21,18 @@ from backendkit.django.security import security_headers
 from backendkit.errors import NotFound
 from examples import _apikeys, _auth, _health, _http, _idempotency, _limits, _security, _sessions
 from examples._tasks import TASK_PAGES, Task, TaskIn, TaskStore, list_tasks
+
+
+class CompactJSON(JsonResponse):
+    """JSON as FastAPI's and the Flask example's are written (compact, UTF-8, no trailing newline).
+
+    The same bytes everywhere, so the automatic ETags (a hash of the bytes) agree across the
+    three examples; Django's own ``JsonResponse`` puts a space after ``:`` and ``,``.
+    """
+
+    def __init__(self, data: Any, status: int = 200) -> None:
+        super().__init__(data, status=status, json_dumps_params={"separators": (",", ":"), "ensure_ascii": False})
+
 
 store = TaskStore()
 # Sync stores: sync views use them as they are (under ASGI in a worker thread), async views in a thread,
@@ -44,7 +58,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_safe
 @limit(limited_rule)
 def limited(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"ok": True})
+    return CompactJSON({"ok": True})
 
 
 @method_decorator(idempotent(keys), name="post")
@@ -65,7 +79,7 @@ class TaskCollection(View):
 
 def tagged(task: Task, *, status: int = 200) -> JsonResponse:
     """The task's JSON with its ETag (``"v<version>"``): what ``If-Match`` names to change it."""
-    response = JsonResponse(task.model_dump(mode="json"), status=status)
+    response = CompactJSON(task.model_dump(mode="json"), status=status)
     response["ETag"] = str(task.etag)
     return response
 
@@ -102,7 +116,7 @@ class TaskItem(View):
 @require_safe
 async def task_v1(request: HttpRequest, task_id: int) -> JsonResponse:
     """``GET /v1/tasks/<id>``: version 1's representation (deprecated: its answers say so)."""
-    return JsonResponse(_http.task_v1(found(task_id)))
+    return CompactJSON(_http.task_v1(found(task_id)))
 
 
 @require_safe
@@ -116,26 +130,26 @@ async def task_v2(request: HttpRequest, task_id: int) -> JsonResponse:
 @require()
 def legacy_tasks(request: HttpRequest) -> JsonResponse:
     """``GET /legacy/tasks``: retired, so 410 ``GONE`` with its Deprecation, Sunset and Link."""
-    return JsonResponse({"items": []})
+    return CompactJSON({"items": []})
 
 
 @require_safe
 @require()
 async def me(request: HttpRequest) -> JsonResponse:
     principal = await aauthenticate(request)  # established by @require: no second verification
-    return JsonResponse(principal.as_dict())
+    return CompactJSON(principal.as_dict())
 
 
 @require_safe
 @require(permissions=["audit:read"])
 def audit(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"ok": True})
+    return CompactJSON({"ok": True})
 
 
 @require_safe
 @require(scopes=["reports:read"])
 async def reports(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"ok": True})
+    return CompactJSON({"ok": True})
 
 
 @require_POST

@@ -253,3 +253,12 @@ def test_identical_across_frameworks(all_targets: dict[str, Target], case: str) 
     assert reference[0] == int(case[:3])
     for name, reply in replies.items():
         assert reply == reference, f"{name} differs from fastapi-testclient"
+
+
+def test_the_examples_write_the_same_bytes_so_their_tags_agree(all_targets: dict[str, Target]) -> None:
+    seen = set()
+    for target in all_targets.values():
+        reply = target.request("GET", "/limited", headers={"X-Forwarded-For": client_address()})
+        assert reply.status == 200
+        seen.add((reply.body, reply.headers["etag"]))
+    assert seen == {(b'{"ok":true}', '"QGLtr3UPuAdOfoPgyQKMlA"')}

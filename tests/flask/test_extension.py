@@ -87,8 +87,10 @@ def test_abort_default_and_custom_messages() -> None:
         "request_id": "a1",
     }
     assert client.get("/abort-custom").get_json()["error"]["message"] == "Only owners may do that."
-    gone = client.get("/abort/410").get_json()["error"]
-    assert (gone["code"], gone["message"]) == ("GONE", "Gone")
+    length = client.get("/abort/411").get_json()["error"]  # a status without a class of ours: its title
+    assert (length["code"], length["message"]) == ("LENGTH_REQUIRED", "Length Required")
+    gone = client.get("/abort/410").get_json()["error"]  # one with a class: the class's message
+    assert (gone["code"], gone["message"]) == ("GONE", "This resource is no longer available.")
 
 
 def test_get_json_failures() -> None:

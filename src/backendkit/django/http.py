@@ -35,8 +35,14 @@ from django.db.models import F, Model, QuerySet
 from django.urls import URLPattern, URLResolver
 
 from backendkit.django._http import HTTP_EXCHANGE, header_getter, route_exchange
-from backendkit.errors import NotFound
-from backendkit.http import Deprecation, ETag, HttpExchange, Preconditions, failed, request_preconditions
+from backendkit.http import (
+    Deprecation,
+    HttpExchange,
+    Preconditions,
+    not_updated,
+    request_preconditions,
+    version_number,
+)
 
 F_ = TypeVar("F_", bound=Callable[..., Any])
 Pattern = URLPattern | URLResolver
@@ -134,23 +140,6 @@ def _manager(rows: Any) -> QuerySet[Any]:
     return queryset
 
 
-def _expected(version: int | str | None) -> int | None:
-    if isinstance(version, bool):
-        return None
-    if isinstance(version, int):
-        return version
-    if isinstance(version, str) and version.isascii() and version.isdigit() and len(version) <= 18:
-        return int(version)
-    return None  # no single "v<version>" tag: nothing this update can match
-
-
-def _refusal(current: Any) -> Exception:
-    """No row updated: 404 if there is none, else 412 with its current tag."""
-    if current is None:
-        return NotFound()
-    return failed(ETag.for_version(current))
-
-
 def update_if_version(
     rows: QuerySet[Any] | Any, pk: Any, version: int | str | None, /, *, version_field: str = "version", **values: Any
 ) -> int:
@@ -176,13 +165,13 @@ def update_if_version(
     if version_field in values:
         raise ValueError(f"{version_field!r} is counted by update_if_version, not set")
     queryset = _manager(rows)
-    expected = _expected(version)
+    expected = version_number(version)
     if expected is not None:
         changes = {**values, version_field: F(version_field) + 1}
         if queryset.filter(pk=pk, **{version_field: expected}).update(**changes):
             return expected + 1
     current = queryset.filter(pk=pk).values_list(version_field, flat=True).first()
-    raise _refusal(current)
+    raise not_updated(current)
 
 
 async def aupdate_if_version(
@@ -192,13 +181,13 @@ async def aupdate_if_version(
     if version_field in values:
         raise ValueError(f"{version_field!r} is counted by update_if_version, not set")
     queryset = _manager(rows)
-    expected = _expected(version)
+    expected = version_number(version)
     if expected is not None:
         changes = {**values, version_field: F(version_field) + 1}
         if await queryset.filter(pk=pk, **{version_field: expected}).aupdate(**changes):
             return expected + 1
     current = await queryset.filter(pk=pk).values_list(version_field, flat=True).afirst()
-    raise _refusal(current)
+    raise not_updated(current)
 
 
 __all__ = ["aupdate_if_version", "deprecate", "deprecated", "preconditions", "update_if_version"]

@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 from backendkit.http._core.answers import (
+    LARGEST_VERSION,
     MALFORMED_CODE,
     VERSION_CODE,
     Check,
@@ -26,7 +27,9 @@ from backendkit.http._core.answers import (
     conditions_of,
     failed,
     gone,
+    not_updated,
     version_error,
+    version_number,
 )
 from backendkit.http._core.dates import epoch_seconds, format_http_date, parse_http_date
 from backendkit.http._core.deprecation import Deprecation, merge_link
@@ -57,6 +60,7 @@ from backendkit.http._exchange import (
 __all__ = [
     "ANY",
     "HEADERS",
+    "LARGEST_VERSION",
     "MALFORMED_CODE",
     "NONE",
     "NOT_MODIFIED_DROPS",
@@ -92,11 +96,13 @@ __all__ = [
     "gone",
     "merge_link",
     "not_modified_headers",
+    "not_updated",
     "parse_http_date",
     "parse_tags",
     "request_preconditions",
     "revalidate",
     "version_error",
+    "version_number",
     "version_of",
     "versioning_setting",
 ]

@@ -48,16 +48,14 @@ from sqlalchemy.engine import Connection  # noqa: E402
 from sqlalchemy.exc import DBAPIError  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from backendkit.errors import NotFound, PreconditionFailed  # noqa: E402
-from backendkit.http._core.answers import failed  # noqa: E402
-from backendkit.http._core.etags import ETag  # noqa: E402
+from backendkit.errors import PreconditionFailed  # noqa: E402
+from backendkit.http._core.answers import not_updated, version_number  # noqa: E402
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 __all__ = ["aupdate_if_version", "update_if_version"]
 
-_LARGEST = (1 << 63) - 1  # the widest integer column (BIGINT); a larger version matches no row
 _SERIALIZATION_FAILURE = "40001"  # SQLSTATE: a concurrent transaction changed the row first
 
 
@@ -96,19 +94,6 @@ def _key_clause(table: Table, key: Any) -> ColumnElement[bool]:
     return clause
 
 
-def _expected(version: int | str | None) -> int | None:
-    """The version as a number, or None when it cannot name a row's version (``If-Match: "vabc"``, say)."""
-    if isinstance(version, bool):
-        raise TypeError("a version is an int or the text of one, not a bool")
-    if isinstance(version, int):
-        number = version
-    elif isinstance(version, str) and version.isascii() and version.isdigit() and len(version) <= 19:
-        number = int(version)
-    else:
-        return None
-    return number if 0 <= number <= _LARGEST else None
-
-
 def _statements(
     table: Any, key: Any, version: int | str | None, values: Mapping[str, Any], version_column: str, returning: bool
 ) -> _Statements:
@@ -122,7 +107,7 @@ def _statements(
         raise ValueError(f"the version column {version_column!r} is set by the update itself, not by values")
     column = target.c[version_column]
     where = _key_clause(target, key)
-    expected = _expected(version)
+    expected = version_number(version)
     current = select(column).where(where)
     if expected is None:
         return _Statements(None, current, returning, None)
@@ -130,13 +115,6 @@ def _statements(
     if returning:
         statement = statement.returning(column)
     return _Statements(statement, current, returning, expected)
-
-
-def _refusal(current: Any) -> NotFound | PreconditionFailed:
-    """No row: 404. Another version: 412 with its tag."""
-    if current is None:
-        return NotFound()
-    return failed(ETag.for_version(current))
 
 
 def _serialization_failure(exc: DBAPIError) -> bool:
@@ -207,7 +185,7 @@ def update_if_version(
         if _serialization_failure(exc):
             raise _lost_race() from exc
         raise
-    raise _refusal(current)
+    raise not_updated(current)
 
 
 async def aupdate_if_version(
@@ -234,4 +212,4 @@ async def aupdate_if_version(
         if _serialization_failure(exc):
             raise _lost_race() from exc
         raise
-    raise _refusal(current)
+    raise not_updated(current)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from backendkit.errors import APIError, BadRequest, Gone, PreconditionFailed, PreconditionRequired
+from backendkit.errors import APIError, BadRequest, Gone, NotFound, PreconditionFailed, PreconditionRequired
 from backendkit.http._core.dates import format_http_date
 from backendkit.http._core.deprecation import Deprecation
 from backendkit.http._core.etags import ETag, version_of
@@ -153,3 +153,37 @@ def version_error(exc: UnknownVersion) -> APIError:
 def gone(deprecation: Deprecation, link: str | None = None) -> Gone:
     """The 410 of a route past its sunset, with its ``Deprecation``, ``Sunset`` and ``Link`` headers."""
     return Gone(deprecation.gone_message(), headers=dict(deprecation.all_headers(link)))
+
+
+LARGEST_VERSION = (1 << 63) - 1
+"""The widest integer column's largest value (BIGINT): a larger version matches no row."""
+
+
+def version_number(version: int | str | None) -> int | None:
+    """The version an optimistic update expects, as a number; None when it cannot name a stored one.
+
+    ``Preconditions.expected_version`` gives text (``"3"`` from ``If-Match: "v3"``) or None;
+    an int is taken as it is. Text that is not ASCII digits, a negative number or one past
+    :data:`LARGEST_VERSION` names no row: the update then changes nothing and answers 412
+    (or 404). A bool is a caller's bug, refused.
+
+    Example:
+        >>> version_number("3"), version_number("٣"), version_number(None), version_number(7)
+        (3, None, None, 7)
+    """
+    if isinstance(version, bool):
+        raise TypeError("a version is an int or the text of one, not a bool")
+    if isinstance(version, int):
+        number = version
+    elif isinstance(version, str) and version.isascii() and version.isdigit() and len(version) <= 19:
+        number = int(version)
+    else:
+        return None
+    return number if 0 <= number <= LARGEST_VERSION else None
+
+
+def not_updated(current: int | str | None) -> NotFound | PreconditionFailed:
+    """Why an optimistic update changed no row: none there (404), or another version (412 with its tag)."""
+    if current is None:
+        return NotFound()
+    return failed(ETag.for_version(current))
