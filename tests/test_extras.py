@@ -18,6 +18,7 @@ CASES = [
     ("backendkit.observability.opentelemetry", "opentelemetry", "opentelemetry"),
     ("backendkit.observability.prometheus", "prometheus_client", "prometheus"),
     ("backendkit.auth.sqlalchemy", "sqlalchemy", "sqlalchemy"),
+    ("backendkit.http.sqlalchemy", "sqlalchemy", "sqlalchemy"),
     ("backendkit.auth.redis", "redis", "redis"),
 ]
 
@@ -48,6 +49,7 @@ def test_the_core_imports_without_any_framework() -> None:
     blocked = ["fastapi", "starlette", "flask", "werkzeug", "django", "redis", "pydantic"]
     code = "import sys\n" + "".join(f"sys.modules[{b!r}] = None\n" for b in blocked)
     code += "import backendkit, backendkit.errors, backendkit.context, backendkit.asgi, backendkit.validation\n"
+    code += "import backendkit.http, backendkit.asgi.http\n"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -115,6 +117,10 @@ FEATURES = [
     (("django", "jwt"), "import backendkit.django.auth"),
     (("jwt", "redis"), "from backendkit.auth.redis import RedisRefreshStore, RedisRevocations"),
     (("jwt", "sqlalchemy"), "from backendkit.auth.sqlalchemy import SQLRefreshStore"),
+    (("sqlalchemy",), "from backendkit.http.sqlalchemy import update_if_version"),
+    (("flask",), "import backendkit.flask.http"),
+    (("fastapi",), "import backendkit.fastapi.http"),
+    (("django",), "import backendkit.django.http"),
     (("drf", "jwt"), "import backendkit.django.drf"),
     (("fastapi", "pyjwt"), "import backendkit.starlette.auth"),
 ]
