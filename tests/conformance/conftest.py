@@ -28,8 +28,15 @@ def _allowing_the_origin() -> Iterator[None]:
     from django.test import override_settings
 
     from backendkit.security import CORS
+    from examples.django_app import settings as example
 
-    allowing = {**settings.BACKENDKIT, "CORS": CORS(allow_origins=[ALLOWED_ORIGIN], allow_credentials=True)}
+    allowing = {
+        **settings.BACKENDKIT,
+        "CORS": CORS(allow_origins=[ALLOWED_ORIGIN], allow_credentials=True),
+        # The example's own, which the session's settings leave out (tests/django_settings.py).
+        "CONDITIONAL_REQUESTS": example.BACKENDKIT["CONDITIONAL_REQUESTS"],
+        "VERSIONING": example.BACKENDKIT["VERSIONING"],
+    }
     with pytest.MonkeyPatch.context() as env, override_settings(BACKENDKIT=allowing):
         env.setenv("BACKENDKIT_EXAMPLE_CORS_ORIGINS", ALLOWED_ORIGIN)
         env.setenv("BACKENDKIT_EXAMPLE_USERS", USERS)

@@ -32,6 +32,9 @@ def seed(target: Target) -> tuple[str, dict[int, int]]:
 def normalized(reply: Any, tag: str, index: dict[int, int]) -> tuple[int, dict[str, str], Any]:
     status, headers, body = comparable(reply)
     headers = {k: v for k, v in headers.items() if k not in ("x-request-id", "content-length")}
+    if status == 200:  # a tag of the page's bytes, whose ids and times differ by target (test_http.py compares tags)
+        assert re.fullmatch(r'"[A-Za-z0-9_-]{22}"', headers["etag"]), headers
+        headers["etag"] = "E"
     if "link" in headers:
         headers["link"] = re.sub(r"cursor=[A-Za-z0-9_.-]+", "cursor=C", headers["link"].replace(tag, "TAG"))
     parsed = json.loads(body)

@@ -23,8 +23,8 @@ from tests.conformance.targets import ALLOWED_ORIGIN, Target
 from tests.support.net import Reply
 
 EXPOSED = (
-    "ETag, Idempotent-Replayed, Link, Location, RateLimit, RateLimit-Policy, Retry-After, WWW-Authenticate, "
-    "X-Request-ID"
+    "Deprecation, ETag, Idempotent-Replayed, Last-Modified, Link, Location, RateLimit, RateLimit-Policy, "
+    "Retry-After, Sunset, WWW-Authenticate, X-Request-ID"
 )
 SECURITY = {
     "x-content-type-options": "nosniff",

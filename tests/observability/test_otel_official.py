@@ -206,12 +206,12 @@ def test_flask_s_instrumentation_nests_under_backendkit_s_server_span(traced: Tr
         rid = f"flask-official-{uuid.uuid4().hex[:12]}"
         headers = {"X-Forwarded-For": f"2001:db8:{uuid.uuid4().int % 65536:x}::1", "X-Request-ID": rid}
         assert app.test_client().get("/limited", headers=headers).status_code == 200
-        assert app.test_client().put("/tasks/1").status_code == 405
+        assert app.test_client().patch("/tasks/1").status_code == 405
     finally:
         FlaskInstrumentor().uninstrument_app(app)
     spans = traced.spans(2)
     servers = [s for s in spans if s.kind is SpanKind.SERVER]
-    assert [s.name for s in servers] == ["GET /limited", "PUT /tasks/{task_id}"]
+    assert [s.name for s in servers] == ["GET /limited", "PATCH /tasks/{task_id}"]
     nested = []
     for server in servers:
         assert server.instrumentation_scope is not None
