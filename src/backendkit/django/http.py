@@ -140,6 +140,28 @@ def _manager(rows: Any) -> QuerySet[Any]:
     return queryset
 
 
+def _guarded(queryset: QuerySet[Any], pk: Any, version_field: str, expected: int) -> QuerySet[Any]:
+    """The one row to update, its version compared on the updated table itself.
+
+    A queryset narrowed through a join would have Django move the whole ``WHERE``, the
+    version test included, into a subquery on another alias of the table, which
+    PostgreSQL does not re-check when a concurrent writer's commit releases the row: both
+    writers would win. So the version is tested on the model's own table, and the
+    narrowing rides along as ``pk IN (<the narrowed rows>)``.
+    """
+    model = queryset.model
+    field = model._meta.get_field(version_field)
+    if field.model not in (model, model._meta.concrete_model):  # (a proxy's field is its concrete model's)
+        raise ValueError(
+            f"{version_field!r} is a field of {field.model.__name__}, a parent table: the update would "
+            "not be one statement on the version's row (multi-table inheritance)"
+        )
+    target: QuerySet[Any] = model._base_manager.db_manager(queryset.db).filter(pk=pk, **{version_field: expected})
+    if queryset.query.has_filters():
+        target = target.filter(pk__in=queryset.values("pk"))
+    return target
+
+
 def update_if_version(
     rows: QuerySet[Any] | Any, pk: Any, version: int | str | None, /, *, version_field: str = "version", **values: Any
 ) -> int:
@@ -168,7 +190,7 @@ def update_if_version(
     expected = version_number(version)
     if expected is not None:
         changes = {**values, version_field: F(version_field) + 1}
-        if queryset.filter(pk=pk, **{version_field: expected}).update(**changes):
+        if _guarded(queryset, pk, version_field, expected).update(**changes):
             return expected + 1
     current = queryset.filter(pk=pk).values_list(version_field, flat=True).first()
     raise not_updated(current)
@@ -184,7 +206,7 @@ async def aupdate_if_version(
     expected = version_number(version)
     if expected is not None:
         changes = {**values, version_field: F(version_field) + 1}
-        if await queryset.filter(pk=pk, **{version_field: expected}).aupdate(**changes):
+        if await _guarded(queryset, pk, version_field, expected).aupdate(**changes):
             return expected + 1
     current = await queryset.filter(pk=pk).values_list(version_field, flat=True).afirst()
     raise not_updated(current)
