@@ -59,11 +59,17 @@ def run(app: Any, scope: Scope) -> tuple[int, dict[str, str], bytes, list[Messag
 
 
 def responder(
-    body: bytes = BODY, status: int = 200, headers: list[tuple[bytes, bytes]] | None = None, chunks: int = 1
+    body: bytes = BODY,
+    status: int = 200,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    chunks: int = 1,
+    length: bool | None = None,
 ) -> Any:
+    """An app sending ``body`` in ``chunks`` messages, with its Content-Length (by default when in one)."""
+
     async def app(scope: Scope, receive: Any, send: Any) -> None:
         out = [(b"content-type", b"application/json"), *(headers or [])]
-        if chunks == 1:
+        if length if length is not None else chunks == 1:
             out.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": out})
         size = max(1, len(body) // chunks)
@@ -104,21 +110,63 @@ def test_a_head_whose_body_the_framework_dropped_goes_untagged() -> None:
     assert "etag" not in headers
 
 
-def test_the_route_s_own_etag_wins_and_a_streamed_body_is_tagged_when_small() -> None:
+def test_the_route_s_own_etag_wins_and_a_body_of_known_length_is_tagged_whatever_its_messages() -> None:
     own = responder(headers=[(b"etag", b'"v3"')])
     app = ErrorMiddleware(own, conditional_requests=True)
     assert run(app, scope_of())[1]["etag"] == '"v3"'
     assert run(app, scope_of(if_none_match='W/"v3"'))[0] == 304  # weak comparison for GET
-    streamed = ErrorMiddleware(responder(chunks=4), conditional_requests=True)
-    status, headers, body, _ = run(streamed, scope_of())
+    chunked = ErrorMiddleware(responder(chunks=4, length=True), conditional_requests=True)
+    status, headers, body, _ = run(chunked, scope_of())
     assert (status, body, headers["etag"]) == (200, BODY, str(ETag.of(BODY)))
+
+
+def test_a_stream_without_a_length_goes_out_as_it_comes_untagged() -> None:
+    # Server-sent events: holding the stream for its tag would hold every event until the stream ended
+    # (and Flask's and Django's streamed responses go untagged too).
+    first_sent = asyncio.Event()
+    seen: list[Message] = []
+
+    async def events(scope: Scope, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+        await send({"type": "http.response.body", "body": b"data: 1\n\n", "more_body": True})
+        await asyncio.wait_for(first_sent.wait(), timeout=5)  # the client has the first event before the next
+        await send({"type": "http.response.body", "body": b"data: 2\n\n", "more_body": False})
+
+    async def main() -> None:
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: Message) -> None:
+            seen.append(message)
+            if message.get("body") == b"data: 1\n\n":
+                first_sent.set()
+
+        await ErrorMiddleware(events, conditional_requests=True)(scope_of(), receive, send)
+
+    asyncio.run(main())
+    assert [m.get("body") for m in seen[1:]] == [b"data: 1\n\n", b"data: 2\n\n"]
+    assert b"etag" not in dict(seen[0]["headers"])
+
+
+def test_a_failure_while_a_start_is_held_is_the_500_envelope_with_the_request_id() -> None:
+    async def breaks(scope: Scope, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"10")]})
+        await send({"type": "http.response.body", "body": b"abc", "more_body": True})
+        raise RuntimeError("the rest of the body could not be made")
+
+    status, headers, body, _ = run(ErrorMiddleware(breaks, conditional_requests=True), scope_of())
+    assert status == 500
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body)["error"]["code"] == "INTERNAL_ERROR"
+    assert json.loads(body)["error"]["request_id"] == headers["x-request-id"]
+    assert "etag" not in headers
 
 
 def test_a_body_over_max_body_goes_out_untagged_as_it_comes() -> None:
     big = b"x" * 1000
     setting = ConditionalRequests(max_body=100)
     status, headers, body, sent = run(
-        ErrorMiddleware(responder(big, chunks=10), conditional_requests=setting), scope_of()
+        ErrorMiddleware(responder(big, chunks=10, length=True), conditional_requests=setting), scope_of()
     )
     assert (status, body) == (200, big)
     assert "etag" not in headers

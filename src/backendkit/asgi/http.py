@@ -30,7 +30,7 @@ from backendkit._runtime import AdapterState
 from backendkit._settings import Settings
 from backendkit.asgi._respond import encode_headers, send_error_response
 from backendkit.asgi._types import ASGIApp, Message, Receive, Scope, Send
-from backendkit.errors import APIError, ConfigurationError
+from backendkit.errors import APIError, ConfigurationError, ErrorResponse
 from backendkit.http import (
     SAFE_READS,
     Deprecation,
@@ -139,8 +139,17 @@ class HttpMiddleware:
         scope[EXCHANGE] = exchange
         scope.setdefault("state", {})["api_version"] = exchange.version
         token = api_version_var.set(exchange.version)
+        finishing = _Finishing(self, scope, exchange, send)
         try:
-            await self.app(scope, receive, _Finishing(self, scope, exchange, send).send)
+            await self.app(scope, receive, finishing.send)
+        except Exception as exc:
+            if finishing.held is None:  # (what was sent is sent: the layers around know what to do)
+                raise
+            # A failure while the start was held for hashing: nothing went out, so the answer is still
+            # the error's, rendered as the error boundary inside would have had it been able to.
+            finishing.held, finishing.buffered = None, []
+            handled = self.state.handle(exc, method=method, path=scope.get("path", ""))
+            await finishing.send_rendered(handled.response)
         finally:
             api_version_var.reset(token)
 
@@ -162,14 +171,22 @@ class _Finishing:
         self.dropping = _SENDING  # what becomes of the body: sent, emptied (a 304), or swallowed (an error sent)
 
     def _hashes(self, status: int, headers: list[tuple[bytes, bytes]]) -> bool:
+        """Whether to hold this start while its body is read: a 200 GET/HEAD of a known length up to ``max_body``.
+
+        A body without a ``Content-Length`` is a stream (server-sent events, a long poll): it goes out
+        as it comes, untagged, as Flask's and Django's streamed responses do.
+        """
         conditional = self.layer.semantics.conditional
-        return (
-            conditional is not None
-            and conditional.auto_etag
-            and status == 200
-            and self.method in SAFE_READS
-            and not any(name.lower() == b"etag" for name, _ in headers)
-        )
+        if conditional is None or not conditional.auto_etag or status != 200 or self.method not in SAFE_READS:
+            return False
+        length = None
+        for name, value in headers:
+            lowered = name.lower()
+            if lowered == b"etag":
+                return False
+            if lowered == b"content-length":
+                length = value
+        return length is not None and length.isdigit() and int(length) <= conditional.max_body
 
     async def send(self, message: Message) -> None:
         kind = message["type"]
@@ -231,7 +248,11 @@ class _Finishing:
         await self.out({**message, "status": done.status, "headers": encode_headers(done.headers)})
 
     async def _send_error(self, error: APIError) -> None:
-        rendered = self.layer.state.render(error, path=self.scope.get("path", ""))
+        await self.send_rendered(self.layer.state.render(error, path=self.scope.get("path", "")))
+
+    async def send_rendered(self, rendered: ErrorResponse) -> None:
+        """Send an error response, finished by the exchange, in place of what the route made."""
+        self.dropping = _SWALLOWING
         done: Finished = self.exchange.finish(rendered.status, list(rendered.headers), None, now=time.time())
         headers = encode_headers(done.headers)
         headers.append((b"content-length", str(len(rendered.body)).encode("latin-1")))
