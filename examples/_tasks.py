@@ -95,9 +95,15 @@ class TaskStore:
             self._tasks[task_id] = updated
             return updated
 
-    def delete(self, task_id: int) -> None:
+    def delete(self, task_id: int, preconditions: Preconditions | None = None) -> None:
+        """Delete the task (nothing to do when there is none); an ``If-Match`` it sent must still hold."""
         with self._lock:
-            self._tasks.pop(task_id, None)
+            task = self._tasks.get(task_id)
+            if task is None:
+                return
+            if preconditions is not None:
+                preconditions.check(etag=task.etag)  # 412 when someone changed it since the client read it
+            del self._tasks[task_id]
 
     def all(self) -> list[Task]:
         """A snapshot of every task."""

@@ -114,8 +114,8 @@ def create_app() -> FastAPI:
         return task
 
     @app.delete("/tasks/{task_id:int}", status_code=204)
-    def delete_task(task_id: int) -> Response:
-        store.delete(task_id)
+    def delete_task(task_id: int, asked: Annotated[Preconditions, Depends(preconditions())]) -> Response:
+        store.delete(task_id, asked)  # an If-Match, when sent, must name the current version
         return Response(status_code=204)
 
     v1 = APIRouter(prefix="/v1", tags=["v1"])  # deprecated: Deprecation, Sunset and Link on every answer

@@ -121,7 +121,7 @@ def create_app() -> Flask:
 
     @app.delete("/tasks/<int:task_id>")
     def delete_task(task_id: int) -> Response:
-        store.delete(task_id)
+        store.delete(task_id, preconditions())  # an If-Match, when sent, must name the current version
         response = Response(status=204)
         del response.headers["Content-Type"]  # no body, so no type (as on FastAPI)
         return response

@@ -107,7 +107,7 @@ class TaskItem(View):
         return tagged(task)
 
     async def delete(self, request: HttpRequest, task_id: int) -> HttpResponse:
-        store.delete(task_id)
+        store.delete(task_id, preconditions(request))  # an If-Match, when sent, must name the current version
         response = HttpResponse(status=204)
         del response["Content-Type"]  # no body, so no type (as on FastAPI)
         return response

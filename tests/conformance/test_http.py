@@ -98,6 +98,29 @@ def test_a_change_needs_the_current_tag_and_moves_it(target: Target) -> None:
     assert weak.status == 412
 
 
+@pytest.mark.parametrize(
+    "sent",
+    [{"If-None-Match": '"v0"'}, {"If-Unmodified-Since": "Sun, 06 Nov 1994 08:49:37 GMT"}],
+    ids=["if-none-match-a-tag", "if-unmodified-since-without-a-date-to-compare"],
+)
+def test_a_precondition_that_cannot_refuse_a_lost_update_is_not_one(target: Target, sent: dict[str, str]) -> None:
+    task = new_task(target)
+    reply = put(target, task["id"], "blind overwrite", sent)
+    assert reply.status == 428
+    assert _error(reply)["code"] == "PRECONDITION_REQUIRED"
+    assert json.loads(target.request("GET", f"/tasks/{task['id']}").body)["version"] == 1
+
+
+def test_a_delete_honours_if_match(target: Target) -> None:
+    task = new_task(target)
+    stale = target.request("DELETE", f"/tasks/{task['id']}", headers={"If-Match": '"v0"'})
+    assert (stale.status, stale.headers["etag"]) == (412, '"v1"')
+    assert target.request("GET", f"/tasks/{task['id']}").status == 200  # still there
+    gone = target.request("DELETE", f"/tasks/{task['id']}", headers={"If-Match": '"v1"'})
+    assert (gone.status, gone.body) == (204, b"")
+    assert target.request("DELETE", f"/tasks/{task['id']}").status == 204  # nothing left: nothing to do
+
+
 def test_a_change_to_no_task_is_404_and_a_malformed_tag_400(target: Target) -> None:
     missing = put(target, 987654321, "nobody", {"If-Match": '"v1"'})
     assert missing.status == 404
@@ -233,6 +256,7 @@ CASES: dict[str, tuple[str, str, dict[str, str], bytes | None]] = {
     "412": ("PUT", "/tasks/{id}", {"If-Match": '"v7"'}, b'{"title": "stale"}'),
     "412-get": ("GET", "/tasks/{id}", {"If-Match": '"v7"'}, None),
     "428": ("PUT", "/tasks/{id}", {}, b'{"title": "unconditional"}'),
+    "412-delete": ("DELETE", "/tasks/{id}", {"If-Match": '"v7"'}, None),
     "400-malformed": ("PUT", "/tasks/{id}", {"If-Match": "v1"}, b'{"title": "malformed"}'),
     "410": ("GET", "/legacy/tasks", {}, None),
     "404-version": ("GET", "/v9/tasks/{id}", {}, None),

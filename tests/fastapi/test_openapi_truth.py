@@ -67,7 +67,7 @@ def test_the_document_lists_what_is_sent_and_nothing_else(app: FastAPI) -> None:
         "GET /tasks/{task_id}": ["200", "304", "404"],
         # 400: a malformed If-Match; 412: a stale one; 428: none (before the body is read)
         "PUT /tasks/{task_id}": ["200", "400", "404", "409", "412", "413", "415", "422", "428"],
-        "DELETE /tasks/{task_id}": ["204", "404"],
+        "DELETE /tasks/{task_id}": ["204", "400", "404", "412"],
         "GET /v1/tasks/{task_id}": ["200", "304", "404"],
         "GET /v2/tasks/{task_id}": ["200", "304", "404"],
         "GET /legacy/tasks": ["410"],  # retired at its sunset: nothing but the 410

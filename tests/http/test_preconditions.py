@@ -314,3 +314,29 @@ def test_a_304_keeps_everything_but_representation_metadata() -> None:
         "Date",
         "X-Request-ID",
     ]
+
+
+@pytest.mark.parametrize(
+    ("sent", "last_modified", "verdict"),
+    [
+        (Conditions(), None, Verdict.REQUIRED),
+        (Conditions(if_none_match=(ETag("v0"),)), None, Verdict.REQUIRED),  # "unless v0": any other is overwritten
+        (Conditions(if_unmodified_since=T0), None, Verdict.REQUIRED),  # no date to compare it with
+        (Conditions(if_unmodified_since=T0), T0, Verdict.PROCEED),
+        (Conditions(if_unmodified_since=T0), T0 + 1, Verdict.FAILED),
+        (Conditions(if_none_match=ANY), None, Verdict.FAILED),  # create-only, and it exists
+        (Conditions(if_match=ANY), None, Verdict.PROCEED),
+        (Conditions(if_match=(ETag("v1"),)), None, Verdict.PROCEED),
+    ],
+)
+def test_a_required_precondition_is_one_that_can_refuse_a_lost_update(
+    sent: Conditions, last_modified: int | None, verdict: Verdict
+) -> None:
+    found = evaluate("PUT", sent, etag=ETag("v1"), last_modified=last_modified, required=True)
+    assert found is verdict
+    early = Preconditions("PUT", sent, required=True)
+    if sent.if_match is None and sent.if_unmodified_since is None and sent.if_none_match != ANY:
+        with pytest.raises(PreconditionRequired):
+            early.require()  # refused before the resource is read
+    else:
+        early.require()

@@ -136,7 +136,11 @@ class Preconditions:
         return version_of(self.conditions.if_match)
 
     def require(self) -> None:
-        """Raise the 428 if the route needs a precondition and this unsafe request sent none."""
+        """Raise the 428 if the route needs a precondition and this unsafe request sent none that can guard it.
+
+        (Before the resource is read: an ``If-Unmodified-Since`` passes here, and :meth:`check`
+        answers 428 if the resource turns out to have no modification time to compare it with.)
+        """
         if self.required and self.method not in SAFE_READS and not self.conditions.guards_a_change:
             raise PreconditionRequired()
 

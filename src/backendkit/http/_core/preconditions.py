@@ -91,13 +91,24 @@ class Conditions:
 
     @property
     def guards_a_change(self) -> bool:
-        """Whether any header here protects a change from a lost update (what a 428 asks for)."""
-        return self.if_match is not None or self.if_none_match is not None or self.if_unmodified_since is not None
+        """Whether a header here can protect a change from a lost update (what a 428 asks for).
+
+        ``If-Match`` does; ``If-None-Match: *`` does for a creation (only if nothing is there);
+        ``If-Unmodified-Since`` does where the resource has a modification time (:func:`evaluate`
+        answers REQUIRED when it has none). ``If-None-Match`` with tags does not: "unless it is
+        this one" lets any other version be overwritten.
+        """
+        return self.if_match is not None or self.if_none_match == ANY or self.if_unmodified_since is not None
 
     @property
     def empty(self) -> bool:
         """No precondition at all (the common request: nothing to weigh)."""
-        return self.if_modified_since is None and not self.guards_a_change
+        return (
+            self.if_match is None
+            and self.if_none_match is None
+            and self.if_modified_since is None
+            and self.if_unmodified_since is None
+        )
 
 
 NONE = Conditions()
@@ -112,6 +123,13 @@ def _any_match(tags: Tags, current: ETag | None, exists: bool, *, strong: bool) 
     if strong:
         return any(tag.matches_strongly(current) for tag in tags)
     return any(tag.matches_weakly(current) for tag in tags)
+
+
+def _guarded(conditions: Conditions, last_modified: int | None) -> bool:
+    """A precondition that can refuse a lost update here: a date only counts when there is one to compare."""
+    if conditions.if_match is not None or conditions.if_none_match == ANY:
+        return True
+    return conditions.if_unmodified_since is not None and last_modified is not None
 
 
 def evaluate(
@@ -134,8 +152,8 @@ def evaluate(
         last_modified: Its last modification, whole seconds since the epoch.
         exists: Whether the resource has a current representation (``*`` matches only then).
         required: The route changes state only under a precondition: an unsafe method
-            with none of ``If-Match``, ``If-None-Match``, ``If-Unmodified-Since`` is
-            :attr:`Verdict.REQUIRED`.
+            without ``If-Match``, ``If-None-Match: *`` or (when ``last_modified`` is known)
+            ``If-Unmodified-Since`` is :attr:`Verdict.REQUIRED`.
         now: The server's clock; an ``If-Modified-Since`` later than it is ignored.
 
     Example:
@@ -146,7 +164,7 @@ def evaluate(
         <Verdict.NOT_MODIFIED: 'not_modified'>
     """
     read = method in SAFE_READS
-    if required and not read and not conditions.guards_a_change:
+    if required and not read and not _guarded(conditions, last_modified):
         return Verdict.REQUIRED
     if conditions.if_match is not None:
         if not _any_match(conditions.if_match, etag, exists, strong=True):
