@@ -27,6 +27,7 @@ V1_HEADERS = {
     "sunset": "Tue, 01 Jun 2027 00:00:00 GMT",
     "link": f'<{_http.GUIDE}>; rel="deprecation"; type="text/html"',
 }
+TOO_LARGE = b'{"title": "' + b"x" * (1 << 20) + b'"}'  # over the examples' 1 MiB
 STRONG = re.compile(r'"[A-Za-z0-9_-]{22}"')  # ETag.of: 128 bits of SHA-256, base64url
 
 
@@ -262,6 +263,8 @@ CASES: dict[str, tuple[str, str, dict[str, str], bytes | None]] = {
     "404-version": ("GET", "/v9/tasks/{id}", {}, None),
     "404-v1": ("GET", "/v1/tasks/987654321", {}, None),
     "405-v1": ("DELETE", "/v1/tasks/{id}", {}, None),
+    "404-version-too-large": ("POST", "/v9/tasks", {}, TOO_LARGE),  # the version is read before the body
+    "413-v1": ("POST", "/v1/tasks/{id}", {}, TOO_LARGE),  # with version 1's headers
 }
 
 

@@ -64,11 +64,12 @@ class ErrorMiddleware:
         response: HttpResponseBase | None = None
         version = None
         try:
-            refused = (
-                self._answer(request, in_flight) or self._bound_terminated_body(request) or self._too_large(request)
-            )
+            # The version before the body's size, as on Flask and the ASGI stack: an unknown version is its
+            # 404 whatever the body, and a deprecated version's 413 carries the version's headers.
+            refused = self._answer(request, in_flight)
             if refused is None and self.semantics.active:
                 refused, version = begin_http(self.semantics, request)
+            refused = refused or self._bound_terminated_body(request) or self._too_large(request)
             result = refused if refused is not None else self.get_response(request)
             assert isinstance(result, HttpResponseBase)
             response = self._finish(request, result)
@@ -83,9 +84,10 @@ class ErrorMiddleware:
         response: HttpResponseBase | None = None
         version = None
         try:
-            refused = self._answer(request, in_flight) or self._too_large(request)
+            refused = self._answer(request, in_flight)
             if refused is None and self.semantics.active:
                 refused, version = begin_http(self.semantics, request)
+            refused = refused or self._too_large(request)
             if refused is not None:
                 response = self._finish(request, refused)
                 return response

@@ -34,6 +34,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -90,12 +91,14 @@ def deprecated(deprecation: Deprecation) -> Callable[[F], F]:
 def deprecate(blueprint: Blueprint, deprecation: Deprecation) -> Blueprint:
     """Mark every view of ``blueprint`` (and of the blueprints inside it) deprecated, as :func:`deprecated` does.
 
-    Applied before the app's ``before_request`` hooks; a view's own ``@deprecated`` wins.
-    Returns the blueprint.
+    Applied before the app's ``before_request`` hooks; a view's own ``@deprecated`` gives
+    the headers, unless the blueprint is retired: then its 410, as a retired router or URL
+    include answers on FastAPI and Django. Returns the blueprint.
     """
 
     def apply(endpoint: str | None, values: dict[str, Any] | None) -> None:
-        if endpoint is not None and route_deprecation(current_app.view_functions.get(endpoint)) is not None:
+        own = None if endpoint is None else route_deprecation(current_app.view_functions.get(endpoint))
+        if own is not None and not deprecation.is_gone(time.time()):
             return  # the view's own, applied by the extension's first hook
         apply_deprecation(deprecation)
 
