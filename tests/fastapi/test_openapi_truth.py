@@ -56,29 +56,30 @@ def test_the_document_lists_what_is_sent_and_nothing_else(app: FastAPI) -> None:
         for path, item in spec["paths"].items()
         for method, operation in item.items()
     }
-    # With the conditional layer on (conditional_requests), every GET can answer 304.
+    # With the conditional layer on (conditional_requests), every GET can answer 304, 412 (an If-Match its
+    # answer does not match) and 400 (a malformed If-Match).
     assert responses == {
-        "GET /healthz": ["200", "304"],
-        "GET /livez": ["200", "304"],
-        "GET /readyz": ["200", "304", "503"],
-        "GET /startupz": ["200", "304", "503"],
-        "GET /tasks": ["200", "304", "400"],
+        "GET /healthz": ["200", "304", "400", "412"],
+        "GET /livez": ["200", "304", "400", "412"],
+        "GET /readyz": ["200", "304", "400", "412", "503"],
+        "GET /startupz": ["200", "304", "400", "412", "503"],
+        "GET /tasks": ["200", "304", "400", "412"],
         "POST /tasks": ["201", "400", "409", "413", "415", "422"],
-        "GET /tasks/{task_id}": ["200", "304", "404"],
+        "GET /tasks/{task_id}": ["200", "304", "400", "404", "412"],
         # 400: a malformed If-Match; 412: a stale one; 428: none (before the body is read)
         "PUT /tasks/{task_id}": ["200", "400", "404", "409", "412", "413", "415", "422", "428"],
         "DELETE /tasks/{task_id}": ["204", "400", "404", "412"],
-        "GET /v1/tasks/{task_id}": ["200", "304", "404"],
-        "GET /v2/tasks/{task_id}": ["200", "304", "404"],
-        "GET /legacy/tasks": ["410"],  # retired at its sunset: nothing but the 410
-        "GET /limited": ["200", "304", "429"],
-        "GET /me": ["200", "304", "400", "401"],
-        "GET /admin/audit": ["200", "304", "400", "401", "403"],
-        "GET /reports": ["200", "304", "400", "401", "403"],
+        "GET /v1/tasks/{task_id}": ["200", "304", "400", "404", "412"],
+        "GET /v2/tasks/{task_id}": ["200", "304", "400", "404", "412"],
+        "GET /legacy/tasks": ["400", "410"],  # retired at its sunset: the 410, or the 400 of a malformed If-Match
+        "GET /limited": ["200", "304", "400", "412", "429"],
+        "GET /me": ["200", "304", "400", "401", "412"],
+        "GET /admin/audit": ["200", "304", "400", "401", "403", "412"],
+        "GET /reports": ["200", "304", "400", "401", "403", "412"],
         "POST /auth/login": ["200", "400", "401", "413", "415", "422"],
         "POST /auth/refresh": ["200", "400", "413", "503"],  # 503: a refresh store that cannot answer
         "POST /auth/logout": ["204", "400", "401", "403"],
-        "GET /": ["200", "304"],  # the HTML page
+        "GET /": ["200", "304", "400", "412"],  # the HTML page
         "POST /csp-report": ["204", "400", "413", "415", "429"],  # served by backendkit's middleware
     }
     deprecated = sorted(
@@ -132,7 +133,7 @@ def test_with_metrics_on_the_document_says_what_metrics_answers() -> None:
         command += ["--include-path", "/metrics", "--checks", "all", "--max-examples", "20", "--no-color"]
         result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     operation = spec["paths"]["/metrics"]["get"]
-    assert sorted(operation["responses"]) == ["200", "304"]  # (the example runs the conditional layer)
+    assert sorted(operation["responses"]) == ["200", "304", "400", "412"]  # (the example runs the conditional layer)
     assert sorted(operation["responses"]["200"]["content"]) == ["application/openmetrics-text", "text/plain"]
     assert "head" not in spec["paths"]["/metrics"]
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

@@ -157,7 +157,8 @@ _NOT_MODIFIED = {"description": "Not Modified: the client's copy (If-None-Match,
 def document_http(schema: dict[str, Any], routes: Iterable[Any], semantics: HttpSemantics) -> None:
     """What the layer and the dependencies send, in the OpenAPI document.
 
-    A GET documents 304 with the conditional layer on; a deprecated route (or a route of a
+    A GET documents 304, 412 (an ``If-Match`` its answer does not match) and 400 (a malformed
+    one) with the conditional layer on; a deprecated route (or a route of a
     deprecated path version) is ``deprecated: true``, with 410 when it is retired at its
     sunset (only 410 once it is); versions read from a header or the media type add 400 ``UNSUPPORTED_VERSION``;
     a route under a path version that is not served is no operation (the layer answers 404).
@@ -186,14 +187,18 @@ def document_http(schema: dict[str, Any], routes: Iterable[Any], semantics: Http
             if not isinstance(operation, dict):
                 continue
             responses = operation.setdefault("responses", {})
-            if semantics.conditional is not None and method == "GET":
-                responses.setdefault("304", dict(_NOT_MODIFIED))
+            retired = deprecation is not None and deprecation.is_gone(now)
             if deprecation is not None:
                 operation["deprecated"] = True
-                if deprecation.is_gone(now):  # retired: every answer is the 410
+                if retired:  # every answer the route could make is the 410 now
                     responses.clear()
                 if deprecation.gone_after_sunset:
                     add_responses(responses, 410)
+            if semantics.conditional is not None and method == "GET":
+                add_responses(responses, 400)  # a malformed If-Match, read before routing
+                if not retired:  # a 200's: 304 for a current copy, 412 for an If-Match it does not match
+                    responses.setdefault("304", dict(_NOT_MODIFIED))
+                    add_responses(responses, 412)
             if versioning is not None and not by_path:
                 add_responses(responses, 400)
 
