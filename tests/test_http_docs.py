@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
 from tests.test_docs import run, section_blocks
@@ -62,9 +63,7 @@ def test_the_flask_set_up() -> None:
 
 def test_the_django_set_up() -> None:
     from django.conf import settings
-    from django.test import RequestFactory, override_settings
-
-    from backendkit.django import ErrorMiddleware
+    from django.test import Client, override_settings
 
     blocks = section_blocks("http.md", "Per framework")
     ns: dict[str, Any] = run(blocks["Django"], {**_fastapi(), "__name__": __name__})
@@ -72,12 +71,23 @@ def test_the_django_set_up() -> None:
     assert ns["BACKENDKIT"]["VERSIONING"] == "myproject.api.VERSIONS"  # (a dotted path: read at start-up)
     chosen = {**settings.BACKENDKIT, "CONDITIONAL_REQUESTS": ns["BACKENDKIT"]["CONDITIONAL_REQUESTS"]}
     chosen.pop("VERSIONING", None)
-    legacy = ns["urlpatterns"][2].url_patterns[0].callback  # the include's view, deprecated by deprecate()
-    with override_settings(BACKENDKIT=chosen):
-        for view, path in ((ns["old"], "/old"), (legacy, "/legacy/ping")):
-            response = ErrorMiddleware(view)(RequestFactory().get(path))
+    urls = types.ModuleType("http_docs_urls")
+    urls.urlpatterns = ns["urlpatterns"]  # type: ignore[attr-defined]
+    with override_settings(BACKENDKIT=chosen, ROOT_URLCONF=urls):
+        client = Client()
+        for path in ("/old", "/legacy/ping"):
+            response = client.get(path)
             assert (response.status_code, response["Deprecation"], response["Link"]) == (200, DEPRECATION, LINK)
             assert response["ETag"].startswith('"')  # the conditional layer: a tag from the bytes
+
+        def change(**headers: str) -> Any:
+            return client.put("/notes/1", b'{"text": "x"}', content_type="application/json", headers=headers)
+
+        assert change().status_code == 428
+        changed = change(If_Match='"v1"')
+        assert (changed.status_code, changed["ETag"]) == (200, '"v2"')
+        stale = change(If_Match='"v1"')
+        assert (stale.status_code, stale["ETag"]) == (412, '"v2"')
     assert [str(p.pattern) for p in ns["urlpatterns"]] == ["notes/<int:note_id>", "old", "legacy/"]
 
 

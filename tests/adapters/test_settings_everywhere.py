@@ -162,6 +162,7 @@ def _versioning(send: Send, caplog: pytest.LogCaptureFixture) -> None:
     refused = send("GET", "/ok", {"API-Version": "9"})
     assert refused.status == 400
     assert refused.json()["error"]["details"] == {"requested": "9", "supported": ["1"]}
+    assert refused.headers["vary"].endswith("API-Version")
 
 
 def _teapot_registry() -> ExceptionRegistry:

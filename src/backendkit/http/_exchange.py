@@ -169,7 +169,10 @@ class HttpSemantics:
             try:
                 version = versioning.resolve(path=path, header=header(versioning.header), accept=header("Accept"))
             except UnknownVersion as exc:
-                raise version_error(exc) from None
+                refused = version_error(exc)
+                if versioning.vary is not None:  # (the 400 too depends on the header a cache must key on)
+                    refused.headers["Vary"] = versioning.vary
+                raise refused from None
             exchange.version = version
             deprecation = versioning.deprecation(version)
             if deprecation is not None:

@@ -168,18 +168,25 @@ def version_number(version: int | str | None) -> int | None:
 
     ``Preconditions.expected_version`` gives text (``"3"`` from ``If-Match: "v3"``) or None;
     an int is taken as it is. Text that is not ASCII digits, a negative number or one past
-    :data:`LARGEST_VERSION` names no row: the update then changes nothing and answers 412
+    :data:`LARGEST_VERSION` or with a leading zero (``"v03"`` does not match ``"v3"`` in
+    :meth:`Preconditions.check` either) names no row: the update then changes nothing and answers 412
     (or 404). A bool is a caller's bug, refused.
 
     Example:
-        >>> version_number("3"), version_number("٣"), version_number(None), version_number(7)
-        (3, None, None, 7)
+        >>> version_number("3"), version_number("03"), version_number("٣"), version_number(None), version_number(7)
+        (3, None, None, None, 7)
     """
     if isinstance(version, bool):
         raise TypeError("a version is an int or the text of one, not a bool")
     if isinstance(version, int):
         number = version
-    elif isinstance(version, str) and version.isascii() and version.isdigit() and len(version) <= 19:
+    elif (
+        isinstance(version, str)
+        and version.isascii()
+        and version.isdigit()
+        and len(version) <= 19
+        and (version == "0" or version[0] != "0")  # "v0003" is not the tag of version 3 ("v3")
+    ):
         number = int(version)
     else:
         return None
