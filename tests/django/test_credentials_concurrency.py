@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import connections
 
 from backendkit.apikeys import APIKeys, KeyRecord, NewKey
 from backendkit.auth import HMACKey, TokenIssuer, TokenPair
 from backendkit.django.credentials import DjangoKeyStore, DjangoRefreshStore
 from backendkit.errors import ServiceUnavailable
+from tests.django.at_once import at_once
 from tests.django.credentials_db import PYTHON, ROOT, database, extra_database, project_env
 from tests.support.postgres import Schema
 
@@ -38,28 +36,6 @@ def alias(request: pytest.FixtureRequest) -> str:
 
 def issuer_on(alias: str) -> TokenIssuer:
     return TokenIssuer(HMACKey(SECRET), refresh_store=DjangoRefreshStore(using=alias), pepper=PEPPER)
-
-
-def at_once(tasks: list[Callable[[], Any]]) -> list[Any]:
-    """Each task in a thread of its own, released together, each on its own connection (closed after)."""
-    start = threading.Barrier(len(tasks))
-    results: list[Any] = [None] * len(tasks)
-
-    def run(i: int) -> None:
-        try:
-            start.wait(timeout=30)
-            results[i] = tasks[i]()
-        except Exception as exc:  # reported by the test, not lost in the thread
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(tasks))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def generation(alias: str, refresh_token: str) -> int:

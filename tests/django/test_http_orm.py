@@ -14,7 +14,7 @@ import functools
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,6 +22,7 @@ from django.db import connections, transaction
 
 from backendkit.django.http import aupdate_if_version, update_if_version
 from backendkit.errors import NotFound, PreconditionFailed
+from tests.django.at_once import at_once
 from tests.django.credentials_db import extra_database
 from tests.support.postgres import django_database, own_schema, server_url
 
@@ -167,28 +168,6 @@ def test_the_async_twin_answers_alike(sqlite: str) -> None:
     assert asyncio.run(run()) == [2, PreconditionFailed, NotFound]
     connections.close_all()  # (the async ORM's worker thread opened one)
     assert notes(sqlite).get(pk=note.pk).title == "async"
-
-
-def at_once(tasks: list[Callable[[], Any]]) -> list[Any]:
-    """Each task in a thread of its own, released together, each on its own connection (closed after)."""
-    start = threading.Barrier(len(tasks))
-    results: list[Any] = [None] * len(tasks)
-
-    def run(i: int) -> None:
-        try:
-            start.wait(timeout=30)
-            results[i] = tasks[i]()
-        except Exception as exc:  # reported by the test, not lost in the thread
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(tasks))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def test_concurrent_writers_sending_one_version_exactly_one_wins_on_postgresql(postgres: str) -> None:
