@@ -45,3 +45,17 @@ def test_an_exception_that_only_has_an_exceptions_attribute_is_itself(log_lines:
 
     line = _logged(log_lines, Batch())
     assert line["exception"]["message"] == "a batch failed"
+
+
+@pytest.mark.parametrize(("source", "allowed"), [("header", True), ("path", False), ("media_type", False)])
+def test_a_preflight_may_ask_for_the_header_the_api_version_is_read_from(source: str, allowed: bool) -> None:
+    from backendkit.http import Versioning
+    from backendkit.security import CORS
+
+    settings = Settings(
+        cors=CORS(allow_origins=["https://app.example.com"]), versioning=Versioning(["1"], source=source)
+    )  # type: ignore[arg-type]
+    security = AdapterState(settings).security
+    assert security is not None
+    asked = security.cors.preflight("https://app.example.com", "GET", "api-version")  # type: ignore[union-attr]
+    assert asked.allowed is allowed

@@ -25,6 +25,7 @@ from backendkit.context import (
     request_id_var,
 )
 from backendkit.errors import APIError, ErrorHandler, ErrorResponse, ExceptionRegistry, HandledError
+from backendkit.http import Versioning, versioning_setting
 from backendkit.logging._core.access import ACCESS_LOGGER, access_entry, access_level
 from backendkit.observability._core.events import RequestEnd, RequestStart
 from backendkit.observability._hub import Observer, hub
@@ -90,7 +91,10 @@ class AdapterState:
         self.forwarding_key = environ_key(self.trusted_proxies.header) if enabled else None
         # CORS and the security headers (None: both off), and the header a trusted proxy names the scheme in.
         self.security = HttpSecurity.from_settings(
-            settings.cors, settings.security_headers, request_id_header=settings.request_id_header
+            settings.cors,
+            settings.security_headers,
+            request_id_header=settings.request_id_header,
+            request_headers=_version_header(settings.versioning),
         )
         proto = "x-forwarded-proto" if self.trusted_proxies.header == "x-forwarded-for" else "forwarded"
         self.proto_header = proto.encode("latin-1") if enabled else None
@@ -271,6 +275,14 @@ class AdapterState:
     def render(self, error: APIError, *, path: str) -> ErrorResponse:
         """Render an API error that is already known (no logging: it is not a bug)."""
         return self.handler.render(error, request_id=request_id_var.get(), instance=path)
+
+
+def _version_header(value: Any) -> tuple[str, ...]:
+    """The request header the API version is read from, when ``VERSIONING`` reads one (for CORS preflights)."""
+    if not isinstance(value, (Versioning, Mapping)):
+        return ()  # (off; or a Django dotted path, which its adapter resolves before it gets here)
+    versioning = versioning_setting(value)
+    return (versioning.header,) if versioning is not None and versioning.source == "header" else ()
 
 
 def _size(declared: int | str | None) -> int | None:

@@ -321,3 +321,18 @@ def test_an_unsafe_request_s_preconditions_are_left_to_its_route() -> None:
     with pytest.raises(APIError) as malformed:
         preconditions_of(scope_of("PUT", if_match="garbage"))
     assert malformed.value.code == "MALFORMED_PRECONDITION"
+
+
+def test_the_412_in_place_of_an_answer_keeps_what_the_app_added_but_its_representation() -> None:
+    headers = [
+        (b"etag", b'"v2"'),
+        (b"set-cookie", b"seen=1; Path=/"),
+        (b"x-hook", b"ran"),
+        (b"cache-control", b"max-age=60"),
+    ]
+    app = ErrorMiddleware(responder(headers=headers), conditional_requests=True)
+    status, sent, body, _ = run(app, scope_of(if_match='"v1"'))
+    assert status == 412
+    assert (sent["set-cookie"], sent["x-hook"], sent["etag"]) == ("seen=1; Path=/", "ran", '"v2"')
+    assert "cache-control" not in sent  # the 200's caching is not the error's
+    assert sent["content-length"] == str(len(body))

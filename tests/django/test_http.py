@@ -122,6 +122,27 @@ def ok(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"ok": True})
 
 
+CLOSED: list[str] = []
+
+
+class _Closing:
+    """A streamed body that says when it is closed (a file would be)."""
+
+    def __iter__(self) -> Any:
+        return iter([b'{"ok":true}'])
+
+    def close(self) -> None:
+        CLOSED.append("closed")
+
+
+def closing(request: HttpRequest) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(_Closing(), content_type="application/json")
+    response["ETag"] = '"c1"'
+    response.set_cookie("seen", "1")
+    response["X-Inner"] = "ran"
+    return response
+
+
 versioned = [path("item", item), path("missing", missing)]
 urlpatterns = [
     path("item", item),
@@ -131,6 +152,7 @@ urlpatterns = [
     path("revalidated", revalidated),
     path("not-modified", not_modified),
     path("streamed", streamed),
+    path("closing", closing),
     path("missing", missing),
     path("old", old_report),
     path("old-missing", old_missing),
@@ -389,3 +411,21 @@ def test_the_access_line_says_a_call_was_deprecated(client: Client, log_lines: L
 
 
 __all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]
+
+
+def test_a_304_or_a_412_in_place_of_an_answer_is_that_answer_closed_and_with_its_cookies(client: Client) -> None:
+    CLOSED.clear()
+    fresh = client.get("/closing", headers={"If-None-Match": '"c1"'})
+    assert (fresh.status_code, b"".join(fresh.streaming_content)) == (304, b"")  # type: ignore[attr-defined]
+    fresh.close()  # (what the handler does once the answer is sent)
+    assert CLOSED == ["closed"]
+    assert "Content-Type" not in fresh
+    assert fresh.cookies["seen"].value == "1"
+    failed = client.get("/closing", headers={"If-Match": '"c0"'})
+    assert failed.status_code == 412
+    body = b"".join(failed.streaming_content)  # type: ignore[attr-defined]
+    failed.close()
+    assert CLOSED == ["closed", "closed"]
+    assert json.loads(body)["error"]["code"] == "PRECONDITION_FAILED"
+    assert (failed["X-Inner"], failed["ETag"], failed["Content-Type"]) == ("ran", '"c1"', "application/json")
+    assert failed.cookies["seen"].value == "1"

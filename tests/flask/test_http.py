@@ -516,3 +516,54 @@ def test_a_304_and_a_412_still_carry_cors_security_and_request_id_headers() -> N
         assert r.headers["Access-Control-Allow-Origin"] == "https://app.test"
         assert "ETag" in r.headers["Access-Control-Expose-Headers"]
         assert (r.headers["X-Request-ID"], r.headers["X-Content-Type-Options"]) == ("rid-cors", "nosniff")
+
+
+class _Closing:
+    """A response body that says when it is closed (a file or a stream would be)."""
+
+    def __init__(self, closed: list[str]) -> None:
+        self.closed = closed
+
+    def __iter__(self) -> Any:
+        return iter([b'{"ok":true}'])
+
+    def close(self) -> None:
+        self.closed.append("closed")
+
+
+def test_a_304_or_a_412_in_place_of_an_answer_closes_its_body_and_keeps_the_hooks_headers() -> None:
+    closed: list[str] = []
+    app = make_app()
+
+    @app.get("/closing")
+    def closing() -> Response:
+        return Response(_Closing(closed), headers={"ETag": '"c1"'}, content_type="application/json")
+
+    @app.after_request
+    def hook(response: Response) -> Response:
+        response.headers["X-Hook"] = "ran"
+        response.set_cookie("seen", "1")
+        return response
+
+    client = app.test_client()
+    fresh = client.get("/closing", headers={"If-None-Match": '"c1"'})
+    assert fresh.status_code == 304
+    fresh.close()  # (what a WSGI server does with the answer it sent)
+    assert closed == ["closed"]
+    failed = client.get("/closing", headers={"If-Match": '"c0"'})
+    assert failed.status_code == 412
+    assert closed == ["closed", "closed"]
+    assert (failed.headers["X-Hook"], failed.headers["ETag"]) == ("ran", '"c1"')
+    assert failed.headers["Set-Cookie"].startswith("seen=1")
+    assert failed.get_json()["error"]["code"] == "PRECONDITION_FAILED"
+
+
+def test_a_304_keeps_allow_as_on_the_other_frameworks() -> None:
+    app = make_app()
+
+    @app.get("/allowing")
+    def allowing() -> tuple[Response, int, dict[str, str]]:
+        return jsonify(ok=True), 200, {"ETag": '"a1"', "Allow": "GET, HEAD"}
+
+    reply = app.test_client().get("/allowing", headers={"If-None-Match": '"a1"'})
+    assert (reply.status_code, reply.headers["Allow"]) == (304, "GET, HEAD")

@@ -23,7 +23,7 @@ Example:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from backendkit._headers import channel
 from backendkit._runtime import AdapterState
@@ -39,11 +39,13 @@ from backendkit.http import (
     HttpSemantics,
     Preconditions,
     api_version_var,
+    carried_headers,
     gone,
     request_preconditions,
 )
 
 EXCHANGE = "backendkit.http_exchange"
+_QUEUED_LINKS = "backendkit.http_deprecation_links"  # (the links deprecate() queued, to take back)
 """The key of the request's :class:`~backendkit.http.HttpExchange` in the ASGI scope."""
 
 
@@ -101,7 +103,16 @@ def deprecate(scope: Scope, deprecation: Deprecation, *, now: float | None = Non
     queued = channel(scope)
     if queued is None:
         raise ConfigurationError("a deprecated route needs backendkit's install() (or ErrorMiddleware) around the app")
+    # One deprecation per answer, the last applied (the route's, after its router's): an earlier one's
+    # headers are taken back, not joined (Deprecation and Sunset hold one date each).
+    earlier = scope.get(_QUEUED_LINKS)
+    queued[:] = [
+        (name, value)
+        for name, value in queued
+        if name not in ("Deprecation", "Sunset") and not (name == "Link" and value == earlier)
+    ]
     queued.extend(deprecation.headers)
+    scope[_QUEUED_LINKS] = deprecation.links
     if deprecation.links is not None:
         queued.append(("Link", deprecation.links))
 
@@ -241,19 +252,25 @@ class _Finishing:
         headers = _text(list(message.get("headers", ())))
         done = self.exchange.finish(message["status"], headers, body, now=time.time())
         if done.error is not None:
-            await self._send_error(done.error)
+            await self._send_error(done.error, carrying=headers)
             self.dropping = _SWALLOWING
             return
         self.dropping = _SENDING if done.send_body else _EMPTYING
         await self.out({**message, "status": done.status, "headers": encode_headers(done.headers)})
 
-    async def _send_error(self, error: APIError) -> None:
-        await self.send_rendered(self.layer.state.render(error, path=self.scope.get("path", "")))
+    async def _send_error(self, error: APIError, *, carrying: list[tuple[str, str]]) -> None:
+        await self.send_rendered(self.layer.state.render(error, path=self.scope.get("path", "")), carrying=carrying)
 
-    async def send_rendered(self, rendered: ErrorResponse) -> None:
-        """Send an error response, finished by the exchange, in place of what the route made."""
+    async def send_rendered(self, rendered: ErrorResponse, *, carrying: Sequence[tuple[str, str]] = ()) -> None:
+        """Send an error response, finished by the exchange, in place of what the route made.
+
+        ``carrying``: the headers of that answer, of which the error keeps what the app's own
+        middleware and route added (its cookies, its fields; see :func:`~backendkit.http.carried_headers`).
+        """
         self.dropping = _SWALLOWING
-        done: Finished = self.exchange.finish(rendered.status, list(rendered.headers), None, now=time.time())
+        fields = list(rendered.headers)
+        fields += carried_headers(list(carrying), fields)
+        done: Finished = self.exchange.finish(rendered.status, fields, None, now=time.time())
         headers = encode_headers(done.headers)
         headers.append((b"content-length", str(len(rendered.body)).encode("latin-1")))
         await self.out({"type": "http.response.start", "status": done.status, "headers": headers})

@@ -12,13 +12,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, MutableMapping
 from contextvars import Token
+from http.client import responses
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 
 from backendkit.django._respond import error_response
 from backendkit.errors import APIError
-from backendkit.http import HttpExchange, HttpSemantics, NotModified, api_version_var
+from backendkit.http import HttpExchange, HttpSemantics, NotModified, api_version_var, carried_headers
 
 HTTP_EXCHANGE = "backendkit.http"
 """The key of the request's :class:`~backendkit.http.HttpExchange` in ``request.META``."""
@@ -72,26 +73,40 @@ def finish_http(request: HttpRequest, response: HttpResponseBase) -> HttpRespons
     body = response.content if isinstance(response, HttpResponse) else None
     done = exchange.finish(response.status_code, list(response.headers.items()), body, now=now)
     if done.error is not None:  # a GET whose If-Match fails against what it produced: 412
-        response = error_response(request, done.error)
-        done = exchange.finish(response.status_code, list(response.headers.items()), response.content, now=now)
+        error = error_response(request, done.error)
+        headers = list(error.headers.items())
+        headers += carried_headers(list(response.headers.items()), headers)
+        _become(response, error.status_code, headers, error.content)  # (its cookies and closers stay)
+        done = exchange.finish(response.status_code, headers, None, now=now)
     if not done.send_body:
-        return _bodiless(done.status, done.headers, response)
+        _become(response, done.status, done.headers, b"")
+        return response
     for name, value in done.headers:
         if response.headers.get(name) != value:
             response[name] = value
     return response
 
 
-def not_modified(exc: NotModified) -> HttpResponse:
-    """The 304 a view asked for by raising :class:`~backendkit.http.NotModified`."""
-    return _bodiless(304, list(exc.headers.items()))
-
-
-def _bodiless(status: int, headers: list[tuple[str, str]], stands_for: HttpResponseBase | None = None) -> HttpResponse:
-    response = HttpResponse(status=status)
-    del response["Content-Type"]
+def _become(response: HttpResponseBase, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+    """``response`` made another answer in place: the same object, so the file or stream it holds is
+    still closed by the handler when the request ends, and its cookies are still sent."""
+    response.status_code = status
+    response.reason_phrase = responses.get(status, "Unknown Status Code")
+    if isinstance(response, StreamingHttpResponse):
+        response.streaming_content = [body] if body else []
+    else:
+        assert isinstance(response, HttpResponse)
+        response.content = body
+    for name in list(response.headers):
+        del response.headers[name]
     for name, value in headers:
         response[name] = value
-    if stands_for is not None:
-        response.cookies = stands_for.cookies  # Set-Cookie is not representation metadata: the 304 keeps it
+
+
+def not_modified(exc: NotModified) -> HttpResponse:
+    """The 304 a view asked for by raising :class:`~backendkit.http.NotModified`."""
+    response = HttpResponse(status=304)
+    del response["Content-Type"]
+    for name, value in exc.headers.items():
+        response[name] = value
     return response

@@ -61,7 +61,7 @@ def preconditions(request: Any, *, required: bool = False) -> Preconditions:
 
     Raises:
         PreconditionRequired: 428 ``PRECONDITION_REQUIRED``: ``required``, and an unsafe
-            request with neither ``If-Match``, ``If-None-Match`` nor ``If-Unmodified-Since``.
+            request with no ``If-Match``, ``If-None-Match: *`` or ``If-Unmodified-Since``.
         BadRequest: 400 ``MALFORMED_PRECONDITION`` for a malformed ``If-Match``.
 
     Example:

@@ -52,7 +52,7 @@ def preconditions(required: bool = False) -> Callable[..., Preconditions]:
     The route calls :meth:`Preconditions.check` with the resource's current tag (412
     when stale, 304 for a GET whose copy is current), or reads
     :attr:`Preconditions.expected_version` to update atomically. With ``required``, an
-    unsafe request with none of ``If-Match``, ``If-None-Match``, ``If-Unmodified-Since`` is
+    unsafe request with no ``If-Match``, ``If-None-Match: *`` or ``If-Unmodified-Since`` is
     answered 428 ``PRECONDITION_REQUIRED`` before its body is read. The operation documents
     the ``If-Match`` header, 400 (a malformed one), 412 and, when required, 428.
     """

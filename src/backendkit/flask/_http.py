@@ -17,7 +17,15 @@ from werkzeug.datastructures import Headers
 from backendkit._runtime import environ_key
 from backendkit.errors import APIError
 from backendkit.flask._state import refuse, report_missing
-from backendkit.http import SAFE_READS, Deprecation, HttpExchange, HttpSemantics, api_version_var
+from backendkit.http import (
+    NOT_MODIFIED_DROPS,
+    SAFE_READS,
+    Deprecation,
+    HttpExchange,
+    HttpSemantics,
+    api_version_var,
+    carried_headers,
+)
 
 SEMANTICS = "backendkit.http"
 """The key of the app's :class:`~backendkit.http.HttpSemantics` in ``app.extensions``."""
@@ -58,9 +66,9 @@ def begin(semantics: HttpSemantics, req: Request, endpoint: str | None) -> None:
         get = environ.get
         exchange = semantics.begin(req.method, req.path, lambda name: get(_key(name)), now=time.time())
         environ[EXCHANGE] = exchange
+        g.api_version = exchange.version  # (None without VERSIONING: as request.state's and Django's request's)
         if semantics.versioning is not None:
             environ[_VERSION_BINDING] = api_version_var.set(exchange.version)
-            g.api_version = exchange.version
     if _marked and endpoint is not None:
         deprecation = route_deprecation(current_app.view_functions.get(endpoint))
         if deprecation is not None:
@@ -104,22 +112,25 @@ def finish(semantics: HttpSemantics, response: Response, render: Callable[[Excep
     """
     environ = request.environ
     exchange: HttpExchange | None = environ.get(EXCHANGE)
-    if exchange is None:
-        if semantics.active and "Deprecation" in response.headers:  # a retired version's 410, raised by begin
+    if exchange is None:  # (a retired version's 410, raised by begin, carries its headers already)
+        if "Deprecation" in response.headers:
             environ[_DEPRECATED] = True
         return response
     now = time.time()
     status, before, body = _parts(exchange, response)
     done = exchange.finish(status, before, body, now=now)
-    if done.error is not None:
+    if done.error is not None:  # a GET whose If-Match fails against what it produced: 412
+        original = response
         response = render(done.error)
+        response.headers.extend(carried_headers(before, list(response.headers.items())))  # (cookies, hooks')
+        original.close()  # (its file or stream: nobody else will)
         status, before, body = _parts(exchange, response)
         done = exchange.finish(status, before, body, now=now)
     if done.status == 304:
         _not_modified(response, before, done.headers)
     else:
         _replace_headers(response.headers, before, done.headers)
-    if exchange.deprecation is not None:
+    if "Deprecation" in response.headers:  # (the access line's and the metric's rule on every adapter)
         environ[_DEPRECATED] = True
     return response
 
@@ -150,16 +161,18 @@ def _replace_headers(headers: Headers, before: list[tuple[str, str]], pairs: lis
 def _not_modified(response: Response, before: list[tuple[str, str]], pairs: list[tuple[str, str]]) -> None:
     """``response`` made the 304 standing for it: no body, ``pairs`` as its headers."""
     response.status_code = 304
+    held = response.response
     response.response = []
+    if hasattr(held, "close"):  # a file or a stream: closed when the 304 is (werkzeug closes what it sends)
+        response.call_on_close(held.close)
     _replace_headers(response.headers, before, pairs)
-    if "Last-Modified" in response.headers:
-        response.__class__ = _keeping_last_modified(type(response))
+    response.__class__ = _keeping_last_modified(type(response))
 
 
 def not_modified_response(headers: dict[str, str]) -> Response:
     """The 304 for a :class:`~backendkit.http.NotModified` a view raised, with its validators."""
     cls = current_app.response_class
-    response = (_keeping_last_modified(cls) if "Last-Modified" in headers else cls)(status=304, headers=headers)
+    response = _keeping_last_modified(cls)(status=304, headers=headers)
     del response.headers["Content-Type"]  # (the default type Flask gives any response)
     return response
 
@@ -168,11 +181,14 @@ _KEEPING: dict[type[Response], type[Response]] = {}
 
 
 def _keeping_last_modified(base: type[Response]) -> type[Response]:
-    """``base``, but a 304 keeps its ``Last-Modified``, as on every other framework (RFC 9110 §15.4.5 allows it).
+    """``base``, but a 304 keeps what the core keeps (``Last-Modified``, ``Allow``), as on every other framework.
 
     Werkzeug removes every entity header but ``Expires`` and ``Content-Location`` from a
-    304 (RFC 2616's list), ``Last-Modified`` among them; the same 304 from FastAPI or
-    Django keeps it, and a client without an ETag needs it to revalidate next time.
+    304 (RFC 2616's list), ``Last-Modified`` and ``Allow`` among them; RFC 9110 §15.4.5
+    drops only representation metadata (:data:`~backendkit.http.NOT_MODIFIED_DROPS`), and
+    the same 304 from FastAPI or Django keeps them (a client without an ETag needs
+    ``Last-Modified`` to revalidate next time). A subclass of the app's own response
+    class, made once per class: werkzeug decides in ``get_wsgi_headers``, on the way out.
     """
 
     made = _KEEPING.get(base)
@@ -182,9 +198,11 @@ def _keeping_last_modified(base: type[Response]) -> type[Response]:
     class KeepingLastModified(base):  # type: ignore[valid-type,misc]
         def get_wsgi_headers(self, environ: Any) -> Headers:
             headers: Headers = super().get_wsgi_headers(environ)
-            kept = self.headers.get("Last-Modified")
-            if kept is not None and "Last-Modified" not in headers:
-                headers["Last-Modified"] = kept
+            if self.status_code == 304:
+                sent = {name.lower() for name in headers.keys()}  # noqa: SIM118  (Headers iterates over pairs)
+                for name, value in self.headers.items():
+                    if name.lower() not in sent and name.lower() not in NOT_MODIFIED_DROPS:
+                        headers.add(name, value)
             return headers
 
     KeepingLastModified.__name__ = KeepingLastModified.__qualname__ = base.__name__

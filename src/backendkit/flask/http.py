@@ -52,7 +52,7 @@ def preconditions(required: bool = False) -> Preconditions:
     """The current request's preconditions, for the view to check against the resource's current validators.
 
     Call it first in the view (before reading the body): with ``required``, an unsafe
-    request that sent none of ``If-Match``, ``If-None-Match``, ``If-Unmodified-Since``
+    request that sent no ``If-Match``, ``If-None-Match: *`` or ``If-Unmodified-Since``
     is answered 428 ``PRECONDITION_REQUIRED`` at once; a malformed ``If-Match`` is a 400
     ``MALFORMED_PRECONDITION``. Then :meth:`~backendkit.http.Preconditions.check` with
     the current ETag raises the 412 (or the 304 of a GET), or

@@ -53,6 +53,7 @@ from backendkit.http._exchange import (
     HttpExchange,
     HttpSemantics,
     api_version_var,
+    carried_headers,
     get_api_version,
     request_preconditions,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "Verdict",
     "Versioning",
     "api_version_var",
+    "carried_headers",
     "check",
     "conditional_setting",
     "conditions_of",

@@ -18,7 +18,14 @@ from typing import Any
 from backendkit.errors import APIError
 from backendkit.http._core.answers import Preconditions, conditions_of, failed, gone, version_error
 from backendkit.http._core.deprecation import Deprecation, merge_link
-from backendkit.http._core.preconditions import NONE, SAFE_READS, Conditions, Verdict, not_modified_headers
+from backendkit.http._core.preconditions import (
+    NONE,
+    NOT_MODIFIED_DROPS,
+    SAFE_READS,
+    Conditions,
+    Verdict,
+    not_modified_headers,
+)
 from backendkit.http._core.revalidate import ConditionalRequests, revalidate
 from backendkit.http._core.setting import conditional_setting, versioning_setting
 from backendkit.http._core.versions import UnknownVersion, Versioning
@@ -31,6 +38,20 @@ api_version_var: ContextVar[str | None] = ContextVar("backendkit.api_version", d
 def get_api_version() -> str | None:
     """The API version the current request asked for (``VERSIONING``), or None."""
     return api_version_var.get()
+
+
+_NOT_CARRIED = NOT_MODIFIED_DROPS | {"etag", "last-modified", "cache-control", "expires", "content-location"}
+
+
+def carried_headers(original: Headers, error: Headers) -> Headers:
+    """What an error put in place of an answer (:attr:`Finished.error`) keeps of that answer's headers.
+
+    Everything the application's hooks and middleware added (cookies, CORS, its own fields),
+    but the answer's representation metadata and caching (a 412 is not the 200's
+    representation, and must not be cached as it), and nothing the error sets itself.
+    """
+    present = {name.lower() for name, _ in error}
+    return [(name, value) for name, value in original if name.lower() not in _NOT_CARRIED | present]
 
 
 def _get(headers: Headers, name: str) -> str | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any
 
 from backendkit._headers import HeaderTarget
@@ -95,8 +95,16 @@ class HttpSecurity:
 
     __slots__ = ("_preflights", "budget", "cors", "headers", "report_path")
 
-    def __init__(self, cors: CORS | None, headers: SecurityHeaders | None, *, request_id_header: str) -> None:
-        self.cors = cors.with_headers(allow=[request_id_header], expose=[request_id_header]) if cors else None
+    def __init__(
+        self,
+        cors: CORS | None,
+        headers: SecurityHeaders | None,
+        *,
+        request_id_header: str,
+        request_headers: Sequence[str] = (),
+    ) -> None:
+        allowed = [request_id_header, *request_headers]
+        self.cors = cors.with_headers(allow=allowed, expose=[request_id_header]) if cors else None
         self.headers = headers
         self.report_path = headers.report_path if headers is not None else None
         self.budget = ReportBudget(headers.reports_per_minute) if headers is not None else None
@@ -104,13 +112,19 @@ class HttpSecurity:
         self._preflights: dict[tuple[str, str, str | None, bool], Preflight] = {}
 
     @classmethod
-    def from_settings(cls, cors: Any, security_headers: Any, *, request_id_header: str) -> HttpSecurity | None:
-        """From the ``CORS`` and ``SECURITY_HEADERS`` settings; ``None`` when both are off."""
+    def from_settings(
+        cls, cors: Any, security_headers: Any, *, request_id_header: str, request_headers: Sequence[str] = ()
+    ) -> HttpSecurity | None:
+        """From the ``CORS`` and ``SECURITY_HEADERS`` settings; ``None`` when both are off.
+
+        ``request_headers``: more request headers backendkit reads, for preflights to allow (the
+        API version's, when ``VERSIONING`` reads it from a header).
+        """
         policy = cors_of(cors)
         headers = SecurityHeaders.from_setting(security_headers)
         if policy is None and headers is None:
             return None
-        return cls(policy, headers, request_id_header=request_id_header)
+        return cls(policy, headers, request_id_header=request_id_header, request_headers=request_headers)
 
     def begin(
         self,

@@ -41,7 +41,7 @@ def preconditions(request: Request, *, required: bool = False) -> Preconditions:
     Raises:
         BadRequest: 400 ``MALFORMED_PRECONDITION`` for a malformed ``If-Match``.
         PreconditionRequired: 428 at once for a ``required`` unsafe request that sent
-            none of ``If-Match``, ``If-None-Match``, ``If-Unmodified-Since``.
+            no ``If-Match``, ``If-None-Match: *`` or ``If-Unmodified-Since``.
     """
     return preconditions_of(request.scope, required=required)
 
