@@ -336,3 +336,19 @@ def test_the_412_in_place_of_an_answer_keeps_what_the_app_added_but_its_represen
     assert (sent["set-cookie"], sent["x-hook"], sent["etag"]) == ("seen=1; Path=/", "ran", '"v2"')
     assert "cache-control" not in sent  # the 200's caching is not the error's
     assert sent["content-length"] == str(len(body))
+
+
+@pytest.mark.parametrize("options", [{}, {"conditional_requests": True}], ids=["no setting", "the layer on"])
+def test_a_route_s_deprecation_replaces_its_router_s_whatever_the_settings(options: dict[str, Any]) -> None:
+    later = Deprecation(datetime(2026, 9, 1, tzinfo=timezone.utc), link="https://example.com/route")
+
+    async def app(scope: Scope, receive: Any, send: Any) -> None:
+        deprecate(scope, OLD)  # the router's
+        deprecate(scope, later)  # then the route's own
+        await responder()(scope, receive, send)
+
+    status, headers, _, _ = run(ErrorMiddleware(app, **options), scope_of())
+    assert status == 200
+    assert headers["deprecation"] == "@1788220800"  # one date: the route's
+    assert "sunset" not in headers
+    assert headers["link"] == '<https://example.com/route>; rel="deprecation"; type="text/html"'
