@@ -6,6 +6,8 @@ import importlib
 
 import pytest
 
+pytestmark = pytest.mark.usefixtures("collected")  # (tests/conftest.py: warnings recorded here are theirs)
+
 # (module, old name, new name): the old name answers the same act as the new one.
 RENAMED = [
     ("backendkit.fastapi.health", "health_router", "health_routes"),

@@ -13,6 +13,8 @@ from backendkit.fastapi.health import health_routes as fastapi_health_routes
 from backendkit.health import MEDIA_TYPE, Health
 from backendkit.starlette.health import health_routes
 
+pytestmark = pytest.mark.usefixtures("collected")  # (tests/conftest.py: warnings recorded here are theirs)
+
 
 def _fastapi(kind: str) -> FastAPI:
     app = FastAPI()

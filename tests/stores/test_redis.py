@@ -40,6 +40,8 @@ from backendkit.stores import StoreUnavailable
 from tests.support.net import blackhole, free_port
 from tests.support.redis import RedisCluster, RedisServer, redis_binary, start_redis
 
+pytestmark = pytest.mark.usefixtures("collected")  # (tests/conftest.py: warnings recorded here are theirs)
+
 KEY = HMACKey("tests-only-kernel-secret-of-32-bytes!!!!")
 NOW = 1_800_000_000.0
 TIMEOUT = 0.1

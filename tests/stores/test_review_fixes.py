@@ -20,6 +20,8 @@ from backendkit.idempotency.redis import AsyncRedisStore as AsyncIdempotencyStor
 from backendkit.ratelimit import AsyncRateLimiter, AsyncRedisStore, Limit, RateLimiter, SlidingWindow
 from tests.support.redis import RedisServer
 
+pytestmark = pytest.mark.usefixtures("collected")  # (tests/conftest.py: warnings recorded here are theirs)
+
 
 class _BlipOnce(MemoryStore):
     """A store whose next ``begin`` fails once (a network blip), then answers as usual."""
