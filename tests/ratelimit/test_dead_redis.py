@@ -28,7 +28,9 @@ from backendkit.stores.redis._turns import FIRST_IN_FLIGHT
 from tests.support.net import Blackhole, blackhole, free_port
 
 TIMEOUT = 0.25
-SLACK = 0.5  # a busy machine's scheduling; a retrying client took seconds
+# A busy machine's scheduling. A retrying client took 3.8 s or more, so a bound under that
+# still tells the two apart; what a check waited for is proven by counting connections.
+SLACK = 2.0
 
 SYNC_CLIENTS: dict[str, Callable[[int], Any]] = {
     "a URL": lambda port: f"redis://127.0.0.1:{port}/0",
@@ -107,8 +109,10 @@ def test_after_the_retry_interval_one_check_probes_and_the_others_do_not_wait() 
         time.sleep(0.35)
         with ThreadPoolExecutor(max_workers=8) as pool:
             timings = list(pool.map(lambda _: timed(lambda: limiter.hit("ann"))[0], range(8)))
-        assert hole.accepted == 2  # one probe; seven requests went on without waiting for it
-        assert sorted(timings)[-2] < TIMEOUT  # only the probe waited
+        assert hole.accepted == 2  # one probe; seven requests went on without touching the store
+        probe = max(timings)
+        assert probe >= TIMEOUT  # the probe waited for the hung server...
+        assert sum(t < probe for t in timings) == 7  # ...and each of the others was done before it
         store.close()
 
 
@@ -133,20 +137,17 @@ def test_a_burst_on_a_hung_redis_fails_over_together() -> None:
     # 200 concurrent checks: a few connect and time out, one more tries and times out too,
     # and then every waiting check fails over, instead of queueing for turns behind 100
     # connections that each time out.
-    async def main(port: int) -> float:
+    # Counted, not timed: a check queued for its turn would have opened a connection of its own.
+    async def main(port: int) -> None:
         store = AsyncRedisStore(f"redis://127.0.0.1:{port}/0", timeout=TIMEOUT)
         limiter = AsyncRateLimiter(SlidingWindow("5/minute"), store, on_store_error="closed")
-        started = time.monotonic()
         decisions = await asyncio.gather(*(limiter.hit(f"c{n}") for n in range(200)))
-        elapsed = time.monotonic() - started
         assert not any(d.allowed for d in decisions)
         await store.aclose()
-        return elapsed
 
     with blackhole() as hole:
-        elapsed = asyncio.run(main(hole.port))
+        asyncio.run(main(hole.port))
         assert hole.accepted <= FIRST_IN_FLIGHT + 1
-        assert elapsed < 2 * TIMEOUT + SLACK
 
 
 def test_a_client_bounded_already_is_used_as_it_is() -> None:
