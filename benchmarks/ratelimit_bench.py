@@ -7,6 +7,8 @@ a check that lets the request through. Six cases:
 2. Redis, one policy: against the same EVALSHA sent bare, and limits' RedisStorage;
 3. Redis, three policies: one backendkit check against three limits hits in a row
    (what flask-limiter does with three limits), with round trips and Redis commands counted;
+   cases 2 and 3 also print Redis's own time per check (INFO commandstats, reset before each
+   batch: the scripts' usec, which include the commands they call) and checks/s per Redis core;
 4. async Redis, 50 concurrent tasks: checks per second;
 5. HTTP: what the rate-limit check adds to a request in FastAPI and Flask, against
    slowapi and flask-limiter (in-process, through the ASGI / WSGI callable), both per
