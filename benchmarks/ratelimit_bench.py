@@ -7,6 +7,8 @@ a check that lets the request through. Six cases:
 2. Redis, one policy: against the same EVALSHA sent bare, and limits' RedisStorage;
 3. Redis, three policies: one backendkit check against three limits hits in a row
    (what flask-limiter does with three limits), with round trips and Redis commands counted;
+   cases 2 and 3 also print Redis's own time per check (INFO commandstats, reset before each
+   batch: the scripts' usec, which include the commands they call) and checks/s per Redis core;
 4. async Redis, 50 concurrent tasks: checks per second;
 5. HTTP: what the rate-limit check adds to a request in FastAPI and Flask, against
    slowapi and flask-limiter (in-process, through the ASGI / WSGI callable), both per
@@ -46,6 +48,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from benchmarks._harness.http import ASGIDriver, WSGIDriver, http_scope, wsgi_environ
 from benchmarks._harness.measure import Runner, Samples, best, measure_fixed, median, ratio_of_bests
 from benchmarks._harness.redis import commands_run, counting, describe, start_redis
+from benchmarks._harness.redis_time import ServerTime
 from benchmarks._harness.run import Run, Summary, parse
 
 RATE = "1000000/minute"
@@ -80,6 +83,20 @@ def print_table(samples: Samples, base: str, unit: str = "us/check") -> None:
     for name in samples:
         nb, nm = best(samples, name), median(samples, name)
         print(f"  {name:<46}{nb:>10.2f}{nm:>9.2f}{1e6 / nb:>11,.0f}{nb / b:>7.2f}x{nm / m:>9.2f}x")
+
+
+def print_server(summary: Summary, client: Samples, server: Samples, base: str) -> None:
+    """Redis's time per check (INFO commandstats, per batch) beside the client's, and checks/s per Redis core."""
+    print(f"  Redis server time (INFO commandstats){'':<9}{'us/check':>10}{'median':>9}{'/s/core':>11}{'vs bk':>8}")
+    b = best(server, base)
+    for name in server:
+        sb, sm = best(server, name), median(server, name)
+        per_core = 1e6 / sb if sb > 0 else float("inf")
+        print(f"  {name:<46}{sb:>10.2f}{sm:>9.2f}{per_core:>11,.0f}{sb / b:>7.2f}x")
+        summary.note(
+            f"redis server us/check, {name}",
+            f"{sb:.2f} best, {sm:.2f} median (client {best(client, name):.1f}); {per_core:,.0f} checks/s per core",
+        )
 
 
 def report(summary: Summary, title: str, samples: Samples, base: str, target: tuple[str, str, float]) -> bool:
@@ -159,7 +176,7 @@ def case_redis_one(args: argparse.Namespace, summary: Summary, port: int) -> Non
     from limits.storage import RedisStorage
     from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
 
-    from backendkit.ratelimit import RateLimiter, RedisStore, SlidingWindow
+    from backendkit.ratelimit import RateLimiter, RedisStore, SlidingWindow, TokenBucket
     from backendkit.ratelimit._stores.redis import SCRIPT, script_args
 
     store = RedisStore(redis.Redis(host="127.0.0.1", port=port))
@@ -170,7 +187,7 @@ def case_redis_one(args: argparse.Namespace, summary: Summary, port: int) -> Non
     sha = client.script_load(SCRIPT)
     # The floor: the same command sent straight to redis-py, its arguments encoded once, the keys built
     # once (backendkit sends pre-encoded arguments too, so the floor must not pay for encoding them).
-    argv = [str(arg).encode() for arg in script_args(limiter._specs, 1, "hit")]
+    argv = script_args(limiter._specs, 1, "hit")
     prepared = {key: limiter.keys(key) for key in CLIENTS}
 
     def bare(n: int) -> None:
@@ -191,14 +208,23 @@ def case_redis_one(args: argparse.Namespace, summary: Summary, port: int) -> Non
     for name, check in checks.items():
         result = check("sanity")
         assert getattr(result, "allowed", result) is True, (name, result)
-    runners = {name: sync_loop(check) for name, check in checks.items()}
+    # The same limiter with a token bucket: the script's other algorithm, for the server-time figures.
+    checks["backendkit RedisStore TokenBucket"] = RateLimiter(TokenBucket(RATE), store, on_store_error="closed").hit
+    for name, check in checks.items():
+        result = check("sanity")
+        assert getattr(result, "allowed", result) is True, (name, result)
+    admin = redis.Redis(host="127.0.0.1", port=port)
+    clock = ServerTime(admin)
+    runners = {name: clock.wrap(name, sync_loop(check)) for name, check in checks.items()}
     runners = {"bare EVALSHA loop (same script, same client)": bare, **runners}
 
     samples = measure(runners, args.redis_checks, args.rounds)
     title = f"2. Redis, one policy ({RATE}); {args.redis_checks} checks x {args.rounds} rounds, one connection each"
     target = ("redis 1 policy: >= 0.9x bare EVALSHA checks/s", "bare EVALSHA loop (same script, same client)", 0.9)
     report(summary, title, samples, "backendkit RedisStore", target)
+    print_server(summary, samples, clock.samples(args.rounds), "backendkit RedisStore")
     print()
+    admin.close()
     client.close()
     for storage in storages.values():
         storage.storage.close()
@@ -234,15 +260,18 @@ def case_redis_three(args: argparse.Namespace, summary: Summary, port: int) -> N
     for name, (check, _) in checks.items():
         result = check("sanity")
         assert getattr(result, "allowed", result) is True, (name, result)
-    samples = measure({name: sync_loop(check) for name, (check, _) in checks.items()}, args.redis_checks, args.rounds)
+    admin = redis.Redis(host="127.0.0.1", port=port)
+    clock = ServerTime(admin)
+    runners = {name: clock.wrap(name, sync_loop(check)) for name, (check, _) in checks.items()}
+    samples = measure(runners, args.redis_checks, args.rounds)
     title = f"3. Redis, three policies ({', '.join(THREE)}); {args.redis_checks} checks x {args.rounds} rounds"
     report(summary, title, samples, bk, ("redis 3 policies: >= 2.5x limits SWC x3 checks/s", peer, 2.5))
+    print_server(summary, samples, clock.samples(args.rounds), bk)
     for _, client in checks.values():
         client.close()
 
     # Round trips and server-side commands, on clients that count what they send.
     connection_class = counting(redis.Connection)
-    admin = redis.Redis(host="127.0.0.1", port=port)
     n = 1000
     print(f"  per check, over {n} checks:{'round trips':>27}{'commands run':>14}   (commands by name)")
     for name, build in builders.items():

@@ -7,6 +7,7 @@
 - ``http``: requests sent straight into an ASGI or a WSGI callable, in process (no server, no sockets);
 - ``redis``: a redis-server of the run's own, connections that count their round trips, Redis's own
   command counts;
+- ``redis_time``: Redis's own time per operation (INFO commandstats around each batch a runner runs);
 - ``sql``: what SQLite and PostgreSQL connections send, counted under any ORM (statements by their first
   word; on PostgreSQL, round trips from libpq's protocol trace).
 """

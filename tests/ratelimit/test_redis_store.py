@@ -80,6 +80,46 @@ def test_lua_agrees_with_the_pure_functions(client: redis.Redis, events: list[tu
         ]
 
 
+def _old_text(state: State) -> str:
+    """A state as earlier versions of the script wrote it: "%.17g" numbers, space-separated."""
+    return " ".join(format(x, ".17g") for x in state)
+
+
+OLD_STATES: list[tuple[State, int, int, str]] = [
+    ((1_700_000_000_333_333.2,), 1_700_000_000_000_000, 1, "hit"),  # a fractional tat, in the future
+    ((1_700_000_000_333_333.2,), 1_700_000_000_000_000, 2, "refund"),
+    ((1_699_999_999_000_000.0,), 1_700_000_000_000_000, 1, "peek"),  # in the past: a full bucket
+    ((1_700_000_000_000_000.0, 3.0, 2.0), 1_700_000_001_000_000, 1, "hit"),  # this window's
+    ((1_699_999_998_000_000.0, 4.0, 0.0), 1_700_000_000_500_000, 1, "hit"),  # the previous window's
+    ((1_700_000_000_000_000.0, 3.0, 2.0), 1_700_000_001_000_000, 1, "refund"),
+]
+
+
+@pytest.mark.parametrize(("state", "now", "cost", "op"), OLD_STATES)
+def test_state_in_the_old_text_format_is_read(client: redis.Redis, state: State, now: int, cost: int, op: str) -> None:
+    # A deploy's new workers meet the states its old ones wrote: the same answers as from the same numbers.
+    spec = SPECS[0] if len(state) == 1 else SPECS[1]
+    client.set("{t}:k", _old_text(state), px=60_000)
+    [got] = RedisStore(client)._apply(["{t}:k"], [spec], cost, op, now)
+    [expected], new = evaluate((spec,), [state], now, cost, op)
+    assert (got.allowed, got.remaining, got.reset_after, got.retry_after) == expected[:4]
+    if new is not None and new[0] is not None:  # what it wrote back reads as the state the pure functions keep
+        [step] = RedisStore(client)._apply(["{t}:k"], [spec], 1, "peek", now)
+        assert step[:4] == evaluate((spec,), new, now, 1, "peek")[0][0][:4]
+
+
+def test_a_sliding_window_key_expires_when_its_state_stops_mattering(client: redis.Redis) -> None:
+    spec, store, s = SlidingWindowSpec(limit=5, window=10_000_000), RedisStore(client), 1_000_000
+    store._apply(["{w}:k"], [spec], 1, "hit", 1_700_000_000 * s)  # a window's start: 20 s to go
+    assert 19_000 < client.pttl("{w}:k") <= 20_000
+    store._apply(["{w}:k"], [spec], 1, "hit", 1_700_000_005 * s)  # same window: the same end
+    assert 19_000 < client.pttl("{w}:k") <= 20_000
+    store._apply(["{w}:k"], [spec], 1, "hit", 1_700_000_015 * s)  # the next one: 15 s to go
+    assert 14_000 < client.pttl("{w}:k") <= 15_000
+    # The last window's 2 weigh half, this one's 1 in full, and the peek's own 1: 2 left of 5.
+    assert store._apply(["{w}:k"], [spec], 1, "peek", 1_700_000_015 * s)[0].remaining == 2
+
+
 def test_redis_time_ttls_and_prefix(client: redis.Redis) -> None:
     limiter = RateLimiter([TokenBucket("5/second"), SlidingWindow("100/hour")], RedisStore(client), prefix="api:")
     assert limiter.hit("ann").allowed

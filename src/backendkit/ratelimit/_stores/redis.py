@@ -10,6 +10,7 @@ reply. The clock is Redis ``TIME``, read inside the script.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from importlib.resources import files
 from typing import Any
@@ -25,16 +26,21 @@ CHECK = Script(files("backendkit.ratelimit._stores").joinpath("lua/check.lua").r
 SCRIPT, SHA = CHECK.text, CHECK.sha
 
 
-def script_args(specs: Sequence[Spec], cost: int, op: str, now: int | None = None) -> list[Any]:
+# A policy's spec as the script unpacks it (struct "<Bddd": kind, limit, window, burst): Redis reads
+# it in a fifth of the time string.match and tonumber take over the same numbers as text.
+_SPEC = struct.Struct("<Bddd")
+
+
+def script_args(specs: Sequence[Spec], cost: int, op: str, now: int | None = None) -> list[bytes]:
     """The script's ARGV for one check. ``now`` is for tests of the arithmetic only; production sends none."""
-    args: list[Any] = [op, cost]
+    args = [op.encode("ascii"), str(cost).encode("ascii")]
     for spec in specs:
         if isinstance(spec, TokenBucketSpec):
-            args.append(f"1 {spec.limit} {spec.window} {spec.burst}")
+            args.append(_SPEC.pack(1, spec.limit, spec.window, spec.burst))
         else:
-            args.append(f"2 {spec.limit} {spec.window} 0")
+            args.append(_SPEC.pack(2, spec.limit, spec.window, 0))
     if now is not None:
-        args.append(now)
+        args.append(str(now).encode("ascii"))
     return args
 
 
@@ -53,13 +59,13 @@ class _EncodedArgs:
     number on every call.
     """
 
-    _last: tuple[Sequence[Spec], int, str, list[Any]] | None = None
+    _last: tuple[Sequence[Spec], int, str, list[bytes]] | None = None
 
-    def args(self, specs: Sequence[Spec], cost: int, op: str, now: int | None) -> list[Any]:
+    def args(self, specs: Sequence[Spec], cost: int, op: str, now: int | None) -> list[bytes]:
         last = self._last
         if now is None and last is not None and last[0] is specs and last[1] == cost and last[2] == op:
             return last[3]
-        args = [str(arg).encode("ascii") for arg in script_args(specs, cost, op, now)]
+        args = script_args(specs, cost, op, now)
         if now is None:
             self._last = (specs, cost, op, args)  # holds ``specs``: its identity cannot be reused meanwhile
         return args
