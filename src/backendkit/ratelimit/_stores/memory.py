@@ -143,7 +143,9 @@ class MemoryStore:
                     new_tat = tat + cost * interval
                     allowed = new_tat - tolerance <= now + EPSILON
                     if allowed:
-                        remaining = max(0, floor((now + tolerance - new_tat) / interval + EPSILON))
+                        remaining = floor((now + tolerance - new_tat) / interval + EPSILON)
+                        if remaining < 0:  # max(0, ...), without the call to max: 0.05 us
+                            remaining = 0
                         reset_after = ceil(new_tat - now)
                         new_state: State = (new_tat,)
                 else:  # sliding_window's
