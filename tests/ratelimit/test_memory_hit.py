@@ -40,16 +40,22 @@ SPECS: list[Spec] = [
     TokenBucketSpec(limit=7, window=3_000_000, burst=2),
     SlidingWindowSpec(limit=5, window=2_000_000),
     SlidingWindowSpec(limit=3, window=700_000),
+    TokenBucketSpec(limit=1_000_000, window=60_000_000, burst=3),  # an interval that is not a whole number
+    SlidingWindowSpec(limit=1_000_000, window=60_000_000),
 ]
 
 
 @settings(max_examples=200)
 @given(
     spec=st.sampled_from(SPECS),
-    events=st.lists(st.tuples(st.integers(0, 2_500_000), st.integers(1, 8)), max_size=60),
+    origin=st.sampled_from([0, 1_234_567_890_123]),  # a clock that has run for weeks: large numbers
+    events=st.lists(st.tuples(st.integers(0, 2_500_000) | st.integers(0, 200), st.integers(1, 8)), max_size=60),
 )
-def test_every_hit_answers_and_stores_what_the_pure_function_does(spec: Spec, events: list[tuple[int, int]]) -> None:
+def test_every_hit_answers_and_stores_what_the_pure_function_does(
+    spec: Spec, origin: int, events: list[tuple[int, int]]
+) -> None:
     clock = Clock()
+    clock.now = origin
     store = MemoryStore(clock=clock)
     hit = store.check_for(spec, "<", ">", answer)
     state: State | None = None
