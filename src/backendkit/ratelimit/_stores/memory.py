@@ -110,9 +110,11 @@ class MemoryStore:
         same order as :func:`~backendkit.ratelimit._core.algorithms.token_bucket` and
         :func:`~backendkit.ratelimit._core.algorithms.sliding_window` (their admitting
         branch, as the Lua script is their twin); a refused one, rare, calls the
-        function itself. Calling the step function on every hit cost 0.5 us of a
-        2.0 us check: its call, the ``Step`` it builds and the unpacking of it
-        (``benchmarks/ratelimit_bench.py``, case 1, SlidingWindow: 1.98 against 1.43 us).
+        function itself. Calling the step function on every hit (its call, the ``Step``
+        it builds, the unpacking of it) made the whole check 11-22 % slower for a
+        sliding window and 27-43 % for a token bucket (case 1's loop of
+        ``benchmarks/ratelimit_bench.py`` on this path and on one calling the function,
+        in one process, alternating rounds, best of 15, 3 runs).
         tests/ratelimit/test_memory_hit.py holds this path to the functions' answers.
         """
         step_of = step_function(spec)
