@@ -151,7 +151,7 @@ class MemoryStore:
                     allowed = new_tat - tolerance <= now + EPSILON
                     if allowed:
                         remaining = floor((now + tolerance - new_tat) / interval + EPSILON)
-                        if remaining < 0:  # max(0, ...), without the call to max: 0.05 us
+                        if remaining < 0:  # max(0, ...) without max(): 235-293 ns against 16-30 (timeit)
                             remaining = 0
                         reset_after = ceil(new_tat - now)
                         new_state: State = (new_tat,)
