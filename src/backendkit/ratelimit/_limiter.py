@@ -73,20 +73,13 @@ class _Limiter(Generic[S]):
         self._hit_in_memory = self._single_policy_in_memory(self.store) if isinstance(self.store, MemoryStore) else None
 
     def _single_policy_in_memory(self, store: MemoryStore) -> Callable[[str, int], Decision] | None:
-        # One policy in a MemoryStore, which cannot fail and never awaits: hits without the
-        # general bookkeeping, everything constant per limiter looked up once, here.
+        # One policy in a MemoryStore, which cannot fail and never awaits: the store's own
+        # one-call check (key, lock, step and all), answered by the policy's decider; no
+        # breaker, no key list, no Step. The cost is checked by hit, before it.
         decide = self._decide_single
         if decide is None:
             return None
-        check = store.check_for(self._specs[0])
-        head, tail = f"{self.prefix}{{", f"}}:{self._suffixes[0]}"
-
-        def hit(key: str, cost: int) -> Decision:
-            if type(cost) is not int or cost < 1:
-                _check_cost(cost)
-            return decide(check(f"{head}{key}{tail}", cost))
-
-        return hit
+        return store.check_for(self._specs[0], f"{self.prefix}{{", f"}}:{self._suffixes[0]}", decide)
 
     def keys(self, key: str) -> list[str]:
         """The store keys of ``key``, one per policy rate, hash-tagged so they share a Redis Cluster slot."""
@@ -94,7 +87,8 @@ class _Limiter(Generic[S]):
 
     def _decision(self, steps: Sequence[Step]) -> Decision:
         if self._decide_single is not None:
-            return self._decide_single(steps[0])
+            allowed, remaining, reset_after, retry_after, _ = steps[0]
+            return self._decide_single(allowed, remaining, reset_after, retry_after)
         return Decision.from_steps(self._names, self._limits, self._windows, steps)
 
     @property
@@ -180,10 +174,11 @@ class RateLimiter(_Limiter[Store]):
 
     def hit(self, key: str, cost: int = 1) -> Decision:
         """Consume ``cost`` from every policy if all of them admit it."""
-        if self._hit_in_memory is not None:
-            return self._hit_in_memory(key, cost)
         if type(cost) is not int or cost < 1:
             _check_cost(cost)
+        in_memory = self._hit_in_memory
+        if in_memory is not None:
+            return in_memory(key, cost)
         return self._run(key, cost, "hit")
 
     def peek(self, key: str) -> Decision:
@@ -224,10 +219,11 @@ class AsyncRateLimiter(_Limiter[AsyncStore]):
 
     async def hit(self, key: str, cost: int = 1) -> Decision:
         """Consume ``cost`` from every policy if all of them admit it."""
-        if self._hit_in_memory is not None:
-            return self._hit_in_memory(key, cost)  # a MemoryStore never awaits
         if type(cost) is not int or cost < 1:
             _check_cost(cost)
+        in_memory = self._hit_in_memory
+        if in_memory is not None:
+            return in_memory(key, cost)  # a MemoryStore never awaits
         return await self._run(key, cost, "hit")
 
     async def peek(self, key: str) -> Decision:

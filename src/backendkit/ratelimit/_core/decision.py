@@ -173,18 +173,19 @@ class _PendingPolicyState:
         self.window = window
 
 
-def single_policy_decider(name: str, limit: int, window: int) -> Callable[[Step], Decision]:
+def single_policy_decider(name: str, limit: int, window: int) -> Callable[[bool, int, int, int | None], Decision]:
     """``Decision.from_step`` for one policy checked again and again: the same decision, cheaper.
 
-    The policy's constants are bound once, and the decision is filled in field by
-    field (``__init__``'s call costs more than the assignments) with its
-    ``policies`` pending until read.
+    The returned function takes a step's first four fields (``allowed``, ``remaining``,
+    ``reset_after``, ``retry_after``) as arguments, so that a store that computes them
+    need not build a ``Step``. The policy's constants are bound once, and the decision
+    is filled in field by field (``__init__``'s call costs more than the assignments)
+    with its ``policies`` pending until read.
     """
     pending = _PendingPolicyState(name, window)
     new = object.__new__
 
-    def decide(step: Step) -> Decision:
-        allowed, remaining, reset_after, retry_after, _ = step
+    def decide(allowed: bool, remaining: int, reset_after: int, retry_after: int | None) -> Decision:
         decision: Decision = new(Decision)
         decision.allowed = allowed
         decision.limit = limit
