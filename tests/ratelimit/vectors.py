@@ -1,8 +1,8 @@
 """Golden vectors: one table that every implementation of the algorithms must reproduce.
 
 Times and durations in microseconds. Each row: (now, cost, op, allowed, remaining,
-reset_after, retry_after). The memory store runs these today; the Redis scripts
-will run the same table.
+reset_after, retry_after). The pure functions, the memory store (its general path
+and its inline one-policy hit) and the Redis script all run this table.
 """
 
 from __future__ import annotations

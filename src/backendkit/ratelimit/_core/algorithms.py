@@ -1,9 +1,11 @@
 """The two algorithms as pure step functions: state and time in, outcome and new state out.
 
 Time is integer microseconds; state is a short tuple of numbers. The memory
-store runs these functions under a lock, and the Redis store's Lua script is
-their line-by-line twin (the same float operations in the same order), so one
-table of golden vectors checks all of them.
+store runs these functions under a lock, except on a one-policy hit it admits,
+whose arithmetic it repeats inline (a function call and its Step cost a quarter
+of a memory check); the Redis store's Lua script is their line-by-line twin. All
+use the same float operations in the same order, so one table of golden vectors
+and a property test check every copy.
 
 Token bucket (GCRA): one number per key, the theoretical arrival time (TAT).
 With the emission interval ``T = window / limit`` and a burst of ``B``, a
