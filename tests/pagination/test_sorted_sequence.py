@@ -107,3 +107,28 @@ def test_a_page_of_a_sorted_list_reads_a_few_rows_not_the_list() -> None:
     reads.clear()
     pages.paginate_sequence(rows, after, values=values)
     assert len(reads) == 1000 + 2  # the sorting path reads every row once, and the cursors' rows
+
+
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def byte_by_byte(text: str, safe: str) -> str:
+    """The links' quoting as it was written first: one byte at a time."""
+    keep = _UNRESERVED | frozenset(safe.encode("ascii"))
+    return "".join(chr(b) if b in keep else f"%{b:02X}" for b in text.encode("utf-8", "surrogatepass"))
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(), safe=st.sampled_from(["", "/"]))
+def test_link_quoting_is_the_byte_by_byte_quoting(text: str, safe: str) -> None:
+    from backendkit.pagination._core.page import quote
+
+    assert quote(text, safe=safe) == byte_by_byte(text, safe)
+
+
+def test_no_filters_have_the_text_of_an_empty_filter_list() -> None:
+    import json
+
+    from backendkit.pagination import filters_text
+
+    assert filters_text({}) == json.dumps([], separators=(",", ":"))

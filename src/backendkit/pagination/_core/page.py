@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+from urllib.parse import quote_from_bytes
 
 from backendkit.pagination._core.counts import Total
 from backendkit.pagination._core.params import MAX_INDEX
@@ -15,14 +16,16 @@ T = TypeVar("T")
 # The parameters a link replaces; every other query parameter (sort, filters, size) is kept.
 _POSITION_PARAMETERS = frozenset({"cursor", "page", "offset"})
 _SIZE_PARAMETERS = frozenset({"limit", "per_page"})
-# RFC 3986 unreserved characters stay as they are; every other byte is percent-encoded.
-_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
 
 def quote(text: str, safe: str = "") -> str:
-    """Percent-encode ``text`` as UTF-8 for a URL, keeping unreserved characters and ``safe``."""
-    keep = _UNRESERVED | frozenset(safe.encode("ascii"))
-    return "".join(chr(byte) if byte in keep else f"%{byte:02X}" for byte in text.encode("utf-8", "surrogatepass"))
+    """Percent-encode ``text`` as UTF-8 for a URL, keeping RFC 3986 unreserved characters and ``safe``.
+
+    The standard library's quoting (its always-safe set is the unreserved set, its escapes upper case),
+    given the bytes, so that a lone surrogate is encoded too: a link is built per page, and a
+    per-byte loop here cost a page of 20 items about a tenth of its time.
+    """
+    return quote_from_bytes(text.encode("utf-8", "surrogatepass"), safe=safe)
 
 
 @dataclass(frozen=True, slots=True)
