@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -141,7 +142,21 @@ BENCHMARKS: dict[str, tuple[tuple[str, ...], bool, tuple[str, ...]]] = {
             "refresh: MemoryRefreshStore, us",
         ),
     ),
+    "stack_bench": (
+        ("uvicorn", "uvloop", "httptools", "gunicorn", "asgi_correlation_id", "jwt", "flask_jwt_extended"),
+        True,
+        (
+            "FastAPI GET /me: backendkit / peers req/s",
+            "FastAPI GET /tasks?limit=20: backendkit / peers req/s",
+            "FastAPI POST /tasks new key: backendkit / peers req/s",
+            "FastAPI POST /tasks replay: backendkit / peers req/s",
+            "Flask GET /me: backendkit / peers req/s",
+            "Flask GET /tasks?limit=20: backendkit / peers req/s",
+        ),
+    ),
 }
+# The benchmarks that drive real servers with wrk: skipped without it.
+NEEDS_WRK = {"stack_bench"}
 # The benchmarks that also run on the local PostgreSQL when it answers: the labels they add then.
 POSTGRES_LABELS = {
     "pagination_bench": ("postgresql: backendkit keyset deep/page 1 <= 1.5x",),
@@ -175,6 +190,8 @@ def test_benchmark_prints_its_figures(name: str) -> None:
         if os.environ.get("BACKENDKIT_REQUIRE_BENCH", "") not in ("", "0"):
             pytest.fail(f"BACKENDKIT_REQUIRE_BENCH is set but {message}")  # (CI installs the extra)
         pytest.skip(message)
+    if name in NEEDS_WRK and shutil.which("wrk") is None:
+        pytest.skip(f"{name} drives its servers with wrk: apt-get install wrk")
     if needs_redis:
         redis_binary()  # skips without redis-server (fails when BACKENDKIT_REQUIRE_REDIS is set)
     arguments: list[str] = []
