@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
-from urllib.parse import quote_from_bytes
 
 from backendkit.pagination._core.counts import Total
 from backendkit.pagination._core.params import MAX_INDEX
@@ -17,15 +17,24 @@ T = TypeVar("T")
 _POSITION_PARAMETERS = frozenset({"cursor", "page", "offset"})
 _SIZE_PARAMETERS = frozenset({"limit", "per_page"})
 
+# RFC 3986 unreserved characters stay as they are; every other byte is percent-encoded.
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+@functools.lru_cache(maxsize=8)
+def _escapes(safe: str) -> dict[int, str]:
+    """Byte value (as a Latin-1 code point) to its escape, for every byte but the unreserved ones and ``safe``."""
+    keep = _UNRESERVED | frozenset(safe.encode("ascii"))
+    return {byte: f"%{byte:02X}" for byte in range(256) if byte not in keep}
+
 
 def quote(text: str, safe: str = "") -> str:
-    """Percent-encode ``text`` as UTF-8 for a URL, keeping RFC 3986 unreserved characters and ``safe``.
+    """Percent-encode ``text`` as UTF-8 for a URL, keeping unreserved characters and ``safe``.
 
-    The standard library's quoting (its always-safe set is the unreserved set, its escapes upper case),
-    given the bytes, so that a lone surrogate is encoded too: a link is built per page, and a
-    per-byte loop here cost a page of 20 items about a tenth of its time.
+    One ``str.translate`` of the UTF-8 bytes read as Latin-1 (one code point per byte): a link is built
+    per page, and a loop over the bytes in Python cost a page of 20 items about a tenth of its time.
     """
-    return quote_from_bytes(text.encode("utf-8", "surrogatepass"), safe=safe)
+    return text.encode("utf-8", "surrogatepass").decode("latin-1").translate(_escapes(safe))
 
 
 @dataclass(frozen=True, slots=True)
