@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -15,14 +16,25 @@ T = TypeVar("T")
 # The parameters a link replaces; every other query parameter (sort, filters, size) is kept.
 _POSITION_PARAMETERS = frozenset({"cursor", "page", "offset"})
 _SIZE_PARAMETERS = frozenset({"limit", "per_page"})
+
 # RFC 3986 unreserved characters stay as they are; every other byte is percent-encoded.
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
 
-def quote(text: str, safe: str = "") -> str:
-    """Percent-encode ``text`` as UTF-8 for a URL, keeping unreserved characters and ``safe``."""
+@functools.lru_cache(maxsize=8)
+def _escapes(safe: str) -> dict[int, str]:
+    """Byte value (as a Latin-1 code point) to its escape, for every byte but the unreserved ones and ``safe``."""
     keep = _UNRESERVED | frozenset(safe.encode("ascii"))
-    return "".join(chr(byte) if byte in keep else f"%{byte:02X}" for byte in text.encode("utf-8", "surrogatepass"))
+    return {byte: f"%{byte:02X}" for byte in range(256) if byte not in keep}
+
+
+def quote(text: str, safe: str = "") -> str:
+    """Percent-encode ``text`` as UTF-8 for a URL, keeping unreserved characters and ``safe``.
+
+    One ``str.translate`` of the UTF-8 bytes read as Latin-1 (one code point per byte): a link is built
+    per page, and a loop over the bytes in Python cost a page of 20 items about a tenth of its time.
+    """
+    return text.encode("utf-8", "surrogatepass").decode("latin-1").translate(_escapes(safe))
 
 
 @dataclass(frozen=True, slots=True)

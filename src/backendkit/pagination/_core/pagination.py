@@ -206,10 +206,10 @@ class Pagination:
         return page_of(request, window, total=total, values=values)
 
     def paginate_sequence(
-        self, items: Sequence[Any], request: PageRequest, *, values: Values | None = None
+        self, items: Sequence[Any], request: PageRequest, *, values: Values | None = None, sorted_by: str | None = None
     ) -> Page[Any]:
-        """Paginate a list (or any sequence) in memory; see :func:`paginate_sequence`."""
-        return paginate_sequence(items, request, values=values)
+        """Paginate a list (or any sequence) in memory; see :func:`paginate_sequence` (and its ``sorted_by``)."""
+        return paginate_sequence(items, request, values=values, sorted_by=sorted_by)
 
 
 def _single_values(pairs: QueryPairs, filters: Mapping[str, Any]) -> dict[str, str]:

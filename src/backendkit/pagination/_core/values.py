@@ -65,6 +65,8 @@ def load_value(raw: Any) -> Any:
 
 def filters_text(filters: Mapping[str, Any]) -> str:
     """The canonical text of a set of parsed filters, which a cursor is bound to."""
+    if not filters:
+        return "[]"  # what the encoding below gives for none, without it (every cursor of an unfiltered list)
     return json.dumps(
         sorted((name, _plain(value)) for name, value in filters.items()), separators=(",", ":"), default=str
     )
