@@ -21,10 +21,11 @@ _NO_LENGTH = (204, 304)  # (RFC 9110: no Content-Length on a 204; a 304's would 
 class Headers:
     """What the middleware reads from a request's headers, in one pass over them."""
 
-    __slots__ = ("api_key", "api_key_header", "content_type", "credentials", "host", "key_values")
+    __slots__ = ("api_key", "api_key_header", "content_type", "credentials", "host", "key_values", "keys")
 
-    def __init__(self, headers: Iterable[tuple[bytes, bytes]], api_key_header: bytes | None) -> None:
-        self.api_key_header = api_key_header  # (lower case)
+    def __init__(self, headers: Iterable[tuple[bytes, bytes]], keys: Idempotency, api_key_header: bytes | None) -> None:
+        self.keys = keys  # whose API key header was read
+        self.api_key_header = api_key_header  # (its name, lower case)
         self.key_values: list[str] = []
         self.content_type: str | None = None  # (the first field line, as the request's media type)
         self.api_key: str | None = None
