@@ -5,7 +5,7 @@ response captured, a replay sent, and the paths whose key a per-route middleware
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from backendkit.asgi._types import Message, Receive, Send
 from backendkit.idempotency import Idempotency, Replay
@@ -51,6 +51,14 @@ RouteKey = tuple[str, bytes, str]  # method, host, path: what selects a route
 Starter = tuple[Idempotency, "bool | None"]  # the route's Idempotency, and its dependency's ``required``
 
 
+class Learned(NamedTuple):
+    """What a route's dependency taught: how it starts its key, and the route's template (for logs, spans)."""
+
+    keys: Idempotency
+    required: bool | None
+    template: str | None
+
+
 class EarlyRoutes:
     """The paths (method, host, path) whose route starts its key first thing, with no user known by then.
 
@@ -61,18 +69,18 @@ class EarlyRoutes:
 
     def __init__(self, size: int = 1024) -> None:
         self._size = size
-        self._routes: dict[RouteKey, Starter] = {}
+        self._routes: dict[RouteKey, Learned] = {}
 
-    def get(self, key: RouteKey) -> Starter | None:
-        """The route's starter, if learned."""
+    def get(self, key: RouteKey) -> Learned | None:
+        """What ``key``'s route taught, if it did."""
         return self._routes.get(key)
 
-    def learn(self, key: RouteKey, starter: Starter) -> None:
-        """Remember that ``key``'s route starts its key with ``starter`` before anything else."""
+    def learn(self, key: RouteKey, learned: Learned) -> None:
+        """Remember that ``key``'s route starts its key as ``learned`` says, before anything else."""
         routes = self._routes
         if key not in routes and len(routes) >= self._size:
             del routes[next(iter(routes))]
-        routes[key] = starter
+        routes[key] = learned
 
     def forget(self, key: RouteKey) -> None:
         """``key``'s route met a user known only after routing: no more starts before routing."""
@@ -153,4 +161,4 @@ async def send_replay(send: Send, replay: Replay) -> None:
     await send({"type": "http.response.body", "body": response.body})
 
 
-__all__ = ["Captured", "EarlyRoutes", "Headers", "RouteKey", "Starter", "buffered", "send_replay"]
+__all__ = ["Captured", "EarlyRoutes", "Headers", "Learned", "RouteKey", "Starter", "buffered", "send_replay"]

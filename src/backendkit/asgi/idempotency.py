@@ -33,6 +33,7 @@ from backendkit.asgi._idempotency_io import (
     Captured,
     EarlyRoutes,
     Headers,
+    Learned,
     RouteKey,
     Starter,
     buffered,
@@ -204,13 +205,17 @@ class IdempotencyMiddleware:
         starter: Starter | None = (self.idempotency, None)
         route: RouteKey | None = None
         if not self.app_wide:
-            slot.user_before = user = _user()
+            facts = get_request_facts()
+            slot.user_before = user = facts.resolved_user_id() if facts is not None else None
             slot.user_read = True
             route = (scope["method"], seen.host, scope.get("path", ""))
-            starter = self._early.get(route)
-            if starter is not None and user is None and seen.credentials:
-                starter = None  # credentials the route may read: its hook starts the key, for its user
-            slot.early = starter is not None
+            learned = self._early.get(route)
+            if learned is not None and user is None and seen.credentials:
+                learned = None  # credentials the route may read: its hook starts the key, for its user
+            starter = None if learned is None else (learned.keys, learned.required)
+            slot.early = learned is not None
+            if learned is not None and learned.template is not None and facts is not None:
+                facts.route = learned.template  # (a replay sent before routing: the route it would have had)
         if starter is not None:
             slot.user_current = slot.user_read  # (the key starts now: a user read above is current)
             try:
@@ -227,7 +232,9 @@ class IdempotencyMiddleware:
             if slot.forget:
                 self._early.forget(route)
             elif slot.learned is not None:
-                self._early.learn(route, slot.learned)
+                facts = get_request_facts()
+                template = facts.resolved_route() if facts is not None else None
+                self._early.learn(route, Learned(*slot.learned, template))
 
     async def _run(self, scope: Scope, receive: Receive, send: Send, slot: Slot) -> None:
         captured = Captured(slot)
