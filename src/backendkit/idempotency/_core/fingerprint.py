@@ -47,22 +47,22 @@ def _framed(text: str) -> bytes:
 
 
 @lru_cache(maxsize=1024)
-def _request_head(method: str, path: str, query: str, content_type: str | None) -> bytes:
-    """What the fingerprint hashes before the body, framed once per route and query (they repeat)."""
-    return _framed(method.upper()) + _framed(path) + _framed(query) + _framed(media_type(content_type))
-
-
-@lru_cache(maxsize=1024)
 def _route_part(method: str, path: str) -> bytes:
-    """What the storage key hashes between the scope and the key, framed once per route."""
+    """The method and the path, framed once per route: the fingerprint and the storage key hash them so."""
     return _framed(method.upper()) + _framed(path)
+
+
+@lru_cache(maxsize=64)
+def _media_part(content_type: str | None) -> bytes:
+    return _framed(media_type(content_type))
 
 
 def fingerprint(method: str, path: str, query: str, content_type: str | None, body: bytes) -> str:
     """64 hex digits that change with any change of the method, path, query, media type or body."""
-    # The fields as _field frames them, in one input: the digest of updating with each in turn.
-    head = _request_head(method, path, query, content_type)
-    return hashlib.sha256(b"".join((head, _SIZE(len(body)), body))).hexdigest()
+    # The fields as _field frames them, in one input: the digest of updating with each in turn. (The
+    # query is framed per request: it varies, and a cache would keep whatever clients put in it.)
+    parts = (_route_part(method, path), _framed(query), _media_part(content_type), _SIZE(len(body)), body)
+    return hashlib.sha256(b"".join(parts)).hexdigest()
 
 
 def form_body(fields: Iterable[tuple[str, str]], files: Iterable[tuple[str, str, Iterable[bytes]]]) -> bytes:
