@@ -25,7 +25,7 @@ the sort fields, the filters' types).
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from fastapi import Query, Request, Response
@@ -52,7 +52,7 @@ def _schema(exact: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
     return document
 
 
-def page_request(pagination: Pagination) -> Callable[..., PageRequest]:
+def page_request(pagination: Pagination) -> Callable[..., Awaitable[PageRequest]]:
     """A dependency that returns the validated :class:`~backendkit.pagination.PageRequest`.
 
     ``page_request`` on every framework: here the dependency that reads it, as FastAPI reads a request.
@@ -61,7 +61,8 @@ def page_request(pagination: Pagination) -> Callable[..., PageRequest]:
     it reads is listed in the route's OpenAPI parameters with its real type and range.
     """
 
-    def dependency(request: Request, **_: Any) -> PageRequest:
+    # async: reading the query is pure work, and FastAPI sends a plain ``def`` dependency to its thread pool.
+    async def dependency(request: Request, **_: Any) -> PageRequest:
         return read_page_request(pagination, request.scope.get("query_string", b""), path=request.url.path)
 
     parameters = [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)]
