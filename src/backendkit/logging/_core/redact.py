@@ -137,6 +137,8 @@ class Redactor:
         For callers that clean many values of one record (the formatter's extras): the
         depth bound and the cycle check cover the whole record, not each value alone.
         """
+        if type(value) is dict and depth < _MAX_DEPTH:  # the common container, without the type ladder
+            return self._clean_mapping(value, depth, seen)
         return self._clean(value, depth, seen)
 
     def clean_mapping(self, mapping: Mapping[Any, Any]) -> dict[str, Any]:
@@ -233,13 +235,14 @@ class Redactor:
         return out
 
     def _clean_mapping(self, value: Mapping[Any, Any], depth: int, seen: set[int]) -> Any:
-        if id(value) in seen:
+        marker = id(value)
+        if marker in seen:
             return _cut("cycle")
-        seen.add(id(value))
+        seen.add(marker)
         out: dict[str, Any] = {}
-        items = value.items() if len(value) <= _MAX_ITEMS else islice(value.items(), _MAX_ITEMS)
+        size = len(value)
+        items = value.items() if size <= _MAX_ITEMS else islice(value.items(), _MAX_ITEMS)
         verdicts = self._verdicts
-        clean = self._clean
         shortest = self.shortest
         for key, item in items:
             name = key if type(key) is str else _safe_str(key)
@@ -248,15 +251,20 @@ class Redactor:
                 secret = self.is_secret_key(name)
             if secret:
                 item = REDACTED
-            elif type(item) is str:  # the common case inline: no call unless it could hold a secret
-                if len(item) >= shortest and may_hold_secret(item):
-                    item = self.scrub(item)
-            elif not (type(item) is int and -(2**63) <= item < 2**64):
-                item = clean(item, depth + 1, seen)
+            else:  # the common cases inline: no call unless the value could hold a secret or is a container
+                kind = type(item)
+                if kind is str:
+                    if len(item) >= shortest and may_hold_secret(item):
+                        item = self.scrub(item)
+                elif kind is int:
+                    if not -(2**63) <= item < 2**64:
+                        item = _int_text(item)
+                elif not (kind is bool or item is None):
+                    item = self._clean(item, depth + 1, seen)
             out[name] = item
-        if len(value) > _MAX_ITEMS:
-            out["..."] = _cut(f"{len(value) - _MAX_ITEMS} more")
-        seen.discard(id(value))
+        if size > _MAX_ITEMS:
+            out["..."] = _cut(f"{size - _MAX_ITEMS} more")
+        seen.discard(marker)
         return out
 
 
