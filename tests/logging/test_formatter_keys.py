@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from backendkit.context import request_id_var
 from backendkit.logging import JSONFormatter, Redactor
@@ -67,3 +68,12 @@ def test_timestamps_before_1970() -> None:
     ]:
         record.created = created
         assert line(formatter, record)["timestamp"] == expected
+
+
+def test_a_mapping_met_twice_is_written_twice_and_a_cycle_through_a_list_is_cut() -> None:
+    shared = {"x": 1, "y": 2.5}
+    tree: dict[str, Any] = {"name": "root", "items": []}
+    tree["items"].append({"parent": tree, "n": None})
+    out = line(JSONFormatter(), make_record(extra={"pair": {"left": shared, "right": shared}, "tree": tree}))
+    assert out["pair"] == {"left": shared, "right": shared}
+    assert out["tree"] == {"name": "root", "items": [{"parent": "[cycle]", "n": None}]}

@@ -110,7 +110,7 @@ class JSONFormatter(logging.Formatter):
             redact_keys, extra_keys=extra_redact_keys, allow_keys=allow_keys, enabled=redact, float_hook=float_hook
         )
         self.static_fields = self.redactor.clean_mapping(static_fields or {})
-        self._clock: tuple[int, str] = (-1, "")  # (second, its formatted prefix), swapped as one value
+        self._clock: tuple[float, str] = (math.inf, "")  # (second, its formatted prefix), swapped as one value
 
     @property
     def redactor(self) -> Redactor:
@@ -166,6 +166,7 @@ class JSONFormatter(logging.Formatter):
         # common value types handled inline.
         redactor = keys.redactor
         clean = redactor.clean_nested
+        clean_dict = redactor.clean_dict
         shortest = redactor.shortest
         plans = keys.plans
         seen: set[int] | None = None
@@ -189,7 +190,7 @@ class JSONFormatter(logging.Formatter):
                 elif not (kind is bool or value is None):
                     if seen is None:  # one set for the record: the depth bound and cycle check span it
                         seen = set()
-                    value = clean(value, 1, seen)
+                    value = clean_dict(value, 1, seen) if kind is dict else clean(value, 1, seen)
             if name in out:  # a header or request field has that name: the profile decides
                 self._profile.put(out, text, value)
             else:
@@ -204,18 +205,14 @@ class JSONFormatter(logging.Formatter):
         }
 
     def _timestamp(self, created: float) -> str:
-        second = int(created)
-        cached_second, prefix = self._clock
-        if second != cached_second:  # one strftime per second, not per line
+        second, prefix = self._clock
+        fraction = created - second
+        if not 0.0 <= fraction < 1.0:  # another second: one strftime per second, not per line
+            second = math.floor(created)  # floor, not int(): before 1970 too
             prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
             self._clock = (second, prefix)
-        fraction = created - second
-        if fraction >= 0:
-            return prefix + _MILLISECONDS[int(fraction * 1000)]
-        # Before 1970 int() rounds up: the second is the one below (never cached; no clock gives these).
-        second = math.floor(created)
-        prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        return prefix + _MILLISECONDS[min(int((created - second) * 1000), 999)]
+            fraction = created - second
+        return prefix + _MILLISECONDS[int(fraction * 1000)]
 
     def _fallback(self, record: logging.LogRecord, exc: Exception) -> str:
         # The line still follows the profile and carries the request context.

@@ -137,8 +137,6 @@ class Redactor:
         For callers that clean many values of one record (the formatter's extras): the
         depth bound and the cycle check cover the whole record, not each value alone.
         """
-        if type(value) is dict and depth < _MAX_DEPTH:  # the common container, without the type ladder
-            return self._clean_mapping(value, depth, seen)
         return self._clean(value, depth, seen)
 
     def clean_mapping(self, mapping: Mapping[Any, Any]) -> dict[str, Any]:
@@ -173,7 +171,7 @@ class Redactor:
                 return str(value)
             return value if self.float_hook is None else self.float_hook(value)
         if kind is dict and depth < _MAX_DEPTH:
-            return self._clean_mapping(value, depth, seen)
+            return self.clean_dict(value, depth, seen)
         return self._clean_other(value, depth, seen)
 
     def _clean_other(self, value: Any, depth: int, seen: set[int]) -> Any:
@@ -194,7 +192,7 @@ class Redactor:
                 pairs = _repeating_pairs(value)
                 if pairs is not None:
                     return self._clean_pairs(pairs, depth, seen)
-            return self._clean_mapping(value, depth, seen)
+            return self.clean_dict(value, depth, seen)
         items = getattr(value, "items", None)
         if callable(items) and not isinstance(value, (str, bytes)):
             # Mapping-like without being a Mapping (werkzeug's Headers, say): by key, not as text.
@@ -234,16 +232,20 @@ class Redactor:
             )
         return out
 
-    def _clean_mapping(self, value: Mapping[Any, Any], depth: int, seen: set[int]) -> Any:
+    def clean_dict(self, value: Mapping[Any, Any], depth: int, seen: set[int]) -> Any:
+        """:meth:`clean_nested` for a mapping fewer than 12 levels deep, without the ladder of types before it.
+
+        The common container of a log line, and the hottest loop of the redactor.
+        """
         marker = id(value)
         if marker in seen:
             return _cut("cycle")
-        seen.add(marker)
         out: dict[str, Any] = {}
         size = len(value)
         items = value.items() if size <= _MAX_ITEMS else islice(value.items(), _MAX_ITEMS)
         verdicts = self._verdicts
         shortest = self.shortest
+        inside = False  # whether this mapping is in ``seen``: only while its containers are cleaned
         for key, item in items:
             name = key if type(key) is str else _safe_str(key)
             secret = verdicts.get(name)
@@ -259,12 +261,18 @@ class Redactor:
                 elif kind is int:
                     if not -(2**63) <= item < 2**64:
                         item = _int_text(item)
+                elif kind is float:
+                    item = self._clean(item, depth + 1, seen)
                 elif not (kind is bool or item is None):
+                    if not inside:  # a cycle back to this mapping is seen from here down
+                        seen.add(marker)
+                        inside = True
                     item = self._clean(item, depth + 1, seen)
             out[name] = item
         if size > _MAX_ITEMS:
             out["..."] = _cut(f"{size - _MAX_ITEMS} more")
-        seen.discard(marker)
+        if inside:
+            seen.discard(marker)
         return out
 
 
