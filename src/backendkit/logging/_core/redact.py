@@ -248,10 +248,7 @@ class Redactor:
         inside = False  # whether this mapping is in ``seen``: only while its containers are cleaned
         for key, item in items:
             name = key if type(key) is str else _safe_str(key)
-            secret = verdicts.get(name)
-            if secret is None:
-                secret = self.is_secret_key(name)
-            if secret:
+            if verdicts.get(name) is not False and self.is_secret_key(name):  # a name seen before costs one lookup
                 item = REDACTED
             else:  # the common cases inline: no call unless the value could hold a secret or is a container
                 kind = type(item)
