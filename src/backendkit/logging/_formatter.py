@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 import traceback
 from collections.abc import Iterable, Mapping
 from itertools import islice
 from typing import Any, Literal
 
-from backendkit.context import get_request_facts, request_id_var
+from backendkit.context import request_facts_var, request_id_var
 from backendkit.logging._core.encode import Encoder, encode_stdlib, orjson_encoding
 from backendkit.logging._core.profiles import Profile
 from backendkit.logging._core.redact import Redactor
@@ -29,6 +30,33 @@ _FIRST_EXTRA = len(vars(logging.LogRecord("", 0, "", 0, "", (), None)))
 # Keys of a structlog event dict that are not the caller's fields.
 _NO_KEYS: frozenset[str] = frozenset()
 STRUCTLOG_FIELDS = "_backendkit_fields"
+# ".000Z" to ".999Z": the end of a timestamp, looked up rather than formatted per line.
+_MILLISECONDS = tuple(f".{ms:03d}Z" for ms in range(1000))
+# How many keys a formatter remembers decisions for (keys repeat; a flood of unique ones must not grow it forever).
+_MAX_PLANS = 10_000
+# A key's plan: the name it is written under, whether its value is redacted, the key as text.
+_Plan = tuple[str, bool, str]
+_SKIP: _Plan = ("", False, "")  # a key that is not written (a record attribute, a private name)
+
+
+class _KeyPlans:
+    """What to do with the value under each key, decided once per key name."""
+
+    def __init__(self, skip: frozenset[str], redactor: Redactor, names: Mapping[str, str]) -> None:
+        self.skip = skip
+        self.redactor = redactor
+        self.names = names
+        self.plans: dict[Any, _Plan] = {}
+
+    def plan(self, key: Any) -> _Plan:
+        text = key if type(key) is str else _safe_text(key)
+        if text in self.skip or text[:1] == "_":
+            plan = _SKIP
+        else:
+            plan = (self.names.get(text, text), self.redactor.is_secret_key(text), text)
+        if type(key) is str and len(self.plans) < _MAX_PLANS:
+            self.plans[key] = plan
+        return plan
 
 
 class JSONFormatter(logging.Formatter):
@@ -82,7 +110,19 @@ class JSONFormatter(logging.Formatter):
             redact_keys, extra_keys=extra_redact_keys, allow_keys=allow_keys, enabled=redact, float_hook=float_hook
         )
         self.static_fields = self.redactor.clean_mapping(static_fields or {})
-        self._clock: tuple[int, str] = (-1, "")  # (second, its formatted prefix), swapped as one value
+        self._clock: tuple[float, str] = (math.inf, "")  # (second, its formatted prefix), swapped as one value
+
+    @property
+    def redactor(self) -> Redactor:
+        """What redacts and sanitises the values; a new one set here applies from the next line."""
+        return self._redactor
+
+    @redactor.setter
+    def redactor(self, redactor: Redactor) -> None:
+        # Each key's decisions are the redactor's: a new redactor judges them afresh.
+        self._redactor = redactor
+        self._extra_keys = _KeyPlans(_RECORD_ATTRS, redactor, self._profile.names)
+        self._structlog_keys = _KeyPlans(_NO_KEYS, redactor, self._profile.names)
 
     def format(self, record: logging.LogRecord) -> str:
         """The record as one line of JSON; never raises."""
@@ -93,24 +133,26 @@ class JSONFormatter(logging.Formatter):
 
     def line(self, record: logging.LogRecord) -> dict[str, Any]:
         """The record as the profile writes it: a dict of JSON types, redacted."""
-        redactor = self.redactor
+        redactor = self._redactor
         attrs = record.__dict__
-        message = _message(record)
+        try:
+            message = record.getMessage()
+        except Exception:  # mismatched %-args: keep the template rather than lose the line
+            message = _safe_text(record.msg)
         if len(message) >= redactor.shortest and may_hold_secret(message):
             message = redactor.scrub(message)
         profile = self._profile
         out = profile.start(self._timestamp(record.created), record.levelname, record.name, message)
-        context = _context()
-        if context:
-            profile.add_context(out, context)
+        if request_id_var.get() is not None or request_facts_var.get() is not None:  # in a request
+            profile.add_context(out, _context())
         if self.static_fields:
             profile.add_fields(out, self.static_fields)
         structlog_fields = attrs.get(STRUCTLOG_FIELDS)
         if type(structlog_fields) is dict:
-            self._add_extras(out, structlog_fields.items(), _NO_KEYS)
+            self._add_extras(out, structlog_fields.items(), self._structlog_keys)
         if len(attrs) > _FIRST_EXTRA:
             # Extras are set after the standard attributes, so they sit at the end of __dict__.
-            self._add_extras(out, islice(attrs.items(), _FIRST_EXTRA, None), _RECORD_ATTRS)
+            self._add_extras(out, islice(attrs.items(), _FIRST_EXTRA, None), self._extra_keys)
         exc_info = record.exc_info
         if exc_info and exc_info[0] is not None and exc_info[1] is not None:
             profile.add_error(out, self._error(exc_info))
@@ -118,31 +160,41 @@ class JSONFormatter(logging.Formatter):
             out["stack_info"] = redactor.scrub(record.stack_info)
         return out
 
-    def _add_extras(self, out: dict[str, Any], items: Iterable[tuple[Any, Any]], skip: frozenset[str]) -> None:
-        # The hot loop of the formatter: extraction, redaction and naming in one pass,
-        # with the common scalar types handled inline.
-        redactor = self.redactor
-        verdicts = redactor.verdicts
+    def _add_extras(self, out: dict[str, Any], items: Iterable[tuple[Any, Any]], keys: _KeyPlans) -> None:
+        # The hot loop of the formatter: extraction, redaction and naming in one pass, each key's
+        # decisions (skipped? secret? written under which name?) looked up at once, and the
+        # common value types handled inline.
+        redactor = keys.redactor
         clean = redactor.clean_nested
-        put = self._profile.put
+        clean_dict = redactor.clean_dict
         shortest = redactor.shortest
-        seen: set[int] = set()
-        for raw_key, value in items:
-            key = raw_key if type(raw_key) is str else _safe_text(raw_key)
-            if key in skip or key[:1] == "_":
+        plans = keys.plans
+        seen: set[int] | None = None
+        for key, value in items:
+            plan = plans.get(key)
+            if plan is None:
+                plan = keys.plan(key)
+            if plan is _SKIP:
                 continue
-            secret = verdicts.get(key)
-            if secret is None:
-                secret = redactor.is_secret_key(key)
-            kind = type(value)
+            name, secret, text = plan
             if secret:
                 value = REDACTED
-            elif kind is str:
-                if len(value) >= shortest and may_hold_secret(value):
-                    value = redactor.scrub(value)
-            elif not (kind is bool or value is None or (kind is int and -(2**63) <= value < 2**64)):
-                value = clean(value, 1, seen)
-            put(out, key, value)
+            else:
+                kind = type(value)
+                if kind is str:
+                    if len(value) >= shortest and may_hold_secret(value):
+                        value = redactor.scrub(value)
+                elif kind is int:
+                    if not -(2**63) <= value < 2**64:  # beyond 64 bits not every JSON reader keeps it
+                        value = clean(value, 1, set())
+                elif not (kind is bool or value is None):
+                    if seen is None:  # one set for the record: the depth bound and cycle check span it
+                        seen = set()
+                    value = clean_dict(value, 1, seen) if kind is dict else clean(value, 1, seen)
+            if name in out:  # a header or request field has that name: the profile decides
+                self._profile.put(out, text, value)
+            else:
+                out[name] = value
 
     def _error(self, exc_info: Any) -> dict[str, str]:
         scrub = self.redactor.scrub
@@ -153,12 +205,14 @@ class JSONFormatter(logging.Formatter):
         }
 
     def _timestamp(self, created: float) -> str:
-        second = int(created)
-        cached_second, prefix = self._clock
-        if second != cached_second:  # one strftime per second, not per line
+        second, prefix = self._clock
+        fraction = created - second
+        if not 0.0 <= fraction < 1.0:  # another second: one strftime per second, not per line
+            second = math.floor(created)  # floor, not int(): before 1970 too
             prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
             self._clock = (second, prefix)
-        return f"{prefix}.{int((created - second) * 1000):03d}Z"
+            fraction = created - second
+        return prefix + _MILLISECONDS[int(fraction * 1000)]
 
     def _fallback(self, record: logging.LogRecord, exc: Exception) -> str:
         # The line still follows the profile and carries the request context.
@@ -180,7 +234,7 @@ def _context() -> dict[str, Any]:
     request_id = request_id_var.get()
     if request_id is not None:
         context["request_id"] = request_id
-    facts = get_request_facts()
+    facts = request_facts_var.get()
     if facts is None:
         return context
     if facts.trace is not None:

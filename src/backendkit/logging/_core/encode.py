@@ -81,7 +81,7 @@ def orjson_encoding() -> tuple[Encoder, Callable[[float], Any]] | None:
 
     def encode(line: dict[str, Any]) -> str:
         try:
-            text: str = dumps(line).decode("utf-8")
+            text: str = dumps(line).decode()
         except TypeError:  # orjson.JSONEncodeError: a lone surrogate; the exact path escapes it
             return encode_stdlib(line)
         return text if text.isascii() else _one_line(text)

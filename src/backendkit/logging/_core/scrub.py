@@ -22,7 +22,7 @@ import binascii
 import re
 from collections.abc import Callable, Iterable
 
-from backendkit.logging._core.opaque import may_hold_credential, secret_spans
+from backendkit.logging._core.opaque import SHORTEST, may_hold_credential, secret_spans
 
 REDACTED = "[REDACTED]"
 
@@ -103,10 +103,14 @@ def may_hold_secret(text: str) -> bool:
     holds ``_`` (see :mod:`~backendkit.logging._core.opaque`). Plain ``in`` tests:
     this runs for every string of every line.
     """
-    if "=" in text or ":" in text or "%" in text or "eyJ" in text or may_hold_credential(text):
+    if "=" in text or ":" in text or "%" in text or "eyJ" in text:
         return True
-    lowered = text.lower()
-    return "bearer" in lowered or "basic" in lowered
+    if len(text) >= SHORTEST and may_hold_credential(text):
+        return True
+    if "b" in text or "B" in text:  # no lower-case copy of a text that holds no b
+        lowered = text.lower()
+        return "bearer" in lowered or "basic" in lowered
+    return False
 
 
 def unquote_plus(text: str) -> str:
