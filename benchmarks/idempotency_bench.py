@@ -16,16 +16,9 @@ The contenders, each its own app with backendkit installed (``backendkit.fastapi
 - backendkit FastAPI, per route (as the guide sets it up): ``IdempotentRoutes(app,
   Idempotency(store))`` (the buffering middleware, ``app_wide=False``) and
   ``dependencies=[keys.depends()]`` on the route, with a ``MemoryStore`` and an
-  ``AsyncRedisStore``. The route's key dependency is its first, and the requests carry no user
-  nor credentials: after the route's first keyed request (the checks before the timing), the
-  middleware starts the key of the next ones before routing, and a replay is sent from there, as
-  app-wide. A route with authentication (or any dependency) before its key finds a replay in the
-  dependency, after routing, and raises ``ReplayInstead``, whose 409 FastAPI and backendkit's
-  error handling render, and which the middleware drops before sending the stored response: the
-  "parts" section times that path's pieces;
-- backendkit FastAPI, per route after routing (for information): the same, with a dependency
-  that decides nothing before the key (where authentication goes): the key is started by the
-  dependency, after routing, on every request, and a replay goes the ``ReplayInstead`` way;
+  ``AsyncRedisStore``. A replay is found by the dependency, after routing (and, in an app with
+  authentication, after the user is known); it raises ``ReplayInstead``, whose 409 FastAPI and
+  backendkit's error handling render, and the middleware drops it and sends the stored response;
 - backendkit FastAPI, app-wide: ``app.add_middleware(IdempotencyMiddleware, idempotency=...)``
   with a ``MemoryStore`` and no dependency: the key is taken before routing, the shape both peers
   have, so the like-for-like comparison;
@@ -53,8 +46,7 @@ rate limits, ``Set-Cookie`` unless asked), and the body's bytes as sent, for 2xx
 4xx a handler answers; keys are scoped by the user, else the API key, else the client address,
 and by the path; the fingerprint is the method, path, query, media type and body.
 
-Two more cases, for information. The pieces of the per-route path after routing (a route with
-authentication before its key) on FastAPI, each alone: an
+Two more cases, for information. The pieces of the per-route path on FastAPI, each alone: an
 empty dependency with ``keys.depends()``'s parameters (FastAPI's own cost), the same raising
 ``ReplayInstead`` without the middleware (the stand-in 409 rendered and sent; logging is switched
 off for this case, since a real replay's access line says 201 and is not written), the
@@ -149,7 +141,6 @@ BASELINE = "baseline (no idempotency)"
 BK_MEMORY = "backendkit per route, MemoryStore"
 BK_REDIS = "backendkit per route, AsyncRedisStore"
 BK_APP_WIDE = "backendkit app-wide, MemoryStore"
-BK_LATE = "backendkit per route, after routing (info)"
 AIH = "asgi-idempotency-header, MemoryBackend"
 AIH_REDIS = "asgi-idempotency-header, RedisBackend (info)"
 FAI = "fastapi-idempotency, MemoryStore"
@@ -201,9 +192,6 @@ def fastapi_app(kind: str, runs: Runs, store: Any = None) -> FastAPI:
     if kind == "backendkit":
         keys = IdempotentRoutes(app, Idempotency(store))
         dependencies = [keys.depends()]
-    elif kind == "backendkit after routing":  # a dependency before the key, as authentication would be
-        keys = IdempotentRoutes(app, Idempotency(store))
-        dependencies = [Depends(_checked), keys.depends()]
     elif kind == "backendkit app-wide":
         app.add_middleware(IdempotencyMiddleware, idempotency=Idempotency(store))
     elif kind == "asgi-idempotency-header":
@@ -223,10 +211,6 @@ def fastapi_app(kind: str, runs: Runs, store: Any = None) -> FastAPI:
         return {"id": runs.count, "eur": payment.eur}
 
     return app
-
-
-async def _checked() -> None:
-    """A dependency that decides nothing (where authentication goes, without its cost; async: no thread)."""
 
 
 def keyed(key: Callable[[], str]) -> Callable[[dict[str, Any]], None]:
@@ -420,7 +404,6 @@ def fastapi_section(args: argparse.Namespace, redis_url: str | None, summary: Su
     if redis_url is not None:
         contenders[BK_REDIS] = pair("backendkit", closed_later(closing, lambda: AsyncRedisStore(redis_url), "aclose"))
     contenders[BK_APP_WIDE] = pair("backendkit app-wide", MemoryStore)
-    contenders[BK_LATE] = pair("backendkit after routing", MemoryStore)
     if installed("idempotency_header_middleware", "asgi-idempotency-header"):
         from idempotency_header_middleware.backends import MemoryBackend, RedisBackend
 

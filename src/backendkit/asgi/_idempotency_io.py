@@ -1,11 +1,11 @@
 """The ASGI plumbing of :mod:`backendkit.asgi.idempotency`: the request's headers and body read, the
-response captured, a replay sent, and the paths whose key a per-route middleware can start before routing.
+response captured, a replay sent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from backendkit.asgi._types import Message, Receive, Send
 from backendkit.idempotency import Idempotency, Replay
@@ -14,14 +14,13 @@ if TYPE_CHECKING:
     from backendkit.asgi.idempotency import Slot
 
 _KEY_HEADER = b"idempotency-key"
-_CREDENTIALS = (b"authorization", b"cookie")
 _NO_LENGTH = (204, 304)  # (RFC 9110: no Content-Length on a 204; a 304's would describe another body)
 
 
 class Headers:
     """What the middleware reads from a request's headers, in one pass over them."""
 
-    __slots__ = ("api_key", "api_key_header", "content_type", "credentials", "host", "key_values", "keys")
+    __slots__ = ("api_key", "api_key_header", "content_type", "key_values", "keys")
 
     def __init__(self, headers: Iterable[tuple[bytes, bytes]], keys: Idempotency, api_key_header: bytes | None) -> None:
         self.keys = keys  # whose API key header was read
@@ -29,8 +28,6 @@ class Headers:
         self.key_values: list[str] = []
         self.content_type: str | None = None  # (the first field line, as the request's media type)
         self.api_key: str | None = None
-        self.host = b""
-        self.credentials = False  # an Authorization or a Cookie field: something a route could authenticate
         for name, value in headers:
             name = name.lower()  # (lower case already from a server that follows the spec)
             if name == _KEY_HEADER:
@@ -38,53 +35,8 @@ class Headers:
             elif name == b"content-type":
                 if self.content_type is None:
                     self.content_type = value.decode("latin-1")
-            elif name == b"host":
-                self.host = value
-            elif name == api_key_header:  # (part of the scope: known before routing)
-                if self.api_key is None:
-                    self.api_key = value.decode("latin-1")
-            elif name in _CREDENTIALS:
-                self.credentials = True
-
-
-RouteKey = tuple[str, bytes, str]  # method, host, path: what selects a route
-Starter = tuple[Idempotency, "bool | None"]  # the route's Idempotency, and its dependency's ``required``
-
-
-class Learned(NamedTuple):
-    """What a route's dependency taught: how it starts its key, and the route's template (for logs, spans)."""
-
-    keys: Idempotency
-    required: bool | None
-    template: str | None
-
-
-class EarlyRoutes:
-    """The paths (method, host, path) whose route starts its key first thing, with no user known by then.
-
-    Learned from the route's own dependency (:meth:`Slot.start`, ``early=True``), at most ``size``
-    paths (the oldest forgotten first: concrete paths, ``/tasks/1`` and ``/tasks/2``, are two), and
-    forgotten when a request to one meets a user that was not known before routing.
-    """
-
-    def __init__(self, size: int = 1024) -> None:
-        self._size = size
-        self._routes: dict[RouteKey, Learned] = {}
-
-    def get(self, key: RouteKey) -> Learned | None:
-        """What ``key``'s route taught, if it did."""
-        return self._routes.get(key)
-
-    def learn(self, key: RouteKey, learned: Learned) -> None:
-        """Remember that ``key``'s route starts its key as ``learned`` says, before anything else."""
-        routes = self._routes
-        if key not in routes and len(routes) >= self._size:
-            del routes[next(iter(routes))]
-        routes[key] = learned
-
-    def forget(self, key: RouteKey) -> None:
-        """``key``'s route met a user known only after routing: no more starts before routing."""
-        self._routes.pop(key, None)
+            elif name == api_key_header and self.api_key is None:  # (part of the scope: known before routing)
+                self.api_key = value.decode("latin-1")
 
 
 class Captured:
@@ -161,4 +113,4 @@ async def send_replay(send: Send, replay: Replay) -> None:
     await send({"type": "http.response.body", "body": response.body})
 
 
-__all__ = ["Captured", "EarlyRoutes", "Headers", "Learned", "RouteKey", "Starter", "buffered", "send_replay"]
+__all__ = ["Captured", "Headers", "buffered", "send_replay"]

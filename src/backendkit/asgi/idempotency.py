@@ -8,11 +8,7 @@ Two ways to use it:
   already known at that point (``set_user_id``), else the API key, else the client;
 - **per route** (``app_wide=False``): the middleware only buffers and records; a
   route's own hook (FastAPI's ``IdempotentRoutes.depends()``) starts the key once the
-  route's authentication has run, so keys are scoped per authenticated user. A route
-  whose hook comes first (no authentication, nothing else before it) and finds the same
-  principal as the middleware did is remembered by its path: the next requests to that
-  path start their key before routing, as app-wide, and a replay costs no routing
-  (unless the request carries credentials that no layer before routing has read).
+  route's authentication has run, so keys are scoped per authenticated user.
 
 A first request's response is forwarded as it is sent and kept when the policy says
 so (not streamed, within ``max_size``). A replay is sent by the middleware itself,
@@ -29,16 +25,7 @@ from dataclasses import dataclass
 from backendkit._headers import channel
 from backendkit._runtime import AdapterState
 from backendkit._settings import Settings
-from backendkit.asgi._idempotency_io import (
-    Captured,
-    EarlyRoutes,
-    Headers,
-    Learned,
-    RouteKey,
-    Starter,
-    buffered,
-    send_replay,
-)
+from backendkit.asgi._idempotency_io import Captured, Headers, buffered, send_replay
 from backendkit.asgi._respond import send_error_response
 from backendkit.asgi._types import ASGIApp, Message, Receive, Scope, Send
 from backendkit.context import get_request_facts
@@ -64,34 +51,15 @@ class Slot:
     attempt: Attempt | None = None
     replay: Replay | None = None
     headers: Headers | None = None  # (read by the middleware; None: read them again)
-    user_before: str | None = None  # the user known before routing (per route, once user_read)
-    user_read: bool = False
-    early: bool = False  # the key was started before routing, from what the route's hook taught
-    learned: Starter | None = None  # the route's hook starts first, with the user known before routing
-    forget: bool = False  # the route's hook met a user the middleware did not know
-    user_current: bool = False  # user_before is the user now (the key starts right after it was read)
 
-    async def start(self, idempotency: Idempotency, *, required: bool | None = None, early: bool = False) -> None:
-        """Start the request's key (once): take it, or raise the refusal; a replay is sent by the middleware.
-
-        ``early``: the hook is the route's first dependency, so the middleware may start the key of
-        the next requests to this path before routing, if nothing changes whose keys they are.
-        """
+    async def start(self, idempotency: Idempotency, *, required: bool | None = None) -> None:
+        """Start the request's key (once): take it, or raise the refusal; a replay is sent by the middleware."""
         if self.idempotency is not None:
-            if not self.early or _user() == self.user_before:
-                return
-            # Started before routing, and a user is known now that was not then: the key is this user's.
-            self.forget = True
-            started, attempt, self.attempt, self.idempotency = self.idempotency, self.attempt, None, None
-            if attempt is not None:
-                await (started.aabandon(attempt) if _awaitable(started) else _in_thread(started, attempt))
-            self.early = early = False
+            return
         replay = await self.begin(idempotency, required)
         if replay is not None:
             self.replay = replay
             raise ReplayInstead()
-        if early and self.user_read and _user() == self.user_before:
-            self.learned = (idempotency, required)
 
     async def begin(self, idempotency: Idempotency, required: bool | None = None) -> Replay | None:
         """Start the request's key: the replay to send, or ``None`` (the handler runs); raises the refusals."""
@@ -124,15 +92,6 @@ def _awaitable(idempotency: Idempotency) -> bool:
     return idempotency.store_awaits
 
 
-async def _in_thread(idempotency: Idempotency, attempt: Attempt) -> None:
-    await asyncio.to_thread(idempotency.abandon, attempt)
-
-
-def _user() -> str | None:
-    facts = get_request_facts()
-    return facts.resolved_user_id() if facts is not None else None
-
-
 def _keyed(slot: Slot, keys: Idempotency) -> KeyedRequest:
     scope = slot.scope
     client = scope.get("client")
@@ -140,7 +99,6 @@ def _keyed(slot: Slot, keys: Idempotency) -> KeyedRequest:
     if seen is None or (seen.keys is not keys and seen.api_key_header != _api_name(keys)):
         seen = Headers(scope.get("headers", ()), keys, _api_name(keys))  # (another Idempotency's header)
     facts = get_request_facts()
-    user = slot.user_before if slot.user_current or facts is None else facts.resolved_user_id()
     return KeyedRequest(
         method=scope.get("method", ""),
         path=scope.get("path", ""),
@@ -148,7 +106,7 @@ def _keyed(slot: Slot, keys: Idempotency) -> KeyedRequest:
         content_type=seen.content_type,
         body=slot.body,
         key_values=slot.key_values,
-        user_id=user,
+        user_id=facts.resolved_user_id() if facts is not None else None,
         api_key=seen.api_key,
         client=(facts.client_ip if facts is not None else None) or (client[0] if client else None),
     )
@@ -176,7 +134,6 @@ class IdempotencyMiddleware:
         self._state: AdapterState | None = None
         self._settling: set[asyncio.Future[None]] = set()  # keys released after an exception
         self._api_name = _api_name(idempotency)
-        self._early = EarlyRoutes()  # (per route) the paths whose key is started before routing
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or SLOT in scope or not self.idempotency.applies(scope.get("method", "")):
@@ -202,39 +159,16 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)  # (it reads the disconnect, as it would have)
             return
         slot = scope[SLOT] = Slot(scope, body, key_values, headers=seen)
-        starter: Starter | None = (self.idempotency, None)
-        route: RouteKey | None = None
-        if not self.app_wide:
-            facts = get_request_facts()
-            slot.user_before = user = facts.resolved_user_id() if facts is not None else None
-            slot.user_read = True
-            route = (scope["method"], seen.host, scope.get("path", ""))
-            learned = self._early.get(route)
-            if learned is not None and user is None and seen.credentials:
-                learned = None  # credentials the route may read: its hook starts the key, for its user
-            starter = None if learned is None else (learned.keys, learned.required)
-            slot.early = learned is not None
-            if learned is not None and learned.template is not None and facts is not None:
-                facts.route = learned.template  # (a replay sent before routing: the route it would have had)
-        if starter is not None:
-            slot.user_current = slot.user_read  # (the key starts now: a user read above is current)
+        if self.app_wide:
             try:
-                replay = await slot.begin(*starter)
+                replay = await slot.begin(self.idempotency)
             except APIError as refusal:
                 await self._refuse(scope, send, refusal)
                 return
             if replay is not None:
                 await send_replay(send, replay)
                 return
-            slot.user_current = False
         await self._run(scope, receive, send, slot)
-        if route is not None:
-            if slot.forget:
-                self._early.forget(route)
-            elif slot.learned is not None:
-                facts = get_request_facts()
-                template = facts.resolved_route() if facts is not None else None
-                self._early.learn(route, Learned(*slot.learned, template))
 
     async def _run(self, scope: Scope, receive: Receive, send: Send, slot: Slot) -> None:
         captured = Captured(slot)

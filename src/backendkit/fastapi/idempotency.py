@@ -74,8 +74,7 @@ class IdempotentRoutes:
             if not self._checked:  # the last resort: served without a lifespan, a route added to a router late
                 _check_key_order(request.app.router.routes)
                 self._checked = True
-            early = not getattr(start_idempotency_key, _LATE, False)
-            await slot_of(request.scope).start(self.idempotency, required=required, early=early)
+            await slot_of(request.scope).start(self.idempotency, required=required)
 
         statuses = [400, 409, 422]
         if self.idempotency.on_store_error == "closed" and not isinstance(self.idempotency.store, MemoryStore):
@@ -90,9 +89,6 @@ class IdempotentRoutes:
 _STARTS_KEY = "backendkit_starts_idempotency_key"
 """The attribute that marks the dependency of :meth:`IdempotentRoutes.depends`."""
 _CHECKING = "backendkit_idempotency_checks_routes"
-_LATE = "backendkit_idempotency_key_late"
-"""Set on the dependency when a route resolves another dependency before it: its key is never started
-before routing (a replay found there would skip what that dependency decides: authentication, a limit)."""
 
 
 def _check_routes_as_they_come(router: APIRouter) -> None:
@@ -142,8 +138,6 @@ def _check_key_order(routes: Iterable[Any]) -> None:
         starts = next((at for at, dependency in enumerate(order) if getattr(dependency.call, _STARTS_KEY, False)), None)
         if starts is None:
             continue
-        if starts:
-            setattr(order[starts].call, _LATE, True)
         before = {dependency.call for dependency in order[:starts]}
         late = [
             dependency.call
