@@ -60,6 +60,7 @@ def _setup(urls: types.ModuleType, **options: Any) -> Any:
         ROOT_URLCONF=urls,
         DATABASES=_database(),
         USE_TZ=True,
+        TIME_ZONE="UTC",
         **options,
     )
     django.setup()
@@ -202,7 +203,7 @@ def peers_app() -> Any:
     limited = ratelimit(key="ip", rate=f"{LIMIT_PER_MINUTE}/m", block=True)
 
     class Me(APIView):
-        permission_classes = [IsAuthenticated]
+        permission_classes = (IsAuthenticated,)
 
         def get(self, request: Request) -> Response:
             claims = request.auth.payload  # the validated AccessToken
