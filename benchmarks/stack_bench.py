@@ -9,9 +9,13 @@ limit on every route (never refusing), HS256 JWT on ``GET /me``, a page of a 1,0
   fastapi-pagination (limit/offset: it pages lists no other way) + asgi-idempotency-header (Redis);
 - Flask (gunicorn, 1 worker, 4 threads): backendkit, against flask-limiter (Redis) + flask-jwt-extended +
   python-json-logger (an ``after_request`` access line) + a hand-written limit/offset slice. No POST route:
-  no Flask peer keeps idempotency keys, so neither variant has it.
+  no Flask peer keeps idempotency keys, so neither variant has it;
+- Django (gunicorn, 1 worker, 4 threads, sync WSGI): backendkit, against django-ratelimit (Django's
+  RedisCache) + djangorestframework-simplejwt (``JWTStatelessUserAuthentication``) + django-structlog (JSON)
+  + DRF ``CursorPagination``, both paging a 1,000-row SQLite table. No POST route either: no Django peer
+  keeps idempotency keys.
 
-Django is not in it yet (see NOTES-p-stack.md). The apps are in ``benchmarks/_stack_*.py``. One
+The apps are in ``benchmarks/_stack_*.py``. One
 redis-server is started on a free port for the run. Each route is driven by ``wrk -t1 -c16`` over
 loopback for ``--seconds`` (a Lua script sends a fresh ``Idempotency-Key`` per request, or a replayed one,
 or the ``Authorization`` header); the variants alternate (backendkit, peers, then peers, backendkit, ...),
@@ -19,7 +23,7 @@ route by route. Reported: requests/s and p50/p99 latency, best and median over t
 backendkit / peers. Target: >= 1.3x the peers' requests/s at a p99 no worse, on every framework and route.
 
     python benchmarks/stack_bench.py [--rounds 4] [--seconds 8] [--connections 16]
-        [--only fastapi,flask] [--wrk /usr/bin/wrk] [--redis-server redis-server] [--quick]
+        [--only fastapi,flask,django] [--wrk /usr/bin/wrk] [--redis-server redis-server] [--quick]
 """
 
 from __future__ import annotations
@@ -46,8 +50,8 @@ from benchmarks._stack_common import REDIS_ENV, token  # noqa: E402
 from benchmarks._stack_wrk import Result, Wrk  # noqa: E402
 from tests.support.net import free_port  # noqa: E402
 
-FRAMEWORKS = ("fastapi", "flask")
-TITLES = {"fastapi": "FastAPI", "flask": "Flask"}
+FRAMEWORKS = ("fastapi", "flask", "django")
+TITLES = {"fastapi": "FastAPI", "flask": "Flask", "django": "Django"}
 VARIANTS = ("backendkit", "peers")
 # route: (path, wrk script, the frameworks that have it)
 ROUTES: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
@@ -59,7 +63,8 @@ ROUTES: dict[str, tuple[str, str | None, tuple[str, ...]]] = {
 PACKAGES = (
     "fastapi", "uvicorn", "uvloop", "httptools", "flask", "gunicorn", "redis", "asgi-correlation-id",
     "python-json-logger", "slowapi", "limits", "pyjwt", "fastapi-pagination", "asgi-idempotency-header",
-    "flask-limiter", "flask-jwt-extended",
+    "flask-limiter", "flask-jwt-extended", "django", "djangorestframework", "djangorestframework-simplejwt",
+    "django-ratelimit", "django-structlog",
 )  # fmt: skip
 BODY = b'{"title":"write the report","priority":3}'  # byte for byte what the Lua scripts send
 
@@ -123,7 +128,7 @@ def check_routes(server: Server, bearer: str, replay_key: str, routes: list[str]
         if status not in (200, 201):
             raise RuntimeError(f"{server.base} {route}: {status} {body[:300]!r}")
     page = json.loads(expected["GET /tasks?limit=20"][1])
-    items = page.get("data", page.get("items"))
+    items = page.get("data", page.get("items", page.get("results")))  # DRF's pages call them results
     if len(items) != 20:
         raise RuntimeError(f"{server.base} GET /tasks?limit=20 served {len(items)} items")
 

@@ -143,7 +143,10 @@ BENCHMARKS: dict[str, tuple[tuple[str, ...], bool, tuple[str, ...]]] = {
         ),
     ),
     "stack_bench": (
-        ("uvicorn", "uvloop", "httptools", "gunicorn", "asgi_correlation_id", "jwt", "flask_jwt_extended"),
+        (
+            *("uvicorn", "uvloop", "httptools", "gunicorn", "asgi_correlation_id", "jwt", "flask_jwt_extended"),
+            *("rest_framework_simplejwt", "django_ratelimit", "django_structlog"),
+        ),
         True,
         (
             "FastAPI GET /me: backendkit / peers req/s",
@@ -152,6 +155,8 @@ BENCHMARKS: dict[str, tuple[tuple[str, ...], bool, tuple[str, ...]]] = {
             "FastAPI POST /tasks replay: backendkit / peers req/s",
             "Flask GET /me: backendkit / peers req/s",
             "Flask GET /tasks?limit=20: backendkit / peers req/s",
+            "Django GET /me: backendkit / peers req/s",
+            "Django GET /tasks?limit=20: backendkit / peers req/s",
         ),
     ),
 }
