@@ -108,6 +108,9 @@ class Call:
         """
         if isinstance(exc, NoScriptError) and self.script is not None and not self.loading:
             self.loading = True
+            # Handled: its traceback goes now. redis-py 5.0 keeps the error in a cycle of its own frames,
+            # and the traceback would keep the call's frames (and the Call) in it, for the collector.
+            exc.__traceback__ = None
             return
         if not isinstance(exc, FAILURES):
             raise exc
