@@ -22,8 +22,13 @@ or the ``Authorization`` header); the variants alternate (backendkit, peers, the
 route by route. Reported: requests/s and p50/p99 latency, best and median over the rounds, and the ratio
 backendkit / peers. Target: >= 1.3x the peers' requests/s at a p99 no worse, on every framework and route.
 
+With ``--profile DIR``, each route and variant is driven once more while py-spy samples the server, and the
+server's CPU time per request is printed by component (``benchmarks/_harness/cpu_profile.py`` says how a
+sample is charged); py-spy's collapsed stacks are kept in DIR.
+
     python benchmarks/stack_bench.py [--rounds 4] [--seconds 8] [--connections 16]
         [--only fastapi,flask,django] [--wrk /usr/bin/wrk] [--redis-server redis-server] [--quick]
+        [--profile DIR]
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
+from benchmarks._harness import cpu_profile  # noqa: E402
 from benchmarks._harness.redis import start_redis  # noqa: E402
 from benchmarks._harness.run import Run, Summary, add_only, only, parse  # noqa: E402
 from benchmarks._stack_common import REDIS_ENV, token  # noqa: E402
@@ -164,6 +170,24 @@ def report(title: str, route: str, results: dict[str, list[Result]], summary: Su
     )
 
 
+def profile(
+    framework: str, route: str, servers: dict[str, Server], wrk: Wrk, args: argparse.Namespace, bearer: str, replay: str
+) -> None:
+    """One more drive of the route per variant, py-spy sampling the server: its CPU per request by component."""
+    binary = cpu_profile.available()
+    assert binary is not None  # checked in main()
+    samples, requests, rate = {}, {}, 400
+    for variant, server in servers.items():
+        out = args.profile / f"{framework}-{variant}-{route.replace(' ', '_').replace('/', '').replace('?', '_')}.txt"
+        sampler = cpu_profile.Sampler(binary, server.process.pid, args.seconds, out, rate=rate)
+        result = drive(wrk, server, route, args.seconds, bearer, replay)
+        samples[variant] = sampler.wait()
+        requests[variant] = result.requests_per_s * max(1, round(args.seconds))
+    rates = ", ".join(f"{v} {requests[v] / max(1, round(args.seconds)):.0f} req/s" for v in servers)
+    print(f"  {TITLES[framework]} {route}: where the server's CPU goes (py-spy, {rate} Hz, GIL held; sampled: {rates})")
+    print("\n".join(cpu_profile.table(samples, requests, rate)))
+
+
 def run_framework(framework: str, args: argparse.Namespace, redis_url: str, wrk: Wrk, summary: Summary) -> None:
     title = TITLES[framework]
     routes = [route for route, (_, _, where) in ROUTES.items() if framework in where]
@@ -185,6 +209,8 @@ def run_framework(framework: str, args: argparse.Namespace, redis_url: str, wrk:
         print(f"{title}: {args.rounds} rounds of {args.seconds:g} s per route and variant, wrk -c{args.connections}")
         for route in routes:
             report(title, route, results[route], summary)
+            if args.profile is not None:
+                profile(framework, route, servers, wrk, args, bearer, replay_key)
         print()
     finally:
         for server in servers.values():
@@ -198,9 +224,14 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--wrk", default="wrk", help="the wrk executable")
     parser.add_argument("--redis-server", default="redis-server", help="the redis-server executable")
+    parser.add_argument("--profile", type=Path, help="sample each server with py-spy; its stacks are kept here")
     add_only(parser, FRAMEWORKS)
     args = parse(parser, quick={"rounds": 1, "seconds": 1.0})
     frameworks = only(parser, args, FRAMEWORKS)
+    if args.profile is not None:
+        if cpu_profile.available() is None:
+            parser.error("--profile needs py-spy: pip install py-spy")
+        args.profile.mkdir(parents=True, exist_ok=True)
     wrk_binary = shutil.which(args.wrk)
     if wrk_binary is None:
         parser.error(f"wrk not found ({args.wrk}): apt-get install wrk")

@@ -162,6 +162,8 @@ BENCHMARKS: dict[str, tuple[tuple[str, ...], bool, tuple[str, ...]]] = {
 }
 # The benchmarks that drive real servers with wrk: skipped without it.
 NEEDS_WRK = {"stack_bench"}
+# The benchmarks that sample their servers with py-spy when given --profile: their profile tables, one per route.
+PROFILED = {"stack_bench": 8}
 # The benchmarks that also run on the local PostgreSQL when it answers: the labels they add then.
 POSTGRES_LABELS = {
     "pagination_bench": ("postgresql: backendkit keyset deep/page 1 <= 1.5x",),
@@ -185,7 +187,7 @@ def postgres_reachable() -> bool:
 
 
 @pytest.mark.parametrize("name", list(BENCHMARKS))
-def test_benchmark_prints_its_figures(name: str) -> None:
+def test_benchmark_prints_its_figures(name: str, tmp_path: Path) -> None:
     modules, needs_redis, labels = BENCHMARKS[name]
     # The benchmarks run with the whole bench extra, on today's releases (CI's "benchmarks" step):
     # a virtualenv without it (CI's lowest leg has the test extra only) runs none of them.
@@ -206,6 +208,8 @@ def test_benchmark_prints_its_figures(name: str) -> None:
             labels = (*labels, *POSTGRES_LABELS[name])
         else:
             arguments.append("--skip-postgres")
+    if name in PROFILED:
+        arguments += ["--profile", str(tmp_path)]
     # The checkout's sources first, whatever the virtualenv has installed.
     path = os.pathsep.join([str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")])
     env = {**os.environ, "BACKENDKIT_BENCH_QUICK": "1", "PYTHONPATH": path}
@@ -215,7 +219,7 @@ def test_benchmark_prints_its_figures(name: str) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=110,
+        timeout=170,
         check=False,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
@@ -225,3 +229,8 @@ def test_benchmark_prints_its_figures(name: str) -> None:
     for label in labels:  # each figure's line: its label first, then a number
         assert re.search(rf"^\s*{re.escape(label)}.*\d", out, re.MULTILINE), (label, out[-3000:])
     assert "Traceback" not in result.stderr, result.stderr[-4000:]
+    if name in PROFILED:  # each route's table ends with the sampled total, in µs per request and as a share
+        totals = re.findall(r"^\s+total \(GIL held\)\s+(\d+\.\d)\s+100%\s+(\d+\.\d)\s+100%$", out, re.MULTILINE)
+        assert len(totals) == PROFILED[name], out[-3000:]
+        assert all(float(bk) > 0 and float(peers) > 0 for bk, peers in totals), totals
+        assert len(list(tmp_path.glob("*.txt"))) == 2 * PROFILED[name]  # py-spy's stacks, kept
