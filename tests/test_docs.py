@@ -425,6 +425,56 @@ def test_the_api_keys_guide_on_every_framework(keys_namespace: dict[str, Any]) -
         assert json.loads(reply.content) == {"owner": "deploy-bot"}
 
 
+INVALID_TOKEN = (
+    'Bearer realm="api", error="invalid_token", error_description="The access token is invalid or has expired."'
+)
+REFUSED = {"code": "INVALID_TOKEN", "message": "The access token is invalid or has expired."}
+
+
+def _answer(reply: Any) -> tuple[int, str | None, Any]:
+    """A Django test client's reply: its status, challenge and error body (without its request id)."""
+    body = json.loads(reply.content)
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        error.pop("request_id", None)
+    return reply.status_code, reply.get("WWW-Authenticate"), error if error is not None else body
+
+
+def _drf_project(urlpatterns: list[Any], auth: Any) -> Any:
+    """Settings for a DRF project of the guide's ``urlpatterns`` and ``AUTH`` (ErrorMiddleware is the session's)."""
+    from django.test import override_settings
+
+    urlconf = type("urls", (), {"urlpatterns": urlpatterns})
+    return override_settings(
+        ROOT_URLCONF=urlconf, BACKENDKIT={"AUTH": auth}, REST_FRAMEWORK={"UNAUTHENTICATED_USER": None}
+    )
+
+
+def test_the_api_keys_guide_on_drf(keys_namespace: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
+    from django.test import Client
+
+    ns = run(keys_namespace["key_blocks"]["Django REST framework"], keys_namespace)
+    made, keys = ns["made"], ns["keys"]
+    wrong_secret = keys.format.compose(made.record.id, bytes(32))  # the right id, another secret
+    unknown_id = keys.format.compose("0" * 12, bytes(32))
+    client = Client(raise_request_exception=False)
+    with _drf_project(ns["urlpatterns"], ns["credentials"]), caplog.at_level("INFO", "backendkit.auth"):
+        for headers in ({"X-API-Key": made.key}, {"Authorization": f"Bearer {made.key}"}):
+            reply = client.get("/tasks/mine", headers=headers)
+            assert (reply.status_code, reply.json()) == (200, {"owner": "deploy-bot", "key_id": made.record.id})
+        as_token = client.get("/tasks/mine", headers=ns["headers"])  # ada's token: an admin, tasks:write
+        assert (as_token.status_code, as_token.json()) == (200, {"owner": "ada", "key_id": None})
+        refused = [client.get("/tasks/mine", headers={"X-API-Key": key}) for key in (wrong_secret, unknown_id)]
+        anonymous = client.get("/tasks/mine")
+    # backendkit's answers, not DRF's {"detail": ...}; a wrong secret and an unknown id alike but in the log
+    assert [_answer(reply) for reply in refused] == [(401, INVALID_TOKEN, REFUSED)] * 2
+    assert [r.message for r in caplog.records if r.name == "backendkit.auth"] == [
+        "API key refused: bad_secret",
+        "API key refused: unknown_key",
+    ]
+    assert _answer(anonymous)[:2] == (401, 'Bearer realm="api"')
+
+
 def test_the_refresh_tokens_guide_on_every_framework(auth_namespace: dict[str, Any]) -> None:
     from django.test import Client, override_settings
     from fastapi.testclient import TestClient
@@ -462,6 +512,44 @@ def test_the_refresh_tokens_guide_on_every_framework(auth_namespace: dict[str, A
         reply = Client().post("/auth/refresh", grant(fresh.refresh_token), content_type=form["Content-Type"])
         assert reply.status_code == 200
         assert json.loads(reply.content)["token_type"] == "Bearer"
+
+
+def test_the_refresh_tokens_guide_on_drf(auth_namespace: dict[str, Any]) -> None:
+    from django.test import Client
+
+    sections = section_blocks("auth.md", "Refresh tokens")
+    ns = run(sections["Django REST framework"], run(sections[""], dict(auth_namespace)))
+    issuer, access = ns["issuer"], ns["access"]
+    client = Client(raise_request_exception=False)
+
+    def refresh(token: str) -> Any:
+        body = f"grant_type=refresh_token&refresh_token={token}"
+        return client.post("/auth/refresh", body, content_type="application/x-www-form-urlencoded")
+
+    def logout(access_token: str) -> Any:
+        return client.post("/auth/logout", headers={"Authorization": f"Bearer {access_token}"})
+
+    with _drf_project(ns["urlpatterns"], access):
+        login = issuer.issue_pair("alice", claims={"scope": "tasks:read"})
+        first = refresh(login.refresh_token)
+        assert (first.status_code, first["Cache-Control"]) == (200, "no-store")
+        pair = first.json()
+        assert set(pair) == {"access_token", "token_type", "expires_in", "refresh_token", "scope"}
+        assert pair["refresh_token"] != login.refresh_token
+        assert access.verify(pair["access_token"]).claims["sid"] == access.verify(login.access_token).claims["sid"]
+        assert refresh(login.refresh_token).json()["refresh_token"] == pair["refresh_token"]  # a retry: same pair
+        latest = refresh(pair["refresh_token"]).json()
+        reused = refresh(login.refresh_token)  # spent before the last one: a reuse, the family is revoked
+        assert (_answer(reused), reused["Cache-Control"]) == ((400, None, "invalid_grant"), "no-store")
+        assert _answer(refresh(latest["refresh_token"]))[2] == "invalid_grant"
+        assert _answer(logout(latest["access_token"])) == (401, INVALID_TOKEN, REFUSED)  # its access tokens too
+
+        session = issuer.issue_pair("alice")
+        renewed = refresh(session.refresh_token).json()
+        assert logout(renewed["access_token"]).status_code == 204
+        assert _answer(refresh(renewed["refresh_token"])) == (400, None, "invalid_grant")  # logged out
+        assert _answer(logout(renewed["access_token"])) == (401, INVALID_TOKEN, REFUSED)
+        assert _answer(client.post("/auth/logout"))[:2] == (401, 'Bearer realm="api"')
 
 
 def test_the_credential_stores_share_the_applications_metadata() -> None:
