@@ -1,7 +1,8 @@
 """Serve one of stack_bench.py's apps on a real server: ``python -m benchmarks._stack_serve FRAMEWORK VARIANT PORT``.
 
 FastAPI: uvicorn, one worker, uvloop and httptools. Flask: gunicorn, one worker of 4 threads (gthread).
-The Redis URL comes from ``STACK_BENCH_REDIS_URL``.
+The Redis URL comes from ``STACK_BENCH_REDIS_URL``. With ``STACK_BENCH_GC_FREEZE=1`` the objects made while the
+app was built are moved out of the collector's reach (``gc.freeze()``), in both variants alike.
 """
 
 from __future__ import annotations
@@ -75,10 +76,19 @@ class Collections:
             json.dump({**report, "startup": getattr(self, "startup", None)}, out)
 
 
+def built(framework: str, variant: str) -> Any:
+    """The variant's app; with ``STACK_BENCH_GC_FREEZE=1``, what building it made is frozen (``gc.freeze()``)."""
+    app = getattr(importlib.import_module(f"benchmarks._stack_{framework}"), f"{variant}_app")()
+    if os.environ.get("STACK_BENCH_GC_FREEZE") == "1":
+        gc.collect()
+        gc.freeze()
+    return app
+
+
 def serve_fastapi(variant: str, port: int) -> None:
     import uvicorn
 
-    app = getattr(importlib.import_module("benchmarks._stack_fastapi"), f"{variant}_app")()
+    app = built("fastapi", variant)
     peers = variant == "peers"
     for hook in gc.callbacks:
         if isinstance(hook, Collections):
@@ -114,7 +124,7 @@ def serve_wsgi(framework: str, variant: str, port: int) -> None:
                 self.cfg.set(name, value)
 
         def load(self) -> Any:
-            return getattr(importlib.import_module(f"benchmarks._stack_{framework}"), f"{variant}_app")()
+            return built(framework, variant)
 
     Server().run()
 

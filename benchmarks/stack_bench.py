@@ -89,10 +89,12 @@ def fetch(url: str, *, method: str = "GET", headers: dict[str, str] | None = Non
 class Server:
     """One variant of one framework's app, in a server process of its own."""
 
-    def __init__(self, framework: str, variant: str, redis_url: str) -> None:
+    def __init__(self, framework: str, variant: str, redis_url: str, *, gc_freeze: bool = False) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, REDIS_ENV: redis_url, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+        if gc_freeze:
+            env["STACK_BENCH_GC_FREEZE"] = "1"
         command = [sys.executable, "-m", "benchmarks._stack_serve", framework, variant, str(self.port)]
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
@@ -193,7 +195,7 @@ def run_framework(framework: str, args: argparse.Namespace, redis_url: str, wrk:
     routes = [route for route, (_, _, where) in ROUTES.items() if framework in where]
     bearer = token()
     replay_key = f"replay-{uuid.uuid4().hex}"
-    servers = {variant: Server(framework, variant, redis_url) for variant in VARIANTS}
+    servers = {variant: Server(framework, variant, redis_url, gc_freeze=args.gc_freeze) for variant in VARIANTS}
     try:
         for server in servers.values():
             check_routes(server, bearer, replay_key, routes)
@@ -224,6 +226,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--wrk", default="wrk", help="the wrk executable")
     parser.add_argument("--redis-server", default="redis-server", help="the redis-server executable")
+    parser.add_argument(
+        "--gc-freeze", action="store_true", help="both variants call gc.freeze() once their app is built"
+    )
     parser.add_argument("--profile", type=Path, help="sample each server with py-spy; its stacks are kept here")
     add_only(parser, FRAMEWORKS)
     args = parse(parser, quick={"rounds": 1, "seconds": 1.0})

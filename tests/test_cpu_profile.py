@@ -58,3 +58,14 @@ def test_collapsed_stacks_are_summed_by_component_and_printed_per_request() -> N
     assert rows["flask"] == ["4000.0", "80%", "0.0", "0%"]
     assert rows["redis"] == ["1000.0", "20%", "10000.0", "100%"]
     assert rows["total"] == ["(GIL", "held)", "5000.0", "100%", "10000.0", "100%"]
+    assert "backendkit," not in rows  # no backendkit piece sampled, no subtotal
+
+
+def test_backendkits_pieces_are_summed_whether_shown_or_not() -> None:
+    pieces = Counter({"backendkit.auth": 10, "backendkit.asgi": 5, "backendkit": 1, "starlette": 84})
+    lines = table({"backendkit": pieces}, {"backendkit": 1}, rate=1_000_000, top=2)
+    rows = {line[:38].strip(): line.split()[-2:] for line in lines[1:]}
+    assert rows["starlette"] == ["84.0", "84%"]
+    assert rows["backendkit.auth"] == ["10.0", "10%"]
+    assert rows["(the rest)"] == ["6.0", "6%"]
+    assert rows["backendkit, all pieces"] == ["16.0", "16%"]

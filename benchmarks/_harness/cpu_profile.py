@@ -137,5 +137,10 @@ def table(samples: dict[str, Counter[str]], requests: dict[str, float], rate: in
     lines += [row(name, {v: per_request[v].get(name, 0.0) for v in variants}) for name in shown]
     if rest:
         lines.append(row("(the rest)", {v: sum(per_request[v].get(name, 0.0) for name in rest) for v in variants}))
+    ours = [name for name in order if name.split(".")[0] == "backendkit"]
+    if ours:  # backendkit's pieces together, shown or not
+        lines.append(
+            row("backendkit, all pieces", {v: sum(per_request[v].get(n, 0.0) for n in ours) for v in variants})
+        )
     lines.append(row("total (GIL held)", totals))
     return lines
