@@ -67,7 +67,6 @@ def test_each_operation_is_one_statement_in_autocommit(engine: Engine, table_nam
     store.get("k1")
     store.list("alice")
     store.revoke("k1", NOW)
-    store.retire("k1", "k2", NOW + 60)
     store.touch("k1", NOW)
     assert sent == [
         ("INSERT", True),
@@ -75,9 +74,27 @@ def test_each_operation_is_one_statement_in_autocommit(engine: Engine, table_nam
         ("SELECT", True),
         ("UPDATE", True),
         ("UPDATE", True),
-        ("UPDATE", True),
     ]
     store.close()  # the engine is the caller's: still usable
+
+
+def test_a_rotation_is_one_transaction_and_the_connection_goes_back_in_autocommit(
+    engine: Engine, table_name: str
+) -> None:
+    store = SQLKeyStore(engine, table_name=table_name, create=True)
+    store.add(record("k1"))
+    sent = statements(engine)
+    assert store.rotate("k1", record("k2"), NOW + 60) == "k2"
+    assert store.rotate("k1", record("k3"), NOW + 60) == "k2"  # lost: the UPDATE changes no row, nothing kept
+    store.touch("k1", NOW)
+    if engine.dialect.name == "sqlite":  # the transaction is the store's own, with the write lock from BEGIN
+        rotation = [("BEGIN", True), ("UPDATE", True), ("INSERT", True), ("COMMIT", True)]
+        lost = [("BEGIN", True), ("UPDATE", True), ("SELECT", True), ("COMMIT", True)]
+    else:  # the driver's BEGIN and COMMIT are not statements the cursor events see
+        rotation, lost = [("UPDATE", False), ("INSERT", False)], [("UPDATE", False), ("SELECT", False)]
+    assert sent == [*rotation, *lost, ("UPDATE", True)]
+    assert [made.id for made in store.list()] == ["k1", "k2"]
+    store.close()
     assert store.get("k1") is not None
 
 

@@ -94,16 +94,41 @@ def test_a_revocation_keeps_its_first_time(store: KeyStore) -> None:
 
 
 @on_every_store
-def test_retiring_sets_the_successor_and_never_lengthens_a_key(store: KeyStore) -> None:
+def test_rotating_keeps_the_successor_names_it_and_never_lengthens_a_key(store: KeyStore) -> None:
     store.add(record("forever"))
     store.add(record("soon", expires_at=NOW + 50))
     store.add(record("later", expires_at=NOW + 500, revoked_at=NOW + 1))
-    assert store.retire("forever", "n1", NOW + 100) is True
-    assert store.retire("soon", "n2", NOW + 100) is True
-    assert store.retire("later", "n3", NOW + 100) is True
+    successors = [record(f"n{i}", owner="bob", created_at=NOW + i, roles=("viewer",)) for i in (1, 2, 3)]
+    assert store.rotate("forever", successors[0], NOW + 100) == "n1"
+    assert store.rotate("soon", successors[1], NOW + 100) == "n2"
+    assert store.rotate("later", successors[2], NOW + 100) == "n3"
     assert store.get("forever") == record("forever", rotated_to="n1", expires_at=NOW + 100)
     assert store.get("soon") == record("soon", rotated_to="n2", expires_at=NOW + 50)
     assert store.get("later") == record("later", rotated_to="n3", expires_at=NOW + 100, revoked_at=NOW + 1)
+    assert [store.get(made.id) for made in successors] == successors
+    assert store.list("bob") == successors  # indexed by owner, as add() does
+
+
+@on_every_store
+def test_a_key_is_rotated_once_and_a_second_rotation_writes_nothing(store: KeyStore) -> None:
+    store.add(record("old", expires_at=NOW + 500))
+    assert store.rotate("old", record("first"), NOW + 100) == "first"
+    assert store.rotate("old", record("second"), NOW + 50) == "first"  # refused: whom it went to
+    assert store.get("second") is None
+    assert store.get("old") == record("old", rotated_to="first", expires_at=NOW + 100)  # the first's grace
+    assert store.rotate("old", record("first"), NOW + 100) == "first"  # the same call sent again: done already
+    assert [made.id for made in store.list()] == ["first", "old"]
+
+
+@on_every_store
+def test_a_rotation_to_a_taken_id_is_refused_and_writes_nothing(store: KeyStore) -> None:
+    store.add(record("old"))
+    store.add(record("taken", owner="bob"))
+    with pytest.raises(ValueError, match="taken"):
+        store.rotate("old", record("taken"), NOW + 100)
+    assert store.get("old") == record("old")
+    assert store.get("taken") == record("taken", owner="bob")
+    assert store.list("alice") == [record("old")]
 
 
 @on_every_store
@@ -116,7 +141,7 @@ def test_touching_sets_last_used_and_nothing_else(store: KeyStore) -> None:
 @on_every_store
 def test_a_change_to_an_unknown_key_writes_nothing(store: KeyStore) -> None:
     assert store.revoke("ghost", NOW) is False
-    assert store.retire("ghost", "n1", NOW) is False
+    assert store.rotate("ghost", record("n1"), NOW) is None
     store.touch("ghost", NOW)
     assert store.get("ghost") is None
     assert store.list() == []
@@ -126,7 +151,7 @@ def test_a_change_to_an_unknown_key_writes_nothing(store: KeyStore) -> None:
 def test_changes_are_field_level(store: KeyStore) -> None:
     store.add(record("k1"))
     store.revoke("k1", NOW + 1)
-    store.retire("k1", "n1", NOW + 100)
+    store.rotate("k1", record("n1"), NOW + 100)
     store.touch("k1", NOW + 2)
     store.revoke("k1", NOW + 3)
     assert store.get("k1") == record(
@@ -153,7 +178,7 @@ def test_a_revocation_is_never_undone_by_a_concurrent_rotation_or_touch(store: K
 
     threads = [
         threading.Thread(target=hammer, args=(lambda k, r: store.touch(k, NOW + r),)),
-        threading.Thread(target=hammer, args=(lambda k, r: store.retire(k, f"{k}-next", NOW + 1000 - r),)),
+        threading.Thread(target=hammer, args=(lambda k, r: store.rotate(k, record(f"{k}-n{r}"), NOW + 1000 - r),)),
         threading.Thread(target=hammer, args=(lambda k, r: store.touch(k, NOW + 10 + r),)),
         threading.Thread(target=hammer, args=(lambda k, r: r == 2 and store.revoke(k, NOW + 42),)),
     ]
@@ -166,8 +191,9 @@ def test_a_revocation_is_never_undone_by_a_concurrent_rotation_or_touch(store: K
         final = store.get(key_id)
         assert final is not None
         assert final.revoked_at == NOW + 42, key_id
-        assert final.rotated_to == f"{key_id}-next"
-        assert final.expires_at == NOW + 1000 - 5  # the least of the six retirements
+        assert final.rotated_to == f"{key_id}-n0"  # the first rotation; the five after it wrote nothing
+        assert final.expires_at == NOW + 1000
+        assert [made.id for made in store.list() if made.id.startswith(f"{key_id}-")] == [f"{key_id}-n0"]
         assert final.last_used_at is not None
 
 
@@ -178,7 +204,7 @@ OPERATIONS: dict[str, Callable[[KeyStore], object]] = {
     "list": lambda s: s.list(),
     "list by owner": lambda s: s.list("alice"),
     "revoke": lambda s: s.revoke("k1", NOW),
-    "retire": lambda s: s.retire("k1", "k2", NOW),
+    "rotate": lambda s: s.rotate("k1", record("k2"), NOW),
     "touch": lambda s: s.touch("k1", NOW),
 }
 

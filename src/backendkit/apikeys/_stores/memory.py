@@ -1,9 +1,11 @@
 """The key store protocol, and the store in this process's memory (tests, one-process services).
 
 Every store changes a record one field at a time (:meth:`KeyStore.revoke`,
-:meth:`KeyStore.retire`, :meth:`KeyStore.touch`), never by writing back a whole
+:meth:`KeyStore.rotate`, :meth:`KeyStore.touch`), never by writing back a whole
 record it read: a revocation made meanwhile is never undone by a rotation or a
-``last_used_at`` write.
+``last_used_at`` write. A rotation keeps the successor and retires the old key in
+one atomic step, on condition that the old key is not rotated already: of two
+rotations racing, one wins and the other writes nothing.
 """
 
 from __future__ import annotations
@@ -35,8 +37,15 @@ class KeyStore(Protocol):
         """Set ``revoked_at`` (unless set already); whether the key exists."""
         ...
 
-    def retire(self, key_id: str, rotated_to: str, until: float) -> bool:
-        """Set ``rotated_to``, and ``expires_at`` to ``until`` unless it is sooner already; whether the key exists."""
+    def rotate(self, key_id: str, successor: KeyRecord, until: float) -> str | None:
+        """Keep ``successor`` and retire ``key_id`` for it, all or nothing, unless ``key_id`` is rotated already.
+
+        Retiring sets ``rotated_to`` to the successor's id, and ``expires_at`` to ``until`` unless it is
+        sooner already (``revoked_at`` is left alone). The answer is whom ``key_id`` is rotated to now:
+        ``successor.id`` when this call rotated it (or did so already, the same call sent again); another
+        id when another rotation came first, and ``None`` when there is no ``key_id``, nothing written
+        then. ``ValueError`` when ``successor.id`` is taken (nothing written).
+        """
         ...
 
     def touch(self, key_id: str, now: float) -> None:
@@ -81,13 +90,16 @@ class MemoryKeyStore:
             self._records[key_id] = record.revoked(now)
             return True
 
-    def retire(self, key_id: str, rotated_to: str, until: float) -> bool:
+    def rotate(self, key_id: str, successor: KeyRecord, until: float) -> str | None:
         with self._lock:
             record = self._records.get(key_id)
-            if record is None:
-                return False
-            self._records[key_id] = record.rotated(rotated_to, until)
-            return True
+            if record is None or record.rotated_to is not None:
+                return None if record is None else record.rotated_to
+            if successor.id in self._records:
+                raise ValueError(f"key id {successor.id!r} is taken")
+            self._records[successor.id] = successor
+            self._records[key_id] = record.rotated(successor.id, until)
+            return successor.id
 
     def touch(self, key_id: str, now: float) -> None:
         with self._lock:

@@ -6,7 +6,11 @@ Both follow their protocols (:class:`~backendkit.apikeys.KeyStore`,
 - a key is changed one field at a time, by an ``UPDATE`` that reads nothing first
   (``revoked_at = COALESCE(revoked_at, now)``): a rotation or a ``last_used_at``
   write never undoes a revocation made meanwhile, whichever process made it;
-- a rotation runs :func:`~backendkit.auth._core.refresh.decide` in one transaction,
+- a key's rotation is one transaction: an ``UPDATE ... WHERE rotated_to IS NULL``
+  (which holds the old key's row, or SQLite's write lock), then the successor's
+  ``INSERT`` only when the row changed: of two rotations racing, the second writes
+  nothing and reads whom the key was rotated to;
+- a refresh-token rotation runs :func:`~backendkit.auth._core.refresh.decide` in one transaction,
   under a row lock on the family (``SELECT ... FOR UPDATE``): two refreshes with one
   token take turns, and the second sees what the first wrote (a retry gets the same
   pair, a reuse revokes the family).
@@ -154,13 +158,21 @@ class DjangoKeyStore:
             )
         return bool(found)
 
-    def retire(self, key_id: str, rotated_to: str, until: float) -> bool:
+    def rotate(self, key_id: str, successor: KeyRecord, until: float) -> str | None:
         alias = self.alias
+        rows = _api_key().objects.using(alias)
         # LEAST is NULL on SQLite when expires_at is (PostgreSQL skips the NULL): COALESCE makes both "until".
         expires = Coalesce(Least(F("expires_at"), Value(float(until))), Value(float(until)))
-        with _database(alias):
-            found = _api_key().objects.using(alias).filter(pk=key_id).update(rotated_to=rotated_to, expires_at=expires)
-        return bool(found)
+        try:
+            with _database(alias), transaction.atomic(using=alias):  # a savepoint inside the caller's transaction
+                if rows.filter(pk=key_id, rotated_to__isnull=True).update(rotated_to=successor.id, expires_at=expires):
+                    rows.create(**successor.to_dict())
+                    return successor.id
+                # Another rotation came first (its transaction committed: the UPDATE waited for it), or no key.
+                rotated_to: str | None = rows.filter(pk=key_id).values_list("rotated_to", flat=True).first()
+                return rotated_to
+        except IntegrityError:
+            raise ValueError(f"key id {successor.id!r} is taken") from None
 
     def touch(self, key_id: str, now: float) -> None:
         alias = self.alias
