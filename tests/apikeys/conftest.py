@@ -54,19 +54,22 @@ class Stores:
             return {"prefix": f"test:{self.tag}:"}
         return {"table_name": f"keys_{self.tag}"} if self.kind == "postgresql" else {}
 
-    def make(self, url: str | None = None, **options: Any) -> KeyStore:
-        """A store of this kind on this test's keys (``url``: the same data reached another way)."""
+    def make(self, url: str | None = None, *, mixin: type | None = None, **options: Any) -> KeyStore:
+        """A store of this kind on this test's keys (``url``: the same data reached another way).
+
+        ``mixin``: a class put before the store's own, for a store of a subclass (a test's hooks in it).
+        """
         if self.kind == "memory":
-            return MemoryKeyStore()
+            return _subclass(MemoryKeyStore, mixin)()
         options = {**self.options(), **options}
         if self.kind == "redis":
             from backendkit.apikeys.redis import RedisKeyStore
 
-            store: Any = RedisKeyStore.from_url(url or self.url, **options)
+            store: Any = _subclass(RedisKeyStore, mixin).from_url(url or self.url, **options)
         else:
             from backendkit.apikeys.sqlalchemy import SQLKeyStore
 
-            store = SQLKeyStore.from_url(url or self.url, create=url is None, **options)
+            store = _subclass(SQLKeyStore, mixin).from_url(url or self.url, create=url is None, **options)
         self._cleanups.append(store.close)
         if self.kind == "postgresql" and url is None:  # (cleanups run last first: dropped, then closed)
             self._cleanups.append(lambda: store.table.drop(store.engine, checkfirst=True))
@@ -105,6 +108,10 @@ class Stores:
     def close(self) -> None:
         for cleanup in reversed(self._cleanups):
             cleanup()
+
+
+def _subclass(base: type[Any], mixin: type | None) -> type[Any]:
+    return base if mixin is None else type(f"{mixin.__name__}{base.__name__}", (mixin, base), {})
 
 
 @pytest.fixture

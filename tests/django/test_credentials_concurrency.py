@@ -2,7 +2,8 @@
 
 One refresh token refreshed by several parties at once (a client retrying on a flaky network,
 two tabs) yields one new pair, handed to all of them: never two different pairs, and nobody
-is locked out. A revocation racing a rotation's retire or a ``last_used_at`` write stands.
+is locked out. A revocation racing a rotation or a ``last_used_at`` write stands. Of several
+rotations of one API key at once, one makes the successor and the others are refused, their keys never kept.
 """
 
 from __future__ import annotations
@@ -10,17 +11,20 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 
 from backendkit.apikeys import APIKeys, KeyRecord, NewKey
 from backendkit.auth import HMACKey, TokenIssuer, TokenPair
 from backendkit.django.credentials import DjangoKeyStore, DjangoRefreshStore
 from backendkit.errors import ServiceUnavailable
+from tests.apikeys.race import PausedRotation, rotate_past_the_check, rotated_already
 from tests.django.at_once import at_once
-from tests.django.credentials_db import PYTHON, ROOT, database, extra_database, project_env
+from tests.django.credentials_db import ALIASES, PYTHON, ROOT, database, extra_database, project_env
 from tests.support.postgres import Schema
 
 SECRET = "a-32-byte-secret-for-concurrent-refreshes"
@@ -107,19 +111,20 @@ def test_processes_refreshing_one_token_at_once_all_get_the_one_new_pair(
     assert issuer.refresh(token).refresh_token != token  # nobody locked out
 
 
-def test_a_revocation_racing_a_retire_and_a_touch_stands(alias: str) -> None:
+def test_a_revocation_racing_a_store_rotation_and_a_touch_stands(alias: str) -> None:
     store = DjangoKeyStore(using=alias)
     for n in range(ROUNDS):
         key_id = f"key{n}"
         store.add(KeyRecord(id=key_id, digest="00", owner="alice", expires_at=1000.0))
+        successor = KeyRecord(id=f"next{n}", digest="00", owner="bob")
         answers = at_once(
             [
                 lambda: store.revoke(key_id, now=10.0),  # noqa: B023
-                lambda: store.retire(key_id, f"next{n}", until=500.0),  # noqa: B023
+                lambda: store.rotate(key_id, successor, until=500.0),  # noqa: B023
                 lambda: store.touch(key_id, now=20.0),  # noqa: B023
             ]
         )
-        assert answers == [True, True, None]
+        assert answers == [True, f"next{n}", None]
     records = store.list("alice")
     assert len(records) == ROUNDS
     for record in records:
@@ -142,6 +147,44 @@ def test_a_revocation_racing_a_rotation_stands(alias: str) -> None:
         else:  # it read the key revoked, and refused
             assert isinstance(answers[1], ValueError)
             assert "revoked" in str(answers[1])
+
+
+@pytest.fixture(params=ALIASES)
+def any_alias(request: pytest.FixtureRequest) -> str:
+    return database(request, request.param)
+
+
+def test_rotations_of_one_key_at_once_make_one_successor(any_alias: str) -> None:
+    keys = APIKeys(DjangoKeyStore(using=any_alias), prefix="bk_test_")
+    current = keys.create("alice", roles=["viewer"])
+    chain = [current]
+    for _ in range(ROUNDS):
+        key_id = current.record.id
+        answers = at_once([lambda: keys.rotate(key_id, grace=60)] * PARTIES)  # noqa: B023
+        won = [answer for answer in answers if isinstance(answer, NewKey)]
+        assert len(won) == 1, answers
+        current = won[0]
+        lost = [str(answer) for answer in answers if not isinstance(answer, NewKey)]
+        assert lost == [rotated_already(key_id, current.record.id)] * (PARTIES - 1)
+        chain.append(current)
+    assert {record.id for record in keys.list("alice")} == {made.record.id for made in chain}  # no loser's key
+    for made, successor in pairwise(chain):
+        assert keys.get(made.record.id).rotated_to == successor.record.id  # type: ignore[union-attr]
+    assert keys.verifier(cache_ttl=0).verify(current.key).subject == "alice"
+
+
+def test_a_rotation_past_its_check_when_another_wins_is_refused_and_keeps_no_key(any_alias: str) -> None:
+    paused = type("PausedDjangoKeyStore", (PausedRotation, DjangoKeyStore), {})
+    keys = APIKeys(paused(using=any_alias), prefix="bk_test_")
+    old = keys.create("alice", roles=["viewer"])
+    lost, won = rotate_past_the_check(keys, old.record.id, in_thread_after=connections.close_all)
+    assert isinstance(lost, ValueError), lost
+    assert str(lost) == rotated_already(old.record.id, won.record.id)
+    retired = keys.get(old.record.id)
+    assert retired is not None
+    assert retired.rotated_to == won.record.id
+    assert {record.id for record in keys.list("alice")} == {old.record.id, won.record.id}
+    assert keys.verifier(cache_ttl=0).verify(won.key).subject == "alice"
 
 
 @pytest.mark.parametrize("mode", ["IMMEDIATE", "DEFERRED"])

@@ -1,0 +1,112 @@
+"""A key is rotated once: of rotations racing, one makes the successor and the others are refused, keeping nothing.
+
+On every store (memory, Redis, SQLite, PostgreSQL): a rotation stopped between its
+check and its write while another runs whole (forced, by a store subclass that
+pauses), threads rotating one key at once, and, on the stores shared between
+processes, worker processes released together by a barrier, round after round.
+Each time: the old key's ``rotated_to`` names the one successor there is, that
+successor works, and every loser was refused as a rotation of a key rotated
+already is (the command line's "Not rotated: ..."), with no key of its own left.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from itertools import pairwise
+from typing import Any
+
+import pytest
+
+from backendkit.apikeys import APIKeys, KeyStore, NewKey
+from tests.apikeys.conftest import KINDS, SHARED, Stores
+from tests.apikeys.race import PausedRotation, at_once, rotate_past_the_check, rotated_already
+from tests.apikeys.workers import rotate_in_rounds
+
+PARTIES = 6
+ROUNDS = 8
+WORKERS = 4
+WAIT = 120  # seconds the test waits at most for a worker process
+
+on_every_store = pytest.mark.parametrize("stores", KINDS, indirect=True)
+
+
+def refusal_of_a_second_rotation(keys: APIKeys, key_id: str) -> str:
+    with pytest.raises(ValueError, match="rotated already") as refused:
+        keys.rotate(key_id)
+    return str(refused.value)
+
+
+@on_every_store
+def test_a_rotation_past_its_check_when_another_wins_is_refused_and_keeps_no_key(stores: Stores) -> None:
+    store = stores.make(mixin=PausedRotation)
+    keys = APIKeys(store, prefix="bk_test_")
+    old = keys.create("alice", name="CI", roles=["viewer"])
+    lost, won = rotate_past_the_check(keys, old.record.id)
+
+    assert isinstance(lost, ValueError), lost
+    assert str(lost) == rotated_already(old.record.id, won.record.id)
+    assert str(lost) == refusal_of_a_second_rotation(keys, old.record.id)  # as if it had come after
+    retired = store.get(old.record.id)
+    assert retired is not None
+    assert retired.rotated_to == won.record.id
+    assert {record.id for record in keys.list("alice")} == {old.record.id, won.record.id}  # no third key
+    verifier = keys.verifier(cache_ttl=0)
+    assert verifier.verify(won.key).subject == "alice"
+    assert verifier.verify(old.key).subject == "alice"  # the grace period
+
+
+@on_every_store
+def test_rotations_of_one_key_at_once_make_one_successor(store: KeyStore) -> None:
+    keys = APIKeys(store, prefix="bk_test_")
+    current = keys.create("alice", roles=["viewer"])
+    chain = [current]
+    for _ in range(ROUNDS):
+        key_id = current.record.id
+        answers = at_once([lambda: keys.rotate(key_id, grace=60)] * PARTIES)  # noqa: B023
+        won = [answer for answer in answers if isinstance(answer, NewKey)]
+        assert len(won) == 1, answers
+        current = won[0]
+        lost = [answer for answer in answers if not isinstance(answer, NewKey)]
+        assert [str(answer) for answer in lost] == [rotated_already(key_id, current.record.id)] * (PARTIES - 1)
+        chain.append(current)
+    # Every key there is: the first and one successor a round, each naming the next.
+    assert {record.id for record in keys.list("alice")} == {made.record.id for made in chain}
+    for made, successor in pairwise(chain):
+        assert keys.get(made.record.id).rotated_to == successor.record.id  # type: ignore[union-attr]
+    assert keys.verifier(cache_ttl=0).verify(current.key).subject == "alice"
+
+
+@pytest.mark.parametrize("stores", SHARED, indirect=True)
+def test_processes_rotating_one_key_at_once_make_one_successor(stores: Stores) -> None:
+    store = stores.make()  # the data's home (a PostgreSQL table, a SQLite file), made here
+    keys = APIKeys(store, prefix="bk_test_")
+    olds = [keys.create("alice", name=f"round {n}", scopes=["tasks:read"]) for n in range(ROUNDS)]
+    ids = [made.record.id for made in olds]
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(WORKERS), context.Queue()
+    spec: tuple[Any, ...] = (stores.kind, stores.url, stores.options())
+    workers = [context.Process(target=rotate_in_rounds, args=(*spec, ids, barrier, results)) for _ in range(WORKERS)]
+    for worker in workers:
+        worker.start()
+    try:
+        answers = [results.get(timeout=WAIT) for _ in workers]
+    finally:
+        for worker in workers:
+            worker.join(timeout=WAIT)
+        results.close()
+        results.join_thread()
+    assert [worker.exitcode for worker in workers] == [0] * WORKERS
+
+    verifier = keys.verifier(cache_ttl=0)
+    successors = []
+    for n, turn in enumerate(zip(*answers, strict=True)):  # each round: one rotated, the others were refused
+        won = [(key, key_id) for kind, key, key_id in turn if kind == "ok"]
+        assert len(won) == 1, turn
+        key, key_id = won[0]
+        refused = [(kind, message) for kind, message, _ in turn if kind != "ok"]
+        assert refused == [("refused", rotated_already(ids[n], key_id))] * (WORKERS - 1)
+        assert keys.get(ids[n]).rotated_to == key_id  # type: ignore[union-attr]
+        principal = verifier.verify(key)
+        assert (principal.subject, principal.scopes) == ("alice", frozenset({"tasks:read"}))
+        successors.append(key_id)
+    assert {record.id for record in keys.list("alice")} == {*ids, *successors}  # no loser's key was kept
