@@ -7,6 +7,12 @@ processes, worker processes released together by a barrier, round after round.
 Each time: the old key's ``rotated_to`` names the one successor there is, that
 successor works, and every loser was refused as a rotation of a key rotated
 already is (the command line's "Not rotated: ..."), with no key of its own left.
+
+A revocation is never undone by a rotation in flight: a rotation stopped past its
+check while the key is revoked is refused as a rotation of a revoked key is, and
+keeps nothing; a revocation and a rotation at once leave either the rotation's
+successor (its step came first) or no successor at all. A key that expires during
+a rotation needs no such guard: its successor ends when it did.
 """
 
 from __future__ import annotations
@@ -18,8 +24,17 @@ from typing import Any
 import pytest
 
 from backendkit.apikeys import APIKeys, KeyStore, NewKey
+from backendkit.auth import InvalidToken
 from tests.apikeys.conftest import KINDS, SHARED, Stores
-from tests.apikeys.race import PausedRotation, at_once, rotate_past_the_check, rotated_already
+from tests.apikeys.race import (
+    PausedRotation,
+    at_once,
+    ended,
+    past_the_check,
+    revoke_past_the_check,
+    rotate_past_the_check,
+    rotated_already,
+)
 from tests.apikeys.workers import rotate_in_rounds
 
 PARTIES = 6
@@ -53,6 +68,72 @@ def test_a_rotation_past_its_check_when_another_wins_is_refused_and_keeps_no_key
     verifier = keys.verifier(cache_ttl=0)
     assert verifier.verify(won.key).subject == "alice"
     assert verifier.verify(old.key).subject == "alice"  # the grace period
+
+
+@on_every_store
+def test_a_rotation_past_its_check_when_the_key_is_revoked_is_refused_and_keeps_no_key(stores: Stores) -> None:
+    store = stores.make(mixin=PausedRotation)
+    keys = APIKeys(store, prefix="bk_test_")
+    old = keys.create("alice", name="CI", roles=["viewer"])
+    verifier = keys.verifier(cache_ttl=0)
+    lost, revoked = revoke_past_the_check(keys, old.record.id)
+
+    assert revoked is True
+    assert isinstance(lost, ValueError), lost
+    assert str(lost) == ended(old.record.id, "revoked")
+    with pytest.raises(ValueError, match="revoked") as later:  # as if it had come after the revocation
+        keys.rotate(old.record.id)
+    assert str(later.value) == str(lost)
+    kept = store.get(old.record.id)
+    assert kept is not None
+    assert (kept.rotated_to, kept.expires_at) == (None, None)  # not retired: no grace period was given
+    assert kept.revoked_at is not None
+    assert keys.list("alice") == [kept]  # the successor was never written
+    with pytest.raises(InvalidToken):
+        verifier.verify(old.key)
+
+
+@on_every_store
+def test_a_revocation_and_a_rotation_at_once_never_leave_a_revoked_key_a_successor_made_after_it(
+    store: KeyStore,
+) -> None:
+    keys = APIKeys(store, prefix="bk_test_")
+    for n in range(ROUNDS):
+        made = keys.create("alice", name=f"round {n}")
+        key_id = made.record.id
+        revoked, rotated = at_once([lambda: keys.revoke(key_id), lambda: keys.rotate(key_id, grace=60)])  # noqa: B023
+        assert revoked is True
+        old = keys.get(key_id)
+        assert old is not None
+        assert old.revoked_at is not None
+        successors = [record for record in keys.list("alice") if record.name == f"round {n}" and record.id != key_id]
+        if isinstance(rotated, NewKey):  # the rotation's step came first: then the revocation, of the old key only
+            assert old.rotated_to == rotated.record.id
+            assert successors == [rotated.record]
+        else:  # the revocation came first, whenever the rotation read the key: refused, nothing written
+            assert str(rotated) == ended(key_id, "revoked"), rotated
+            assert (old.rotated_to, successors) == (None, [])
+
+
+@on_every_store
+def test_a_key_that_expires_during_its_rotation_has_a_successor_that_ends_with_it(stores: Stores) -> None:
+    # No store checks expiry at its step (a store has no clock): none is needed, since a successor
+    # inherits the lifetime the old key had left (a second at least) and so ends when it did.
+    now = [1_800_000_000.0]
+    keys = APIKeys(stores.make(mixin=PausedRotation), prefix="bk_test_", clock=lambda: now[0])
+    old = keys.create("alice", expires_in=100)
+    now[0] += 99.5  # half a second left at the rotation's check
+
+    def expire() -> None:
+        now[0] += 60
+
+    made, _ = past_the_check(keys, old.record.id, expire)
+    assert isinstance(made, NewKey), made
+    assert made.record.expires_at == old.record.created_at + 100.5  # the lifetime left, or a second
+    verifier = keys.verifier(cache_ttl=0)
+    for key in (old.key, made.key):
+        with pytest.raises(InvalidToken):
+            verifier.verify(key, now=now[0])
 
 
 @on_every_store

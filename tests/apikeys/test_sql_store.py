@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, MetaData, create_engine, event, inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from backendkit.apikeys import APIKeys, KeyRecord, store_from_url
+from backendkit.apikeys import APIKeys, KeyRecord, RotationRefused, store_from_url
 from backendkit.apikeys.sqlalchemy import DEFAULT_TABLE, SQLKeyStore, key_table
 from backendkit.errors import ConfigurationError
 from backendkit.stores import StoreUnavailable
@@ -87,12 +87,14 @@ def test_a_rotation_is_one_transaction_and_the_connection_goes_back_in_autocommi
     assert store.rotate("k1", record("k2"), NOW + 60) == "k2"
     assert store.rotate("k1", record("k3"), NOW + 60) == "k2"  # lost: the UPDATE changes no row, nothing kept
     store.touch("k1", NOW)
+    store.revoke("k2", NOW)
+    assert store.rotate("k2", record("k4"), NOW + 60) is RotationRefused.REVOKED  # as lost: nothing kept
     if engine.dialect.name == "sqlite":  # the transaction is the store's own, with the write lock from BEGIN
         rotation = [("BEGIN", True), ("UPDATE", True), ("INSERT", True), ("COMMIT", True)]
         lost = [("BEGIN", True), ("UPDATE", True), ("SELECT", True), ("COMMIT", True)]
     else:  # the driver's BEGIN and COMMIT are not statements the cursor events see
         rotation, lost = [("UPDATE", False), ("INSERT", False)], [("UPDATE", False), ("SELECT", False)]
-    assert sent == [*rotation, *lost, ("UPDATE", True)]
+    assert sent == [*rotation, *lost, ("UPDATE", True), ("UPDATE", True), *lost]
     assert [made.id for made in store.list()] == ["k1", "k2"]
     store.close()
     assert store.get("k1") is not None

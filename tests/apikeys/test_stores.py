@@ -2,7 +2,7 @@
 
 Every store keeps the same records and changes them one field at a time, so a
 revocation is never undone by a rotation or a ``last_used_at`` write made
-meanwhile (threads race them here). A store that cannot answer raises
+meanwhile, and a revoked key is never rotated (threads race them here). A store that cannot answer raises
 ``StoreUnavailable``, and the verifier turns that into its outage policy: a 503
 when ``"closed"``, cached keys still accepted when ``"open"``.
 """
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from backendkit.apikeys import APIKeys, APIKeyVerifier, KeyRecord, KeyStore
+from backendkit.apikeys import APIKeys, APIKeyVerifier, KeyRecord, KeyStore, RotationRefused
 from backendkit.auth import InvalidToken
 from backendkit.errors import ServiceUnavailable
 from backendkit.stores import StoreUnavailable
@@ -97,14 +97,14 @@ def test_a_revocation_keeps_its_first_time(store: KeyStore) -> None:
 def test_rotating_keeps_the_successor_names_it_and_never_lengthens_a_key(store: KeyStore) -> None:
     store.add(record("forever"))
     store.add(record("soon", expires_at=NOW + 50))
-    store.add(record("later", expires_at=NOW + 500, revoked_at=NOW + 1))
+    store.add(record("later", expires_at=NOW + 500, last_used_at=NOW + 1))
     successors = [record(f"n{i}", owner="bob", created_at=NOW + i, roles=("viewer",)) for i in (1, 2, 3)]
     assert store.rotate("forever", successors[0], NOW + 100) == "n1"
     assert store.rotate("soon", successors[1], NOW + 100) == "n2"
     assert store.rotate("later", successors[2], NOW + 100) == "n3"
     assert store.get("forever") == record("forever", rotated_to="n1", expires_at=NOW + 100)
     assert store.get("soon") == record("soon", rotated_to="n2", expires_at=NOW + 50)
-    assert store.get("later") == record("later", rotated_to="n3", expires_at=NOW + 100, revoked_at=NOW + 1)
+    assert store.get("later") == record("later", rotated_to="n3", expires_at=NOW + 100, last_used_at=NOW + 1)
     assert [store.get(made.id) for made in successors] == successors
     assert store.list("bob") == successors  # indexed by owner, as add() does
 
@@ -117,6 +117,30 @@ def test_a_key_is_rotated_once_and_a_second_rotation_writes_nothing(store: KeySt
     assert store.get("second") is None
     assert store.get("old") == record("old", rotated_to="first", expires_at=NOW + 100)  # the first's grace
     assert store.rotate("old", record("first"), NOW + 100) == "first"  # the same call sent again: done already
+    assert [made.id for made in store.list()] == ["first", "old"]
+
+
+@on_every_store
+def test_a_revoked_key_is_not_rotated_and_nothing_is_written(store: KeyStore) -> None:
+    store.add(record("old", expires_at=NOW + 500, revoked_at=NOW + 1))
+    store.add(record("ahead", revoked_at=NOW + 10_000))  # stamped by a clock ahead: revoked all the same
+    store.add(record("taken", owner="bob"))
+    assert store.rotate("old", record("n1"), NOW + 100) is RotationRefused.REVOKED
+    assert store.rotate("ahead", record("n2"), NOW + 100) is RotationRefused.REVOKED
+    assert store.rotate("old", record("taken"), NOW + 100) is RotationRefused.REVOKED  # before the id is looked at
+    assert store.get("old") == record("old", expires_at=NOW + 500, revoked_at=NOW + 1)
+    assert store.get("ahead") == record("ahead", revoked_at=NOW + 10_000)
+    assert [made.id for made in store.list()] == ["ahead", "old", "taken"]
+
+
+@on_every_store
+def test_a_key_rotated_then_revoked_still_answers_its_successor(store: KeyStore) -> None:
+    store.add(record("old"))
+    assert store.rotate("old", record("first"), NOW + 100) == "first"
+    assert store.revoke("old", NOW + 1) is True
+    assert store.rotate("old", record("first"), NOW + 100) == "first"  # the same call sent again: a win still
+    assert store.rotate("old", record("second"), NOW + 100) == "first"  # rotated already, before it was revoked
+    assert store.get("old") == record("old", rotated_to="first", expires_at=NOW + 100, revoked_at=NOW + 1)
     assert [made.id for made in store.list()] == ["first", "old"]
 
 
@@ -150,10 +174,11 @@ def test_a_change_to_an_unknown_key_writes_nothing(store: KeyStore) -> None:
 @on_every_store
 def test_changes_are_field_level(store: KeyStore) -> None:
     store.add(record("k1"))
-    store.revoke("k1", NOW + 1)
     store.rotate("k1", record("n1"), NOW + 100)
+    store.revoke("k1", NOW + 1)
     store.touch("k1", NOW + 2)
     store.revoke("k1", NOW + 3)
+    store.rotate("k1", record("n2"), NOW + 50)
     assert store.get("k1") == record(
         "k1", revoked_at=NOW + 1, rotated_to="n1", expires_at=NOW + 100, last_used_at=NOW + 2
     )
@@ -161,6 +186,8 @@ def test_changes_are_field_level(store: KeyStore) -> None:
 
 @on_every_store
 def test_a_revocation_is_never_undone_by_a_concurrent_rotation_or_touch(store: KeyStore) -> None:
+    # Six rotations a key (one a round) race two touch threads and a revocation in the third round: the
+    # revocation stands, and the key is rotated by the first rotation if that came before it, else never.
     ids = [f"race-{i:02d}" for i in range(12)]
     for key_id in ids:
         store.add(record(key_id))
@@ -191,9 +218,11 @@ def test_a_revocation_is_never_undone_by_a_concurrent_rotation_or_touch(store: K
         final = store.get(key_id)
         assert final is not None
         assert final.revoked_at == NOW + 42, key_id
-        assert final.rotated_to == f"{key_id}-n0"  # the first rotation; the five after it wrote nothing
-        assert final.expires_at == NOW + 1000
-        assert [made.id for made in store.list() if made.id.startswith(f"{key_id}-")] == [f"{key_id}-n0"]
+        successors = [made.id for made in store.list() if made.id.startswith(f"{key_id}-")]
+        if final.rotated_to is None:  # revoked before the first rotation's step: no rotation wrote anything
+            assert (final.expires_at, successors) == (None, [])
+        else:  # the first rotation came first; the five after it wrote nothing
+            assert (final.rotated_to, final.expires_at, successors) == (f"{key_id}-n0", NOW + 1000, [f"{key_id}-n0"])
         assert final.last_used_at is not None
 
 

@@ -2,8 +2,9 @@
 
 One refresh token refreshed by several parties at once (a client retrying on a flaky network,
 two tabs) yields one new pair, handed to all of them: never two different pairs, and nobody
-is locked out. A revocation racing a rotation or a ``last_used_at`` write stands. Of several
-rotations of one API key at once, one makes the successor and the others are refused, their keys never kept.
+is locked out. A revocation racing a rotation or a ``last_used_at`` write stands, and a
+rotation that read the key before it was revoked keeps no successor. Of several rotations
+of one API key at once, one makes the successor and the others are refused, their keys never kept.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ import pytest
 from django.core.management import call_command
 from django.db import connections
 
-from backendkit.apikeys import APIKeys, KeyRecord, NewKey
-from backendkit.auth import HMACKey, TokenIssuer, TokenPair
+from backendkit.apikeys import APIKeys, KeyRecord, NewKey, RotationRefused
+from backendkit.auth import HMACKey, InvalidToken, TokenIssuer, TokenPair
 from backendkit.django.credentials import DjangoKeyStore, DjangoRefreshStore
 from backendkit.errors import ServiceUnavailable
-from tests.apikeys.race import PausedRotation, rotate_past_the_check, rotated_already
+from tests.apikeys.race import PausedRotation, ended, revoke_past_the_check, rotate_past_the_check, rotated_already
 from tests.django.at_once import at_once
 from tests.django.credentials_db import ALIASES, PYTHON, ROOT, database, extra_database, project_env
 from tests.support.postgres import Schema
@@ -124,29 +125,40 @@ def test_a_revocation_racing_a_store_rotation_and_a_touch_stands(alias: str) -> 
                 lambda: store.touch(key_id, now=20.0),  # noqa: B023
             ]
         )
-        assert answers == [True, f"next{n}", None]
-    records = store.list("alice")
-    assert len(records) == ROUNDS
-    for record in records:
-        expected = (10.0, record.id.replace("key", "next"), 500.0, 20.0)
-        assert (record.revoked_at, record.rotated_to, record.expires_at, record.last_used_at) == expected
+        assert answers[0::2] == [True, None]
+        old = store.get(key_id)
+        assert old is not None
+        assert (old.revoked_at, old.last_used_at) == (10.0, 20.0)
+        if answers[1] == f"next{n}":  # the rotation's step came first: the revocation, then, of the old key only
+            assert (old.rotated_to, old.expires_at) == (f"next{n}", 500.0)
+            assert store.get(f"next{n}") == successor
+        else:  # the revocation came first: nothing written
+            assert answers[1] is RotationRefused.REVOKED
+            assert (old.rotated_to, old.expires_at) == (None, 1000.0)
+            assert store.get(f"next{n}") is None
+    assert len(store.list("alice")) == ROUNDS
 
 
 def test_a_revocation_racing_a_rotation_stands(alias: str) -> None:
+    # Whichever comes first at the database: the rotation's step (its successor stands, the old key is
+    # revoked), or the revocation (the rotation, whenever it read the key, is refused and writes nothing).
+    # A revoked key never has a successor made after its revocation.
     keys = APIKeys(DjangoKeyStore(using=alias))
-    for _ in range(ROUNDS):
-        made = keys.create("alice")
+    for n in range(ROUNDS):
+        made = keys.create("alice", name=f"round {n}")
         key_id = made.record.id
         answers = at_once([lambda: keys.revoke(key_id), lambda: keys.rotate(key_id, grace=60)])  # noqa: B023
         assert answers[0] is True
         old = keys.get(key_id)
         assert old is not None
         assert old.revoked_at is not None
-        if isinstance(answers[1], NewKey):  # the rotation read the key before it was revoked
+        successors = [record for record in keys.list("alice") if record.name == f"round {n}" and record.id != key_id]
+        if isinstance(answers[1], NewKey):  # the rotation's step came before the revocation
             assert old.rotated_to == answers[1].record.id
-        else:  # it read the key revoked, and refused
-            assert isinstance(answers[1], ValueError)
-            assert "revoked" in str(answers[1])
+            assert successors == [answers[1].record]
+        else:  # the revocation came first, whether the rotation read the key before it or after
+            assert str(answers[1]) == ended(key_id, "revoked"), answers[1]
+            assert (old.rotated_to, successors) == (None, [])
 
 
 @pytest.fixture(params=ALIASES)
@@ -185,6 +197,23 @@ def test_a_rotation_past_its_check_when_another_wins_is_refused_and_keeps_no_key
     assert retired.rotated_to == won.record.id
     assert {record.id for record in keys.list("alice")} == {old.record.id, won.record.id}
     assert keys.verifier(cache_ttl=0).verify(won.key).subject == "alice"
+
+
+def test_a_rotation_past_its_check_when_the_key_is_revoked_is_refused_and_keeps_no_key(any_alias: str) -> None:
+    paused = type("PausedDjangoKeyStore", (PausedRotation, DjangoKeyStore), {})
+    keys = APIKeys(paused(using=any_alias), prefix="bk_test_")
+    old = keys.create("alice", roles=["viewer"])
+    lost, revoked = revoke_past_the_check(keys, old.record.id, in_thread_after=connections.close_all)
+    assert revoked is True
+    assert isinstance(lost, ValueError), lost
+    assert str(lost) == ended(old.record.id, "revoked")
+    kept = keys.get(old.record.id)
+    assert kept is not None
+    assert (kept.rotated_to, kept.expires_at) == (None, None)
+    assert kept.revoked_at is not None
+    assert keys.list("alice") == [kept]  # the successor was never written
+    with pytest.raises(InvalidToken):
+        keys.verifier(cache_ttl=0).verify(old.key)
 
 
 @pytest.mark.parametrize("mode", ["IMMEDIATE", "DEFERRED"])

@@ -9,7 +9,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backendkit.apikeys import KeyRecord, KeyStore, MemoryKeyStore
+from backendkit.apikeys import KeyRecord, KeyStore, MemoryKeyStore, RotationRefused
 from backendkit.auth import MemoryRefreshStore, RefreshStore
 from backendkit.auth._core.refresh import Family, Outcome, RefreshPolicy, Rotation
 from backendkit.django.credentials import DjangoKeyStore, DjangoRefreshStore
@@ -134,12 +134,33 @@ def test_no_later_write_undoes_a_revocation(alias: str) -> None:
     store = DjangoKeyStore(using=alias)
     store.add(record())
     store.revoke("k1", now=10.0)
-    store.rotate("k1", record("k2"), until=100.0)
+    assert store.rotate("k1", record("k2"), until=100.0) is RotationRefused.REVOKED  # a revoked key: no successor
     store.touch("k1", now=20.0)
     got = store.get("k1")
     assert got is not None
-    assert (got.revoked_at, got.rotated_to, got.expires_at, got.last_used_at) == (10.0, "k2", 100.0, 20.0)
+    assert (got.revoked_at, got.rotated_to, got.expires_at, got.last_used_at) == (10.0, None, None, 20.0)
     assert got.refusal(30.0) == "revoked"
+    assert store.get("k2") is None
+
+
+def test_a_key_rotated_then_revoked_still_answers_its_successor(alias: str) -> None:
+    store = DjangoKeyStore(using=alias)
+    store.add(record("old", expires_at=500.0))
+    assert store.rotate("old", record("first"), until=100.0) == "first"
+    assert store.revoke("old", now=10.0) is True
+    assert store.rotate("old", record("first"), until=100.0) == "first"  # the same call sent again
+    assert store.rotate("old", record("second"), until=100.0) == "first"
+    assert store.get("old") == record("old", rotated_to="first", expires_at=100.0, revoked_at=10.0)
+    assert [made.id for made in store.list()] == ["first", "old"]
+
+
+def test_a_refused_rotation_inside_the_callers_transaction_leaves_it_usable(alias: str) -> None:
+    store = DjangoKeyStore(using=alias)
+    with transaction.atomic(using=alias):
+        store.add(record("k1", revoked_at=5.0))
+        assert store.rotate("k1", record("k2"), until=10.0) is RotationRefused.REVOKED
+        store.add(record("k3"))
+    assert [made.id for made in store.list()] == ["k1", "k3"]
 
 
 def test_touching_writes_last_used_and_makes_no_key(alias: str) -> None:

@@ -32,7 +32,7 @@ Example:
 from __future__ import annotations
 
 from backendkit.apikeys._core.check import CREDENTIAL
-from backendkit.apikeys._core.record import LAST_USED_EVERY, KeyRecord
+from backendkit.apikeys._core.record import LAST_USED_EVERY, KeyRecord, RotationRefused
 from backendkit.apikeys._keys import DEFAULT_GRACE, APIKeys, NewKey
 from backendkit.apikeys._stores.memory import KeyStore, MemoryKeyStore
 from backendkit.apikeys._url import store_from_url
@@ -50,5 +50,6 @@ __all__ = [
     "KeyStore",
     "MemoryKeyStore",
     "NewKey",
+    "RotationRefused",
     "store_from_url",
 ]

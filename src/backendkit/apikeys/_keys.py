@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from backendkit.apikeys._core.record import KeyRecord
+from backendkit.apikeys._core.record import KeyRecord, RotationRefused
 from backendkit.apikeys._stores.memory import KeyStore
 from backendkit.apikeys._verifier import APIKeyVerifier, formats
 from backendkit.auth import PermissionDenied, Principal
@@ -37,6 +37,10 @@ def _seconds(value: object, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
         raise ValueError(f"{what} is a number of seconds, not {value!r}")
     return float(value)
+
+
+def _ended(key_id: str, why: str) -> ValueError:
+    return ValueError(f"key {key_id} is {why}: make a new one instead")
 
 
 def _rotated_already(key_id: str, rotated_to: str) -> ValueError:
@@ -186,7 +190,9 @@ class APIKeys:
 
         The old key keeps working for ``grace`` seconds more. A key is rotated once: of two rotations
         racing (two processes, two admins), one makes the successor and the other is refused as a
-        rotation of a key rotated already, its own new key never kept.
+        rotation of a key rotated already, its own new key never kept. A revocation is never undone
+        by a rotation in flight: one that read the key before it was revoked is refused as a rotation
+        of a revoked key is, and keeps nothing.
 
         ``KeyError`` when ``key_id`` is unknown; ``ValueError`` when it is revoked, expired, or rotated already.
         """
@@ -196,19 +202,21 @@ class APIKeys:
             raise KeyError(key_id)
         now = self.clock()
         if not old.active(now):
-            raise ValueError(f"key {key_id} is {old.refusal(now)}: make a new one instead")
+            raise _ended(key_id, str(old.refusal(now)))
         if old.rotated_to is not None:  # a second successor would live only as long as the grace period
             raise _rotated_already(key_id, old.rotated_to)
         expires_in = None if old.expires_at is None else max(old.expires_at - now, 1.0)
         fmt = formats(old.prefix)[0] if old.prefix else self.format  # the old key's environment (bk_test_...)
         for _ in range(_TRIES):
             made = self._compose(fmt, old.owner, old.name, old.roles, old.scopes, expires_in)
-            try:  # the successor kept and the old key retired together, unless it is rotated already
+            try:  # the successor kept and the old key retired together, unless it is rotated already or revoked
                 rotated_to = self.store.rotate(key_id, made.record, now + grace)
             except ValueError:  # the new id is taken: nothing was written
                 continue
             if rotated_to is None:  # deleted since it was read
                 raise KeyError(key_id)
+            if rotated_to is RotationRefused.REVOKED:  # revoked since it was read: nothing was written
+                raise _ended(key_id, "revoked")
             if rotated_to != made.record.id:  # another rotation won meanwhile: nothing was written
                 raise _rotated_already(key_id, rotated_to)
             self._forget(key_id)

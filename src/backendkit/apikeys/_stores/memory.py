@@ -4,8 +4,10 @@ Every store changes a record one field at a time (:meth:`KeyStore.revoke`,
 :meth:`KeyStore.rotate`, :meth:`KeyStore.touch`), never by writing back a whole
 record it read: a revocation made meanwhile is never undone by a rotation or a
 ``last_used_at`` write. A rotation keeps the successor and retires the old key in
-one atomic step, on condition that the old key is not rotated already: of two
-rotations racing, one wins and the other writes nothing.
+one atomic step, on condition that the old key is neither rotated already nor
+revoked: of two rotations racing, one wins and the other writes nothing, and a
+rotation that read the key before a revocation made meanwhile writes nothing either
+(a revoked key never gets a successor made after its revocation).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import threading
 from dataclasses import replace
 from typing import Protocol, runtime_checkable
 
-from backendkit.apikeys._core.record import KeyRecord
+from backendkit.apikeys._core.record import KeyRecord, RotationRefused
 
 
 @runtime_checkable
@@ -37,14 +39,21 @@ class KeyStore(Protocol):
         """Set ``revoked_at`` (unless set already); whether the key exists."""
         ...
 
-    def rotate(self, key_id: str, successor: KeyRecord, until: float) -> str | None:
-        """Keep ``successor`` and retire ``key_id`` for it, all or nothing, unless ``key_id`` is rotated already.
+    def rotate(self, key_id: str, successor: KeyRecord, until: float) -> str | RotationRefused | None:
+        """Keep ``successor`` and retire ``key_id`` for it, all or nothing, unless it is rotated already or revoked.
 
         Retiring sets ``rotated_to`` to the successor's id, and ``expires_at`` to ``until`` unless it is
-        sooner already (``revoked_at`` is left alone). The answer is whom ``key_id`` is rotated to now:
-        ``successor.id`` when this call rotated it (or did so already, the same call sent again); another
-        id when another rotation came first, and ``None`` when there is no ``key_id``, nothing written
-        then. ``ValueError`` when ``successor.id`` is taken (nothing written).
+        sooner already (``revoked_at`` is left alone). The answer, checked in this order
+        (:meth:`~backendkit.apikeys.KeyRecord.rotation_refused`), is:
+
+        - ``None``: there is no ``key_id``;
+        - an id: whom ``key_id`` is rotated to now. ``successor.id`` when this call rotated it (or did so
+          already, the same call sent again); another id when another rotation came first;
+        - :attr:`~backendkit.apikeys.RotationRefused.REVOKED`: ``key_id`` is revoked (at any time) and not rotated;
+        - ``ValueError`` raised: ``successor.id`` is taken.
+
+        Nothing is written but when the answer is ``successor.id`` the first time. Expiry is not checked
+        here: a store has no clock (times are its callers'), and a successor inherits the old key's end.
         """
         ...
 
@@ -90,11 +99,12 @@ class MemoryKeyStore:
             self._records[key_id] = record.revoked(now)
             return True
 
-    def rotate(self, key_id: str, successor: KeyRecord, until: float) -> str | None:
+    def rotate(self, key_id: str, successor: KeyRecord, until: float) -> str | RotationRefused | None:
         with self._lock:
             record = self._records.get(key_id)
-            if record is None or record.rotated_to is not None:
-                return None if record is None else record.rotated_to
+            refused = None if record is None else record.rotation_refused()
+            if record is None or refused is not None:
+                return refused
             if successor.id in self._records:
                 raise ValueError(f"key id {successor.id!r} is taken")
             self._records[successor.id] = successor

@@ -6,9 +6,10 @@ One hash per key, ``<prefix>{k}:key:<id>``, a field per attribute of the record
 ``<prefix>{k}:keys``. A change writes the one field it changes, in a Lua script
 that also checks the key exists (a write never leaves a stray hash behind):
 ``revoke`` sets ``revoked_at`` only when it is unset (``HSETNX``), ``rotate`` sets
-the old key's ``rotated_to`` only when it is unset, lowers its ``expires_at`` and
-keeps the successor in the same script (of two rotations racing, the second
-writes nothing), ``touch`` sets ``last_used_at``. No change ever writes back a
+the old key's ``rotated_to`` only when it is unset and ``revoked_at`` absent,
+lowers its ``expires_at`` and keeps the successor in the same script (of two
+rotations racing, the second writes nothing; nor does one racing a revocation
+that came first), ``touch`` sets ``last_used_at``. No change ever writes back a
 record read earlier, so a revocation is never undone by a rotation or a
 ``last_used_at`` write made meanwhile.
 
@@ -32,7 +33,7 @@ from importlib.resources import files
 from typing import Any
 
 from backendkit._extras import require
-from backendkit.apikeys._core.record import KeyRecord
+from backendkit.apikeys._core.record import KeyRecord, RotationRefused
 from backendkit.errors import ConfigurationError
 from backendkit.stores import OnStoreError
 from backendkit.stores._core import check_on_store_error
@@ -166,8 +167,8 @@ class RedisKeyStore(RedisConnection):
         """Set ``revoked_at`` unless it is set; whether the key exists. One script."""
         return bool(self._script("revoke", [self.key(key_id)], repr(float(now))))
 
-    def rotate(self, key_id: str, successor: KeyRecord, until: float) -> str | None:
-        """Keep ``successor`` and retire ``key_id`` for it unless it is rotated already; whom it is rotated to.
+    def rotate(self, key_id: str, successor: KeyRecord, until: float) -> str | RotationRefused | None:
+        """Keep ``successor`` and retire ``key_id`` for it unless it is rotated already or revoked.
 
         One script (:meth:`~backendkit.apikeys.KeyStore.rotate` says what it answers).
         """
@@ -181,6 +182,8 @@ class RedisKeyStore(RedisConnection):
         reply = self._script("rotate", keys, successor.id, repr(float(until)), created, *_fields(successor))
         if reply == -1:
             raise ValueError(f"key id {successor.id!r} is taken")
+        if reply == -2:
+            return RotationRefused.REVOKED
         return None if reply == 0 else _text(reply)
 
     def touch(self, key_id: str, now: float) -> None:

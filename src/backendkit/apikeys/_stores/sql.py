@@ -9,11 +9,12 @@ columns, in the statement itself, never from a row read earlier:
 
 - ``revoke``: ``SET revoked_at = COALESCE(revoked_at, :now)``: the first revocation's time stays;
 - ``rotate``: ``SET rotated_to = :to, expires_at = CASE WHEN expires_at IS NULL OR expires_at > :until
-  THEN :until ELSE expires_at END WHERE id = :old AND rotated_to IS NULL``, then the successor's ``INSERT``,
-  in one transaction: rotation never lengthens a key's life, leaves ``revoked_at`` alone, and happens
-  once. The ``UPDATE`` holds the old key's row (PostgreSQL) or the database's write lock (SQLite, taken
-  at ``BEGIN IMMEDIATE``); a second rotation waits for it, then changes no row, inserts nothing, and
-  reads whom the key was rotated to. PostgreSQL's default isolation, READ COMMITTED, is the one used;
+  THEN :until ELSE expires_at END WHERE id = :old AND rotated_to IS NULL AND revoked_at IS NULL``, then the
+  successor's ``INSERT``, in one transaction: rotation never lengthens a key's life, leaves ``revoked_at``
+  alone, happens once, and never to a revoked key. The ``UPDATE`` holds the old key's row (PostgreSQL) or
+  the database's write lock (SQLite, taken at ``BEGIN IMMEDIATE``); a second rotation, or one behind a
+  revocation, waits for it, then changes no row, inserts nothing, and reads whom the key was rotated to
+  and whether it is revoked. PostgreSQL's default isolation, READ COMMITTED, is the one used;
 - ``touch``: ``SET last_used_at = :now``.
 
 Each answers whether the key exists by the number of rows it changed.
@@ -34,7 +35,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from backendkit._extras import require
-from backendkit.apikeys._core.record import KeyRecord
+from backendkit.apikeys._core.record import KeyRecord, RotationRefused, rotation_refused
 from backendkit.errors import ConfigurationError
 from backendkit.stores import OnStoreError, StoreUnavailable
 from backendkit.stores._core import check_on_store_error
@@ -264,11 +265,12 @@ class SQLKeyStore:
         """Set ``revoked_at`` unless it is set; whether the key exists. One ``UPDATE``."""
         return self._update(key_id, revoked_at=func.coalesce(self.table.c.revoked_at, float(now)))
 
-    def rotate(self, key_id: str, successor: KeyRecord, until: float) -> str | None:
-        """Keep ``successor`` and retire ``key_id`` for it unless it is rotated already; whom it is rotated to.
+    def rotate(self, key_id: str, successor: KeyRecord, until: float) -> str | RotationRefused | None:
+        """Keep ``successor`` and retire ``key_id`` for it unless it is rotated already or revoked.
 
         One transaction: a conditional ``UPDATE``, then the ``INSERT`` when it changed the row, or a
-        ``SELECT`` of ``rotated_to`` when it did not (:meth:`~backendkit.apikeys.KeyStore.rotate`).
+        ``SELECT`` of ``rotated_to`` and ``revoked_at`` when it did not
+        (:meth:`~backendkit.apikeys.KeyStore.rotate` says what it answers).
         """
         if len(successor.owner) > OWNER_LENGTH:
             raise ValueError(f"a key's owner is at most {OWNER_LENGTH} characters in a SQL store")
@@ -277,17 +279,20 @@ class SQLKeyStore:
         sooner = case((or_(expires.is_(None), expires > float(until)), float(until)), else_=expires)
         retire = (
             update(table)
-            .where(table.c.id == key_id, table.c.rotated_to.is_(None))
+            .where(table.c.id == key_id, table.c.rotated_to.is_(None), table.c.revoked_at.is_(None))
             .values(rotated_to=successor.id, expires_at=sooner)
         )
         keep = insert(table).values(**_row(successor))
+        state = select(table.c.rotated_to, table.c.revoked_at).where(table.c.id == key_id)
 
-        def work(conn: Connection) -> str | None:
+        def work(conn: Connection) -> str | RotationRefused | None:
             if conn.execute(retire).rowcount:
                 conn.execute(keep)
                 return successor.id
-            # Lost to another rotation, or no such key (or, sent again, won already by this very call).
-            return conn.execute(select(table.c.rotated_to).where(table.c.id == key_id)).scalar()
+            # Lost to another rotation, revoked meanwhile, or no such key (or, sent again, won already by this
+            # very call). Both fields are only ever set, so the row read now holds what made the UPDATE miss.
+            row = conn.execute(state).first()
+            return None if row is None else rotation_refused(row.rotated_to, row.revoked_at)
 
         try:
             return self._run(lambda conn: self._in_transaction(conn, work))

@@ -6,10 +6,11 @@ Both follow their protocols (:class:`~backendkit.apikeys.KeyStore`,
 - a key is changed one field at a time, by an ``UPDATE`` that reads nothing first
   (``revoked_at = COALESCE(revoked_at, now)``): a rotation or a ``last_used_at``
   write never undoes a revocation made meanwhile, whichever process made it;
-- a key's rotation is one transaction: an ``UPDATE ... WHERE rotated_to IS NULL``
-  (which holds the old key's row, or SQLite's write lock), then the successor's
-  ``INSERT`` only when the row changed: of two rotations racing, the second writes
-  nothing and reads whom the key was rotated to;
+- a key's rotation is one transaction: an ``UPDATE ... WHERE rotated_to IS NULL AND
+  revoked_at IS NULL`` (which holds the old key's row, or SQLite's write lock), then
+  the successor's ``INSERT`` only when the row changed: of two rotations racing, the
+  second writes nothing and reads whom the key was rotated to; a rotation behind a
+  revocation writes nothing either (a revoked key never gets a successor after it);
 - a refresh-token rotation runs :func:`~backendkit.auth._core.refresh.decide` in one transaction,
   under a row lock on the family (``SELECT ... FOR UPDATE``): two refreshes with one
   token take turns, and the second sees what the first wrote (a retry gets the same
@@ -37,7 +38,8 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Least
 from django.db.utils import InterfaceError, OperationalError
 
-from backendkit.apikeys import KeyRecord
+from backendkit.apikeys import KeyRecord, RotationRefused
+from backendkit.apikeys._core.record import rotation_refused
 from backendkit.auth._core.refresh import Family, Outcome, RefreshPolicy, Rotation, decide
 from backendkit.errors import ConfigurationError
 from backendkit.stores import StoreUnavailable
@@ -158,19 +160,20 @@ class DjangoKeyStore:
             )
         return bool(found)
 
-    def rotate(self, key_id: str, successor: KeyRecord, until: float) -> str | None:
+    def rotate(self, key_id: str, successor: KeyRecord, until: float) -> str | RotationRefused | None:
         alias = self.alias
         rows = _api_key().objects.using(alias)
         # LEAST is NULL on SQLite when expires_at is (PostgreSQL skips the NULL): COALESCE makes both "until".
         expires = Coalesce(Least(F("expires_at"), Value(float(until))), Value(float(until)))
         try:
             with _database(alias), transaction.atomic(using=alias):  # a savepoint inside the caller's transaction
-                if rows.filter(pk=key_id, rotated_to__isnull=True).update(rotated_to=successor.id, expires_at=expires):
+                unrotated = rows.filter(pk=key_id, rotated_to__isnull=True, revoked_at__isnull=True)
+                if unrotated.update(rotated_to=successor.id, expires_at=expires):
                     rows.create(**successor.to_dict())
                     return successor.id
-                # Another rotation came first (its transaction committed: the UPDATE waited for it), or no key.
-                rotated_to: str | None = rows.filter(pk=key_id).values_list("rotated_to", flat=True).first()
-                return rotated_to
+                # Another rotation or a revocation came first (committed: the UPDATE waited for it), or no key.
+                state = rows.filter(pk=key_id).values_list("rotated_to", "revoked_at").first()
+                return None if state is None else rotation_refused(*state)
         except IntegrityError:
             raise ValueError(f"key id {successor.id!r} is taken") from None
 
