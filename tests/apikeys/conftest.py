@@ -1,5 +1,8 @@
 """The key stores the API key tests run on: memory, Redis (the session's redis-server), SQLite and PostgreSQL.
 
+SQLite twice: a file (a pool of connections, one a thread) and ``sqlite://``, a database in
+this process's memory, which is one connection the threads share.
+
 ``stores`` makes stores of one kind for a test (each with keys of its own: a
 Redis prefix, a SQL table) and cleans up after it; it also makes them die, the
 way each dies in production: Redis and PostgreSQL behind a forwarder that is
@@ -22,7 +25,7 @@ from backendkit.apikeys import KeyStore, MemoryKeyStore
 from tests.support.forward import Forwarder
 from tests.support.net import free_port
 
-KINDS = ["memory", pytest.param("redis", marks=pytest.mark.redis), "sqlite", "postgresql"]
+KINDS = ["memory", pytest.param("redis", marks=pytest.mark.redis), "sqlite", "sqlite-memory", "postgresql"]
 SHARED = [pytest.param("redis", marks=pytest.mark.redis), "sqlite", "postgresql"]  # stores that can fail
 REMOTE = [pytest.param("redis", marks=pytest.mark.redis), "postgresql"]  # stores behind a port
 
@@ -45,6 +48,8 @@ class Stores:
             return url
         if self.kind == "sqlite":
             return f"sqlite:///{self.path}"
+        if self.kind == "sqlite-memory":  # (a store of its own each time: a second one holds other data)
+            return "sqlite://"
         schema = self.request.getfixturevalue("postgres_schema")
         return f"{schema.sqlalchemy_url()}?options=-csearch_path%3D{schema.name}"
 

@@ -127,8 +127,8 @@ def test_a_revocation_is_seen_at_once_here_and_within_the_cache_ttl_elsewhere(st
     keys = APIKeys(stores.make(), prefix="bk_test_", clock=clock)
     made = keys.create("alice")
     mine = keys.verifier(cache_ttl=60, clock=clock)
-    # Another process's verifier: its own store object, on the same data (memory: the same store).
-    elsewhere_store = keys.store if stores.kind == "memory" else stores.make(stores.url)
+    # Another process's verifier: its own store object, on the same data (in memory: the same store).
+    elsewhere_store = keys.store if stores.kind in ("memory", "sqlite-memory") else stores.make(stores.url)
     elsewhere = APIKeyVerifier(elsewhere_store, prefixes="bk_test_", cache_ttl=5, clock=clock)
     assert mine.verify(made.key).subject == "alice"
     assert elsewhere.verify(made.key).subject == "alice"

@@ -13,17 +13,24 @@ check while the key is revoked is refused as a rotation of a revoked key is, and
 keeps nothing; a revocation and a rotation at once leave either the rotation's
 successor (its step came first) or no successor at all. A key that expires during
 a rotation needs no such guard: its successor ends when it did.
+
+On the SQL stores, the other operations sent while a rotation's transaction is open
+(stopped after its ``UPDATE``) neither undo it nor are undone: on ``sqlite://``, one
+connection the threads share, they wait for it rather than run inside it.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import threading
+import time
 from itertools import pairwise
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
-from backendkit.apikeys import APIKeys, KeyStore, NewKey
+from backendkit.apikeys import APIKeys, KeyRecord, KeyStore, NewKey
 from backendkit.auth import InvalidToken
 from tests.apikeys.conftest import KINDS, SHARED, Stores
 from tests.apikeys.race import (
@@ -43,6 +50,7 @@ WORKERS = 4
 WAIT = 120  # seconds the test waits at most for a worker process
 
 on_every_store = pytest.mark.parametrize("stores", KINDS, indirect=True)
+on_sql_stores = pytest.mark.parametrize("stores", ["sqlite", "sqlite-memory", "postgresql"], indirect=True)
 
 
 def refusal_of_a_second_rotation(keys: APIKeys, key_id: str) -> str:
@@ -191,3 +199,67 @@ def test_processes_rotating_one_key_at_once_make_one_successor(stores: Stores) -
         assert (principal.subject, principal.scopes) == ("alice", frozenset({"tasks:read"}))
         successors.append(key_id)
     assert {record.id for record in keys.list("alice")} == {*ids, *successors}  # no loser's key was kept
+
+
+@on_sql_stores
+def test_operations_sent_while_a_rotation_is_in_its_transaction_are_kept_and_keep_it(stores: Stores) -> None:
+    store: Any = stores.make()
+    keys = APIKeys(store, prefix="bk_test_")
+    old, bob = keys.create("alice", name="CI"), keys.create("bob")
+    in_transaction, go = threading.Event(), threading.Event()
+    rotating: list[threading.Thread] = []
+
+    def stop_after_the_update(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if threading.current_thread() in rotating and statement.lstrip().upper().startswith("UPDATE"):
+            in_transaction.set()
+            go.wait(WAIT)
+
+    event.listen(store.engine, "after_cursor_execute", stop_after_the_update)
+    rotated: list[Any] = []
+
+    def rotate() -> None:
+        try:
+            rotated.append(keys.rotate(old.record.id, grace=60))
+        except Exception as exc:  # the test looks at it
+            rotated.append(exc)
+
+    rotating.append(threading.Thread(target=rotate))
+    rotating[0].start()
+    assert in_transaction.wait(WAIT)
+    answers: dict[str, Any] = {}
+    later = KeyRecord(id="added-meanwhile", digest="00", owner="carol", created_at=time.time())
+
+    def meanwhile(name: str, work: Any) -> threading.Thread:
+        def run() -> None:
+            try:
+                answers[name] = work()
+            except Exception as exc:  # the test looks at it
+                answers[name] = exc
+
+        return threading.Thread(target=run)
+
+    others = [
+        meanwhile("get", lambda: store.get(old.record.id)),
+        meanwhile("revoke", lambda: store.revoke(bob.record.id, time.time())),
+        meanwhile("touch", lambda: store.touch(bob.record.id, time.time())),
+        meanwhile("add", lambda: store.add(later)),
+    ]
+    for thread in others:
+        thread.start()
+    time.sleep(0.3)  # long enough for each to run (or to wait for the rotation's end)
+    go.set()
+    for thread in [*rotating, *others]:
+        thread.join(WAIT)
+    event.remove(store.engine, "after_cursor_execute", stop_after_the_update)
+
+    made = rotated[0]
+    assert isinstance(made, NewKey), made
+    assert answers["revoke"] is True
+    assert (answers["touch"], answers["add"]) == (None, None)
+    assert answers["get"].rotated_to in (None, made.record.id)  # before the rotation's commit, or after it
+    assert store.get(old.record.id).rotated_to == made.record.id
+    assert store.get(made.record.id) == made.record
+    assert store.get(bob.record.id).revoked_at is not None
+    assert store.get(bob.record.id).last_used_at is not None
+    assert store.get("added-meanwhile") == later
+    assert keys.verifier(cache_ttl=0).verify(made.key).subject == "alice"

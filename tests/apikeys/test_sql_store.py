@@ -14,6 +14,7 @@ import psycopg
 import pytest
 from sqlalchemy import Engine, MetaData, create_engine, event, inspect
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import StaticPool
 
 from backendkit.apikeys import APIKeys, KeyRecord, RotationRefused, store_from_url
 from backendkit.apikeys.sqlalchemy import DEFAULT_TABLE, SQLKeyStore, key_table
@@ -28,10 +29,12 @@ def record(key_id: str = "k1", **changes: Any) -> KeyRecord:
     return KeyRecord(**{"id": key_id, "digest": "ab" * 32, "owner": "alice", "created_at": NOW, **changes})
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "sqlite-memory", "postgresql"])
 def engine(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Engine]:
     if request.param == "sqlite":
         made = create_engine(f"sqlite:///{tmp_path / 'keys.db'}")
+    elif request.param == "sqlite-memory":  # one connection, shared by the threads (SQLAlchemy's recipe)
+        made = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
     else:
         schema: Schema = request.getfixturevalue("postgres_schema")
         made = create_engine(schema.sqlalchemy_url(), connect_args={"options": schema.options})

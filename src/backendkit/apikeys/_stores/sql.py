@@ -4,7 +4,9 @@ One row per key; ``id`` is the primary key and ``owner`` is indexed (a list by
 owner reads the index). Times are seconds since the epoch (``DOUBLE PRECISION``),
 roles and scopes their names joined by commas (a name holds none). Each
 operation but ``rotate`` is one statement, committed on its own (the connection in
-autocommit): one round trip, and atomic without a lock. A change sets only its own
+autocommit): one round trip, and atomic without a lock (but on one SQLite connection
+the threads share, ``sqlite://``: there every operation waits for a rotation's
+transaction to end, on the store's lock, rather than run inside it). A change sets only its own
 columns, in the statement itself, never from a row read earlier:
 
 - ``revoke``: ``SET revoked_at = COALESCE(revoked_at, :now)``: the first revocation's time stays;
@@ -184,8 +186,11 @@ class SQLKeyStore:
         self._by_id = select(self.table).where(self.table.c.id == bindparam("key_id"))
         self.on_store_error = check_on_store_error(on_store_error)
         # SQLite has no row locks: a rotation holds the database (BEGIN IMMEDIATE), and rotations in this
-        # process take turns before that (an in-memory database is one connection, shared by the threads).
+        # process take turns before that, on this lock. On one connection shared by the threads (a StaticPool:
+        # ``sqlite://``, an in-memory database) every operation takes it: a statement sent meanwhile would run
+        # inside the rotation's transaction, and the connection's return to the pool would roll that back.
         self._sqlite = engine.dialect.name == "sqlite"
+        self._shared = self._sqlite and isinstance(engine.pool, StaticPool)
         self._sqlite_lock = threading.Lock()
         if create:
             self._create()
@@ -219,8 +224,18 @@ class SQLKeyStore:
             if not self._run(lambda conn: inspect(conn).has_table(self.table.name, schema=self.table.schema)):
                 raise
 
-    def _run(self, work: Callable[[Connection], _T]) -> _T:
-        """``work`` on a connection of the pool; a driver's failure as StoreUnavailable (one retry if stale)."""
+    def _run(self, work: Callable[[Connection], _T], *, exclusive: bool = False) -> _T:
+        """``work`` on a connection of the pool; a driver's failure as StoreUnavailable (one retry if stale).
+
+        Under the store's lock when ``work`` holds a transaction on SQLite (``exclusive``), and for all work
+        on a connection the threads share.
+        """
+        if self._shared or (exclusive and self._sqlite):
+            with self._sqlite_lock:
+                return self._attempts(work)
+        return self._attempts(work)
+
+    def _attempts(self, work: Callable[[Connection], _T]) -> _T:
         retried = False
         while True:
             try:
@@ -295,7 +310,7 @@ class SQLKeyStore:
             return None if row is None else rotation_refused(row.rotated_to, row.revoked_at)
 
         try:
-            return self._run(lambda conn: self._in_transaction(conn, work))
+            return self._run(lambda conn: self._in_transaction(conn, work), exclusive=True)
         except sa_exc.IntegrityError:
             raise ValueError(f"key id {successor.id!r} is taken") from None
 
@@ -306,17 +321,17 @@ class SQLKeyStore:
             with conn.begin():
                 return work(conn)
         # pysqlite would begin on its own, deferred: the transaction is ours, with the write lock from its start.
-        with self._sqlite_lock:
-            driver = conn.connection.dbapi_connection
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-            try:
-                done = work(conn)
-                conn.exec_driver_sql("COMMIT")
-            except BaseException:
-                if getattr(driver, "in_transaction", True):  # (a COMMIT that failed may leave it open)
-                    conn.exec_driver_sql("ROLLBACK")
-                raise
-            return done
+        # (The caller holds the store's lock: see _run.)
+        driver = conn.connection.dbapi_connection
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            done = work(conn)
+            conn.exec_driver_sql("COMMIT")
+        except BaseException:
+            if getattr(driver, "in_transaction", True):  # (a COMMIT that failed may leave it open)
+                conn.exec_driver_sql("ROLLBACK")
+            raise
+        return done
 
     def touch(self, key_id: str, now: float) -> None:
         """Set ``last_used_at`` (nothing when the key is gone). One ``UPDATE``."""
