@@ -10,7 +10,9 @@ Both follow their protocols (:class:`~backendkit.apikeys.KeyStore`,
   revoked_at IS NULL`` (which holds the old key's row, or SQLite's write lock), then
   the successor's ``INSERT`` only when the row changed: of two rotations racing, the
   second writes nothing and reads whom the key was rotated to; a rotation behind a
-  revocation writes nothing either (a revoked key never gets a successor after it);
+  revocation writes nothing either (a revoked key never gets a successor after it).
+  At REPEATABLE READ or SERIALIZABLE, where that second ``UPDATE`` fails to serialize,
+  the row is read afresh and answered the same way;
 - a refresh-token rotation runs :func:`~backendkit.auth._core.refresh.decide` in one transaction,
   under a row lock on the family (``SELECT ... FOR UPDATE``): two refreshes with one
   token take turns, and the second sees what the first wrote (a retry gets the same
@@ -46,6 +48,9 @@ from backendkit.stores import StoreUnavailable
 
 if TYPE_CHECKING:
     from backendkit.django.credentials.models import APIKey, RefreshFamily, SpentRefreshToken
+
+_SERIALIZATION_FAILURE = "40001"  # SQLSTATE serialization_failure: REPEATABLE READ, SERIALIZABLE
+_SERIALIZATION_TRIES = 3  # a key's rotation, when its UPDATE met a row changed since its snapshot
 
 # What a rotation or a revocation changes in a family's row (the rest is written once, at the login).
 _CHANGING = ("last_used_at", "generation", "current", "previous", "spent_at", "sealed", "access", "revoked_at")
@@ -161,12 +166,44 @@ class DjangoKeyStore:
         return bool(found)
 
     def rotate(self, key_id: str, successor: KeyRecord, until: float) -> str | RotationRefused | None:
+        """Keep ``successor`` and retire ``key_id`` for it, in one transaction (a savepoint in the caller's).
+
+        At REPEATABLE READ or SERIALIZABLE (PostgreSQL's ``isolation_level`` option), the ``UPDATE`` of a
+        row another transaction changed since this one began fails (``could not serialize access``):
+        the rotation's own transaction then reads the row afresh and answers as a rotation behind that
+        change does (rotated already, revoked), or, when the change was another (a ``last_used_at``),
+        tries again, up to three times in all. Inside the caller's transaction that failure has broken
+        the caller's transaction too, whose snapshot no retry can refresh: it is raised as it is
+        (``StoreUnavailable``), for the caller to roll back and retry.
+        """
         alias = self.alias
+        rows = _api_key().objects.using(alias)
+        failure: StoreUnavailable | None = None
+        for _ in range(_SERIALIZATION_TRIES):
+            try:
+                with _database(alias):
+                    return self._rotate_once(alias, key_id, successor, until)
+            except StoreUnavailable as exc:
+                if not _serialization_failure(exc.__cause__) or connections[alias].in_atomic_block:
+                    raise
+                failure = exc
+            # Rolled back: a fresh read, in a transaction of its own, sees what the failed UPDATE could not.
+            with _database(alias):
+                state = rows.filter(pk=key_id).values_list("rotated_to", "revoked_at").first()
+            if state is None:
+                return None
+            refused = rotation_refused(*state)
+            if refused is not None:
+                return refused
+        assert failure is not None
+        raise failure
+
+    def _rotate_once(self, alias: str, key_id: str, successor: KeyRecord, until: float) -> str | RotationRefused | None:
         rows = _api_key().objects.using(alias)
         # LEAST is NULL on SQLite when expires_at is (PostgreSQL skips the NULL): COALESCE makes both "until".
         expires = Coalesce(Least(F("expires_at"), Value(float(until))), Value(float(until)))
         try:
-            with _database(alias), transaction.atomic(using=alias):  # a savepoint inside the caller's transaction
+            with transaction.atomic(using=alias):  # a savepoint inside the caller's transaction
                 unrotated = rows.filter(pk=key_id, rotated_to__isnull=True, revoked_at__isnull=True)
                 if unrotated.update(rotated_to=successor.id, expires_at=expires):
                     rows.create(**successor.to_dict())
@@ -265,6 +302,12 @@ class DjangoRefreshStore:
         live = families.objects.using(alias).filter(subject=subject, revoked_at__isnull=True)
         with _database(alias):
             return list(live.order_by("created_at", "id").values_list("id", flat=True))
+
+
+def _serialization_failure(error: BaseException | None) -> bool:
+    """Whether ``error`` (Django's) is PostgreSQL's ``could not serialize access`` (SQLSTATE 40001)."""
+    cause = getattr(error, "__cause__", None)  # the driver's: psycopg's ``sqlstate``, psycopg2's ``pgcode``
+    return (getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)) == _SERIALIZATION_FAILURE
 
 
 @contextmanager
