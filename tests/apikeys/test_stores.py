@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from backendkit.apikeys import APIKeys, APIKeyVerifier, KeyRecord, KeyStore, RotationRefused
+from backendkit.apikeys import APIKeys, APIKeyVerifier, KeyIdTaken, KeyRecord, KeyStore, RotationRefused
 from backendkit.auth import InvalidToken
 from backendkit.errors import ServiceUnavailable
 from backendkit.stores import StoreUnavailable
@@ -62,7 +62,7 @@ def test_a_record_comes_back_as_it_was_kept(store: KeyStore) -> None:
 @on_every_store
 def test_an_id_is_kept_once(store: KeyStore) -> None:
     store.add(record("k1", owner="alice"))
-    with pytest.raises(ValueError, match="taken"):
+    with pytest.raises(KeyIdTaken, match="taken"):
         store.add(record("k1", owner="mallory", digest="cd" * 32))
     assert store.get("k1") == record("k1", owner="alice")
     assert [r.id for r in store.list("mallory")] == []
@@ -148,7 +148,7 @@ def test_a_key_rotated_then_revoked_still_answers_its_successor(store: KeyStore)
 def test_a_rotation_to_a_taken_id_is_refused_and_writes_nothing(store: KeyStore) -> None:
     store.add(record("old"))
     store.add(record("taken", owner="bob"))
-    with pytest.raises(ValueError, match="taken"):
+    with pytest.raises(KeyIdTaken, match="taken"):
         store.rotate("old", record("taken"), NOW + 100)
     assert store.get("old") == record("old")
     assert store.get("taken") == record("taken", owner="bob")

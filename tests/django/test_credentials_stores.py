@@ -9,7 +9,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backendkit.apikeys import KeyRecord, KeyStore, MemoryKeyStore, RotationRefused
+from backendkit.apikeys import KeyIdTaken, KeyRecord, KeyStore, MemoryKeyStore, RotationRefused
 from backendkit.auth import MemoryRefreshStore, RefreshStore
 from backendkit.auth._core.refresh import Family, Outcome, RefreshPolicy, Rotation
 from backendkit.django.credentials import DjangoKeyStore, DjangoRefreshStore
@@ -60,7 +60,7 @@ def test_a_record_comes_back_as_it_was_added(alias: str) -> None:
 def test_a_taken_id_is_refused_and_the_first_record_kept(alias: str) -> None:
     store = DjangoKeyStore(using=alias)
     store.add(record(owner="alice"))
-    with pytest.raises(ValueError, match="taken"):
+    with pytest.raises(KeyIdTaken, match="taken"):
         store.add(record(owner="mallory"))
     assert store.get("k1").owner == "alice"  # type: ignore[union-attr]
 
@@ -69,7 +69,7 @@ def test_a_taken_id_inside_the_callers_transaction_leaves_the_transaction_usable
     store = DjangoKeyStore(using=alias)
     with transaction.atomic(using=alias):
         store.add(record("k1"))
-        with pytest.raises(ValueError, match="taken"):
+        with pytest.raises(KeyIdTaken, match="taken"):
             store.add(record("k1"))
         store.add(record("k2"))
     assert [made.id for made in store.list()] == ["k1", "k2"]
@@ -114,7 +114,7 @@ def test_a_key_is_rotated_once_and_a_second_rotation_writes_nothing(alias: str) 
     assert store.rotate("old", record("second"), until=50.0) == "first"
     assert store.get("second") is None
     assert store.get("old") == record("old", rotated_to="first", expires_at=100.0)
-    with pytest.raises(ValueError, match="taken"):  # a taken successor id: nothing written, the old key untouched
+    with pytest.raises(KeyIdTaken, match="taken"):  # a taken successor id: nothing written, the old key untouched
         store.rotate("first", record("old"), until=10.0)
     assert store.get("first") == record("first")
 
@@ -123,7 +123,7 @@ def test_a_lost_rotation_inside_the_callers_transaction_leaves_it_usable(alias: 
     store = DjangoKeyStore(using=alias)
     with transaction.atomic(using=alias):
         store.add(record("k1"))
-        with pytest.raises(ValueError, match="taken"):
+        with pytest.raises(KeyIdTaken, match="taken"):
             store.rotate("k1", record("k1"), until=10.0)
         assert store.rotate("k1", record("k2"), until=10.0) == "k2"
         assert store.rotate("k1", record("k3"), until=10.0) == "k2"

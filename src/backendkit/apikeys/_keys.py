@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from backendkit.apikeys._core.record import KeyRecord, RotationRefused
+from backendkit.apikeys._core.record import KeyIdTaken, KeyRecord, RotationRefused
 from backendkit.apikeys._stores.memory import KeyStore
 from backendkit.apikeys._verifier import APIKeyVerifier, formats
 from backendkit.auth import PermissionDenied, Principal
@@ -48,7 +48,7 @@ def _rotated_already(key_id: str, rotated_to: str) -> ValueError:
 
 
 def _ids_taken() -> RuntimeError:
-    return RuntimeError("three key ids in a row were taken: the random source is broken")
+    return RuntimeError(f"{_TRIES} key ids in a row were taken: the random source is broken")
 
 
 class APIKeys:
@@ -117,11 +117,14 @@ class APIKeys:
         scopes: Iterable[str],
         expires_in: float | None,
     ) -> NewKey:
+        lifetime = None if expires_in is None else _seconds(expires_in, "expires_in")
         for _ in range(_TRIES):
-            made = self._compose(fmt, owner, name, roles, scopes, expires_in)
+            now = self.clock()
+            expires_at = None if lifetime is None else now + lifetime
+            made = self._compose(fmt, owner, name, roles, scopes, expires_at, now)
             try:
                 self.store.add(made.record)
-            except ValueError:
+            except KeyIdTaken:
                 continue
             return made
         raise _ids_taken()
@@ -133,11 +136,10 @@ class APIKeys:
         name: str,
         roles: Iterable[str],
         scopes: Iterable[str],
-        expires_in: float | None,
+        expires_at: float | None,
+        now: float,
     ) -> NewKey:
-        """A new key and its record, not kept anywhere yet."""
-        now = self.clock()
-        expires_at = None if expires_in is None else now + _seconds(expires_in, "expires_in")
+        """A new key and its record, made at ``now`` and valid until ``expires_at``, not kept anywhere yet."""
         key = fmt.compose(secrets.token_bytes(9), secrets.token_bytes(SECRET_BYTES))
         parsed = fmt.parse(key)
         assert not isinstance(parsed, str)
@@ -205,13 +207,15 @@ class APIKeys:
             raise _ended(key_id, str(old.refusal(now)))
         if old.rotated_to is not None:  # a second successor would live only as long as the grace period
             raise _rotated_already(key_id, old.rotated_to)
-        expires_in = None if old.expires_at is None else max(old.expires_at - now, 1.0)
+        # The lifetime the old key has left (a second at least), from the check's own ``now``: the successor
+        # ends exactly when the old key would have.
+        expires_at = None if old.expires_at is None else max(old.expires_at, now + 1.0)
         fmt = formats(old.prefix)[0] if old.prefix else self.format  # the old key's environment (bk_test_...)
         for _ in range(_TRIES):
-            made = self._compose(fmt, old.owner, old.name, old.roles, old.scopes, expires_in)
+            made = self._compose(fmt, old.owner, old.name, old.roles, old.scopes, expires_at, now)
             try:  # the successor kept and the old key retired together, unless it is rotated already or revoked
                 rotated_to = self.store.rotate(key_id, made.record, now + grace)
-            except ValueError:  # the new id is taken: nothing was written
+            except KeyIdTaken:  # the new id is taken: nothing was written
                 continue
             if rotated_to is None:  # deleted since it was read
                 raise KeyError(key_id)

@@ -35,6 +35,14 @@ def _time(value: object, what: str, *, optional: bool = True) -> float | None:
     return float(value)
 
 
+class KeyIdTaken(ValueError):
+    """A store's answer to :meth:`~backendkit.apikeys.KeyStore.add` or ``rotate`` of a record whose id another key has.
+
+    Nothing was written. :class:`~backendkit.apikeys.APIKeys` then makes the key again with a fresh
+    id (an id is 71 random bits: all but impossible); any other ``ValueError`` of a store is raised.
+    """
+
+
 class RotationRefused(Enum):
     """Why a store's rotation wrote nothing, other than the key being unknown or rotated already.
 
@@ -51,6 +59,8 @@ def rotation_refused(rotated_to: str | None, revoked_at: float | None) -> str | 
 
     The condition of every store's atomic rotation, in this order: a key rotated, then revoked, still
     answers its successor's id (so a rotation sent twice is answered as the win it was).
+
+    A store of your own answers its ``rotate`` by it, from the fields its conditional write found.
 
     Example:
         >>> rotation_refused(None, None) is None, rotation_refused("k2", 10.0), rotation_refused(None, 10.0)
@@ -185,4 +195,4 @@ class KeyRecord:
             raise ValueError(f"not a key record: {exc}") from None
 
 
-__all__ = ["LAST_USED_EVERY", "KeyRecord", "RotationRefused", "rotation_refused"]
+__all__ = ["LAST_USED_EVERY", "KeyIdTaken", "KeyRecord", "RotationRefused", "rotation_refused"]

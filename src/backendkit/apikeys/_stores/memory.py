@@ -16,7 +16,7 @@ import threading
 from dataclasses import replace
 from typing import Protocol, runtime_checkable
 
-from backendkit.apikeys._core.record import KeyRecord, RotationRefused
+from backendkit.apikeys._core.record import KeyIdTaken, KeyRecord, RotationRefused
 
 
 @runtime_checkable
@@ -24,7 +24,7 @@ class KeyStore(Protocol):
     """Where key records live. A store that cannot answer raises :class:`~backendkit.stores.StoreUnavailable`."""
 
     def add(self, record: KeyRecord) -> None:
-        """Keep a new record (``ValueError`` when its id is taken)."""
+        """Keep a new record (:class:`~backendkit.apikeys.KeyIdTaken`, a ``ValueError``, when its id is taken)."""
         ...
 
     def get(self, key_id: str) -> KeyRecord | None:
@@ -50,7 +50,7 @@ class KeyStore(Protocol):
         - an id: whom ``key_id`` is rotated to now. ``successor.id`` when this call rotated it (or did so
           already, the same call sent again); another id when another rotation came first;
         - :attr:`~backendkit.apikeys.RotationRefused.REVOKED`: ``key_id`` is revoked (at any time) and not rotated;
-        - ``ValueError`` raised: ``successor.id`` is taken.
+        - :class:`~backendkit.apikeys.KeyIdTaken` (a ``ValueError``) raised: ``successor.id`` is taken.
 
         Nothing is written but when the answer is ``successor.id`` the first time. Expiry is not checked
         here: a store has no clock (times are its callers'), and a successor inherits the old key's end.
@@ -79,7 +79,7 @@ class MemoryKeyStore:
     def add(self, record: KeyRecord) -> None:
         with self._lock:
             if record.id in self._records:
-                raise ValueError(f"key id {record.id!r} is taken")
+                raise KeyIdTaken(f"key id {record.id!r} is taken")
             self._records[record.id] = record
 
     def get(self, key_id: str) -> KeyRecord | None:
@@ -106,7 +106,7 @@ class MemoryKeyStore:
             if record is None or refused is not None:
                 return refused
             if successor.id in self._records:
-                raise ValueError(f"key id {successor.id!r} is taken")
+                raise KeyIdTaken(f"key id {successor.id!r} is taken")
             self._records[successor.id] = successor
             self._records[key_id] = record.rotated(successor.id, until)
             return successor.id

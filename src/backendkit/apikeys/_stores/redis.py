@@ -33,7 +33,7 @@ from importlib.resources import files
 from typing import Any
 
 from backendkit._extras import require
-from backendkit.apikeys._core.record import KeyRecord, RotationRefused
+from backendkit.apikeys._core.record import KeyIdTaken, KeyRecord, RotationRefused
 from backendkit.errors import ConfigurationError
 from backendkit.stores import OnStoreError
 from backendkit.stores._core import check_on_store_error
@@ -143,11 +143,11 @@ class RedisKeyStore(RedisConnection):
         return self.call("EVALSHA", script.sha, len(keys), *keys, *args, script=script, repeatable=True)
 
     def add(self, record: KeyRecord) -> None:
-        """Keep a new record and index it, in one script (``ValueError`` when its id is another key's)."""
+        """Keep a new record and index it, in one script (``KeyIdTaken`` when its id is another key's)."""
         keys = [self.key(record.id), self._owner_index(record.owner), f"{self.prefix}{{k}}:keys"]
         created = repr(float(record.created_at))
         if not self._script("add", keys, record.digest, created, record.id, *_fields(record)):
-            raise ValueError(f"key id {record.id!r} is taken")
+            raise KeyIdTaken(f"key id {record.id!r} is taken")
 
     def get(self, key_id: str) -> KeyRecord | None:
         """The record of ``key_id``, or ``None``: one ``HGETALL``."""
@@ -181,7 +181,7 @@ class RedisKeyStore(RedisConnection):
         created = repr(float(successor.created_at))
         reply = self._script("rotate", keys, successor.id, repr(float(until)), created, *_fields(successor))
         if reply == -1:
-            raise ValueError(f"key id {successor.id!r} is taken")
+            raise KeyIdTaken(f"key id {successor.id!r} is taken")
         if reply == -2:
             return RotationRefused.REVOKED
         return None if reply == 0 else _text(reply)

@@ -37,7 +37,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from backendkit._extras import require
-from backendkit.apikeys._core.record import KeyRecord, RotationRefused, rotation_refused
+from backendkit.apikeys._core.record import KeyIdTaken, KeyRecord, RotationRefused, rotation_refused
 from backendkit.errors import ConfigurationError
 from backendkit.stores import OnStoreError, StoreUnavailable
 from backendkit.stores._core import check_on_store_error
@@ -252,13 +252,13 @@ class SQLKeyStore:
                 raise _unavailable(error) from None  # (the driver's error names the digest in its parameters)
 
     def add(self, record: KeyRecord) -> None:
-        """Keep a new record: one ``INSERT`` (``ValueError`` when its id is taken)."""
+        """Keep a new record: one ``INSERT`` (``KeyIdTaken`` when its id is taken)."""
         if len(record.owner) > OWNER_LENGTH:
             raise ValueError(f"a key's owner is at most {OWNER_LENGTH} characters in a SQL store")
         try:
             self._run(lambda conn: conn.execute(insert(self.table).values(**_row(record))))
         except sa_exc.IntegrityError:
-            raise ValueError(f"key id {record.id!r} is taken") from None
+            raise KeyIdTaken(f"key id {record.id!r} is taken") from None
 
     def get(self, key_id: str) -> KeyRecord | None:
         """The record of ``key_id``, or ``None``: one ``SELECT`` by primary key."""
@@ -312,7 +312,7 @@ class SQLKeyStore:
         try:
             return self._run(lambda conn: self._in_transaction(conn, work), exclusive=True)
         except sa_exc.IntegrityError:
-            raise ValueError(f"key id {successor.id!r} is taken") from None
+            raise KeyIdTaken(f"key id {successor.id!r} is taken") from None
 
     def _in_transaction(self, conn: Connection, work: Callable[[Connection], _T]) -> _T:
         """``work`` in one transaction on ``conn`` (in autocommit until then): committed, or rolled back."""

@@ -40,8 +40,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Least
 from django.db.utils import InterfaceError, OperationalError
 
-from backendkit.apikeys import KeyRecord, RotationRefused
-from backendkit.apikeys._core.record import rotation_refused
+from backendkit.apikeys import KeyIdTaken, KeyRecord, RotationRefused, rotation_refused
 from backendkit.auth._core.refresh import Family, Outcome, RefreshPolicy, Rotation, decide
 from backendkit.errors import ConfigurationError
 from backendkit.stores import StoreUnavailable
@@ -135,7 +134,7 @@ class DjangoKeyStore:
             with _database(alias), transaction.atomic(using=alias):  # a savepoint inside the caller's transaction
                 _api_key().objects.using(alias).create(**record.to_dict())
         except IntegrityError:
-            raise ValueError(f"key id {record.id!r} is taken") from None
+            raise KeyIdTaken(f"key id {record.id!r} is taken") from None
 
     def get(self, key_id: str) -> KeyRecord | None:
         # A verifier's read on a cache miss, on the request path: one SELECT by primary key, written
@@ -212,7 +211,7 @@ class DjangoKeyStore:
                 state = rows.filter(pk=key_id).values_list("rotated_to", "revoked_at").first()
                 return None if state is None else rotation_refused(*state)
         except IntegrityError:
-            raise ValueError(f"key id {successor.id!r} is taken") from None
+            raise KeyIdTaken(f"key id {successor.id!r} is taken") from None
 
     def touch(self, key_id: str, now: float) -> None:
         alias = self.alias
