@@ -16,6 +16,8 @@ from backendkit.apikeys import APIKeys
 from backendkit.apikeys.redis import RedisKeyStore
 from backendkit.auth import InvalidToken
 
+RACE_TIMEOUT = 5.0  # seconds each Redis wait of a racing worker lasts at most (the SQL store's default too)
+
 
 def serve(url: str, prefix: str, cache_ttl: float, conn: Connection) -> None:
     """Answer ``(command, argument)`` messages until ``("stop", None)``."""
@@ -56,8 +58,8 @@ def rotate_in_rounds(kind: str, url: str, options: dict[str, Any], ids: list[str
     rotated already), or ``("failed", error's class, message)``.
     """
     store: Any
-    if kind == "redis":
-        store = RedisKeyStore.from_url(url, **options)
+    if kind == "redis":  # a generous wait: 4 processes on a loaded 2-core machine, not the request path's 0.25 s
+        store = RedisKeyStore.from_url(url, timeout=RACE_TIMEOUT, **options)
     else:
         from backendkit.apikeys.sqlalchemy import SQLKeyStore
 
