@@ -1,5 +1,8 @@
 """The key stores the API key tests run on: memory, Redis (the session's redis-server), SQLite and PostgreSQL.
 
+SQLite twice: a file (a pool of connections, one a thread) and ``sqlite://``, a database in
+this process's memory, which is one connection the threads share.
+
 ``stores`` makes stores of one kind for a test (each with keys of its own: a
 Redis prefix, a SQL table) and cleans up after it; it also makes them die, the
 way each dies in production: Redis and PostgreSQL behind a forwarder that is
@@ -22,7 +25,7 @@ from backendkit.apikeys import KeyStore, MemoryKeyStore
 from tests.support.forward import Forwarder
 from tests.support.net import free_port
 
-KINDS = ["memory", pytest.param("redis", marks=pytest.mark.redis), "sqlite", "postgresql"]
+KINDS = ["memory", pytest.param("redis", marks=pytest.mark.redis), "sqlite", "sqlite-memory", "postgresql"]
 SHARED = [pytest.param("redis", marks=pytest.mark.redis), "sqlite", "postgresql"]  # stores that can fail
 REMOTE = [pytest.param("redis", marks=pytest.mark.redis), "postgresql"]  # stores behind a port
 
@@ -45,6 +48,8 @@ class Stores:
             return url
         if self.kind == "sqlite":
             return f"sqlite:///{self.path}"
+        if self.kind == "sqlite-memory":  # (a store of its own each time: a second one holds other data)
+            return "sqlite://"
         schema = self.request.getfixturevalue("postgres_schema")
         return f"{schema.sqlalchemy_url()}?options=-csearch_path%3D{schema.name}"
 
@@ -54,19 +59,22 @@ class Stores:
             return {"prefix": f"test:{self.tag}:"}
         return {"table_name": f"keys_{self.tag}"} if self.kind == "postgresql" else {}
 
-    def make(self, url: str | None = None, **options: Any) -> KeyStore:
-        """A store of this kind on this test's keys (``url``: the same data reached another way)."""
+    def make(self, url: str | None = None, *, mixin: type | None = None, **options: Any) -> KeyStore:
+        """A store of this kind on this test's keys (``url``: the same data reached another way).
+
+        ``mixin``: a class put before the store's own, for a store of a subclass (a test's hooks in it).
+        """
         if self.kind == "memory":
-            return MemoryKeyStore()
+            return _subclass(MemoryKeyStore, mixin)()
         options = {**self.options(), **options}
         if self.kind == "redis":
             from backendkit.apikeys.redis import RedisKeyStore
 
-            store: Any = RedisKeyStore.from_url(url or self.url, **options)
+            store: Any = _subclass(RedisKeyStore, mixin).from_url(url or self.url, **options)
         else:
             from backendkit.apikeys.sqlalchemy import SQLKeyStore
 
-            store = SQLKeyStore.from_url(url or self.url, create=url is None, **options)
+            store = _subclass(SQLKeyStore, mixin).from_url(url or self.url, create=url is None, **options)
         self._cleanups.append(store.close)
         if self.kind == "postgresql" and url is None:  # (cleanups run last first: dropped, then closed)
             self._cleanups.append(lambda: store.table.drop(store.engine, checkfirst=True))
@@ -105,6 +113,10 @@ class Stores:
     def close(self) -> None:
         for cleanup in reversed(self._cleanups):
             cleanup()
+
+
+def _subclass(base: type[Any], mixin: type | None) -> type[Any]:
+    return base if mixin is None else type(f"{mixin.__name__}{base.__name__}", (mixin, base), {})
 
 
 @pytest.fixture

@@ -15,7 +15,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backendkit.apikeys import LAST_USED_EVERY, APIKeys, APIKeyVerifier, KeyRecord, KeyStore, MemoryKeyStore
+from backendkit.apikeys import (
+    LAST_USED_EVERY,
+    APIKeys,
+    APIKeyVerifier,
+    KeyIdTaken,
+    KeyRecord,
+    KeyStore,
+    MemoryKeyStore,
+    RotationRefused,
+)
 from backendkit.auth import InvalidToken, PermissionDenied, Principal
 from backendkit.auth._core.opaque import (
     ALPHABET,
@@ -127,8 +136,8 @@ def test_a_revocation_is_seen_at_once_here_and_within_the_cache_ttl_elsewhere(st
     keys = APIKeys(stores.make(), prefix="bk_test_", clock=clock)
     made = keys.create("alice")
     mine = keys.verifier(cache_ttl=60, clock=clock)
-    # Another process's verifier: its own store object, on the same data (memory: the same store).
-    elsewhere_store = keys.store if stores.kind == "memory" else stores.make(stores.url)
+    # Another process's verifier: its own store object, on the same data (in memory: the same store).
+    elsewhere_store = keys.store if stores.kind in ("memory", "sqlite-memory") else stores.make(stores.url)
     elsewhere = APIKeyVerifier(elsewhere_store, prefixes="bk_test_", cache_ttl=5, clock=clock)
     assert mine.verify(made.key).subject == "alice"
     assert elsewhere.verify(made.key).subject == "alice"
@@ -139,6 +148,58 @@ def test_a_revocation_is_seen_at_once_here_and_within_the_cache_ttl_elsewhere(st
     clock.now += 4
     assert refusal(elsewhere, made.key).reason == "revoked"
     assert keys.revoke("unknown-id00") is False
+
+
+def test_a_successor_ends_exactly_when_its_old_key_does_however_the_clock_moves() -> None:
+    ticks = iter(NOW + n * 0.1234567 for n in range(100))  # each read of the clock a little later
+    keys = APIKeys(MemoryKeyStore(), prefix="bk_test_", clock=lambda: next(ticks))
+    old = keys.create("alice", expires_in=7200.7)
+    new = keys.rotate(old.record.id, grace=60)
+    assert new.record.expires_at == old.record.expires_at  # the same float, not one a tick later
+    assert new.record.created_at < new.record.expires_at
+
+
+class TakenOnce(MemoryKeyStore):
+    """A memory store that answers the first ``add`` and ``rotate`` with ``error``, writing nothing."""
+
+    def __init__(self, error: ValueError) -> None:
+        super().__init__()
+        self.error, self.calls = error, 0
+
+    def add(self, record: KeyRecord) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            raise self.error
+        super().add(record)
+
+    def rotate(self, key_id: str, successor: KeyRecord, until: float) -> str | RotationRefused | None:
+        self.calls += 1
+        if self.calls == 3:  # (the first rotation: after two adds)
+            raise self.error
+        return super().rotate(key_id, successor, until)
+
+
+def test_a_taken_id_is_tried_again_and_no_other_value_error_of_a_store() -> None:
+    taken = TakenOnce(KeyIdTaken("key id 'x' is taken"))
+    keys = APIKeys(taken, prefix="bk_test_")
+    made = keys.create("alice")  # the first id was taken: a second one kept
+    assert keys.rotate(made.record.id).record.id != made.record.id
+    assert (taken.calls, len(keys.list())) == (4, 2)
+
+    refusing = TakenOnce(ValueError("a key's owner is at most 255 characters in a SQL store"))
+    with pytest.raises(ValueError, match="at most 255") as raised:
+        APIKeys(refusing, prefix="bk_test_").create("alice")  # raised as it is, not tried three times
+    assert not isinstance(raised.value, KeyIdTaken)
+    assert refusing.calls == 1
+
+
+def test_ids_taken_every_time_blame_the_random_source() -> None:
+    class Taken(MemoryKeyStore):
+        def add(self, record: KeyRecord) -> None:
+            raise KeyIdTaken("taken")
+
+    with pytest.raises(RuntimeError, match=r"^3 key ids in a row were taken"):
+        APIKeys(Taken(), prefix="bk_test_").create("alice")
 
 
 def test_create_for_grants_at_most_what_the_principal_has() -> None:

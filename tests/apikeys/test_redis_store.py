@@ -59,7 +59,7 @@ def test_a_miss_is_one_hgetall_and_each_change_one_script(client: redis.Redis, s
     for key_id in ("elsewhere", made.record.id):  # the scripts loaded, then counted
         client.config_resetstat()
         store.revoke(key_id, NOW)
-        store.retire(key_id, "next", NOW + 10)
+        store.rotate(key_id, KeyRecord(id=f"{key_id}-next", digest="00", owner="alice"), NOW + 10)
         store.touch(key_id, NOW)
     sent = calls(client)
     assert sent.pop("evalsha") == 3

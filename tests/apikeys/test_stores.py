@@ -2,7 +2,7 @@
 
 Every store keeps the same records and changes them one field at a time, so a
 revocation is never undone by a rotation or a ``last_used_at`` write made
-meanwhile (threads race them here). A store that cannot answer raises
+meanwhile, and a revoked key is never rotated (threads race them here). A store that cannot answer raises
 ``StoreUnavailable``, and the verifier turns that into its outage policy: a 503
 when ``"closed"``, cached keys still accepted when ``"open"``.
 """
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from backendkit.apikeys import APIKeys, APIKeyVerifier, KeyRecord, KeyStore
+from backendkit.apikeys import APIKeys, APIKeyVerifier, KeyIdTaken, KeyRecord, KeyStore, RotationRefused
 from backendkit.auth import InvalidToken
 from backendkit.errors import ServiceUnavailable
 from backendkit.stores import StoreUnavailable
@@ -62,7 +62,7 @@ def test_a_record_comes_back_as_it_was_kept(store: KeyStore) -> None:
 @on_every_store
 def test_an_id_is_kept_once(store: KeyStore) -> None:
     store.add(record("k1", owner="alice"))
-    with pytest.raises(ValueError, match="taken"):
+    with pytest.raises(KeyIdTaken, match="taken"):
         store.add(record("k1", owner="mallory", digest="cd" * 32))
     assert store.get("k1") == record("k1", owner="alice")
     assert [r.id for r in store.list("mallory")] == []
@@ -94,16 +94,65 @@ def test_a_revocation_keeps_its_first_time(store: KeyStore) -> None:
 
 
 @on_every_store
-def test_retiring_sets_the_successor_and_never_lengthens_a_key(store: KeyStore) -> None:
+def test_rotating_keeps_the_successor_names_it_and_never_lengthens_a_key(store: KeyStore) -> None:
     store.add(record("forever"))
     store.add(record("soon", expires_at=NOW + 50))
-    store.add(record("later", expires_at=NOW + 500, revoked_at=NOW + 1))
-    assert store.retire("forever", "n1", NOW + 100) is True
-    assert store.retire("soon", "n2", NOW + 100) is True
-    assert store.retire("later", "n3", NOW + 100) is True
+    store.add(record("later", expires_at=NOW + 500, last_used_at=NOW + 1))
+    successors = [record(f"n{i}", owner="bob", created_at=NOW + i, roles=("viewer",)) for i in (1, 2, 3)]
+    assert store.rotate("forever", successors[0], NOW + 100) == "n1"
+    assert store.rotate("soon", successors[1], NOW + 100) == "n2"
+    assert store.rotate("later", successors[2], NOW + 100) == "n3"
     assert store.get("forever") == record("forever", rotated_to="n1", expires_at=NOW + 100)
     assert store.get("soon") == record("soon", rotated_to="n2", expires_at=NOW + 50)
-    assert store.get("later") == record("later", rotated_to="n3", expires_at=NOW + 100, revoked_at=NOW + 1)
+    assert store.get("later") == record("later", rotated_to="n3", expires_at=NOW + 100, last_used_at=NOW + 1)
+    assert [store.get(made.id) for made in successors] == successors
+    assert store.list("bob") == successors  # indexed by owner, as add() does
+
+
+@on_every_store
+def test_a_key_is_rotated_once_and_a_second_rotation_writes_nothing(store: KeyStore) -> None:
+    store.add(record("old", expires_at=NOW + 500))
+    assert store.rotate("old", record("first"), NOW + 100) == "first"
+    assert store.rotate("old", record("second"), NOW + 50) == "first"  # refused: whom it went to
+    assert store.get("second") is None
+    assert store.get("old") == record("old", rotated_to="first", expires_at=NOW + 100)  # the first's grace
+    assert store.rotate("old", record("first"), NOW + 100) == "first"  # the same call sent again: done already
+    assert [made.id for made in store.list()] == ["first", "old"]
+
+
+@on_every_store
+def test_a_revoked_key_is_not_rotated_and_nothing_is_written(store: KeyStore) -> None:
+    store.add(record("old", expires_at=NOW + 500, revoked_at=NOW + 1))
+    store.add(record("ahead", revoked_at=NOW + 10_000))  # stamped by a clock ahead: revoked all the same
+    store.add(record("taken", owner="bob"))
+    assert store.rotate("old", record("n1"), NOW + 100) is RotationRefused.REVOKED
+    assert store.rotate("ahead", record("n2"), NOW + 100) is RotationRefused.REVOKED
+    assert store.rotate("old", record("taken"), NOW + 100) is RotationRefused.REVOKED  # before the id is looked at
+    assert store.get("old") == record("old", expires_at=NOW + 500, revoked_at=NOW + 1)
+    assert store.get("ahead") == record("ahead", revoked_at=NOW + 10_000)
+    assert [made.id for made in store.list()] == ["ahead", "old", "taken"]
+
+
+@on_every_store
+def test_a_key_rotated_then_revoked_still_answers_its_successor(store: KeyStore) -> None:
+    store.add(record("old"))
+    assert store.rotate("old", record("first"), NOW + 100) == "first"
+    assert store.revoke("old", NOW + 1) is True
+    assert store.rotate("old", record("first"), NOW + 100) == "first"  # the same call sent again: a win still
+    assert store.rotate("old", record("second"), NOW + 100) == "first"  # rotated already, before it was revoked
+    assert store.get("old") == record("old", rotated_to="first", expires_at=NOW + 100, revoked_at=NOW + 1)
+    assert [made.id for made in store.list()] == ["first", "old"]
+
+
+@on_every_store
+def test_a_rotation_to_a_taken_id_is_refused_and_writes_nothing(store: KeyStore) -> None:
+    store.add(record("old"))
+    store.add(record("taken", owner="bob"))
+    with pytest.raises(KeyIdTaken, match="taken"):
+        store.rotate("old", record("taken"), NOW + 100)
+    assert store.get("old") == record("old")
+    assert store.get("taken") == record("taken", owner="bob")
+    assert store.list("alice") == [record("old")]
 
 
 @on_every_store
@@ -116,7 +165,7 @@ def test_touching_sets_last_used_and_nothing_else(store: KeyStore) -> None:
 @on_every_store
 def test_a_change_to_an_unknown_key_writes_nothing(store: KeyStore) -> None:
     assert store.revoke("ghost", NOW) is False
-    assert store.retire("ghost", "n1", NOW) is False
+    assert store.rotate("ghost", record("n1"), NOW) is None
     store.touch("ghost", NOW)
     assert store.get("ghost") is None
     assert store.list() == []
@@ -125,10 +174,11 @@ def test_a_change_to_an_unknown_key_writes_nothing(store: KeyStore) -> None:
 @on_every_store
 def test_changes_are_field_level(store: KeyStore) -> None:
     store.add(record("k1"))
+    store.rotate("k1", record("n1"), NOW + 100)
     store.revoke("k1", NOW + 1)
-    store.retire("k1", "n1", NOW + 100)
     store.touch("k1", NOW + 2)
     store.revoke("k1", NOW + 3)
+    store.rotate("k1", record("n2"), NOW + 50)
     assert store.get("k1") == record(
         "k1", revoked_at=NOW + 1, rotated_to="n1", expires_at=NOW + 100, last_used_at=NOW + 2
     )
@@ -136,6 +186,8 @@ def test_changes_are_field_level(store: KeyStore) -> None:
 
 @on_every_store
 def test_a_revocation_is_never_undone_by_a_concurrent_rotation_or_touch(store: KeyStore) -> None:
+    # Six rotations a key (one a round) race two touch threads and a revocation in the third round: the
+    # revocation stands, and the key is rotated by the first rotation if that came before it, else never.
     ids = [f"race-{i:02d}" for i in range(12)]
     for key_id in ids:
         store.add(record(key_id))
@@ -153,7 +205,7 @@ def test_a_revocation_is_never_undone_by_a_concurrent_rotation_or_touch(store: K
 
     threads = [
         threading.Thread(target=hammer, args=(lambda k, r: store.touch(k, NOW + r),)),
-        threading.Thread(target=hammer, args=(lambda k, r: store.retire(k, f"{k}-next", NOW + 1000 - r),)),
+        threading.Thread(target=hammer, args=(lambda k, r: store.rotate(k, record(f"{k}-n{r}"), NOW + 1000 - r),)),
         threading.Thread(target=hammer, args=(lambda k, r: store.touch(k, NOW + 10 + r),)),
         threading.Thread(target=hammer, args=(lambda k, r: r == 2 and store.revoke(k, NOW + 42),)),
     ]
@@ -166,8 +218,11 @@ def test_a_revocation_is_never_undone_by_a_concurrent_rotation_or_touch(store: K
         final = store.get(key_id)
         assert final is not None
         assert final.revoked_at == NOW + 42, key_id
-        assert final.rotated_to == f"{key_id}-next"
-        assert final.expires_at == NOW + 1000 - 5  # the least of the six retirements
+        successors = [made.id for made in store.list() if made.id.startswith(f"{key_id}-")]
+        if final.rotated_to is None:  # revoked before the first rotation's step: no rotation wrote anything
+            assert (final.expires_at, successors) == (None, [])
+        else:  # the first rotation came first; the five after it wrote nothing
+            assert (final.rotated_to, final.expires_at, successors) == (f"{key_id}-n0", NOW + 1000, [f"{key_id}-n0"])
         assert final.last_used_at is not None
 
 
@@ -178,7 +233,7 @@ OPERATIONS: dict[str, Callable[[KeyStore], object]] = {
     "list": lambda s: s.list(),
     "list by owner": lambda s: s.list("alice"),
     "revoke": lambda s: s.revoke("k1", NOW),
-    "retire": lambda s: s.retire("k1", "k2", NOW),
+    "rotate": lambda s: s.rotate("k1", record("k2"), NOW),
     "touch": lambda s: s.touch("k1", NOW),
 }
 

@@ -9,7 +9,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backendkit.apikeys import KeyRecord, KeyStore, MemoryKeyStore
+from backendkit.apikeys import KeyIdTaken, KeyRecord, KeyStore, MemoryKeyStore, RotationRefused
 from backendkit.auth import MemoryRefreshStore, RefreshStore
 from backendkit.auth._core.refresh import Family, Outcome, RefreshPolicy, Rotation
 from backendkit.django.credentials import DjangoKeyStore, DjangoRefreshStore
@@ -60,7 +60,7 @@ def test_a_record_comes_back_as_it_was_added(alias: str) -> None:
 def test_a_taken_id_is_refused_and_the_first_record_kept(alias: str) -> None:
     store = DjangoKeyStore(using=alias)
     store.add(record(owner="alice"))
-    with pytest.raises(ValueError, match="taken"):
+    with pytest.raises(KeyIdTaken, match="taken"):
         store.add(record(owner="mallory"))
     assert store.get("k1").owner == "alice"  # type: ignore[union-attr]
 
@@ -69,7 +69,7 @@ def test_a_taken_id_inside_the_callers_transaction_leaves_the_transaction_usable
     store = DjangoKeyStore(using=alias)
     with transaction.atomic(using=alias):
         store.add(record("k1"))
-        with pytest.raises(ValueError, match="taken"):
+        with pytest.raises(KeyIdTaken, match="taken"):
             store.add(record("k1"))
         store.add(record("k2"))
     assert [made.id for made in store.list()] == ["k1", "k2"]
@@ -93,28 +93,74 @@ def test_a_revocation_keeps_its_first_time_and_says_whether_the_key_exists(alias
     assert store.revoke("nope", now=10.0) is False
 
 
-def test_retiring_names_the_successor_and_only_ever_shortens_the_lifetime(alias: str) -> None:
+def test_rotating_keeps_the_successor_names_it_and_only_ever_shortens_the_lifetime(alias: str) -> None:
     store = DjangoKeyStore(using=alias)
     store.add(record("never"))
     store.add(record("later", expires_at=500.0))
     store.add(record("sooner", expires_at=50.0))
     for key_id in ("never", "later", "sooner"):
-        assert store.retire(key_id, "next", until=100.0) is True
-    got = {made.id: (made.rotated_to, made.expires_at) for made in store.list()}
-    assert got == {"never": ("next", 100.0), "later": ("next", 100.0), "sooner": ("next", 50.0)}
-    assert store.retire("nope", "next", until=100.0) is False
+        assert store.rotate(key_id, record(f"{key_id}-next", owner="bob"), until=100.0) == f"{key_id}-next"
+    got = {made.id: (made.rotated_to, made.expires_at) for made in store.list("alice")}
+    assert got == {"never": ("never-next", 100.0), "later": ("later-next", 100.0), "sooner": ("sooner-next", 50.0)}
+    assert [made.id for made in store.list("bob")] == ["later-next", "never-next", "sooner-next"]
+    assert store.rotate("nope", record("nope-next"), until=100.0) is None
+    assert store.get("nope-next") is None
+
+
+def test_a_key_is_rotated_once_and_a_second_rotation_writes_nothing(alias: str) -> None:
+    store = DjangoKeyStore(using=alias)
+    store.add(record("old", expires_at=500.0))
+    assert store.rotate("old", record("first"), until=100.0) == "first"
+    assert store.rotate("old", record("second"), until=50.0) == "first"
+    assert store.get("second") is None
+    assert store.get("old") == record("old", rotated_to="first", expires_at=100.0)
+    with pytest.raises(KeyIdTaken, match="taken"):  # a taken successor id: nothing written, the old key untouched
+        store.rotate("first", record("old"), until=10.0)
+    assert store.get("first") == record("first")
+
+
+def test_a_lost_rotation_inside_the_callers_transaction_leaves_it_usable(alias: str) -> None:
+    store = DjangoKeyStore(using=alias)
+    with transaction.atomic(using=alias):
+        store.add(record("k1"))
+        with pytest.raises(KeyIdTaken, match="taken"):
+            store.rotate("k1", record("k1"), until=10.0)
+        assert store.rotate("k1", record("k2"), until=10.0) == "k2"
+        assert store.rotate("k1", record("k3"), until=10.0) == "k2"
+    assert [made.id for made in store.list()] == ["k1", "k2"]
 
 
 def test_no_later_write_undoes_a_revocation(alias: str) -> None:
     store = DjangoKeyStore(using=alias)
     store.add(record())
     store.revoke("k1", now=10.0)
-    store.retire("k1", "k2", until=100.0)
+    assert store.rotate("k1", record("k2"), until=100.0) is RotationRefused.REVOKED  # a revoked key: no successor
     store.touch("k1", now=20.0)
     got = store.get("k1")
     assert got is not None
-    assert (got.revoked_at, got.rotated_to, got.expires_at, got.last_used_at) == (10.0, "k2", 100.0, 20.0)
+    assert (got.revoked_at, got.rotated_to, got.expires_at, got.last_used_at) == (10.0, None, None, 20.0)
     assert got.refusal(30.0) == "revoked"
+    assert store.get("k2") is None
+
+
+def test_a_key_rotated_then_revoked_still_answers_its_successor(alias: str) -> None:
+    store = DjangoKeyStore(using=alias)
+    store.add(record("old", expires_at=500.0))
+    assert store.rotate("old", record("first"), until=100.0) == "first"
+    assert store.revoke("old", now=10.0) is True
+    assert store.rotate("old", record("first"), until=100.0) == "first"  # the same call sent again
+    assert store.rotate("old", record("second"), until=100.0) == "first"
+    assert store.get("old") == record("old", rotated_to="first", expires_at=100.0, revoked_at=10.0)
+    assert [made.id for made in store.list()] == ["first", "old"]
+
+
+def test_a_refused_rotation_inside_the_callers_transaction_leaves_it_usable(alias: str) -> None:
+    store = DjangoKeyStore(using=alias)
+    with transaction.atomic(using=alias):
+        store.add(record("k1", revoked_at=5.0))
+        assert store.rotate("k1", record("k2"), until=10.0) is RotationRefused.REVOKED
+        store.add(record("k3"))
+    assert [made.id for made in store.list()] == ["k1", "k3"]
 
 
 def test_touching_writes_last_used_and_makes_no_key(alias: str) -> None:
@@ -132,7 +178,7 @@ KEY_OPS = st.lists(
     st.one_of(
         st.tuples(st.just("add"), KEY_IDS, st.sampled_from(["alice", "bob"]), TIMES, st.none() | TIMES),
         st.tuples(st.just("revoke"), KEY_IDS, TIMES),
-        st.tuples(st.just("retire"), KEY_IDS, KEY_IDS, TIMES),
+        st.tuples(st.just("rotate"), KEY_IDS, KEY_IDS, TIMES),
         st.tuples(st.just("touch"), KEY_IDS, TIMES),
     ),
     max_size=12,
@@ -145,6 +191,12 @@ def _apply(store: Any, op: tuple[Any, ...]) -> object:
         key_id, owner, created, expires = args
         try:
             return store.add(record(key_id, owner, created_at=created, expires_at=expires, roles=[owner]))
+        except ValueError:
+            return "taken"
+    if name == "rotate":
+        key_id, successor, until = args
+        try:
+            return store.rotate(key_id, record(successor, "carol", created_at=until), until)
         except ValueError:
             return "taken"
     return getattr(store, name)(*args)

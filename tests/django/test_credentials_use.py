@@ -131,7 +131,7 @@ def test_every_operation_on_a_dead_database_is_store_unavailable(kind: str, tmp_
             lambda: keys.get("k1"),
             lambda: keys.list(),
             lambda: keys.revoke("k1", 1.0),
-            lambda: keys.retire("k1", "k2", 2.0),
+            lambda: keys.rotate("k1", _record("k2"), 2.0),
             lambda: keys.touch("k1", 1.0),
             lambda: families.create(family, policy),
             lambda: families.rotate(family.id, "d0", rotation, 1.0, policy),
@@ -148,10 +148,10 @@ def test_every_operation_on_a_dead_database_is_store_unavailable(kind: str, tmp_
             TokenIssuer(KEY, refresh_store=families).issue_pair("alice")
 
 
-def _record() -> Any:
+def _record(key_id: str = "k1") -> Any:
     from backendkit.apikeys import KeyRecord
 
-    return KeyRecord(id="k1", digest="00", owner="alice")
+    return KeyRecord(id=key_id, digest="00", owner="alice")
 
 
 def _kill(backend_pid: int) -> None:

@@ -32,7 +32,7 @@ Example:
 from __future__ import annotations
 
 from backendkit.apikeys._core.check import CREDENTIAL
-from backendkit.apikeys._core.record import LAST_USED_EVERY, KeyRecord
+from backendkit.apikeys._core.record import LAST_USED_EVERY, KeyIdTaken, KeyRecord, RotationRefused, rotation_refused
 from backendkit.apikeys._keys import DEFAULT_GRACE, APIKeys, NewKey
 from backendkit.apikeys._stores.memory import KeyStore, MemoryKeyStore
 from backendkit.apikeys._url import store_from_url
@@ -46,9 +46,12 @@ __all__ = [
     "LAST_USED_EVERY",
     "APIKeyVerifier",
     "APIKeys",
+    "KeyIdTaken",
     "KeyRecord",
     "KeyStore",
     "MemoryKeyStore",
     "NewKey",
+    "RotationRefused",
+    "rotation_refused",
     "store_from_url",
 ]

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from backendkit.apikeys._core.record import KeyRecord
+from backendkit.apikeys._core.record import KeyIdTaken, KeyRecord, RotationRefused
 from backendkit.apikeys._stores.memory import KeyStore
 from backendkit.apikeys._verifier import APIKeyVerifier, formats
 from backendkit.auth import PermissionDenied, Principal
@@ -19,6 +19,7 @@ from backendkit.errors import ConfigurationError
 
 DEFAULT_GRACE = 86_400.0
 """Seconds a rotated key keeps working by default: a day to deploy its successor."""
+_TRIES = 3  # a taken id (71 random bits) is all but impossible; never loop for ever
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,18 @@ def _seconds(value: object, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
         raise ValueError(f"{what} is a number of seconds, not {value!r}")
     return float(value)
+
+
+def _ended(key_id: str, why: str) -> ValueError:
+    return ValueError(f"key {key_id} is {why}: make a new one instead")
+
+
+def _rotated_already(key_id: str, rotated_to: str) -> ValueError:
+    return ValueError(f"key {key_id} was rotated already (to {rotated_to}): rotate that one")
+
+
+def _ids_taken() -> RuntimeError:
+    return RuntimeError(f"{_TRIES} key ids in a row were taken: the random source is broken")
 
 
 class APIKeys:
@@ -104,29 +117,44 @@ class APIKeys:
         scopes: Iterable[str],
         expires_in: float | None,
     ) -> NewKey:
-        now = self.clock()
-        expires_at = None if expires_in is None else now + _seconds(expires_in, "expires_in")
-        for _ in range(3):  # a taken id (71 random bits) is all but impossible; never loop for ever
-            key = fmt.compose(secrets.token_bytes(9), secrets.token_bytes(SECRET_BYTES))
-            parsed = fmt.parse(key)
-            assert not isinstance(parsed, str)
-            record = KeyRecord(
-                id=parsed.id,
-                digest=digest(parsed.body, self.pepper),
-                owner=owner,
-                name=name,
-                roles=tuple(roles),
-                scopes=tuple(scopes),
-                created_at=now,
-                expires_at=expires_at,
-                prefix=fmt.prefix,
-            )
+        lifetime = None if expires_in is None else _seconds(expires_in, "expires_in")
+        for _ in range(_TRIES):
+            now = self.clock()
+            expires_at = None if lifetime is None else now + lifetime
+            made = self._compose(fmt, owner, name, roles, scopes, expires_at, now)
             try:
-                self.store.add(record)
-            except ValueError:
+                self.store.add(made.record)
+            except KeyIdTaken:
                 continue
-            return NewKey(key, record)
-        raise RuntimeError("three key ids in a row were taken: the random source is broken")
+            return made
+        raise _ids_taken()
+
+    def _compose(
+        self,
+        fmt: OpaqueFormat,
+        owner: str,
+        name: str,
+        roles: Iterable[str],
+        scopes: Iterable[str],
+        expires_at: float | None,
+        now: float,
+    ) -> NewKey:
+        """A new key and its record, made at ``now`` and valid until ``expires_at``, not kept anywhere yet."""
+        key = fmt.compose(secrets.token_bytes(9), secrets.token_bytes(SECRET_BYTES))
+        parsed = fmt.parse(key)
+        assert not isinstance(parsed, str)
+        record = KeyRecord(
+            id=parsed.id,
+            digest=digest(parsed.body, self.pepper),
+            owner=owner,
+            name=name,
+            roles=tuple(roles),
+            scopes=tuple(scopes),
+            created_at=now,
+            expires_at=expires_at,
+            prefix=fmt.prefix,
+        )
+        return NewKey(key, record)
 
     def create_for(
         self,
@@ -162,7 +190,11 @@ class APIKeys:
     def rotate(self, key_id: str, *, grace: float = DEFAULT_GRACE) -> NewKey:
         """A new key like ``key_id`` (its owner, name, roles, scopes, prefix and lifetime left).
 
-        The old key keeps working for ``grace`` seconds more.
+        The old key keeps working for ``grace`` seconds more. A key is rotated once: of two rotations
+        racing (two processes, two admins), one makes the successor and the other is refused as a
+        rotation of a key rotated already, its own new key never kept. A revocation is never undone
+        by a rotation in flight: one that read the key before it was revoked is refused as a rotation
+        of a revoked key is, and keeps nothing.
 
         ``KeyError`` when ``key_id`` is unknown; ``ValueError`` when it is revoked, expired, or rotated already.
         """
@@ -172,15 +204,28 @@ class APIKeys:
             raise KeyError(key_id)
         now = self.clock()
         if not old.active(now):
-            raise ValueError(f"key {key_id} is {old.refusal(now)}: make a new one instead")
+            raise _ended(key_id, str(old.refusal(now)))
         if old.rotated_to is not None:  # a second successor would live only as long as the grace period
-            raise ValueError(f"key {key_id} was rotated already (to {old.rotated_to}): rotate that one")
-        expires_in = None if old.expires_at is None else max(old.expires_at - now, 1.0)
+            raise _rotated_already(key_id, old.rotated_to)
+        # The lifetime the old key has left (a second at least), from the check's own ``now``: the successor
+        # ends exactly when the old key would have.
+        expires_at = None if old.expires_at is None else max(old.expires_at, now + 1.0)
         fmt = formats(old.prefix)[0] if old.prefix else self.format  # the old key's environment (bk_test_...)
-        made = self._make(fmt, old.owner, old.name, old.roles, old.scopes, expires_in)
-        self.store.retire(key_id, made.record.id, now + grace)
-        self._forget(key_id)
-        return made
+        for _ in range(_TRIES):
+            made = self._compose(fmt, old.owner, old.name, old.roles, old.scopes, expires_at, now)
+            try:  # the successor kept and the old key retired together, unless it is rotated already or revoked
+                rotated_to = self.store.rotate(key_id, made.record, now + grace)
+            except KeyIdTaken:  # the new id is taken: nothing was written
+                continue
+            if rotated_to is None:  # deleted since it was read
+                raise KeyError(key_id)
+            if rotated_to is RotationRefused.REVOKED:  # revoked since it was read: nothing was written
+                raise _ended(key_id, "revoked")
+            if rotated_to != made.record.id:  # another rotation won meanwhile: nothing was written
+                raise _rotated_already(key_id, rotated_to)
+            self._forget(key_id)
+            return made
+        raise _ids_taken()
 
     def _forget(self, key_id: str) -> None:
         for verifier in list(self._verifiers):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from typing import Any
 
 LAST_USED_EVERY = 60.0
@@ -32,6 +33,42 @@ def _time(value: object, what: str, *, optional: bool = True) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         raise ValueError(f"{what} is a time in seconds since the epoch, not {value!r}")
     return float(value)
+
+
+class KeyIdTaken(ValueError):
+    """A store's answer to :meth:`~backendkit.apikeys.KeyStore.add` or ``rotate`` of a record whose id another key has.
+
+    Nothing was written. :class:`~backendkit.apikeys.APIKeys` then makes the key again with a fresh
+    id (an id is 71 random bits: all but impossible); any other ``ValueError`` of a store is raised.
+    """
+
+
+class RotationRefused(Enum):
+    """Why a store's rotation wrote nothing, other than the key being unknown or rotated already.
+
+    ``REVOKED``: the old key is revoked (at any time, even one a clock ahead stamped later than
+    now). A revocation is never followed by a successor made after it: a rotation that read
+    the key before it was revoked finds it so at the store's atomic step, and keeps nothing.
+    """
+
+    REVOKED = "revoked"
+
+
+def rotation_refused(rotated_to: str | None, revoked_at: float | None) -> str | RotationRefused | None:
+    """What stops a store rotating a key with these fields: whom it is rotated to already, its revocation, or ``None``.
+
+    The condition of every store's atomic rotation, in this order: a key rotated, then revoked, still
+    answers its successor's id (so a rotation sent twice is answered as the win it was).
+
+    A store of your own answers its ``rotate`` by it, from the fields its conditional write found.
+
+    Example:
+        >>> rotation_refused(None, None) is None, rotation_refused("k2", 10.0), rotation_refused(None, 10.0)
+        (True, 'k2', <RotationRefused.REVOKED: 'revoked'>)
+    """
+    if rotated_to is not None:
+        return rotated_to
+    return RotationRefused.REVOKED if revoked_at is not None else None
 
 
 @dataclass(frozen=True)
@@ -95,6 +132,10 @@ class KeyRecord:
         """This key, revoked at ``now`` (a key revoked already keeps its first time)."""
         return self if self.revoked_at is not None else replace(self, revoked_at=now)
 
+    def rotation_refused(self) -> str | RotationRefused | None:
+        """What stops a store rotating this key now (:func:`rotation_refused`), or ``None``."""
+        return rotation_refused(self.rotated_to, self.revoked_at)
+
     def rotated(self, to: str, until: float) -> KeyRecord:
         """This key, replaced by ``to`` and valid until ``until`` at the latest (the grace period)."""
         expires = until if self.expires_at is None else min(self.expires_at, until)
@@ -154,4 +195,4 @@ class KeyRecord:
             raise ValueError(f"not a key record: {exc}") from None
 
 
-__all__ = ["LAST_USED_EVERY", "KeyRecord"]
+__all__ = ["LAST_USED_EVERY", "KeyIdTaken", "KeyRecord", "RotationRefused", "rotation_refused"]

@@ -1,9 +1,13 @@
 """The key store protocol, and the store in this process's memory (tests, one-process services).
 
 Every store changes a record one field at a time (:meth:`KeyStore.revoke`,
-:meth:`KeyStore.retire`, :meth:`KeyStore.touch`), never by writing back a whole
+:meth:`KeyStore.rotate`, :meth:`KeyStore.touch`), never by writing back a whole
 record it read: a revocation made meanwhile is never undone by a rotation or a
-``last_used_at`` write.
+``last_used_at`` write. A rotation keeps the successor and retires the old key in
+one atomic step, on condition that the old key is neither rotated already nor
+revoked: of two rotations racing, one wins and the other writes nothing, and a
+rotation that read the key before a revocation made meanwhile writes nothing either
+(a revoked key never gets a successor made after its revocation).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import threading
 from dataclasses import replace
 from typing import Protocol, runtime_checkable
 
-from backendkit.apikeys._core.record import KeyRecord
+from backendkit.apikeys._core.record import KeyIdTaken, KeyRecord, RotationRefused
 
 
 @runtime_checkable
@@ -20,7 +24,7 @@ class KeyStore(Protocol):
     """Where key records live. A store that cannot answer raises :class:`~backendkit.stores.StoreUnavailable`."""
 
     def add(self, record: KeyRecord) -> None:
-        """Keep a new record (``ValueError`` when its id is taken)."""
+        """Keep a new record (:class:`~backendkit.apikeys.KeyIdTaken`, a ``ValueError``, when its id is taken)."""
         ...
 
     def get(self, key_id: str) -> KeyRecord | None:
@@ -35,8 +39,22 @@ class KeyStore(Protocol):
         """Set ``revoked_at`` (unless set already); whether the key exists."""
         ...
 
-    def retire(self, key_id: str, rotated_to: str, until: float) -> bool:
-        """Set ``rotated_to``, and ``expires_at`` to ``until`` unless it is sooner already; whether the key exists."""
+    def rotate(self, key_id: str, successor: KeyRecord, until: float) -> str | RotationRefused | None:
+        """Keep ``successor`` and retire ``key_id`` for it, all or nothing, unless it is rotated already or revoked.
+
+        Retiring sets ``rotated_to`` to the successor's id, and ``expires_at`` to ``until`` unless it is
+        sooner already (``revoked_at`` is left alone). The answer, checked in this order
+        (:meth:`~backendkit.apikeys.KeyRecord.rotation_refused`), is:
+
+        - ``None``: there is no ``key_id``;
+        - an id: whom ``key_id`` is rotated to now. ``successor.id`` when this call rotated it (or did so
+          already, the same call sent again); another id when another rotation came first;
+        - :attr:`~backendkit.apikeys.RotationRefused.REVOKED`: ``key_id`` is revoked (at any time) and not rotated;
+        - :class:`~backendkit.apikeys.KeyIdTaken` (a ``ValueError``) raised: ``successor.id`` is taken.
+
+        Nothing is written but when the answer is ``successor.id`` the first time. Expiry is not checked
+        here: a store has no clock (times are its callers'), and a successor inherits the old key's end.
+        """
         ...
 
     def touch(self, key_id: str, now: float) -> None:
@@ -61,7 +79,7 @@ class MemoryKeyStore:
     def add(self, record: KeyRecord) -> None:
         with self._lock:
             if record.id in self._records:
-                raise ValueError(f"key id {record.id!r} is taken")
+                raise KeyIdTaken(f"key id {record.id!r} is taken")
             self._records[record.id] = record
 
     def get(self, key_id: str) -> KeyRecord | None:
@@ -81,13 +99,17 @@ class MemoryKeyStore:
             self._records[key_id] = record.revoked(now)
             return True
 
-    def retire(self, key_id: str, rotated_to: str, until: float) -> bool:
+    def rotate(self, key_id: str, successor: KeyRecord, until: float) -> str | RotationRefused | None:
         with self._lock:
             record = self._records.get(key_id)
-            if record is None:
-                return False
-            self._records[key_id] = record.rotated(rotated_to, until)
-            return True
+            refused = None if record is None else record.rotation_refused()
+            if record is None or refused is not None:
+                return refused
+            if successor.id in self._records:
+                raise KeyIdTaken(f"key id {successor.id!r} is taken")
+            self._records[successor.id] = successor
+            self._records[key_id] = record.rotated(successor.id, until)
+            return successor.id
 
     def touch(self, key_id: str, now: float) -> None:
         with self._lock:

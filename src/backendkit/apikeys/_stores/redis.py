@@ -5,10 +5,13 @@ One hash per key, ``<prefix>{k}:key:<id>``, a field per attribute of the record
 ``created_at``: the owner's, ``<prefix>{k}:owner:<owner>``, and every key's,
 ``<prefix>{k}:keys``. A change writes the one field it changes, in a Lua script
 that also checks the key exists (a write never leaves a stray hash behind):
-``revoke`` sets ``revoked_at`` only when it is unset (``HSETNX``), ``retire`` sets
-``rotated_to`` and lowers ``expires_at``, ``touch`` sets ``last_used_at``. No
-change ever writes back a record read earlier, so a revocation is never undone by
-a rotation or a ``last_used_at`` write made meanwhile.
+``revoke`` sets ``revoked_at`` only when it is unset (``HSETNX``), ``rotate`` sets
+the old key's ``rotated_to`` only when it is unset and ``revoked_at`` absent,
+lowers its ``expires_at`` and keeps the successor in the same script (of two
+rotations racing, the second writes nothing; nor does one racing a revocation
+that came first), ``touch`` sets ``last_used_at``. No change ever writes back a
+record read earlier, so a revocation is never undone by a rotation or a
+``last_used_at`` write made meanwhile.
 
 Every key of a store carries the hash tag ``{k}``: they share one hash slot, so
 :meth:`~RedisKeyStore.add` keeps the record and both indexes in one script (all
@@ -30,7 +33,7 @@ from importlib.resources import files
 from typing import Any
 
 from backendkit._extras import require
-from backendkit.apikeys._core.record import KeyRecord
+from backendkit.apikeys._core.record import KeyIdTaken, KeyRecord, RotationRefused
 from backendkit.errors import ConfigurationError
 from backendkit.stores import OnStoreError
 from backendkit.stores._core import check_on_store_error
@@ -42,7 +45,7 @@ from backendkit.stores.redis import DEFAULT_TIMEOUT, RedisConnection, Script, ch
 DEFAULT_PREFIX = "backendkit:apikeys:"
 _SCRIPTS = {
     name: Script(files("backendkit.apikeys._stores").joinpath(f"lua/{name}.lua").read_text("utf-8"))
-    for name in ("add", "revoke", "retire", "touch", "records")
+    for name in ("add", "revoke", "rotate", "touch", "records")
 }
 _TIMES = ("created_at", "expires_at", "last_used_at", "revoked_at")
 _NAMES = ("roles", "scopes")
@@ -140,11 +143,11 @@ class RedisKeyStore(RedisConnection):
         return self.call("EVALSHA", script.sha, len(keys), *keys, *args, script=script, repeatable=True)
 
     def add(self, record: KeyRecord) -> None:
-        """Keep a new record and index it, in one script (``ValueError`` when its id is another key's)."""
+        """Keep a new record and index it, in one script (``KeyIdTaken`` when its id is another key's)."""
         keys = [self.key(record.id), self._owner_index(record.owner), f"{self.prefix}{{k}}:keys"]
         created = repr(float(record.created_at))
         if not self._script("add", keys, record.digest, created, record.id, *_fields(record)):
-            raise ValueError(f"key id {record.id!r} is taken")
+            raise KeyIdTaken(f"key id {record.id!r} is taken")
 
     def get(self, key_id: str) -> KeyRecord | None:
         """The record of ``key_id``, or ``None``: one ``HGETALL``."""
@@ -164,9 +167,24 @@ class RedisKeyStore(RedisConnection):
         """Set ``revoked_at`` unless it is set; whether the key exists. One script."""
         return bool(self._script("revoke", [self.key(key_id)], repr(float(now))))
 
-    def retire(self, key_id: str, rotated_to: str, until: float) -> bool:
-        """Set ``rotated_to``, and ``expires_at`` to ``until`` unless sooner; whether the key exists. One script."""
-        return bool(self._script("retire", [self.key(key_id)], rotated_to, repr(float(until))))
+    def rotate(self, key_id: str, successor: KeyRecord, until: float) -> str | RotationRefused | None:
+        """Keep ``successor`` and retire ``key_id`` for it unless it is rotated already or revoked.
+
+        One script (:meth:`~backendkit.apikeys.KeyStore.rotate` says what it answers).
+        """
+        keys = [
+            self.key(key_id),
+            self.key(successor.id),
+            self._owner_index(successor.owner),
+            f"{self.prefix}{{k}}:keys",
+        ]
+        created = repr(float(successor.created_at))
+        reply = self._script("rotate", keys, successor.id, repr(float(until)), created, *_fields(successor))
+        if reply == -1:
+            raise KeyIdTaken(f"key id {successor.id!r} is taken")
+        if reply == -2:
+            return RotationRefused.REVOKED
+        return None if reply == 0 else _text(reply)
 
     def touch(self, key_id: str, now: float) -> None:
         """Set ``last_used_at`` (nothing when the key is gone). One script."""

@@ -3,13 +3,20 @@
 One row per key; ``id`` is the primary key and ``owner`` is indexed (a list by
 owner reads the index). Times are seconds since the epoch (``DOUBLE PRECISION``),
 roles and scopes their names joined by commas (a name holds none). Each
-operation is one statement, committed on its own (the connection in autocommit):
-one round trip, and atomic without a lock. A change sets only its own columns,
-in the statement itself, never from a row read earlier:
+operation but ``rotate`` is one statement, committed on its own (the connection in
+autocommit): one round trip, and atomic without a lock (but on one SQLite connection
+the threads share, ``sqlite://``: there every operation waits for a rotation's
+transaction to end, on the store's lock, rather than run inside it). A change sets only its own
+columns, in the statement itself, never from a row read earlier:
 
 - ``revoke``: ``SET revoked_at = COALESCE(revoked_at, :now)``: the first revocation's time stays;
-- ``retire``: ``SET rotated_to = :to, expires_at = CASE WHEN expires_at IS NULL OR expires_at > :until
-  THEN :until ELSE expires_at END``: rotation never lengthens a key's life, and leaves ``revoked_at`` alone;
+- ``rotate``: ``SET rotated_to = :to, expires_at = CASE WHEN expires_at IS NULL OR expires_at > :until
+  THEN :until ELSE expires_at END WHERE id = :old AND rotated_to IS NULL AND revoked_at IS NULL``, then the
+  successor's ``INSERT``, in one transaction: rotation never lengthens a key's life, leaves ``revoked_at``
+  alone, happens once, and never to a revoked key. The ``UPDATE`` holds the old key's row (PostgreSQL) or
+  the database's write lock (SQLite, taken at ``BEGIN IMMEDIATE``); a second rotation, or one behind a
+  revocation, waits for it, then changes no row, inserts nothing, and reads whom the key was rotated to
+  and whether it is revoked. PostgreSQL's default isolation, READ COMMITTED, is the one used;
 - ``touch``: ``SET last_used_at = :now``.
 
 Each answers whether the key exists by the number of rows it changed.
@@ -25,11 +32,12 @@ from __future__ import annotations
 
 import builtins
 import math
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from backendkit._extras import require
-from backendkit.apikeys._core.record import KeyRecord
+from backendkit.apikeys._core.record import KeyIdTaken, KeyRecord, RotationRefused, rotation_refused
 from backendkit.errors import ConfigurationError
 from backendkit.stores import OnStoreError, StoreUnavailable
 from backendkit.stores._core import check_on_store_error
@@ -177,6 +185,13 @@ class SQLKeyStore:
         # The request path's read (a verifier's miss), built once: building it per call cost a third of it.
         self._by_id = select(self.table).where(self.table.c.id == bindparam("key_id"))
         self.on_store_error = check_on_store_error(on_store_error)
+        # SQLite has no row locks: a rotation holds the database (BEGIN IMMEDIATE), and rotations in this
+        # process take turns before that, on this lock. On one connection shared by the threads (a StaticPool:
+        # ``sqlite://``, an in-memory database) every operation takes it: a statement sent meanwhile would run
+        # inside the rotation's transaction, and the connection's return to the pool would roll that back.
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._shared = self._sqlite and isinstance(engine.pool, StaticPool)
+        self._sqlite_lock = threading.Lock()
         if create:
             self._create()
 
@@ -209,8 +224,18 @@ class SQLKeyStore:
             if not self._run(lambda conn: inspect(conn).has_table(self.table.name, schema=self.table.schema)):
                 raise
 
-    def _run(self, work: Callable[[Connection], _T]) -> _T:
-        """``work`` on a connection of the pool; a driver's failure as StoreUnavailable (one retry if stale)."""
+    def _run(self, work: Callable[[Connection], _T], *, exclusive: bool = False) -> _T:
+        """``work`` on a connection of the pool; a driver's failure as StoreUnavailable (one retry if stale).
+
+        Under the store's lock when ``work`` holds a transaction on SQLite (``exclusive``), and for all work
+        on a connection the threads share.
+        """
+        if self._shared or (exclusive and self._sqlite):
+            with self._sqlite_lock:
+                return self._attempts(work)
+        return self._attempts(work)
+
+    def _attempts(self, work: Callable[[Connection], _T]) -> _T:
         retried = False
         while True:
             try:
@@ -227,13 +252,13 @@ class SQLKeyStore:
                 raise _unavailable(error) from None  # (the driver's error names the digest in its parameters)
 
     def add(self, record: KeyRecord) -> None:
-        """Keep a new record: one ``INSERT`` (``ValueError`` when its id is taken)."""
+        """Keep a new record: one ``INSERT`` (``KeyIdTaken`` when its id is taken)."""
         if len(record.owner) > OWNER_LENGTH:
             raise ValueError(f"a key's owner is at most {OWNER_LENGTH} characters in a SQL store")
         try:
             self._run(lambda conn: conn.execute(insert(self.table).values(**_row(record))))
         except sa_exc.IntegrityError:
-            raise ValueError(f"key id {record.id!r} is taken") from None
+            raise KeyIdTaken(f"key id {record.id!r} is taken") from None
 
     def get(self, key_id: str) -> KeyRecord | None:
         """The record of ``key_id``, or ``None``: one ``SELECT`` by primary key."""
@@ -255,11 +280,58 @@ class SQLKeyStore:
         """Set ``revoked_at`` unless it is set; whether the key exists. One ``UPDATE``."""
         return self._update(key_id, revoked_at=func.coalesce(self.table.c.revoked_at, float(now)))
 
-    def retire(self, key_id: str, rotated_to: str, until: float) -> bool:
-        """Set ``rotated_to``, and ``expires_at`` to ``until`` unless sooner; whether the key exists. One ``UPDATE``."""
-        expires = self.table.c.expires_at
+    def rotate(self, key_id: str, successor: KeyRecord, until: float) -> str | RotationRefused | None:
+        """Keep ``successor`` and retire ``key_id`` for it unless it is rotated already or revoked.
+
+        One transaction: a conditional ``UPDATE``, then the ``INSERT`` when it changed the row, or a
+        ``SELECT`` of ``rotated_to`` and ``revoked_at`` when it did not
+        (:meth:`~backendkit.apikeys.KeyStore.rotate` says what it answers).
+        """
+        if len(successor.owner) > OWNER_LENGTH:
+            raise ValueError(f"a key's owner is at most {OWNER_LENGTH} characters in a SQL store")
+        table = self.table
+        expires = table.c.expires_at
         sooner = case((or_(expires.is_(None), expires > float(until)), float(until)), else_=expires)
-        return self._update(key_id, rotated_to=rotated_to, expires_at=sooner)
+        retire = (
+            update(table)
+            .where(table.c.id == key_id, table.c.rotated_to.is_(None), table.c.revoked_at.is_(None))
+            .values(rotated_to=successor.id, expires_at=sooner)
+        )
+        keep = insert(table).values(**_row(successor))
+        state = select(table.c.rotated_to, table.c.revoked_at).where(table.c.id == key_id)
+
+        def work(conn: Connection) -> str | RotationRefused | None:
+            if conn.execute(retire).rowcount:
+                conn.execute(keep)
+                return successor.id
+            # Lost to another rotation, revoked meanwhile, or no such key (or, sent again, won already by this
+            # very call). Both fields are only ever set, so the row read now holds what made the UPDATE miss.
+            row = conn.execute(state).first()
+            return None if row is None else rotation_refused(row.rotated_to, row.revoked_at)
+
+        try:
+            return self._run(lambda conn: self._in_transaction(conn, work), exclusive=True)
+        except sa_exc.IntegrityError:
+            raise KeyIdTaken(f"key id {successor.id!r} is taken") from None
+
+    def _in_transaction(self, conn: Connection, work: Callable[[Connection], _T]) -> _T:
+        """``work`` in one transaction on ``conn`` (in autocommit until then): committed, or rolled back."""
+        if not self._sqlite:
+            conn.execution_options(isolation_level="READ COMMITTED")  # until the connection goes back to the pool
+            with conn.begin():
+                return work(conn)
+        # pysqlite would begin on its own, deferred: the transaction is ours, with the write lock from its start.
+        # (The caller holds the store's lock: see _run.)
+        driver = conn.connection.dbapi_connection
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            done = work(conn)
+            conn.exec_driver_sql("COMMIT")
+        except BaseException:
+            if getattr(driver, "in_transaction", True):  # (a COMMIT that failed may leave it open)
+                conn.exec_driver_sql("ROLLBACK")
+            raise
+        return done
 
     def touch(self, key_id: str, now: float) -> None:
         """Set ``last_used_at`` (nothing when the key is gone). One ``UPDATE``."""

@@ -6,7 +6,14 @@ Both follow their protocols (:class:`~backendkit.apikeys.KeyStore`,
 - a key is changed one field at a time, by an ``UPDATE`` that reads nothing first
   (``revoked_at = COALESCE(revoked_at, now)``): a rotation or a ``last_used_at``
   write never undoes a revocation made meanwhile, whichever process made it;
-- a rotation runs :func:`~backendkit.auth._core.refresh.decide` in one transaction,
+- a key's rotation is one transaction: an ``UPDATE ... WHERE rotated_to IS NULL AND
+  revoked_at IS NULL`` (which holds the old key's row, or SQLite's write lock), then
+  the successor's ``INSERT`` only when the row changed: of two rotations racing, the
+  second writes nothing and reads whom the key was rotated to; a rotation behind a
+  revocation writes nothing either (a revoked key never gets a successor after it).
+  At REPEATABLE READ or SERIALIZABLE, where that second ``UPDATE`` fails to serialize,
+  the row is read afresh and answered the same way;
+- a refresh-token rotation runs :func:`~backendkit.auth._core.refresh.decide` in one transaction,
   under a row lock on the family (``SELECT ... FOR UPDATE``): two refreshes with one
   token take turns, and the second sees what the first wrote (a retry gets the same
   pair, a reuse revokes the family).
@@ -33,13 +40,16 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Least
 from django.db.utils import InterfaceError, OperationalError
 
-from backendkit.apikeys import KeyRecord
+from backendkit.apikeys import KeyIdTaken, KeyRecord, RotationRefused, rotation_refused
 from backendkit.auth._core.refresh import Family, Outcome, RefreshPolicy, Rotation, decide
 from backendkit.errors import ConfigurationError
 from backendkit.stores import StoreUnavailable
 
 if TYPE_CHECKING:
     from backendkit.django.credentials.models import APIKey, RefreshFamily, SpentRefreshToken
+
+_SERIALIZATION_FAILURE = "40001"  # SQLSTATE serialization_failure: REPEATABLE READ, SERIALIZABLE
+_SERIALIZATION_TRIES = 3  # a key's rotation, when its UPDATE met a row changed since its snapshot
 
 # What a rotation or a revocation changes in a family's row (the rest is written once, at the login).
 _CHANGING = ("last_used_at", "generation", "current", "previous", "spent_at", "sealed", "access", "revoked_at")
@@ -124,7 +134,7 @@ class DjangoKeyStore:
             with _database(alias), transaction.atomic(using=alias):  # a savepoint inside the caller's transaction
                 _api_key().objects.using(alias).create(**record.to_dict())
         except IntegrityError:
-            raise ValueError(f"key id {record.id!r} is taken") from None
+            raise KeyIdTaken(f"key id {record.id!r} is taken") from None
 
     def get(self, key_id: str) -> KeyRecord | None:
         # A verifier's read on a cache miss, on the request path: one SELECT by primary key, written
@@ -154,13 +164,54 @@ class DjangoKeyStore:
             )
         return bool(found)
 
-    def retire(self, key_id: str, rotated_to: str, until: float) -> bool:
+    def rotate(self, key_id: str, successor: KeyRecord, until: float) -> str | RotationRefused | None:
+        """Keep ``successor`` and retire ``key_id`` for it, in one transaction (a savepoint in the caller's).
+
+        At REPEATABLE READ or SERIALIZABLE (PostgreSQL's ``isolation_level`` option), the ``UPDATE`` of a
+        row another transaction changed since this one began fails (``could not serialize access``):
+        the rotation's own transaction then reads the row afresh and answers as a rotation behind that
+        change does (rotated already, revoked), or, when the change was another (a ``last_used_at``),
+        tries again, up to three times in all. Inside the caller's transaction that failure has broken
+        the caller's transaction too, whose snapshot no retry can refresh: it is raised as it is
+        (``StoreUnavailable``), for the caller to roll back and retry.
+        """
         alias = self.alias
+        rows = _api_key().objects.using(alias)
+        failure: StoreUnavailable | None = None
+        for _ in range(_SERIALIZATION_TRIES):
+            try:
+                with _database(alias):
+                    return self._rotate_once(alias, key_id, successor, until)
+            except StoreUnavailable as exc:
+                if not _serialization_failure(exc.__cause__) or connections[alias].in_atomic_block:
+                    raise
+                failure = exc
+            # Rolled back: a fresh read, in a transaction of its own, sees what the failed UPDATE could not.
+            with _database(alias):
+                state = rows.filter(pk=key_id).values_list("rotated_to", "revoked_at").first()
+            if state is None:
+                return None
+            refused = rotation_refused(*state)
+            if refused is not None:
+                return refused
+        assert failure is not None
+        raise failure
+
+    def _rotate_once(self, alias: str, key_id: str, successor: KeyRecord, until: float) -> str | RotationRefused | None:
+        rows = _api_key().objects.using(alias)
         # LEAST is NULL on SQLite when expires_at is (PostgreSQL skips the NULL): COALESCE makes both "until".
         expires = Coalesce(Least(F("expires_at"), Value(float(until))), Value(float(until)))
-        with _database(alias):
-            found = _api_key().objects.using(alias).filter(pk=key_id).update(rotated_to=rotated_to, expires_at=expires)
-        return bool(found)
+        try:
+            with transaction.atomic(using=alias):  # a savepoint inside the caller's transaction
+                unrotated = rows.filter(pk=key_id, rotated_to__isnull=True, revoked_at__isnull=True)
+                if unrotated.update(rotated_to=successor.id, expires_at=expires):
+                    rows.create(**successor.to_dict())
+                    return successor.id
+                # Another rotation or a revocation came first (committed: the UPDATE waited for it), or no key.
+                state = rows.filter(pk=key_id).values_list("rotated_to", "revoked_at").first()
+                return None if state is None else rotation_refused(*state)
+        except IntegrityError:
+            raise KeyIdTaken(f"key id {successor.id!r} is taken") from None
 
     def touch(self, key_id: str, now: float) -> None:
         alias = self.alias
@@ -250,6 +301,12 @@ class DjangoRefreshStore:
         live = families.objects.using(alias).filter(subject=subject, revoked_at__isnull=True)
         with _database(alias):
             return list(live.order_by("created_at", "id").values_list("id", flat=True))
+
+
+def _serialization_failure(error: BaseException | None) -> bool:
+    """Whether ``error`` (Django's) is PostgreSQL's ``could not serialize access`` (SQLSTATE 40001)."""
+    cause = getattr(error, "__cause__", None)  # the driver's: psycopg's ``sqlstate``, psycopg2's ``pgcode``
+    return (getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)) == _SERIALIZATION_FAILURE
 
 
 @contextmanager
