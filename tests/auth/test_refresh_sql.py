@@ -199,3 +199,43 @@ def test_bad_settings_are_refused_at_start_up(url: str, options: dict[str, Any])
 def test_an_engine_is_required() -> None:
     with pytest.raises(ConfigurationError, match="Engine"):
         SQLRefreshStore("sqlite://")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", ["get", "families"])
+def test_on_sqlite_memory_a_read_waits_for_a_write_in_its_transaction(name: str) -> None:
+    """sqlite:// is one connection the threads share: a read sent during a revocation's transaction waits for it.
+
+    It ran inside that transaction, and the connection's return to the pool rolled the revocation back (the
+    revocation then failed to commit, and the family stayed live).
+    """
+    store = SQLRefreshStore.from_url("sqlite://", create=True)
+    store.create(Family("f1", "alice", current="d1", created_at=T0, last_used_at=T0), POLICY)
+    store.create(Family("f2", "bob", current="d2", created_at=T0, last_used_at=T0), POLICY)
+    writer: list[threading.Thread] = []
+    inside, go = threading.Event(), threading.Event()
+
+    @event.listens_for(store.engine, "after_cursor_execute")
+    def pause(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if threading.current_thread() in writer and statement.lstrip().upper().startswith("UPDATE"):
+            inside.set()
+            go.wait(10)
+
+    revoked: list[Any] = []
+    writer.append(threading.Thread(target=lambda: revoked.append(store.revoke("f1", T0 + 1, POLICY))))
+    writer[0].start()
+    assert inside.wait(10)
+    read: list[Any] = []
+    reader = threading.Thread(target=lambda: read.append(getattr(store, name)("f2" if name == "get" else "bob")))
+    reader.start()
+    reader.join(0.3)
+    assert reader.is_alive()  # it waits for the revocation's transaction to end
+    go.set()
+    writer[0].join(10)
+    reader.join(10)
+    assert revoked[0] is not None
+    assert revoked[0].revoked_at == T0 + 1
+    kept = store.get("f1")
+    assert kept is not None
+    assert kept.revoked_at == T0 + 1  # the revocation stands
+    assert read[0] == (["f2"] if name == "families" else store.get("f2"))
+    store.close()

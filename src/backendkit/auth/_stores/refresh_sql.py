@@ -30,7 +30,7 @@ import json
 import math
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from backendkit._extras import require
@@ -141,6 +141,9 @@ class SQLRefreshStore:
         self._sqlite = engine.dialect.name == "sqlite"
         # SQLite takes one writer at a time: threads of this process queue here rather than on its busy timeout.
         self._lock = threading.Lock() if self._sqlite else None
+        # One connection the threads share (a StaticPool: sqlite://): a read sent during a write's transaction
+        # would run inside it, and the connection's return to the pool would roll the write back. Reads queue too.
+        self._shared = self._sqlite and isinstance(engine.pool, StaticPool)
         self._owned = False
 
     @classmethod
@@ -235,12 +238,12 @@ class SQLRefreshStore:
 
     def families(self, subject: str) -> list[str]:
         """The ids of ``subject``'s families kept (ended ones go at the next login, or :meth:`prune`)."""
-        with self._wrapped(), self.engine.connect() as conn:
+        with self._reading() as conn:
             return [row.id for row in conn.execute(self._sql.listed, {"subject": subject})]
 
     def get(self, family_id: str) -> Family | None:
         """The family as kept, or ``None`` (for a list of a user's sessions, and for tests)."""
-        with self._wrapped(), self.engine.connect() as conn:
+        with self._reading() as conn:
             return self._read(conn, family_id, lock=False)
 
     def prune(self, now: float) -> int:
@@ -268,6 +271,13 @@ class SQLRefreshStore:
             yield
         except _FAILURES as exc:
             raise _unavailable(exc) from None  # (the driver's error names digests in its parameters)
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """A connection to read on; on a connection the threads share, once no write holds it."""
+        queue = self._lock if self._shared and self._lock is not None else nullcontext()
+        with queue, self._wrapped(), self.engine.connect() as conn:
+            yield conn
 
     @contextmanager
     def _locked(self) -> Iterator[Connection]:
