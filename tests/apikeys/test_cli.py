@@ -146,7 +146,10 @@ def test_revoke_and_what_is_refused(url: str, store: KeyStore) -> None:
     assert again.code == 0
     assert "already" in again.out
     assert cli("--store", url, "revoke", "NoSuchKey123").code == 1
-    assert cli("--store", url, "rotate", "NoSuchKey123").code == 1
+    unknown = cli("--store", url, "rotate", "NoSuchKey123")
+    assert unknown.code == 1
+    assert "No API key NoSuchKey123." in unknown.err
+    assert unknown.out == ""
     refused = cli("--store", url, "rotate", key_id)
     assert refused.code == 1
     assert "revoked" in refused.err

@@ -157,18 +157,18 @@ class _Run:
         return OK
 
     def rotate(self) -> int:
-        old = self.store.get(self.args.key_id)
-        if old is None:
-            self.say(f"No API key {self.args.key_id}.")
-            return REFUSED
+        key_id = self.args.key_id
         keys = APIKeys(self.store, pepper=self.pepper)  # (rotate() keeps the old key's prefix)
         try:
-            made = keys.rotate(old.id, grace=self.args.grace)
+            made = keys.rotate(key_id, grace=self.args.grace)
+        except KeyError:  # unknown, or gone since rotate() read it (a Redis key that expired meanwhile)
+            self.say(f"No API key {key_id}.")
+            return REFUSED
         except ValueError as exc:
             self.say(f"Not rotated: {exc}.")
             return REFUSED
         self.say(
-            f"Made API key {made.record.id} for {made.record.owner} to replace {old.id}, "
+            f"Made API key {made.record.id} for {made.record.owner} to replace {key_id}, "
             f"which keeps working until {_when(time.time() + self.args.grace)} at the latest."
         )
         self.show(made)
