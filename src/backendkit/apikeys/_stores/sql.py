@@ -110,6 +110,33 @@ def key_table(metadata: MetaData, name: str = DEFAULT_TABLE) -> Table:
     )
 
 
+# libpq's PQTRANS_INTRANS and PQTRANS_INERROR: psycopg's and psycopg2's connection.info.transaction_status.
+_LIBPQ_IN_TRANSACTION = (2, 3)
+
+
+def _explicit(conn: Connection, begin: str, work: Callable[[Connection], _T]) -> _T:
+    """``work`` between ``begin`` and ``COMMIT`` sent on an autocommit connection; ``ROLLBACK`` if it fails."""
+    driver = conn.connection.dbapi_connection
+    conn.exec_driver_sql(begin)
+    try:
+        done = work(conn)
+        conn.exec_driver_sql("COMMIT")
+    except BaseException:
+        if _open(driver):  # (a COMMIT that failed may leave it open)
+            conn.exec_driver_sql("ROLLBACK")
+        raise
+    return done
+
+
+def _open(driver: Any) -> bool:
+    """Whether the driver's connection is inside a transaction (when it cannot say: assume it is)."""
+    info = getattr(driver, "info", None)
+    status = getattr(info, "transaction_status", None)
+    if status is not None:
+        return int(status) in _LIBPQ_IN_TRANSACTION
+    return bool(getattr(driver, "in_transaction", True))
+
+
 def _row(record: KeyRecord) -> dict[str, Any]:
     row = record.to_dict()
     row["roles"] = ",".join(record.roles)  # (a name holds no comma: KeyRecord refuses one)
@@ -190,6 +217,7 @@ class SQLKeyStore:
         # ``sqlite://``, an in-memory database) every operation takes it: a statement sent meanwhile would run
         # inside the rotation's transaction, and the connection's return to the pool would roll that back.
         self._sqlite = engine.dialect.name == "sqlite"
+        self._postgres = engine.dialect.name == "postgresql"
         self._shared = self._sqlite and isinstance(engine.pool, StaticPool)
         self._sqlite_lock = threading.Lock()
         if create:
@@ -316,22 +344,19 @@ class SQLKeyStore:
 
     def _in_transaction(self, conn: Connection, work: Callable[[Connection], _T]) -> _T:
         """``work`` in one transaction on ``conn`` (in autocommit until then): committed, or rolled back."""
-        if not self._sqlite:
-            conn.execution_options(isolation_level="READ COMMITTED")  # until the connection goes back to the pool
-            with conn.begin():
-                return work(conn)
-        # pysqlite would begin on its own, deferred: the transaction is ours, with the write lock from its start.
-        # (The caller holds the store's lock: see _run.)
-        driver = conn.connection.dbapi_connection
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-        try:
-            done = work(conn)
-            conn.exec_driver_sql("COMMIT")
-        except BaseException:
-            if getattr(driver, "in_transaction", True):  # (a COMMIT that failed may leave it open)
-                conn.exec_driver_sql("ROLLBACK")
-            raise
-        return done
+        if self._postgres:
+            # An explicit BEGIN on the autocommit connection. Switching the connection's level instead
+            # (execution_options) left it out of autocommit once back in the pool on SQLAlchemy 2.0.0, whose
+            # reset went to the server's level: its next statements, never committed, were rolled back (a
+            # revocation answered True, then lost).
+            return _explicit(conn, "BEGIN ISOLATION LEVEL READ COMMITTED", work)
+        if self._sqlite:
+            # pysqlite would begin on its own, deferred: the transaction is ours, with the write lock from its
+            # start. (The caller holds the store's lock: see _run.)
+            return _explicit(conn, "BEGIN IMMEDIATE", work)
+        conn.execution_options(isolation_level="READ COMMITTED")  # until the connection goes back to the pool
+        with conn.begin():
+            return work(conn)
 
     def touch(self, key_id: str, now: float) -> None:
         """Set ``last_used_at`` (nothing when the key is gone). One ``UPDATE``."""
