@@ -55,6 +55,7 @@ from benchmarks._harness.run import Run, Summary, add_only, only, parse  # noqa:
 from benchmarks._stack_common import REDIS_ENV, token  # noqa: E402
 from benchmarks._stack_wrk import Result, Wrk  # noqa: E402
 from tests.support.net import free_port  # noqa: E402
+from tests.support.servers import stop_process  # noqa: E402
 
 FRAMEWORKS = ("fastapi", "flask", "django")
 TITLES = {"fastapi": "FastAPI", "flask": "Flask", "django": "Django"}
@@ -109,12 +110,7 @@ class Server:
                 time.sleep(0.1)
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        stop_process(self.process)
 
 
 def check_routes(server: Server, bearer: str, replay_key: str, routes: list[str]) -> None:

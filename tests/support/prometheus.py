@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.net import free_port
+from tests.support.servers import stop_process
 
 MISSING = "is not on PATH (install Debian's prometheus package: apt-get install prometheus)"
 
@@ -59,12 +60,7 @@ class Prometheus:
         return {tuple(s["metric"].get(n, "") for n in labels): float(s["value"][1]) for s in self.query(promql)}
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=15)
+        stop_process(self.process, timeout=15)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 

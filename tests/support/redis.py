@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 
 from tests.support.net import free_port
+from tests.support.servers import stop_process
 
 
 @dataclass
@@ -23,12 +24,7 @@ class RedisServer:
         return f"redis://{self.host}:{self.port}/0"
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        stop_process(self.process)
 
 
 def find_redis_server() -> str | None:

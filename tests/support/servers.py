@@ -108,7 +108,7 @@ def server_process(
             _wait_listening(args, port, log)
             yield port
         finally:
-            _stop(proc, timeout=15)
+            stop_process(proc, timeout=15, group=True)
 
 
 def _wait_listening(args: Sequence[str], port: int, errors: IO[bytes]) -> None:
@@ -120,18 +120,21 @@ def _wait_listening(args: Sequence[str], port: int, errors: IO[bytes]) -> None:
         raise TimeoutError(f"{args[0]} never listened on {port}: {errors.read().decode(errors='replace')}") from None
 
 
-def _stop(proc: subprocess.Popen[bytes], *, timeout: float) -> None:
+def stop_process(proc: subprocess.Popen[Any], *, timeout: float = 10.0, group: bool = False) -> None:
     """SIGTERM, as a process manager does; SIGKILL if it has not exited within ``timeout``.
 
-    The SIGKILL goes to the whole process group (the server was started in a session of
+    With ``group``, the SIGKILL goes to the whole process group (a server started in a session of
     its own): a master killed alone would leave its workers serving on the port.
     """
     proc.terminate()
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        if group:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
         proc.wait(timeout=15)
 
 
@@ -158,7 +161,7 @@ def logged_process(args: Sequence[str], port: int, *, env: Mapping[str, str]) ->
             _wait_listening(args, port, err)
             yield output
         finally:
-            _stop(proc, timeout=30)
+            stop_process(proc, timeout=30, group=True)
             out.seek(0)
             err.seek(0)
             output.stdout = out.read().decode(errors="replace")
