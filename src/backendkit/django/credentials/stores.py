@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F, Value
@@ -188,7 +188,7 @@ class DjangoKeyStore:
                 failure = exc
             # Rolled back: a fresh read, in a transaction of its own, sees what the failed UPDATE could not.
             with _database(alias):
-                state = rows.filter(pk=key_id).values_list("rotated_to", "revoked_at").first()
+                state = _rotation_fields(rows, key_id)
             if state is None:
                 return None
             refused = rotation_refused(*state)
@@ -208,7 +208,7 @@ class DjangoKeyStore:
                     rows.create(**successor.to_dict())
                     return successor.id
                 # Another rotation or a revocation came first (committed: the UPDATE waited for it), or no key.
-                state = rows.filter(pk=key_id).values_list("rotated_to", "revoked_at").first()
+                state = _rotation_fields(rows, key_id)
                 return None if state is None else rotation_refused(*state)
         except IntegrityError:
             raise KeyIdTaken(f"key id {successor.id!r} is taken") from None
@@ -301,6 +301,14 @@ class DjangoRefreshStore:
         live = families.objects.using(alias).filter(subject=subject, revoked_at__isnull=True)
         with _database(alias):
             return list(live.order_by("created_at", "id").values_list("id", flat=True))
+
+
+def _rotation_fields(rows: Any, key_id: str) -> tuple[str | None, float | None] | None:
+    """``key_id``'s ``rotated_to`` and ``revoked_at`` as stored now (what decides a rotation), or ``None``."""
+    found: tuple[str | None, float | None] | None = (
+        rows.filter(pk=key_id).values_list("rotated_to", "revoked_at").first()
+    )
+    return found
 
 
 def _serialization_failure(error: BaseException | None) -> bool:
